@@ -1,0 +1,27 @@
+// Lint: type-aware, with floating promises as errors (a dropped promise in a worker or server
+// is a silent failure). Style is left to the compiler and review.
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', '.flywheel/**', 'bench/results/**', 'tests/artifacts/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    // Entry points and the CLI talk to a human on stdout/stderr.
+    files: ['cli/**', 'bin/**', 'workers/*/main.ts', 'bench/**', 'tests/**', 'infra/**', 'lib/fatal.ts'],
+    rules: { 'no-console': 'off' },
+  },
+);

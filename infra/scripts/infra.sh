@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Local real servers for tests and development: Temporal dev server (+ Web UI), PostgreSQL,
+# versitygw (S3), MLflow. Idempotent; everything on 127.0.0.1.
+#
+#   infra.sh provision [service...]   build/install what is missing (cached in .tools/)
+#   infra.sh up [service...]          provision, start and wait until ready
+#   infra.sh down [service...]        stop (what this script started)
+#   infra.sh status                   one line per service
+#   infra.sh env                      export lines that point Flywheel at these servers
+#
+# Services: temporal postgres s3 mlflow (default: all; mlflow brings up s3 first).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/provision.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+
+ALL_SERVICES=(temporal postgres s3 mlflow)
+
+cmd="${1:-status}"; shift || true
+services=("$@"); [ ${#services[@]} -eq 0 ] && services=("${ALL_SERVICES[@]}")
+
+for s in "${services[@]}"; do
+  case "$s" in temporal|postgres|s3|mlflow) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]})" ;; esac
+done
+
+has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+
+service_ready() {
+  case "$1" in
+    temporal) temporal_bin >/dev/null && temporal_ready ;;
+    postgres) pg_bin_dir >/dev/null && pg_ready ;;
+    s3) s3_ready ;;
+    mlflow) mlflow_ready ;;
+  esac
+}
+
+case "$cmd" in
+  provision)
+    has postgres && provision_postgres
+    has temporal && provision_temporal
+    { has s3 || has mlflow; } && provision_versitygw
+    has mlflow && provision_mlflow
+    log "provisioned: ${services[*]}"
+    ;;
+  up)
+    # Mutual exclusion: two `up`s at once (parallel test runs) must not start servers twice.
+    mkdir -p "$RUN_DIR"
+    exec 9>"$RUN_DIR/.lock"; flock 9
+    has postgres && { provision_postgres; start_postgres; }
+    has temporal && { provision_temporal; start_temporal; }
+    { has s3 || has mlflow; } && { provision_versitygw; start_s3; }
+    has mlflow && { provision_mlflow; start_mlflow; }
+    log "up: ${services[*]}"
+    ;;
+  down)
+    has mlflow && stop_bg mlflow
+    has s3 && stop_bg s3
+    has temporal && stop_bg temporal
+    has postgres && stop_postgres
+    true
+    ;;
+  status)
+    rc=0
+    for s in "${services[@]}"; do
+      if service_ready "$s"; then echo "$s: up"; else echo "$s: down"; rc=3; fi
+    done
+    exit $rc
+    ;;
+  env)
+    cat <<EOF
+export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+export DATABASE_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB
+export ARTIFACT_STORE=s3://$S3_BUCKET/flywheel
+export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export S3_FORCE_PATH_STYLE=true
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
+export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+export AWS_REGION=us-east-1
+export MLFLOW_TRACKING_URI=http://127.0.0.1:$MLFLOW_PORT
+# Temporal Web UI: http://127.0.0.1:$TEMPORAL_UI_PORT
+EOF
+    ;;
+  *) die "unknown command '$cmd' (expected: provision up down status env)" ;;
+esac

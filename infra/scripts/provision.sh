@@ -1,0 +1,59 @@
+# Installs the real servers the tests and local development use, from package registries only.
+# Idempotent: each tool is built once into $TOOLS_DIR and reused. Sourced by infra.sh.
+
+provision_temporal() {
+  if temporal_bin >/dev/null; then return 0; fi
+  command -v go >/dev/null || die "Go is needed to build the Temporal CLI (go install github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION); install Go or set TEMPORAL_CLI_PATH"
+  log "building the Temporal CLI $TEMPORAL_CLI_VERSION (first time only; a few minutes)"
+  mkdir -p "$TOOLS_DIR/bin"
+  GOBIN="$TOOLS_DIR/bin" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" \
+    || die "go install of the Temporal CLI failed (see above)"
+}
+
+provision_versitygw() {
+  [ -x "$TOOLS_DIR/bin/versitygw" ] && return 0
+  command -v go >/dev/null || die "Go is needed to build versitygw (go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION)"
+  log "building versitygw $VERSITYGW_VERSION (first time only; a few minutes)"
+  mkdir -p "$TOOLS_DIR/bin"
+  GOBIN="$TOOLS_DIR/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" \
+    || die "go install of versitygw failed (see above)"
+}
+
+provision_postgres() {
+  pg_bin_dir >/dev/null && return 0
+  if is_root && command -v apt-get >/dev/null; then
+    log "installing PostgreSQL from Debian's packages"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+      || die "apt-get install postgresql failed"
+    pg_bin_dir >/dev/null || die "PostgreSQL installed but no postgres binary found under /usr/lib/postgresql"
+  else
+    die "PostgreSQL server binaries not found: install your distribution's postgresql package (e.g. apt-get install postgresql)"
+  fi
+}
+
+provision_mlflow() {
+  local venv; venv="$(mlflow_venv)"
+  [ -x "$venv/bin/mlflow" ] && [ -f "$venv/.flywheel-mlflow-version" ] && return 0
+  command -v python3 >/dev/null || die "python3 is needed for the MLflow server"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  local v
+  for v in $MLFLOW_VERSIONS; do
+    log "installing mlflow==$v and boto3 into $venv (first time only)"
+    mkdir -p "$RUN_DIR"
+    if "$venv/bin/pip" install -q --disable-pip-version-check "mlflow==$v" boto3 >"$RUN_DIR/pip.log" 2>&1; then
+      echo "$v" > "$venv/.flywheel-mlflow-version"
+      log "MLflow $v installed"
+      return 0
+    fi
+    log "mlflow==$v could not be installed: $(grep -m1 ERROR "$RUN_DIR/pip.log" | cut -c1-200); trying the next version"
+  done
+  die "no MLflow version out of ($MLFLOW_VERSIONS) could be installed"
+}
+
+provision_all() {
+  provision_postgres
+  provision_temporal
+  provision_versitygw
+  provision_mlflow
+}

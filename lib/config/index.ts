@@ -1,0 +1,14 @@
+export { loadConfig, ConfigError, type Env, type ConfigProblem } from './load.ts';
+export { ENV_VARS, type EnvVarName } from './vars.ts';
+export {
+  COMMON_VARS,
+  WORKER_VARS,
+  type CommonConfig,
+  type WorkerConfig,
+  type TemporalConfig,
+  type DatabaseConfig,
+  type ArtifactStoreConfig,
+  type ProcessKind,
+  type ConfigFor,
+} from './schema.ts';
+export { Secret, redactUrl } from './secret.ts';

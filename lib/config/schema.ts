@@ -1,0 +1,168 @@
+// One configuration schema per process kind. Each picks the variables it reads from ENV_VARS
+// and shapes them into a typed, nested Config.
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { ENV_VARS, type EnvVarName } from './vars.ts';
+import { Secret } from './secret.ts';
+
+function pick<const K extends EnvVarName>(names: readonly K[]) {
+  const shape = {} as { [P in K]: (typeof ENV_VARS)[P]['schema'] };
+  for (const name of names) shape[name] = ENV_VARS[name].schema as never;
+  return z.object(shape);
+}
+
+export const COMMON_VARS = [
+  'FLYWHEEL_ENV',
+  'FLYWHEEL_DATA_DIR',
+  'FLYWHEEL_LOG_LEVEL',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_CLI_PATH',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CERT',
+  'TEMPORAL_TLS_KEY',
+  'TEMPORAL_TLS_CA',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_API_KEY',
+  'DATABASE_URL',
+  'ARTIFACT_STORE',
+  'S3_ENDPOINT',
+  'S3_FORCE_PATH_STYLE',
+  'AWS_REGION',
+  'MLFLOW_TRACKING_URI',
+] as const satisfies readonly EnvVarName[];
+
+export const WORKER_VARS = [
+  ...COMMON_VARS,
+  'FLYWHEEL_WORKER_IDENTITY',
+  'FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES',
+  'FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS',
+] as const satisfies readonly EnvVarName[];
+
+export interface TemporalTlsConfig {
+  certPath?: string;
+  keyPath?: string;
+  caPath?: string;
+  serverName?: string;
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  cliPath?: string;
+  /** Undefined: plain TCP (a local dev server). */
+  tls?: TemporalTlsConfig;
+  apiKey?: Secret;
+}
+
+export type DatabaseConfig =
+  | { kind: 'postgres'; url: Secret }
+  | { kind: 'pglite'; dataDir: string };
+
+export interface ArtifactStoreConfig {
+  uri: string;
+  s3: { endpoint?: string; forcePathStyle: boolean; region: string };
+}
+
+export interface CommonConfig {
+  env: 'dev' | 'staging' | 'prod';
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  temporal: TemporalConfig;
+  database: DatabaseConfig;
+  artifactStore: ArtifactStoreConfig;
+  mlflow: { trackingUri?: string };
+}
+
+export interface WorkerConfig extends CommonConfig {
+  worker: {
+    identity?: string;
+    maxConcurrentActivities?: number;
+    shutdownGraceMs: number;
+  };
+}
+
+type CommonEnv = z.output<ReturnType<typeof pick<(typeof COMMON_VARS)[number]>>>;
+
+function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
+  const dataDir = isAbsolute(raw.FLYWHEEL_DATA_DIR) ? raw.FLYWHEEL_DATA_DIR : resolve(raw.FLYWHEEL_DATA_DIR);
+
+  if (Boolean(raw.TEMPORAL_TLS_CERT) !== Boolean(raw.TEMPORAL_TLS_KEY)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [raw.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'],
+      message: 'mTLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY',
+    });
+  }
+  if (raw.FLYWHEEL_ENV === 'prod' && !raw.DATABASE_URL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DATABASE_URL'],
+      message: 'required when FLYWHEEL_ENV=prod (embedded PGlite serves one process only)',
+    });
+  }
+
+  // TLS turns on by itself when anything TLS-shaped is configured (Temporal Cloud needs it with
+  // an API key); TEMPORAL_TLS=false forces it off for a plaintext proxy.
+  const wantsTls =
+    raw.TEMPORAL_TLS ??
+    Boolean(raw.TEMPORAL_TLS_CERT || raw.TEMPORAL_TLS_CA || raw.TEMPORAL_TLS_SERVER_NAME || raw.TEMPORAL_API_KEY);
+  const tls: TemporalTlsConfig | undefined = wantsTls
+    ? {
+        ...(raw.TEMPORAL_TLS_CERT ? { certPath: raw.TEMPORAL_TLS_CERT } : {}),
+        ...(raw.TEMPORAL_TLS_KEY ? { keyPath: raw.TEMPORAL_TLS_KEY } : {}),
+        ...(raw.TEMPORAL_TLS_CA ? { caPath: raw.TEMPORAL_TLS_CA } : {}),
+        ...(raw.TEMPORAL_TLS_SERVER_NAME ? { serverName: raw.TEMPORAL_TLS_SERVER_NAME } : {}),
+      }
+    : undefined;
+
+  return {
+    env: raw.FLYWHEEL_ENV,
+    dataDir,
+    logLevel: raw.FLYWHEEL_LOG_LEVEL,
+    temporal: {
+      address: raw.TEMPORAL_ADDRESS,
+      namespace: raw.TEMPORAL_NAMESPACE,
+      ...(raw.TEMPORAL_CLI_PATH ? { cliPath: raw.TEMPORAL_CLI_PATH } : {}),
+      ...(tls ? { tls } : {}),
+      ...(raw.TEMPORAL_API_KEY ? { apiKey: new Secret(raw.TEMPORAL_API_KEY) } : {}),
+    },
+    database: raw.DATABASE_URL
+      ? { kind: 'postgres', url: new Secret(raw.DATABASE_URL) }
+      : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
+    artifactStore: {
+      uri: raw.ARTIFACT_STORE ?? `file://${resolve(dataDir, 'artifacts')}`,
+      s3: {
+        ...(raw.S3_ENDPOINT ? { endpoint: raw.S3_ENDPOINT } : {}),
+        // S3-compatible stores on a bare host:port need path-style addressing.
+        forcePathStyle: raw.S3_FORCE_PATH_STYLE ?? Boolean(raw.S3_ENDPOINT),
+        region: raw.AWS_REGION,
+      },
+    },
+    mlflow: raw.MLFLOW_TRACKING_URI ? { trackingUri: raw.MLFLOW_TRACKING_URI } : {},
+  };
+}
+
+export const commonSchema = pick(COMMON_VARS).transform((raw, ctx) => shapeCommon(raw, ctx));
+
+export const workerSchema = pick(WORKER_VARS).transform(
+  (raw, ctx): WorkerConfig => ({
+    ...shapeCommon(raw, ctx),
+    worker: {
+      ...(raw.FLYWHEEL_WORKER_IDENTITY ? { identity: raw.FLYWHEEL_WORKER_IDENTITY } : {}),
+      ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES
+        ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES }
+        : {}),
+      shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
+    },
+  }),
+);
+
+/** Process kinds and the configuration each parses. The CLI uses the common subset. */
+export const CONFIG_SCHEMAS = {
+  cli: commonSchema,
+  worker: workerSchema,
+} as const;
+
+export type ProcessKind = keyof typeof CONFIG_SCHEMAS;
+export type ConfigFor<K extends ProcessKind> = z.output<(typeof CONFIG_SCHEMAS)[K]>;

@@ -1,0 +1,116 @@
+// Every environment variable Flywheel reads, in one place: its schema, the form a person should
+// write, and whether it is a secret. Process kinds pick the subsets they need (see schema.ts).
+import { z } from 'zod';
+
+export interface EnvVar {
+  readonly schema: z.ZodType;
+  /** What a valid value looks like, quoted in the error when the value is invalid. */
+  readonly expected: string;
+  /** Secrets are never echoed, not even in configuration errors. */
+  readonly secret?: boolean;
+}
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'not host:port');
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const ENV_VARS = {
+  FLYWHEEL_ENV: {
+    schema: z.enum(['dev', 'staging', 'prod']).default('dev'),
+    expected: 'one of dev, staging, prod',
+  },
+  FLYWHEEL_DATA_DIR: {
+    schema: z.string().min(1).default('.flywheel'),
+    expected: 'a folder path (relative paths resolve against the working directory)',
+  },
+  FLYWHEEL_LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    expected: 'one of fatal, error, warn, info, debug, trace, silent',
+  },
+  TEMPORAL_ADDRESS: {
+    schema: hostPort.default('127.0.0.1:7233'),
+    expected: 'host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233',
+  },
+  TEMPORAL_NAMESPACE: {
+    schema: z.string().regex(/^[A-Za-z0-9._-]+$/).default('default'),
+    expected: 'a namespace name (letters, digits, . _ -), e.g. default',
+  },
+  TEMPORAL_CLI_PATH: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of a `temporal` CLI binary',
+  },
+  TEMPORAL_TLS: {
+    schema: z.stringbool().optional(),
+    expected: 'true or false',
+  },
+  TEMPORAL_TLS_CERT: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of a PEM client certificate (mTLS)',
+  },
+  TEMPORAL_TLS_KEY: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of the PEM private key for TEMPORAL_TLS_CERT',
+  },
+  TEMPORAL_TLS_CA: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of a PEM CA bundle that signed the server certificate',
+  },
+  TEMPORAL_TLS_SERVER_NAME: {
+    schema: z.string().min(1).optional(),
+    expected: 'a host name to verify the server certificate against',
+  },
+  TEMPORAL_API_KEY: {
+    schema: z.string().min(1).optional(),
+    expected: 'a Temporal Cloud API key',
+    secret: true,
+  },
+  DATABASE_URL: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'not a postgres:// URL')
+      .optional(),
+    expected: 'postgres://user:password@host:5432/dbname (unset: embedded PGlite in FLYWHEEL_DATA_DIR)',
+    secret: true,
+  },
+  ARTIFACT_STORE: {
+    schema: z
+      .string()
+      .regex(/^(file:\/\/\/\S*|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?)$/, 'not a file:/// or s3:// URI')
+      .optional(),
+    expected: 'file:///absolute/folder or s3://bucket/optional/prefix (unset: file://FLYWHEEL_DATA_DIR/artifacts)',
+  },
+  S3_ENDPOINT: {
+    schema: httpUrl.optional(),
+    expected: 'an http(s) URL of an S3-compatible endpoint, e.g. http://127.0.0.1:7070',
+  },
+  S3_FORCE_PATH_STYLE: {
+    schema: z.stringbool().optional(),
+    expected: 'true or false',
+  },
+  AWS_REGION: {
+    schema: z.string().min(1).default('us-east-1'),
+    expected: 'an AWS region name, e.g. us-east-1',
+  },
+  MLFLOW_TRACKING_URI: {
+    schema: httpUrl.optional(),
+    expected: 'an http(s) URL of an MLflow tracking server, e.g. http://127.0.0.1:5000 (unset: built-in registry)',
+  },
+  FLYWHEEL_WORKER_IDENTITY: {
+    schema: z.string().min(1).optional(),
+    expected: 'a worker identity shown in the Web UI (default: <queue>@<hostname>:<pid>)',
+  },
+  FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES: {
+    schema: positiveInt.optional(),
+    expected: 'a positive integer (default: 4 on the CPU worker, 1 on the GPU worker)',
+  },
+  FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS: {
+    schema: positiveInt.default(10_000),
+    expected: 'a positive integer number of milliseconds',
+  },
+} as const satisfies Record<string, EnvVar>;
+
+export type EnvVarName = keyof typeof ENV_VARS;

@@ -1,0 +1,84 @@
+// PostgreSQL at DATABASE_URL through a `pg` connection pool.
+import pg from 'pg';
+import type { Database, Queryable, QueryResult, Row } from './types.ts';
+
+const INT8_OID = 20;
+
+export interface PostgresDatabaseOptions {
+  /** @default 10 */
+  maxConnections?: number;
+  /** @default 'flywheel' */
+  applicationName?: string;
+}
+
+// int8 as number matches PGlite; ids and counts here stay far below 2^53.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+function wrap<R extends Row>(res: pg.QueryResult<R>): QueryResult<R> {
+  return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
+}
+
+export class PostgresDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Connects and checks the connection with one round trip, so a bad URL fails here. */
+  static async create(url: string, options: PostgresDatabaseOptions = {}): Promise<PostgresDatabase> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      application_name: options.applicationName ?? 'flywheel',
+      types,
+    });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    try {
+      await pool.query('SELECT 1');
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return new PostgresDatabase(pool);
+  }
+
+  async query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    return wrap(await this.#pool.query<R>(sql, params as unknown[]));
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.#pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const tx: Queryable = {
+        query: async <R extends Row = Row>(sql: string, params: readonly unknown[] = []) =>
+          wrap(await client.query<R>(sql, params as unknown[])),
+        exec: async (sql: string) => {
+          await client.query(sql);
+        },
+      };
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}

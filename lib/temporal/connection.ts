@@ -1,0 +1,42 @@
+// Temporal connections from configuration: plain TCP for a local dev server, TLS or mTLS for a
+// self-hosted cluster, API key (+TLS) for Temporal Cloud — the same code reaches all three.
+import { readFile } from 'node:fs/promises';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { TemporalConfig } from '../config/index.ts';
+
+type TlsOption = Exclude<ConnectionOptions['tls'], undefined>;
+
+async function tlsOption(config: TemporalConfig): Promise<TlsOption | undefined> {
+  const tls = config.tls;
+  if (!tls) return undefined;
+  const [crt, key, ca] = await Promise.all([
+    tls.certPath ? readFile(tls.certPath) : undefined,
+    tls.keyPath ? readFile(tls.keyPath) : undefined,
+    tls.caPath ? readFile(tls.caPath) : undefined,
+  ]);
+  return {
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+  };
+}
+
+/** Options shared by client and worker connections (files read once, here). */
+export async function connectionOptions(config: TemporalConfig): Promise<ConnectionOptions & NativeConnectionOptions> {
+  const tls = await tlsOption(config);
+  return {
+    address: config.address,
+    ...(tls ? { tls } : {}),
+    ...(config.apiKey ? { apiKey: config.apiKey.reveal() } : {}),
+  };
+}
+
+export async function connectClient(config: TemporalConfig): Promise<Client> {
+  const connection = await Connection.connect(await connectionOptions(config));
+  return new Client({ connection, namespace: config.namespace });
+}
+
+export async function connectWorkerConnection(config: TemporalConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(await connectionOptions(config));
+}

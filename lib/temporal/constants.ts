@@ -1,0 +1,16 @@
+// Task queues and workflow-ID builders. IDs carry business meaning so the Web UI reads like the
+// lifecycle. Safe to import from workflow code (no Node built-ins).
+
+export const TASK_QUEUES = {
+  /** All workflows plus data, evaluation, registry and monitoring activities. */
+  cpu: 'flywheel-cpu',
+  /** Training and heavy scoring activities, one task per device. */
+  gpu: 'flywheel-gpu',
+} as const;
+
+export type WorkerKind = keyof typeof TASK_QUEUES;
+export type TaskQueue = (typeof TASK_QUEUES)[WorkerKind];
+
+export const WORKFLOW_IDS = {
+  routingCheck: (runId: string) => `routing-check/${runId}`,
+} as const;

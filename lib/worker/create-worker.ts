@@ -1,0 +1,47 @@
+// Builds a Flywheel worker for one task queue. The CPU worker also runs every workflow; the GPU
+// worker runs activities only, one at a time by default (one training task per device).
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+
+export interface CreateFlywheelWorkerOptions {
+  kind: WorkerKind;
+  connection: NativeConnection;
+  namespace: string;
+  activities: object;
+  /** @default `${taskQueue}@${hostname}:${pid}` */
+  identity?: string;
+  /** @default 4 for cpu, 1 for gpu */
+  maxConcurrentActivities?: number;
+  /** How long in-flight activities get to finish after shutdown starts. @default 10000 */
+  shutdownGraceMs?: number;
+  /** A prebuilt bundle (tests, `flywheel dev`) instead of bundling workflows/index.ts again. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export function defaultIdentity(kind: WorkerKind): string {
+  return `${TASK_QUEUES[kind]}@${hostname()}:${process.pid}`;
+}
+
+export async function createFlywheelWorker(options: CreateFlywheelWorkerOptions): Promise<Worker> {
+  const { kind } = options;
+  const workflows =
+    kind === 'cpu'
+      ? options.workflowBundle
+        ? { workflowBundle: options.workflowBundle }
+        : { workflowsPath: WORKFLOWS_PATH }
+      : {};
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: TASK_QUEUES[kind],
+    identity: options.identity ?? defaultIdentity(kind),
+    activities: options.activities,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? (kind === 'gpu' ? 1 : 4),
+    shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    ...workflows,
+  });
+}

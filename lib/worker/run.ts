@@ -1,0 +1,43 @@
+// One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
+// The Temporal runtime turns those signals into a graceful worker shutdown.
+import { loadConfig, type Env } from '../config/index.ts';
+import { openDatabase, type Database } from '../db/index.ts';
+import { createLogger } from '../log.ts';
+import { createArtifactStore } from '../storage/index.ts';
+import { connectWorkerConnection } from '../temporal/connection.ts';
+import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
+import { activitiesFor } from './activities.ts';
+import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
+import { installTemporalRuntime } from './runtime.ts';
+
+export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env): Promise<void> {
+  const config = loadConfig('worker', env);
+  const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
+  installTemporalRuntime(logger, config.logLevel);
+  const identity = config.worker.identity ?? defaultIdentity(kind);
+
+  const connection = await connectWorkerConnection(config.temporal);
+  let db: Database | undefined;
+  try {
+    const store = await createArtifactStore(config.artifactStore);
+    if (kind === 'cpu') db = (await openDatabase(config.database)).db;
+    const worker = await createFlywheelWorker({
+      kind,
+      connection,
+      namespace: config.temporal.namespace,
+      identity,
+      activities: activitiesFor(kind, { identity, logger, store, ...(db ? { db } : {}) }),
+      shutdownGraceMs: config.worker.shutdownGraceMs,
+      ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
+    });
+    logger.info(
+      { identity, taskQueue: TASK_QUEUES[kind], namespace: config.temporal.namespace, address: config.temporal.address },
+      'worker started',
+    );
+    await worker.run();
+    logger.info({ identity }, 'worker stopped');
+  } finally {
+    await db?.close();
+    await connection.close();
+  }
+}

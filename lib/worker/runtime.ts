@@ -1,0 +1,28 @@
+// Routes the Temporal SDK's own logs (Rust core and worker) into Flywheel's logger.
+// Runtime.install may run once per process, before any connection is made.
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import type { Logger } from '../log.ts';
+
+const LEVELS: Record<string, LogLevel> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+  fatal: 'ERROR',
+  silent: 'ERROR',
+};
+
+export function installTemporalRuntime(logger: Logger, level: string): void {
+  const sdkLevel = LEVELS[level] ?? 'INFO';
+  Runtime.install({
+    logger: new DefaultLogger(sdkLevel, (entry) => {
+      const fields = { ...(entry.meta ?? {}), component: 'temporal-sdk' };
+      const lvl = entry.level.toLowerCase();
+      if (lvl === 'error') logger.error(fields, entry.message);
+      else if (lvl === 'warn') logger.warn(fields, entry.message);
+      else if (lvl === 'info') logger.info(fields, entry.message);
+      else logger.debug(fields, entry.message);
+    }),
+  });
+}

@@ -1,0 +1,29 @@
+// Two projects: fast unit tests (mocks allowed) and integration tests against real servers
+// that the global setup provisions and starts through infra/scripts.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['tests/integration/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          // Servers are shared; files run one at a time so 2 cores are not oversubscribed.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
