@@ -67,6 +67,8 @@ case "$cmd" in
     exit $rc
     ;;
   env)
+    cli="$(temporal_bin 2>/dev/null || true)"
+    [ -n "$cli" ] && echo "export TEMPORAL_CLI_PATH=$cli"
     cat <<EOF
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export DATABASE_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB

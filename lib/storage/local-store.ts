@@ -1,7 +1,7 @@
 // Artifact store on a local folder (`file:///abs/folder`), the embedded default.
 // Atomic writes: content goes to a temporary file in the same folder tree, is fsynced, then
-// renamed into place. Checksums live in a sidecar tree (.flywheel-meta/) and are trusted only
-// while the file's size and mtime still match what was recorded.
+// renamed into place. Checksums live in a sidecar tree (.flywheel-meta/), so bytes changed behind
+// the store's back (a torn copy, bit rot) fail verification.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,7 +16,6 @@ import type { ArtifactStore, Body, BodyStream, GetOptions, ObjectInfo, PutOption
 interface SidecarMeta {
   sha256: string;
   size: number;
-  mtimeMs: number;
   contentType?: string;
 }
 
@@ -107,21 +106,17 @@ export class LocalArtifactStore implements ArtifactStore {
     try {
       const { sha256, size } = await write(tmp);
       const st = await stat(tmp);
-      const meta: SidecarMeta = {
-        sha256,
-        size,
-        mtimeMs: st.mtimeMs,
-        ...(options.contentType ? { contentType: options.contentType } : {}),
-      };
-      // Checksum first, content second: a crash between the two leaves a sidecar whose mtime
-      // matches no file, which reads as "checksum unknown", never as a wrong checksum.
+      const meta: SidecarMeta = { sha256, size, ...(options.contentType ? { contentType: options.contentType } : {}) };
+      // Old checksum out, new content in, new checksum last. A crash in between leaves "checksum
+      // unknown", never a checksum that belongs to other bytes.
       const metaPath = this.#metaPath(key);
+      await rm(metaPath, { force: true });
+      await mkdir(dirname(target), { recursive: true });
+      await rename(tmp, target);
       await mkdir(dirname(metaPath), { recursive: true });
       const metaTmp = join(this.#tmpDir, `${randomUUID()}.json`);
       await writeFile(metaTmp, JSON.stringify(meta));
       await rename(metaTmp, metaPath);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(tmp, target);
       return this.#info(key, size, st.mtime, meta);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -140,10 +135,9 @@ export class LocalArtifactStore implements ArtifactStore {
     };
   }
 
-  async #readMeta(key: string, size: number, mtimeMs: number): Promise<SidecarMeta | undefined> {
+  async #readMeta(key: string): Promise<SidecarMeta | undefined> {
     try {
-      const meta = JSON.parse(await readFile(this.#metaPath(key), 'utf8')) as SidecarMeta;
-      return meta.size === size && meta.mtimeMs === mtimeMs ? meta : undefined;
+      return JSON.parse(await readFile(this.#metaPath(key), 'utf8')) as SidecarMeta;
     } catch {
       return undefined;
     }
@@ -153,7 +147,7 @@ export class LocalArtifactStore implements ArtifactStore {
     try {
       const st = await stat(this.#path(key));
       if (!st.isFile()) return undefined;
-      return this.#info(key, st.size, st.mtime, await this.#readMeta(key, st.size, st.mtimeMs));
+      return this.#info(key, st.size, st.mtime, await this.#readMeta(key));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

@@ -1,0 +1,118 @@
+// The embedded stack behind `flywheel dev`: a Temporal dev server (SQLite file in the data
+// folder, Web UI), the configured database (PGlite by default), the artifact store (a local
+// folder by default), and both workers in this one process — PGlite serves a single process,
+// so one process owns it and both workers share it.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { WorkerConfig } from '../config/index.ts';
+import { openDatabase, type Database } from '../db/index.ts';
+import type { Logger } from '../log.ts';
+import { createArtifactStore, type ArtifactStore } from '../storage/index.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
+import { resolveTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
+import { activitiesFor } from '../worker/activities.ts';
+import { createFlywheelWorker, defaultIdentity } from '../worker/create-worker.ts';
+import type { RoutingCheckResult } from '../workflow-types.ts';
+
+export interface DevStackOptions {
+  /** @default 7233 */
+  port?: number;
+  /** @default 8233 */
+  uiPort?: number;
+  /** Progress lines for a person (`flywheel dev` prints them). */
+  onProgress?: (line: string) => void;
+}
+
+export interface DevStack {
+  address: string;
+  webUiUrl: string;
+  executable: TemporalExecutable;
+  env: TestWorkflowEnvironment;
+  db: Database;
+  store: ArtifactStore;
+  workers: Worker[];
+  /** Resolves when both workers have stopped (after SIGINT/SIGTERM or `shutdown()`). */
+  running: Promise<void>;
+  routingCheck(): Promise<RoutingCheckResult>;
+  shutdown(): void;
+  /** Closes the database and stops the Temporal server; call after `running` settles. */
+  close(): Promise<void>;
+}
+
+export async function startDevStack(config: WorkerConfig, logger: Logger, options: DevStackOptions = {}): Promise<DevStack> {
+  const progress = options.onProgress ?? (() => undefined);
+  const port = options.port ?? 7233;
+  const uiPort = options.uiPort ?? 8233;
+  const executable = resolveTemporalExecutable(config.temporal.cliPath);
+  progress(
+    executable.type === 'existing-path'
+      ? `Starting the Temporal dev server (${executable.path}, from ${executable.source})`
+      : 'Starting the Temporal dev server (no `temporal` CLI found: the SDK downloads one; this needs internet)',
+  );
+  await mkdir(config.dataDir, { recursive: true });
+  const { source: _source, ...serverExecutable } = executable;
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: serverExecutable,
+      ip: '127.0.0.1',
+      port,
+      ui: true,
+      uiPort,
+      namespace: config.temporal.namespace,
+      dbFilename: join(config.dataDir, 'temporal.sqlite'),
+      log: { format: 'pretty', level: 'warn' },
+      // Bind the Web UI to loopback too, whatever the CLI's default.
+      extraArgs: ['--ui-ip', '127.0.0.1'],
+    },
+  });
+
+  let db: Database | undefined;
+  try {
+    progress(config.database.kind === 'pglite' ? `Opening PGlite in ${config.database.dataDir}` : 'Connecting to PostgreSQL');
+    db = (await openDatabase(config.database)).db;
+    const store = await createArtifactStore(config.artifactStore);
+    progress('Starting the CPU and GPU workers (bundling workflows)');
+    const workers = await Promise.all(
+      (['cpu', 'gpu'] as const).map((kind) => {
+        const identity = defaultIdentity(kind);
+        return createFlywheelWorker({
+          kind,
+          connection: env.nativeConnection,
+          namespace: config.temporal.namespace,
+          identity,
+          activities: activitiesFor(kind, { identity, logger, store, ...(kind === 'cpu' ? { db } : {}) }),
+          shutdownGraceMs: config.worker.shutdownGraceMs,
+        });
+      }),
+    );
+    const running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    const openDb = db;
+    return {
+      address: `127.0.0.1:${port}`,
+      webUiUrl: `http://127.0.0.1:${uiPort}`,
+      executable,
+      env,
+      db: openDb,
+      store,
+      workers,
+      running,
+      routingCheck: () =>
+        env.client.workflow.execute('routingCheck', {
+          taskQueue: TASK_QUEUES.cpu,
+          workflowId: WORKFLOW_IDS.routingCheck(`dev-${Date.now()}`),
+          args: [{ note: 'flywheel dev start-up' }],
+        }) as Promise<RoutingCheckResult>,
+      shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
+      close: async () => {
+        await openDb.close();
+        await env.teardown();
+      },
+    };
+  } catch (err) {
+    await db?.close();
+    await env.teardown();
+    throw err;
+  }
+}

@@ -1,0 +1,26 @@
+// The artifact-store contract against a real S3-compatible server (versitygw from infra/scripts).
+import { randomUUID } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll } from 'vitest';
+import { S3ArtifactStore } from '../../lib/storage/index.ts';
+import { describeArtifactStoreContract } from '../contract/artifact-store.contract.ts';
+import { getInfra, useInfraAwsCredentials } from './infra.ts';
+
+const infra = getInfra();
+useInfraAwsCredentials(infra);
+const client = new S3Client({ region: 'us-east-1', endpoint: infra.s3Endpoint, forcePathStyle: true });
+afterAll(() => client.destroy());
+
+describeArtifactStoreContract('S3 (versitygw)', async () => {
+  const prefix = `contract/${randomUUID()}`;
+  const store = S3ArtifactStore.create(`s3://${infra.s3Bucket}/${prefix}`, { client });
+  return {
+    store,
+    // New bytes under the old checksum metadata: what a torn or tampered object looks like.
+    corrupt: async (key, bytes) => {
+      const Key = `${prefix}/${key}`;
+      const head = await client.send(new HeadObjectCommand({ Bucket: infra.s3Bucket, Key }));
+      await client.send(new PutObjectCommand({ Bucket: infra.s3Bucket, Key, Body: bytes, Metadata: head.Metadata ?? {} }));
+    },
+  };
+});

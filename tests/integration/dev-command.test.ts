@@ -1,0 +1,56 @@
+// `flywheel dev` as a user runs it: it starts, the Web UI answers, and Ctrl-C leaves nothing.
+import { mkdtemp } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { getInfra } from './infra.ts';
+import { descendants, freePort, isAlive, spawnNode } from './processes.ts';
+
+const infra = getInfra();
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('flywheel dev', () => {
+  it('starts the embedded stack, serves the Web UI, and stops cleanly on Ctrl-C', async () => {
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const dataDir = await mkdtemp(join(tmpdir(), 'flywheel-dev-'));
+    const dev = spawnNode(['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+      FLYWHEEL_DATA_DIR: dataDir,
+      TEMPORAL_CLI_PATH: infra.temporalCliPath,
+    });
+    try {
+      await dev.waitFor('Press Ctrl-C to stop.', 120_000);
+      expect(dev.output()).toContain(`Web UI      http://127.0.0.1:${uiPort}`);
+      expect(dev.output()).toMatch(/CPU worker .* ran a probe on flywheel-cpu/);
+      expect(dev.output()).toMatch(/GPU worker .* ran a probe on flywheel-gpu/);
+
+      const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+      expect(ui.status).toBe(200);
+      expect(await ui.text()).toMatch(/<html/i);
+
+      const children = descendants(dev.child.pid!);
+      expect(children.length).toBeGreaterThan(0); // the Temporal server at least
+
+      dev.child.kill('SIGINT');
+      const exit = await dev.exited;
+      expect(exit, dev.output()).toEqual({ code: 0, signal: null });
+      expect(dev.output()).toContain('Stopped.');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(children.filter(isAlive)).toEqual([]);
+      expect(await portOpen(port)).toBe(false);
+      expect(await portOpen(uiPort)).toBe(false);
+    } finally {
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+    }
+  }, 180_000);
+});

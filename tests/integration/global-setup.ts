@@ -1,0 +1,71 @@
+// Provisions and starts the real servers the integration tests need, through the project's own
+// idempotent scripts (infra/scripts/infra.sh), and stops on teardown whatever it started.
+// FLYWHEEL_TEST_EXTERNAL=1 uses servers that already run, named by the usual variables.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+import type { InfraEnv } from './infra.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const SERVICES = ['temporal', 'postgres', 's3', 'mlflow'] as const;
+
+function infra(args: string[], inherit = false) {
+  const res = spawnSync('bash', ['infra/scripts/infra.sh', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe',
+    timeout: 40 * 60_000,
+  });
+  return res;
+}
+
+function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1]) env[m[1]] = m[2] ?? '';
+  }
+  return env;
+}
+
+function required(env: Record<string, string | undefined>, key: string): string {
+  const value = env[key];
+  if (!value) throw new Error(`integration tests need ${key} (set it, or unset FLYWHEEL_TEST_EXTERNAL to start servers)`);
+  return value;
+}
+
+export default function setup(project: TestProject) {
+  let started: string[] = [];
+  let env: Record<string, string>;
+  if (process.env.FLYWHEEL_TEST_EXTERNAL === '1') {
+    env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  } else {
+    const down = SERVICES.filter((s) => infra(['status', s]).status !== 0);
+    if (down.length > 0) {
+      console.log(`[integration] starting real servers: ${down.join(', ')} (first run provisions them; see infra/scripts)`);
+      const up = infra(['up', ...down], true);
+      if (up.status !== 0) throw new Error(`infra.sh up ${down.join(' ')} failed with exit code ${up.status}`);
+    }
+    started = down;
+    env = parseEnv(infra(['env']).stdout);
+  }
+  const s3Bucket = required(env, 'ARTIFACT_STORE').replace(/^s3:\/\//, '').split('/')[0]!;
+  const provided: InfraEnv = {
+    env,
+    temporalAddress: required(env, 'TEMPORAL_ADDRESS'),
+    temporalCliPath: required(env, 'TEMPORAL_CLI_PATH'),
+    databaseUrl: required(env, 'DATABASE_URL'),
+    s3Endpoint: required(env, 'S3_ENDPOINT'),
+    s3Bucket,
+    mlflowBucket: env.FLYWHEEL_INFRA_MLFLOW_BUCKET ?? 'flywheel-mlflow',
+    mlflowUri: required(env, 'MLFLOW_TRACKING_URI'),
+  };
+  project.provide('infra', provided);
+
+  return () => {
+    if (started.length > 0) {
+      const res = infra(['down', ...started], true);
+      if (res.status !== 0) console.error(`[integration] infra.sh down exited ${res.status}`);
+    }
+  };
+}
