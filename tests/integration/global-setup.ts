@@ -1,7 +1,7 @@
 // Provisions and starts the real servers the integration tests need, through the project's own
 // idempotent scripts (infra/scripts/infra.sh), and stops on teardown whatever it started.
 // FLYWHEEL_TEST_EXTERNAL=1 uses servers that already run, named by the usual variables.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import type { InfraEnv } from './infra.ts';
@@ -62,10 +62,15 @@ export default function setup(project: TestProject) {
   };
   project.provide('infra', provided);
 
-  return () => {
-    if (started.length > 0) {
-      const res = infra(['down', ...started], true);
-      if (res.status !== 0) console.error(`[integration] infra.sh down exited ${res.status}`);
-    }
+  // Asynchronous on purpose: a blocking spawnSync here would stall vitest's main thread while
+  // it shuts its test workers down.
+  return async () => {
+    if (started.length === 0) return;
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn('bash', ['infra/scripts/infra.sh', 'down', ...started], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+      child.on('exit', resolve);
+      child.on('error', () => resolve(-1));
+    });
+    if (code !== 0) console.error(`[integration] infra.sh down exited ${code}`);
   };
 }
