@@ -1,22 +1,23 @@
 # Installs the real servers the tests and local development use, from package registries only.
 # Idempotent: each tool is built once into $TOOLS_DIR and reused. Sourced by infra.sh.
 
-provision_temporal() {
-  if temporal_bin >/dev/null; then return 0; fi
-  command -v go >/dev/null || die "Go is needed to build the Temporal CLI (go install github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION); install Go or set TEMPORAL_CLI_PATH"
-  log "building the Temporal CLI $TEMPORAL_CLI_VERSION (first time only; a few minutes)"
+# go_install NAME MODULE@VERSION: builds one Go binary into $TOOLS_DIR/bin.
+go_install() {
+  local name="$1" target="$2"
+  command -v go >/dev/null || die "Go is needed to build $name (go install $target); install Go or put a $name binary in $TOOLS_DIR/bin"
+  log "building $name from $target (first time only; a few minutes)"
   mkdir -p "$TOOLS_DIR/bin"
-  GOBIN="$TOOLS_DIR/bin" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" \
-    || die "go install of the Temporal CLI failed (see above)"
+  GOBIN="$TOOLS_DIR/bin" go install "$target" || die "go install $target failed (see above)"
+}
+
+provision_temporal() {
+  temporal_bin >/dev/null && return 0
+  go_install temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 }
 
 provision_versitygw() {
   [ -x "$TOOLS_DIR/bin/versitygw" ] && return 0
-  command -v go >/dev/null || die "Go is needed to build versitygw (go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION)"
-  log "building versitygw $VERSITYGW_VERSION (first time only; a few minutes)"
-  mkdir -p "$TOOLS_DIR/bin"
-  GOBIN="$TOOLS_DIR/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" \
-    || die "go install of versitygw failed (see above)"
+  go_install versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 }
 
 provision_postgres() {
