@@ -1,3 +1,4 @@
 // The workflow bundle entry: every workflow the CPU worker runs, exported by name.
 // Deterministic code only: no Node built-ins, no I/O (tests/unit/workflow-bundle.test.ts checks).
 export { routingCheck } from './routing-check.ts';
+export { prepareData } from './prepare-data.ts';

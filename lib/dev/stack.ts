@@ -9,7 +9,7 @@ import type { Worker } from '@temporalio/worker';
 import type { WorkerConfig } from '../config/index.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import type { Logger } from '../log.ts';
-import { createArtifactStore, type ArtifactStore } from '../storage/index.ts';
+import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { resolveTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
 import { activitiesFor } from '../worker/activities.ts';
@@ -82,7 +82,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
           connection: env.nativeConnection,
           namespace: config.temporal.namespace,
           identity,
-          activities: activitiesFor(kind, { identity, logger, store, ...(kind === 'cpu' ? { db } : {}) }),
+          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), ...(kind === 'cpu' ? { db } : {}) }),
           shutdownGraceMs: config.worker.shutdownGraceMs,
         });
       }),

@@ -1,17 +1,22 @@
 // Chooses the artifact store from configuration: `file://` → local folder, `s3://` → S3.
 import type { ArtifactStoreConfig } from '../config/index.ts';
 import { LocalArtifactStore } from './local-store.ts';
-import { S3ArtifactStore } from './s3-store.ts';
+import { S3ArtifactStore, type S3StoreOptions } from './s3-store.ts';
 import type { ArtifactStore, PutOptions } from './types.ts';
+
+/** S3 client options from configuration, for buckets other than the store's own too. */
+export function s3OptionsFrom(config: ArtifactStoreConfig): S3StoreOptions {
+  return {
+    region: config.s3.region,
+    forcePathStyle: config.s3.forcePathStyle,
+    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+  };
+}
 
 export async function createArtifactStore(config: ArtifactStoreConfig): Promise<ArtifactStore> {
   if (config.uri.startsWith('file://')) return LocalArtifactStore.create(config.uri);
   if (config.uri.startsWith('s3://')) {
-    return S3ArtifactStore.create(config.uri, {
-      region: config.s3.region,
-      forcePathStyle: config.s3.forcePathStyle,
-      ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
-    });
+    return S3ArtifactStore.create(config.uri, s3OptionsFrom(config));
   }
   throw new Error(`unsupported ARTIFACT_STORE ${config.uri}: expected file:// or s3://`);
 }

@@ -13,4 +13,6 @@ export type TaskQueue = (typeof TASK_QUEUES)[WorkerKind];
 
 export const WORKFLOW_IDS = {
   routingCheck: (runId: string) => `routing-check/${runId}`,
+  /** e.g. `prepare/flights/2001-03` */
+  prepareData: (dataset: string, label: string) => `prepare/${dataset}/${label}`,
 } as const;

@@ -3,7 +3,7 @@
 import { loadConfig, type Env } from '../config/index.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import { createLogger } from '../log.ts';
-import { createArtifactStore } from '../storage/index.ts';
+import { createArtifactStore, s3OptionsFrom } from '../storage/index.ts';
 import { connectWorkerConnection } from '../temporal/connection.ts';
 import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
 import { activitiesFor } from './activities.ts';
@@ -26,7 +26,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
       connection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activitiesFor(kind, { identity, logger, store, ...(db ? { db } : {}) }),
+      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), ...(db ? { db } : {}) }),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });

@@ -1,0 +1,109 @@
+// Data-plane activities (CPU queue): ingest, validate, profile, features. Each opens DuckDB for
+// its own scan, heartbeats while it works, and passes the cancellation signal into the engine.
+// Library errors become typed failures here: bad data → non-retryable DataValidationFailed.
+import { Context } from '@temporalio/activity';
+import { DataValidationError } from '../../lib/data/errors.ts';
+import { withDuck, type Duck } from '../../lib/data/duck.ts';
+import { ingestDataset } from '../../lib/data/ingest.ts';
+import { buildFlightsFeatures, loadDataset, profileDatasetVersion, readManifest, readProfile, validateDatasetVersion } from '../../lib/data/prepare.ts';
+import type { SourceContext } from '../../lib/data/sources.ts';
+import { InvalidSpecError, parseValidationSpec } from '../../lib/data/validation/spec.ts';
+import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import { ArtifactCorruptError, ArtifactNotFoundError, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import type {
+  BuildFeaturesResult,
+  IngestResult,
+  PrepareDataInput,
+  ProfileDatasetResult,
+  ValidateDatasetResult,
+} from '../../lib/workflow-types.ts';
+
+export interface DataActivityDeps {
+  store: ArtifactStore;
+  s3?: S3StoreOptions;
+  logger: Logger;
+  /** @default 10000 */
+  heartbeatIntervalMs?: number;
+}
+
+function toFailure(err: unknown): unknown {
+  if (err instanceof DataValidationError) {
+    return permanentFailure(FAILURE_TYPES.DataValidationFailed, { summary: err.report.summary, ...(err.reportUri ? { reportUri: err.reportUri } : {}), problems: err.report.problems.filter((p) => p.severity === 'error') });
+  }
+  if (err instanceof InvalidSpecError) return permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
+  if (err instanceof ArtifactNotFoundError) return permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message, uri: err.uri });
+  if (err instanceof ArtifactCorruptError) return permanentFailure(FAILURE_TYPES.ArtifactCorrupt, { summary: err.message, uri: err.uri });
+  return err;
+}
+
+export function createDataActivities(deps: DataActivityDeps) {
+  const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
+  const interval = deps.heartbeatIntervalMs ?? 10_000;
+
+  /** Runs a step with DuckDB, heartbeating its progress, mapping errors to typed failures. */
+  async function step<T>(name: string, fn: (duck: Duck, signal: AbortSignal, progress: (s: string) => void) => Promise<T>): Promise<T> {
+    const context = Context.current();
+    let last = name;
+    const progress = (s: string) => {
+      last = `${name}: ${s}`;
+      context.heartbeat({ step: last });
+    };
+    const timer = setInterval(() => context.heartbeat({ step: last }), interval);
+    try {
+      return await withDuck((duck) => fn(duck, context.cancellationSignal, progress));
+    } catch (err) {
+      deps.logger.warn({ step: name, err: err instanceof Error ? err.message : String(err) }, 'data step failed');
+      throw toFailure(err);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  return {
+    async ingestDataset(input: Pick<PrepareDataInput, 'dataset' | 'sourceUris'>): Promise<IngestResult> {
+      return step('ingest', async (duck, signal, progress) => {
+        const m = await ingestDataset(duck, ctx, { dataset: input.dataset, sourceUris: input.sourceUris, signal, onProgress: progress });
+        return { datasetVersion: m.datasetVersion, manifestUri: m.manifestUri, rows: m.rows };
+      });
+    },
+
+    async validateDataset(input: { manifestUri: string; validationSpec: Record<string, unknown>; referenceProfileUri?: string }): Promise<ValidateDatasetResult> {
+      return step('validate', async (duck, signal, progress) => {
+        const spec = parseValidationSpec(input.validationSpec);
+        const manifest = await readManifest(deps.store, input.manifestUri);
+        const reference = input.referenceProfileUri ? await readProfile(deps.store, input.referenceProfileUri) : undefined;
+        progress('loading');
+        await loadDataset(duck, ctx, manifest, signal);
+        progress('checking rules');
+        const { report, reportUri } = await validateDatasetVersion(duck, deps.store, manifest, spec, reference, signal);
+        return { reportUri, summary: report.summary, warnings: report.warnings };
+      });
+    },
+
+    async profileDataset(input: { manifestUri: string; referenceProfileUri?: string }): Promise<ProfileDatasetResult> {
+      return step('profile', async (duck, signal, progress) => {
+        const manifest = await readManifest(deps.store, input.manifestUri);
+        const reference = input.referenceProfileUri ? await readProfile(deps.store, input.referenceProfileUri) : undefined;
+        progress('loading');
+        await loadDataset(duck, ctx, manifest, signal);
+        progress('computing statistics');
+        const { profile, profileUri } = await profileDatasetVersion(duck, deps.store, manifest, reference, signal);
+        return { profileUri, rows: profile.rows };
+      });
+    },
+
+    async buildFeatures(input: { manifestUri: string; splits?: PrepareDataInput['splits'] }): Promise<BuildFeaturesResult> {
+      return step('features', async (duck, signal, progress) => {
+        const manifest = await readManifest(deps.store, input.manifestUri);
+        progress('loading');
+        await loadDataset(duck, ctx, manifest, signal);
+        progress('splitting and fitting');
+        const out = await buildFlightsFeatures(duck, deps.store, manifest, input.splits ?? {}, signal);
+        return { featureSpecUri: out.featureSpecUri, featureSpecHash: out.featureSpecHash, splits: out.splits };
+      });
+    },
+  };
+}
+
+export type DataActivities = ReturnType<typeof createDataActivities>;

@@ -1,0 +1,118 @@
+// Ingest: reads new partitions (Parquet or CSV, file:// or s3://) and writes a content-addressed
+// dataset version — the same input bytes always give the same version id, and re-ingesting
+// writes nothing. The manifest is written last, so its presence marks a complete version.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getJson, putJson, type ArtifactStore } from '../storage/index.ts';
+import type { Duck } from './duck.ts';
+import { sqlString } from './duck.ts';
+import { DataValidationError } from './errors.ts';
+import { materializeSource, readSql, type SourceContext, type SourceFile } from './sources.ts';
+import { buildReport, renderReportText } from './validation/report.ts';
+
+/** Bump when the normalization below changes, so old versions are not reused for new output. */
+export const INGEST_FORMAT_VERSION = 1;
+
+export interface DatasetManifest {
+  dataset: string;
+  datasetVersion: string;
+  rows: number;
+  columns: Array<{ name: string; type: string }>;
+  sources: Array<{ uri: string; sha256: string; size: number }>;
+  dataUri: string;
+  dataSha256: string;
+  manifestUri: string;
+  createdAt: string;
+}
+
+export interface IngestOptions {
+  dataset: string;
+  sourceUris: readonly string[];
+  signal?: AbortSignal;
+  /** Called between steps, for heartbeats. */
+  onProgress?: (step: string) => void;
+}
+
+export function datasetPrefix(dataset: string, version: string): string {
+  return `datasets/${dataset}/${version}`;
+}
+
+export function datasetVersionId(dataset: string, sources: ReadonlyArray<{ sha256: string }>): string {
+  const shas = sources.map((s) => s.sha256).sort();
+  const digest = createHash('sha256').update(JSON.stringify({ v: INGEST_FORMAT_VERSION, dataset, shas })).digest('hex');
+  return `v-${digest.slice(0, 16)}`;
+}
+
+async function rejectUnreadable(store: ArtifactStore, dataset: string, source: SourceFile | { uri: string; sha256?: string }, detail: string): Promise<never> {
+  const report = buildReport(dataset, source.uri, 0, [
+    { severity: 'error', rule: 'unreadable', message: `cannot read ${source.uri}: ${detail}`, observed: detail },
+  ], false);
+  const key = `datasets/${dataset}/_rejected/${source.sha256 ?? createHash('sha256').update(source.uri).digest('hex')}/validation`;
+  const info = await putJson(store, `${key}.json`, report);
+  await store.put(`${key}.txt`, renderReportText(report), { contentType: 'text/plain' });
+  throw new DataValidationError(report, info.uri);
+}
+
+function duckMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
+}
+
+export async function ingestDataset(duck: Duck, ctx: SourceContext, options: IngestOptions): Promise<DatasetManifest> {
+  const { store } = ctx;
+  const { dataset, signal } = options;
+  const progress = options.onProgress ?? (() => undefined);
+  if (options.sourceUris.length === 0) throw new Error('ingest needs at least one source URI');
+  const tmp = await mkdtemp(join(tmpdir(), 'flywheel-ingest-'));
+  try {
+    progress('fetching sources');
+    const sources: SourceFile[] = [];
+    for (const uri of [...options.sourceUris].sort()) sources.push(await materializeSource(ctx, uri, tmp, signal));
+    const formats = new Set(sources.map((s) => s.format));
+    if (formats.size > 1) throw new Error(`sources mix formats (${[...formats].join(', ')}); ingest one format at a time`);
+
+    const version = datasetVersionId(dataset, sources);
+    const prefix = datasetPrefix(dataset, version);
+    const existing = await store.stat(`${prefix}/manifest.json`);
+    if (existing) return getJson<DatasetManifest>(store, `${prefix}/manifest.json`);
+
+    for (const source of sources) {
+      progress(`checking ${source.uri}`);
+      if (source.size === 0) await rejectUnreadable(store, dataset, source, 'the file is empty (0 bytes)');
+      try {
+        await duck.all(`SELECT count(*) FROM ${readSql([source])}`, signal);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        await rejectUnreadable(store, dataset, source, duckMessage(err));
+      }
+    }
+
+    progress('normalizing to Parquet');
+    const out = join(tmp, 'data.parquet');
+    await duck.run(`COPY (SELECT * FROM ${readSql(sources)}) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`, signal);
+    const [{ n: rows } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${sqlString(out)})`, signal);
+    const columns = (await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(out)})`, signal)).map(
+      (c) => ({ name: c.column_name, type: c.column_type }),
+    );
+
+    progress('uploading');
+    const data = await store.putStream(`${prefix}/data.parquet`, createReadStream(out), { contentType: 'application/vnd.apache.parquet', ...(signal ? { signal } : {}) });
+    const manifest: DatasetManifest = {
+      dataset,
+      datasetVersion: version,
+      rows,
+      columns,
+      sources: sources.map(({ uri, sha256, size }) => ({ uri, sha256, size })),
+      dataUri: data.uri,
+      dataSha256: data.sha256 ?? '',
+      manifestUri: store.uriFor(`${prefix}/manifest.json`),
+      createdAt: new Date().toISOString(),
+    };
+    await putJson(store, `${prefix}/manifest.json`, manifest);
+    return manifest;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,71 @@
+// Brings input files to local disk for DuckDB, which reads local files only here (its S3
+// extension cannot be fetched offline). file:// URIs are read in place; s3:// objects are
+// downloaded (checksum-verified) into a temporary folder the caller removes.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { ArtifactNotFoundError, S3ArtifactStore, type ArtifactStore, type S3StoreOptions } from '../storage/index.ts';
+import { parseS3Uri } from '../storage/s3-store.ts';
+
+export interface SourceFile {
+  uri: string;
+  sha256: string;
+  size: number;
+  /** Local path DuckDB reads. */
+  path: string;
+  format: 'parquet' | 'csv';
+}
+
+export interface SourceContext {
+  store: ArtifactStore;
+  /** How to reach S3 buckets other than the store's own. */
+  s3?: S3StoreOptions;
+}
+
+export function formatOf(uri: string): 'parquet' | 'csv' {
+  const lower = uri.toLowerCase();
+  if (lower.endsWith('.csv') || lower.endsWith('.csv.gz')) return 'csv';
+  return 'parquet';
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+function storeFor(ctx: SourceContext, uri: string): { store: ArtifactStore; key: string } {
+  if (uri.startsWith(`${ctx.store.baseUri}/`)) return { store: ctx.store, key: ctx.store.keyFor(uri) };
+  const { bucket, prefix } = parseS3Uri(uri);
+  return { store: S3ArtifactStore.create(`s3://${bucket}`, ctx.s3 ?? {}), key: prefix };
+}
+
+export async function materializeSource(ctx: SourceContext, uri: string, tmpDir: string, signal?: AbortSignal): Promise<SourceFile> {
+  const format = formatOf(uri);
+  if (uri.startsWith('file://')) {
+    const path = fileURLToPath(uri);
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) throw new ArtifactNotFoundError(uri);
+    const inStore = uri.startsWith(`${ctx.store.baseUri}/`) ? await ctx.store.stat(ctx.store.keyFor(uri)) : undefined;
+    return { uri, path, size: st.size, sha256: inStore?.sha256 ?? (await sha256File(path)), format };
+  }
+  if (!uri.startsWith('s3://')) throw new ArtifactNotFoundError(uri);
+  const { store, key } = storeFor(ctx, uri);
+  const info = await store.stat(key);
+  if (!info) throw new ArtifactNotFoundError(uri);
+  const path = join(tmpDir, `${createHash('sha256').update(uri).digest('hex').slice(0, 16)}-${basename(key)}`);
+  await pipeline(await store.getStream(key, { verify: true, ...(signal ? { signal } : {}) }), createWriteStream(path));
+  return { uri, path, size: info.size, sha256: info.sha256 ?? (await sha256File(path)), format };
+}
+
+/** SQL that reads the given local files as one table. */
+export function readSql(files: readonly SourceFile[]): string {
+  const paths = files.map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ');
+  const format = files[0]?.format ?? 'parquet';
+  return format === 'csv'
+    ? `read_csv([${paths}], header = true, auto_detect = true)`
+    : `read_parquet([${paths}])`;
+}

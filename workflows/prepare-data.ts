@@ -1,0 +1,31 @@
+// prepareData: ingest → validate → profile → features for one batch of new partitions. Bad data
+// stops here with DataValidationFailed (non-retryable) and a report URI; nothing downstream runs.
+import { proxyActivities } from '@temporalio/workflow';
+import type { DataActivities } from '../activities/data/index.ts';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
+import { TASK_QUEUES } from '../lib/temporal/constants.ts';
+import type { PrepareDataInput, PrepareDataResult } from '../lib/workflow-types.ts';
+
+const data = proxyActivities<DataActivities>({
+  taskQueue: TASK_QUEUES.cpu,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
+});
+
+export async function prepareData(input: PrepareDataInput): Promise<PrepareDataResult> {
+  const ingested = await data.ingestDataset({ dataset: input.dataset, sourceUris: input.sourceUris });
+  const reference = input.referenceProfileUri ? { referenceProfileUri: input.referenceProfileUri } : {};
+  const validation = await data.validateDataset({ manifestUri: ingested.manifestUri, validationSpec: input.validationSpec, ...reference });
+  const { profileUri } = await data.profileDataset({ manifestUri: ingested.manifestUri, ...reference });
+  const features = await data.buildFeatures({ manifestUri: ingested.manifestUri, ...(input.splits ? { splits: input.splits } : {}) });
+  return {
+    dataset: input.dataset,
+    datasetVersion: ingested.datasetVersion,
+    manifestUri: ingested.manifestUri,
+    rows: ingested.rows,
+    validation,
+    profileUri,
+    features,
+  };
+}
