@@ -2,7 +2,14 @@
 import { Command } from 'commander';
 import { exitOnFatal } from '../lib/fatal.ts';
 import { registerConfigCommand } from './commands/config.ts';
+import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
+
+// Piping into `head` closes stdout early; that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 const program = new Command()
   .name('flywheel')
@@ -11,5 +18,6 @@ const program = new Command()
 
 registerDevCommand(program);
 registerConfigCommand(program);
+registerDataCommands(program);
 
 await program.parseAsync(process.argv).catch(exitOnFatal);

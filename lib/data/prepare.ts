@@ -15,7 +15,7 @@ import { FLIGHTS_DATASET, FLIGHTS_PROFILE_FEATURES } from './flights.ts';
 import { datasetPrefix, type DatasetManifest } from './ingest.ts';
 import { defaultFeatures, profileTable } from './profile.ts';
 import type { DatasetProfile } from './profile-types.ts';
-import { materializeSource, type SourceContext } from './sources.ts';
+import { materializeSource, readSql, type SourceContext } from './sources.ts';
 import { splitPredicate, timeSplitCutoffs, type SplitCutoffs, type SplitFractions } from './splits.ts';
 import { validateTable } from './validation/engine.ts';
 import { renderReportText, type ValidationReport } from './validation/report.ts';
@@ -28,7 +28,7 @@ export async function loadDataset(duck: Duck, ctx: SourceContext, manifest: Data
   const tmp = await mkdtemp(join(tmpdir(), 'flywheel-ds-'));
   try {
     const file = await materializeSource(ctx, manifest.dataUri, tmp, signal);
-    await duck.run(`CREATE OR REPLACE TEMP TABLE ${TABLE} AS SELECT * FROM read_parquet(${sqlString(file.path)})`, signal);
+    await duck.run(`CREATE OR REPLACE TEMP TABLE ${TABLE} AS SELECT * FROM ${readSql([file])}`, signal);
     return TABLE;
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -61,11 +61,13 @@ export async function materializeSource(ctx: SourceContext, uri: string, tmpDir:
   return { uri, path, size: info.size, sha256: info.sha256 ?? (await sha256File(path)), format };
 }
 
-/** SQL that reads the given local files as one table. */
+/** SQL that reads the given local files as one table. Hive partitioning stays off: a lake path
+ * such as month=2001-03/ must not add a column, or the same bytes read from a local folder and
+ * from a downloaded S3 copy would differ. */
 export function readSql(files: readonly SourceFile[]): string {
   const paths = files.map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ');
   const format = files[0]?.format ?? 'parquet';
   return format === 'csv'
-    ? `read_csv([${paths}], header = true, auto_detect = true)`
-    : `read_parquet([${paths}])`;
+    ? `read_csv([${paths}], header = true, auto_detect = true, hive_partitioning = false)`
+    : `read_parquet([${paths}], hive_partitioning = false)`;
 }

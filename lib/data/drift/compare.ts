@@ -142,17 +142,17 @@ export function compareFeature(
   if (ref.kind !== cur.kind) {
     return { ...base, status: 'kind_mismatch', stats, reason: `${ref.kind} in reference, ${cur.kind} in current` };
   }
+  // Checked once both sides agree on the kind: a feature that is missing or changed kind is reported, whatever its method.
+  const applicable: readonly string[] = METHODS_BY_KIND[ref.kind];
+  if (!applicable.includes(method)) {
+    throw new RangeError(`feature "${name}": method "${method}" does not apply to ${ref.kind} features (use ${applicable.join(', ')})`);
+  }
   // Even with minSamples 0, an empty side has no distribution to compare.
   const needed = Math.max(1, minSamples);
   for (const [side, n] of [['reference', stats.refSamples ?? 0], ['current', stats.curSamples ?? 0]] as const) {
     if (n < needed) return { ...base, status: 'insufficient_data', stats, reason: `${side} has ${n} non-null rows < ${needed}` };
   }
 
-  // Checked only here: a feature that is missing or changed kind is reported, whatever its method.
-  const applicable: readonly string[] = METHODS_BY_KIND[ref.kind];
-  if (!applicable.includes(method)) {
-    throw new RangeError(`feature "${name}": method "${method}" does not apply to ${ref.kind} features (use ${applicable.join(', ')})`);
-  }
   Object.assign(stats, statsOf(ref, cur, psiEpsilon));
   const score = stats[STAT_OF_METHOD[method]];
   if (score === undefined) {

@@ -99,7 +99,8 @@ export function numericProfile(
     return { ...base, ...empty, histogram: { edges: [], counts: [] }, ecdf: { values: [], counts: [], exact: true } };
   }
   const mean = sorted.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(sorted.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : null;
+  // Population std, as lib/data/profile.ts takes it (stddev_pop).
+  const std = Math.sqrt(sorted.reduce((a, v) => a + (v - mean) ** 2, 0) / n);
   const quantiles: Record<string, number> = {};
   for (const p of [1, 5, 25, 50, 75, 95, 99]) quantiles[`p${String(p).padStart(2, '0')}`] = quantile(sorted, p / 100);
   const edges = Array.from({ length: bins + 1 }, (_, k) => (k === bins ? max : min + ((max - min) * k) / bins));

@@ -1,0 +1,85 @@
+// `flywheel data …`: seed the flights data lake, publish a month's arrival, validate a file.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
+import { loadConfig } from '../../lib/config/index.ts';
+import { withDuck } from '../../lib/data/duck.ts';
+import { MONTH_PATTERN } from '../../lib/data/flights.ts';
+import { arriveFlightsMonth, seedFlights } from '../../lib/data/lake.ts';
+import { readProfile } from '../../lib/data/prepare.ts';
+import { materializeSource, readSql } from '../../lib/data/sources.ts';
+import { validateTable } from '../../lib/data/validation/engine.ts';
+import { buildReport, renderReportText, type ValidationReport } from '../../lib/data/validation/report.ts';
+import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
+import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
+import { say } from '../output.ts';
+
+function toUri(value: string): string {
+  return /^(file|s3):\/\//.test(value) ? value : pathToFileURL(resolve(value)).toString();
+}
+
+export function registerDataCommands(program: Command): void {
+  const data = program.command('data').description('the data lake: seed, arrivals, validation');
+
+  data
+    .command('seed')
+    .description('write the flights data into the artifact store as monthly partitions (idempotent)')
+    .option('--months <list>', 'comma-separated months (YYYY-MM); default: all')
+    .action(async (opts: { months?: string }) => {
+      const config = loadConfig('cli');
+      const store = await createArtifactStore(config.artifactStore);
+      const months = opts.months?.split(',').map((m) => m.trim());
+      say(`Seeding flights into ${store.baseUri}`);
+      const seeded = await withDuck((duck) => seedFlights(duck, store, months, (line) => say(`  ${line}`)));
+      say(`Done: ${seeded.filter((s) => s.written).length} written, ${seeded.filter((s) => !s.written).length} already present.`);
+    });
+
+  data
+    .command('arrive')
+    .argument('<month>', 'the month to publish, YYYY-MM')
+    .description("publish one month's partition as a data-arrival event (seeds it first if needed)")
+    .action(async (month: string) => {
+      if (!MONTH_PATTERN.test(month)) throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
+      const config = loadConfig('cli');
+      const store = await createArtifactStore(config.artifactStore);
+      const { event, isNew } = await withDuck((duck) => arriveFlightsMonth(duck, store, month));
+      say(isNew ? `Published ${event.eventId}` : `Already published: ${event.eventId} (same data, no new event)`);
+      say(JSON.stringify(event, null, 2));
+    });
+
+  data
+    .command('validate')
+    .argument('<uri>', 'a Parquet or CSV file: path, file:// or s3:// URI')
+    .requiredOption('--spec <file>', 'validation spec (YAML or JSON)')
+    .option('--reference <profile-uri>', 'reference profile for the relative rules')
+    .option('--json', 'print the report as JSON instead of text')
+    .description('validate a file by hand: prints the report; exit 0 when it passes, 1 on hard violations')
+    .action(async (target: string, opts: { spec: string; reference?: string; json?: boolean }) => {
+      const config = loadConfig('cli');
+      const spec = await loadValidationSpec(opts.spec);
+      const store = await createArtifactStore(config.artifactStore);
+      const uri = toUri(target);
+      const tmp = await mkdtemp(join(tmpdir(), 'flywheel-validate-'));
+      let report: ValidationReport;
+      try {
+        const file = await materializeSource({ store, s3: s3OptionsFrom(config.artifactStore) }, uri, tmp);
+        const reference = opts.reference ? await readProfile(store, opts.reference) : undefined;
+        report = await withDuck(async (duck) => {
+          if (file.size === 0) return buildReport(spec.dataset, uri, 0, [{ severity: 'error', rule: 'unreadable', message: `cannot read ${uri}: the file is empty (0 bytes)` }], false);
+          try {
+            await duck.all(`SELECT count(*) FROM ${readSql([file])}`);
+          } catch (err) {
+            const detail = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+            return buildReport(spec.dataset, uri, 0, [{ severity: 'error', rule: 'unreadable', message: `cannot read ${uri}: ${detail}` }], false);
+          }
+          return validateTable(duck, { from: readSql([file]), spec, subject: uri, ...(reference ? { reference } : {}) });
+        });
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+      say(opts.json ? JSON.stringify(report, null, 2) : renderReportText(report));
+      process.exitCode = report.passed ? 0 : 1;
+    });
+}
