@@ -225,7 +225,7 @@ describe('compareProfiles', () => {
       status: 'insufficient_data',
       drifted: false,
       score: null,
-      reason: 'current has 50 non-null rows < 100',
+      reason: 'current has 50 non-null rows < 1000',
       stats: { refSamples: N, curSamples: 50 },
     });
     expect(byName.origin).toMatchObject({ status: 'missing', kind: 'categorical', drifted: false, reason: 'missing in current' });
@@ -233,7 +233,7 @@ describe('compareProfiles', () => {
     expect(report.features.map((f) => f.feature)).toEqual(['distance', 'delay', 'origin', 'carrier']);
     expect(report).toMatchObject({ drifted: false, compared: 1, share: 0 });
     expect(report.summary).toBe(
-      'no drift in 1 feature; not compared: distance (current has 50 non-null rows < 100), ' +
+      'no drift in 1 feature; not compared: distance (current has 50 non-null rows < 1000), ' +
         'origin (missing in current), carrier (missing in reference)',
     );
   });
@@ -302,7 +302,7 @@ describe('compareProfiles', () => {
       categoricalMethod: 'jensen_shannon',
       thresholds: { wasserstein: 0.1, jensen_shannon: 0.1, psi: 0.1 },
       driftShare: 0.5,
-      minSamples: 100,
+      minSamples: 1000,
     });
   });
 });

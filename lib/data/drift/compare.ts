@@ -142,7 +142,8 @@ export function compareFeature(
   if (ref.kind !== cur.kind) {
     return { ...base, status: 'kind_mismatch', stats, reason: `${ref.kind} in reference, ${cur.kind} in current` };
   }
-  // Checked once both sides agree on the kind: a feature that is missing or changed kind is reported, whatever its method.
+  // Checked once both sides agree on the kind, so a missing or re-typed feature is still
+  // reported whatever method its options name.
   const applicable: readonly string[] = METHODS_BY_KIND[ref.kind];
   if (!applicable.includes(method)) {
     throw new RangeError(`feature "${name}": method "${method}" does not apply to ${ref.kind} features (use ${applicable.join(', ')})`);

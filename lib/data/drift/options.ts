@@ -35,7 +35,7 @@ export const DRIFT_DEFAULTS = {
     hellinger: 0.1,
   },
   driftShare: 0.5,
-  minSamples: 100,
+  minSamples: 1000,
   psiEpsilon: 1e-4,
 } as const satisfies {
   numericMethod: DriftMethod;
@@ -71,7 +71,7 @@ export interface DriftOptions {
   driftShare?: number;
   /** Non-null rows each side needs before a feature is compared; below it the feature is
    * `insufficient_data` and does not count towards the share.
-   * @default 100 */
+   * @default 1000 */
   minSamples?: number;
   /** Floor for bin proportions in PSI, so an empty bin does not give log(0).
    * @default 1e-4 */
