@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FeatureDef } from './profile.ts';
 
 export const FLIGHTS_DATASET = 'flights';
 
@@ -37,4 +38,4 @@ export const FLIGHTS_PROFILE_FEATURES = [
   { name: 'delay', kind: 'numeric' },
   { name: 'origin', kind: 'categorical' },
   { name: 'destination', kind: 'categorical' },
-] as const satisfies ReadonlyArray<import('./profile.ts').FeatureDef>;
+] as const satisfies ReadonlyArray<FeatureDef>;

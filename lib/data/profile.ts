@@ -1,5 +1,7 @@
-// Computes a dataset profile in DuckDB: per numeric feature one aggregate (moments, approximate
-// quantiles), one histogram and one value-count query; per categorical feature one GROUP BY.
+// Computes a dataset profile in DuckDB: one scan for every numeric feature's basics, then per
+// numeric feature one value-count GROUP BY (exact statistics follow from it when there are few
+// distinct values; otherwise moments, approximate quantiles and a histogram come from the engine);
+// per categorical feature one GROUP BY.
 // With a reference profile, histograms reuse the reference's bin edges so PSI compares like bins.
 import type { Duck } from './duck.ts';
 import { sqlIdent } from './duck.ts';
@@ -55,39 +57,86 @@ function edgesFor(min: number, max: number, bins: number): number[] {
   return Array.from({ length: bins + 1 }, (_, i) => min + i * width);
 }
 
-async function numericProfile(duck: Duck, from: string, def: FeatureDef, refEdges: number[] | undefined, signal?: AbortSignal): Promise<NumericProfile> {
-  const x = def.sql ?? sqlIdent(def.name);
-  const [m] = await duck.all<Record<string, unknown>>(
-    `SELECT count(*)::BIGINT AS n, count(${x})::BIGINT AS nn, min(${x})::DOUBLE AS lo, max(${x})::DOUBLE AS hi,
-            avg(${x})::DOUBLE AS mean, stddev_pop(${x})::DOUBLE AS std, approx_count_distinct(${x})::BIGINT AS nd,
-            approx_quantile(${x}::DOUBLE, [${QUANTILES.join(', ')}]) AS q
-     FROM ${from}`,
-    signal,
-  );
-  const count = Number(m?.n ?? 0);
-  const nonNull = Number(m?.nn ?? 0);
-  const lo = m?.lo === null || m?.lo === undefined ? null : Number(m.lo);
-  const hi = m?.hi === null || m?.hi === undefined ? null : Number(m.hi);
-  const q = (m?.q as number[] | null) ?? [];
-  const quantiles: Record<string, number> = {};
-  QUANTILE_KEYS.forEach((k, i) => {
-    if (q[i] !== undefined && q[i] !== null) quantiles[k] = Number(q[i]);
+interface NumericBasics {
+  count: number;
+  nonNull: number;
+  lo: number | null;
+  hi: number | null;
+  distinct: number;
+}
+
+/** One scan for every numeric feature's count, nulls, range and approximate distinct count. */
+async function numericBasics(duck: Duck, from: string, defs: readonly FeatureDef[], signal?: AbortSignal): Promise<NumericBasics[]> {
+  if (defs.length === 0) return [];
+  const cols = defs.flatMap((def, i) => {
+    const x = def.sql ?? sqlIdent(def.name);
+    return [`count(${x})::BIGINT AS nn_${i}`, `min(${x})::DOUBLE AS lo_${i}`, `max(${x})::DOUBLE AS hi_${i}`, `approx_count_distinct(${x})::BIGINT AS nd_${i}`];
   });
-  const base = {
-    kind: 'numeric' as const,
-    count,
-    nulls: count - nonNull,
-    min: lo,
-    max: hi,
-    mean: m?.mean === null ? null : Number(m?.mean),
-    std: m?.std === null ? null : Number(m?.std),
-    quantiles,
-  };
+  const [row = {}] = await duck.all<Record<string, number | null>>(`SELECT count(*)::BIGINT AS n, ${cols.join(', ')} FROM ${from}`, signal);
+  return defs.map((_, i) => ({
+    count: Number(row.n ?? 0),
+    nonNull: Number(row[`nn_${i}`] ?? 0),
+    lo: row[`lo_${i}`] ?? null,
+    hi: row[`hi_${i}`] ?? null,
+    distinct: Number(row[`nd_${i}`] ?? 0),
+  }));
+}
+
+/** Discrete quantile (the smallest value with at least q of the mass at or below it). */
+function ecdfQuantile(ecdf: Ecdf, total: number, q: number): number {
+  const target = Math.max(1, Math.ceil(q * total));
+  let seen = 0;
+  for (let i = 0; i < ecdf.values.length; i++) {
+    seen += ecdf.counts[i]!;
+    if (seen >= target) return ecdf.values[i]!;
+  }
+  return ecdf.values.at(-1)!;
+}
+
+function binCounts(ecdf: Ecdf, edges: readonly number[]): number[] {
+  const bins = edges.length - 1;
+  const first = edges[0]!;
+  const width = (edges[bins]! - first) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  ecdf.values.forEach((v, i) => {
+    const b = Math.min(bins - 1, Math.max(0, Math.floor((v - first) / width)));
+    counts[b] = counts[b]! + ecdf.counts[i]!;
+  });
+  return counts;
+}
+
+async function numericProfile(duck: Duck, from: string, def: FeatureDef, basics: NumericBasics, refEdges: number[] | undefined, signal?: AbortSignal): Promise<NumericProfile> {
+  const x = def.sql ?? sqlIdent(def.name);
+  const { count, nonNull, lo, hi } = basics;
+  const empty = { kind: 'numeric' as const, count, nulls: count - nonNull, min: lo, max: hi, mean: null, std: null, quantiles: {} };
   if (lo === null || hi === null || nonNull === 0) {
-    return { ...base, histogram: { edges: refEdges ?? [], counts: refEdges ? new Array(refEdges.length - 1).fill(0) : [] }, ecdf: { values: [], counts: [], exact: true } };
+    return { ...empty, histogram: { edges: refEdges ?? [], counts: refEdges ? new Array(refEdges.length - 1).fill(0) : [] }, ecdf: { values: [], counts: [], exact: true } };
+  }
+  const edges = refEdges ?? edgesFor(def.range?.[0] ?? lo, def.range?.[1] ?? hi, def.bins ?? HISTOGRAM_BINS);
+
+  // Few distinct values (hour, distance, delay): one GROUP BY gives the exact distribution, and
+  // every other statistic follows from it without another scan.
+  const exact = basics.distinct <= ECDF_MAX_POINTS * 0.9; // approx_count_distinct errs by a few %
+  const step = (hi - lo) / ECDF_MAX_POINTS;
+  const v = exact || step === 0 ? `${x}::DOUBLE` : `(${lo} + floor((${x}::DOUBLE - ${lo}) / ${step}) * ${step})`;
+  const rows = await duck.columns(`SELECT ${v} AS v, count(*)::BIGINT AS c FROM ${from} WHERE ${x} IS NOT NULL GROUP BY 1 ORDER BY 1`, signal);
+  const ecdf: Ecdf = { values: rows.v as number[], counts: rows.c as number[], exact: exact || step === 0 };
+  if (ecdf.exact) {
+    let sum = 0;
+    ecdf.values.forEach((val, i) => (sum += val * ecdf.counts[i]!));
+    const mean = sum / nonNull;
+    let ss = 0;
+    ecdf.values.forEach((val, i) => (ss += (val - mean) ** 2 * ecdf.counts[i]!));
+    const quantiles = Object.fromEntries(QUANTILE_KEYS.map((k, i) => [k, ecdfQuantile(ecdf, nonNull, QUANTILES[i]!)]));
+    return { ...empty, mean, std: Math.sqrt(ss / nonNull), quantiles, histogram: { edges, counts: binCounts(ecdf, edges) }, ecdf };
   }
 
-  const edges = refEdges ?? edgesFor(def.range?.[0] ?? lo, def.range?.[1] ?? hi, def.bins ?? HISTOGRAM_BINS);
+  // Many distinct values: moments and quantiles from the engine, histogram on the raw values.
+  const [m] = await duck.all<{ mean: number; std: number; q: number[] }>(
+    `SELECT avg(${x})::DOUBLE AS mean, stddev_pop(${x})::DOUBLE AS std, approx_quantile(${x}::DOUBLE, [${QUANTILES.join(', ')}]) AS q FROM ${from}`,
+    signal,
+  );
+  const quantiles = Object.fromEntries(QUANTILE_KEYS.map((k, i) => [k, Number(m?.q[i])]));
   const bins = edges.length - 1;
   const first = edges[0]!;
   const width = (edges[bins]! - first) / bins;
@@ -98,15 +147,7 @@ async function numericProfile(duck: Duck, from: string, def: FeatureDef, refEdge
   );
   const counts = new Array<number>(bins).fill(0);
   for (const { b, c } of hist) counts[b] = (counts[b] ?? 0) + c;
-
-  // Value counts: exact for features with few distinct values, else snapped to a fine grid.
-  const distinct = Number(m?.nd ?? 0);
-  const exact = distinct <= ECDF_MAX_POINTS;
-  const step = (hi - lo) / ECDF_MAX_POINTS;
-  const v = exact || step === 0 ? `${x}::DOUBLE` : `(${lo} + floor((${x}::DOUBLE - ${lo}) / ${step}) * ${step})`;
-  const ecdfRows = await duck.columns(`SELECT ${v} AS v, count(*)::BIGINT AS c FROM ${from} WHERE ${x} IS NOT NULL GROUP BY 1 ORDER BY 1`, signal);
-  const ecdf: Ecdf = { values: ecdfRows.v as number[], counts: ecdfRows.c as number[], exact };
-  return { ...base, histogram: { edges, counts }, ecdf };
+  return { ...empty, mean: m?.mean ?? null, std: m?.std ?? null, quantiles, histogram: { edges, counts }, ecdf };
 }
 
 async function categoricalProfile(duck: Duck, from: string, def: FeatureDef, signal?: AbortSignal): Promise<CategoricalProfile> {
@@ -133,13 +174,20 @@ async function categoricalProfile(duck: Duck, from: string, def: FeatureDef, sig
 
 export async function profileTable(duck: Duck, options: ProfileOptions): Promise<DatasetProfile> {
   const features: DatasetProfile['features'] = {};
-  const [{ n } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${options.from}`, options.signal);
+  const numeric = options.features.filter((d) => d.kind === 'numeric');
+  const basics = await numericBasics(duck, options.from, numeric, options.signal);
+  let rows = basics[0]?.count;
   for (const def of options.features) {
     const ref = options.reference?.features[def.name];
+    const refEdges = ref?.kind === 'numeric' && ref.histogram.edges.length > 1 ? ref.histogram.edges : undefined;
     features[def.name] =
       def.kind === 'numeric'
-        ? await numericProfile(duck, options.from, def, ref?.kind === 'numeric' && ref.histogram.edges.length > 1 ? ref.histogram.edges : undefined, options.signal)
+        ? await numericProfile(duck, options.from, def, basics[numeric.indexOf(def)]!, refEdges, options.signal)
         : await categoricalProfile(duck, options.from, def, options.signal);
   }
-  return { source: options.source, rows: n, features };
+  if (rows === undefined) {
+    const [{ n } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${options.from}`, options.signal);
+    rows = n;
+  }
+  return { source: options.source, rows, features };
 }
