@@ -1,0 +1,255 @@
+// The built-in TF.js trainer: a manual loop over seeded mini-batches with Adam, class weights,
+// L2, dropout and early stopping on validation loss. Every bit of state that decides what comes
+// next (weights, Adam moments, RNG, position in the epoch, early-stopping counters) goes into a
+// checkpoint, so a resumed run continues where the checkpoint left it: same batches, same
+// dropout masks. (Adam's bias-correction powers are recomputed on restore, so weights agree to
+// float rounding, not bit for bit.)
+import * as tf from '@tensorflow/tfjs';
+import type { Checkpoint, NamedTensor, TrainingState } from './checkpoint.ts';
+import { disposeVariables, initVariables, l2Penalty, layerSizes, logits, restore, snapshot, weightedBce, type MlpVariables } from './model.ts';
+import { Rng } from './rng.ts';
+
+export interface MlpTrainConfig {
+  /** Hidden layer widths; [] is logistic regression. @default [64, 32] */
+  hidden: number[];
+  /** @default 0 */
+  dropout: number;
+  /** @default 1e-5 */
+  l2: number;
+  /** @default 0.001 */
+  learningRate: number;
+  /** @default 512 */
+  batchSize: number;
+  /** @default 5 */
+  epochs: number;
+  /** Epochs without validation improvement before stopping. @default 2 */
+  patience: number;
+  /** @default 42 */
+  seed: number;
+  /** 'balanced' weighs each class by n / (2 · n_class). @default 'balanced' */
+  classWeight: 'balanced' | 'none';
+}
+
+export const DEFAULT_MLP_CONFIG: MlpTrainConfig = {
+  hidden: [64, 32],
+  dropout: 0,
+  l2: 1e-5,
+  learningRate: 0.001,
+  batchSize: 512,
+  epochs: 5,
+  patience: 2,
+  seed: 42,
+  classWeight: 'balanced',
+};
+
+export interface Dataset {
+  /** Row-major features, rows × dim. */
+  x: Float32Array;
+  /** 0/1 labels. */
+  y: Float32Array;
+  rows: number;
+  dim: number;
+}
+
+export interface TrainProgress {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  stepsPerEpoch: number;
+  loss: number;
+}
+
+export interface TrainHooks {
+  /** After every step. */
+  onStep?: (p: TrainProgress) => void;
+  /** Asked after every step; true → `onCheckpoint` is called with the current state. */
+  shouldCheckpoint?: (p: TrainProgress) => boolean;
+  onCheckpoint?: (ckpt: Checkpoint) => Promise<void>;
+  /** After each epoch's validation. */
+  onEpoch?: (e: { epoch: number; loss: number; valLoss: number }) => void;
+  /** Checked between steps: when aborted, a checkpoint is written, then the abort reason thrown. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  config: MlpTrainConfig;
+  /** The weights at the best validation loss. */
+  weights: NamedTensor[];
+  layers: Array<[number, number]>;
+  history: TrainingState['history'];
+  bestValLoss: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  globalStep: number;
+  resumedFrom: { epoch: number; globalStep: number } | null;
+}
+
+function classWeights(y: Float32Array, mode: MlpTrainConfig['classWeight']): [number, number] {
+  if (mode === 'none') return [1, 1];
+  let pos = 0;
+  for (const v of y) pos += v;
+  const neg = y.length - pos;
+  return [y.length / (2 * Math.max(neg, 1)), y.length / (2 * Math.max(pos, 1))];
+}
+
+function gather(data: Dataset, order: Uint32Array, start: number, end: number): { x: Float32Array; y: Float32Array } {
+  const n = end - start;
+  const x = new Float32Array(n * data.dim);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = order[start + i]!;
+    x.set(data.x.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim);
+    y[i] = data.y[r]!;
+  }
+  return { x, y };
+}
+
+/** Mean unweighted BCE over a dataset, in chunks, without dropout. */
+export function evaluateLoss(vars: MlpVariables, data: Dataset, chunk = 8192): number {
+  let total = 0;
+  for (let start = 0; start < data.rows; start += chunk) {
+    const end = Math.min(data.rows, start + chunk);
+    total += tf.tidy(() => {
+      const x = tf.tensor2d(data.x.subarray(start * data.dim, end * data.dim), [end - start, data.dim]);
+      const y = tf.tensor2d(data.y.subarray(start, end), [end - start, 1]);
+      return weightedBce(logits(vars, x), y, tf.onesLike(y)).dataSync()[0]! * (end - start);
+    });
+  }
+  return total / data.rows;
+}
+
+/** Probabilities for a dataset, in chunks. */
+export function predictProbabilities(vars: MlpVariables, data: Pick<Dataset, 'x' | 'rows' | 'dim'>, chunk = 8192): Float32Array {
+  const out = new Float32Array(data.rows);
+  for (let start = 0; start < data.rows; start += chunk) {
+    const end = Math.min(data.rows, start + chunk);
+    const p = tf.tidy(() => tf.sigmoid(logits(vars, tf.tensor2d(data.x.subarray(start * data.dim, end * data.dim), [end - start, data.dim]))).dataSync());
+    out.set(p as Float32Array, start);
+  }
+  return out;
+}
+
+async function optimizerState(optimizer: tf.AdamOptimizer): Promise<NamedTensor[]> {
+  const weights = await optimizer.getWeights();
+  return Promise.all(weights.map(async (w, i) => ({ name: `adam_${i}`, shape: w.tensor.shape, data: Float32Array.from((await w.tensor.data()) as Float32Array) })));
+}
+
+export async function trainMlp(
+  partial: Partial<MlpTrainConfig>,
+  train: Dataset,
+  validation: Dataset,
+  hooks: TrainHooks = {},
+  resume?: Checkpoint,
+): Promise<TrainResult> {
+  const config: MlpTrainConfig = { ...DEFAULT_MLP_CONFIG, ...partial };
+  if (validation.rows === 0 || train.rows === 0) throw new RangeError('training needs non-empty training and validation data');
+  const shape = { inputDim: train.dim, hidden: config.hidden };
+  const vars = initVariables(shape, new Rng(config.seed));
+  const optimizer = tf.train.adam(config.learningRate);
+  const varList = [...vars.kernels, ...vars.biases];
+  const [w0, w1] = classWeights(train.y, config.classWeight);
+  const stepsPerEpoch = Math.ceil(train.rows / config.batchSize);
+
+  let state: TrainingState = {
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    epochLossSum: 0,
+    rngState: new Rng(config.seed ^ 0x5eed).state,
+    epochSeed: 0,
+    bestValLoss: null,
+    epochsWithoutImprovement: 0,
+    history: [],
+  };
+  let best: NamedTensor[] = snapshot(vars);
+  if (resume) {
+    restore(vars, resume.weights);
+    if (resume.optimizer.length > 0) await optimizer.setWeights(resume.optimizer.map((t) => ({ name: t.name, tensor: tf.tensor(t.data, t.shape) })));
+    state = structuredClone(resume.state);
+    best = resume.best.length ? resume.best : snapshot(vars);
+  }
+  const resumedFrom = resume ? { epoch: state.epoch, globalStep: state.globalStep } : null;
+
+  const checkpoint = async (): Promise<Checkpoint> => ({
+    version: 1,
+    config,
+    state: structuredClone(state),
+    weights: snapshot(vars),
+    optimizer: await optimizerState(optimizer),
+    best,
+  });
+
+  let stoppedEarly = false;
+  try {
+    const rng = Rng.restore(state.rngState);
+    while (state.epoch < config.epochs) {
+      if (state.stepInEpoch === 0) {
+        state.epochSeed = rng.int();
+        state.rngState = rng.state;
+      }
+      const order = new Rng(state.epochSeed).permutation(train.rows);
+      const dropoutRng = new Rng(state.epochSeed ^ 0xd509);
+      // Dropout seeds of the steps already done are skipped so a resumed epoch replays exactly.
+      for (let s = 0; s < state.stepInEpoch * vars.kernels.length; s++) dropoutRng.int();
+      while (state.stepInEpoch < stepsPerEpoch) {
+        if (hooks.signal?.aborted) {
+          await hooks.onCheckpoint?.(await checkpoint());
+          throw hooks.signal.reason ?? new Error('training aborted');
+        }
+        const start = state.stepInEpoch * config.batchSize;
+        const batch = gather(train, order, start, Math.min(train.rows, start + config.batchSize));
+        const seeds = vars.kernels.map(() => dropoutRng.int());
+        const loss = tf.tidy(() => {
+          const x = tf.tensor2d(batch.x, [batch.y.length, train.dim]);
+          const y = tf.tensor2d(batch.y, [batch.y.length, 1]);
+          const w = tf.add(tf.mul(y, w1 - w0), w0) as tf.Tensor2D;
+          const cost = optimizer.minimize(
+            () => tf.add(weightedBce(logits(vars, x, { rate: config.dropout, seeds }), y, w), l2Penalty(vars, config.l2)) as tf.Scalar,
+            true,
+            varList,
+          );
+          return cost!.dataSync()[0]!;
+        });
+        state.epochLossSum += loss;
+        state.stepInEpoch++;
+        state.globalStep++;
+        const progress = { epoch: state.epoch, stepInEpoch: state.stepInEpoch, globalStep: state.globalStep, stepsPerEpoch, loss };
+        hooks.onStep?.(progress);
+        if (hooks.shouldCheckpoint?.(progress) && state.stepInEpoch < stepsPerEpoch) await hooks.onCheckpoint?.(await checkpoint());
+      }
+      const valLoss = evaluateLoss(vars, validation);
+      const meanLoss = state.epochLossSum / stepsPerEpoch;
+      state.history.push({ epoch: state.epoch, loss: meanLoss, valLoss });
+      if (state.bestValLoss === null || valLoss < state.bestValLoss - 1e-7) {
+        state.bestValLoss = valLoss;
+        state.epochsWithoutImprovement = 0;
+        best = snapshot(vars);
+      } else {
+        state.epochsWithoutImprovement++;
+      }
+      hooks.onEpoch?.({ epoch: state.epoch, loss: meanLoss, valLoss });
+      state.epoch++;
+      state.stepInEpoch = 0;
+      state.epochLossSum = 0;
+      if (state.epochsWithoutImprovement >= config.patience) {
+        stoppedEarly = true;
+        break;
+      }
+      if (state.epoch < config.epochs) await hooks.onCheckpoint?.(await checkpoint());
+    }
+    return {
+      config,
+      weights: best,
+      layers: layerSizes(shape),
+      history: state.history,
+      bestValLoss: state.bestValLoss ?? Number.NaN,
+      epochsRun: state.history.length,
+      stoppedEarly,
+      globalStep: state.globalStep,
+      resumedFrom,
+    };
+  } finally {
+    disposeVariables(vars);
+    optimizer.dispose();
+  }
+}
