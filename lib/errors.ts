@@ -15,6 +15,8 @@ export const FAILURE_TYPES = {
   ArtifactCorrupt: 'ArtifactCorrupt',
   /** The worker was preempted (spot notice); retryable, on its own budget. */
   Preempted: 'Preempted',
+  /** More preemptions than a training job's preemption budget allows. */
+  PreemptionBudgetExhausted: 'PreemptionBudgetExhausted',
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
@@ -26,6 +28,7 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureType[] = [
   FAILURE_TYPES.QualityGateFailed,
   FAILURE_TYPES.NotFound,
   FAILURE_TYPES.ArtifactCorrupt,
+  FAILURE_TYPES.PreemptionBudgetExhausted,
 ];
 
 export interface FailureReport {

@@ -73,3 +73,81 @@ export interface PrepareDataResult {
   profileUri: string;
   features: BuildFeaturesResult;
 }
+
+/** Hyperparameters of the built-in TF.js MLP trainer (every field optional; see README). */
+export interface MlpHyperparameters {
+  hidden?: number[];
+  dropout?: number;
+  l2?: number;
+  learningRate?: number;
+  batchSize?: number;
+  epochs?: number;
+  patience?: number;
+  seed?: number;
+  classWeight?: 'balanced' | 'none';
+}
+
+export interface CheckpointPolicy {
+  /** Checkpoint every N steps. @default 200 */
+  everySteps?: number;
+  /** …or every N milliseconds, whichever comes first. @default 30000 */
+  everyMs?: number;
+}
+
+/** Input of the `trainFlightsMlp` activity. */
+export interface TrainActivityInput {
+  /** Artifact prefix of this training run (checkpoints, model); stable across retries. */
+  runKey: string;
+  trainUri: string;
+  validationUri: string;
+  featureSpecUri: string;
+  datasetVersion: string;
+  hyperparameters?: MlpHyperparameters;
+  checkpoint?: CheckpointPolicy;
+  /** Use only the first N rows of each split (tests, quick runs). */
+  limitRows?: number;
+}
+
+/** What a training heartbeat carries (and what a retry resumes from). */
+export interface TrainHeartbeat {
+  checkpointUri?: string;
+  epoch: number;
+  step: number;
+  metrics: Record<string, number>;
+}
+
+export interface TrainActivityResult {
+  runKey: string;
+  /** Final weights (best validation loss) as a checkpoint in the artifact store. */
+  weightsUri: string;
+  backend: string;
+  bestValLoss: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  globalStep: number;
+  history: Array<{ epoch: number; loss: number; valLoss: number }>;
+  resumedFrom: { checkpointUri: string; epoch: number; globalStep: number } | null;
+  skippedCheckpoints: Array<{ uri: string; reason: string }>;
+  /** Which worker finished the run. */
+  identity: string;
+}
+
+/** Input of the `trainModel` workflow. */
+export interface TrainModelInput extends Omit<TrainActivityInput, 'runKey'> {
+  model: string;
+  /** What the job needs; `gpu: true` routes it to the GPU queue. @default { gpu: true } */
+  resources?: { gpu?: boolean; memoryMb?: number };
+  preemption?: {
+    /** Preemptions tolerated before the run fails. @default 5 */
+    maxPreemptions?: number;
+    /** After this many preemptions, move to `onDemandQueue`. @default 2 */
+    switchAfter?: number;
+    /** An on-demand (non-spot) task queue to finish on. */
+    onDemandQueue?: string;
+  };
+}
+
+export interface TrainModelResult extends TrainActivityResult {
+  preemptions: number;
+  taskQueues: string[];
+}

@@ -2,3 +2,4 @@
 // Deterministic code only: no Node built-ins, no I/O (tests/unit/workflow-bundle.test.ts checks).
 export { routingCheck } from './routing-check.ts';
 export { prepareData } from './prepare-data.ts';
+export { trainModel } from './train-model.ts';

@@ -37,6 +37,7 @@ export const WORKER_VARS = [
   'FLYWHEEL_WORKER_IDENTITY',
   'FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES',
   'FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS',
+  'FLYWHEEL_TRAINING_BACKEND',
 ] as const satisfies readonly EnvVarName[];
 
 export interface TemporalTlsConfig {
@@ -79,6 +80,8 @@ export interface WorkerConfig extends CommonConfig {
     identity?: string;
     maxConcurrentActivities?: number;
     shutdownGraceMs: number;
+    /** TF.js backend for training activities; `auto` picks the fastest installed. */
+    trainingBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   };
 }
 
@@ -154,6 +157,7 @@ export const workerSchema = pick(WORKER_VARS).transform(
         ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES }
         : {}),
       shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
+      trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
     },
   }),
 );

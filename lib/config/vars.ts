@@ -107,6 +107,10 @@ export const ENV_VARS = {
     schema: positiveInt.optional(),
     expected: 'a positive integer (default: 4 on the CPU worker, 1 on the GPU worker)',
   },
+  FLYWHEEL_TRAINING_BACKEND: {
+    schema: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    expected: 'one of auto, tensorflow, wasm, cpu',
+  },
   FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS: {
     schema: positiveInt.default(10_000),
     expected: 'a positive integer number of milliseconds',

@@ -82,7 +82,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
           connection: env.nativeConnection,
           namespace: config.temporal.namespace,
           identity,
-          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), ...(kind === 'cpu' ? { db } : {}) }),
+          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), trainingBackend: config.worker.trainingBackend, ...(kind === 'cpu' ? { db } : {}) }),
           shutdownGraceMs: config.worker.shutdownGraceMs,
         });
       }),

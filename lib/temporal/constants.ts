@@ -15,4 +15,6 @@ export const WORKFLOW_IDS = {
   routingCheck: (runId: string) => `routing-check/${runId}`,
   /** e.g. `prepare/flights/2001-03` */
   prepareData: (dataset: string, label: string) => `prepare/${dataset}/${label}`,
+  /** e.g. `train/flights-delay/v-0123456789abcdef` */
+  trainModel: (model: string, datasetVersion: string) => `train/${model}/${datasetVersion}`,
 } as const;

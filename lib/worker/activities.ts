@@ -2,6 +2,9 @@
 // capabilities add their groups here (data/evaluation/registry on cpu, training on gpu).
 import { createDataActivities } from '../../activities/data/index.ts';
 import { createSystemActivities } from '../../activities/system/index.ts';
+import { createTrainingActivities } from '../../activities/training/index.ts';
+import type { TfjsBackend } from '../training/backend.ts';
+import { noPreemption, type Preemption } from './preemption.ts';
 import type { ArtifactStore, S3StoreOptions } from '../storage/index.ts';
 import type { Database } from '../db/index.ts';
 import type { Logger } from '../log.ts';
@@ -15,13 +18,23 @@ export interface ActivityDeps {
   db?: Database;
   /** How to reach S3 buckets other than the store's own. */
   s3?: S3StoreOptions;
+  /** The spot notice (GPU workers). */
+  preemption?: Preemption;
+  trainingBackend?: TfjsBackend;
 }
 
 export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
+  const s3 = deps.s3 ? { s3: deps.s3 } : {};
   const system = createSystemActivities({ workerKind: kind, identity: deps.identity });
-  if (kind === 'gpu') return system;
-  return {
-    ...system,
-    ...createDataActivities({ store: deps.store, logger: deps.logger, ...(deps.s3 ? { s3: deps.s3 } : {}) }),
-  };
+  // Both queues can train: GPU jobs go to the GPU queue, jobs that declare no GPU to the CPU one.
+  const training = createTrainingActivities({
+    store: deps.store,
+    logger: deps.logger,
+    identity: deps.identity,
+    preemption: deps.preemption ?? noPreemption(),
+    backend: deps.trainingBackend ?? 'auto',
+    ...s3,
+  });
+  if (kind === 'gpu') return { ...system, ...training };
+  return { ...system, ...training, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
 }

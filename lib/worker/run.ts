@@ -8,6 +8,7 @@ import { connectWorkerConnection } from '../temporal/connection.ts';
 import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
 import { activitiesFor } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
+import { listenForPreemption, noPreemption } from './preemption.ts';
 import { installTemporalRuntime } from './runtime.ts';
 
 export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env): Promise<void> {
@@ -16,6 +17,8 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
   installTemporalRuntime(logger, config.logLevel);
   const identity = config.worker.identity ?? defaultIdentity(kind);
 
+  // GPU workers run on spot machines: SIGTERM is the preemption notice (checkpoint now).
+  const preemption = kind === 'gpu' ? listenForPreemption() : noPreemption();
   const connection = await connectWorkerConnection(config.temporal);
   let db: Database | undefined;
   try {
@@ -26,7 +29,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
       connection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), ...(db ? { db } : {}) }),
+      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, ...(db ? { db } : {}) }),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });
@@ -37,6 +40,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
     await worker.run();
     logger.info({ identity }, 'worker stopped');
   } finally {
+    preemption.dispose();
     await db?.close();
     await connection.close();
   }

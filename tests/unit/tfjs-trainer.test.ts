@@ -100,6 +100,23 @@ describe('trainMlp', () => {
     }
   }, 60_000);
 
+  it('resumes exactly after a stop at an epoch boundary, before the epoch\'s first step', async () => {
+    const uninterrupted = await trainMlp(config, train, validation);
+    const controller = new AbortController();
+    let saved: Buffer | undefined;
+    await trainMlp(config, train, validation, {
+      signal: controller.signal,
+      onEpoch: (e) => e.epoch === 0 && controller.abort(new Error('preempted at the boundary')),
+      onCheckpoint: async (ckpt) => {
+        saved = encodeCheckpoint(ckpt);
+      },
+    }).catch(() => undefined);
+    const ckpt = decodeCheckpoint(saved!);
+    expect(ckpt.state).toMatchObject({ epoch: 1, stepInEpoch: 0 });
+    const resumed = await trainMlp(config, train, validation, {}, ckpt);
+    resumed.history.forEach((h, i) => expect(Math.abs(h.valLoss - uninterrupted.history[i]!.valLoss)).toBeLessThan(1e-6));
+  }, 60_000);
+
   it('stops early when validation loss stops improving', async () => {
     const noisy = synthetic(2000, 20, 3);
     noisy.y = new Rng(9).permutation(noisy.rows).map((i) => noisy.y[i]!) as unknown as Float32Array;

@@ -19,6 +19,8 @@ export interface TrainingState {
   rngState: number;
   /** The permutation seed of the current epoch, so its batch order replays after a resume. */
   epochSeed: number;
+  /** Whether `epochSeed` was already drawn for `epoch` (a stop can come before its first step). */
+  epochSeedDrawn: boolean;
   bestValLoss: number | null;
   epochsWithoutImprovement: number;
   history: Array<{ epoch: number; loss: number; valLoss: number }>;

@@ -157,6 +157,7 @@ export async function trainMlp(
     epochLossSum: 0,
     rngState: new Rng(config.seed ^ 0x5eed).state,
     epochSeed: 0,
+    epochSeedDrawn: false,
     bestValLoss: null,
     epochsWithoutImprovement: 0,
     history: [],
@@ -183,9 +184,10 @@ export async function trainMlp(
   try {
     const rng = Rng.restore(state.rngState);
     while (state.epoch < config.epochs) {
-      if (state.stepInEpoch === 0) {
+      if (!state.epochSeedDrawn) {
         state.epochSeed = rng.int();
         state.rngState = rng.state;
+        state.epochSeedDrawn = true;
       }
       const order = new Rng(state.epochSeed).permutation(train.rows);
       const dropoutRng = new Rng(state.epochSeed ^ 0xd509);
@@ -231,6 +233,7 @@ export async function trainMlp(
       state.epoch++;
       state.stepInEpoch = 0;
       state.epochLossSum = 0;
+      state.epochSeedDrawn = false;
       if (state.epochsWithoutImprovement >= config.patience) {
         stoppedEarly = true;
         break;

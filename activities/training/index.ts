@@ -1,0 +1,128 @@
+// Training activities (GPU queue, or CPU when a job needs no GPU). They heartbeat
+// {checkpointUri, epoch, step, metrics}, checkpoint to the artifact store on a step/time policy,
+// resume from the heartbeat's checkpoint or else the newest intact one in storage, and on a
+// preemption notice checkpoint at once and fail with a retryable `Preempted`.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { withDuck } from '../../lib/data/duck.ts';
+import type { SourceContext } from '../../lib/data/sources.ts';
+import { FAILURE_TYPES } from '../../lib/errors.ts';
+import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import type { Logger } from '../../lib/log.ts';
+import { getJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import { selectBackend, type TfjsBackend } from '../../lib/training/backend.ts';
+import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/checkpoints.ts';
+import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint.ts';
+import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
+import type { Preemption } from '../../lib/worker/preemption.ts';
+import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
+
+export interface TrainingActivityDeps {
+  store: ArtifactStore;
+  s3?: S3StoreOptions;
+  logger: Logger;
+  identity: string;
+  preemption: Preemption;
+  /** @default 'auto' */
+  backend?: TfjsBackend;
+}
+
+async function resumePoint(deps: TrainingActivityDeps, runKey: string, details: TrainHeartbeat | undefined) {
+  if (details?.checkpointUri) {
+    try {
+      return { uri: details.checkpointUri, checkpoint: await loadCheckpoint(deps.store, details.checkpointUri), skipped: [] as Array<{ uri: string; reason: string }> };
+    } catch (err) {
+      deps.logger.warn({ uri: details.checkpointUri, err: String(err) }, 'the heartbeat checkpoint is unreadable; looking in storage');
+    }
+  }
+  return latestValidCheckpoint(deps.store, runKey, deps.logger);
+}
+
+export function createTrainingActivities(deps: TrainingActivityDeps) {
+  return {
+    async trainFlightsMlp(input: TrainActivityInput): Promise<TrainActivityResult> {
+      const ctx = Context.current();
+      const backend = await selectBackend(deps.backend ?? 'auto', deps.logger);
+      const sources: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
+      const spec = await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(input.featureSpecUri));
+      const limit = input.limitRows ? { limit: input.limitRows } : {};
+      const [train, validation] = await withDuck(async (duck) => [
+        await loadFlightsSplit(duck, sources, input.trainUri, spec, limit),
+        await loadFlightsSplit(duck, sources, input.validationUri, spec, limit),
+      ]);
+
+      const resume = await resumePoint(deps, input.runKey, ctx.info.heartbeatDetails as TrainHeartbeat | undefined);
+      if (resume) deps.logger.info({ uri: resume.uri, epoch: resume.checkpoint.state.epoch, step: resume.checkpoint.state.globalStep }, 'resuming training');
+
+      const everySteps = input.checkpoint?.everySteps ?? 200;
+      const everyMs = input.checkpoint?.everyMs ?? 30_000;
+      let lastCheckpointUri = resume?.uri;
+      let lastCheckpointStep = resume?.checkpoint.state.globalStep ?? 0;
+      let lastCheckpointAt = Date.now();
+      let lastBeat = 0;
+      const beat = (hb: TrainHeartbeat) => ctx.heartbeat(hb);
+
+      // One signal for both ways a run stops early: Temporal cancellation and the spot notice.
+      const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
+      try {
+        const result = await trainMlp(
+          input.hyperparameters ?? {},
+          train,
+          validation,
+          {
+            signal: stop,
+            onStep: (p) => {
+              if (Date.now() - lastBeat < 1000) return;
+              lastBeat = Date.now();
+              beat({ ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}), epoch: p.epoch, step: p.globalStep, metrics: { loss: p.loss } });
+            },
+            shouldCheckpoint: (p) => p.globalStep - lastCheckpointStep >= everySteps || Date.now() - lastCheckpointAt >= everyMs,
+            onCheckpoint: async (ckpt: Checkpoint) => {
+              lastCheckpointUri = await saveCheckpoint(deps.store, input.runKey, ckpt);
+              lastCheckpointStep = ckpt.state.globalStep;
+              lastCheckpointAt = Date.now();
+              const last = ckpt.state.history.at(-1);
+              beat({ checkpointUri: lastCheckpointUri, epoch: ckpt.state.epoch, step: ckpt.state.globalStep, metrics: last ? { loss: last.loss, valLoss: last.valLoss } : {} });
+            },
+            onEpoch: (e) => deps.logger.info({ runKey: input.runKey, ...e }, 'epoch done'),
+          },
+          resume?.checkpoint,
+        );
+        const weights = await deps.store.put(`${input.runKey}/weights.ckpt`, encodeCheckpoint({
+          version: 1,
+          config: result.config,
+          state: { epoch: result.epochsRun, stepInEpoch: 0, globalStep: result.globalStep, epochLossSum: 0, rngState: 0, epochSeed: 0, epochSeedDrawn: false, bestValLoss: result.bestValLoss, epochsWithoutImprovement: 0, history: result.history },
+          weights: result.weights,
+          optimizer: [],
+          best: result.weights,
+        }));
+        return {
+          runKey: input.runKey,
+          weightsUri: weights.uri,
+          backend,
+          bestValLoss: result.bestValLoss,
+          epochsRun: result.epochsRun,
+          stoppedEarly: result.stoppedEarly,
+          globalStep: result.globalStep,
+          history: result.history,
+          resumedFrom: resume && result.resumedFrom ? { checkpointUri: resume.uri, ...result.resumedFrom } : null,
+          skippedCheckpoints: resume?.skipped ?? [],
+          identity: deps.identity,
+        };
+      } catch (err) {
+        if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted) {
+          deps.logger.warn({ runKey: input.runKey, checkpointUri: lastCheckpointUri }, 'preempted: checkpoint written, giving the run back');
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.Preempted,
+            message: `preempted on ${deps.identity}; resume from ${lastCheckpointUri ?? 'the start'}`,
+            nonRetryable: false,
+            details: [{ checkpointUri: lastCheckpointUri ?? null, identity: deps.identity }],
+          });
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+export type TrainingActivities = ReturnType<typeof createTrainingActivities>;

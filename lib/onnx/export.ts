@@ -1,0 +1,40 @@
+// fp32 export: one Gemm per dense layer (the kernel is already [inputs, units], so no
+// transpose), then Relu/Sigmoid; weights are initializers.
+import type { onnx as Onnx } from 'onnx-proto';
+import { batchValueInfo, encodeModel, floatTensor, node } from './proto.ts';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, type MlpLayer, type MlpWeights, type OnnxModelMetadata } from './types.ts';
+import { validateMlp } from './validate.ts';
+
+/** Appends the activation node (if any) and returns the name of the layer's output. */
+export function activationNode(
+  layer: MlpLayer,
+  input: string,
+  output: string,
+  nodes: Onnx.INodeProto[],
+): string {
+  if (layer.activation === 'linear') return input;
+  nodes.push(node(layer.activation === 'relu' ? 'Relu' : 'Sigmoid', [input], [output]));
+  return output;
+}
+
+export function exportMlpToOnnx(mlp: MlpWeights, metadata: OnnxModelMetadata): Uint8Array {
+  validateMlp(mlp);
+  const nodes: Onnx.INodeProto[] = [];
+  const initializers: Onnx.ITensorProto[] = [];
+  let current = ONNX_INPUT_NAME;
+  mlp.layers.forEach((layer, i) => {
+    const last = i === mlp.layers.length - 1;
+    initializers.push(floatTensor(`dense${i}.kernel`, [layer.inputs, layer.units], layer.weights));
+    initializers.push(floatTensor(`dense${i}.bias`, [layer.units], layer.bias));
+    nodes.push(node('Gemm', [current, `dense${i}.kernel`, `dense${i}.bias`], [`dense${i}.linear`]));
+    current = activationNode(layer, `dense${i}.linear`, last ? ONNX_OUTPUT_NAME : `dense${i}.out`, nodes);
+  });
+  const graph: Onnx.IGraphProto = {
+    name: 'mlp',
+    node: nodes,
+    initializer: initializers,
+    input: [batchValueInfo(ONNX_INPUT_NAME, mlp.inputDim)],
+    output: [batchValueInfo(ONNX_OUTPUT_NAME, mlp.layers[mlp.layers.length - 1]!.units)],
+  };
+  return encodeModel(graph, metadata);
+}

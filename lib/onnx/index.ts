@@ -1,0 +1,16 @@
+// Exporting trained MLPs to ONNX (fp32 and int8 static QDQ) and running them in ONNX Runtime.
+export { exportMlpToOnnx } from './export.ts';
+export { InvalidModelError } from './errors.ts';
+export { forwardMlp, type ActivationRange } from './forward.ts';
+export { readOnnxMetadata } from './proto.ts';
+export { INT8_QUANTIZATION, quantizeMlpInt8 } from './quantize.ts';
+export { OnnxSession, type OnnxSessionOptions } from './session.ts';
+export {
+  MLP_ACTIVATIONS,
+  ONNX_INPUT_NAME,
+  ONNX_OUTPUT_NAME,
+  type MlpActivation,
+  type MlpLayer,
+  type MlpWeights,
+  type OnnxModelMetadata,
+} from './types.ts';

@@ -1,0 +1,36 @@
+// The shapes shared by the ONNX exporter, the int8 quantizer and the reference forward pass:
+// an MLP as plain typed arrays, independent of the framework that trained it.
+
+export const MLP_ACTIVATIONS = ['relu', 'sigmoid', 'linear'] as const;
+export type MlpActivation = (typeof MLP_ACTIVATIONS)[number];
+
+/** One dense layer, laid out as a TensorFlow.js Dense layer stores it. */
+export interface MlpLayer {
+  /** Kernel, row-major `[inputs, units]` (what `layer.getWeights()[0].dataSync()` returns). */
+  weights: Float32Array;
+  /** `[units]`. */
+  bias: Float32Array;
+  inputs: number;
+  units: number;
+  activation: MlpActivation;
+}
+
+/** A binary classifier: the last layer has 1 unit and a sigmoid. Logistic regression is the
+ * case with a single layer. */
+export interface MlpWeights {
+  inputDim: number;
+  layers: MlpLayer[];
+}
+
+/** Written to the model's `metadata_props`; serving checks `featureSpecHash` before scoring. */
+export interface OnnxModelMetadata {
+  featureSpecHash: string;
+  datasetVersion: string;
+  modelName?: string;
+  version?: string;
+  [key: string]: string | undefined;
+}
+
+/** Graph input and output names: every exported model uses these. */
+export const ONNX_INPUT_NAME = 'features';
+export const ONNX_OUTPUT_NAME = 'probability';

@@ -1,0 +1,44 @@
+// Shape checks on MlpWeights, run before anything is encoded so a bad kernel fails with a
+// message naming the layer instead of an ORT load error.
+import { InvalidModelError } from './errors.ts';
+import { MLP_ACTIVATIONS, type MlpWeights } from './types.ts';
+
+export function validateMlp(mlp: MlpWeights): void {
+  if (!Number.isInteger(mlp.inputDim) || mlp.inputDim < 1) {
+    throw new InvalidModelError(`inputDim must be a positive integer, got ${mlp.inputDim}`);
+  }
+  if (mlp.layers.length === 0) throw new InvalidModelError('an MLP needs at least one layer');
+  let width = mlp.inputDim;
+  mlp.layers.forEach((layer, i) => {
+    if (layer.inputs !== width) {
+      throw new InvalidModelError(`layer ${i} takes ${layer.inputs} inputs but receives ${width}`);
+    }
+    if (!Number.isInteger(layer.units) || layer.units < 1) {
+      throw new InvalidModelError(`layer ${i} units must be a positive integer, got ${layer.units}`);
+    }
+    if (layer.weights.length !== layer.inputs * layer.units) {
+      throw new InvalidModelError(
+        `layer ${i} kernel has ${layer.weights.length} values, expected ${layer.inputs}×${layer.units}`,
+      );
+    }
+    if (layer.bias.length !== layer.units) {
+      throw new InvalidModelError(`layer ${i} bias has ${layer.bias.length} values, expected ${layer.units}`);
+    }
+    if (!MLP_ACTIVATIONS.includes(layer.activation)) {
+      throw new InvalidModelError(`layer ${i} has unsupported activation ${String(layer.activation)}`);
+    }
+    width = layer.units;
+  });
+  const last = mlp.layers[mlp.layers.length - 1]!;
+  if (last.units !== 1 || last.activation !== 'sigmoid') {
+    throw new InvalidModelError(
+      `the last layer must have 1 unit and a sigmoid (binary classifier), got ${last.units} × ${last.activation}`,
+    );
+  }
+}
+
+export function checkRows(x: Float32Array, rows: number, inputDim: number): void {
+  if (!Number.isInteger(rows) || rows < 0 || x.length !== rows * inputDim) {
+    throw new InvalidModelError(`expected ${rows}×${inputDim} = ${rows * inputDim} values, got ${x.length}`);
+  }
+}
