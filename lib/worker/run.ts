@@ -8,6 +8,7 @@ import { connectWorkerConnection } from '../temporal/connection.ts';
 import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
 import { activitiesFor } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
+import { selectBackend } from '../training/backend.ts';
 import { listenForPreemption, noPreemption } from './preemption.ts';
 import { installTemporalRuntime } from './runtime.ts';
 
@@ -23,6 +24,8 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
   let db: Database | undefined;
   try {
     const store = await createArtifactStore(config.artifactStore);
+    // Say up front which backend training runs on (a GPU worker without a GPU still runs, on CPU).
+    if (kind === 'gpu') await selectBackend(config.worker.trainingBackend, logger);
     if (kind === 'cpu') db = (await openDatabase(config.database)).db;
     const worker = await createFlywheelWorker({
       kind,
