@@ -4,27 +4,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, CheckpointFormatError, type Checkpoint } from '../../lib/training/tfjs/checkpoint.ts';
+import { rocAuc as auc } from '../../lib/evaluation/auc.ts';
 import { Rng } from '../../lib/training/tfjs/rng.ts';
 import { trainMlp, type Dataset } from '../../lib/training/tfjs/trainer.ts';
-
-/** Rank-based ROC AUC (ties averaged). */
-function auc(scores: Float32Array, labels: Float32Array): number {
-  const idx = Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]!);
-  let rankSumPos = 0;
-  let pos = 0;
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
-    const rank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (labels[idx[k]!] === 1) {
-      rankSumPos += rank;
-      pos++;
-    }
-    i = j + 1;
-  }
-  const neg = labels.length - pos;
-  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
-}
 
 function synthetic(rows: number, dim: number, seed: number): Dataset {
   const rng = new Rng(seed);

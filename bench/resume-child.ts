@@ -1,0 +1,38 @@
+// One training process for B10: trains the flights MLP with checkpoints in a local artifact
+// store, resuming from the newest intact checkpoint of its run, and prints each step as a JSON
+// line so the parent knows when to kill it.
+import { withDuck } from '../lib/data/duck.ts';
+import type { FlightsFeatureSpec } from '../lib/features/flights.ts';
+import { silentLogger } from '../lib/log.ts';
+import { getJson, LocalArtifactStore } from '../lib/storage/index.ts';
+import { selectBackend } from '../lib/training/backend.ts';
+import { latestValidCheckpoint, saveCheckpoint } from '../lib/training/checkpoints.ts';
+import { loadFlightsSplit } from '../lib/training/data.ts';
+import { trainMlp } from '../lib/training/tfjs/trainer.ts';
+
+const [storeUri, runKey, trainUri, validationUri, specUri, everyStepsArg] = process.argv.slice(2) as [string, string, string, string, string, string];
+const everySteps = Number(everyStepsArg);
+const store = await LocalArtifactStore.create(storeUri);
+await selectBackend('wasm', silentLogger());
+const spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(specUri));
+const [train, validation] = await withDuck(async (duck) => [
+  await loadFlightsSplit(duck, { store }, trainUri, spec),
+  await loadFlightsSplit(duck, { store }, validationUri, spec),
+]);
+const resume = await latestValidCheckpoint(store, runKey);
+let lastSaved = resume?.checkpoint.state.globalStep ?? 0;
+const result = await trainMlp(
+  { hidden: [64, 32], epochs: 4, batchSize: 256, seed: 3, patience: 10 },
+  train,
+  validation,
+  {
+    onStep: (p) => console.log(JSON.stringify({ type: 'step', globalStep: p.globalStep, total: p.stepsPerEpoch * 4 })),
+    shouldCheckpoint: (p) => p.globalStep - lastSaved >= everySteps,
+    onCheckpoint: async (ckpt) => {
+      await saveCheckpoint(store, runKey, ckpt);
+      lastSaved = ckpt.state.globalStep;
+    },
+  },
+  resume?.checkpoint,
+);
+console.log(JSON.stringify({ type: 'done', globalStep: result.globalStep, resumedFromStep: result.resumedFrom?.globalStep ?? null, valLoss: result.bestValLoss }));
