@@ -94,18 +94,18 @@ describe('runCommandTrainer', () => {
     expect(seen.filter((e) => e.type === 'progress').map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const checkpoints = seen.filter((e) => e.type === 'checkpoint');
     expect(checkpoints.map((e) => [e.step, e.checkpointUri])).toEqual([
-      [4, store.uriFor(`${RUN_KEY}/checkpoints/step-000000000004`)],
-      [8, store.uriFor(`${RUN_KEY}/checkpoints/step-000000000008`)],
+      [4, store.uriFor(`${RUN_KEY}/checkpoints/step-0000000004`)],
+      [8, store.uriFor(`${RUN_KEY}/checkpoints/step-0000000008`)],
     ]);
     expect(seen.at(-1)).toEqual({ type: 'done', metrics: { total: 55, trainRows: 2, stepsRun: 10 } });
     expect(result.metrics).toEqual({ total: 55, trainRows: 2, stepsRun: 10 });
-    expect(result.lastCheckpointUri).toBe(store.uriFor(`${RUN_KEY}/checkpoints/step-000000000008`));
+    expect(result.lastCheckpointUri).toBe(store.uriFor(`${RUN_KEY}/checkpoints/step-0000000008`));
 
     const manifest = await manifestOf(result.lastCheckpointUri!);
     expect(manifest).toMatchObject({ version: 1, step: 8, epoch: 0, metrics: { total: 36 } });
     expect(manifest.files.map((f) => f.path)).toEqual(['nested/weights.bin', 'state.json']);
     for (const file of manifest.files) {
-      const info = await store.stat(`${RUN_KEY}/checkpoints/step-000000000008/${file.path}`);
+      const info = await store.stat(`${RUN_KEY}/checkpoints/step-0000000008/${file.path}`);
       expect(info?.sha256).toBe(file.sha256);
       expect(info?.size).toBe(file.size);
     }
@@ -133,7 +133,7 @@ describe('runCommandTrainer', () => {
     expect(steps).toEqual([9, 10, 11, 12]);
     // 1 + … + 12 = 78 only if the checkpointed running sum (36 at step 8) came back intact.
     expect(second.metrics).toEqual({ total: 78, trainRows: 2, stepsRun: 4 });
-    expect(second.lastCheckpointUri).toBe(store.uriFor(`${RUN_KEY}/checkpoints/step-000000000012`));
+    expect(second.lastCheckpointUri).toBe(store.uriFor(`${RUN_KEY}/checkpoints/step-0000000012`));
     expect(await readdir(tempRoot)).toEqual([]);
   });
 
@@ -223,19 +223,64 @@ describe('runCommandTrainer', () => {
   });
 });
 
+describe('the command environment', () => {
+  it('names one variable per input, gives a prefix input as a folder, and passes the protocol folders', async () => {
+    await store.put('datasets/flights/v1/parts/a.parquet', 'A');
+    await store.put('datasets/flights/v1/parts/sub/b.parquet', 'BB');
+    const script = join(root, 'env.py');
+    await writeFile(
+      script,
+      [
+        'import json, os',
+        '# The protocol variables only: a developer\'s shell may hold other FLYWHEEL_* settings.',
+        'PROTOCOL = ("FLYWHEEL_HYPERPARAMETERS", "FLYWHEEL_CHECKPOINT_DIR", "FLYWHEEL_OUTPUT_DIR", "FLYWHEEL_RESUME_DIR")',
+        'env = {k: v for k, v in os.environ.items() if k.startswith("FLYWHEEL_INPUT_") or k in PROTOCOL}',
+        'parts = env["FLYWHEEL_INPUT_TRAIN_PARTS"]',
+        'files = sorted(os.path.relpath(os.path.join(d, f), parts) for d, _, fs in os.walk(parts) for f in fs)',
+        'out = {"names": sorted(env), "spec": open(env["FLYWHEEL_INPUT_FEATURE_SPEC"]).read(), "specFile": os.path.basename(env["FLYWHEEL_INPUT_FEATURE_SPEC"]),',
+        '       "files": files, "hp": json.loads(env["FLYWHEEL_HYPERPARAMETERS"]), "empty": [os.listdir(env[k]) for k in ("FLYWHEEL_CHECKPOINT_DIR", "FLYWHEEL_OUTPUT_DIR")]}',
+        'open(os.path.join(env["FLYWHEEL_OUTPUT_DIR"], "env.json"), "w").write(json.dumps(out))',
+        'print(json.dumps({"type": "done"}))',
+      ].join('\n'),
+    );
+    const result = await runCommandTrainer(
+      options({
+        command: ['python3', script],
+        inputs: { featureSpec: inputs.featureSpec!, 'train-parts': store.uriFor('datasets/flights/v1/parts') },
+        env: { FLYWHEEL_RESUME_DIR: '/not/resuming' },
+      }),
+    );
+    expect(result.metrics).toEqual({});
+    expect(JSON.parse((await store.get(`${RUN_KEY}/output/env.json`)).toString('utf8'))).toEqual({
+      names: ['FLYWHEEL_CHECKPOINT_DIR', 'FLYWHEEL_HYPERPARAMETERS', 'FLYWHEEL_INPUT_FEATURE_SPEC', 'FLYWHEEL_INPUT_TRAIN_PARTS', 'FLYWHEEL_OUTPUT_DIR'],
+      spec: '{"kind":"flights-v1"}',
+      specFile: 'feature-spec.json',
+      files: ['a.parquet', 'sub/b.parquet'],
+      hp: {},
+      empty: [[], []],
+    });
+  });
+
+  it('refuses input names that map to the same variable', async () => {
+    await expect(runCommandTrainer(options({ inputs: { featureSpec: inputs.featureSpec!, 'feature-spec': inputs.featureSpec! } }))).rejects.toThrow(
+      'inputs "featureSpec" and "feature-spec" both map to FLYWHEEL_INPUT_FEATURE_SPEC',
+    );
+  });
+});
+
 describe('latestCheckpoint', () => {
   it('skips a corrupt newest checkpoint and an incomplete one, and reports both', async () => {
     await runCommandTrainer(options({ hyperparameters: { total_steps: 12, checkpoint_every: 4 } }));
-    const step = (n: number) => store.uriFor(`${RUN_KEY}/checkpoints/step-${String(n).padStart(12, '0')}`);
+    const step = (n: number) => store.uriFor(`${RUN_KEY}/checkpoints/step-${String(n).padStart(10, '0')}`);
     // Bytes changed behind the store's back (bit rot, a torn copy) in the newest checkpoint.
-    await writeFile(join(storeRoot, ...RUN_KEY.split('/'), 'checkpoints', 'step-000000000012', 'nested', 'weights.bin'), Buffer.alloc(1024, 7));
+    await writeFile(join(storeRoot, ...RUN_KEY.split('/'), 'checkpoints', 'step-0000000012', 'nested', 'weights.bin'), Buffer.alloc(1024, 7));
     const found = await latestCheckpoint(store, RUN_KEY);
     expect(found.uri).toBe(step(8));
     expect(found.skipped).toEqual([{ uri: step(12), reason: expect.stringContaining('checksum mismatch') as string }]);
     expect(found.skipped[0]!.reason).toContain('nested/weights.bin');
 
     // An upload that died before its manifest: incomplete, skipped too.
-    await store.delete(`${RUN_KEY}/checkpoints/step-000000000008/manifest.json`);
+    await store.delete(`${RUN_KEY}/checkpoints/step-0000000008/manifest.json`);
     const again = await latestCheckpoint(store, RUN_KEY);
     expect(again.uri).toBe(step(4));
     expect(again.skipped.map((s) => [s.uri, s.reason])).toEqual([

@@ -1,4 +1,4 @@
-// Checkpoints in the artifact store: `<runKey>/checkpoints/step-<12-digit step>/<files>` plus a
+// Checkpoints in the artifact store: `<runKey>/checkpoints/step-<10-digit step>/<files>` plus a
 // `manifest.json` (file list + SHA-256) written last. A checkpoint without its manifest, or with a
 // file that does not hash to the manifest, is incomplete and never resumed from.
 import { createHash } from 'node:crypto';
@@ -16,7 +16,7 @@ export const CHECKPOINT_MANIFEST = 'manifest.json';
 const STEP_DIR = /^step-(\d+)$/;
 
 export function checkpointKey(runKey: string, step: number): string {
-  return `${runKey}/checkpoints/step-${String(step).padStart(12, '0')}`;
+  return `${runKey}/checkpoints/step-${String(step).padStart(10, '0')}`;
 }
 
 /** A checkpoint `latestCheckpoint` passed over, and why. */

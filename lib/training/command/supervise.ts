@@ -58,8 +58,8 @@ export async function superviseCommand(o: SuperviseOptions): Promise<SupervisedR
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   await started(child);
-  const pid = child.pid;
-  if (pid === undefined || !child.stdout || !child.stderr) throw new Error(`could not start ${label}`);
+  if (child.pid === undefined || !child.stdout || !child.stderr) throw new Error(`could not start ${label}`);
+  const pid: number = child.pid; // also the process group id: the command leads its own group
   log.info({ pid, command: o.command }, 'training command started');
 
   function emit(event: TrainerEvent): void {
@@ -81,11 +81,11 @@ export async function superviseCommand(o: SuperviseOptions): Promise<SupervisedR
     stopping = true;
     if (exited) return;
     log.info({ pid, killGraceMs: o.killGraceMs }, 'stopping training command: SIGTERM to its process group');
-    signalGroup(pid!, 'SIGTERM');
+    signalGroup(pid, 'SIGTERM');
     killTimer = setTimeout(() => {
       if (!exited) {
         log.warn({ pid }, `training command still running ${o.killGraceMs} ms after SIGTERM: SIGKILL`);
-        signalGroup(pid!, 'SIGKILL');
+        signalGroup(pid, 'SIGKILL');
       }
       uploads.abort(error);
     }, o.killGraceMs);
@@ -147,7 +147,7 @@ export async function superviseCommand(o: SuperviseOptions): Promise<SupervisedR
     exited = true;
     signalGroup(pid, 'SIGKILL'); // whatever the command left running in its group
     log.info({ pid, code, signal }, 'training command exited');
-    await Promise.race([pipesClosed, delay(PIPE_DRAIN_TIMEOUT_MS)]);
+    await Promise.race([pipesClosed, delay(PIPE_DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
     child.stdout.destroy();
     child.stderr.destroy();
     await queue;
