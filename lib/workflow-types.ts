@@ -151,3 +151,26 @@ export interface TrainModelResult extends TrainActivityResult {
   preemptions: number;
   taskQueues: string[];
 }
+
+/** Input of the `trainWithCommand` activity: an external trainer under the command protocol
+ * (docs/command-trainer.md). */
+export interface CommandTrainInput {
+  runKey: string;
+  /** argv of the training command, e.g. ["python3", "examples/pytorch/train.py"]. */
+  command: string[];
+  /** Input name → artifact URI (each becomes FLYWHEEL_INPUT_<NAME>). */
+  inputs: Record<string, string>;
+  hyperparameters?: Record<string, unknown>;
+  /** @default 10000 */
+  killGraceMs?: number;
+}
+
+export interface CommandTrainResult {
+  runKey: string;
+  outputUri: string;
+  outputFiles: string[];
+  metrics: Record<string, number>;
+  lastCheckpointUri: string | null;
+  resumedFrom: string | null;
+  skippedCheckpoints: Array<{ uri: string; reason: string }>;
+}

@@ -2,6 +2,7 @@
 // capabilities add their groups here (data/evaluation/registry on cpu, training on gpu).
 import { createDataActivities } from '../../activities/data/index.ts';
 import { createSystemActivities } from '../../activities/system/index.ts';
+import { createCommandTrainingActivities } from '../../activities/training/command.ts';
 import { createTrainingActivities } from '../../activities/training/index.ts';
 import type { TfjsBackend } from '../training/backend.ts';
 import { noPreemption, type Preemption } from './preemption.ts';
@@ -35,6 +36,7 @@ export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
     backend: deps.trainingBackend ?? 'auto',
     ...s3,
   });
-  if (kind === 'gpu') return { ...system, ...training };
-  return { ...system, ...training, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
+  const command = createCommandTrainingActivities({ store: deps.store, logger: deps.logger, identity: deps.identity, preemption: deps.preemption ?? noPreemption() });
+  if (kind === 'gpu') return { ...system, ...training, ...command };
+  return { ...system, ...training, ...command, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
 }
