@@ -120,6 +120,14 @@ export interface TrainActivityResult {
   runKey: string;
   /** Final weights (best validation loss) as a checkpoint in the artifact store. */
   weightsUri: string;
+  /** The fp32 ONNX model (opset 17; feature-spec hash and dataset version in its metadata). */
+  modelUri: string;
+  /** The int8 static-QDQ variant, calibrated on training rows. */
+  int8ModelUri: string;
+  featureSpecHash: string;
+  /** Max |ONNX Runtime − TF.js| over up to 10,000 validation rows, per model. */
+  parity: { rows: number; maxAbsDiff: number; int8MaxAbsDiff: number };
+  lineage: { datasetVersion: string; trainUri: string; validationUri: string; featureSpecUri: string; hyperparameters: Record<string, unknown> };
   backend: string;
   bestValLoss: number;
   epochsRun: number;

@@ -6,12 +6,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES } from '../../lib/errors.ts';
-import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import type { Logger } from '../../lib/log.ts';
 import { getJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { selectBackend, type TfjsBackend } from '../../lib/training/backend.ts';
 import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/checkpoints.ts';
 import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import type { Preemption } from '../../lib/worker/preemption.ts';
@@ -96,9 +97,27 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
           optimizer: [],
           best: result.weights,
         }));
+        const specHash = featureSpecHash(spec);
+        const exported = await exportRun(deps.store, input.runKey, result.weights, result.layers, result.config.hidden, train, validation, {
+          featureSpecHash: specHash,
+          datasetVersion: input.datasetVersion,
+          runKey: input.runKey,
+          trainer: 'flywheel-tfjs-mlp',
+        });
         return {
           runKey: input.runKey,
           weightsUri: weights.uri,
+          modelUri: exported.modelUri,
+          int8ModelUri: exported.int8ModelUri,
+          featureSpecHash: specHash,
+          parity: exported.parity,
+          lineage: {
+            datasetVersion: input.datasetVersion,
+            trainUri: input.trainUri,
+            validationUri: input.validationUri,
+            featureSpecUri: input.featureSpecUri,
+            hyperparameters: { ...result.config },
+          },
           backend,
           bestValLoss: result.bestValLoss,
           epochsRun: result.epochsRun,

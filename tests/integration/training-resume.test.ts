@@ -76,9 +76,23 @@ describe('spot-tolerant training', () => {
     await w.waitFor('"worker started"', 90_000);
     baseline = (await (await run('baseline')).result()) as TrainModelResult;
     expect(baseline).toMatchObject({ epochsRun: 6, resumedFrom: null, preemptions: 0, taskQueues: ['flywheel-gpu'], identity: `gpu-a-${tag}`, backend: 'wasm' });
+    // The ONNX export agrees with TF.js on 10k validation rows.
+    expect(baseline.parity.rows).toBe(10_000);
+    expect(baseline.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(await store.exists(store.keyFor(baseline.modelUri))).toBe(true);
     w.child.kill('SIGTERM');
     await w.exited;
   }, 180_000);
+
+  it('routes a job that declares no GPU to the CPU queue', async () => {
+    const handle = await client.workflow.start('trainModel', {
+      taskQueue: TASK_QUEUES.cpu,
+      workflowId: WORKFLOW_IDS.trainModel('flights-test', `cpu-${tag}`),
+      args: [{ ...job, resources: { gpu: false }, hyperparameters: { ...job.hyperparameters, epochs: 1 } }],
+    });
+    const result = (await handle.result()) as TrainModelResult;
+    expect(result).toMatchObject({ taskQueues: ['flywheel-cpu'], identity: `cpu-${tag}`, epochsRun: 1 });
+  }, 120_000);
 
   it('resumes from a checkpoint after the worker is SIGKILLed mid-run', async () => {
     const a = gpuWorker('gpu-kill-a');

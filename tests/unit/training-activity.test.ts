@@ -12,6 +12,7 @@ import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import { buildFlightsFeatures, loadDataset } from '../../lib/data/prepare.ts';
 import { createLogger } from '../../lib/log.ts';
+import { readOnnxMetadata } from '../../lib/onnx/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { latestValidCheckpoint } from '../../lib/training/checkpoints.ts';
 import type { TrainActivityInput, TrainActivityResult } from '../../lib/workflow-types.ts';
@@ -73,6 +74,12 @@ describe('trainFlightsMlp activity', () => {
     const resumed = await train(activities(), 'training/unit/preempt');
     expect(resumed.resumedFrom?.epoch).toBeGreaterThanOrEqual(1);
     expect(resumed.epochsRun).toBe(3);
+    // ONNX parity: ONNX Runtime and TF.js agree on the validation rows.
+    expect(resumed.parity.rows).toBeGreaterThan(1000);
+    expect(resumed.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(resumed.parity.int8MaxAbsDiff).toBeLessThanOrEqual(0.02);
+    const meta = readOnnxMetadata(await store.get(store.keyFor(resumed.modelUri)));
+    expect(meta).toMatchObject({ featureSpecHash: resumed.featureSpecHash, datasetVersion: input.datasetVersion });
   }, 60_000);
 
   it('skips a corrupt newest checkpoint with a warning and resumes from the previous one', async () => {
