@@ -69,6 +69,7 @@ case "$cmd" in
   env)
     cli="$(temporal_bin 2>/dev/null || true)"
     [ -n "$cli" ] && echo "export TEMPORAL_CLI_PATH=$cli"
+    [ -x "$(mlflow_venv)/bin/python" ] && echo "export FLYWHEEL_MLFLOW_PYTHON=$(mlflow_venv)/bin/python"
     cat <<EOF
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export DATABASE_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB

@@ -59,6 +59,7 @@ export default function setup(project: TestProject) {
     s3Bucket,
     mlflowBucket: env.FLYWHEEL_INFRA_MLFLOW_BUCKET ?? 'flywheel-mlflow',
     mlflowUri: required(env, 'MLFLOW_TRACKING_URI'),
+    ...(env.FLYWHEEL_MLFLOW_PYTHON ? { mlflowPython: env.FLYWHEEL_MLFLOW_PYTHON } : {}),
   };
   project.provide('infra', provided);
 

@@ -11,6 +11,8 @@ export interface InfraEnv {
   s3Bucket: string;
   mlflowBucket: string;
   mlflowUri: string;
+  /** A Python with the `mlflow` package (the provisioned venv), for client-compatibility checks. */
+  mlflowPython?: string;
 }
 
 declare module 'vitest' {
