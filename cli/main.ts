@@ -4,6 +4,7 @@ import { exitOnFatal } from '../lib/fatal.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
+import { registerModelCommands } from './commands/models.ts';
 
 // Piping into `head` closes stdout early; that is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -19,5 +20,6 @@ const program = new Command()
 registerDevCommand(program);
 registerConfigCommand(program);
 registerDataCommands(program);
+registerModelCommands(program);
 
 await program.parseAsync(process.argv).catch(exitOnFatal);

@@ -1,0 +1,112 @@
+// `flywheel models …`: read the registry and move aliases by hand, with who and why recorded.
+// Uses the configured registry (MLflow at MLFLOW_TRACKING_URI, else the built-in one).
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { loadConfig } from '../../lib/config/index.ts';
+import { openDatabase } from '../../lib/db/index.ts';
+import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts';
+import { grid, say, table } from '../output.ts';
+
+async function withRegistry<T>(fn: (registry: ModelRegistry) => Promise<T>): Promise<T> {
+  const config = loadConfig('cli');
+  const { db } = await openDatabase(config.database);
+  try {
+    return await fn(createRegistry(config, db));
+  } finally {
+    await db.close();
+  }
+}
+
+function parseVersion(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`version must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const defaultActor = () => process.env.FLYWHEEL_ACTOR ?? userInfo().username;
+
+function fmtMetric(v: number | undefined): string {
+  return v === undefined ? '-' : v.toFixed(4);
+}
+
+export function registerModelCommands(program: Command): void {
+  const models = program.command('models').description('the model registry: versions, aliases, history');
+
+  models
+    .command('list')
+    .description('registered models with their latest version and aliases')
+    .action(() =>
+      withRegistry(async (r) => {
+        const all = await r.listModels();
+        if (all.length === 0) return say('No models registered yet.');
+        say(grid(['MODEL', 'LATEST', 'ALIASES', 'CREATED'], all.map((m) => [m.name, String(m.latestVersion ?? '-'), Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-', m.createdAt])));
+      }),
+    );
+
+  models
+    .command('show')
+    .argument('<name>')
+    .description('one model: aliases and the history of every alias move')
+    .action((name: string) =>
+      withRegistry(async (r) => {
+        const m = await r.getModel(name);
+        say(table([['Model', m.name], ['Description', m.description || '-'], ['Latest version', String(m.latestVersion ?? '-')], ['Aliases', Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-']]));
+        const history = await r.aliasHistory(name);
+        say('');
+        say(history.length === 0 ? 'No alias moves yet.' : grid(['WHEN', 'ALIAS', 'FROM', 'TO', 'BY', 'WHY'], history.map((h) => [h.at, h.alias, h.fromVersion === null ? '-' : `v${h.fromVersion}`, h.toVersion === null ? '(removed)' : `v${h.toVersion}`, h.actor, h.reason])));
+      }),
+    );
+
+  models
+    .command('versions')
+    .argument('<name>')
+    .description('versions of a model, newest first, with their key metrics and lineage')
+    .action((name: string) =>
+      withRegistry(async (r) => {
+        const versions = await r.searchVersions(name);
+        if (versions.length === 0) return say(`${name} has no versions yet.`);
+        say(grid(['VERSION', 'ALIASES', 'AUC', 'DATASET', 'RUN', 'CREATED'], versions.map((v) => [`v${v.version}`, v.aliases.join(' ') || '-', fmtMetric(v.metrics.rocAuc), v.lineage.datasetVersion, v.runId, v.createdAt])));
+      }),
+    );
+
+  models
+    .command('promote')
+    .argument('<name>')
+    .argument('<version>')
+    .requiredOption('--reason <text>', 'why (recorded in the alias history)')
+    .option('--actor <name>', 'who (default: FLYWHEEL_ACTOR or the OS user)')
+    .option('--alias <alias>', 'which alias to move', 'champion')
+    .description('point an alias (default champion) at a version')
+    .action((name: string, version: string, opts: { reason: string; actor?: string; alias: string }) =>
+      withRegistry(async (r) => {
+        const move = await r.setAlias(name, opts.alias, parseVersion(version), { actor: opts.actor ?? defaultActor(), reason: opts.reason });
+        say(`${name}@${move.alias}: ${move.fromVersion === null ? '(none)' : `v${move.fromVersion}`} → v${move.toVersion} by ${move.actor} (${move.reason})`);
+      }),
+    );
+
+  models
+    .command('rollback')
+    .argument('<name>')
+    .requiredOption('--reason <text>', 'why (recorded in the alias history)')
+    .option('--actor <name>', 'who (default: FLYWHEEL_ACTOR or the OS user)')
+    .option('--alias <alias>', 'which alias to roll back', 'champion')
+    .description('move an alias back to the version it pointed at before its last move')
+    .action((name: string, opts: { reason: string; actor?: string; alias: string }) =>
+      withRegistry(async (r) => {
+        const move = await r.rollback(name, { actor: opts.actor ?? defaultActor(), reason: opts.reason }, opts.alias);
+        say(`${name}@${move.alias}: v${move.fromVersion} → v${move.toVersion} by ${move.actor} (${move.reason})`);
+      }),
+    );
+
+  models
+    .command('report')
+    .argument('<name>')
+    .argument('<version>')
+    .description("print where a version's evaluation report and gate report are")
+    .action((name: string, version: string) =>
+      withRegistry(async (r) => {
+        const v = await r.getVersion(name, parseVersion(version));
+        say(table([['Evaluation report', v.tags['flywheel.report'] ?? '-'], ['Gate report', v.gateReportUri ?? '-'], ['Model file', v.artifactUri]]));
+      }),
+    );
+}
