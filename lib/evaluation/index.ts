@@ -1,0 +1,6 @@
+// Evaluation: metrics on the held-out time split, quality gates, and the HTML report.
+export { rocAuc } from './auc.ts';
+export * from './metrics.ts';
+export * from './evaluate.ts';
+export * from './gates.ts';
+export { renderEvaluationReport, escapeHtml, type ReportModel } from './report-html.ts';

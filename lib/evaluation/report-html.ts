@@ -1,0 +1,235 @@
+// The evaluation report a reviewer opens before approving a model: one self-contained HTML
+// file (no scripts, no network) with charts rendered to inline SVG on the server by
+// Vega-Lite → Vega, candidate against champion, and the quality-gate results.
+import { parse, View, Error as VEGA_LOG_ERROR } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { sliceName, type EvaluationMetrics } from './evaluate.ts';
+import type { GateCandidate, GateReport } from './gates.ts';
+
+export interface ReportModel extends GateCandidate {
+  /** Shown in the table header, e.g. `v7`. */
+  label?: string;
+}
+
+export interface EvaluationReportInput {
+  title: string;
+  candidate: ReportModel;
+  champion?: ReportModel;
+  gates: GateReport;
+}
+
+type Role = 'candidate' | 'champion';
+type Row = Record<string, string | number>;
+
+const COLORS: Record<Role, string> = { candidate: '#1f77b4', champion: '#ff7f0e' };
+const CHART_SIZE = { width: 340, height: 260 };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Warnings would go to the console of whichever worker renders the report.
+  const view = new View(parse(compile(spec).spec), { renderer: 'none', logLevel: VEGA_LOG_ERROR });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+function roles(candidate: ReportModel, champion: ReportModel | undefined): [Role, ReportModel][] {
+  return champion ? [['candidate', candidate], ['champion', champion]] : [['candidate', candidate]];
+}
+
+const colorEncoding = (present: Role[]) => ({
+  field: 'model',
+  type: 'nominal' as const,
+  title: null,
+  scale: { domain: present, range: present.map((r) => COLORS[r]) },
+  legend: { orient: 'bottom-right' as const },
+});
+
+const diagonal = {
+  data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+  mark: { type: 'line' as const, color: '#bbb', strokeDash: [4, 4] },
+  encoding: { x: { field: 'x', type: 'quantitative' as const }, y: { field: 'y', type: 'quantitative' as const } },
+};
+
+interface CurveChart {
+  values: Row[];
+  present: Role[];
+  x: [field: string, title: string];
+  y: [field: string, title: string];
+  interpolate?: 'linear' | 'step-before';
+  withDiagonal: boolean;
+  points?: boolean;
+}
+
+function curveSpec(chart: CurveChart): TopLevelSpec {
+  const axis = (field: string, title: string) => ({ field, title, type: 'quantitative' as const, scale: { domain: [0, 1] } });
+  const curve = {
+    data: { values: chart.values },
+    mark: { type: 'line' as const, interpolate: chart.interpolate ?? 'linear', point: chart.points ?? false, clip: true },
+    encoding: { x: axis(...chart.x), y: axis(...chart.y), color: colorEncoding(chart.present), order: { field: 'i', type: 'quantitative' as const } },
+  };
+  return { ...CHART_SIZE, layer: chart.withDiagonal ? [diagonal, curve] : [curve] };
+}
+
+function sliceSpec(values: Row[], present: Role[]): TopLevelSpec {
+  // Bars start at the axis floor, not at 0, so that small AUC differences stay visible.
+  const floor = Math.floor(Math.min(0.5, ...values.map((v) => Number(v.auc))) * 10) / 10;
+  return {
+    width: CHART_SIZE.width,
+    height: { step: 11, for: 'offset' },
+    data: { values },
+    mark: { type: 'bar', clip: true },
+    encoding: {
+      y: { field: 'slice', type: 'nominal', title: null, sort: null },
+      yOffset: { field: 'model', sort: present },
+      x: { field: 'auc', type: 'quantitative', title: 'ROC AUC', scale: { domain: [floor, 1] } },
+      x2: { datum: floor },
+      color: colorEncoding(present),
+    },
+  };
+}
+
+async function charts(candidate: ReportModel, champion: ReportModel | undefined): Promise<string> {
+  const models = roles(candidate, champion);
+  const present = models.map(([role]) => role);
+  const rows = (pick: (m: EvaluationMetrics) => object[]): Row[] =>
+    models.flatMap(([model, { metrics }]) => pick(metrics).map((point, i) => ({ model, i, ...point }) as Row));
+  const sliceRows: Row[] = [];
+  for (const [family, slices] of Object.entries(candidate.metrics.slices)) {
+    for (const slice of slices) {
+      if (slice.auc === null) continue;
+      const name = sliceName({ family, slice: slice.slice });
+      sliceRows.push({ model: 'candidate', slice: name, auc: slice.auc });
+      const championAuc = champion?.metrics.slices[family]?.find((s) => s.slice === slice.slice)?.auc;
+      if (championAuc !== undefined && championAuc !== null) sliceRows.push({ model: 'champion', slice: name, auc: championAuc });
+    }
+  }
+  const sections: [string, TopLevelSpec | null][] = [
+    ['ROC curve', curveSpec({ values: rows((m) => m.curves.roc), present, x: ['fpr', 'False positive rate'], y: ['tpr', 'True positive rate'], withDiagonal: true })],
+    [
+      'Precision–recall curve',
+      curveSpec({ values: rows((m) => m.curves.pr), present, x: ['recall', 'Recall'], y: ['precision', 'Precision'], interpolate: 'step-before', withDiagonal: false }),
+    ],
+    [
+      'Calibration',
+      curveSpec({
+        values: rows((m) => m.curves.calibration),
+        present,
+        x: ['meanPredicted', 'Mean predicted probability'],
+        y: ['observedRate', 'Observed delay rate'],
+        withDiagonal: true,
+        points: true,
+      }),
+    ],
+    ['AUC per slice', sliceRows.length > 0 ? sliceSpec(sliceRows, present) : null],
+  ];
+  const figures = await Promise.all(
+    sections.map(async ([title, spec]) => {
+      const body = spec ? await renderSvg(spec) : '<p class="muted">No slice has both classes.</p>';
+      return `<figure><figcaption>${escapeHtml(title)}</figcaption>${body}</figure>`;
+    }),
+  );
+  return `<div class="charts">${figures.join('')}</div>`;
+}
+
+const fixed = (digits: number) => (value: number) => value.toFixed(digits);
+
+function metricsTable(candidate: ReportModel, champion: ReportModel | undefined): string {
+  type Pick = (m: ReportModel) => number | string | undefined;
+  const metric = (f: (m: EvaluationMetrics) => number): Pick => (m) => f(m.metrics);
+  const latency = (batch: number, p: 'p50Ms' | 'p99Ms'): Pick => (m) => m.latency?.find((l) => l.batchSize === batch)?.[p];
+  const batches = [...new Set(candidate.latency?.map((l) => l.batchSize) ?? [])];
+  const rows: [string, Pick, (v: number) => string][] = [
+    ['ROC AUC', metric((m) => m.rocAuc), fixed(4)],
+    ['PR AUC (average precision)', metric((m) => m.prAuc), fixed(4)],
+    ['Log loss', metric((m) => m.logLoss), fixed(4)],
+    ['Brier score', metric((m) => m.brier), fixed(4)],
+    ['Expected calibration error', metric((m) => m.ece), fixed(4)],
+    ['Threshold (F1 on validation)', metric((m) => m.threshold), fixed(4)],
+    ['Precision at threshold', metric((m) => m.precision), fixed(4)],
+    ['Recall at threshold', metric((m) => m.recall), fixed(4)],
+    ['F1 at threshold', metric((m) => m.f1), fixed(4)],
+    ['Test rows', metric((m) => m.rows), (v) => v.toLocaleString('en-US')],
+    ['Positive rate', metric((m) => m.positives / m.rows), fixed(4)],
+    ['Worst slice', (m) => (m.metrics.worstSlice ? `${sliceName(m.metrics.worstSlice)} (AUC ${m.metrics.worstSlice.auc?.toFixed(3)})` : undefined), String],
+    ...batches.flatMap((b): [string, Pick, (v: number) => string][] => [
+      [`p50 latency, batch ${b} (ms)`, latency(b, 'p50Ms'), fixed(3)],
+      [`p99 latency, batch ${b} (ms)`, latency(b, 'p99Ms'), fixed(3)],
+    ]),
+    ['Model size (bytes)', (m) => m.sizeBytes, (v) => v.toLocaleString('en-US')],
+  ];
+  const cell = (value: number | string | undefined, format: (v: number) => string) =>
+    `<td>${value === undefined ? '—' : escapeHtml(typeof value === 'number' ? format(value) : value)}</td>`;
+  const header = ['Metric', `Candidate${candidate.label ? ` (${candidate.label})` : ''}`];
+  if (champion) header.push(`Champion${champion.label ? ` (${champion.label})` : ''}`, 'Δ');
+  const body = rows.map(([name, pick, format]) => {
+    const ours = pick(candidate);
+    const cells = [`<th>${escapeHtml(name)}</th>`, cell(ours, format)];
+    if (champion) {
+      const theirs = pick(champion);
+      const delta = typeof ours === 'number' && typeof theirs === 'number' ? ours - theirs : undefined;
+      cells.push(cell(theirs, format), cell(delta, (v) => (v > 0 ? '+' : '') + format(v)));
+    }
+    return `<tr>${cells.join('')}</tr>`;
+  });
+  return `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+}
+
+function gatesTable(gates: GateReport): string {
+  if (gates.gates.length === 0) return '<p class="muted">No quality gates declared.</p>';
+  const format = (v: number | null) => (v === null ? '—' : String(Number(v.toPrecision(4))));
+  const rows = gates.gates.map((g) => {
+    const status = g.skipped ? 'skipped' : g.passed ? 'passed' : 'failed';
+    return `<tr class="${status}"><th>${escapeHtml(g.name)}</th><td>${status}</td><td>${format(g.observed)}</td><td>${format(g.limit)}</td><td>${escapeHtml(g.message)}</td></tr>`;
+  });
+  return `<table><thead><tr><th>Gate</th><th>Result</th><th>Observed</th><th>Limit</th><th>Detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+const CSS = `
+body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.5em; margin-bottom: .2em; }
+h2 { font-size: 1.15em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+.summary { padding: .6em .9em; border-radius: 4px; font-weight: 600; }
+.summary.passed { background: #e6f4ea; color: #1e6b34; }
+.summary.failed { background: #fce8e6; color: #a50e0e; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { text-align: left; padding: .3em .8em; border-bottom: 1px solid #eee; font-variant-numeric: tabular-nums; }
+thead th { border-bottom: 2px solid #ccc; }
+tr.failed td:nth-child(2) { color: #a50e0e; font-weight: 600; }
+tr.passed td:nth-child(2) { color: #1e6b34; }
+tr.skipped td:nth-child(2), .muted { color: #777; }
+.charts { display: flex; flex-wrap: wrap; gap: 1.5em; }
+figure { margin: 0; }
+figcaption { font-weight: 600; margin-bottom: .3em; }
+`;
+
+/** The whole report as one HTML document; every string from the input is escaped. */
+export async function renderEvaluationReport(input: EvaluationReportInput): Promise<string> {
+  const { title, candidate, champion, gates } = input;
+  const status = gates.passed ? 'passed' : 'failed';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p class="summary ${status}">Quality gates ${status}: ${escapeHtml(gates.summary)}</p>
+<h2>Metrics</h2>
+${metricsTable(candidate, champion)}
+<h2>Quality gates</h2>
+${gatesTable(gates)}
+<h2>Charts</h2>
+${await charts(candidate, champion)}
+</body>
+</html>
+`;
+}
