@@ -182,3 +182,40 @@ export interface CommandTrainResult {
   resumedFrom: string | null;
   skippedCheckpoints: Array<{ uri: string; reason: string }>;
 }
+
+/** Input of `evaluateCandidate`: the candidate and the champion scored on the same test rows. */
+export interface EvaluateCandidateInput {
+  model: string;
+  runKey: string;
+  modelUri: string;
+  featureSpecUri: string;
+  testUri: string;
+  validationUri: string;
+  /** Quality gates (see README); `{}` checks nothing but still reports. */
+  gates?: Record<string, unknown>;
+  limitRows?: number;
+}
+
+export interface EvaluateCandidateResult {
+  summary: string;
+  passed: true;
+  gateReportUri: string;
+  reportUri: string;
+  metricsUri: string;
+  metrics: Record<string, number>;
+  worstSlice: string | null;
+  champion: { version: number; rocAuc: number } | null;
+  sizeBytes: number;
+}
+
+export interface RegisterCandidateInput {
+  model: string;
+  runKey: string;
+  modelUri: string;
+  featureSpecUri: string;
+  lineage: { datasetVersion: string; featureSpecHash: string; codeRevision?: string; params: Record<string, unknown> };
+  metrics: Record<string, number>;
+  gateReportUri: string;
+  reportUri: string;
+  summary: string;
+}

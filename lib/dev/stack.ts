@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { WorkerConfig } from '../config/index.ts';
+import { createRegistry } from '../registry/index.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../storage/index.ts';
@@ -71,7 +72,9 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
   let db: Database | undefined;
   try {
     progress(config.database.kind === 'pglite' ? `Opening PGlite in ${config.database.dataDir}` : 'Connecting to PostgreSQL');
-    db = (await openDatabase(config.database)).db;
+    const openedDb = (await openDatabase(config.database)).db;
+    db = openedDb;
+    const registry = createRegistry(config, openedDb);
     const store = await createArtifactStore(config.artifactStore);
     progress('Starting the CPU and GPU workers (bundling workflows)');
     const workers = await Promise.all(
@@ -82,7 +85,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
           connection: env.nativeConnection,
           namespace: config.temporal.namespace,
           identity,
-          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), trainingBackend: config.worker.trainingBackend, ...(kind === 'cpu' ? { db } : {}) }),
+          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), trainingBackend: config.worker.trainingBackend, ...(kind === 'cpu' ? { db: openedDb, registry } : {}) }),
           shutdownGraceMs: config.worker.shutdownGraceMs,
         });
       }),

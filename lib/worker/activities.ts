@@ -1,6 +1,8 @@
 // The activity set each worker kind registers, built from injected dependencies. Later
 // capabilities add their groups here (data/evaluation/registry on cpu, training on gpu).
 import { createDataActivities } from '../../activities/data/index.ts';
+import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
+import type { ModelRegistry } from '../registry/index.ts';
 import { createSystemActivities } from '../../activities/system/index.ts';
 import { createCommandTrainingActivities } from '../../activities/training/command.ts';
 import { createTrainingActivities } from '../../activities/training/index.ts';
@@ -19,6 +21,8 @@ export interface ActivityDeps {
   db?: Database;
   /** How to reach S3 buckets other than the store's own. */
   s3?: S3StoreOptions;
+  /** The model registry (CPU worker). */
+  registry?: ModelRegistry;
   /** The spot notice (GPU workers). */
   preemption?: Preemption;
   trainingBackend?: TfjsBackend;
@@ -38,5 +42,6 @@ export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
   });
   const command = createCommandTrainingActivities({ store: deps.store, logger: deps.logger, identity: deps.identity, preemption: deps.preemption ?? noPreemption() });
   if (kind === 'gpu') return { ...system, ...training, ...command };
-  return { ...system, ...training, ...command, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
+  const evaluation = deps.registry ? createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }) : {};
+  return { ...system, ...training, ...command, ...evaluation, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
 }

@@ -1,6 +1,7 @@
 // One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
 // The Temporal runtime turns those signals into a graceful worker shutdown.
 import { loadConfig, type Env } from '../config/index.ts';
+import { createRegistry } from '../registry/index.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import { createLogger } from '../log.ts';
 import { createArtifactStore, s3OptionsFrom } from '../storage/index.ts';
@@ -32,7 +33,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
       connection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, ...(db ? { db } : {}) }),
+      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });

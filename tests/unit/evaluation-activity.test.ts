@@ -1,0 +1,112 @@
+// evaluateCandidate and registerCandidate with real trained models on a local store and the
+// built-in registry (PGlite): a good candidate passes and becomes challenger, an untrained one
+// fails its gates with QualityGateFailed naming them, and the champion is scored like for like.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
+import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
+import { withDuck } from '../../lib/data/duck.ts';
+import { flightsParquetPath } from '../../lib/data/flights.ts';
+import { ingestDataset } from '../../lib/data/ingest.ts';
+import { buildFlightsFeatures, loadDataset, type FeaturesOutcome } from '../../lib/data/prepare.ts';
+import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { getJson, LocalArtifactStore } from '../../lib/storage/index.ts';
+import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { exportRun } from '../../lib/training/export.ts';
+import { initVariables, snapshot, disposeVariables } from '../../lib/training/tfjs/model.ts';
+import { Rng } from '../../lib/training/tfjs/rng.ts';
+import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
+import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/workflow-types.ts';
+
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+const env = new MockActivityEnvironment(undefined, { logger: quiet });
+const gates = { minAuc: 0.55, maxAucDropVsChampion: 0.02, maxP99LatencyMs: 200, maxModelSizeBytes: 5_000_000 };
+let store: LocalArtifactStore;
+let db: PGliteDatabase;
+let registry: BuiltinRegistry;
+let features: FeaturesOutcome;
+let spec: FlightsFeatureSpec;
+let goodModelUri: string;
+let badModelUri: string;
+let acts: ReturnType<typeof createEvaluationActivities>;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  const root = await mkdtemp(join(tmpdir(), 'flywheel-eval-act-'));
+  store = await LocalArtifactStore.create(pathToFileURL(join(root, 'store')).toString());
+  db = await PGliteDatabase.create(join(root, 'db'));
+  await migrate(db);
+  registry = new BuiltinRegistry(db);
+  acts = createEvaluationActivities({ store, registry, logger: silentLogger() });
+  const slice = join(root, 'slice.parquet');
+  await withDuck(async (duck) => {
+    await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 40000) TO '${slice}' (FORMAT parquet)`);
+    const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [pathToFileURL(slice).toString()] });
+    await loadDataset(duck, { store }, manifest);
+    features = await buildFlightsFeatures(duck, store, manifest);
+    spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(features.featureSpecUri));
+    const train = await loadFlightsSplit(duck, { store }, features.splits.train.uri, spec);
+    const validation = await loadFlightsSplit(duck, { store }, features.splits.validation.uri, spec);
+    const meta = { featureSpecHash: featureSpecHash(spec), datasetVersion: manifest.datasetVersion };
+    const trained = await trainMlp({ hidden: [16], epochs: 3, learningRate: 0.01, seed: 1 }, train, validation);
+    goodModelUri = (await exportRun(store, 'runs/good', trained.weights, trained.layers, [16], train, validation, meta)).modelUri;
+    // "Bad": the same architecture, never trained — what a broken training run would ship.
+    const untrained = initVariables({ inputDim: train.dim, hidden: [16] }, new Rng(99));
+    badModelUri = (await exportRun(store, 'runs/bad', snapshot(untrained), trained.layers, [16], train, validation, meta)).modelUri;
+    disposeVariables(untrained);
+  });
+}, 120_000);
+
+afterAll(async () => db?.close());
+
+function input(runKey: string, modelUri: string): EvaluateCandidateInput {
+  return { model: 'flights-eval', runKey, modelUri, featureSpecUri: features.featureSpecUri, testUri: features.splits.test.uri, validationUri: features.splits.validation.uri, gates };
+}
+
+describe('evaluation and registration activities', () => {
+  let first: EvaluateCandidateResult;
+
+  it('passes a good first candidate (champion gates skipped) and registers it as challenger', async () => {
+    first = (await env.run(acts.evaluateCandidate, input('runs/good', goodModelUri))) as EvaluateCandidateResult;
+    expect(first.summary).toMatch(/gates passed \(\d skipped: no champion\)/);
+    expect(first.metrics.rocAuc).toBeGreaterThan(0.55);
+    expect(first.champion).toBeNull();
+    expect(first.worstSlice).toMatch(/^(origin|hour)=/);
+    const html = (await store.get(store.keyFor(first.reportUri))).toString();
+    expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
+    const lineage = { datasetVersion: 'v', featureSpecHash: featureSpecHash(spec), params: {} };
+    const registered = { model: 'flights-eval', runKey: 'runs/good', modelUri: goodModelUri, featureSpecUri: features.featureSpecUri, lineage, metrics: first.metrics, gateReportUri: first.gateReportUri, reportUri: first.reportUri, summary: first.summary };
+    const { version } = (await env.run(acts.registerCandidate, registered)) as { version: number };
+    const again = (await env.run(acts.registerCandidate, registered)) as { version: number };
+    expect(again.version).toBe(version);
+    expect((await registry.getAlias('flights-eval', 'challenger')).version).toBe(version);
+    expect(await registry.aliasHistory('flights-eval', 'challenger')).toHaveLength(1);
+    await registry.setAlias('flights-eval', 'champion', version, { actor: 'test', reason: 'first champion' });
+  }, 60_000);
+
+  it('fails an untrained candidate with QualityGateFailed naming the failed gates', async () => {
+    const err = await env.run(acts.evaluateCandidate, input('runs/bad', badModelUri)).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    const failure = err as ApplicationFailure;
+    expect(failure.type).toBe('QualityGateFailed');
+    expect(failure.nonRetryable).toBe(true);
+    const details = failure.details?.[0] as { failedGates: string[]; reportUri: string; htmlReportUri: string };
+    expect(details.failedGates).toEqual(expect.arrayContaining(['minAuc', 'maxAucDropVsChampion']));
+    expect(failure.message).toContain('failed');
+    expect(await store.exists(store.keyFor(details.htmlReportUri))).toBe(true);
+  }, 60_000);
+
+  it('scores the champion on the same test rows', async () => {
+    const again = (await env.run(acts.evaluateCandidate, input('runs/good-again', goodModelUri))) as EvaluateCandidateResult;
+    expect(again.champion).toEqual({ version: 1, rocAuc: first.metrics.rocAuc });
+    expect(again.summary).toMatch(/^\d+\/\d+ gates passed$/);
+  }, 60_000);
+});
