@@ -7,11 +7,11 @@ import { openDatabase } from '../../lib/db/index.ts';
 import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts';
 import { grid, say, table } from '../output.ts';
 
-async function withRegistry<T>(fn: (registry: ModelRegistry) => Promise<T>): Promise<T> {
+async function withRegistry<T>(fn: (registry: ModelRegistry, actor: string) => Promise<T>): Promise<T> {
   const config = loadConfig('cli');
   const { db } = await openDatabase(config.database);
   try {
-    return await fn(createRegistry(config, db));
+    return await fn(createRegistry(config, db), config.actor ?? userInfo().username);
   } finally {
     await db.close();
   }
@@ -22,8 +22,6 @@ function parseVersion(value: string): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`version must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
-
-const defaultActor = () => process.env.FLYWHEEL_ACTOR ?? userInfo().username;
 
 function fmtMetric(v: number | undefined): string {
   return v === undefined ? '-' : v.toFixed(4);
@@ -78,8 +76,8 @@ export function registerModelCommands(program: Command): void {
     .option('--alias <alias>', 'which alias to move', 'champion')
     .description('point an alias (default champion) at a version')
     .action((name: string, version: string, opts: { reason: string; actor?: string; alias: string }) =>
-      withRegistry(async (r) => {
-        const move = await r.setAlias(name, opts.alias, parseVersion(version), { actor: opts.actor ?? defaultActor(), reason: opts.reason });
+      withRegistry(async (r, actor) => {
+        const move = await r.setAlias(name, opts.alias, parseVersion(version), { actor: opts.actor ?? actor, reason: opts.reason });
         say(`${name}@${move.alias}: ${move.fromVersion === null ? '(none)' : `v${move.fromVersion}`} → v${move.toVersion} by ${move.actor} (${move.reason})`);
       }),
     );
@@ -92,8 +90,8 @@ export function registerModelCommands(program: Command): void {
     .option('--alias <alias>', 'which alias to roll back', 'champion')
     .description('move an alias back to the version it pointed at before its last move')
     .action((name: string, opts: { reason: string; actor?: string; alias: string }) =>
-      withRegistry(async (r) => {
-        const move = await r.rollback(name, { actor: opts.actor ?? defaultActor(), reason: opts.reason }, opts.alias);
+      withRegistry(async (r, actor) => {
+        const move = await r.rollback(name, { actor: opts.actor ?? actor, reason: opts.reason }, opts.alias);
         say(`${name}@${move.alias}: v${move.fromVersion} → v${move.toVersion} by ${move.actor} (${move.reason})`);
       }),
     );

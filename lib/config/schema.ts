@@ -30,6 +30,7 @@ export const COMMON_VARS = [
   'S3_FORCE_PATH_STYLE',
   'AWS_REGION',
   'MLFLOW_TRACKING_URI',
+  'FLYWHEEL_ACTOR',
 ] as const satisfies readonly EnvVarName[];
 
 export const WORKER_VARS = [
@@ -73,6 +74,8 @@ export interface CommonConfig {
   database: DatabaseConfig;
   artifactStore: ArtifactStoreConfig;
   mlflow: { trackingUri?: string };
+  /** Who a CLI user is, for alias moves and approvals. */
+  actor?: string;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -143,6 +146,7 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
       },
     },
     mlflow: raw.MLFLOW_TRACKING_URI ? { trackingUri: raw.MLFLOW_TRACKING_URI } : {},
+    ...(raw.FLYWHEEL_ACTOR ? { actor: raw.FLYWHEEL_ACTOR } : {}),
   };
 }
 

@@ -99,6 +99,10 @@ export const ENV_VARS = {
     schema: httpUrl.optional(),
     expected: 'an http(s) URL of an MLflow tracking server, e.g. http://127.0.0.1:5000 (unset: built-in registry)',
   },
+  FLYWHEEL_ACTOR: {
+    schema: z.string().min(1).optional(),
+    expected: 'a person or system name recorded on alias moves and approvals (default: the OS user)',
+  },
   FLYWHEEL_WORKER_IDENTITY: {
     schema: z.string().min(1).optional(),
     expected: 'a worker identity shown in the Web UI (default: <queue>@<hostname>:<pid>)',
