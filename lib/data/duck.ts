@@ -1,7 +1,7 @@
 // DuckDB in process: the columnar engine for every scan of data (ingest, validation, profiles,
 // features). Results come back as plain JS values (BIGINT → number, TIMESTAMP → Date), and long
 // queries can be interrupted through an AbortSignal so cancellation reaches the engine.
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 
 export type DuckRow = Record<string, unknown>;
 
@@ -77,6 +77,20 @@ export class Duck {
       throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Bulk-loads columns into an existing table through DuckDB's appender (no SQL per row). */
+  async appendRows(table: string, rows: number, append: (appender: DuckDBAppender, row: number) => void): Promise<void> {
+    const appender = await this.#connection.createAppender(table);
+    try {
+      for (let i = 0; i < rows; i++) {
+        append(appender, i);
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
     }
   }
 

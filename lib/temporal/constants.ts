@@ -17,4 +17,6 @@ export const WORKFLOW_IDS = {
   prepareData: (dataset: string, label: string) => `prepare/${dataset}/${label}`,
   /** e.g. `train/flights-delay/v-0123456789abcdef` */
   trainModel: (model: string, datasetVersion: string) => `train/${model}/${datasetVersion}`,
+  /** e.g. `batch/flights-delay/2001-h1` */
+  batchPredict: (model: string, label: string) => `batch/${model}/${label}`,
 } as const;

@@ -1,5 +1,6 @@
 // The activity set each worker kind registers, built from injected dependencies. Later
 // capabilities add their groups here (data/evaluation/registry on cpu, training on gpu).
+import { createBatchActivities } from '../../activities/batch/index.ts';
 import { createDataActivities } from '../../activities/data/index.ts';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
 import type { ModelRegistry } from '../registry/index.ts';
@@ -42,6 +43,11 @@ export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
   });
   const command = createCommandTrainingActivities({ store: deps.store, logger: deps.logger, identity: deps.identity, preemption: deps.preemption ?? noPreemption() });
   if (kind === 'gpu') return { ...system, ...training, ...command };
-  const evaluation = deps.registry ? createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }) : {};
-  return { ...system, ...training, ...command, ...evaluation, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
+  const withRegistry = deps.registry
+    ? {
+        ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
+        ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
+      }
+    : {};
+  return { ...system, ...training, ...command, ...withRegistry, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
 }

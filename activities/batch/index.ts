@@ -1,0 +1,105 @@
+// Batch-scoring activities (CPU queue): resolve the model version once per job, plan chunks,
+// score a chunk (heartbeating rows done; cancellation reaches the loop), write the manifest.
+// Each worker keeps one ONNX Runtime session per model and one local copy of each dataset.
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { planChunks, scoreChunk } from '../../lib/batch/score.ts';
+import { withDuck } from '../../lib/data/duck.ts';
+import { materializeSource, type SourceContext, type SourceFile } from '../../lib/data/sources.ts';
+import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
+import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import type { Logger } from '../../lib/log.ts';
+import { OnnxSession } from '../../lib/onnx/index.ts';
+import { ALIASES, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
+import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import type { BatchChunkResult, BatchManifest, BatchPlan, BatchPredictInput } from '../../lib/workflow-types.ts';
+import { FEATURE_SPEC_TAG } from '../evaluation/index.ts';
+
+export interface BatchActivityDeps {
+  store: ArtifactStore;
+  s3?: S3StoreOptions;
+  registry: ModelRegistry;
+  logger: Logger;
+}
+
+export function createBatchActivities(deps: BatchActivityDeps) {
+  const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
+  const datasets = new Map<string, Promise<SourceFile>>();
+  const sessions = new Map<string, Promise<{ session: OnnxSession; spec: FlightsFeatureSpec }>>();
+  const cacheDir = join(tmpdir(), `flywheel-batch-${process.pid}`);
+
+  function dataset(uri: string): Promise<SourceFile> {
+    let file = datasets.get(uri);
+    if (!file) {
+      file = mkdir(cacheDir, { recursive: true }).then(() => materializeSource(ctx, uri, cacheDir));
+      file.catch(() => datasets.delete(uri));
+      datasets.set(uri, file);
+    }
+    return file;
+  }
+
+  function model(plan: BatchPlan['model']) {
+    const key = `${plan.name}@${plan.version}`;
+    let entry = sessions.get(key);
+    if (!entry) {
+      entry = (async () => ({
+        session: await OnnxSession.create(await deps.store.get(deps.store.keyFor(plan.artifactUri), { verify: true }), { intraOpNumThreads: 1 }),
+        spec: await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(plan.featureSpecUri)),
+      }))();
+      entry.catch(() => sessions.delete(key));
+      sessions.set(key, entry);
+    }
+    return entry;
+  }
+
+  return {
+    async planBatch(input: Pick<BatchPredictInput, 'datasetUri' | 'model' | 'chunkRows'>): Promise<BatchPlan> {
+      let version;
+      try {
+        version = input.model.version
+          ? await deps.registry.getVersion(input.model.name, input.model.version)
+          : await deps.registry.getAlias(input.model.name, input.model.alias ?? ALIASES.champion);
+      } catch (err) {
+        if (err instanceof RegistryNotFoundError) throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
+        throw err;
+      }
+      const featureSpecUri = version.tags[FEATURE_SPEC_TAG];
+      if (!featureSpecUri) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: `${version.model} v${version.version} has no ${FEATURE_SPEC_TAG} tag: which feature spec it needs is unknown` });
+      const file = await dataset(input.datasetUri);
+      const [{ n } = { n: 0 }] = await withDuck((duck) => duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet('${file.path.replaceAll("'", "''")}', hive_partitioning = false)`));
+      return {
+        rows: n,
+        chunks: planChunks(n, input.chunkRows ?? 250_000),
+        model: { name: version.model, version: version.version, artifactUri: version.artifactUri, featureSpecUri },
+      };
+    },
+
+    async scoreBatchChunk(input: { datasetUri: string; outputPrefix: string; plan: BatchPlan['model']; chunk: { index: number; start: number; end: number } }): Promise<BatchChunkResult> {
+      const context = Context.current();
+      const file = await dataset(input.datasetUri);
+      const { session, spec } = await model(input.plan);
+      return withDuck((duck) =>
+        scoreChunk(duck, {
+          path: file.path,
+          chunk: input.chunk,
+          spec,
+          session,
+          modelVersion: input.plan.version,
+          store: deps.store,
+          outputPrefix: input.outputPrefix,
+          signal: context.cancellationSignal,
+          onProgress: (rowsDone) => context.heartbeat({ chunk: input.chunk.index, rowsDone }),
+        }),
+      );
+    },
+
+    async writeBatchManifest(manifest: BatchManifest & { outputPrefix: string }): Promise<string> {
+      const { outputPrefix, ...body } = manifest;
+      return (await putJson(deps.store, `${outputPrefix}/manifest.json`, body)).uri;
+    },
+  };
+}
+
+export type BatchActivities = ReturnType<typeof createBatchActivities>;

@@ -1,0 +1,161 @@
+// batchPredict on the real Temporal dev server, PostgreSQL registry and S3 store, with the CPU
+// worker as a child process: every row scored exactly once (across continue-as-new), predictions
+// equal ONNX Runtime's for the same rows, and a cancelled job's manifest lists exactly the chunks
+// that finished.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FEATURE_SPEC_TAG } from '../../activities/evaluation/index.ts';
+import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
+import { withDuck } from '../../lib/data/duck.ts';
+import { flightsParquetPath } from '../../lib/data/flights.ts';
+import { ingestDataset } from '../../lib/data/ingest.ts';
+import { buildFlightsFeatures, loadDataset } from '../../lib/data/prepare.ts';
+import { batchFromInstances, encodeFlights, featureDimension, featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { OnnxSession } from '../../lib/onnx/index.ts';
+import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
+import { WORKFLOW_IDS, TASK_QUEUES } from '../../lib/temporal/constants.ts';
+import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { exportRun } from '../../lib/training/export.ts';
+import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
+import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/workflow-types.ts';
+import { getInfra, useInfraAwsCredentials } from './infra.ts';
+import { spawnWorker, type Spawned } from './processes.ts';
+
+const infra = getInfra();
+useInfraAwsCredentials(infra);
+const tag = randomUUID().slice(0, 8);
+const storeUri = `s3://${infra.s3Bucket}/batch-${tag}`;
+const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
+const modelName = `flights-batch-${tag}`;
+const ROWS = 300_000;
+let worker: Spawned;
+let client: Client;
+let db: PostgresDatabase;
+let datasetUri: string;
+let modelUri: string;
+let spec: FlightsFeatureSpec;
+let dir: string;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  dir = await mkdtemp(join(tmpdir(), 'flywheel-batch-'));
+  db = await PostgresDatabase.create(infra.databaseUrl);
+  await migrate(db);
+  // A real model: trained on January, registered with its feature spec.
+  const janFile = join(dir, 'jan.parquet');
+  const scoreFile = join(dir, 'score.parquet');
+  await withDuck(async (duck) => {
+    await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 30000) TO '${janFile}' (FORMAT parquet)`);
+    await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE date >= TIMESTAMP '2001-03-01' ORDER BY date LIMIT ${ROWS}) TO '${scoreFile}' (FORMAT parquet)`);
+    const jan = (await store.put('raw/jan.parquet', await readFile(janFile))).uri;
+    const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [jan] });
+    await loadDataset(duck, { store }, manifest);
+    const f = await buildFlightsFeatures(duck, store, manifest);
+    spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(f.featureSpecUri));
+    const train = await loadFlightsSplit(duck, { store }, f.splits.train.uri, spec);
+    const validation = await loadFlightsSplit(duck, { store }, f.splits.validation.uri, spec);
+    const run = await trainMlp({ hidden: [8], epochs: 2, seed: 3 }, train, validation);
+    modelUri = (await exportRun(store, `runs/${tag}`, run.weights, run.layers, [8], train, validation, { featureSpecHash: featureSpecHash(spec), datasetVersion: manifest.datasetVersion })).modelUri;
+    await new BuiltinRegistry(db).createVersion({
+      model: modelName,
+      runId: `runs/${tag}`,
+      artifactUri: modelUri,
+      lineage: { datasetVersion: manifest.datasetVersion, featureSpecHash: featureSpecHash(spec), params: {} },
+      tags: { [FEATURE_SPEC_TAG]: f.featureSpecUri },
+    });
+    await new BuiltinRegistry(db).setAlias(modelName, 'champion', 1, { actor: 'test', reason: 'batch test' });
+  });
+  datasetUri = (await store.put('score/march.parquet', await readFile(scoreFile))).uri;
+  // The built-in registry (on the same PostgreSQL), where this test registered the model.
+  worker = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `batch-${tag}` });
+  await worker.waitFor('"worker started"', 90_000);
+  client = new Client({ connection: await Connection.connect({ address: infra.temporalAddress }) });
+}, 180_000);
+
+afterAll(async () => {
+  await client?.connection.close();
+  if (worker && worker.child.exitCode === null) {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }
+  await db?.close();
+  store.dispose();
+});
+
+async function outputRows(prefix: string): Promise<{ rows: number; distinct: number; min: number; max: number; sample: Array<{ r: number; p: number; v: number }> }> {
+  const files: string[] = [];
+  for await (const o of store.list(`${prefix}/part-`)) {
+    const path = join(dir, o.key.replaceAll('/', '_'));
+    await writeFile(path, await store.get(o.key, { verify: true }));
+    files.push(`'${path}'`);
+  }
+  return withDuck(async (duck) => {
+    const from = `read_parquet([${files.join(', ')}])`;
+    const [agg] = await duck.all<{ rows: number; distinct: number; min: number; max: number }>(`SELECT count(*)::BIGINT AS rows, count(DISTINCT row_number)::BIGINT AS distinct, min(row_number)::BIGINT AS min, max(row_number)::BIGINT AS max FROM ${from}`);
+    const sample = await duck.all<{ r: number; p: number; v: number }>(`SELECT row_number::BIGINT AS r, probability::DOUBLE AS p, model_version AS v FROM ${from} WHERE row_number % 997 = 0 ORDER BY r`);
+    return { ...agg!, sample };
+  });
+}
+
+describe('batchPredict', () => {
+  it('scores every row once, across continue-as-new, matching ONNX Runtime', async () => {
+    const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: `out/full-${tag}`, chunkRows: 50_000, maxParallel: 2, chunksPerRun: 4 };
+    const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `full-${tag}`), args: [input] });
+    const firstRun = handle.firstExecutionRunId;
+    const manifest = (await handle.result()) as BatchManifest;
+    expect(manifest).toMatchObject({ status: 'completed', rowsTotal: ROWS, rowsWritten: ROWS, chunksTotal: 6, model: { name: modelName, version: 1 } });
+    expect(manifest.chunks.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((await handle.describe()).runId).not.toBe(firstRun); // continued as new
+    const stored = await getJson<BatchManifest>(store, store.keyFor(manifest.manifestUri!));
+    expect(stored.rowsWritten).toBe(ROWS);
+
+    const out = await outputRows(`out/full-${tag}`);
+    expect(out).toMatchObject({ rows: ROWS, distinct: ROWS, min: 0, max: ROWS - 1 });
+    // The same rows through ONNX Runtime directly (the serving path's encoding) give the same answers.
+    const raw = await withDuck((duck) =>
+      duck.all<{ iso: string; distance: number; origin: string; destination: string }>(
+        `SELECT strftime(date, '%Y-%m-%dT%H:%M:%S') AS iso, distance::DOUBLE AS distance, origin, destination FROM read_parquet('${join(dir, 'score.parquet')}', file_row_number = true) WHERE file_row_number % 997 = 0 ORDER BY file_row_number`,
+      ),
+    );
+    const x = encodeFlights(spec, batchFromInstances(raw.map((r) => ({ date: r.iso, distance: r.distance, origin: r.origin, destination: r.destination }))));
+    const session = await OnnxSession.create(await store.get(store.keyFor(modelUri)));
+    const expected = await session.run(x, raw.length);
+    await session.dispose();
+    expect(x.length).toBe(raw.length * featureDimension(spec));
+    expect(out.sample).toHaveLength(raw.length);
+    out.sample.forEach((s, i) => {
+      expect(s.v).toBe(1);
+      expect(Math.abs(s.p - expected[i]!)).toBeLessThanOrEqual(1e-6);
+    });
+  }, 240_000);
+
+  it('on cancel stops new chunks and writes a manifest of exactly the finished ones', async () => {
+    const prefix = `out/cancel-${tag}`;
+    const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: prefix, chunkRows: 5_000, maxParallel: 1 };
+    const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `cancel-${tag}`), args: [input] });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const p = await handle.query<BatchProgress>('progress').catch(() => undefined);
+      if (p && p.chunksDone >= 3) break;
+      if (Date.now() > deadline) throw new Error(`the job made no progress: ${JSON.stringify(p)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await handle.cancel();
+    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const manifest = await getJson<BatchManifest>(store, `${prefix}/manifest.json`);
+    expect(manifest.status).toBe('cancelled');
+    expect(manifest.chunks.length).toBeGreaterThanOrEqual(3);
+    expect(manifest.chunks.length).toBeLessThan(60);
+    const parts: string[] = [];
+    for await (const o of store.list(`${prefix}/part-`)) parts.push(o.uri);
+    expect(parts.sort()).toEqual(manifest.chunks.map((c) => c.uri).sort());
+    expect(manifest.rowsWritten).toBe(manifest.chunks.reduce((n, c) => n + c.rows, 0));
+  }, 120_000);
+});
