@@ -1,6 +1,7 @@
 // The `flywheel` CLI. Commands live in cli/commands; each registers itself here.
 import { Command } from 'commander';
 import { exitOnFatal } from '../lib/fatal.ts';
+import { registerBatchCommands } from './commands/batch.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
@@ -21,5 +22,6 @@ registerDevCommand(program);
 registerConfigCommand(program);
 registerDataCommands(program);
 registerModelCommands(program);
+registerBatchCommands(program);
 
 await program.parseAsync(process.argv).catch(exitOnFatal);

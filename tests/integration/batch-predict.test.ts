@@ -2,6 +2,7 @@
 // worker as a child process: every row scored exactly once (across continue-as-new), predictions
 // equal ONNX Runtime's for the same rows, and a cancelled job's manifest lists exactly the chunks
 // that finished.
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ import { exportRun } from '../../lib/training/export.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
-import { spawnWorker, type Spawned } from './processes.ts';
+import { ROOT, spawnWorker, type Spawned } from './processes.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -134,6 +135,43 @@ describe('batchPredict', () => {
       expect(Math.abs(s.p - expected[i]!)).toBeLessThanOrEqual(1e-6);
     });
   }, 240_000);
+
+  it('loses no row and duplicates none when a worker is SIGKILLed mid-job', async () => {
+    const second = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `batch-b-${tag}` });
+    await second.waitFor('"worker started"', 90_000);
+    const prefix = `out/kill-${tag}`;
+    const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: prefix, chunkRows: 10_000, maxParallel: 2 };
+    const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `kill-${tag}`), args: [input] });
+    // Kill the second worker while it is running a chunk, so that chunk must be retried elsewhere.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      if (pending.some((a) => a.lastWorkerIdentity === `batch-b-${tag}` && a.activityType?.name === 'scoreBatchChunk')) break;
+      if (Date.now() > deadline) throw new Error('the second worker never ran a chunk');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    second.child.kill('SIGKILL');
+    await second.exited;
+    const manifest = (await handle.result()) as BatchManifest;
+    expect(manifest).toMatchObject({ status: 'completed', rowsWritten: ROWS, chunksTotal: 30 });
+    expect(await outputRows(prefix)).toMatchObject({ rows: ROWS, distinct: ROWS, min: 0, max: ROWS - 1 });
+    const history = await handle.fetchHistory();
+    const retried = (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+    expect(retried.length).toBeGreaterThanOrEqual(1);
+  }, 180_000);
+
+  it('runs from the CLI with a progress bar and reports status', () => {
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: infra.temporalAddress };
+    const start = spawnSync(process.execPath, ['bin/flywheel.js', 'batch', 'start', datasetUri, '--model', modelName, '--output', `out/cli-${tag}`, '--chunk-rows', '100000'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+    expect(start.status, start.stderr).toBe(0);
+    expect(start.stdout).toMatch(/\[#+\.*\] \d+\.\d% [\d,]+\/300,000 rows/);
+    expect(start.stdout).toContain('COMPLETED');
+    expect(start.stdout).toMatch(/Rows written\s+300,000/);
+    const id = /Started (\S+)/.exec(start.stdout)![1]!;
+    const status = spawnSync(process.execPath, ['bin/flywheel.js', 'batch', 'status', id], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    expect(status.stdout).toContain(`${id}: COMPLETED`);
+    expect(status.stdout).toContain('100.0% 300,000/300,000 rows');
+  }, 180_000);
 
   it('on cancel stops new chunks and writes a manifest of exactly the finished ones', async () => {
     const prefix = `out/cancel-${tag}`;
