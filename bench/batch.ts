@@ -1,0 +1,138 @@
+// B9 — bench:batch: all 3M flights rows scored through the batchPredict workflow with two CPU
+// worker processes, against one process with one ONNX Runtime session in one loop, interleaved.
+// Needs the real Temporal dev server and PostgreSQL (the registry); it starts them through
+// infra/scripts/infra.sh like the tests do.
+//
+//   npm run bench:batch            # 3M rows, 1 warm-up + 5 rounds
+//   npm run bench:batch -- --quick # 300k rows, 1 round
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { FEATURE_SPEC_TAG } from '../activities/evaluation/index.ts';
+import { migrate, PostgresDatabase } from '../lib/db/index.ts';
+import { withDuck } from '../lib/data/duck.ts';
+import { flightsParquetPath } from '../lib/data/flights.ts';
+import { encodeFlights, featureDimension, featureSpecHash, type FlightsFeatureSpec } from '../lib/features/flights.ts';
+import { OnnxSession } from '../lib/onnx/index.ts';
+import { BuiltinRegistry } from '../lib/registry/index.ts';
+import { getJson } from '../lib/storage/index.ts';
+import { selectBackend } from '../lib/training/backend.ts';
+import { exportRun } from '../lib/training/export.ts';
+import { trainMlp } from '../lib/training/tfjs/trainer.ts';
+import { silentLogger } from '../lib/log.ts';
+import { prepareFlightsSlice } from './flights-slice.ts';
+import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
+
+const quick = isQuick();
+const rows = quick ? 300_000 : 3_000_000;
+const rounds = quick ? 1 : 5;
+const warmups = quick ? 0 : 1;
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function infraEnv(): Record<string, string> {
+  const up = spawnSync('bash', ['infra/scripts/infra.sh', 'up', 'temporal', 'postgres'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (up.status !== 0) throw new Error('infra.sh up temporal postgres failed');
+  const out = spawnSync('bash', ['infra/scripts/infra.sh', 'env'], { cwd: root, encoding: 'utf8' }).stdout;
+  return Object.fromEntries([...out.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/cpu/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('"worker started"')) resolve();
+    });
+    child.on('exit', () => reject(new Error(`worker exited: ${out.slice(-500)}`)));
+  });
+  return child;
+}
+
+const env = infraEnv();
+const slice = await prepareFlightsSlice(30_000);
+await selectBackend('wasm', silentLogger());
+const spec = await getJson<FlightsFeatureSpec>(slice.store, slice.store.keyFor(slice.featureSpecUri));
+const trained = await trainMlp({ hidden: [64, 32], epochs: 1, seed: 1 }, slice.train, slice.validation);
+const { modelUri } = await exportRun(slice.store, 'runs/bench', trained.weights, trained.layers, [64, 32], slice.train, slice.validation, { featureSpecHash: featureSpecHash(spec), datasetVersion: 'bench' });
+const db = await PostgresDatabase.create(env.DATABASE_URL!);
+await migrate(db);
+const modelName = `bench-batch-${randomUUID().slice(0, 8)}`;
+const registry = new BuiltinRegistry(db);
+await registry.createVersion({ model: modelName, runId: 'bench', artifactUri: modelUri, lineage: { datasetVersion: 'bench', featureSpecHash: featureSpecHash(spec), params: {} }, tags: { [FEATURE_SPEC_TAG]: slice.featureSpecUri } });
+await registry.setAlias(modelName, 'champion', 1, { actor: 'bench', reason: 'bench' });
+await db.close();
+
+const dir = await mkdtemp(join(tmpdir(), 'flywheel-bench-batch-'));
+let datasetPath = flightsParquetPath();
+if (quick) {
+  datasetPath = join(dir, 'quick.parquet');
+  await withDuck((d) => d.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') LIMIT ${rows}) TO '${datasetPath}' (FORMAT parquet)`));
+}
+const datasetUri = pathToFileURL(datasetPath).toString();
+const workerEnv = { ...env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: slice.store.baseUri, FLYWHEEL_LOG_LEVEL: 'info' };
+const workers = [await startWorker(workerEnv), await startWorker(workerEnv)];
+const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS! }) });
+
+/** Baseline: one process, one session, one loop over all rows, one output file. */
+async function baseline(): Promise<number> {
+  const session = await OnnxSession.create(await slice.store.get(slice.store.keyFor(modelUri)), { intraOpNumThreads: 1 });
+  try {
+    return await withDuck(async (duck) => {
+      const cols = await duck.columns(`SELECT epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination FROM read_parquet('${datasetPath}')`);
+      const n = (cols.ms ?? []).length;
+      const batch = 16_384;
+      const dim = featureDimension(spec);
+      const x = new Float32Array(batch * dim);
+      const out = new Float32Array(n);
+      for (let s = 0; s < n; s += batch) {
+        const e = Math.min(n, s + batch);
+        encodeFlights(spec, { dateMs: (cols.ms as number[]).slice(s, e), distance: (cols.distance as number[]).slice(s, e), origin: (cols.origin as string[]).slice(s, e), destination: (cols.destination as string[]).slice(s, e) }, x);
+        out.set(await session.run(x.subarray(0, (e - s) * dim), e - s), s);
+      }
+      await writeFile(join(dir, 'baseline.bin'), Buffer.from(out.buffer));
+      return n;
+    }, { threads: 1 });
+  } finally {
+    await session.dispose();
+  }
+}
+
+const wf: number[] = [];
+const base: number[] = [];
+try {
+  console.log(`bench:batch — ${rows.toLocaleString('en-US')} rows, 2 worker processes vs 1 process/1 session/1 loop, ${warmups} warm-up + ${rounds} rounds`);
+  for (let i = 0; i < warmups + rounds; i++) {
+    const a = await timed(async () =>
+      client.workflow.execute('batchPredict', {
+        taskQueue: 'flywheel-cpu',
+        workflowId: `batch/${modelName}/round-${i}`,
+        args: [{ datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows: quick ? 50_000 : 250_000, maxParallel: 4 }],
+      }),
+    );
+    const b = await timed(baseline);
+    if (b.value !== rows) throw new Error(`baseline scored ${b.value} rows, expected ${rows}`);
+    if (i >= warmups) {
+      wf.push(a.ms);
+      base.push(b.ms);
+    }
+    console.log(`  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: workflow ${(a.ms / 1000).toFixed(2)} s (${Math.round(rows / (a.ms / 1000)).toLocaleString('en-US')} rows/s), baseline ${(b.ms / 1000).toFixed(2)} s`);
+  }
+} finally {
+  await client.connection.close();
+  workers.forEach((w) => w.kill('SIGTERM'));
+}
+const summary = {
+  speedup: median(wf.map((t, i) => base[i]! / t)),
+  workflow_rows_per_s: Math.round(rows / (median(wf) / 1000)),
+  baseline_rows_per_s: Math.round(rows / (median(base) / 1000)),
+  rows,
+  rounds,
+};
+console.log(`raw rounds: ${await saveResults('batch', { summary, workflowMs: wf, baselineMs: base })}`);
+console.log(summaryLine('batch', summary));
+process.exit(0);
