@@ -111,7 +111,7 @@ try {
       client.workflow.execute('batchPredict', {
         taskQueue: 'flywheel-cpu',
         workflowId: `batch/${modelName}/round-${i}`,
-        args: [{ datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows: quick ? 50_000 : 250_000, maxParallel: 4 }],
+        args: [{ datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows: quick ? 50_000 : 250_000, maxParallel: 2 }],
       }),
     );
     const b = await timed(baseline);

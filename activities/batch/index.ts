@@ -92,6 +92,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
           signal: context.cancellationSignal,
           onProgress: (rowsDone) => context.heartbeat({ chunk: input.chunk.index, rowsDone }),
         }),
+        // One engine thread per chunk: parallelism comes from chunks and workers, not from
+        // oversubscribing the cores inside one of them.
+        { threads: 1 },
       );
     },
 

@@ -56,7 +56,7 @@ export interface ScoreChunkOptions {
 export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promise<ChunkOutput> {
   const { chunk, spec } = options;
   const cols = await duck.columns(
-    `SELECT file_row_number::BIGINT AS r, epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination
+    `SELECT file_row_number::DOUBLE AS r, epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination
      FROM read_parquet(${sqlString(options.path)}, file_row_number = true, hive_partitioning = false)
      WHERE file_row_number >= ${chunk.start} AND file_row_number < ${chunk.end} ORDER BY file_row_number`,
     options.signal,
@@ -85,9 +85,10 @@ export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promis
 
   const table = `chunk_${chunk.index}`;
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${table} (row_number BIGINT, probability FLOAT, model_version INTEGER)`);
+  // Row numbers fit a double exactly; the appender widens them to BIGINT without a BigInt per row.
   const rowNumbers = cols.r as number[];
   await duck.appendRows(table, rows, (a, i) => {
-    a.appendBigInt(BigInt(rowNumbers[i]!));
+    a.appendDouble(rowNumbers[i]!);
     a.appendFloat(predictions[i]!);
     a.appendInteger(options.modelVersion);
   });

@@ -55,7 +55,13 @@ export class Duck {
   async columns(sql: string, signal?: AbortSignal): Promise<Record<string, unknown[]>> {
     return this.#interruptible(signal, async () => {
       const reader = await this.#connection.runAndReadAll(sql);
-      return toPlain(reader.getColumnsObjectJS()) as Record<string, unknown[]>;
+      const cols = reader.getColumnsObjectJS();
+      // Only columns that hold BIGINTs or nested values need converting; plain ones pass as is.
+      for (const [name, values] of Object.entries(cols)) {
+        const sample = values.find((v) => v !== null && v !== undefined);
+        if (typeof sample === 'bigint' || (typeof sample === 'object' && !(sample instanceof Date))) cols[name] = values.map(toPlain) as typeof values;
+      }
+      return cols as Record<string, unknown[]>;
     });
   }
 
