@@ -234,6 +234,8 @@ export interface BatchPredictInput {
   maxParallel?: number;
   /** Completed chunks per workflow run before continue-as-new. @default 200 */
   chunksPerRun?: number;
+  /** Also bulk-load predictions into `batch_predictions` and publish them when complete. @default false */
+  writeTable?: boolean;
 }
 
 export interface BatchChunkResult {

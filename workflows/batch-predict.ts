@@ -36,6 +36,9 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
   const maxParallel = input.maxParallel ?? 4;
   const chunksPerRun = input.chunksPerRun ?? 200;
   const plan = state?.plan ?? (await batch.planBatch({ datasetUri: input.datasetUri, model: input.model, ...(input.chunkRows ? { chunkRows: input.chunkRows } : {}) }));
+  // The workflow id is stable across continue-as-new: the job's rows keep one key.
+  const tableJobId = input.writeTable ? workflowInfo().workflowId : undefined;
+  if (tableJobId && !state) await batch.registerBatchJob({ jobId: tableJobId, model: plan.model.name, modelVersion: plan.model.version, datasetUri: input.datasetUri });
   const startedAt = state?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
   const done: BatchChunkResult[] = [...(state?.done ?? [])];
   const finished = new Set(done.map((c) => c.index));
@@ -74,7 +77,7 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
     while (pending.length > 0 || running.size > 0) {
       while (running.size < maxParallel && pending.length > 0 && completedThisRun + running.size < chunksPerRun) {
         const chunk = pending.shift()!;
-        const p = chunks.scoreBatchChunk({ datasetUri: input.datasetUri, outputPrefix: input.outputPrefix, plan: plan.model, chunk }).then((result) => {
+        const p = chunks.scoreBatchChunk({ datasetUri: input.datasetUri, outputPrefix: input.outputPrefix, plan: plan.model, chunk, ...(tableJobId ? { tableJobId } : {}) }).then((result) => {
           done.push(result);
           completedThisRun++;
           running.delete(chunk.index);
@@ -99,6 +102,7 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
     });
     throw err;
   }
+  if (tableJobId) await batch.publishBatchTable({ jobId: tableJobId, model: plan.model.name, datasetUri: input.datasetUri, expectedRows: plan.rows });
   status = 'completed';
   const manifestUri = await manifest('completed');
   return {

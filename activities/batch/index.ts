@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { planChunks, scoreChunk } from '../../lib/batch/score.ts';
+import { loadChunk, publishJob, registerJob } from '../../lib/batch/table.ts';
+import type { Database } from '../../lib/db/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { materializeSource, type SourceContext, type SourceFile } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
@@ -19,6 +21,8 @@ import { FEATURE_SPEC_TAG } from '../evaluation/index.ts';
 
 export interface BatchActivityDeps {
   store: ArtifactStore;
+  /** Flywheel's database, for the precomputed-predictions table. */
+  db?: Database;
   s3?: S3StoreOptions;
   registry: ModelRegistry;
   logger: Logger;
@@ -29,6 +33,11 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const datasets = new Map<string, Promise<SourceFile>>();
   const sessions = new Map<string, Promise<{ session: OnnxSession; spec: FlightsFeatureSpec }>>();
   const cacheDir = join(tmpdir(), `flywheel-batch-${process.pid}`);
+
+  function requireDb(): Database {
+    if (!deps.db) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'writing predictions to a table needs the database on this worker' });
+    return deps.db;
+  }
 
   function dataset(uri: string): Promise<SourceFile> {
     let file = datasets.get(uri);
@@ -76,7 +85,14 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       };
     },
 
-    async scoreBatchChunk(input: { datasetUri: string; outputPrefix: string; plan: BatchPlan['model']; chunk: { index: number; start: number; end: number } }): Promise<BatchChunkResult> {
+    async scoreBatchChunk(input: {
+      datasetUri: string;
+      outputPrefix: string;
+      plan: BatchPlan['model'];
+      chunk: { index: number; start: number; end: number };
+      /** Also load the predictions into the table under this job id. */
+      tableJobId?: string;
+    }): Promise<BatchChunkResult> {
       const context = Context.current();
       const file = await dataset(input.datasetUri);
       const { session, spec } = await model(input.plan);
@@ -91,11 +107,20 @@ export function createBatchActivities(deps: BatchActivityDeps) {
           outputPrefix: input.outputPrefix,
           signal: context.cancellationSignal,
           onProgress: (rowsDone) => context.heartbeat({ chunk: input.chunk.index, rowsDone }),
+          ...(input.tableJobId ? { onScored: async (rows) => void (await loadChunk(requireDb(), input.tableJobId!, input.chunk, rows)) } : {}),
         }),
         // One engine thread per chunk: parallelism comes from chunks and workers, not from
         // oversubscribing the cores inside one of them.
         { threads: 1 },
       );
+    },
+
+    async registerBatchJob(job: { jobId: string; model: string; modelVersion: number; datasetUri: string }): Promise<void> {
+      await registerJob(requireDb(), job);
+    },
+
+    async publishBatchTable(job: { jobId: string; model: string; datasetUri: string; expectedRows: number }): Promise<void> {
+      await publishJob(requireDb(), job);
     },
 
     async writeBatchManifest(manifest: BatchManifest & { outputPrefix: string }): Promise<string> {

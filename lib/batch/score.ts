@@ -50,6 +50,8 @@ export interface ScoreChunkOptions {
   /** Rows per ONNX Runtime call. @default 16384 */
   batchRows?: number;
   onProgress?: (rowsDone: number) => void;
+  /** Called with the scored rows before the chunk's file is written (e.g. to load a table). */
+  onScored?: (rows: { rowNumbers: ArrayLike<number>; probabilities: Float32Array; modelVersion: number }) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -83,6 +85,7 @@ export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promis
     options.onProgress?.(end);
   }
 
+  await options.onScored?.({ rowNumbers: cols.r as number[], probabilities: predictions, modelVersion: options.modelVersion });
   const table = `chunk_${chunk.index}`;
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${table} (row_number BIGINT, probability FLOAT, model_version INTEGER)`);
   // Row numbers fit a double exactly; the appender widens them to BIGINT without a BigInt per row.

@@ -4,8 +4,20 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Database, Queryable, QueryResult, Row } from './types.ts';
 
+function copySql(table: string, columns: readonly string[]): string {
+  const ident = (n: string) => `"${n.replaceAll('"', '""')}"`;
+  return `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`;
+}
+
+async function copyFromCsv(db: PGlite | Transaction, table: string, columns: readonly string[], csv: string | Uint8Array): Promise<number> {
+  const blob = new Blob([typeof csv === 'string' ? csv : Buffer.from(csv)]);
+  const res = await db.query(copySql(table, columns), [], { blob });
+  return res.affectedRows ?? 0;
+}
+
 function queryable(db: PGlite | Transaction): Queryable {
   return {
+    copyFromCsv: (table, columns, csv) => copyFromCsv(db, table, columns, csv),
     query: <R extends Row = Row>(sql: string, params: readonly unknown[] = []) => run<R>(db, sql, params),
     exec: async (sql: string) => {
       await db.exec(sql);
@@ -39,6 +51,10 @@ export class PGliteDatabase implements Database {
 
   async exec(sql: string): Promise<void> {
     await this.#db.exec(sql);
+  }
+
+  copyFromCsv(table: string, columns: readonly string[], csv: string | Uint8Array): Promise<number> {
+    return copyFromCsv(this.#db, table, columns, csv);
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {

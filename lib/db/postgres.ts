@@ -1,5 +1,8 @@
 // PostgreSQL at DATABASE_URL through a `pg` connection pool.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Database, Queryable, QueryResult, Row } from './types.ts';
 
 const INT8_OID = 20;
@@ -16,6 +19,16 @@ const types = {
   getTypeParser: ((oid: number, format?: string) =>
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
+
+function ident(n: string): string {
+  return `"${n.replaceAll('"', '""')}"`;
+}
+
+async function copyFromCsv(client: pg.PoolClient, table: string, columns: readonly string[], csv: string | Uint8Array): Promise<number> {
+  const stream = client.query(copyFrom(`COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+  await pipeline(Readable.from([typeof csv === 'string' ? Buffer.from(csv) : Buffer.from(csv)]), stream);
+  return Number(stream.rowCount ?? 0);
+}
 
 function wrap<R extends Row>(res: pg.QueryResult<R>): QueryResult<R> {
   return { rows: res.rows, rowCount: res.rowCount ?? res.rows.length };
@@ -56,6 +69,15 @@ export class PostgresDatabase implements Database {
     await this.#pool.query(sql);
   }
 
+  async copyFromCsv(table: string, columns: readonly string[], csv: string | Uint8Array): Promise<number> {
+    const client = await this.#pool.connect();
+    try {
+      return await copyFromCsv(client, table, columns, csv);
+    } finally {
+      client.release();
+    }
+  }
+
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
@@ -66,6 +88,7 @@ export class PostgresDatabase implements Database {
         exec: async (sql: string) => {
           await client.query(sql);
         },
+        copyFromCsv: (table, columns, csv) => copyFromCsv(client, table, columns, csv),
       };
       const result = await fn(tx);
       await client.query('COMMIT');

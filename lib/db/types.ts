@@ -15,6 +15,9 @@ export interface Queryable {
   query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** A script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /** Bulk-loads CSV rows (no header) into `table (columns…)` with COPY, not row inserts.
+   * Returns the number of rows loaded. */
+  copyFromCsv(table: string, columns: readonly string[], csv: string | Uint8Array): Promise<number>;
 }
 
 export interface Database extends Queryable {

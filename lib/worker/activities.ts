@@ -46,7 +46,7 @@ export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
   const withRegistry = deps.registry
     ? {
         ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
-        ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
+        ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...(deps.db ? { db: deps.db } : {}), ...s3 }),
       }
     : {};
   return { ...system, ...training, ...command, ...withRegistry, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };

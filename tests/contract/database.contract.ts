@@ -115,6 +115,26 @@ export function describeDatabaseContract(name: string, open: () => Promise<Datab
       }
     });
 
+    it('bulk-loads CSV with COPY, also inside a transaction', async () => {
+      const db = await open();
+      try {
+        await db.exec('CREATE TABLE IF NOT EXISTS contract_copy (id bigint, p real, label text)');
+        await db.query('DELETE FROM contract_copy');
+        const csv = Array.from({ length: 1000 }, (_, i) => `${i},${(i / 1000).toFixed(3)},"row, ${i}"`).join('\n') + '\n';
+        expect(await db.copyFromCsv('contract_copy', ['id', 'p', 'label'], csv)).toBe(1000);
+        await expect(
+          db.transaction(async (tx) => {
+            await tx.copyFromCsv('contract_copy', ['id', 'p', 'label'], '5000,0.5,x\n');
+            throw new Error('roll it back');
+          }),
+        ).rejects.toThrow('roll it back');
+        const { rows } = await db.query<{ n: number; s: number; l: string }>("SELECT count(*)::int8 AS n, sum(id)::int8 AS s, max(label) FILTER (WHERE id = 7) AS l FROM contract_copy");
+        expect(rows[0]).toEqual({ n: 1000, s: 499500, l: 'row, 7' });
+      } finally {
+        await db.close();
+      }
+    });
+
     it('surfaces SQL errors with the database message', async () => {
       const db = await open();
       try {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -18,6 +19,7 @@ import { ingestDataset } from '../../lib/data/ingest.ts';
 import { buildFlightsFeatures, loadDataset } from '../../lib/data/prepare.ts';
 import { batchFromInstances, encodeFlights, featureDimension, featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
+import { readPrediction } from '../../lib/batch/table.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS, TASK_QUEUES } from '../../lib/temporal/constants.ts';
@@ -106,7 +108,7 @@ async function outputRows(prefix: string): Promise<{ rows: number; distinct: num
 
 describe('batchPredict', () => {
   it('scores every row once, across continue-as-new, matching ONNX Runtime', async () => {
-    const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: `out/full-${tag}`, chunkRows: 50_000, maxParallel: 2, chunksPerRun: 4 };
+    const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: `out/full-${tag}`, chunkRows: 50_000, maxParallel: 2, chunksPerRun: 4, writeTable: true };
     const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `full-${tag}`), args: [input] });
     const firstRun = handle.firstExecutionRunId;
     const manifest = (await handle.result()) as BatchManifest;
@@ -134,6 +136,21 @@ describe('batchPredict', () => {
       expect(s.v).toBe(1);
       expect(Math.abs(s.p - expected[i]!)).toBeLessThanOrEqual(1e-6);
     });
+    // Lambda architecture: the same predictions, bulk-loaded and published for request-time reads.
+    const { rows: loaded } = await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM batch_predictions WHERE job_id = $1', [handle.workflowId]);
+    expect(loaded[0]!.n).toBe(ROWS);
+    for (const s of out.sample.slice(0, 20)) {
+      const read = await readPrediction(db, modelName, datasetUri, s.r);
+      expect(read).toMatchObject({ jobId: handle.workflowId, modelVersion: 1 });
+      expect(Math.abs(read!.probability - s.p)).toBeLessThanOrEqual(1e-6);
+    }
+  }, 240_000);
+
+  it('scores all 3M flights rows: output row count equals input', async () => {
+    const input: BatchPredictInput = { datasetUri: pathToFileURL(flightsParquetPath()).toString(), model: { name: modelName }, outputPrefix: `out/all-${tag}`, chunkRows: 500_000, maxParallel: 2 };
+    const manifest = (await client.workflow.execute('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `all-${tag}`), args: [input] })) as BatchManifest;
+    expect(manifest).toMatchObject({ status: 'completed', rowsTotal: 3_000_000, rowsWritten: 3_000_000, chunksTotal: 6 });
+    expect(await outputRows(`out/all-${tag}`)).toMatchObject({ rows: 3_000_000, distinct: 3_000_000, min: 0, max: 2_999_999 });
   }, 240_000);
 
   it('loses no row and duplicates none when a worker is SIGKILLed mid-job', async () => {
@@ -175,7 +192,7 @@ describe('batchPredict', () => {
 
   it('on cancel stops new chunks and writes a manifest of exactly the finished ones', async () => {
     const prefix = `out/cancel-${tag}`;
-    const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: prefix, chunkRows: 5_000, maxParallel: 1 };
+    const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: prefix, chunkRows: 5_000, maxParallel: 1, writeTable: true };
     const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `cancel-${tag}`), args: [input] });
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -195,5 +212,9 @@ describe('batchPredict', () => {
     for await (const o of store.list(`${prefix}/part-`)) parts.push(o.uri);
     expect(parts.sort()).toEqual(manifest.chunks.map((c) => c.uri).sort());
     expect(manifest.rowsWritten).toBe(manifest.chunks.reduce((n, c) => n + c.rows, 0));
+    // Its rows were loaded but never published: reads still see the complete earlier job.
+    const { rows: partial } = await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM batch_predictions WHERE job_id = $1', [handle.workflowId]);
+    expect(partial[0]!.n).toBeGreaterThan(0);
+    expect((await readPrediction(db, modelName, datasetUri, 0))?.jobId).toBe(WORKFLOW_IDS.batchPredict(modelName, `full-${tag}`));
   }, 120_000);
 });
