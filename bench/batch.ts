@@ -6,7 +6,7 @@
 //   npm run bench:batch            # 3M rows, 1 warm-up + 5 rounds
 //   npm run bench:batch -- --quick # 300k rows, 1 round
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -78,7 +78,8 @@ const workerEnv = { ...env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: slice.store
 const workers = [await startWorker(workerEnv), await startWorker(workerEnv)];
 const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS! }) });
 
-/** Baseline: one process, one session, one loop over all rows, one output file. */
+/** Baseline: one process, one session, one loop over all rows, one output Parquet file with the
+ * same columns as the workflow's parts (the same job, done without Temporal). */
 async function baseline(): Promise<number> {
   const session = await OnnxSession.create(await slice.store.get(slice.store.keyFor(modelUri)), { intraOpNumThreads: 1 });
   try {
@@ -94,7 +95,13 @@ async function baseline(): Promise<number> {
         encodeFlights(spec, { dateMs: (cols.ms as number[]).slice(s, e), distance: (cols.distance as number[]).slice(s, e), origin: (cols.origin as string[]).slice(s, e), destination: (cols.destination as string[]).slice(s, e) }, x);
         out.set(await session.run(x.subarray(0, (e - s) * dim), e - s), s);
       }
-      await writeFile(join(dir, 'baseline.bin'), Buffer.from(out.buffer));
+      await duck.run('CREATE OR REPLACE TEMP TABLE baseline_out (row_number BIGINT, probability FLOAT, model_version INTEGER)');
+      await duck.appendRows('baseline_out', n, (a, i) => {
+        a.appendDouble(i);
+        a.appendFloat(out[i]!);
+        a.appendInteger(1);
+      });
+      await duck.run(`COPY baseline_out TO '${join(dir, 'baseline.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
       return n;
     }, { threads: 1 });
   } finally {
