@@ -57,19 +57,18 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
     modelVersion: plan.model.version,
   }));
 
-  const manifest = (s: BatchManifest['status']) =>
-    batch.writeBatchManifest({
-      outputPrefix: input.outputPrefix,
-      status: s,
-      datasetUri: input.datasetUri,
-      model: { name: plan.model.name, version: plan.model.version, artifactUri: plan.model.artifactUri },
-      rowsTotal: plan.rows,
-      rowsWritten: done.reduce((n, c) => n + c.rows, 0),
-      chunksTotal: plan.chunks.length,
-      chunks: [...done].sort((a, b) => a.index - b.index),
-      startedAt,
-      finishedAt: new Date().toISOString(),
-    });
+  const summary = (s: BatchManifest['status']): BatchManifest => ({
+    status: s,
+    datasetUri: input.datasetUri,
+    model: { name: plan.model.name, version: plan.model.version, artifactUri: plan.model.artifactUri },
+    rowsTotal: plan.rows,
+    rowsWritten: done.reduce((n, c) => n + c.rows, 0),
+    chunksTotal: plan.chunks.length,
+    chunks: [...done].sort((a, b) => a.index - b.index),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  });
+  const manifest = (s: BatchManifest['status']) => batch.writeBatchManifest({ outputPrefix: input.outputPrefix, ...summary(s) });
 
   const running = new Map<number, Promise<void>>();
   try {
@@ -105,16 +104,5 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
   if (tableJobId) await batch.publishBatchTable({ jobId: tableJobId, model: plan.model.name, datasetUri: input.datasetUri, expectedRows: plan.rows });
   status = 'completed';
   const manifestUri = await manifest('completed');
-  return {
-    status: 'completed',
-    datasetUri: input.datasetUri,
-    model: { name: plan.model.name, version: plan.model.version, artifactUri: plan.model.artifactUri },
-    rowsTotal: plan.rows,
-    rowsWritten: done.reduce((n, c) => n + c.rows, 0),
-    chunksTotal: plan.chunks.length,
-    chunks: [...done].sort((a, b) => a.index - b.index),
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    manifestUri,
-  };
+  return { ...summary('completed'), manifestUri };
 }
