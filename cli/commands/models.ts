@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { openDatabase } from '../../lib/db/index.ts';
-import { createRegistry, type ModelRegistry } from '../../lib/registry/index.ts';
+import { createRegistry, type AliasMove, type ModelRegistry } from '../../lib/registry/index.ts';
 import { grid, say, table } from '../output.ts';
 
 async function withRegistry<T>(fn: (registry: ModelRegistry, actor: string) => Promise<T>): Promise<T> {
@@ -23,6 +23,28 @@ function parseVersion(value: string): number {
   return n;
 }
 
+function fmtAliases(aliases: Record<string, number>): string {
+  return Object.entries(aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-';
+}
+
+function fmtMove(name: string, move: AliasMove): string {
+  return `${name}@${move.alias}: ${move.fromVersion === null ? '(none)' : `v${move.fromVersion}`} → v${move.toVersion} by ${move.actor} (${move.reason})`;
+}
+
+interface MoveOptions {
+  reason: string;
+  actor?: string;
+  alias: string;
+}
+
+/** The options every alias move takes: why, who, and which alias. */
+function withMoveOptions(command: Command, aliasHelp: string): Command {
+  return command
+    .requiredOption('--reason <text>', 'why (recorded in the alias history)')
+    .option('--actor <name>', 'who (default: FLYWHEEL_ACTOR or the OS user)')
+    .option('--alias <alias>', aliasHelp, 'champion');
+}
+
 function fmtMetric(v: number | undefined): string {
   return v === undefined ? '-' : v.toFixed(4);
 }
@@ -37,7 +59,7 @@ export function registerModelCommands(program: Command): void {
       withRegistry(async (r) => {
         const all = await r.listModels();
         if (all.length === 0) return say('No models registered yet.');
-        say(grid(['MODEL', 'LATEST', 'ALIASES', 'CREATED'], all.map((m) => [m.name, String(m.latestVersion ?? '-'), Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-', m.createdAt])));
+        say(grid(['MODEL', 'LATEST', 'ALIASES', 'CREATED'], all.map((m) => [m.name, String(m.latestVersion ?? '-'), fmtAliases(m.aliases), m.createdAt])));
       }),
     );
 
@@ -48,7 +70,7 @@ export function registerModelCommands(program: Command): void {
     .action((name: string) =>
       withRegistry(async (r) => {
         const m = await r.getModel(name);
-        say(table([['Model', m.name], ['Description', m.description || '-'], ['Latest version', String(m.latestVersion ?? '-')], ['Aliases', Object.entries(m.aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-']]));
+        say(table([['Model', m.name], ['Description', m.description || '-'], ['Latest version', String(m.latestVersion ?? '-')], ['Aliases', fmtAliases(m.aliases)]]));
         const history = await r.aliasHistory(name);
         say('');
         say(history.length === 0 ? 'No alias moves yet.' : grid(['WHEN', 'ALIAS', 'FROM', 'TO', 'BY', 'WHY'], history.map((h) => [h.at, h.alias, h.fromVersion === null ? '-' : `v${h.fromVersion}`, h.toVersion === null ? '(removed)' : `v${h.toVersion}`, h.actor, h.reason])));
@@ -67,33 +89,16 @@ export function registerModelCommands(program: Command): void {
       }),
     );
 
-  models
-    .command('promote')
-    .argument('<name>')
-    .argument('<version>')
-    .requiredOption('--reason <text>', 'why (recorded in the alias history)')
-    .option('--actor <name>', 'who (default: FLYWHEEL_ACTOR or the OS user)')
-    .option('--alias <alias>', 'which alias to move', 'champion')
+  withMoveOptions(models.command('promote').argument('<name>').argument('<version>'), 'which alias to move')
     .description('point an alias (default champion) at a version')
-    .action((name: string, version: string, opts: { reason: string; actor?: string; alias: string }) =>
-      withRegistry(async (r, actor) => {
-        const move = await r.setAlias(name, opts.alias, parseVersion(version), { actor: opts.actor ?? actor, reason: opts.reason });
-        say(`${name}@${move.alias}: ${move.fromVersion === null ? '(none)' : `v${move.fromVersion}`} → v${move.toVersion} by ${move.actor} (${move.reason})`);
-      }),
+    .action((name: string, version: string, opts: MoveOptions) =>
+      withRegistry(async (r, actor) => say(fmtMove(name, await r.setAlias(name, opts.alias, parseVersion(version), { actor: opts.actor ?? actor, reason: opts.reason })))),
     );
 
-  models
-    .command('rollback')
-    .argument('<name>')
-    .requiredOption('--reason <text>', 'why (recorded in the alias history)')
-    .option('--actor <name>', 'who (default: FLYWHEEL_ACTOR or the OS user)')
-    .option('--alias <alias>', 'which alias to roll back', 'champion')
+  withMoveOptions(models.command('rollback').argument('<name>'), 'which alias to roll back')
     .description('move an alias back to the version it pointed at before its last move')
-    .action((name: string, opts: { reason: string; actor?: string; alias: string }) =>
-      withRegistry(async (r, actor) => {
-        const move = await r.rollback(name, { actor: opts.actor ?? actor, reason: opts.reason }, opts.alias);
-        say(`${name}@${move.alias}: v${move.fromVersion} → v${move.toVersion} by ${move.actor} (${move.reason})`);
-      }),
+    .action((name: string, opts: MoveOptions) =>
+      withRegistry(async (r, actor) => say(fmtMove(name, await r.rollback(name, { actor: opts.actor ?? actor, reason: opts.reason }, opts.alias)))),
     );
 
   models

@@ -42,11 +42,3 @@ export async function latestValidCheckpoint(store: ArtifactStore, runKey: string
   }
   return undefined;
 }
-
-/** Keeps the newest `keep` checkpoints of a run; older ones are deleted. */
-export async function pruneCheckpoints(store: ArtifactStore, runKey: string, keep: number): Promise<void> {
-  const keys: string[] = [];
-  for await (const o of store.list(`${runKey}/checkpoints/`)) if (o.key.endsWith('.ckpt')) keys.push(o.key);
-  keys.sort();
-  for (const key of keys.slice(0, Math.max(0, keys.length - keep))) await store.delete(key);
-}

@@ -1,7 +1,6 @@
 // Turns a finished TF.js run into ONNX: the fp32 model (feature-spec hash and dataset version in
 // its metadata) and an int8 static-QDQ variant calibrated on training rows, with the parity of
 // each against TF.js measured on up to 10,000 validation rows.
-import * as tf from '@tensorflow/tfjs';
 import { exportMlpToOnnx, OnnxSession, quantizeMlpInt8, type MlpWeights, type OnnxModelMetadata } from '../onnx/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
 import type { NamedTensor } from './tfjs/checkpoint.ts';
@@ -64,7 +63,7 @@ export async function exportRun(
   let reference: Float32Array;
   try {
     restore(vars, weights);
-    reference = tf.tidy(() => predictProbabilities(vars, sample));
+    reference = predictProbabilities(vars, sample); // tidies its own tensors
   } finally {
     disposeVariables(vars);
   }

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveTemporalExecutable } from '../../lib/temporal/dev-server.ts';
 
@@ -27,8 +29,9 @@ describe('resolveTemporalExecutable', () => {
     expect(resolveTemporalExecutable(undefined, `/nonexistent:${dir}`)).toEqual({ type: 'existing-path', path, source: 'PATH' });
   });
 
-  it('falls back to .tools or a download when PATH has none', () => {
-    const resolved = resolveTemporalExecutable(undefined, '/nonexistent');
-    expect(['.tools', 'download']).toContain(resolved.source);
+  it('falls back to the provisioned .tools copy, else a download, when PATH has none', () => {
+    const tools = fileURLToPath(new URL('../../.tools/bin/temporal', import.meta.url));
+    const expected = existsSync(tools) ? { type: 'existing-path', path: tools, source: '.tools' } : { type: 'cached-download', source: 'download' };
+    expect(resolveTemporalExecutable(undefined, '/nonexistent')).toEqual(expected);
   });
 });

@@ -100,9 +100,9 @@ describe('trainMlp', () => {
   }, 60_000);
 
   it('stops early when validation loss stops improving', async () => {
+    // Shuffled labels: nothing to learn, so validation loss cannot keep improving.
     const noisy = synthetic(2000, 20, 3);
-    noisy.y = new Rng(9).permutation(noisy.rows).map((i) => noisy.y[i]!) as unknown as Float32Array;
-    const labels = Float32Array.from(noisy.y);
+    const labels = Float32Array.from(new Rng(9).permutation(noisy.rows), (i) => noisy.y[i]!);
     const result = await trainMlp({ ...config, epochs: 30, patience: 2, learningRate: 0.05 }, { ...noisy, y: labels }, validation);
     expect(result.stoppedEarly).toBe(true);
     expect(result.epochsRun).toBeLessThan(30);
