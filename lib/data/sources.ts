@@ -37,10 +37,17 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+// One client per foreign bucket per context, not one per file read (each holds sockets).
+const foreignStores = new WeakMap<SourceContext, Map<string, ArtifactStore>>();
+
 function storeFor(ctx: SourceContext, uri: string): { store: ArtifactStore; key: string } {
   if (uri.startsWith(`${ctx.store.baseUri}/`)) return { store: ctx.store, key: ctx.store.keyFor(uri) };
   const { bucket, prefix } = parseS3Uri(uri);
-  return { store: S3ArtifactStore.create(`s3://${bucket}`, ctx.s3 ?? {}), key: prefix };
+  let stores = foreignStores.get(ctx);
+  if (!stores) foreignStores.set(ctx, (stores = new Map()));
+  let store = stores.get(bucket);
+  if (!store) stores.set(bucket, (store = S3ArtifactStore.create(`s3://${bucket}`, ctx.s3 ?? {})));
+  return { store, key: prefix };
 }
 
 export async function materializeSource(ctx: SourceContext, uri: string, tmpDir: string, signal?: AbortSignal): Promise<SourceFile> {
