@@ -5,7 +5,9 @@ import { registerBatchCommands } from './commands/batch.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
+import { registerKeysCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
+import { registerServeCommand } from './commands/serve.ts';
 
 // Piping into `head` closes stdout early; that is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -23,5 +25,7 @@ registerConfigCommand(program);
 registerDataCommands(program);
 registerModelCommands(program);
 registerBatchCommands(program);
+registerServeCommand(program);
+registerKeysCommands(program);
 
 await program.parseAsync(process.argv).catch(exitOnFatal);

@@ -281,3 +281,31 @@ export interface BatchManifest {
   finishedAt: string;
   manifestUri?: string;
 }
+
+/** One flight as raw fields, as a prediction request carries it (see lib/features/flights.ts). */
+export interface InferenceInstance {
+  date: string;
+  distance: number;
+  origin: string;
+  destination: string;
+}
+
+/** Input of `inferenceJob`: an async prediction request accepted by the inference server. */
+export interface InferenceJobInput {
+  model: string;
+  instances: InferenceInstance[];
+  routingKey?: string;
+  /** POSTed `{ jobId, status, result | error }` when the job ends. */
+  webhookUrl?: string;
+}
+
+export interface InferenceJobPredictions {
+  requestId: string;
+  model: string;
+  predictions: Array<{ probability: number; version: number }>;
+}
+
+export interface InferenceJobResult extends InferenceJobPredictions {
+  completedAt: string;
+  webhook?: { delivered: boolean; error?: string };
+}

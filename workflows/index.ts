@@ -4,3 +4,4 @@ export { routingCheck } from './routing-check.ts';
 export { prepareData } from './prepare-data.ts';
 export { trainModel } from './train-model.ts';
 export { batchPredict, batchProgressQuery } from './batch-predict.ts';
+export { inferenceJob } from './inference-job.ts';

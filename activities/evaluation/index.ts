@@ -17,8 +17,9 @@ import { encodeRows, loadFlightsRows, type FlightsRows } from '../../lib/trainin
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
 import type { EvaluateCandidateInput, EvaluateCandidateResult, RegisterCandidateInput } from '../../lib/workflow-types.ts';
 
-export const FEATURE_SPEC_TAG = 'flywheel.feature_spec';
-export const REPORT_TAG = 'flywheel.report';
+import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
+
+export { FEATURE_SPEC_TAG, REPORT_TAG };
 const CHUNK = 65_536;
 
 export interface EvaluationActivityDeps {

@@ -3,6 +3,8 @@ export { ENV_VARS, type EnvVarName } from './vars.ts';
 export {
   COMMON_VARS,
   WORKER_VARS,
+  SERVE_VARS,
+  type ServeSettings,
   type CommonConfig,
   type WorkerConfig,
   type TemporalConfig,

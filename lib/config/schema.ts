@@ -41,6 +41,29 @@ export const WORKER_VARS = [
   'FLYWHEEL_TRAINING_BACKEND',
 ] as const satisfies readonly EnvVarName[];
 
+export const SERVE_VARS = [
+  ...COMMON_VARS,
+  'FLYWHEEL_SERVE_HOST',
+  'FLYWHEEL_SERVE_PORT',
+  'FLYWHEEL_SERVE_MODELS',
+  'FLYWHEEL_SERVE_THREADS',
+  'FLYWHEEL_SERVE_BATCHING',
+  'FLYWHEEL_SERVE_MAX_BATCH_SIZE',
+  'FLYWHEEL_SERVE_MAX_DELAY_MS',
+  'FLYWHEEL_SERVE_MAX_QUEUE_ROWS',
+  'FLYWHEEL_SERVE_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_CACHE_SIZE',
+  'FLYWHEEL_SERVE_CACHE_TTL_MS',
+  'FLYWHEEL_SERVE_AUTH',
+  'FLYWHEEL_SERVE_RATE_LIMIT_RPS',
+  'FLYWHEEL_SERVE_RATE_LIMIT_BURST',
+  'FLYWHEEL_SERVE_BODY_LIMIT_BYTES',
+  'FLYWHEEL_SERVE_MAX_INSTANCES',
+  'FLYWHEEL_SERVE_REFRESH_MS',
+  'FLYWHEEL_SERVE_JOBS',
+  'FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER',
+] as const satisfies readonly EnvVarName[];
+
 export interface TemporalTlsConfig {
   certPath?: string;
   keyPath?: string;
@@ -166,10 +189,59 @@ export const workerSchema = pick(WORKER_VARS).transform(
   }),
 );
 
+export interface ServeSettings {
+  host: string;
+  port: number;
+  /** Undefined: every registered model with a champion alias. */
+  models?: string[];
+  threads: number;
+  batching: boolean;
+  maxBatchSize: number;
+  maxDelayMs: number;
+  maxQueueRows: number;
+  timeoutMs: number;
+  cacheSize: number;
+  cacheTtlMs: number;
+  auth: boolean;
+  rateLimitRps: number;
+  rateLimitBurst: number;
+  bodyLimitBytes: number;
+  maxInstances: number;
+  refreshMs: number;
+  jobs: boolean;
+  predictionLogBuffer: number;
+}
+
+export const serveSchema = pick(SERVE_VARS).transform((raw, ctx) => ({
+  ...shapeCommon(raw, ctx),
+  serve: {
+    host: raw.FLYWHEEL_SERVE_HOST,
+    port: raw.FLYWHEEL_SERVE_PORT,
+    ...(raw.FLYWHEEL_SERVE_MODELS ? { models: raw.FLYWHEEL_SERVE_MODELS.split(',') } : {}),
+    threads: raw.FLYWHEEL_SERVE_THREADS,
+    batching: raw.FLYWHEEL_SERVE_BATCHING,
+    maxBatchSize: raw.FLYWHEEL_SERVE_MAX_BATCH_SIZE,
+    maxDelayMs: raw.FLYWHEEL_SERVE_MAX_DELAY_MS,
+    maxQueueRows: raw.FLYWHEEL_SERVE_MAX_QUEUE_ROWS,
+    timeoutMs: raw.FLYWHEEL_SERVE_TIMEOUT_MS,
+    cacheSize: raw.FLYWHEEL_SERVE_CACHE_SIZE,
+    cacheTtlMs: raw.FLYWHEEL_SERVE_CACHE_TTL_MS,
+    auth: raw.FLYWHEEL_SERVE_AUTH,
+    rateLimitRps: raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS,
+    rateLimitBurst: raw.FLYWHEEL_SERVE_RATE_LIMIT_BURST ?? Math.max(10, Math.ceil(2 * raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS)),
+    bodyLimitBytes: raw.FLYWHEEL_SERVE_BODY_LIMIT_BYTES,
+    maxInstances: raw.FLYWHEEL_SERVE_MAX_INSTANCES,
+    refreshMs: raw.FLYWHEEL_SERVE_REFRESH_MS,
+    jobs: raw.FLYWHEEL_SERVE_JOBS,
+    predictionLogBuffer: raw.FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER,
+  } satisfies ServeSettings,
+}));
+
 /** Process kinds and the configuration each parses. The CLI uses the common subset. */
 export const CONFIG_SCHEMAS = {
   cli: commonSchema,
   worker: workerSchema,
+  serve: serveSchema,
 } as const;
 
 export type ProcessKind = keyof typeof CONFIG_SCHEMAS;

@@ -119,6 +119,82 @@ export const ENV_VARS = {
     schema: positiveInt.default(10_000),
     expected: 'a positive integer number of milliseconds',
   },
+  FLYWHEEL_SERVE_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    expected: 'an interface address to listen on, e.g. 127.0.0.1 (0.0.0.0 inside a container)',
+  },
+  FLYWHEEL_SERVE_PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).default(8080),
+    expected: 'a TCP port number 0–65535 (0: any free port)',
+  },
+  FLYWHEEL_SERVE_MODELS: {
+    schema: z.string().regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'not a comma-separated list of model names').optional(),
+    expected: 'comma-separated model names, e.g. flights-delay (unset: every model with a champion alias)',
+  },
+  FLYWHEEL_SERVE_THREADS: {
+    schema: positiveInt.default(1),
+    expected: 'a positive integer number of ONNX Runtime threads',
+  },
+  FLYWHEEL_SERVE_BATCHING: {
+    schema: z.stringbool().default(true),
+    expected: 'true or false (false: one ONNX Runtime run per request)',
+  },
+  FLYWHEEL_SERVE_MAX_BATCH_SIZE: {
+    schema: positiveInt.default(32),
+    expected: 'a positive integer number of rows per merged run',
+  },
+  FLYWHEEL_SERVE_MAX_DELAY_MS: {
+    schema: z.coerce.number().min(0).default(2),
+    expected: 'a number of milliseconds ≥ 0 a partial batch may wait while runs are in flight',
+  },
+  FLYWHEEL_SERVE_MAX_QUEUE_ROWS: {
+    schema: positiveInt.default(2048),
+    expected: 'a positive integer: rows that may wait per model version before requests are shed (503)',
+  },
+  FLYWHEEL_SERVE_TIMEOUT_MS: {
+    schema: positiveInt.default(1000),
+    expected: 'a positive integer number of milliseconds a request may wait for the model (then 504)',
+  },
+  FLYWHEEL_SERVE_CACHE_SIZE: {
+    schema: z.coerce.number().int().min(0).default(10_000),
+    expected: 'an integer ≥ 0: cached predictions (0 turns the cache off)',
+  },
+  FLYWHEEL_SERVE_CACHE_TTL_MS: {
+    schema: positiveInt.default(60_000),
+    expected: 'a positive integer number of milliseconds a cached prediction lives',
+  },
+  FLYWHEEL_SERVE_AUTH: {
+    schema: z.stringbool().default(true),
+    expected: 'true or false (false: no API keys needed; never in production)',
+  },
+  FLYWHEEL_SERVE_RATE_LIMIT_RPS: {
+    schema: z.coerce.number().positive().default(1000),
+    expected: 'a positive number of requests per second per API key (a key may set its own)',
+  },
+  FLYWHEEL_SERVE_RATE_LIMIT_BURST: {
+    schema: positiveInt.optional(),
+    expected: 'a positive integer: requests a key may make at once (default: 2 × the rate, at least 10)',
+  },
+  FLYWHEEL_SERVE_BODY_LIMIT_BYTES: {
+    schema: positiveInt.default(1_048_576),
+    expected: 'a positive integer number of bytes (larger bodies get 413)',
+  },
+  FLYWHEEL_SERVE_MAX_INSTANCES: {
+    schema: positiveInt.default(1000),
+    expected: 'a positive integer: instances per predict request (jobs take up to 10×)',
+  },
+  FLYWHEEL_SERVE_REFRESH_MS: {
+    schema: positiveInt.default(5000),
+    expected: 'a positive integer number of milliseconds between registry alias and routing checks',
+  },
+  FLYWHEEL_SERVE_JOBS: {
+    schema: z.stringbool().default(true),
+    expected: 'true or false (false: this replica accepts async jobs but another one runs them)',
+  },
+  FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER: {
+    schema: positiveInt.default(50_000),
+    expected: 'a positive integer: prediction-log rows held while the database is down (more are dropped)',
+  },
 } as const satisfies Record<string, EnvVar>;
 
 export type EnvVarName = keyof typeof ENV_VARS;

@@ -13,3 +13,4 @@ export * from './errors.ts';
 export { BuiltinRegistry } from './builtin.ts';
 export { MlflowRegistry, type MlflowRegistryOptions } from './mlflow.ts';
 export { MlflowClient, type MlflowClientOptions } from './mlflow-client.ts';
+export * from './tags.ts';

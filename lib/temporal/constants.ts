@@ -9,6 +9,9 @@ export const TASK_QUEUES = {
 } as const;
 
 export type WorkerKind = keyof typeof TASK_QUEUES;
+
+/** Activities of async inference jobs, run by the inference servers (they hold the models). */
+export const SERVING_TASK_QUEUE = 'flywheel-serving';
 export type TaskQueue = (typeof TASK_QUEUES)[WorkerKind];
 
 export const WORKFLOW_IDS = {
@@ -19,4 +22,6 @@ export const WORKFLOW_IDS = {
   trainModel: (model: string, datasetVersion: string) => `train/${model}/${datasetVersion}`,
   /** e.g. `batch/flights-delay/2001-h1` */
   batchPredict: (model: string, label: string) => `batch/${model}/${label}`,
+  /** An async inference job: the job id clients see is this workflow id, `job-<uuid>`. */
+  inferenceJob: (uuid: string) => `job-${uuid}`,
 } as const;

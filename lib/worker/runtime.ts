@@ -13,9 +13,16 @@ const LEVELS: Record<string, LogLevel> = {
   silent: 'ERROR',
 };
 
-export function installTemporalRuntime(logger: Logger, level: string): void {
+export interface InstallRuntimeOptions {
+  /** Signals that make the SDK shut its workers down; [] when the process handles them itself.
+   * @default the SDK's (SIGINT, SIGTERM, SIGQUIT, SIGUSR2) */
+  shutdownSignals?: NodeJS.Signals[];
+}
+
+export function installTemporalRuntime(logger: Logger, level: string, options: InstallRuntimeOptions = {}): void {
   const sdkLevel = LEVELS[level] ?? 'INFO';
   Runtime.install({
+    ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
     logger: new DefaultLogger(sdkLevel, (entry) => {
       const fields = { ...(entry.meta ?? {}), component: 'temporal-sdk' };
       const lvl = entry.level.toLowerCase();

@@ -1,0 +1,189 @@
+// The dynamic batcher (Triton's idea): concurrent requests for one model version are merged into
+// one ONNX Runtime call. When nothing is running a request goes out at once (no added wait when
+// idle); while runs are in flight, requests collect until a batch is full or `maxDelayMs` passes.
+// The queue is bounded: past `maxQueueRows` a request is shed at once with a retry hint rather
+// than waiting without bound, and a request still queued after `timeoutMs` fails.
+import { ServingError } from './errors.ts';
+
+export interface BatcherOptions {
+  /** Rows per merged run; 1 turns batching off (one run per request). @default 32 */
+  maxBatchSize?: number;
+  /** Longest a partial batch waits while other runs are in flight. @default 2 */
+  maxDelayMs?: number;
+  /** Rows that may wait; more are shed with 503. @default 2048 */
+  maxQueueRows?: number;
+  /** A request not started within this fails with 504. @default 1000 */
+  timeoutMs?: number;
+  /** Runs in flight at once (≥ 2 per inference thread hides the thread hop). @default 2 */
+  concurrency?: number;
+  /** Called once per run with its row count (batch-size metrics). */
+  onBatch?: (rows: number) => void;
+  /** Called for each request shed or timed out. */
+  onShed?: (reason: 'queue_full' | 'timeout') => void;
+}
+
+export type RunBatch = (x: Float32Array, rows: number) => Promise<Float32Array>;
+
+interface Entry {
+  x: Float32Array;
+  rows: number;
+  deadline: number;
+  resolve: (y: Float32Array) => void;
+  reject: (err: Error) => void;
+}
+
+export class DynamicBatcher {
+  private readonly queue: Entry[] = [];
+  private queuedRows = 0;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private delayElapsed = false;
+  private readonly sweeper: NodeJS.Timeout;
+  private idleWaiters: Array<() => void> = [];
+  private readonly maxBatchSize: number;
+  private readonly maxDelayMs: number;
+  private readonly maxQueueRows: number;
+  private readonly timeoutMs: number;
+  private readonly concurrency: number;
+  /** Recent run time per row, for Retry-After hints. */
+  private msPerRow = 0.05;
+
+  constructor(
+    private readonly runBatch: RunBatch,
+    /** Values per row (the model's input width). */
+    readonly dim: number,
+    /** Values per output row. */
+    readonly outputDim: number,
+    private readonly options: BatcherOptions = {},
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? 32;
+    this.maxDelayMs = options.maxDelayMs ?? 2;
+    this.maxQueueRows = options.maxQueueRows ?? 2048;
+    this.timeoutMs = options.timeoutMs ?? 1000;
+    this.concurrency = options.concurrency ?? 2;
+    for (const [name, value] of Object.entries({ maxBatchSize: this.maxBatchSize, maxQueueRows: this.maxQueueRows, concurrency: this.concurrency })) {
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+    }
+    this.sweeper = setInterval(() => this.expire(Date.now()), Math.max(10, this.timeoutMs / 4));
+    this.sweeper.unref();
+  }
+
+  /** Rows waiting to run. */
+  get queueRows(): number {
+    return this.queuedRows;
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /** Scores `rows` rows of `x` (row-major, `rows × dim`). */
+  submit(x: Float32Array, rows: number): Promise<Float32Array> {
+    if (x.length !== rows * this.dim) return Promise.reject(new RangeError(`expected ${rows * this.dim} values for ${rows} rows, got ${x.length}`));
+    if (this.queuedRows > 0 && this.queuedRows + rows > this.maxQueueRows) {
+      this.options.onShed?.('queue_full');
+      const waitS = Math.max(1, Math.ceil((this.queuedRows * this.msPerRow) / 1000));
+      return Promise.reject(new ServingError('overloaded', `the model's queue is full (${this.queuedRows} rows waiting); retry later`, waitS));
+    }
+    return new Promise<Float32Array>((resolve, reject) => {
+      this.queue.push({ x, rows, deadline: Date.now() + this.timeoutMs, resolve, reject });
+      this.queuedRows += rows;
+      this.pump();
+    });
+  }
+
+  /** Resolves when nothing is queued or running (used before a version is unloaded). */
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.concurrency && this.queue.length > 0) {
+      // Idle → go now; busy → go with a full batch, or a partial one once maxDelayMs passed.
+      if (this.inFlight > 0 && this.queuedRows < this.maxBatchSize && !this.delayElapsed) {
+        this.timer ??= setTimeout(() => {
+          this.timer = undefined;
+          this.delayElapsed = true;
+          this.pump();
+        }, this.maxDelayMs);
+        return;
+      }
+      this.delayElapsed = false;
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.dispatch();
+    }
+  }
+
+  private dispatch(): void {
+    const now = Date.now();
+    this.expire(now);
+    if (this.queue.length === 0) return;
+    const batch: Entry[] = [];
+    let rows = 0;
+    // Always take one request, even one larger than a batch; then fill up to maxBatchSize.
+    while (this.queue.length > 0 && (batch.length === 0 || rows + this.queue[0]!.rows <= this.maxBatchSize)) {
+      const entry = this.queue.shift()!;
+      batch.push(entry);
+      rows += entry.rows;
+    }
+    this.queuedRows -= rows;
+    let x: Float32Array;
+    if (batch.length === 1) x = batch[0]!.x;
+    else {
+      x = new Float32Array(rows * this.dim);
+      let offset = 0;
+      for (const entry of batch) {
+        x.set(entry.x, offset);
+        offset += entry.x.length;
+      }
+    }
+    this.inFlight++;
+    this.options.onBatch?.(rows);
+    const started = performance.now();
+    this.runBatch(x, rows).then(
+      (y) => {
+        this.msPerRow = 0.8 * this.msPerRow + 0.2 * ((performance.now() - started) / rows);
+        let offset = 0;
+        for (const entry of batch) {
+          const n = entry.rows * this.outputDim;
+          entry.resolve(y.subarray(offset, offset + n));
+          offset += n;
+        }
+        this.settle();
+      },
+      (err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        for (const entry of batch) entry.reject(error);
+        this.settle();
+      },
+    );
+  }
+
+  private settle(): void {
+    this.inFlight--;
+    this.pump();
+    if (this.queue.length === 0 && this.inFlight === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private expire(now: number): void {
+    while (this.queue.length > 0 && this.queue[0]!.deadline <= now) {
+      const entry = this.queue.shift()!;
+      this.queuedRows -= entry.rows;
+      this.options.onShed?.('timeout');
+      entry.reject(new ServingError('timeout', `the request waited more than ${this.timeoutMs} ms for the model`));
+    }
+  }
+}

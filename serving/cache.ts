@@ -1,0 +1,69 @@
+// The response cache: LRU with a TTL, keyed by (model version, canonical input hash). A Map keeps
+// insertion order, so re-inserting on a hit makes the first key the least recently used.
+import { createHash } from 'node:crypto';
+
+export interface ResponseCacheOptions {
+  /** Entries kept; 0 turns the cache off. @default 10000 */
+  maxEntries?: number;
+  /** @default 60000 */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  value: number;
+  expiresAt: number;
+}
+
+export class ResponseCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(options: ResponseCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  get enabled(): boolean {
+    return this.maxEntries > 0;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): number | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    if (entry.expiresAt <= this.now()) return undefined;
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  set(key: string, value: number): void {
+    if (!this.enabled) return;
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  /** Drops every entry of one model (its versions changed). */
+  invalidateModel(model: string): void {
+    const prefix = `${model}@`;
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** `model@version:` + SHA-1 of the instance's canonical form (fields in a fixed order, the date
+ * as parsed epoch ms), so equal inputs written differently share an entry. */
+export function cacheKey(model: string, version: number, canonical: string): string {
+  return `${model}@${version}:${createHash('sha1').update(canonical).digest('base64')}`;
+}

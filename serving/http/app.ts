@@ -1,0 +1,75 @@
+// The HTTP application (Fastify: among the fastest Node frameworks, actively maintained, with a
+// body limit, content-type checks and hardened JSON parsing built in). One error handler maps
+// every failure to a JSON `{ error: { code, message }, requestId }` with the right status.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { ServingError, type ErrorCode } from '../errors.ts';
+import type { ServingContext } from './context.ts';
+import { registerAdminRoutes } from './routes/admin.ts';
+import { registerFeedbackRoutes } from './routes/feedback.ts';
+import { registerJobRoutes } from './routes/jobs.ts';
+import { registerOpsRoutes } from './routes/ops.ts';
+import { registerPredictRoutes } from './routes/predict.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Fastify's own 4xx errors, by code, to our stable error codes. */
+const FASTIFY_CODES: Record<number, ErrorCode> = {
+  400: 'badRequest',
+  404: 'notFound',
+  413: 'payloadTooLarge',
+  415: 'unsupportedMediaType',
+};
+
+export function buildApp(ctx: ServingContext): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: ctx.settings.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // A client that stops sending mid-body must not hold a connection forever.
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler((err: FastifyError | ServingError | Error, request, reply) => {
+    let status: number;
+    let code: ErrorCode;
+    let message = err.message;
+    if (err instanceof ServingError) {
+      status = err.status;
+      code = err.code;
+      if (err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
+    } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      status = err.statusCode;
+      code = FASTIFY_CODES[status] ?? 'badRequest';
+      if (status === 400 && /JSON/i.test(message)) message = `malformed JSON body: ${message}`;
+    } else {
+      status = 500;
+      code = 'internal';
+      message = 'internal error';
+      ctx.logger.error({ err, requestId: request.id, url: request.url }, 'request failed');
+    }
+    void reply.status(status).send({ error: { code, message }, requestId: request.id });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'notFound', message: `no route ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id });
+  });
+
+  registerOpsRoutes(app, ctx);
+  registerPredictRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
+  registerFeedbackRoutes(app, ctx);
+  registerAdminRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,80 @@
+// API-key authentication and per-key rate limits, as one request hook. Keys come in
+// `Authorization: Bearer <key>` or `X-API-Key`; lookups are cached briefly so a request costs a
+// hash and a map read, and a revoked key stops working within `cacheTtlMs`.
+import type { FastifyRequest } from 'fastify';
+import { findApiKey, hashApiKey, looksLikeApiKey, type ApiKeyInfo, type ApiKeyScope } from '../../lib/auth/api-keys.ts';
+import type { Database } from '../../lib/db/index.ts';
+import { ServingError } from '../errors.ts';
+import type { RateLimiter } from '../rate-limit.ts';
+
+export interface Principal {
+  keyId: string;
+  name: string;
+  scopes: readonly ApiKeyScope[];
+  rateLimitRps: number | null;
+}
+
+export interface AuthOptions {
+  enabled: boolean;
+  db: Database;
+  limiter: RateLimiter;
+  rateLimitRps: number;
+  rateLimitBurst: number;
+  /** @default 10000 */
+  cacheTtlMs?: number;
+  onRateLimited?: () => void;
+}
+
+const ANONYMOUS: Principal = { keyId: 'anonymous', name: 'anonymous (auth off)', scopes: ['predict', 'admin'], rateLimitRps: null };
+
+export function createAuthenticator(options: AuthOptions) {
+  const cache = new Map<string, { info: ApiKeyInfo | undefined; expiresAt: number }>();
+  const ttl = options.cacheTtlMs ?? 10_000;
+
+  async function lookup(key: string): Promise<ApiKeyInfo | undefined> {
+    const hash = hashApiKey(key);
+    const hit = cache.get(hash);
+    if (hit && hit.expiresAt > Date.now()) return hit.info;
+    let info: ApiKeyInfo | undefined;
+    try {
+      info = await findApiKey(options.db, key);
+    } catch {
+      throw new ServingError('unavailable', 'cannot check the API key right now (database unreachable)', 1);
+    }
+    if (cache.size > 10_000) cache.clear();
+    cache.set(hash, { info, expiresAt: Date.now() + (info ? ttl : Math.min(ttl, 2000)) });
+    return info;
+  }
+
+  return async function authenticate(request: FastifyRequest, scope: ApiKeyScope): Promise<Principal> {
+    let principal = ANONYMOUS;
+    if (options.enabled) {
+      const key = presentedKey(request);
+      if (!key) throw new ServingError('unauthorized', 'missing API key: send "Authorization: Bearer <key>" (create one with `flywheel keys create`)');
+      const info = looksLikeApiKey(key) ? await lookup(key) : undefined;
+      if (!info) throw new ServingError('unauthorized', 'invalid or revoked API key');
+      if (!info.scopes.includes(scope)) throw new ServingError('forbidden', `this API key lacks the "${scope}" scope (it has: ${info.scopes.join(', ')})`);
+      principal = { keyId: info.id, name: info.name, scopes: info.scopes, rateLimitRps: info.rateLimitRps };
+    }
+    const rps = principal.rateLimitRps ?? options.rateLimitRps;
+    const burst = principal.rateLimitRps ? Math.max(10, Math.ceil(2 * principal.rateLimitRps)) : options.rateLimitBurst;
+    const waitS = options.limiter.take(principal.keyId, rps, burst);
+    if (waitS > 0) {
+      options.onRateLimited?.();
+      throw new ServingError('rateLimited', `rate limit of ${rps} requests/s for this key exceeded`, Math.max(1, Math.ceil(waitS)));
+    }
+    return principal;
+  };
+}
+
+export type Authenticate = ReturnType<typeof createAuthenticator>;
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (m) return m[1];
+  }
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey ? apiKey : undefined;
+}

@@ -1,0 +1,25 @@
+// What the HTTP routes need, built once by the server and passed to each route module.
+import type { ServeSettings } from '../../lib/config/index.ts';
+import type { Database } from '../../lib/db/index.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { JobsClient } from '../jobs/client.ts';
+import type { ServingMetrics } from '../metrics.ts';
+import type { ModelManager } from '../models.ts';
+import type { Predict } from '../predictor.ts';
+import type { Authenticate } from './auth.ts';
+
+export interface ServingContext {
+  settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes'>;
+  models: ModelManager;
+  predict: Predict;
+  authenticate: Authenticate;
+  metrics: ServingMetrics;
+  db: Database;
+  /** Undefined when the workflow service is not configured or unreachable at start. */
+  jobs: JobsClient | undefined;
+  logger: Logger;
+  /** Whether every expected model has a loaded champion (readiness). */
+  modelsReady: () => boolean;
+  /** Updates gauges (queue depth, log buffer) just before /metrics is read. */
+  beforeScrape: () => void;
+}

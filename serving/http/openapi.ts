@@ -1,0 +1,189 @@
+// The OpenAPI 3.1 description of the HTTP API, served at GET /openapi.json. A unit test checks
+// that every route the app registers is described here and nothing else.
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const modelParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'Registered model name' };
+const secured = [{ apiKey: [] }, { bearer: [] }];
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Flywheel inference server',
+    version: '1',
+    description:
+      'Serves registered ONNX models with dynamic batching, champion/canary routing, a response cache, async jobs, a prediction log, API keys and rate limits. Every response carries `x-request-id`.',
+  },
+  components: {
+    securitySchemes: {
+      apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer fw_… (create with `flywheel keys create`)' },
+    },
+    schemas: {
+      Instance: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['date', 'distance', 'origin', 'destination'],
+        properties: {
+          date: { type: 'string', description: 'Scheduled local departure, naive timestamp', examples: ['2001-03-04T13:45:00'] },
+          distance: { type: 'number', minimum: 0, maximum: 100000, description: 'Miles' },
+          origin: { type: 'string', minLength: 1, maxLength: 16, examples: ['SFO'] },
+          destination: { type: 'string', minLength: 1, maxLength: 16, examples: ['LAX'] },
+        },
+      },
+      PredictRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['instances'],
+        properties: {
+          instances: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/Instance' }, description: 'At most FLYWHEEL_SERVE_MAX_INSTANCES' },
+          routingKey: { type: 'string', description: 'Sticky canary routing key (or header X-Routing-Key)' },
+        },
+      },
+      Prediction: {
+        type: 'object',
+        required: ['probability', 'version', 'cached'],
+        properties: {
+          probability: { type: 'number', description: 'Probability the flight leaves more than 15 minutes late' },
+          version: { type: 'integer', description: 'Model version that served it' },
+          cached: { type: 'boolean' },
+        },
+      },
+      PredictResponse: {
+        type: 'object',
+        required: ['requestId', 'model', 'predictions'],
+        properties: { requestId: { type: 'string' }, model: { type: 'string' }, predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } } },
+      },
+      JobRequest: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['instances'],
+        properties: {
+          instances: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/Instance' }, description: 'At most 10 × FLYWHEEL_SERVE_MAX_INSTANCES' },
+          routingKey: { type: 'string' },
+          webhookUrl: { type: 'string', format: 'uri', description: 'POSTed {jobId, status, result} on completion' },
+        },
+      },
+      Job: {
+        type: 'object',
+        required: ['jobId', 'status'],
+        properties: {
+          jobId: { type: 'string', examples: ['job-3f0c…'] },
+          status: { enum: ['running', 'completed', 'failed'] },
+          startedAt: { type: 'string', format: 'date-time' },
+          result: { type: 'object', description: 'When completed: requestId, model, predictions [{probability, version}], completedAt, webhook' },
+          error: { type: 'string', description: 'When failed' },
+        },
+      },
+      Feedback: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['requestId', 'label'],
+        properties: { requestId: { type: 'string' }, instance: { type: 'integer', minimum: 0, default: 0 }, label: { type: 'number', minimum: 0, maximum: 1 } },
+      },
+      Routing: {
+        type: 'object',
+        properties: {
+          model: { type: 'string' },
+          champion: { type: 'object', properties: { version: { type: 'integer' } } },
+          canary: { type: ['object', 'null'], properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } } },
+          shadow: { type: ['object', 'null'], properties: { version: { type: 'integer' } } },
+          updatedBy: { type: ['string', 'null'] },
+          updatedAt: { type: ['string', 'null'], format: 'date-time' },
+        },
+      },
+      RoutingChange: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Omitted fields keep their value; null clears.',
+        properties: {
+          canary: { type: ['object', 'null'], properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } } },
+          shadow: { type: ['object', 'null'], properties: { version: { type: 'integer' } } },
+        },
+      },
+      Error: {
+        type: 'object',
+        required: ['error', 'requestId'],
+        properties: {
+          error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+          requestId: { type: 'string' },
+        },
+      },
+    },
+  },
+  paths: {
+    '/v1/models/{name}/predict': {
+      post: {
+        summary: 'Predict for one or many instances',
+        security: secured,
+        parameters: [modelParam, { name: 'X-Routing-Key', in: 'header', schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictRequest' } } } },
+        responses: {
+          200: { description: 'Predictions', content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictResponse' } } } },
+          400: errorResponse('Malformed JSON or an invalid field (named in the message)'),
+          401: errorResponse('Missing or invalid API key'),
+          403: errorResponse('Key lacks the predict scope'),
+          404: errorResponse('Model not served'),
+          413: errorResponse('Body too large'),
+          415: errorResponse('Not application/json'),
+          429: errorResponse('Rate limit exceeded (Retry-After)'),
+          503: errorResponse('Overloaded: the queue is full (Retry-After)'),
+          504: errorResponse('Waited longer than FLYWHEEL_SERVE_TIMEOUT_MS'),
+        },
+      },
+    },
+    '/v1/models': {
+      get: { summary: 'Models served and their routing', security: secured, responses: { 200: { description: 'Served models' }, 401: errorResponse('Missing or invalid API key') } },
+    },
+    '/v1/models/{name}/jobs': {
+      post: {
+        summary: 'Submit an async inference job',
+        security: secured,
+        parameters: [modelParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/JobRequest' } } } },
+        responses: {
+          202: { description: 'Accepted; poll the Location', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+          400: errorResponse('Invalid body'),
+          404: errorResponse('Model not served'),
+          503: errorResponse('Workflow service unreachable'),
+        },
+      },
+    },
+    '/v1/jobs/{id}': {
+      get: {
+        summary: 'Status and result of an async job',
+        security: secured,
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'Job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: errorResponse('No such job') },
+      },
+    },
+    '/v1/feedback': {
+      post: {
+        summary: 'Store delayed ground truth for a prediction',
+        security: secured,
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Feedback' } } } },
+        responses: { 202: { description: 'Stored' }, 400: errorResponse('Invalid body'), 503: errorResponse('Database unreachable') },
+      },
+    },
+    '/v1/admin/models/{name}/routing': {
+      get: { summary: 'Current routing', security: secured, parameters: [modelParam], responses: { 200: { description: 'Routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } }, 403: errorResponse('Key lacks the admin scope') } },
+      put: {
+        summary: 'Set canary weight and shadow (persisted; every replica follows)',
+        security: secured,
+        parameters: [modelParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RoutingChange' } } } },
+        responses: { 200: { description: 'New routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } }, 400: errorResponse('Invalid change'), 404: errorResponse('Unknown model or version') },
+      },
+    },
+    '/v1/admin/models/{name}/reload': {
+      post: { summary: 'Re-read registry aliases now (hot swap)', security: secured, parameters: [modelParam], responses: { 200: { description: 'Routing after reload' }, 409: errorResponse('The new version was refused') } },
+    },
+    '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Process is up' } } } },
+    '/readyz': { get: { summary: 'Readiness: models loaded and database reachable', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (reasons in the body)' } } } },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format' } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+  },
+} as const;

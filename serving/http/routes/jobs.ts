@@ -1,0 +1,35 @@
+// Async inference: POST /v1/models/:name/jobs answers at once with a job id; GET /v1/jobs/:id
+// reads it back. Jobs are Temporal workflows, so they outlive any server restart.
+import type { FastifyInstance } from 'fastify';
+import { ServingError } from '../../errors.ts';
+import type { ServingContext } from '../context.ts';
+import { jobBodySchema, parseBody } from '../schemas.ts';
+
+export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  const bodySchema = jobBodySchema(ctx.settings.maxInstances * 10);
+
+  function jobs() {
+    if (!ctx.jobs) throw new ServingError('unavailable', 'async jobs need the workflow service (TEMPORAL_ADDRESS), which this server could not reach', 5);
+    return ctx.jobs;
+  }
+
+  app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', async function submitJobRoute(request, reply) {
+    await ctx.authenticate(request, 'predict');
+    const body = parseBody(bodySchema, request.body);
+    const name = request.params.name;
+    if (!ctx.models.get(name)) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
+    const jobId = await jobs().start({
+      model: name,
+      instances: body.instances,
+      ...(body.routingKey !== undefined ? { routingKey: body.routingKey } : {}),
+      ...(body.webhookUrl !== undefined ? { webhookUrl: body.webhookUrl } : {}),
+    });
+    void reply.status(202).header('location', `/v1/jobs/${jobId}`);
+    return { jobId, status: 'running', statusUrl: `/v1/jobs/${jobId}` };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id', async function jobStatusRoute(request) {
+    await ctx.authenticate(request, 'predict');
+    return jobs().get(request.params.id);
+  });
+}

@@ -1,0 +1,44 @@
+// Operations: liveness, readiness (models loaded, database reachable), Prometheus metrics and the
+// OpenAPI description. These need no API key.
+import type { FastifyInstance } from 'fastify';
+import type { ServingContext } from '../context.ts';
+import { OPENAPI } from '../openapi.ts';
+
+export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  let dbCheck: { ok: boolean; at: number } = { ok: false, at: 0 };
+
+  async function databaseOk(): Promise<boolean> {
+    if (Date.now() - dbCheck.at < 1000) return dbCheck.ok;
+    let ok: boolean;
+    try {
+      await Promise.race([ctx.db.query('SELECT 1'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    dbCheck = { ok, at: Date.now() };
+    return ok;
+  }
+
+  app.get('/healthz', async function healthzRoute() {
+    return { status: 'ok' };
+  });
+
+  app.get('/readyz', async function readyzRoute(_request, reply) {
+    const modelsOk = ctx.modelsReady();
+    const dbOk = await databaseOk();
+    const problems = Object.fromEntries(ctx.models.problems);
+    void reply.status(modelsOk && dbOk ? 200 : 503);
+    return { ready: modelsOk && dbOk, models: ctx.models.list().map((m) => ({ name: m.name, champion: m.route.champion })), database: dbOk, problems };
+  });
+
+  app.get('/metrics', async function metricsRoute(_request, reply) {
+    ctx.beforeScrape();
+    void reply.header('content-type', ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+
+  app.get('/openapi.json', async function openapiRoute() {
+    return OPENAPI;
+  });
+}

@@ -1,0 +1,36 @@
+// POST /v1/models/:name/predict and GET /v1/models: synchronous predictions.
+import type { FastifyInstance } from 'fastify';
+import type { ServingContext } from '../context.ts';
+import { parseBody, predictBodySchema } from '../schemas.ts';
+
+export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  const bodySchema = predictBodySchema(ctx.settings.maxInstances);
+
+  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async function predictRoute(request) {
+    const startedAt = performance.now();
+    await ctx.authenticate(request, 'predict');
+    const body = parseBody(bodySchema, request.body);
+    const header = request.headers['x-routing-key'];
+    const routingKey = body.routingKey ?? (typeof header === 'string' && header ? header : undefined);
+    const out = await ctx.predict({
+      model: request.params.name,
+      instances: body.instances,
+      requestId: request.id,
+      startedAt,
+      ...(routingKey !== undefined ? { routingKey } : {}),
+    });
+    return { requestId: out.requestId, model: out.model, predictions: out.predictions };
+  });
+
+  app.get('/v1/models', async function listModelsRoute(request) {
+    await ctx.authenticate(request, 'predict');
+    return {
+      models: ctx.models.list().map((m) => ({
+        name: m.name,
+        champion: m.route.champion,
+        canary: m.route.canary ?? null,
+        shadow: m.route.shadow ?? null,
+      })),
+    };
+  });
+}

@@ -1,0 +1,58 @@
+// Request bodies, validated with zod so an error names the exact field and what was wrong.
+// Objects are strict: an unknown field is an error, not silently ignored.
+import { z } from 'zod';
+import { ServingError } from '../errors.ts';
+
+const airport = z.string().min(1).max(16);
+
+export const instanceSchema = z.strictObject({
+  date: z.string().min(1).max(40),
+  // z.number() refuses NaN and ±Infinity (1e999 in JSON parses to Infinity).
+  distance: z.number().min(0).max(100_000),
+  origin: airport,
+  destination: airport,
+});
+
+const routingKey = z.string().min(1).max(256);
+
+export function predictBodySchema(maxInstances: number) {
+  return z.strictObject({
+    instances: z.array(instanceSchema).min(1).max(maxInstances),
+    routingKey: routingKey.optional(),
+  });
+}
+
+export function jobBodySchema(maxInstances: number) {
+  return z.strictObject({
+    instances: z.array(instanceSchema).min(1).max(maxInstances),
+    routingKey: routingKey.optional(),
+    webhookUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  });
+}
+
+export const feedbackBodySchema = z.strictObject({
+  requestId: z.string().min(1).max(128),
+  /** Which instance of the request (0 for single-instance requests). */
+  instance: z.number().int().min(0).max(1_000_000).default(0),
+  label: z.number().min(0).max(1),
+});
+
+export const routingBodySchema = z.strictObject({
+  canary: z.strictObject({ version: z.number().int().positive(), weight: z.number().min(0).max(1) }).nullable().optional(),
+  shadow: z.strictObject({ version: z.number().int().positive() }).nullable().optional(),
+});
+
+/** Parses `value` or throws a 400 naming every problem (`instances[2].distance: …`). */
+export function parseBody<T>(schema: z.ZodType<T>, value: unknown): T {
+  if (value === undefined || value === null) throw new ServingError('badRequest', 'the request needs a JSON body');
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 5).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const more = result.error.issues.length > 5 ? ` (and ${result.error.issues.length - 5} more)` : '';
+  throw new ServingError('badRequest', `invalid request body: ${problems.join('; ')}${more}`);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return 'body';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}

@@ -1,0 +1,60 @@
+// Prometheus metrics for the server, in a registry of its own (tests run several servers in one
+// process). Labels stay low-cardinality: model, version, outcome.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createServingMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'flywheel_serving_' });
+  return {
+    registry,
+    latency: new Histogram({
+      name: 'flywheel_serving_predict_latency_seconds',
+      help: 'Time to answer a predict request, by model version that served it.',
+      labelNames: ['model', 'version'] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'flywheel_serving_batch_size',
+      help: 'Rows per ONNX Runtime run.',
+      labelNames: ['model', 'version'] as const,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'flywheel_serving_queue_rows',
+      help: 'Rows waiting in the dynamic batcher.',
+      labelNames: ['model', 'version'] as const,
+      registers: [registry],
+    }),
+    cache: new Counter({
+      name: 'flywheel_serving_cache_total',
+      help: 'Response cache lookups by result (hit, miss).',
+      labelNames: ['model', 'result'] as const,
+      registers: [registry],
+    }),
+    shed: new Counter({
+      name: 'flywheel_serving_shed_total',
+      help: 'Requests refused to protect latency (queue_full, timeout, rate_limited).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    requests: new Counter({
+      name: 'flywheel_serving_requests_total',
+      help: 'HTTP requests by route and status code.',
+      labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
+    predictions: new Counter({
+      name: 'flywheel_serving_predictions_total',
+      help: 'Instances scored, by model version and arm (champion, canary, shadow).',
+      labelNames: ['model', 'version', 'arm'] as const,
+      registers: [registry],
+    }),
+    logWritten: new Counter({ name: 'flywheel_serving_prediction_log_written_total', help: 'Prediction log rows written to the database.', registers: [registry] }),
+    logDropped: new Counter({ name: 'flywheel_serving_prediction_log_dropped_total', help: 'Prediction log rows dropped because the buffer was full.', registers: [registry] }),
+    logBuffered: new Gauge({ name: 'flywheel_serving_prediction_log_buffered', help: 'Prediction log rows waiting to be written.', registers: [registry] }),
+  };
+}
+
+export type ServingMetrics = ReturnType<typeof createServingMetrics>;

@@ -1,0 +1,160 @@
+// Builds the inference server from its parts: ONNX Runtime threads, the model manager (registry
+// aliases + routes table), the response cache, the prediction log, auth and rate limits, the
+// HTTP app, and a Temporal worker for async-job activities. `stop()` is the graceful shutdown:
+// stop accepting, finish in-flight requests, drain batchers, flush the log.
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import type { ServeSettings } from '../lib/config/index.ts';
+import type { Database } from '../lib/db/index.ts';
+import type { Logger } from '../lib/log.ts';
+import type { ModelRegistry } from '../lib/registry/index.ts';
+import type { ArtifactStore } from '../lib/storage/index.ts';
+import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
+import { ResponseCache } from './cache.ts';
+import { createAuthenticator } from './http/auth.ts';
+import { buildApp } from './http/app.ts';
+import type { Executor } from './inference/executor.ts';
+import { InferencePool } from './inference/pool.ts';
+import { createServingActivities } from './jobs/activities.ts';
+import { createJobsClient } from './jobs/client.ts';
+import { createServingMetrics, type ServingMetrics } from './metrics.ts';
+import { ModelManager } from './models.ts';
+import { createPredictor, type Predict } from './predictor.ts';
+import { PredictionLog } from './prediction-log.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+export interface InferenceServerDeps {
+  settings: ServeSettings;
+  db: Database;
+  registry: ModelRegistry;
+  store: ArtifactStore;
+  logger: Logger;
+  /** @default ONNX Runtime threads (`settings.threads`) */
+  executor?: Executor;
+  /** The workflow service, for async jobs. Without it, job routes answer 503. */
+  temporal?: { client: Client; namespace: string; workerConnection?: NativeConnection; identity?: string };
+  /** Log every prediction to the database. @default true */
+  predictionLog?: boolean;
+}
+
+export interface InferenceServer {
+  app: FastifyInstance;
+  models: ModelManager;
+  metrics: ServingMetrics;
+  predict: Predict;
+  /** Loads models, starts refreshing and the job worker, listens; returns the base URL. */
+  start(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function createInferenceServer(deps: InferenceServerDeps): Promise<InferenceServer> {
+  const { settings, logger } = deps;
+  const metrics = createServingMetrics();
+  const executor = deps.executor ?? InferencePool.create({ threads: settings.threads });
+  const cache = new ResponseCache({ maxEntries: settings.cacheSize, ttlMs: settings.cacheTtlMs });
+  const models = new ModelManager({
+    registry: deps.registry,
+    store: deps.store,
+    db: deps.db,
+    executor,
+    logger,
+    metrics,
+    ...(settings.models ? { models: settings.models } : {}),
+    batcher: {
+      maxBatchSize: settings.batching ? settings.maxBatchSize : 1,
+      maxDelayMs: settings.maxDelayMs,
+      maxQueueRows: settings.maxQueueRows,
+      timeoutMs: settings.timeoutMs,
+      // Two runs in flight per thread: the next batch is already waiting when one finishes.
+      concurrency: 2 * settings.threads,
+    },
+    onSwitch: (model) => cache.invalidateModel(model),
+  });
+  const log =
+    deps.predictionLog === false
+      ? undefined
+      : new PredictionLog(deps.db, logger, {
+          maxBuffer: settings.predictionLogBuffer,
+          onWritten: (n) => metrics.logWritten.inc(n),
+          onDropped: (n) => metrics.logDropped.inc(n),
+        });
+  const predict = createPredictor({ models, cache, log, metrics, logger });
+  const authenticate = createAuthenticator({
+    enabled: settings.auth,
+    db: deps.db,
+    limiter: new RateLimiter(),
+    rateLimitRps: settings.rateLimitRps,
+    rateLimitBurst: settings.rateLimitBurst,
+    onRateLimited: () => metrics.shed.inc({ reason: 'rate_limited' }),
+  });
+
+  let firstRefresh: Promise<void> | undefined;
+  const app = buildApp({
+    settings,
+    models,
+    predict,
+    authenticate,
+    metrics,
+    db: deps.db,
+    jobs: deps.temporal ? createJobsClient(deps.temporal.client) : undefined,
+    logger,
+    modelsReady: () => {
+      const expected = models.expected();
+      return expected.length > 0 && expected.every((name) => models.get(name) !== undefined);
+    },
+    beforeScrape: () => {
+      for (const m of models.list()) for (const lv of m.versions.values()) metrics.queueDepth.set({ model: m.name, version: String(lv.version) }, lv.batcher.queueRows);
+      metrics.logBuffered.set(log?.buffered ?? 0);
+    },
+  });
+
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+
+  async function startJobWorker(): Promise<void> {
+    const t = deps.temporal;
+    if (!t?.workerConnection || !settings.jobs) return;
+    worker = await Worker.create({
+      connection: t.workerConnection,
+      namespace: t.namespace,
+      taskQueue: SERVING_TASK_QUEUE,
+      ...(t.identity ? { identity: t.identity } : {}),
+      activities: createServingActivities({ predict, ready: () => firstRefresh ?? Promise.resolve() }),
+      maxConcurrentActivityTaskExecutions: 8,
+    });
+    workerRun = worker.run().catch((err: unknown) => logger.error({ err }, 'job worker stopped with an error'));
+    logger.info({ taskQueue: SERVING_TASK_QUEUE }, 'async job worker started');
+  }
+
+  return {
+    app,
+    models,
+    metrics,
+    predict,
+    async start() {
+      firstRefresh = models.refresh();
+      await firstRefresh;
+      refreshTimer = setInterval(() => void models.refresh(), settings.refreshMs);
+      refreshTimer.unref();
+      await startJobWorker();
+      const url = await app.listen({ host: settings.host, port: settings.port });
+      logger.info({ url, models: models.list().map((m) => ({ name: m.name, route: m.route })) }, 'inference server listening');
+      return url;
+    },
+    async stop() {
+      if (refreshTimer) clearInterval(refreshTimer);
+      // Fastify stops accepting, answers 503 to new requests on kept-alive sockets, and waits for
+      // in-flight requests.
+      await app.close();
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+      await Promise.all(models.list().flatMap((m) => [...m.versions.values()].map((lv) => lv.batcher.drain())));
+      await log?.close();
+      await models.close();
+      await executor.close();
+      logger.info({ predictionsLogged: log?.written ?? 0, predictionLogDropped: log?.dropped ?? 0 }, 'inference server stopped');
+    },
+  };
+}
