@@ -21,6 +21,13 @@ const FASTIFY_CODES: Record<number, ErrorCode> = {
   415: 'unsupportedMediaType',
 };
 
+const ROUTES = new WeakMap<FastifyInstance, Array<{ method: string; url: string }>>();
+
+/** Every route an app registered (the OpenAPI test compares them with the document). */
+export function routesOf(app: FastifyInstance): ReadonlyArray<{ method: string; url: string }> {
+  return ROUTES.get(app) ?? [];
+}
+
 export function buildApp(ctx: ServingContext): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -32,6 +39,12 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
     // A client that stops sending mid-body must not hold a connection forever.
     requestTimeout: 30_000,
     return503OnClosing: true,
+  });
+
+  const routes: Array<{ method: string; url: string }> = [];
+  ROUTES.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
 
   app.addHook('onSend', async (request, reply) => {

@@ -1,0 +1,123 @@
+// The server's HTTP contract on the embedded stack (PGlite, local artifact store, a real ONNX
+// model on ONNX Runtime threads): the OpenAPI document matches the routes, and a property-based
+// fuzz shows garbage never gets a 5xx and never takes the server down.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/index.ts';
+import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
+import { createLogger } from '../../lib/log.ts';
+import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../../serving/fixture-models.ts';
+import { routesOf } from '../../serving/http/app.ts';
+import { OPENAPI } from '../../serving/http/openapi.ts';
+import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
+import type { FlightInstance } from '../../lib/features/flights.ts';
+
+let dir: string;
+let db: PGliteDatabase;
+let server: InferenceServer;
+let url: string;
+let valid: FlightInstance[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flywheel-serve-unit-'));
+  db = await PGliteDatabase.create(join(dir, 'db'));
+  await migrate(db);
+  const store = await LocalArtifactStore.create(`file://${join(dir, 'artifacts')}`);
+  const registry = new BuiltinRegistry(db);
+  await registerFixtureModel({ registry, store, name: 'flights', spec: await fitFixtureSpec(), alias: 'champion' });
+  valid = await sampleInstances(5);
+  const settings = loadConfig('serve', { FLYWHEEL_SERVE_AUTH: 'false', FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '65536', FLYWHEEL_SERVE_MAX_INSTANCES: '50' }).serve;
+  server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
+  url = await server.start();
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function post(path: string, body: string, contentType = 'application/json') {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const text = await res.text();
+  return { status: res.status, text };
+}
+
+describe('OpenAPI document', () => {
+  it('describes exactly the routes the app serves', () => {
+    const documented = Object.entries(OPENAPI.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    const served = routesOf(server.app).map((r) => `${r.method} ${r.url}`);
+    expect(new Set(served)).toEqual(new Set(documented));
+    expect(served.length).toBe(documented.length);
+  });
+
+  it('is served at /openapi.json', async () => {
+    const res = await fetch(`${url}/openapi.json`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { openapi: string }).openapi).toBe('3.1.0');
+  });
+});
+
+describe('bad input', () => {
+  it('a valid request works (the baseline the fuzz mutates)', async () => {
+    const res = await post('/v1/models/flights/predict', JSON.stringify({ instances: valid }));
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.text) as { predictions: unknown[] }).predictions).toHaveLength(5);
+  });
+
+  it.each([
+    ['malformed JSON', '{"instances": [', 400, /malformed JSON/],
+    ['an empty body', '', 400, /body/i],
+    ['a missing field', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO' }] }), 400, /instances\[0\]\.destination/],
+    ['an extra field', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX', tail: 'N1' }] }), 400, /tail/],
+    ['a mistyped field', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: '5', origin: 'SFO', destination: 'LAX' }] }), 400, /instances\[0\]\.distance.*number/],
+    ['Infinity (1e999)', '{"instances":[{"date":"2001-01-01T10:00:00","distance":1e999,"origin":"SFO","destination":"LAX"}]}', 400, /distance/],
+    ['a date with a zone', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00Z', distance: 5, origin: 'SFO', destination: 'LAX' }] }), 400, /instances\[0\]\.date/],
+    ['too many instances', JSON.stringify({ instances: Array.from({ length: 51 }, () => ({ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX' })) }), 400, /instances.*50/],
+    ['no instances', JSON.stringify({ instances: [] }), 400, /instances/],
+  ])('%s → %s naming the problem', async (_name, body, status, message) => {
+    const res = await post('/v1/models/flights/predict', body);
+    expect(res.status).toBe(status);
+    const parsed = JSON.parse(res.text) as { error: { code: string; message: string }; requestId: string };
+    expect(parsed.error.message).toMatch(message);
+    expect(parsed.requestId).toBeTruthy();
+  });
+
+  it('an oversized body → 413, a non-JSON content type → 415, an unknown model → 404', async () => {
+    expect((await post('/v1/models/flights/predict', JSON.stringify({ instances: valid, pad: 'x'.repeat(70_000) }))).status).toBe(413);
+    expect((await post('/v1/models/flights/predict', 'instances=1', 'application/x-www-form-urlencoded')).status).toBe(415);
+    const unknown = await post('/v1/models/nope/predict', JSON.stringify({ instances: valid }));
+    expect(unknown.status).toBe(404);
+    expect((JSON.parse(unknown.text) as { error: { message: string } }).error.message).toBe('model "nope" is not served here (served: flights)');
+  });
+
+  it('fuzz: arbitrary JSON, mutated instances and raw strings never get a 5xx, and the server stays up', async () => {
+    const field = fc.oneof(fc.jsonValue(), fc.double(), fc.string(), fc.constant(null), fc.integer());
+    const mutated = fc.record(
+      { date: fc.oneof(field, fc.constant('2001-03-04T13:45:00'), fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString().slice(0, 19)))), distance: fc.oneof(field, fc.double({ min: 0, max: 5000 })), origin: fc.oneof(field, fc.constantFrom('SFO', 'LAX', 'ZZZ')), destination: field, extra: field },
+      { requiredKeys: [] },
+    );
+    const bodies = fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.array(mutated, { maxLength: 4 }).map((instances) => JSON.stringify({ instances })),
+      fc.record({ instances: fc.array(mutated, { maxLength: 3 }), routingKey: field }, { requiredKeys: ['instances'] }).map((b) => JSON.stringify(b)),
+      fc.string({ maxLength: 200 }),
+    );
+    const paths = fc.constantFrom('/v1/models/flights/predict', '/v1/feedback', '/v1/models/flights/jobs', '/v1/admin/models/flights/routing', '/v1/models/%00/predict');
+    await fc.assert(
+      fc.asyncProperty(paths, bodies, async (path, body) => {
+        const res = await post(path, body);
+        expect(res.status, `${path} ${body.slice(0, 200)} → ${res.text.slice(0, 200)}`).toBeLessThan(500);
+        expect(() => JSON.parse(res.text)).not.toThrow();
+      }),
+      { numRuns: 400 },
+    );
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await post('/v1/models/flights/predict', JSON.stringify({ instances: valid }))).status).toBe(200);
+  }, 120_000);
+});

@@ -1,0 +1,93 @@
+// The server's small parts: response cache (LRU + TTL), sticky canary routing, token buckets.
+import { describe, expect, it } from 'vitest';
+import { ResponseCache, cacheKey } from '../../serving/cache.ts';
+import { RateLimiter } from '../../serving/rate-limit.ts';
+import { chooseArm, stickyBucket } from '../../serving/router.ts';
+
+describe('ResponseCache', () => {
+  it('evicts the least recently used entry past maxEntries', () => {
+    const c = new ResponseCache({ maxEntries: 2 });
+    c.set('a', 1);
+    c.set('b', 2);
+    expect(c.get('a')).toBe(1); // a is now the most recent
+    c.set('c', 3);
+    expect(c.get('b')).toBeUndefined();
+    expect(c.get('a')).toBe(1);
+    expect(c.get('c')).toBe(3);
+  });
+
+  it('expires entries after ttlMs', () => {
+    let now = 1000;
+    const c = new ResponseCache({ ttlMs: 50, now: () => now });
+    c.set('a', 1);
+    now += 49;
+    expect(c.get('a')).toBe(1);
+    now += 50;
+    expect(c.get('a')).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+
+  it('drops only the switched model on invalidation, and stores nothing when off', () => {
+    const c = new ResponseCache();
+    c.set(cacheKey('m', 1, 'x'), 0.5);
+    c.set(cacheKey('other', 1, 'x'), 0.25);
+    c.invalidateModel('m');
+    expect(c.get(cacheKey('m', 1, 'x'))).toBeUndefined();
+    expect(c.get(cacheKey('other', 1, 'x'))).toBe(0.25);
+    const off = new ResponseCache({ maxEntries: 0 });
+    off.set('a', 1);
+    expect(off.enabled).toBe(false);
+    expect(off.get('a')).toBeUndefined();
+  });
+
+  it('keys differ by version and by input', () => {
+    expect(cacheKey('m', 1, 'x')).not.toBe(cacheKey('m', 2, 'x'));
+    expect(cacheKey('m', 1, 'x')).not.toBe(cacheKey('m', 1, 'y'));
+    expect(cacheKey('m', 1, 'x')).toBe(cacheKey('m', 1, 'x'));
+  });
+});
+
+describe('chooseArm', () => {
+  const route = { champion: 1, canary: { version: 2, weight: 0.1 } };
+
+  it('sends about `weight` of keys to the canary, each key always to the same arm', () => {
+    let canary = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const key = `user-${i}`;
+      const a = chooseArm(route, key);
+      expect(chooseArm(route, key)).toEqual(a);
+      if (a.arm === 'canary') canary++;
+    }
+    expect(canary / 20_000).toBeGreaterThan(0.09);
+    expect(canary / 20_000).toBeLessThan(0.11);
+  });
+
+  it('raising the weight only moves keys from champion to canary', () => {
+    for (let i = 0; i < 2000; i++) {
+      const key = `k${i}`;
+      if (chooseArm(route, key).arm === 'canary') expect(chooseArm({ champion: 1, canary: { version: 2, weight: 0.5 } }, key).arm).toBe('canary');
+    }
+  });
+
+  it('serves the champion when there is no canary or its weight is 0; random split without a key', () => {
+    expect(chooseArm({ champion: 3 }, 'k')).toEqual({ arm: 'champion', version: 3 });
+    expect(chooseArm({ champion: 3, canary: { version: 4, weight: 0 } }, 'k').version).toBe(3);
+    expect(chooseArm(route, undefined, () => 0.05).version).toBe(2);
+    expect(chooseArm(route, undefined, () => 0.5).version).toBe(1);
+    expect(stickyBucket('abc')).toBeGreaterThanOrEqual(0);
+    expect(stickyBucket('abc')).toBeLessThan(1);
+  });
+});
+
+describe('RateLimiter', () => {
+  it('allows a burst, then refuses with the wait until the next token', () => {
+    let now = 0;
+    const l = new RateLimiter(() => now);
+    for (let i = 0; i < 5; i++) expect(l.take('k', 10, 5)).toBe(0);
+    expect(l.take('k', 10, 5)).toBeCloseTo(0.1, 5);
+    expect(l.take('other', 10, 5)).toBe(0); // keys are independent
+    now += 100;
+    expect(l.take('k', 10, 5)).toBe(0);
+    expect(l.take('k', 10, 5)).toBeGreaterThan(0);
+  });
+});
