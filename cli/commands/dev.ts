@@ -3,13 +3,18 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { startDevStack } from '../../lib/dev/stack.ts';
+import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { createLogger } from '../../lib/log.ts';
+import { createRegistry } from '../../lib/registry/index.ts';
+import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { installTemporalRuntime } from '../../lib/worker/runtime.ts';
 import { say, table } from '../output.ts';
 
 interface DevOptions {
   port: string;
   uiPort: string;
+  serve?: boolean;
+  servePort: string;
 }
 
 function parsePort(value: string, flag: string): number {
@@ -24,9 +29,12 @@ export function registerDevCommand(program: Command): void {
     .description('run the embedded stack: Temporal dev server + Web UI, PGlite, local artifacts, both workers')
     .option('--port <port>', 'Temporal frontend port on 127.0.0.1', '7233')
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', '8233')
+    .option('--serve', 'also run the inference server in this process (PGlite serves one process)')
+    .option('--serve-port <port>', 'inference server port on 127.0.0.1 (with --serve)', '8080')
     .action(async (opts: DevOptions) => {
       const port = parsePort(opts.port, '--port');
       const uiPort = parsePort(opts.uiPort, '--ui-port');
+      const servePort = parsePort(opts.servePort, '--serve-port');
       const config = loadConfig('worker');
       // Structured logs stay quiet here unless asked for: the terminal is for the progress lines.
       const level = process.env.FLYWHEEL_LOG_LEVEL ? config.logLevel : 'error';
@@ -35,9 +43,27 @@ export function registerDevCommand(program: Command): void {
 
       const started = Date.now();
       const stack = await startDevStack(config, logger, { port, uiPort, onProgress: (line) => say(`• ${line}`) });
+      let server: InferenceServer | undefined;
       try {
         say('• Running the routing check (one activity on each task queue)');
         const check = await stack.routingCheck();
+        let serving: Array<[string, string]> = [];
+        if (opts.serve) {
+          say('• Starting the inference server');
+          const settings = { ...loadConfig('serve').serve, port: servePort };
+          server = await createInferenceServer({
+            settings,
+            db: stack.db,
+            registry: createRegistry(config, stack.db),
+            store: stack.store,
+            logger,
+            temporal: { client: stack.env.client, workerConnection: stack.env.nativeConnection, namespace: config.temporal.namespace },
+          });
+          const url = await server.start();
+          // `flywheel keys create` cannot open PGlite while this process holds it: hand out a key.
+          const key = settings.auth ? (await createApiKey(stack.db, { name: 'flywheel-dev', scopes: ['predict', 'admin'] })).key : 'not needed (FLYWHEEL_SERVE_AUTH=false)';
+          serving = [['Serving', `${url} (models with a champion alias; /readyz, /metrics, /openapi.json)`], ['API key', key]];
+        }
         say('');
         say(`Flywheel dev stack is up (${((Date.now() - started) / 1000).toFixed(1)}s)`);
         say(
@@ -48,6 +74,7 @@ export function registerDevCommand(program: Command): void {
             ['Artifacts', stack.store.baseUri],
             ['CPU worker', `${check.cpu.identity} → ran a probe on ${check.cpu.taskQueue}`],
             ['GPU worker', `${check.gpu.identity} → ran a probe on ${check.gpu.taskQueue}`],
+            ...serving,
           ]),
         );
         say('');
@@ -55,12 +82,14 @@ export function registerDevCommand(program: Command): void {
       } catch (err) {
         stack.shutdown();
         await stack.running.catch(() => undefined);
+        await server?.stop().catch(() => undefined);
         await stack.close();
         throw err;
       }
       // SIGINT/SIGTERM reach the Temporal runtime, which shuts both workers down gracefully.
       await stack.running;
       say('Stopping…');
+      await server?.stop();
       await stack.close();
       say('Stopped.');
     });

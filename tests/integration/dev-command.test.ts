@@ -21,10 +21,10 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 describe('flywheel dev', () => {
-  it('starts the embedded stack, serves the Web UI, and stops cleanly on Ctrl-C', async () => {
-    const [port, uiPort] = [await freePort(), await freePort()];
+  it('starts the embedded stack (with --serve, the inference server too), serves the Web UI, and stops cleanly on Ctrl-C', async () => {
+    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
     const dataDir = await mkdtemp(join(tmpdir(), 'flywheel-dev-'));
-    const dev = spawnNode(['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+    const dev = spawnNode(['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--serve', '--serve-port', String(servePort)], {
       FLYWHEEL_DATA_DIR: dataDir,
       TEMPORAL_CLI_PATH: infra.temporalCliPath,
     });
@@ -38,6 +38,16 @@ describe('flywheel dev', () => {
       expect(ui.status).toBe(200);
       expect(await ui.text()).toMatch(/<html/i);
 
+      // The inference server shares the stack's PGlite; it hands out a key since no other
+      // process can open that database while dev runs.
+      const key = /API key\s+(fw_\S+)/.exec(dev.output())?.[1];
+      expect(key, dev.output()).toBeTruthy();
+      expect((await fetch(`http://127.0.0.1:${servePort}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${servePort}/v1/models`)).status).toBe(401);
+      const models = await fetch(`http://127.0.0.1:${servePort}/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+      expect(await models.json()).toEqual({ models: [] });
+      expect((await fetch(`http://127.0.0.1:${servePort}/readyz`)).status).toBe(503); // no champion yet
+
       const children = descendants(dev.child.pid!);
       expect(children.length).toBeGreaterThan(0); // the Temporal server at least
 
@@ -49,6 +59,7 @@ describe('flywheel dev', () => {
       expect(children.filter(isAlive)).toEqual([]);
       expect(await portOpen(port)).toBe(false);
       expect(await portOpen(uiPort)).toBe(false);
+      expect(await portOpen(servePort)).toBe(false);
     } finally {
       if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
     }

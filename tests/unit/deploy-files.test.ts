@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ENV_VARS } from '../../lib/config/vars.ts';
 import { loadConfig } from '../../lib/config/load.ts';
 
@@ -190,6 +190,16 @@ describe('infra/k8s', () => {
       const names = deployment.spec.template.spec.containers.flatMap((c) => (c.env ?? []).map((e) => e.name));
       expect(names.filter((name) => !Object.hasOwn(ENV_VARS, name)), file).toEqual([]);
     }
+  });
+
+  it('runs the inference server with probes on /healthz and /readyz, in a config `flywheel serve` accepts', () => {
+    const docs = parseAllDocuments(readFileSync(join(K8S_DIR, 'base/serving.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string } & Deployment);
+    expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'Service']);
+    const container = docs[0]!.spec.template.spec.containers[0] as { env?: { name: string; value: string }[]; livenessProbe: { httpGet: { path: string } }; readinessProbe: { httpGet: { path: string } } };
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+    expect(Object.keys(env).filter((name) => !Object.hasOwn(ENV_VARS, name))).toEqual([]);
+    expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);
+    expect(loadConfig('serve', { ...baseConfig.data, ...exampleSecret.stringData, ...env }).serve.port).toBe(8080);
   });
 
   it.each(['dev', 'staging', 'prod'])('overlay %s sets FLYWHEEL_ENV to its name in a config the worker accepts', (env) => {
