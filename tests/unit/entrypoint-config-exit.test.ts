@@ -27,6 +27,14 @@ describe('entry points with invalid configuration', () => {
     expect(res.stderr).toContain('FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS');
   }, 60_000);
 
+  it('flywheel serve exits 2 naming each bad variable', () => {
+    const res = run(['bin/flywheel.js', 'serve'], { TEMPORAL_ADDRESS: 'localhost', FLYWHEEL_SERVE_PORT: '99999', FLYWHEEL_SERVE_BATCHING: 'maybe' });
+    expect(res.status, res.stderr).toBe(2);
+    expect(res.stderr).toContain('TEMPORAL_ADDRESS: expected host:port');
+    expect(res.stderr).toContain('FLYWHEEL_SERVE_PORT: expected a TCP port number 0–65535 (0: any free port); got "99999"');
+    expect(res.stderr).toContain('FLYWHEEL_SERVE_BATCHING: expected true or false');
+  }, 60_000);
+
   it('flywheel config prints the parsed configuration with secrets redacted', () => {
     const res = run(['bin/flywheel.js', 'config'], { DATABASE_URL: 'postgres://u:topsecret@h:5432/d', FLYWHEEL_DATA_DIR: '/tmp/fw' });
     expect(res.status, res.stderr).toBe(0);
