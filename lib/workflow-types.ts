@@ -1,5 +1,6 @@
 // Workflow and activity inputs/outputs: plain JSON objects with named types, so the SDK, the
 // `temporal` CLI (`--input '{...}'`) and the Web UI all speak the same shapes.
+import type { ModelSpec } from './spec/model-spec.ts';
 
 /** Input of `routingCheck`: nothing required; `note` is echoed for tracing. */
 export interface RoutingCheckInput {
@@ -308,4 +309,135 @@ export interface InferenceJobPredictions {
 export interface InferenceJobResult extends InferenceJobPredictions {
   completedAt: string;
   webhook?: { delivered: boolean; error?: string };
+}
+
+// ─── The model lifecycle ────────────────────────────────────────────────────────────────────
+
+/** A dataset partition (e.g. a month of flights) announced by a data-arrival event. */
+export interface DataArrivedSignal {
+  /** Stable across repeats of the same data: the same event twice starts one cycle. */
+  eventId: string;
+  dataset: string;
+  partition: string;
+  uris: string[];
+}
+
+export interface RetrainSignal {
+  reason: string;
+  requestedBy?: string;
+  /** De-duplication key (schedules use their run id). */
+  eventId?: string;
+}
+
+export interface DriftSignal {
+  eventId: string;
+  summary: string;
+  reportUri?: string;
+}
+
+export type TriggerKind = 'new-data' | 'retrain' | 'schedule' | 'drift';
+
+export interface CycleTrigger {
+  kind: TriggerKind;
+  eventId: string;
+  detail: string;
+  at: string;
+}
+
+/** What `approve`/`reject` Updates carry: who decided and why (recorded in the registry). */
+export interface ApprovalDecisionInput {
+  actor: string;
+  reason: string;
+}
+
+export interface ApprovalRequest {
+  cycle: number;
+  cycleWorkflowId: string;
+  version: number;
+  requestedAt: string;
+  /** When the default decision applies. */
+  deadline: string;
+  default: 'approve' | 'reject';
+  metrics: Record<string, number>;
+}
+
+export interface ApprovalOutcome {
+  decision: 'approved' | 'rejected';
+  actor: string;
+  reason: string;
+  /** Nobody decided before the deadline; the spec's default applied. */
+  timedOut: boolean;
+}
+
+export type CycleStage = 'prepare' | 'train' | 'evaluate' | 'register' | 'approval' | 'promote' | 'promoted' | 'rejected' | 'validation-failed' | 'gates-failed' | 'failed';
+
+/** Input of `modelCycle`, the child workflow of one training cycle. */
+export interface ModelCycleInput {
+  /** The model spec (lib/spec/model-spec.ts), as JSON. */
+  spec: ModelSpec;
+  cycle: number;
+  partitions: Array<{ partition: string; uris: string[] }>;
+  triggers: CycleTrigger[];
+  /** The lifecycle workflow to report approval requests to. */
+  lifecycleWorkflowId: string;
+  /** Profile of the champion's training data, for relative validation rules. */
+  referenceProfileUri?: string;
+}
+
+export interface ModelCycleResult {
+  cycle: number;
+  stage: CycleStage;
+  datasetVersion: string;
+  profileUri: string;
+  version: number;
+  metrics: Record<string, number>;
+  reportUri: string;
+  approval: ApprovalOutcome;
+  promoted: boolean;
+}
+
+export interface CycleSummary {
+  cycle: number;
+  workflowId: string;
+  stage: CycleStage;
+  startedAt: string;
+  endedAt?: string;
+  triggers: CycleTrigger[];
+  version?: number;
+  datasetVersion?: string;
+  metrics?: Record<string, number>;
+  error?: string;
+}
+
+/** Live progress a cycle reports to its lifecycle (shown by `flywheel pipeline status`). */
+export interface CycleProgress {
+  cycle: number;
+  stage: CycleStage;
+  detail?: string;
+  version?: number;
+}
+
+/** What `modelLifecycle` carries across continue-as-new. */
+export interface LifecycleCarryOver {
+  cycles: number;
+  partitions: Array<{ partition: string; uris: string[]; eventId: string }>;
+  pending: CycleTrigger[];
+  seenEventIds: string[];
+  history: CycleSummary[];
+  lastAutomaticCycleEndedAt?: string;
+  championProfileUri?: string;
+}
+
+/** The `status` Query of `modelLifecycle`. */
+export interface LifecycleStatus {
+  model: string;
+  state: 'idle' | 'cooldown' | 'running' | 'awaiting-approval';
+  current: (CycleSummary & { detail?: string }) | null;
+  pendingApproval: ApprovalRequest | null;
+  pendingTriggers: CycleTrigger[];
+  partitions: string[];
+  /** The newest cycles, oldest first (at most 20). */
+  history: CycleSummary[];
+  cycles: number;
+  cooldownUntil: string | null;
 }

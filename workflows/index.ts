@@ -5,3 +5,6 @@ export { prepareData } from './prepare-data.ts';
 export { trainModel } from './train-model.ts';
 export { batchPredict, batchProgressQuery } from './batch-predict.ts';
 export { inferenceJob } from './inference-job.ts';
+export { modelLifecycle } from './model-lifecycle.ts';
+export { modelCycle } from './model-cycle.ts';
+export { scheduledRetrain } from './scheduled-retrain.ts';

@@ -12,6 +12,7 @@ import { openDatabase, type Database } from '../db/index.ts';
 import type { Logger } from '../log.ts';
 import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
+import { SEARCH_ATTRIBUTE_LIST } from '../temporal/search-attributes.ts';
 import { resolveTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
 import { activitiesFor } from '../worker/activities.ts';
 import { createFlywheelWorker, defaultIdentity } from '../worker/create-worker.ts';
@@ -66,6 +67,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
       log: { format: 'pretty', level: 'warn' },
       // Bind the Web UI to loopback too, whatever the CLI's default.
       extraArgs: ['--ui-ip', '127.0.0.1'],
+      searchAttributes: SEARCH_ATTRIBUTE_LIST,
     },
   });
 
@@ -85,7 +87,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
           connection: env.nativeConnection,
           namespace: config.temporal.namespace,
           identity,
-          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), trainingBackend: config.worker.trainingBackend, ...(kind === 'cpu' ? { db: openedDb, registry } : {}) }),
+          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), trainingBackend: config.worker.trainingBackend, temporalClient: () => Promise.resolve(env.client), ...(kind === 'cpu' ? { db: openedDb, registry } : {}) }),
           shutdownGraceMs: config.worker.shutdownGraceMs,
         });
       }),

@@ -22,6 +22,12 @@ export const WORKFLOW_IDS = {
   trainModel: (model: string, datasetVersion: string) => `train/${model}/${datasetVersion}`,
   /** e.g. `batch/flights-delay/2001-h1` */
   batchPredict: (model: string, label: string) => `batch/${model}/${label}`,
+  /** The entity workflow of one model, e.g. `model/flights-delay`. */
+  modelLifecycle: (model: string) => `model/${model}`,
+  /** One training cycle of a model, e.g. `cycle/flights-delay/3`. */
+  modelCycle: (model: string, cycle: number) => `cycle/${model}/${cycle}`,
+  /** The Temporal Schedule that retrains a model on its cron. */
+  retrainSchedule: (model: string) => `schedule/${model}`,
   /** An async inference job: the job id clients see is this workflow id, `job-<uuid>`. */
   inferenceJob: (uuid: string) => `job-${uuid}`,
 } as const;

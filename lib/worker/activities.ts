@@ -11,6 +11,8 @@ import type { TfjsBackend } from '../training/backend.ts';
 import { noPreemption, type Preemption } from './preemption.ts';
 import type { ArtifactStore, S3StoreOptions } from '../storage/index.ts';
 import type { Database } from '../db/index.ts';
+import type { Client } from '@temporalio/client';
+import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
 import type { Logger } from '../log.ts';
 import type { WorkerKind } from '../temporal/constants.ts';
 
@@ -27,6 +29,12 @@ export interface ActivityDeps {
   /** The spot notice (GPU workers). */
   preemption?: Preemption;
   trainingBackend?: TfjsBackend;
+  /** A workflow client (CPU worker: the lifecycle manages its Schedule), connected on first use. */
+  temporalClient?: () => Promise<Client>;
+}
+
+function noClient(): Promise<Client> {
+  return Promise.reject(new Error('this worker has no workflow client configured'));
 }
 
 export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
@@ -46,6 +54,7 @@ export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
   const withRegistry = deps.registry
     ? {
         ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
+        ...createLifecycleActivities({ registry: deps.registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
         ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...(deps.db ? { db: deps.db } : {}), ...s3 }),
       }
     : {};

@@ -5,7 +5,9 @@ import { createRegistry } from '../registry/index.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import { createLogger } from '../log.ts';
 import { createArtifactStore, s3OptionsFrom } from '../storage/index.ts';
-import { connectWorkerConnection } from '../temporal/connection.ts';
+import { connectClient, connectWorkerConnection } from '../temporal/connection.ts';
+import { ensureSearchAttributes } from '../temporal/register-search-attributes.ts';
+import type { Client } from '@temporalio/client';
 import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
 import { activitiesFor } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
@@ -23,17 +25,23 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
   const preemption = kind === 'gpu' ? listenForPreemption() : noPreemption();
   const connection = await connectWorkerConnection(config.temporal);
   let db: Database | undefined;
+  let client: Promise<Client> | undefined;
   try {
     const store = await createArtifactStore(config.artifactStore);
     // Say up front which backend training runs on (a GPU worker without a GPU still runs, on CPU).
     if (kind === 'gpu') await selectBackend(config.worker.trainingBackend, logger);
     if (kind === 'cpu') db = (await openDatabase(config.database)).db;
+    if (kind === 'cpu') {
+      // The lifecycle workflows tag themselves with these; a fresh server needs them once.
+      const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+      if (added.length) logger.info({ added }, 'registered search attributes');
+    }
     const worker = await createFlywheelWorker({
       kind,
       connection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
+      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, temporalClient: () => (client ??= connectClient(config.temporal)), ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });
@@ -45,6 +53,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
     logger.info({ identity }, 'worker stopped');
   } finally {
     preemption.dispose();
+    await client?.then((c) => c.connection.close()).catch(() => undefined);
     await db?.close();
     await connection.close();
   }

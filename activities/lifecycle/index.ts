@@ -1,0 +1,88 @@
+// Lifecycle activities (CPU queue): record an approval decision, promote a version to champion,
+// and keep a model's retrain Schedule in step with its spec. Each is idempotent, so a retry or
+// a replay after a crash never applies an effect twice.
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import { ALIASES, RegistryNotFoundError, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
+import type { ModelSpec } from '../../lib/spec/model-spec.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
+
+export interface LifecycleActivityDeps {
+  registry: ModelRegistry;
+  logger: Logger;
+  /** A workflow client, for Schedules (connected lazily). */
+  client: () => Promise<Client>;
+}
+
+export function createLifecycleActivities(deps: LifecycleActivityDeps) {
+  async function registryCall<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof RegistryNotFoundError) throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
+      throw err;
+    }
+  }
+
+  return {
+    async recordApprovalDecision(input: Omit<ApprovalRecord, 'at'>): Promise<ApprovalRecord> {
+      return registryCall(async () => {
+        const existing = (await deps.registry.approvals(input.model, input.version)).find(
+          (a) => a.decision === input.decision && a.actor === input.actor && a.reason === input.reason,
+        );
+        return existing ?? (await deps.registry.recordApproval(input));
+      });
+    },
+
+    async promoteToChampion(input: { model: string; version: number; actor: string; reason: string }): Promise<{ fromVersion: number | null; changed: boolean }> {
+      return registryCall(async () => {
+        const current = (await deps.registry.getModel(input.model)).aliases[ALIASES.champion] ?? null;
+        if (current === input.version) return { fromVersion: current, changed: false };
+        const move = await deps.registry.setAlias(input.model, ALIASES.champion, input.version, { actor: input.actor, reason: input.reason });
+        deps.logger.info({ model: input.model, from: move.fromVersion, to: move.toVersion }, 'champion promoted');
+        return { fromVersion: move.fromVersion, changed: true };
+      });
+    },
+
+    /** Creates, updates or deletes the Schedule `schedule/<model>` to match `retrain.schedule`. */
+    async syncRetrainSchedule(spec: Pick<ModelSpec, 'name' | 'retrain'>): Promise<{ scheduleId: string; state: 'created' | 'updated' | 'deleted' | 'none' }> {
+      const client = await deps.client();
+      const scheduleId = WORKFLOW_IDS.retrainSchedule(spec.name);
+      const handle = client.schedule.getHandle(scheduleId);
+      const cron = spec.retrain.schedule;
+      let exists = true;
+      try {
+        await handle.describe();
+      } catch (err) {
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
+        exists = false;
+      }
+      if (!cron) {
+        if (!exists) return { scheduleId, state: 'none' };
+        await handle.delete();
+        return { scheduleId, state: 'deleted' };
+      }
+      const action = {
+        type: 'startWorkflow' as const,
+        workflowType: 'scheduledRetrain',
+        taskQueue: TASK_QUEUES.cpu,
+        args: [{ model: spec.name }],
+        workflowId: `scheduled-retrain/${spec.name}`,
+        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: spec.name }],
+      };
+      // Overlap skip: a schedule never stacks retrains; a short catch-up window, so a server that
+      // was down for a day does not fire every missed slot when it returns.
+      const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' };
+      if (!exists) {
+        await client.schedule.create({ scheduleId, spec: { cronExpressions: [cron] }, action, policies, state: { note: `retrain ${spec.name} on "${cron}"` } });
+        return { scheduleId, state: 'created' };
+      }
+      await handle.update((previous) => ({ ...previous, spec: { cronExpressions: [cron] }, action, policies }));
+      return { scheduleId, state: 'updated' };
+    },
+  };
+}
+
+export type LifecycleActivities = ReturnType<typeof createLifecycleActivities>;

@@ -1,0 +1,53 @@
+// Shared set-up for the lifecycle tests: small flights slices in the S3 store as data-arrival
+// events, a quick model spec, and polling the lifecycle's status Query.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { withDuck } from '../../lib/data/duck.ts';
+import { flightsParquetPath } from '../../lib/data/flights.ts';
+import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
+import { parseModelSpec, type ModelSpec, type ModelSpecInput } from '../../lib/spec/model-spec.ts';
+import type { ArtifactStore } from '../../lib/storage/index.ts';
+import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import type { DataArrivedSignal, LifecycleStatus } from '../../lib/workflow-types.ts';
+import { statusQuery } from '../../workflows/model-lifecycle.ts';
+import { ROOT } from './processes.ts';
+
+/** `rows` flights of `month` (from `offset`) as a partition in the store, announced as an event. */
+export async function sliceEvent(store: ArtifactStore, dir: string, month: string, rows: number, offset = 0, partition = month): Promise<DataArrivedSignal> {
+  const file = join(dir, `${partition}-${offset}.parquet`);
+  await withDuck((duck) =>
+    duck.run(
+      `COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE strftime(date, '%Y-%m') = '${month}' ORDER BY date LIMIT ${rows} OFFSET ${offset}) TO '${file}' (FORMAT parquet)`,
+    ),
+  );
+  const info = await store.put(`lake/flights/${partition}-${offset}.parquet`, await readFile(file));
+  return { eventId: `data-arrived/flights/${partition}/${info.sha256!.slice(0, 12)}`, dataset: 'flights', partition, uris: [info.uri] };
+}
+
+export async function quickSpec(name: string, overrides: Partial<ModelSpecInput> = {}): Promise<ModelSpec> {
+  const validation = await loadValidationSpec(join(ROOT, 'examples/flights/validation.yaml'));
+  return parseModelSpec({
+    name,
+    data: { dataset: 'flights', validation, windowPartitions: 2 },
+    trainer: { hyperparameters: { hidden: [8], epochs: 2, seed: 5 }, resources: { gpu: false }, limitRows: 3000 },
+    gates: { minAuc: 0.5 },
+    ...overrides,
+  });
+}
+
+export async function waitForStatus(client: Client, model: string, predicate: (s: LifecycleStatus) => boolean, timeoutMs = 120_000): Promise<LifecycleStatus> {
+  const handle = client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model));
+  const deadline = Date.now() + timeoutMs;
+  let last: LifecycleStatus | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(statusQuery);
+      if (predicate(last)) return last;
+    } catch {
+      // not started yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${model}; last status: ${JSON.stringify(last, null, 2)}`);
+}

@@ -1,0 +1,175 @@
+// modelCycle: one training cycle of one model, a child of its `modelLifecycle`:
+// prepare (ingest → validate → profile → features) → train → evaluate (quality gates) →
+// register as `challenger` → approval (automatic, or a person within a timeout) → promote to
+// `champion`. Each step's effect is idempotent, so a crash anywhere replays to the same result.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  condition,
+  executeChild,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { EvaluationActivities } from '../activities/evaluation/index.ts';
+import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
+import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
+import { durationMs } from '../lib/spec/duration.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
+import type { ApprovalOutcome, CycleStage, ModelCycleInput, ModelCycleResult, PrepareDataResult, TrainModelResult } from '../lib/workflow-types.ts';
+import { approvalDecisionSignal, approvalRequestedSignal, approvalResolvedSignal, cycleProgressSignal } from './lifecycle-messages.ts';
+import { prepareData } from './prepare-data.ts';
+import { trainModel } from './train-model.ts';
+
+const retry = { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] };
+const evaluation = proxyActivities<EvaluationActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '30 minutes', retry });
+const lifecycle = proxyActivities<LifecycleActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '1 minute', retry });
+
+function failureType(err: unknown): string | undefined {
+  let cause: unknown = err;
+  while (cause instanceof ChildWorkflowFailure || cause instanceof ActivityFailure) cause = cause.cause;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResult> {
+  const { spec, cycle } = input;
+  const model = spec.name;
+  const parent = getExternalWorkflowHandle(input.lifecycleWorkflowId);
+  let decision: ApprovalOutcome | undefined;
+  setHandler(approvalDecisionSignal, (outcome) => {
+    decision ??= outcome; // the first decision wins; a late one after a timeout is ignored
+  });
+
+  async function stage(name: CycleStage, detail?: string, version?: number): Promise<void> {
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: name }, ...(version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: version }] : [])]);
+    setCurrentDetails(`**${name}**${detail ? `: ${detail}` : ''}`);
+    await parent.signal(cycleProgressSignal, { cycle, stage: name, ...(detail ? { detail } : {}), ...(version !== undefined ? { version } : {}) });
+  }
+
+  // Failures keep their type (the lifecycle and list filters read it), after the stage says how it ended.
+  async function failed(err: unknown): Promise<never> {
+    const type = failureType(err);
+    await stage(type === FAILURE_TYPES.DataValidationFailed ? 'validation-failed' : type === FAILURE_TYPES.QualityGateFailed ? 'gates-failed' : 'failed');
+    throw err;
+  }
+
+  await stage('prepare', `${input.partitions.map((p) => p.partition).join(', ')}`);
+  let prepared: PrepareDataResult;
+  try {
+    prepared = await executeChild(prepareData, {
+      workflowId: `${WORKFLOW_IDS.prepareData(spec.data.dataset, model)}/${cycle}`,
+      args: [
+        {
+          dataset: spec.data.dataset,
+          sourceUris: input.partitions.flatMap((p) => p.uris),
+          validationSpec: spec.data.validation as Record<string, unknown>,
+          ...(input.referenceProfileUri ? { referenceProfileUri: input.referenceProfileUri } : {}),
+          ...(spec.data.splits ? { splits: spec.data.splits } : {}),
+        },
+      ],
+      staticSummary: `cycle ${cycle} of ${model}: ingest, validate, profile, features`,
+    });
+  } catch (err) {
+    return failed(err);
+  }
+
+  const trainWorkflowId = `${WORKFLOW_IDS.trainModel(model, prepared.datasetVersion)}/${cycle}`;
+  await stage('train', trainWorkflowId);
+  const { splits, featureSpecUri } = prepared.features;
+  let trained: TrainModelResult;
+  try {
+    trained = await executeChild(trainModel, {
+      workflowId: trainWorkflowId,
+      args: [
+        {
+          model,
+          trainUri: splits.train.uri,
+          validationUri: splits.validation.uri,
+          featureSpecUri,
+          datasetVersion: prepared.datasetVersion,
+          hyperparameters: spec.trainer.hyperparameters,
+          resources: spec.trainer.resources,
+          ...(spec.trainer.limitRows ? { limitRows: spec.trainer.limitRows } : {}),
+        },
+      ],
+      staticSummary: `cycle ${cycle} of ${model}: train on ${prepared.datasetVersion}`,
+    });
+  } catch (err) {
+    return failed(err);
+  }
+
+  await stage('evaluate');
+  const runKey = trained.runKey;
+  let evaluated;
+  try {
+    evaluated = await evaluation.evaluateCandidate({
+      model,
+      runKey,
+      modelUri: trained.modelUri,
+      featureSpecUri,
+      testUri: splits.test.uri,
+      validationUri: splits.validation.uri,
+      gates: spec.gates as Record<string, unknown>,
+      ...(spec.trainer.limitRows ? { limitRows: spec.trainer.limitRows } : {}),
+    });
+  } catch (err) {
+    return failed(err);
+  }
+
+  await stage('register');
+  const { version } = await evaluation.registerCandidate({
+    model,
+    runKey,
+    modelUri: trained.modelUri,
+    featureSpecUri,
+    lineage: { datasetVersion: prepared.datasetVersion, featureSpecHash: trained.featureSpecHash, params: trained.lineage.hyperparameters },
+    metrics: evaluated.metrics,
+    gateReportUri: evaluated.gateReportUri,
+    reportUri: evaluated.reportUri,
+    summary: evaluated.summary,
+  });
+  upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.version, value: version }]);
+
+  if (spec.approval.mode === 'automatic') {
+    decision = { decision: 'approved', actor: 'policy:automatic', reason: `passed quality gates: ${evaluated.summary}`, timedOut: false };
+  } else {
+    const timeoutMs = durationMs(spec.approval.timeout);
+    await stage('approval', `v${version} waits for approve/reject (default ${spec.approval.default} after ${spec.approval.timeout})`, version);
+    await parent.signal(approvalRequestedSignal, {
+      cycle,
+      cycleWorkflowId: workflowInfo().workflowId,
+      version,
+      requestedAt: new Date().toISOString(),
+      deadline: new Date(Date.now() + timeoutMs).toISOString(),
+      default: spec.approval.default,
+      metrics: evaluated.metrics,
+    });
+    if (!(await condition(() => decision !== undefined, timeoutMs))) {
+      decision = {
+        decision: spec.approval.default === 'approve' ? 'approved' : 'rejected',
+        actor: 'policy:timeout',
+        reason: `no decision within ${spec.approval.timeout}; the spec's default is ${spec.approval.default}`,
+        timedOut: true,
+      };
+    }
+    await parent.signal(approvalResolvedSignal, { cycle, outcome: decision! });
+  }
+  const outcome = decision!;
+  await lifecycle.recordApprovalDecision({ model, version, decision: outcome.decision, actor: outcome.actor, reason: outcome.reason });
+
+  const base = { cycle, datasetVersion: prepared.datasetVersion, profileUri: prepared.profileUri, version, metrics: evaluated.metrics, reportUri: evaluated.reportUri, approval: outcome };
+  if (outcome.decision === 'rejected') {
+    await stage('rejected', `${outcome.actor}: ${outcome.reason}`, version);
+    return { ...base, stage: 'rejected', promoted: false };
+  }
+  await stage('promote', undefined, version);
+  // Until the [rollout] issue adds the canary, an approved challenger is promoted directly.
+  await lifecycle.promoteToChampion({ model, version, actor: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` });
+  await stage('promoted', `v${version} is champion`, version);
+  return { ...base, stage: 'promoted', promoted: true };
+}
