@@ -7,6 +7,7 @@ import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
+import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerServeCommand } from './commands/serve.ts';
 
 // Piping into `head` closes stdout early; that is not an error worth a stack trace.
@@ -26,6 +27,7 @@ registerDataCommands(program);
 registerModelCommands(program);
 registerBatchCommands(program);
 registerServeCommand(program);
+registerPipelineCommands(program);
 registerKeysCommands(program);
 
 await program.parseAsync(process.argv).catch(exitOnFatal);

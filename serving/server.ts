@@ -10,7 +10,9 @@ import type { Database } from '../lib/db/index.ts';
 import type { Logger } from '../lib/log.ts';
 import type { ModelRegistry } from '../lib/registry/index.ts';
 import type { ArtifactStore } from '../lib/storage/index.ts';
+import { notifyDataArrived } from '../lib/lifecycle/notify.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
+import type { DataArrivedSignal } from '../lib/workflow-types.ts';
 import { ResponseCache } from './cache.ts';
 import { createAuthenticator } from './http/auth.ts';
 import { buildApp } from './http/app.ts';
@@ -98,6 +100,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     metrics,
     db: deps.db,
     jobs: deps.temporal ? createJobsClient(deps.temporal.client) : undefined,
+    notifyDataArrived: deps.temporal ? (event: DataArrivedSignal) => notifyDataArrived(deps.temporal!.client, deps.store, event) : undefined,
     logger,
     modelsReady: () => {
       const expected = models.expected();

@@ -14,6 +14,8 @@ import { validateTable } from '../../lib/data/validation/engine.ts';
 import { buildReport, renderReportText, type ValidationReport } from '../../lib/data/validation/report.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
+import { notifyDataArrived } from '../../lib/lifecycle/notify.ts';
+import { connectClient } from '../../lib/temporal/connection.ts';
 import { say } from '../output.ts';
 
 function toUri(value: string): string {
@@ -39,14 +41,30 @@ export function registerDataCommands(program: Command): void {
   data
     .command('arrive')
     .argument('<month>', 'the month to publish, YYYY-MM')
-    .description("publish one month's partition as a data-arrival event (seeds it first if needed)")
-    .action(async (month: string) => {
+    .description("publish one month's partition as a data-arrival event (seeds it first if needed) and notify the lifecycles")
+    .option('--no-notify', 'only publish the event; do not signal the model lifecycles')
+    .action(async (month: string, opts: { notify?: boolean }) => {
       if (!MONTH_PATTERN.test(month)) throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
       const config = loadConfig('cli');
       const store = await createArtifactStore(config.artifactStore);
       const { event, isNew } = await withDuck((duck) => arriveFlightsMonth(duck, store, month));
       say(isNew ? `Published ${event.eventId}` : `Already published: ${event.eventId} (same data, no new event)`);
       say(JSON.stringify(event, null, 2));
+      if (opts.notify === false) return;
+      // Signal-with-start every lifecycle that consumes the dataset; a repeat is ignored by id.
+      let client;
+      try {
+        client = await connectClient(config.temporal);
+      } catch (err) {
+        say(`No lifecycle notified: the workflow service at ${config.temporal.address} is unreachable (${(err as Error).message}).`);
+        return;
+      }
+      try {
+        const models = await notifyDataArrived(client, store, { eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris });
+        say(models.length ? `Notified the lifecycle of ${models.join(', ')}.` : 'No model consumes this dataset yet: `flywheel pipeline start <spec.yaml>` first.');
+      } finally {
+        await client.connection.close();
+      }
     });
 
   data

@@ -3,7 +3,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
 
-export const API_KEY_SCOPES = ['predict', 'admin'] as const;
+/** predict: predictions, jobs, feedback; admin: routing and reloads; events: data-arrival events. */
+export const API_KEY_SCOPES = ['predict', 'admin', 'events'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export interface ApiKeyInfo {

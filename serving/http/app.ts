@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ServingError, type ErrorCode } from '../errors.ts';
 import type { ServingContext } from './context.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerEventRoutes } from './routes/events.ts';
 import { registerFeedbackRoutes } from './routes/feedback.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
@@ -84,5 +85,6 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   registerJobRoutes(app, ctx);
   registerFeedbackRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
+  registerEventRoutes(app, ctx);
   return app;
 }

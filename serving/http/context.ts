@@ -2,6 +2,7 @@
 import type { ServeSettings } from '../../lib/config/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { DataArrivedSignal } from '../../lib/workflow-types.ts';
 import type { JobsClient } from '../jobs/client.ts';
 import type { ServingMetrics } from '../metrics.ts';
 import type { ModelManager } from '../models.ts';
@@ -18,6 +19,8 @@ export interface ServingContext {
   /** Undefined when the workflow service is not configured or unreachable at start. */
   jobs: JobsClient | undefined;
   logger: Logger;
+  /** Delivers a data-arrival event to the model lifecycles; undefined without the workflow service. */
+  notifyDataArrived: ((event: DataArrivedSignal) => Promise<string[]>) | undefined;
   /** Whether every expected model has a loaded champion (readiness). */
   modelsReady: () => boolean;
   /** Updates gauges (queue depth, log buffer) just before /metrics is read. */

@@ -104,6 +104,17 @@ export const OPENAPI = {
           shadow: { type: ['object', 'null'], properties: { version: { type: 'integer' } } },
         },
       },
+      DataArrived: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['dataset', 'partition', 'uris'],
+        properties: {
+          eventId: { type: 'string', description: 'Stable id; unset: derived from dataset, partition and URIs' },
+          dataset: { type: 'string', examples: ['flights'] },
+          partition: { type: 'string', examples: ['2001-03'] },
+          uris: { type: 'array', minItems: 1, items: { type: 'string', description: 'file:// or s3:// URI' } },
+        },
+      },
       Error: {
         type: 'object',
         required: ['error', 'requestId'],
@@ -180,6 +191,19 @@ export const OPENAPI = {
     },
     '/v1/admin/models/{name}/reload': {
       post: { summary: 'Re-read registry aliases now (hot swap)', security: secured, parameters: [modelParam], responses: { 200: { description: 'Routing after reload' }, 409: errorResponse('The new version was refused') } },
+    },
+    '/v1/events/data-arrived': {
+      post: {
+        summary: 'New data arrived: signal-with-start every model lifecycle that consumes the dataset',
+        security: secured,
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/DataArrived' } } } },
+        responses: {
+          202: { description: 'Delivered: {eventId, models}' },
+          400: errorResponse('Invalid body'),
+          403: errorResponse('Key lacks the events scope'),
+          503: errorResponse('Workflow service unreachable (retry with the same eventId)'),
+        },
+      },
     },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Process is up' } } } },
     '/readyz': { get: { summary: 'Readiness: models loaded and database reachable', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (reasons in the body)' } } } },

@@ -56,3 +56,11 @@ function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return 'body';
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
+
+export const dataArrivedBodySchema = z.strictObject({
+  /** Stable id of the event; unset: derived from dataset, partition and URIs (a repeat is one event). */
+  eventId: z.string().min(1).max(256).optional(),
+  dataset: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  partition: z.string().regex(/^[A-Za-z0-9._=-]{1,64}$/),
+  uris: z.array(z.string().regex(/^(file|s3):\/\/\S+$/, 'not a file:// or s3:// URI').max(2048)).min(1).max(1000),
+});

@@ -31,7 +31,8 @@ export async function quickSpec(name: string, overrides: Partial<ModelSpecInput>
     name,
     data: { dataset: 'flights', validation, windowPartitions: 2 },
     trainer: { hyperparameters: { hidden: [8], epochs: 2, seed: 5 }, resources: { gpu: false }, limitRows: 3000 },
-    gates: { minAuc: 0.5 },
+    // No gates by default: a tiny model on a few thousand rows sits near AUC 0.5 either way.
+    gates: {},
     ...overrides,
   });
 }

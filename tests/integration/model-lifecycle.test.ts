@@ -133,6 +133,22 @@ describe('modelLifecycle', () => {
     expect((await registry.approvals(spec.name, second.pendingApproval!.version)).map((a) => a.reason)).toEqual(['worse on SFO flights']);
   }, 300_000);
 
+  it('a cycle whose candidate fails its gates ends as gates-failed, findable with a list filter on the search attributes', async () => {
+    const spec = await quickSpec(`lc-gates-${tag}`, { gates: { minAuc: 0.99 } });
+    await start(spec, jan);
+    const done = await waitForStatus(client, spec.name, (s) => s.history.length === 1);
+    expect(done.history[0]).toMatchObject({ stage: 'gates-failed' });
+    expect(done.history[0]!.error).toMatch(/AUC .* < min 0.99/);
+    expect(await registry.searchVersions(spec.name).catch(() => [])).toEqual([]); // nothing registered
+    let ids: string[] = [];
+    for (let i = 0; i < 40 && ids.length === 0; i++) {
+      ids = [];
+      for await (const w of client.workflow.list({ query: `FlywheelModel = "${spec.name}" AND FlywheelStage = "gates-failed" AND ExecutionStatus = "Failed"` })) ids.push(w.workflowId);
+      if (ids.length === 0) await new Promise((r) => setTimeout(r, 250)); // visibility is eventually consistent
+    }
+    expect(ids).toEqual([`cycle/${spec.name}/1`]);
+  }, 300_000);
+
   it('manual approval times out to the spec default', async () => {
     const spec = await quickSpec(`lc-timeout-${tag}`, { approval: { mode: 'manual', timeout: '2s', default: 'approve' } });
     await start(spec, jan);

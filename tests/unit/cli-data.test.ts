@@ -33,10 +33,11 @@ describe('flywheel data', () => {
   }, 60_000);
 
   it('publishes an arrival once per content', () => {
-    const first = flywheel('data', 'arrive', '2001-02');
+    // No workflow service here: the lifecycle notification is covered by tests/integration.
+    const first = flywheel('data', 'arrive', '2001-02', '--no-notify');
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/^Published data-arrived\/flights\/2001-02\//);
-    const second = flywheel('data', 'arrive', '2001-02');
+    const second = flywheel('data', 'arrive', '2001-02', '--no-notify');
     expect(second.stdout).toMatch(/^Already published: data-arrived\/flights\/2001-02\//);
     const bad = flywheel('data', 'arrive', '2001-13');
     expect(bad.status).toBe(1);

@@ -1,0 +1,26 @@
+// POST /v1/events/data-arrived (scope `events`): new data for a dataset. Every model lifecycle
+// that consumes it is signalled-with-start, so the first event creates the workflow; the same
+// event delivered twice starts one cycle (the workflow de-duplicates by event id).
+import type { FastifyInstance } from 'fastify';
+import { eventIdFor } from '../../../lib/lifecycle/notify.ts';
+import { ServingError } from '../../errors.ts';
+import type { ServingContext } from '../context.ts';
+import { dataArrivedBodySchema, parseBody } from '../schemas.ts';
+
+export function registerEventRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  app.post('/v1/events/data-arrived', async function dataArrivedRoute(request, reply) {
+    await ctx.authenticate(request, 'events');
+    const body = parseBody(dataArrivedBodySchema, request.body);
+    if (!ctx.notifyDataArrived) throw new ServingError('unavailable', 'events need the workflow service (TEMPORAL_ADDRESS), which this server could not reach', 5);
+    const event = { ...body, eventId: body.eventId ?? eventIdFor(body) };
+    let models: string[];
+    try {
+      models = await ctx.notifyDataArrived(event);
+    } catch (err) {
+      ctx.logger.warn({ err, eventId: event.eventId }, 'data-arrived event not delivered');
+      throw new ServingError('unavailable', `the event could not be delivered right now (${(err as Error).message}); retry with the same eventId`, 5);
+    }
+    void reply.status(202);
+    return { eventId: event.eventId, models };
+  });
+}

@@ -1,0 +1,138 @@
+// The three ways into the lifecycle, on the real servers: `flywheel pipeline …` and
+// `flywheel data arrive` (signal-with-start; the same event twice starts one cycle), the inference
+// server's events endpoint, and the real `temporal` CLI starting `modelLifecycle` from a spec file.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../lib/auth/api-keys.ts';
+import { loadConfig } from '../../lib/config/index.ts';
+import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
+import { createLogger } from '../../lib/log.ts';
+import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { S3ArtifactStore } from '../../lib/storage/index.ts';
+import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { retrainSignal } from '../../workflows/model-lifecycle.ts';
+import { createInferenceServer } from '../../serving/server.ts';
+import { getInfra, useInfraAwsCredentials } from './infra.ts';
+import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
+import { ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
+
+const infra = getInfra();
+useInfraAwsCredentials(infra);
+const tag = randomUUID().slice(0, 8);
+const storeUri = `s3://${infra.s3Bucket}/pipeline-${tag}`;
+const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
+const env = { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_ACTOR: 'ci' };
+let worker: Spawned;
+let connection: Connection;
+let client: Client;
+let db: PostgresDatabase;
+let dir: string;
+
+function flywheel(...args: string[]) {
+  return spawnSync(process.execPath, ['bin/flywheel.js', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flywheel-pipeline-'));
+  db = await PostgresDatabase.create(infra.databaseUrl);
+  await migrate(db);
+  worker = spawnWorker('cpu', { ...env, FLYWHEEL_WORKER_IDENTITY: `pipeline-${tag}` });
+  await worker.waitFor('"worker started"', 90_000);
+  connection = await Connection.connect({ address: infra.temporalAddress });
+  client = new Client({ connection });
+}, 180_000);
+
+afterAll(async () => {
+  worker?.child.kill('SIGTERM');
+  await worker?.exited;
+  await connection?.close();
+  await db?.close();
+});
+
+describe('flywheel pipeline and data arrive', () => {
+  it('start → arrive (twice: one cycle) → status → approve; events endpoint → reject; approve with nothing pending fails', async () => {
+    const spec = await quickSpec(`pl-${tag}`, { approval: { mode: 'manual', timeout: '1h', default: 'reject' }, data: { dataset: 'flights', validation: (await quickSpec('x')).data.validation, windowPartitions: 1 } });
+    const specFile = join(dir, 'spec.json');
+    await writeFile(specFile, JSON.stringify(spec));
+
+    const started = flywheel('pipeline', 'start', specFile);
+    expect(started.status, started.stderr).toBe(0);
+    expect(started.stdout).toContain(`Started model/${spec.name}`);
+
+    const arrived = flywheel('data', 'arrive', '2001-01');
+    expect(arrived.status, arrived.stderr).toBe(0);
+    expect(arrived.stdout).toContain(`Notified the lifecycle of ${spec.name}.`);
+    const again = flywheel('data', 'arrive', '2001-01');
+    expect(again.stdout).toContain('Already published');
+
+    const follow = spawnNode(['bin/flywheel.js', 'pipeline', 'status', spec.name, '--follow'], env);
+    await follow.waitFor(/state\s+awaiting-approval/, 180_000);
+    follow.child.kill('SIGINT');
+    await follow.exited;
+    expect(follow.output()).toMatch(/cycle 1: (prepare|train|evaluate|register|approval)/);
+
+    const status = flywheel('pipeline', 'status', spec.name, '--json');
+    const parsed = JSON.parse(status.stdout) as { pendingApproval: { version: number }; cycles: number };
+    expect(parsed.cycles).toBe(1);
+    const approve = flywheel('pipeline', 'approve', spec.name, '--reason', 'looks good');
+    expect(approve.status, approve.stderr).toBe(0);
+    expect(approve.stdout).toContain(`cycle 1: v${parsed.pendingApproval.version} approved by ci`);
+    const done = await waitForStatus(client, spec.name, (s) => s.history.length === 1);
+    expect(done.history[0]!.stage).toBe('promoted');
+    expect(done.cycles).toBe(1); // the repeated arrival started nothing
+
+    const nothing = flywheel('pipeline', 'approve', spec.name, '--reason', 'again');
+    expect(nothing.status).toBe(1);
+    expect(nothing.stderr).toContain('no approval is pending');
+
+    // The events endpoint of the inference server delivers the same way.
+    const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: 'none-here' }).serve;
+    const server = await createInferenceServer({ settings, db, registry: new BuiltinRegistry(db), store, logger: createLogger({ level: 'silent' }), temporal: { client, namespace: 'default' } });
+    const url = await server.start();
+    try {
+      const feb = await sliceEvent(store, dir, '2001-02', 12_000);
+      const { key } = await createApiKey(db, { name: `events-${tag}`, scopes: ['events'] });
+      const { key: predictOnly } = await createApiKey(db, { name: `predict-${tag}`, scopes: ['predict'] });
+      const body = { dataset: 'flights', partition: feb.partition, uris: feb.uris };
+      const post = (k: string) => fetch(`${url}/v1/events/data-arrived`, { method: 'POST', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect((await post(predictOnly)).status).toBe(403);
+      const first = await post(key);
+      expect(first.status).toBe(202);
+      const delivered = (await first.json()) as { eventId: string; models: string[] };
+      expect(delivered.models).toContain(spec.name);
+      expect(((await (await post(key)).json()) as { eventId: string }).eventId).toBe(delivered.eventId);
+    } finally {
+      await server.stop();
+    }
+    await waitForStatus(client, spec.name, (s) => s.pendingApproval?.cycle === 2);
+    const reject = flywheel('pipeline', 'reject', spec.name, '--reason', 'not now');
+    expect(reject.stdout).toMatch(/cycle 2: v\d+ rejected by ci/);
+    const after = await waitForStatus(client, spec.name, (s) => s.history.length === 2);
+    expect(after.history[1]!.stage).toBe('rejected');
+    expect(after.cycles).toBe(2);
+  }, 420_000);
+
+  it('the real `temporal` CLI starts modelLifecycle from a spec file', async () => {
+    const spec = await quickSpec(`pl-cli-${tag}`);
+    const specFile = join(dir, 'cli-spec.json');
+    await writeFile(specFile, JSON.stringify(spec));
+    const res = spawnSync(
+      infra.temporalCliPath,
+      ['workflow', 'start', '--type', 'modelLifecycle', '--task-queue', 'flywheel-cpu', '--workflow-id', WORKFLOW_IDS.modelLifecycle(spec.name), '--input-file', specFile, '--address', infra.temporalAddress],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    const idle = await waitForStatus(client, spec.name, (s) => s.state === 'idle');
+    expect(idle.model).toBe(spec.name);
+    // With no data yet, a retrain request records a skipped cycle that says why.
+    await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name)).signal(retrainSignal, { reason: 'by hand' });
+    const skipped = await waitForStatus(client, spec.name, (s) => s.history.length === 1);
+    expect(skipped.history[0]).toMatchObject({ stage: 'failed', error: 'no flights data has arrived yet' });
+    await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name)).terminate('test done');
+  }, 120_000);
+});
