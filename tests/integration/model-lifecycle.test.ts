@@ -34,7 +34,10 @@ let jan: DataArrivedSignal;
 let feb: DataArrivedSignal;
 let dir: string;
 
+const started: string[] = [];
+
 function start(spec: ModelSpec, event: DataArrivedSignal) {
+  started.push(WORKFLOW_IDS.modelLifecycle(spec.name));
   return client.workflow.signalWithStart(modelLifecycle, {
     workflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
     taskQueue: TASK_QUEUES.cpu,
@@ -58,6 +61,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // Entity workflows run forever: end them so the shared dev server does not collect them.
+  for (const id of started) await client?.workflow.getHandle(id).terminate('test done').catch(() => undefined);
   worker?.child.kill('SIGTERM');
   await worker?.exited;
   await connection?.close();

@@ -115,6 +115,7 @@ describe('flywheel pipeline and data arrive', () => {
     const after = await waitForStatus(client, spec.name, (s) => s.history.length === 2);
     expect(after.history[1]!.stage).toBe('rejected');
     expect(after.cycles).toBe(2);
+    await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name)).terminate('test done');
   }, 420_000);
 
   it('the real `temporal` CLI starts modelLifecycle from a spec file', async () => {
