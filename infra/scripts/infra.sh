@@ -8,7 +8,8 @@
 #   infra.sh status                   one line per service
 #   infra.sh env                      export lines that point Flywheel at these servers
 #
-# Services: temporal postgres s3 mlflow (default: all; mlflow brings up s3 first).
+# Services: temporal postgres s3 mlflow (default: all; mlflow brings up s3 first). `chromium`
+# (for the Web UI browser test) is a tool, not a server: `infra.sh provision chromium`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/provision.sh"
@@ -20,7 +21,7 @@ cmd="${1:-status}"; shift || true
 services=("$@"); [ ${#services[@]} -eq 0 ] && services=("${ALL_SERVICES[@]}")
 
 for s in "${services[@]}"; do
-  case "$s" in temporal|postgres|s3|mlflow) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]})" ;; esac
+  case "$s" in temporal|postgres|s3|mlflow|chromium) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium)" ;; esac
 done
 
 has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -31,6 +32,7 @@ service_ready() {
     postgres) pg_bin_dir >/dev/null && pg_ready ;;
     s3) s3_ready ;;
     mlflow) mlflow_ready ;;
+    chromium) chromium_bin >/dev/null ;;
   esac
 }
 
@@ -40,6 +42,7 @@ case "$cmd" in
     has temporal && provision_temporal
     { has s3 || has mlflow; } && provision_versitygw
     has mlflow && provision_mlflow
+    has chromium && provision_chromium
     log "provisioned: ${services[*]}"
     ;;
   up)
@@ -70,6 +73,8 @@ case "$cmd" in
     cli="$(temporal_bin 2>/dev/null || true)"
     [ -n "$cli" ] && echo "export TEMPORAL_CLI_PATH=$cli"
     [ -x "$(mlflow_venv)/bin/python" ] && echo "export FLYWHEEL_MLFLOW_PYTHON=$(mlflow_venv)/bin/python"
+    chromium_bin >/dev/null && echo "export FLYWHEEL_CHROMIUM_PATH=$(chromium_bin)"
+    echo "export FLYWHEEL_TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT"
     cat <<EOF
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export DATABASE_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB

@@ -52,6 +52,20 @@ provision_mlflow() {
   die "no MLflow version out of ($MLFLOW_VERSIONS) could be installed"
 }
 
+chromium_bin() { command -v chromium || command -v chromium-browser; }
+
+# Headless Chromium for the Web UI browser test (Debian's package; driven by playwright-core).
+provision_chromium() {
+  chromium_bin >/dev/null && return 0
+  if is_root && command -v apt-get >/dev/null; then
+    log "installing Chromium from Debian's packages (first time only)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || die "apt-get install chromium failed"
+  else
+    die "Chromium not found: install your distribution's chromium package (e.g. apt-get install chromium)"
+  fi
+}
+
 provision_all() {
   provision_postgres
   provision_temporal

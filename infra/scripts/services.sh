@@ -10,7 +10,8 @@ start_temporal() {
   mkdir -p "$RUN_DIR"
   start_bg temporal "$(temporal_bin)" server start-dev \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-ip 127.0.0.1 --ui-port "$TEMPORAL_UI_PORT" \
-    --db-filename "$RUN_DIR/temporal.sqlite" --log-level warn --namespace default
+    --db-filename "$RUN_DIR/temporal.sqlite" --log-level warn --namespace default \
+    --search-attribute FlywheelModel=Keyword --search-attribute FlywheelStage=Keyword --search-attribute FlywheelVersion=Int
   wait_until temporal 90 temporal_ready
 }
 
