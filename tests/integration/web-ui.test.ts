@@ -70,7 +70,10 @@ describe('Temporal Web UI', () => {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     const query = encodeURIComponent(`FlywheelModel="${spec.name}"`);
     const cycleId = WORKFLOW_IDS.modelCycle(spec.name, 1);
-    const listed = () => page.waitForFunction(([a, b]) => document.body.innerText.includes(a!) && document.body.innerText.includes(b!), [workflowId, cycleId], { timeout: 5000 });
+    const listed = async () => {
+      await page.getByText(workflowId, { exact: true }).first().waitFor({ timeout: 5000 });
+      await page.getByText(cycleId, { exact: true }).first().waitFor({ timeout: 5000 });
+    };
     // The UI is a single-page app (wait for it to render); visibility is eventually consistent
     // (reload until both rows are listed).
     for (let attempt = 0; ; attempt++) {
