@@ -27,8 +27,12 @@ import { prepareData } from './prepare-data.ts';
 import { trainModel } from './train-model.ts';
 
 const retry = { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] };
-const evaluation = proxyActivities<EvaluationActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '30 minutes', retry });
-const lifecycle = proxyActivities<LifecycleActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '1 minute', retry });
+// One proxy per step, each with the summary the Web UI shows on the activity.
+const cpu = { taskQueue: TASK_QUEUES.cpu, retry };
+const { evaluateCandidate } = proxyActivities<EvaluationActivities>({ ...cpu, startToCloseTimeout: '30 minutes', summary: 'score the candidate and the champion on the test split; check the quality gates' });
+const { registerCandidate } = proxyActivities<EvaluationActivities>({ ...cpu, startToCloseTimeout: '5 minutes', summary: 'register the candidate as challenger' });
+const { recordApprovalDecision } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'record the approval decision (who, why)' });
+const { promoteToChampion } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'move the champion alias to the approved version' });
 
 function failureType(err: unknown): string | undefined {
   let cause: unknown = err;
@@ -107,7 +111,7 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   const runKey = trained.runKey;
   let evaluated;
   try {
-    evaluated = await evaluation.evaluateCandidate({
+    evaluated = await evaluateCandidate({
       model,
       runKey,
       modelUri: trained.modelUri,
@@ -122,7 +126,7 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   }
 
   await stage('register');
-  const { version } = await evaluation.registerCandidate({
+  const { version } = await registerCandidate({
     model,
     runKey,
     modelUri: trained.modelUri,
@@ -160,7 +164,7 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     await parent.signal(approvalResolvedSignal, { cycle, outcome: decision! });
   }
   const outcome = decision!;
-  await lifecycle.recordApprovalDecision({ model, version, decision: outcome.decision, actor: outcome.actor, reason: outcome.reason });
+  await recordApprovalDecision({ model, version, decision: outcome.decision, actor: outcome.actor, reason: outcome.reason });
 
   const base = { cycle, datasetVersion: prepared.datasetVersion, profileUri: prepared.profileUri, version, metrics: evaluated.metrics, reportUri: evaluated.reportUri, approval: outcome };
   if (outcome.decision === 'rejected') {
@@ -169,7 +173,7 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   }
   await stage('promote', undefined, version);
   // Until the [rollout] issue adds the canary, an approved challenger is promoted directly.
-  await lifecycle.promoteToChampion({ model, version, actor: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` });
+  await promoteToChampion({ model, version, actor: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` });
   await stage('promoted', `v${version} is champion`, version);
   return { ...base, stage: 'promoted', promoted: true };
 }

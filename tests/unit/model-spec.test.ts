@@ -1,0 +1,56 @@
+// The model spec: the shipped example parses; mistakes get an error naming the field.
+import { writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { durationMs } from '../../lib/spec/duration.ts';
+import { loadModelSpec, ModelSpecError, parseModelSpec } from '../../lib/spec/model-spec.ts';
+
+const validation = { dataset: 'flights', columns: { date: { type: 'timestamp' } } };
+
+describe('model spec', () => {
+  it('loads examples/flights/model.yaml with its validation rules from the referenced file', async () => {
+    const spec = await loadModelSpec('examples/flights/model.yaml');
+    expect(spec.name).toBe('flights-delay');
+    expect(spec.data.validation.columns.origin?.pattern).toBe('^[A-Z0-9]{3}$');
+    expect(spec.approval).toEqual({ mode: 'manual', timeout: '24h', default: 'reject' });
+    expect(spec.retrain).toMatchObject({ schedule: '0 6 * * 1', onNewData: true, cooldown: '1h' });
+    expect(spec.trainer.resources.gpu).toBe(false);
+    expect(JSON.parse(JSON.stringify(spec))).toEqual(spec); // plain JSON: a workflow input as is
+  });
+
+  it('fills defaults for everything but the name and data', () => {
+    const spec = parseModelSpec({ name: 'm', data: { validation } });
+    expect(spec.approval.mode).toBe('automatic');
+    expect(spec.retrain).toEqual({ onNewData: true, onDrift: true, cooldown: '0s' });
+    expect(spec.trainer.kind).toBe('tfjs-mlp');
+    expect(spec.gates).toEqual({});
+  });
+
+  it.each([
+    [{ name: 'Bad Name', data: { validation } }, /name: lower-case letters/],
+    [{ name: 'm', data: { validation }, retrain: { cooldown: 'soon' } }, /retrain\.cooldown/],
+    [{ name: 'm', data: { validation }, retrain: { schedule: 'every monday' } }, /retrain\.schedule: not a five-field cron/],
+    [{ name: 'm', data: { validation }, approval: { mode: 'maybe' } }, /approval\.mode/],
+    [{ name: 'm', data: { validation }, trainer: { hyperparameters: { epochs: -1 } } }, /trainer\.hyperparameters\.epochs/],
+    [{ name: 'm', data: { validation }, gates: { minAuc: 2 } }, /gates\.minAuc/],
+    [{ name: 'm', data: { validation }, extra: 1 }, /extra/],
+    [{ name: 'm' }, /data/],
+  ])('refuses %j naming the field', (value, message) => {
+    expect(() => parseModelSpec(value, 'spec.yaml')).toThrow(ModelSpecError);
+    expect(() => parseModelSpec(value, 'spec.yaml')).toThrow(message);
+  });
+
+  it('says which file and field when a referenced validation file is missing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-spec-'));
+    await writeFile(join(dir, 'm.yaml'), 'name: m\ndata:\n  validation: ./nope.yaml\n');
+    await expect(loadModelSpec(join(dir, 'm.yaml'))).rejects.toThrow(/data\.validation: cannot read .*nope\.yaml/);
+  });
+
+  it('reads durations', () => {
+    expect(durationMs('90s')).toBe(90_000);
+    expect(durationMs('1.5h')).toBe(5_400_000);
+    expect(durationMs(250)).toBe(250);
+    expect(() => durationMs('soon')).toThrow('not a duration');
+  });
+});
