@@ -23,6 +23,8 @@ useInfraAwsCredentials(infra);
 const tag = randomUUID().slice(0, 8);
 const storeUri = `s3://${infra.s3Bucket}/crash-${tag}`;
 const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED */
+const PENDING_ACTIVITY_STATE_STARTED = 2;
 let dir: string;
 let port: number;
 let server: ChildProcess | undefined;
@@ -74,7 +76,7 @@ afterAll(async () => {
 
 describe('a lifecycle cycle through crashes', () => {
   it('survives a killed worker and a restarted Temporal server mid-training, applying each effect once', async () => {
-    const spec = await quickSpec(`crash-${tag}`, { trainer: { hyperparameters: { hidden: [32], epochs: 6, seed: 3 }, resources: { gpu: false }, limitRows: 20_000 } });
+    const spec = await quickSpec(`crash-${tag}`, { trainer: { hyperparameters: { hidden: [32], epochs: 20, patience: 20, seed: 3 }, resources: { gpu: false }, limitRows: 20_000 } });
     const event = await sliceEvent(store, dir, '2001-01', 30_000);
     worker = startWorker();
     await worker.waitFor('"worker started"', 90_000);
@@ -83,7 +85,17 @@ describe('a lifecycle cycle through crashes', () => {
     );
     const training = await withClient((client) => waitForStatus(client, spec.name, (s) => s.current?.stage === 'train', 120_000));
     const trainWorkflowId = training.current!.detail!;
-    await new Promise((r) => setTimeout(r, 1500)); // into the epochs
+    // Kill only once the training activity is really running on the worker (started, not done).
+    await withClient(async (client) => {
+      for (let i = 0; i < 600; i++) {
+        const desc = await client.workflow.getHandle(trainWorkflowId).describe().catch(() => undefined);
+        const pending = desc?.raw.pendingActivities?.[0];
+        if (Number(pending?.state) === PENDING_ACTIVITY_STATE_STARTED) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('the training activity never started');
+    });
+    await new Promise((r) => setTimeout(r, 1000));
 
     worker.child.kill('SIGKILL');
     await worker.exited;
