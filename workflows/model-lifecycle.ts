@@ -49,6 +49,7 @@ const lifecycle = proxyActivities<LifecycleActivities>({
 
 /** History events after which a run continues as new even if the server does not suggest it. */
 const MAX_HISTORY_EVENTS = 5_000;
+
 const MAX_SEEN_EVENT_IDS = 1_000;
 const MAX_HISTORY_CYCLES = 20;
 
@@ -65,7 +66,12 @@ function messageOf(err: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
-export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver): Promise<void> {
+export interface LifecycleOptions {
+  /** History events after which the run continues as new. @default 5000 */
+  maxHistoryEvents?: number;
+}
+
+export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver, options: LifecycleOptions = {}): Promise<void> {
   const model = spec.name;
   const state: LifecycleCarryOver = carry ?? { cycles: 0, partitions: [], pending: [], seenEventIds: [], history: [] };
   let current: (CycleSummary & { detail?: string }) | null = null;
@@ -156,7 +162,8 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
 
   if (!carry) await lifecycle.syncRetrainSchedule({ name: spec.name, retrain: spec.retrain });
 
-  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
+  const maxEvents = options.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
   for (;;) {
     await condition(() => state.pending.length > 0 || tooLong());
     if (state.pending.length === 0) break;
@@ -213,5 +220,5 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
   }
   // Pending triggers, partitions and de-duplication state travel to the next run.
   await condition(allHandlersFinished);
-  await continueAsNew<typeof modelLifecycle>(spec, state);
+  await continueAsNew<typeof modelLifecycle>(spec, state, options);
 }

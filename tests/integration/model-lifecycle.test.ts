@@ -154,6 +154,26 @@ describe('modelLifecycle', () => {
     expect(ids).toEqual([`cycle/${spec.name}/1`]);
   }, 300_000);
 
+  it('continues as new when its history grows, carrying triggers that arrived during the last cycle', async () => {
+    const spec = await quickSpec(`lc-can-${tag}`);
+    const workflowId = WORKFLOW_IDS.modelLifecycle(spec.name);
+    started.push(workflowId);
+    // A tiny history budget, so the first cycle alone exceeds it.
+    const first = await client.workflow.signalWithStart(modelLifecycle, { workflowId, taskQueue: TASK_QUEUES.cpu, args: [spec, undefined, { maxHistoryEvents: 30 }], signal: dataArrivedSignal, signalArgs: [jan] });
+    await waitForStatus(client, spec.name, (s) => s.current?.cycle === 1);
+    await first.signal(dataArrivedSignal, feb); // arrives during cycle 1: must survive continue-as-new
+    const done = await waitForStatus(client, spec.name, (s) => s.history.length === 2 && s.current === null, 180_000);
+    expect(done.history.map((h) => [h.cycle, h.stage])).toEqual([[1, 'promoted'], [2, 'promoted']]);
+    expect(done.history[1]!.triggers.map((t) => t.eventId)).toEqual([feb.eventId]);
+    expect(done.partitions).toEqual(['2001-01', '2001-02']);
+    const firstRun = await client.workflow.getHandle(workflowId, first.signaledRunId).describe();
+    expect(firstRun.status.name).toBe('CONTINUED_AS_NEW');
+    // A repeat of an event from before continue-as-new is still recognised.
+    await client.workflow.getHandle(workflowId).signal(dataArrivedSignal, jan);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await waitForStatus(client, spec.name, () => true)).cycles).toBe(2);
+  }, 300_000);
+
   it('manual approval times out to the spec default', async () => {
     const spec = await quickSpec(`lc-timeout-${tag}`, { approval: { mode: 'manual', timeout: '2s', default: 'approve' } });
     await start(spec, jan);
