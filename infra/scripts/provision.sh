@@ -20,16 +20,22 @@ provision_versitygw() {
   go_install versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 }
 
+# apt_install PACKAGE WHAT: installs a Debian package as root; otherwise says what to install.
+apt_install() {
+  local package="$1" what="$2"
+  if is_root && command -v apt-get >/dev/null; then
+    log "installing $what from Debian's packages (first time only)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null \
+      || die "apt-get install $package failed"
+  else
+    die "$what not found: install your distribution's $package package (e.g. apt-get install $package)"
+  fi
+}
+
 provision_postgres() {
   pg_bin_dir >/dev/null && return 0
-  if is_root && command -v apt-get >/dev/null; then
-    log "installing PostgreSQL from Debian's packages"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
-      || die "apt-get install postgresql failed"
-    pg_bin_dir >/dev/null || die "PostgreSQL installed but no postgres binary found under /usr/lib/postgresql"
-  else
-    die "PostgreSQL server binaries not found: install your distribution's postgresql package (e.g. apt-get install postgresql)"
-  fi
+  apt_install postgresql "PostgreSQL server binaries"
+  pg_bin_dir >/dev/null || die "PostgreSQL installed but no postgres binary found under /usr/lib/postgresql"
 }
 
 provision_mlflow() {
@@ -57,13 +63,7 @@ chromium_bin() { command -v chromium || command -v chromium-browser; }
 # Headless Chromium for the Web UI browser test (Debian's package; driven by playwright-core).
 provision_chromium() {
   chromium_bin >/dev/null && return 0
-  if is_root && command -v apt-get >/dev/null; then
-    log "installing Chromium from Debian's packages (first time only)"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-      || die "apt-get install chromium failed"
-  else
-    die "Chromium not found: install your distribution's chromium package (e.g. apt-get install chromium)"
-  fi
+  apt_install chromium Chromium
 }
 
 provision_all() {
