@@ -1,7 +1,7 @@
 // One inference server for bench:serving, run as a child process so the bench can pin it to its
-// own core (`taskset -c 0`). Its settings come as JSON in argv[2]; it answers over IPC with its
-// URL once listening, and with its event-loop delay (since the last ask) whenever asked.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+// own core. Its settings come as JSON in BENCH_SERVING_SERVER; it answers over IPC with its URL
+// once listening, and with its event-loop delay and major GCs since the last ask whenever asked.
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { ServeSettings } from '../lib/config/index.ts';
 import { PostgresDatabase } from '../lib/db/index.ts';
 import { createLogger } from '../lib/log.ts';
@@ -18,20 +18,28 @@ export interface BenchServerConfig {
   noopInputDim?: number;
 }
 
-export type ToBenchServer = { type: 'eld' } | { type: 'stop' };
-export type FromBenchServer =
-  | { type: 'ready'; url: string }
-  | { type: 'eld'; p99Ms: number; maxMs: number }
-  | { type: 'failed'; message: string };
+export interface ServerStats {
+  eldP99Ms: number;
+  eldMaxMs: number;
+  majorGcs: number;
+  heapUsedMb: number;
+}
+
+export type ToBenchServer = { type: 'stats' } | { type: 'stop' };
+export type FromBenchServer = { type: 'ready'; url: string } | ({ type: 'stats' } & ServerStats) | { type: 'failed'; message: string };
 
 function send(message: FromBenchServer): void {
   process.send?.(message);
 }
 
-const config = JSON.parse(process.argv[2] ?? '{}') as BenchServerConfig;
+const config = JSON.parse(process.env.BENCH_SERVING_SERVER ?? '{}') as BenchServerConfig;
 const logger = createLogger({ level: 'warn', base: { process: 'bench-serve' } });
 const db = await PostgresDatabase.create(config.databaseUrl);
 const eld = monitorEventLoopDelay({ resolution: 1 });
+let majorGcs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+}).observe({ entryTypes: ['gc'] });
 try {
   const inputDim = config.noopInputDim;
   const server = await createInferenceServer({
@@ -52,9 +60,10 @@ try {
   // The bench asks us to stop; if the bench itself dies, the IPC channel closes and we stop too.
   process.on('message', (message: ToBenchServer) => {
     if (message.type === 'stop') stop();
-    else if (message.type === 'eld') {
-      send({ type: 'eld', p99Ms: eld.percentile(99) / 1e6, maxMs: eld.max / 1e6 });
+    else if (message.type === 'stats') {
+      send({ type: 'stats', eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, majorGcs, heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20 });
       eld.reset();
+      majorGcs = 0;
     }
   });
   process.on('disconnect', stop);
