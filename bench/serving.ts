@@ -8,10 +8,17 @@
 //      and of 32 straight on the inference pool.
 //   B3 the response cache at ~0% and ~80% hits vs cache off, on the wide MLP.
 //   B4 a 10% canary sticky by routing key vs 100% champion (flights model).
-// Needs PostgreSQL (registry, routes, prediction log): started through infra.sh like the tests do;
-// the bench works in a throwaway database it drops at the end.
+// Needs PostgreSQL (registry, routes, prediction log, which stays on as in production): started
+// through infra.sh like the tests do; the bench works in a throwaway database it drops at the end.
 //
-//   npm run bench:serving            # 1 warm-up + 5 rounds, ~5 min
+// On a shared 2-core machine, a 1-s p99 is easily decided by something other than the server under
+// test, so: idle servers are paused (SIGSTOP) while another is measured, each variant gets a short
+// burst of load before it is measured, a failed run is repeated once at the same rate, and runs
+// wait for other processes on the machine to go quiet (for up to QUIET_BUDGET_MS in all). What
+// disturbed which run (other processes' CPU, major GCs) is in the raw rounds; noisy_runs counts runs
+// other processes disturbed.
+//
+//   npm run bench:serving            # warm-up + 5 rounds, ~5 min
 //   npm run bench:serving -- --quick # tiny sizes, 1 round (smoke test)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +51,7 @@ const P99_LIMIT_MS = 20;
 const warmMs = quick ? 300 : 1000;
 const closedMs = quick ? 300 : 700;
 /** One open-loop run at a fixed offered rate. */
-const openMs = quick ? 300 : 700;
+const openMs = quick ? 300 : 500;
 const CLOSED_CONNECTIONS = 64;
 /** Open loop: connections are opened as needed up to this; past it requests wait (and it shows). */
 const MAX_CONNECTIONS = 512;
@@ -71,7 +78,7 @@ const settleMs = quick ? 50 : 150;
 const pulseMs = quick ? 200 : 300;
 const IDLE_RPS = 50;
 const idleMs = quick ? 400 : 1000;
-const b2Ms = quick ? 200 : 600;
+const b2Ms = quick ? 200 : 500;
 const b2Warmups = quick ? 0 : 1;
 const B2_CALLERS = 256;
 const canaryTarget = quick ? 5_000 : 200_000;
@@ -90,9 +97,9 @@ const wallStart = performance.now();
 // Load generator. Open-loop runs are paced here rather than with autocannon's -R: autocannon's
 // rate is a per-connection quota refilled by a 1 s interval (lib/httpClient.js), so every second
 // starts with a closed-loop burst at full concurrency, and it then fills its latency histogram
-// with a 1 ms coordinated-omission correction. Here request i is due at t0 + i/rate and its latency
-// counts from then, whether or not a connection was free (wrk2's method). Closed-loop runs use the
-// same client, so both kinds of number come from one clock and one HTTP parser.
+// with a 1 ms coordinated-omission correction. Here requests go out at the offered rate whatever
+// the server does (see openLoop). Closed-loop runs use the same client, so both kinds of number
+// come from one clock and one HTTP parser.
 
 type OnReply = (status: number, body: Buffer) => void;
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -369,10 +376,10 @@ function closedLoop(w: Workload, connections: number, durationMs: number, maxReq
   }, null);
 }
 
-/** Open loop at `rps` for `durationMs`: request i is due at t0 + i/rps and sent then on a free
- * connection (a new one if none is free); its latency counts from the moment it was due to be
- * sent, or from when the generator got to it if its timer fired late (that delay is the
- * generator's, not the server's: it is reported as lateP99Ms). */
+/** Open loop at `rps` for `durationMs`: request i is due at t0 + i/rps and goes out then on a free
+ * connection, a new one if none is free (up to MAX_CONNECTIONS; past that it waits for one). Its
+ * latency counts from when the generator got to it: waiting for a connection counts (the server is
+ * behind), the generator's own timer lateness does not (it is reported as lateP99Ms). */
 function openLoop(w: Workload, rps: number, durationMs: number): Promise<RunResult> {
   return measured(w, async () => {
     const total = Math.max(1, Math.round((rps * durationMs) / 1000));
@@ -489,7 +496,7 @@ async function steadyRun(w: Workload, rps: number, durationMs: number, tries: Tr
   return r;
 }
 
-/** Leaves only `w`'s server running, then loads it for PULSE_MS (closed loop): a server that sat
+/** Leaves only `w`'s server running, then loads it for pulseMs (closed loop): a server that sat
  * idle, or stopped, has a stall in its first second of load (GC, re-optimization), and that
  * second should not be the one measured. */
 async function focus(w: Workload): Promise<void> {
@@ -576,14 +583,19 @@ async function startServer(name: string, config: BenchServerConfig): Promise<Ben
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);
-  child.once('exit', () => children.delete(child));
-  let statsWaiter: ((stats: ServerStats) => void) | undefined;
+  let statsWaiter: { resolve: (stats: ServerStats) => void; reject: (err: Error) => void } | undefined;
+  // A send to a child that died is reported here (and by its exit), not thrown at random.
+  child.on('error', () => undefined);
+  child.once('exit', (code, signal) => {
+    children.delete(child);
+    statsWaiter?.reject(new Error(`the ${name} server exited (${signal ?? code})`));
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.on('message', (m: FromBenchServer) => {
       if (m.type === 'ready') resolve(m.url);
       else if (m.type === 'failed') reject(new Error(`${name} server failed: ${m.message}`));
       else {
-        statsWaiter?.(m);
+        statsWaiter?.resolve(m);
         statsWaiter = undefined;
       }
     });
@@ -597,8 +609,8 @@ async function startServer(name: string, config: BenchServerConfig): Promise<Ben
     name,
     port: Number(new URL(url).port),
     stats: () =>
-      new Promise((resolve) => {
-        statsWaiter = resolve;
+      new Promise((resolve, reject) => {
+        statsWaiter = { resolve, reject };
         ask({ type: 'stats' });
       }),
     pause: () => child.kill('SIGSTOP'),
@@ -635,7 +647,9 @@ async function admin(url: string, sql: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// B2: the batcher in-process, on the flights architecture (231→64→32→1), one ORT thread.
+// B2: the batcher in-process, on the flights architecture (231→64→32→1), one ORT thread. It runs
+// before any server starts, unpinned: the batcher's event loop and the ORT thread may each have a
+// core, so what it measures is whether the batcher keeps the ORT thread fed.
 
 interface BatcherRound {
   /** 256 callers, each refilling its own input buffer (a new one only after the pool took it). */
@@ -748,17 +762,22 @@ const dbUrl = new URL(adminUrl);
 dbUrl.pathname = `/${dbName}`;
 const storeDir = await mkdtemp(join(tmpdir(), 'flywheel-bench-serving-'));
 const servers: BenchServer[] = [];
-const cleanup = async () => {
-  await Promise.allSettled(servers.map((s) => s.stop()));
-  for (const c of children) c.kill('SIGKILL');
+const dropScratch = async () => {
   await admin(adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((err: unknown) => console.warn(`could not drop ${dbName}: ${String(err)}`));
   await rm(storeDir, { recursive: true, force: true });
 };
-process.once('SIGINT', () => {
-  // SIGKILL also ends a stopped (paused) child.
+const cleanup = async () => {
+  await Promise.allSettled(servers.map((s) => s.stop()));
   for (const c of children) c.kill('SIGKILL');
-  process.exit(130);
-});
+  await dropScratch();
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    // SIGKILL also ends a stopped (paused) child.
+    for (const c of children) c.kill('SIGKILL');
+    void Promise.race([dropScratch(), sleep(5000)]).finally(() => process.exit(130));
+  });
+}
 
 try {
   await admin(adminUrl, `CREATE DATABASE ${dbName}`);
@@ -783,7 +802,8 @@ try {
     startServer('batched', { ...common, settings: { ...base, models: Object.values(names) } }),
     startServer('unbatched', { ...common, settings: { ...base, batching: false, models: [names.flights, names.wide] } }),
     startServer('noop', { ...common, settings: { ...base, models: [names.flights] }, noopInputDim: featureDimension(spec) }),
-    // Default cache size; a long TTL so the hot set does not expire between rounds.
+    // B3 is on the wide MLP, where inference is the largest share of a request's cost and a cache
+    // can save the most. Default cache size; a long TTL so the hot set does not expire mid-bench.
     startServer('cached', { ...common, settings: { ...base, cacheSize: defaults.cacheSize, cacheTtlMs: 3_600_000, models: [names.wide] } }),
   ]);
   servers.push(...started);

@@ -204,7 +204,8 @@ describe('inference server', () => {
   });
 
   it('hot-swaps the champion under continuous load with zero failed requests, and drops cached answers of the old version', async () => {
-    const cachedBefore = await predict(url, { instances: [instances[5]] });
+    // instances[199] is never sent by the load below (it uses rows 0–192): its cache entry is ours.
+    const cachedBefore = await predict(url, { instances: [instances[199]] });
     expect(cachedBefore.status).toBe(200);
     const loadKey = (await createApiKey(db, { name: `load-${tag}`, scopes: ['predict'], rateLimitRps: 1_000_000 })).key;
     let stop = false;
@@ -232,7 +233,7 @@ describe('inference server', () => {
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(100);
     expect(versions).toEqual(new Set([1, 2, 3]));
-    const after = await predict(url, { instances: [instances[5]] });
+    const after = await predict(url, { instances: [instances[199]] });
     expect(after.json.predictions[0]).toMatchObject({ version: 2, cached: false });
     expect(server.models.get(NAME)!.versions.size).toBe(1); // old versions drained and unloaded
   }, 60_000);
