@@ -63,8 +63,8 @@ export class ResponseCache {
 
 /** `model@version:` + the instance's canonical form (fields in a fixed order, the date as parsed
  * epoch ms), so equal inputs written differently share an entry. The canonical form is short, so
- * it is its own key: the Map hashes it anyway, and a cryptographic digest on top cost measurable
- * capacity (bench:serving B3) without making collisions any less likely than none. */
+ * it is its own key: the Map hashes it anyway, and a digest on top would only add work per
+ * instance (and a collision risk where there is none). */
 export function cacheKey(model: string, version: number, canonical: string): string {
   return `${model}@${version}:${canonical}`;
 }
