@@ -76,6 +76,8 @@ const QUIET_PROBE_MS = 250;
 const settleMs = quick ? 50 : 150;
 /** Closed-loop load on a variant right before it is measured (see focus). */
 const pulseMs = quick ? 200 : 300;
+/** B3's p99 comparison: runs per variant per round (the round's value is their median p99). */
+const FIXED_RATE_RUNS = quick ? 1 : 3;
 const IDLE_RPS = 50;
 const idleMs = quick ? 400 : 1000;
 const b2Ms = quick ? 200 : 500;
@@ -902,8 +904,9 @@ try {
   interface Round {
     capacity: Record<string, Capacity>;
     idle: Record<string, RunResult>;
-    /** Cache off and ~80% hits at one fixed rate (80% of cache off's capacity this round). */
-    fixedRate: Record<string, RunResult>;
+    /** Cache off and ~80% hits at one fixed rate (80% of cache off's capacity this round),
+     * FIXED_RATE_RUNS times each, alternating. */
+    fixedRate: Record<string, Try[]>;
   }
   const measuredRounds: Round[] = [];
   console.log(`B1/B3/B4: capacity = highest open-loop rate with p99 ≤ ${P99_LIMIT_MS} ms and no errors`);
@@ -923,10 +926,12 @@ try {
     }
     // 80% of cache off's capacity: busy, but clear of the knee where one hiccup decides p99.
     const rate = Math.round(0.8 * (round.capacity.wide!.capacityRps || 0.5 * scale.get('wide')!.rps));
-    for (const name of rotate(['wide', 'cache_hit80'], r)) {
-      await focus(byName(name));
-      round.fixedRate[name] = await steadyRun(byName(name), rate, openMs, [], isDisturbed);
-      console.log(`  ${label} fixed rate ${name}: ${describe(round.fixedRate[name])}`);
+    for (let k = 0; k < FIXED_RATE_RUNS; k++) {
+      for (const name of rotate(['wide', 'cache_hit80'], r + k)) {
+        await focus(byName(name));
+        const run = await steadyRun(byName(name), rate, openMs, (round.fixedRate[name] ??= []), isDisturbed);
+        console.log(`  ${label} fixed rate ${name}: ${describe(run)}`);
+      }
     }
     measuredRounds.push(round);
   }
@@ -941,7 +946,8 @@ try {
 
   const cap = (name: string) => measuredRounds.map((r) => r.capacity[name]!.capacityRps);
   const pairs = (a: string, b: string) => measuredRounds.map((r) => [r.capacity[a]!.capacityRps, r.capacity[b]!.capacityRps] as [number, number]);
-  const openRuns = measuredRounds.flatMap((r) => [...Object.values(r.capacity).flatMap((c) => c.tries), ...Object.values(r.idle), ...Object.values(r.fixedRate)]);
+  const openRuns = measuredRounds.flatMap((r) => [...Object.values(r.capacity).flatMap((c) => c.tries), ...Object.values(r.idle), ...Object.values(r.fixedRate).flat()]);
+  const fixedP99 = (r: Round, name: string) => median(r.fixedRate[name]!.filter((t) => !t.repeated).map((t) => t.p99Ms));
   const noisyRuns = openRuns.filter(isNoisy);
   const hitRate = (c: { hits: number; replies: number }) => (c.replies ? c.hits / c.replies : Number.NaN);
   const summary = {
@@ -954,7 +960,7 @@ try {
     batcher_efficiency_fresh: medianRatio(b2.map((r) => [r.batcherFreshRowsPerS, r.batch32RowsPerS])),
     miss_capacity_ratio: medianRatio(pairs('cache_miss', 'wide')),
     hit80_capacity_ratio: medianRatio(pairs('cache_hit80', 'wide')),
-    hit80_p99_ratio: medianRatio(measuredRounds.map((r) => [r.fixedRate.cache_hit80!.p99Ms, r.fixedRate.wide!.p99Ms])),
+    hit80_p99_ratio: medianRatio(measuredRounds.map((r) => [fixedP99(r, 'cache_hit80'), fixedP99(r, 'wide')])),
     canary_capacity_ratio: medianRatio(pairs('canary', 'flights')),
     canary_share: canary.requests ? canary.canaryVersion / canary.requests : Number.NaN,
     sticky: canary.flipped === 0 && canary.requests > 0 ? 1 : 0,
