@@ -8,3 +8,5 @@ export { inferenceJob } from './inference-job.ts';
 export { modelLifecycle } from './model-lifecycle.ts';
 export { modelCycle } from './model-cycle.ts';
 export { scheduledRetrain } from './scheduled-retrain.ts';
+export { rollout } from './rollout.ts';
+export { driftMonitor } from './drift-monitor.ts';

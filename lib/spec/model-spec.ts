@@ -30,6 +30,77 @@ const hyperparameters = z
   })
   .default({});
 
+/** One rollout step. `shadow`: the challenger sees a copy of live traffic and answers nobody;
+ * otherwise it answers `weight` percent of routing keys (sticky). */
+const rolloutStep = z
+  .strictObject({
+    shadow: z.boolean().default(false),
+    weight: z.number().min(0).max(100).default(0),
+    /** Least time at this step before it can pass (a durable timer). */
+    hold: duration.default('2m'),
+  })
+  .refine((s) => s.shadow || s.weight > 0, { message: 'a step is a shadow step or sends weight > 0 percent to the challenger' });
+
+/** How a rollout step is judged: challenger vs champion over the step's own window. */
+const rolloutAnalysis = z.strictObject({
+  /** How often the metrics are read during a hold (a clear failure rolls back before the hold ends). */
+  interval: duration.default('15s'),
+  /** Challenger predictions needed before a step can pass (the sample-size guard). */
+  minSamples: z.number().int().nonnegative().default(200),
+  /** How long a hold may be extended while waiting for minSamples; then the rollout rolls back. */
+  maxExtension: duration.default('5m'),
+  /** Challenger error rate may exceed the champion's by at most this (absolute). */
+  maxErrorRateIncrease: z.number().min(0).max(1).default(0.01),
+  /** Challenger p99 latency may be at most this many times the champion's… */
+  maxP99Ratio: z.number().positive().default(3),
+  /** …unless it stays under this many milliseconds anyway. */
+  p99FloorMs: z.number().nonnegative().default(50),
+  /** PSI between challenger and champion score distributions on the same traffic. */
+  maxPredictionShift: z.number().positive().default(0.25),
+  /** Labelled predictions (feedback) per arm needed before online AUC is compared. */
+  minLabels: z.number().int().nonnegative().default(100),
+  /** Challenger online AUC may be at most this much below the champion's. */
+  maxAucDrop: z.number().min(0).max(1).default(0.03),
+});
+
+/** Drift and SLO monitoring of the served champion. */
+const monitorSpec = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Time between checks. */
+  interval: duration.default('5m'),
+  /** The recent prediction-log window each check compares with the training profile. */
+  window: duration.default('1h'),
+  /** Logged predictions the window needs before drift is judged. */
+  minSamples: z.number().int().positive().default(500),
+  /** Drift statistics options (docs/drift.md): methods, thresholds, driftShare. */
+  drift: z
+    .strictObject({
+      numericMethod: z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']).optional(),
+      categoricalMethod: z.enum(['jensen_shannon', 'hellinger', 'psi']).optional(),
+      thresholds: z.record(z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']), z.number().nonnegative()).optional(),
+      driftShare: z.number().min(0).max(1).optional(),
+      /** Only these features are compared; unset: every feature of the profile a request carries. */
+      features: z.array(z.string()).optional(),
+    })
+    .default({}),
+  /** Service-level objectives; a breach counts like drift. */
+  slo: z
+    .strictObject({
+      p99LatencyMs: z.number().positive().optional(),
+      maxErrorRate: z.number().min(0).max(1).optional(),
+      /** Online AUC from feedback labels, when at least `minLabels` arrived in the window. */
+      minAuc: z.number().min(0).max(1).optional(),
+      minLabels: z.number().int().positive().default(200),
+    })
+    .default({ minLabels: 200 }),
+  /** Hysteresis: consecutive breaching checks before the lifecycle is signalled… */
+  breachesToAlert: z.number().int().positive().default(2),
+  /** …and consecutive clean checks before another alert is possible. */
+  clearsToRearm: z.number().int().positive().default(2),
+  /** Least time between two drift signals, whatever the checks say. */
+  cooldown: duration.default('6h'),
+});
+
 export const modelSpecSchema = z.strictObject({
   /** Registry model name; the lifecycle workflow is `model/<name>`. */
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ - (at most 63)'),
@@ -74,10 +145,15 @@ export const modelSpecSchema = z.strictObject({
       default: z.enum(['approve', 'reject']).default('reject'),
     })
     .default({ mode: 'automatic', timeout: '24h', default: 'reject' }),
-  /** Filled in by the [rollout] issue: canary steps, holds, analysis. */
-  rollout: z.record(z.string(), z.unknown()).default({}),
-  /** Filled in by the [rollout] issue: drift monitor settings. */
-  monitor: z.record(z.string(), z.unknown()).default({}),
+  /** Progressive delivery between approval and promotion; no steps: promote at once. */
+  rollout: z
+    .strictObject({
+      steps: z.array(rolloutStep).max(10).default([]),
+      analysis: rolloutAnalysis.default(rolloutAnalysis.parse({})),
+    })
+    .default({ steps: [], analysis: rolloutAnalysis.parse({}) }),
+  /** The drift monitor (`monitor/<name>`), started when the model first gets a champion. */
+  monitor: monitorSpec.default(monitorSpec.parse({})),
 });
 
 export type ModelSpec = z.output<typeof modelSpecSchema>;

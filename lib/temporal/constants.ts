@@ -30,4 +30,8 @@ export const WORKFLOW_IDS = {
   retrainSchedule: (model: string) => `schedule/${model}`,
   /** An async inference job: the job id clients see is this workflow id, `job-<uuid>`. */
   inferenceJob: (uuid: string) => `job-${uuid}`,
+  /** The progressive canary of one approved version, e.g. `rollout/flights-delay/v3`. */
+  rollout: (model: string, version: number) => `rollout/${model}/v${version}`,
+  /** The long-running drift and SLO monitor of one served model, e.g. `monitor/flights-delay`. */
+  driftMonitor: (model: string) => `monitor/${model}`,
 } as const;
