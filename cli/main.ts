@@ -9,6 +9,7 @@ import { registerKeysCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerTrafficCommands } from './commands/traffic.ts';
 
 // Piping into `head` closes stdout early; that is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -29,5 +30,6 @@ registerBatchCommands(program);
 registerServeCommand(program);
 registerPipelineCommands(program);
 registerKeysCommands(program);
+registerTrafficCommands(program);
 
 await program.parseAsync(process.argv).catch(exitOnFatal);

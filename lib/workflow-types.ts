@@ -369,7 +369,7 @@ export interface ApprovalOutcome {
   timedOut: boolean;
 }
 
-export type CycleStage = 'prepare' | 'train' | 'evaluate' | 'register' | 'approval' | 'promote' | 'promoted' | 'rejected' | 'validation-failed' | 'gates-failed' | 'failed';
+export type CycleStage = 'prepare' | 'train' | 'evaluate' | 'register' | 'approval' | 'rollout' | 'promote' | 'promoted' | 'rejected' | 'rolled-back' | 'validation-failed' | 'gates-failed' | 'failed';
 
 /** Input of `modelCycle`, the child workflow of one training cycle. */
 export interface ModelCycleInput {
@@ -394,6 +394,20 @@ export interface ModelCycleResult {
   reportUri: string;
   approval: ApprovalOutcome;
   promoted: boolean;
+  /** Set when the version went through a progressive rollout. */
+  rollout?: RolloutResult;
+}
+
+/** How a `rollout` ended. */
+export interface RolloutResult {
+  /** `skipped`: nothing to compare with (no champion yet) or no steps; promoted directly. */
+  outcome: 'completed' | 'rolled-back' | 'skipped';
+  model: string;
+  challenger: number;
+  /** The champion after the rollout. */
+  champion: number | null;
+  reason: string;
+  evidenceUri?: string;
 }
 
 export interface CycleSummary {

@@ -42,16 +42,22 @@ export interface FixtureModelOptions {
   alias?: string;
   /** Write a different feature-spec hash into the ONNX metadata (a model serving must refuse). */
   mismatchedSpecHash?: boolean;
+  /** Added to the output unit's bias: a large value makes a deliberately bad model that calls
+   * nearly every flight late (rollback tests). @default 0 */
+  outputBias?: number;
+  /** Tells apart registrations of the same weights (a "retrained" version that predicts alike). */
+  variant?: string;
 }
 
 export async function registerFixtureModel(options: FixtureModelOptions): Promise<ModelVersion> {
   const { registry, store, name, spec } = options;
   const hidden = options.hidden ?? [64, 32];
   const seed = options.seed ?? 1;
-  const runId = `fixture-${name}-${seed}-${hidden.join('x')}${options.mismatchedSpecHash ? '-bad' : ''}`;
+  const runId = `fixture-${name}-${seed}-${hidden.join('x')}${options.mismatchedSpecHash ? '-bad' : ''}${options.outputBias ? `-bias${options.outputBias}` : ''}${options.variant ? `-${options.variant}` : ''}`;
   const hash = featureSpecHash(spec);
   const specInfo = await putJson(store, `fixtures/${name}/${runId}/feature-spec.json`, spec);
   const weights = randomMlp([featureDimension(spec), ...hidden, 1], seededRandom(seed));
+  if (options.outputBias) weights.layers.at(-1)!.bias[0]! += options.outputBias;
   const onnx = exportMlpToOnnx(weights, { featureSpecHash: options.mismatchedSpecHash ? `${hash.slice(0, -4)}beef` : hash, datasetVersion: 'fixture', modelName: name });
   const model = await store.put(`fixtures/${name}/${runId}/model.onnx`, onnx, { contentType: 'application/octet-stream' });
   const version = await registry.createVersion({

@@ -81,7 +81,10 @@ export function createPredictor(deps: PredictorDeps) {
         metrics.predictions.inc({ model: req.model, version: String(lv.version), arm: 'shadow' }, req.instances.length);
         logAll(req, lv.version, true, y, performance.now() - started);
       },
-      (err: unknown) => deps.logger.debug({ err, model: req.model, version: lv.version }, 'shadow prediction failed'),
+      (err: unknown) => {
+        deps.logger.debug({ err, model: req.model, version: lv.version }, 'shadow prediction failed');
+        if (!(err instanceof ServingError)) logAll(req, lv.version, true, new Float64Array(req.instances.length).fill(NaN), performance.now() - started);
+      },
     );
   }
 
@@ -115,7 +118,16 @@ export function createPredictor(deps: PredictorDeps) {
       if (misses.length) metrics.cache.inc({ model: req.model, result: 'miss' }, misses.length);
     }
     if (misses.length > 0) {
-      const y = await score(lv, req.instances, dateMs, misses);
+      let y: ArrayLike<number>;
+      try {
+        y = await score(lv, req.instances, dateMs, misses);
+      } catch (err) {
+        // A model that fails to score is logged as NaN outputs, so the rollout analysis and the
+        // drift monitor count its error rate per version; shedding and timeouts are the
+        // server's, not the model's, and are not.
+        if (!(err instanceof ServingError)) logAll(req, version, false, new Float64Array(req.instances.length).fill(NaN), performance.now() - startedAt);
+        throw err;
+      }
       misses.forEach((row, j) => {
         probabilities[row] = y[j]!;
         if (cache.enabled) cache.set(keys[row]!, y[j]!);

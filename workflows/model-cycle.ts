@@ -1,7 +1,8 @@
 // modelCycle: one training cycle of one model, a child of its `modelLifecycle`:
 // prepare (ingest → validate → profile → features) → train → evaluate (quality gates) →
 // register as `challenger` → approval (automatic, or a person within a timeout) → promote to
-// `champion`. Each step's effect is idempotent, so a crash anywhere replays to the same result.
+// `champion` (through a progressive `rollout` child when the spec has steps), then make sure
+// the drift monitor runs. Each step's effect is idempotent, so a crash anywhere replays to the same result.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -9,6 +10,7 @@ import {
   condition,
   executeChild,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -17,13 +19,15 @@ import {
 } from '@temporalio/workflow';
 import type { EvaluationActivities } from '../activities/evaluation/index.ts';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
+import type { MonitorActivities } from '../activities/monitor/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { durationMs } from '../lib/spec/duration.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
-import type { ApprovalOutcome, CycleStage, ModelCycleInput, ModelCycleResult, PrepareDataResult, TrainModelResult } from '../lib/workflow-types.ts';
+import type { ApprovalOutcome, CycleStage, ModelCycleInput, ModelCycleResult, PrepareDataResult, RolloutResult, TrainModelResult } from '../lib/workflow-types.ts';
 import { approvalDecisionSignal, approvalRequestedSignal, approvalResolvedSignal, cycleProgressSignal } from './lifecycle-messages.ts';
 import { prepareData } from './prepare-data.ts';
+import { rollout } from './rollout.ts';
 import { trainModel } from './train-model.ts';
 
 const retry = { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] };
@@ -33,6 +37,7 @@ const { evaluateCandidate } = proxyActivities<EvaluationActivities>({ ...cpu, st
 const { registerCandidate } = proxyActivities<EvaluationActivities>({ ...cpu, startToCloseTimeout: '5 minutes', summary: 'register the candidate as challenger' });
 const { recordApprovalDecision } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'record the approval decision (who, why)' });
 const { promoteToChampion } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'move the champion alias to the approved version' });
+const { ensureDriftMonitor } = proxyActivities<MonitorActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'start the drift monitor of the served model (once)' });
 
 function failureType(err: unknown): string | undefined {
   let cause: unknown = err;
@@ -171,9 +176,26 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     await stage('rejected', `${outcome.actor}: ${outcome.reason}`, version);
     return { ...base, stage: 'rejected', promoted: false };
   }
-  await stage('promote', undefined, version);
-  // Until the [rollout] issue adds the canary, an approved challenger is promoted directly.
-  await promoteToChampion({ model, version, actor: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` });
+  // Histories recorded before the rollout existed replay without it (patched), and their specs
+  // carry `rollout: {}`, hence the optional chaining.
+  let rolledOut: RolloutResult | undefined;
+  if ((spec.rollout.steps?.length ?? 0) > 0 && patched('rollout-before-promotion')) {
+    const steps = spec.rollout.steps.map((s) => (s.shadow ? 'shadow' : `${s.weight}%`)).join(' → ');
+    await stage('rollout', `v${version}: ${steps}`, version);
+    rolledOut = await executeChild(rollout, {
+      workflowId: WORKFLOW_IDS.rollout(model, version),
+      args: [{ model, challenger: version, plan: spec.rollout, approvedBy: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` }],
+      staticSummary: `cycle ${cycle} of ${model}: roll out v${version} (${steps})`,
+    });
+    if (rolledOut.outcome === 'rolled-back') {
+      await stage('rolled-back', rolledOut.reason, version);
+      return { ...base, stage: 'rolled-back', promoted: false, rollout: rolledOut };
+    }
+  } else {
+    await stage('promote', undefined, version);
+    await promoteToChampion({ model, version, actor: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` });
+  }
   await stage('promoted', `v${version} is champion`, version);
-  return { ...base, stage: 'promoted', promoted: true };
+  if (spec.monitor?.enabled && patched('drift-monitor')) await ensureDriftMonitor({ spec });
+  return { ...base, stage: 'promoted', promoted: true, ...(rolledOut ? { rollout: rolledOut } : {}) };
 }

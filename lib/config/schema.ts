@@ -39,6 +39,8 @@ export const WORKER_VARS = [
   'FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES',
   'FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS',
   'FLYWHEEL_TRAINING_BACKEND',
+  'FLYWHEEL_SERVING_URL',
+  'FLYWHEEL_SERVING_ADMIN_KEY',
 ] as const satisfies readonly EnvVarName[];
 
 export const SERVE_VARS = [
@@ -109,6 +111,13 @@ export interface WorkerConfig extends CommonConfig {
     /** TF.js backend for training activities; `auto` picks the fastest installed. */
     trainingBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   };
+  /** The inference server whose routing a rollout drives (admin API). */
+  serving?: ServingEndpoint;
+}
+
+export interface ServingEndpoint {
+  url: string;
+  adminKey?: Secret;
 }
 
 type CommonEnv = z.output<ReturnType<typeof pick<(typeof COMMON_VARS)[number]>>>;
@@ -186,6 +195,9 @@ export const workerSchema = pick(WORKER_VARS).transform(
       shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
       trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
     },
+    ...(raw.FLYWHEEL_SERVING_URL
+      ? { serving: { url: raw.FLYWHEEL_SERVING_URL.replace(/\/+$/, ''), ...(raw.FLYWHEEL_SERVING_ADMIN_KEY ? { adminKey: new Secret(raw.FLYWHEEL_SERVING_ADMIN_KEY) } : {}) } }
+      : {}),
   }),
 );
 

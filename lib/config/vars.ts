@@ -119,6 +119,15 @@ export const ENV_VARS = {
     schema: positiveInt.default(10_000),
     expected: 'a positive integer number of milliseconds',
   },
+  FLYWHEEL_SERVING_URL: {
+    schema: httpUrl.optional(),
+    expected: 'the inference server a rollout drives, e.g. http://127.0.0.1:8080 (unset: rollouts fail with a clear error)',
+  },
+  FLYWHEEL_SERVING_ADMIN_KEY: {
+    schema: z.string().min(1).optional(),
+    expected: 'an API key with the admin scope (`flywheel keys create --scopes admin`)',
+    secret: true,
+  },
   FLYWHEEL_SERVE_HOST: {
     schema: z.string().min(1).default('127.0.0.1'),
     expected: 'an interface address to listen on, e.g. 127.0.0.1 (0.0.0.0 inside a container)',
@@ -194,6 +203,11 @@ export const ENV_VARS = {
   FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER: {
     schema: positiveInt.default(50_000),
     expected: 'a positive integer: prediction-log rows held while the database is down (more are dropped)',
+  },
+  FLYWHEEL_API_KEY: {
+    schema: z.string().min(1).optional(),
+    expected: 'an inference-server API key (`flywheel keys create`), used by `flywheel traffic replay`',
+    secret: true,
   },
 } as const satisfies Record<string, EnvVar>;
 

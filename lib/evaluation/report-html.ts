@@ -21,14 +21,15 @@ export interface EvaluationReportInput {
 type Role = 'candidate' | 'champion';
 type Row = Record<string, string | number>;
 
-const COLORS: Record<Role, string> = { candidate: '#1f77b4', champion: '#ff7f0e' };
-const CHART_SIZE = { width: 340, height: 260 };
+export const COLORS: Record<Role, string> = { candidate: '#1f77b4', champion: '#ff7f0e' };
+export const CHART_SIZE = { width: 340, height: 260 };
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-async function renderSvg(spec: TopLevelSpec): Promise<string> {
+/** Renders a Vega-Lite spec to an inline SVG string (no scripts in the report). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   // Warnings would go to the console of whichever worker renders the report.
   const view = new View(parse(compile(spec).spec), { renderer: 'none', logLevel: VEGA_LOG_ERROR });
   try {
@@ -190,7 +191,8 @@ function gatesTable(gates: GateReport): string {
   return `<table><thead><tr><th>Gate</th><th>Result</th><th>Observed</th><th>Limit</th><th>Detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-const CSS = `
+/** The reports' shared style sheet (evaluation and drift reports look alike). */
+export const REPORT_CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: .2em; }
 h2 { font-size: 1.15em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
@@ -218,7 +220,7 @@ export async function renderEvaluationReport(input: EvaluationReportInput): Prom
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>

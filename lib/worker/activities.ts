@@ -13,6 +13,8 @@ import type { ArtifactStore, S3StoreOptions } from '../storage/index.ts';
 import type { Database } from '../db/index.ts';
 import type { Client } from '@temporalio/client';
 import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
+import { createMonitorActivities } from '../../activities/monitor/index.ts';
+import { createRolloutActivities, type ServingTarget } from '../../activities/rollout/index.ts';
 import type { Logger } from '../log.ts';
 import type { WorkerKind } from '../temporal/constants.ts';
 
@@ -31,6 +33,8 @@ export interface ActivityDeps {
   trainingBackend?: TfjsBackend;
   /** A workflow client (CPU worker: the lifecycle manages its Schedule), connected on first use. */
   temporalClient?: () => Promise<Client>;
+  /** The inference server rollouts drive (CPU worker); read when a rollout needs it. */
+  serving?: () => ServingTarget | undefined;
 }
 
 function noClient(): Promise<Client> {
@@ -55,7 +59,9 @@ export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
     ? {
         ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
         ...createLifecycleActivities({ registry: deps.registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
+        ...(deps.db ? createRolloutActivities({ db: deps.db, registry: deps.registry, store: deps.store, logger: deps.logger, serving: deps.serving ?? (() => undefined) }) : {}),
         ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...(deps.db ? { db: deps.db } : {}), ...s3 }),
+        ...createMonitorActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, client: deps.temporalClient ?? noClient, ...(deps.db ? { db: deps.db } : {}) }),
       }
     : {};
   return { ...system, ...training, ...command, ...withRegistry, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };

@@ -1,6 +1,7 @@
 // One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
 // The Temporal runtime turns those signals into a graceful worker shutdown.
-import { loadConfig, type Env } from '../config/index.ts';
+import { loadConfig, type Env, type WorkerConfig } from '../config/index.ts';
+import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createRegistry } from '../registry/index.ts';
 import { openDatabase, type Database } from '../db/index.ts';
 import { createLogger } from '../log.ts';
@@ -14,6 +15,11 @@ import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
 import { selectBackend } from '../training/backend.ts';
 import { listenForPreemption, noPreemption } from './preemption.ts';
 import { installTemporalRuntime } from './runtime.ts';
+
+function servingTarget(config: WorkerConfig): ServingTarget | undefined {
+  const s = config.serving;
+  return s ? { url: s.url, ...(s.adminKey ? { adminKey: s.adminKey.reveal() } : {}) } : undefined;
+}
 
 export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env): Promise<void> {
   const config = loadConfig('worker', env);
@@ -41,7 +47,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
       connection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, temporalClient: () => (client ??= connectClient(config.temporal)), ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
+      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, temporalClient: () => (client ??= connectClient(config.temporal)), serving: () => servingTarget(config), ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });

@@ -1,0 +1,173 @@
+// Rollout activities (CPU queue): set the inference server's canary/shadow for a step, analyse
+// the step from the prediction log, and finish (promote) or roll back (compensate). Each is
+// idempotent — setting a route or recording evidence twice gives the same state — so retries and
+// replays after a crash are safe.
+import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
+import type { Database } from '../../lib/db/index.ts';
+import type { Logger } from '../../lib/log.ts';
+import { ALIASES, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
+import { judgeStep, readArmStats, type AnalysisCriteria, type ArmStats, type StepJudgement } from '../../lib/rollout/analysis.ts';
+import { createServingAdmin, ServingAdminError, type ServingAdmin, type ServingRoute } from '../../lib/rollout/serving-admin.ts';
+import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
+
+/** Registry version tags a rollout leaves: its outcome and where the evidence is. */
+export const ROLLOUT_TAGS = { outcome: 'flywheel.rollout', evidence: 'flywheel.rollout.evidence' } as const;
+
+export interface ServingTarget {
+  url: string;
+  adminKey?: string;
+}
+
+export interface RolloutActivityDeps {
+  db: Database;
+  registry: ModelRegistry;
+  store: ArtifactStore;
+  logger: Logger;
+  /** The inference server to drive; a function so an embedded server can start after the worker. */
+  serving: () => ServingTarget | undefined;
+}
+
+export interface RouteInput {
+  model: string;
+  challenger: number;
+  /** A shadow step mirrors traffic; otherwise `weight` percent is answered by the challenger. */
+  shadow: boolean;
+  weight: number;
+}
+
+export interface AnalyzeInput {
+  model: string;
+  champion: number;
+  challenger: number;
+  shadow: boolean;
+  /** ISO: the step began. */
+  since: string;
+  /** ISO: the rollout began; the champion's baseline when the step window has too few of its predictions (a 100% step). */
+  rolloutSince: string;
+  criteria: AnalysisCriteria;
+}
+
+export interface StepAnalysis extends StepJudgement {
+  window: { since: string; until: string };
+  champion: ArmStats;
+  challenger: ArmStats;
+  /** True when the champion's numbers come from the whole rollout, not this step. */
+  championBaseline: boolean;
+}
+
+export interface RolloutEvidence {
+  model: string;
+  challenger: number;
+  champion: number | null;
+  outcome: 'completed' | 'rolled-back';
+  reason: string;
+  steps: Array<{ index: number; plan: { shadow: boolean; weight: number }; route: ServingRoute | null; analysis: StepAnalysis | null }>;
+}
+
+export function createRolloutActivities(deps: RolloutActivityDeps) {
+  function admin(): ServingAdmin {
+    const target = deps.serving();
+    if (!target) {
+      throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
+        summary: 'this model has rollout steps but the worker has no inference server: set FLYWHEEL_SERVING_URL (and FLYWHEEL_SERVING_ADMIN_KEY)',
+      });
+    }
+    return createServingAdmin(target);
+  }
+
+  async function servingCall<T>(fn: (a: ServingAdmin) => Promise<T>): Promise<T> {
+    const a = admin();
+    try {
+      return await fn(a);
+    } catch (err) {
+      if (err instanceof ServingAdminError && err.permanent) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
+      throw err;
+    }
+  }
+
+  async function writeEvidence(evidence: RolloutEvidence): Promise<string> {
+    const key = `rollouts/${evidence.model}/v${evidence.challenger}/evidence.json`;
+    const info = await putJson(deps.store, key, evidence);
+    await deps.registry.setVersionTag(evidence.model, evidence.challenger, ROLLOUT_TAGS.outcome, evidence.outcome);
+    await deps.registry.setVersionTag(evidence.model, evidence.challenger, ROLLOUT_TAGS.evidence, info.uri);
+    return info.uri;
+  }
+
+  return {
+    /** The champion the challenger is compared with; null: nothing serves yet (no rollout). */
+    async currentChampion(input: { model: string }): Promise<number | null> {
+      try {
+        return (await deps.registry.getAlias(input.model, ALIASES.champion)).version;
+      } catch (err) {
+        if (err instanceof RegistryNotFoundError) return null;
+        throw err;
+      }
+    },
+
+    /** Sets one step's routing and reads it back, so the evidence holds what the server applied. */
+    async setRolloutRoute(input: RouteInput): Promise<ServingRoute> {
+      const change = input.shadow
+        ? { canary: null, shadow: { version: input.challenger } }
+        : { canary: { version: input.challenger, weight: input.weight / 100 }, shadow: null };
+      return servingCall(async (a) => {
+        await a.setRoute(input.model, change);
+        const route = await a.getRoute(input.model);
+        const want = input.shadow ? route.shadow?.version === input.challenger && !route.canary : route.canary?.version === input.challenger && Math.abs(route.canary.weight - input.weight / 100) < 1e-9;
+        if (!want) throw new Error(`${input.model}: the server reports ${JSON.stringify(route)} after setting ${JSON.stringify(change)}`);
+        deps.logger.info({ model: input.model, challenger: input.challenger, shadow: input.shadow, weight: input.weight }, 'rollout step routed');
+        return route;
+      });
+    },
+
+    async analyzeRolloutStep(input: AnalyzeInput): Promise<StepAnalysis> {
+      const until = new Date().toISOString();
+      const arm = (version: number, shadow: boolean, since: string) => readArmStats(deps.db, { model: input.model, version, shadow, since, until });
+      const [challenger, stepChampion] = await Promise.all([arm(input.challenger, input.shadow, input.since), arm(input.champion, false, input.since)]);
+      let champion = stepChampion;
+      let championBaseline = false;
+      if (stepChampion.samples < input.criteria.minSamples) {
+        champion = await arm(input.champion, false, input.rolloutSince);
+        championBaseline = true;
+      }
+      const judgement = judgeStep(champion, challenger, input.criteria);
+      return { ...judgement, window: { since: input.since, until }, champion, challenger, championBaseline };
+    },
+
+    /**
+     * Compensation: the server routes everything to the champion again (it drops the model's
+     * response cache on that change), the champion alias is where it was, the challenger alias no
+     * longer offers the version, and the evidence is stored and tagged on the version.
+     */
+    async rollbackRollout(input: { evidence: RolloutEvidence }): Promise<{ evidenceUri: string; route: ServingRoute }> {
+      const { model, challenger, champion } = input.evidence;
+      const route = await servingCall(async (a) => {
+        await a.setRoute(model, { canary: null, shadow: null });
+        return a.getRoute(model);
+      });
+      if (champion !== null) {
+        const current = await deps.registry.getAlias(model, ALIASES.champion).catch(() => null);
+        if (current?.version !== champion) await deps.registry.setAlias(model, ALIASES.champion, champion, { actor: 'flywheel:rollout', reason: `rollback of v${challenger}: ${input.evidence.reason}` });
+      }
+      const offered = await deps.registry.getAlias(model, ALIASES.challenger).catch(() => null);
+      if (offered?.version === challenger) await deps.registry.deleteAlias(model, ALIASES.challenger, { actor: 'flywheel:rollout', reason: `rolled back: ${input.evidence.reason}` });
+      const evidenceUri = await writeEvidence(input.evidence);
+      deps.logger.warn({ model, challenger, champion, reason: input.evidence.reason, evidenceUri }, 'rollout rolled back');
+      return { evidenceUri, route };
+    },
+
+    /** After the champion alias moved: the server loads the new champion, then the canary is cleared. */
+    async completeRollout(input: { evidence: RolloutEvidence }): Promise<{ evidenceUri: string; route: ServingRoute }> {
+      const { model, challenger } = input.evidence;
+      const route = await servingCall(async (a) => {
+        const reloaded = await a.reload(model);
+        if (reloaded.champion.version !== challenger) throw new Error(`${model}: the server still serves v${reloaded.champion.version} as champion after reload`);
+        await a.setRoute(model, { canary: null, shadow: null });
+        return a.getRoute(model);
+      });
+      const evidenceUri = await writeEvidence(input.evidence);
+      return { evidenceUri, route };
+    },
+  };
+}
+
+export type RolloutActivities = ReturnType<typeof createRolloutActivities>;

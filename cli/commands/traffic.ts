@@ -1,0 +1,137 @@
+// `flywheel traffic replay`: a month of real flights sent to the inference server at a steady
+// rate, with their true labels posted later as feedback (see lib/traffic/replay.ts).
+import type { Command } from 'commander';
+import { ConfigError, ENV_VARS } from '../../lib/config/index.ts';
+import { MONTH_PATTERN } from '../../lib/data/flights.ts';
+import { replayTraffic, type ReplayStats } from '../../lib/traffic/replay.ts';
+import { say, table, warn } from '../output.ts';
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `30s`, `500ms`, `2m`, `1h`; a bare number is seconds. */
+export function parseDurationMs(value: string): number {
+  const m = DURATION.exec(value.trim());
+  if (!m) throw new Error(`expected a duration like 30s, 500ms or 2m, got ${JSON.stringify(value)}`);
+  return Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS];
+}
+
+function envVar<K extends 'FLYWHEEL_SERVE_PORT' | 'FLYWHEEL_API_KEY'>(name: K): unknown {
+  const raw = process.env[name] || undefined;
+  const parsed = ENV_VARS[name].schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const got = 'secret' in ENV_VARS[name] ? 'got a value (hidden: secret)' : `got ${JSON.stringify(raw)}`;
+  throw new ConfigError([{ variable: name, message: `expected ${ENV_VARS[name].expected}; ${got}` }]);
+}
+
+function number(flag: string, value: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!ok(n)) throw new Error(`${flag} must be ${what}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function counts(byReason: Record<string, number>): string {
+  const entries = Object.entries(byReason);
+  return entries.length ? ` (${entries.map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
+}
+
+function ms(value: number): string {
+  return value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
+}
+
+function progressLine(s: ReplayStats): string {
+  const f = s.feedback;
+  return `[${Math.round(s.elapsedMs / 1000)}s] ${s.sent.toLocaleString('en-US')} sent (${s.rate.toFixed(1)}/s), ${s.ok.toLocaleString('en-US')} ok, ${s.failed} failed${counts(s.failures)}, p50 ${ms(s.latencyMs.p50)}, p99 ${ms(s.latencyMs.p99)}; labels ${f.posted.toLocaleString('en-US')} posted, ${f.pending.toLocaleString('en-US')} pending, ${f.failed} failed`;
+}
+
+interface ReplayOpts {
+  month: string;
+  rate: string;
+  model: string;
+  url?: string;
+  key?: string;
+  limit?: string;
+  batch?: string;
+  feedbackDelay: string;
+  feedbackShare: string;
+  concurrency?: string;
+}
+
+export function registerTrafficCommands(program: Command): void {
+  const traffic = program.command('traffic').description('realistic traffic for the inference server');
+
+  traffic
+    .command('replay')
+    .description("send a month's real flights as prediction requests, in scheduled order at a steady rate, and post their true delays later as feedback")
+    .requiredOption('--month <month>', 'the month of flights to replay, YYYY-MM (2001-01 … 2001-06)')
+    .requiredOption('--rate <rps>', 'prediction requests per second')
+    .option('--model <name>', 'served model to call', 'flights-delay')
+    .option('--url <url>', 'inference server (default: http://127.0.0.1:FLYWHEEL_SERVE_PORT, port 8080)')
+    .option('--key <key>', 'API key with the predict scope (default: FLYWHEEL_API_KEY)')
+    .option('--limit <n>', 'send at most this many flights (the earliest)')
+    .option('--batch <n>', 'flights per request', '1')
+    .option('--feedback-delay <duration>', 'post each label this long after its prediction (30s, 500ms, 2m)', '30s')
+    .option('--feedback-share <0..1>', 'share of flights whose label is posted', '1')
+    .option('--concurrency <n>', 'requests in flight at most (predictions and labels)', '64')
+    .action(async (opts: ReplayOpts) => {
+      if (!MONTH_PATTERN.test(opts.month)) throw new Error(`--month must be YYYY-MM, got ${JSON.stringify(opts.month)}`);
+      const rate = number('--rate', opts.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of requests per second')!;
+      const limit = number('--limit', opts.limit, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0');
+      const batch = number('--batch', opts.batch, (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!;
+      const share = number('--feedback-share', opts.feedbackShare, (n) => n >= 0 && n <= 1, 'between 0 and 1')!;
+      const maxInFlight = number('--concurrency', opts.concurrency, (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!;
+      let feedbackDelayMs: number;
+      try {
+        feedbackDelayMs = parseDurationMs(opts.feedbackDelay);
+      } catch (err) {
+        throw new Error(`--feedback-delay: ${(err as Error).message}`);
+      }
+      const url = opts.url ?? `http://127.0.0.1:${envVar('FLYWHEEL_SERVE_PORT') as number}`;
+      const apiKey = opts.key ?? (envVar('FLYWHEEL_API_KEY') as string | undefined);
+
+      // First Ctrl-C: no new requests, labels still posted when due. Second: abandon them.
+      const stop = new AbortController();
+      const abort = new AbortController();
+      const onSigint = () => {
+        if (!stop.signal.aborted) {
+          stop.abort();
+          warn('stopping: no new requests; labels already owed are posted when due (Ctrl-C again to abandon them)');
+        } else abort.abort();
+      };
+      process.on('SIGINT', onSigint);
+      say(`Replaying ${opts.month} against ${url} (model ${opts.model}) at ${rate} requests/s × ${batch} flight${batch === 1 ? '' : 's'}; labels after ${feedbackDelayMs / 1000}s for ${Math.round(share * 100)}% of flights`);
+      let stats: ReplayStats;
+      try {
+        stats = await replayTraffic({
+          baseUrl: url,
+          model: opts.model,
+          ...(apiKey ? { apiKey } : {}),
+          month: opts.month,
+          rate,
+          ...(limit !== undefined ? { limit } : {}),
+          batch,
+          feedbackDelayMs,
+          feedbackShare: share,
+          maxInFlight,
+          onProgress: (s) => say(progressLine(s)),
+          signal: abort.signal,
+          stopSignal: stop.signal,
+        });
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      const f = stats.feedback;
+      say(stats.stopped ? 'Stopped early.' : 'Done.');
+      say(
+        table([
+          ['flights', stats.flights.toLocaleString('en-US')],
+          ['requests', `${stats.sent.toLocaleString('en-US')} sent at ${stats.rate.toFixed(1)}/s, ${stats.ok.toLocaleString('en-US')} ok, ${stats.failed} failed${counts(stats.failures)}${stats.cancelled ? `, ${stats.cancelled} cancelled` : ''}`],
+          ['latency', `p50 ${ms(stats.latencyMs.p50)}, p99 ${ms(stats.latencyMs.p99)}, max ${ms(stats.latencyMs.max)}`],
+          ['labels', `${f.posted.toLocaleString('en-US')} posted, ${f.failed} failed${counts(f.failures)}, ${f.skipped.toLocaleString('en-US')} left out by --feedback-share, ${f.abandoned} abandoned`],
+          ['elapsed', `${(stats.elapsedMs / 1000).toFixed(1)}s`],
+        ]),
+      );
+      if (stats.sent > 0 && stats.ok === 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,149 @@
+// One drift-monitor check: the champion and its training profile (the reference), the recent
+// prediction-log window, drift statistics and SLOs, the verdict, and the report (JSON + HTML) in
+// the artifact store. Anything that means "cannot judge now" (no champion, no reference profile,
+// too few predictions) is a reported status, never a failure, so the monitor keeps running.
+import type { Database } from '../db/index.ts';
+import { compareProfiles, type DriftOptions, type DriftReport } from '../data/drift/index.ts';
+import { datasetPrefix } from '../data/ingest.ts';
+import type { DatasetProfile } from '../data/profile-types.ts';
+import { ALIASES, RegistryNotFoundError, type ModelRegistry, type ModelVersion } from '../registry/index.ts';
+import { durationMs } from '../spec/duration.ts';
+import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
+import { renderDriftReport } from './drift-report-html.ts';
+import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from './types.ts';
+import { profileWindow, readWindow, REQUEST_FEATURES, sloMetrics, type WindowRow } from './window.ts';
+
+export interface DriftCheckDeps {
+  db: Database;
+  store: ArtifactStore;
+  registry: ModelRegistry;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
+/** The full report stored as drift.json (the HTML renders the same object). */
+export interface DriftCheckReport {
+  summary: DriftCheckSummary;
+  monitor: MonitorSpec;
+  slos: SloResult[];
+  drift: DriftReport | null;
+  /** The compared features of both sides (histograms, category counts). */
+  reference: DatasetProfile | null;
+  current: DatasetProfile | null;
+}
+
+/** The SLOs the spec declares, judged against the window's metrics. */
+export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo']): SloResult[] {
+  const results: SloResult[] = [];
+  const add = (name: SloResult['name'], observed: number | null, limit: number | undefined, worse: (o: number, l: number) => boolean) => {
+    if (limit === undefined) return;
+    results.push({ name, observed, limit, judged: observed !== null, breached: observed !== null && worse(observed, limit) });
+  };
+  add('p99LatencyMs', metrics.p99LatencyMs, slo.p99LatencyMs, (o, l) => o > l);
+  add('maxErrorRate', metrics.errorRate, slo.maxErrorRate, (o, l) => o > l);
+  add('minAuc', metrics.auc, slo.minAuc, (o, l) => o < l);
+  return results;
+}
+
+const SLO_TEXT: Record<SloResult['name'], string> = { p99LatencyMs: 'p99 latency (ms)', maxErrorRate: 'error rate', minAuc: 'online AUC' };
+
+export function sloReason(r: SloResult): string {
+  const observed = r.observed === null ? '—' : String(Number(r.observed.toPrecision(4)));
+  return `SLO ${SLO_TEXT[r.name]}: ${observed} ${r.name === 'minAuc' ? '<' : '>'} ${r.limit}`;
+}
+
+export function driftOptionsOf(monitor: MonitorSpec): DriftOptions {
+  const { numericMethod, categoricalMethod, thresholds, driftShare } = monitor.drift;
+  return {
+    ...(numericMethod ? { numericMethod } : {}),
+    ...(categoricalMethod ? { categoricalMethod } : {}),
+    ...(thresholds ? { thresholds } : {}),
+    ...(driftShare !== undefined ? { driftShare } : {}),
+    // The window's own sample guard: a feature with minSamples values is compared.
+    minSamples: monitor.minSamples,
+  };
+}
+
+/** Profile features a request carries, narrowed to `drift.features` when set, and present in the reference. */
+export function monitoredFeatures(monitor: MonitorSpec, reference: DatasetProfile) {
+  const wanted = monitor.drift.features;
+  return REQUEST_FEATURES.filter((f) => reference.features[f.name] !== undefined && (!wanted || wanted.includes(f.name)));
+}
+
+export function referenceProfileKey(dataset: string, datasetVersion: string): string {
+  return `${datasetPrefix(dataset, datasetVersion)}/profile.json`;
+}
+
+export function checkPrefix(model: string, checkId: string): string {
+  return `monitoring/${model}/${checkId}`;
+}
+
+async function championOf(registry: ModelRegistry, model: string): Promise<ModelVersion | null> {
+  try {
+    return await registry.getAlias(model, ALIASES.champion);
+  } catch (err) {
+    if (err instanceof RegistryNotFoundError) return null;
+    throw err;
+  }
+}
+
+async function referenceOf(store: ArtifactStore, dataset: string, champion: ModelVersion): Promise<DatasetProfile | null> {
+  try {
+    return await getJson<DatasetProfile>(store, referenceProfileKey(dataset, champion.lineage.datasetVersion));
+  } catch (err) {
+    if (err instanceof ArtifactNotFoundError) return null;
+    throw err;
+  }
+}
+
+function pick(profile: DatasetProfile, names: readonly string[]): DatasetProfile {
+  return { ...profile, features: Object.fromEntries(names.flatMap((n) => (profile.features[n] ? [[n, profile.features[n]]] : []))) };
+}
+
+export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput): Promise<DriftCheckSummary> {
+  const { model, monitor, checkId } = input;
+  const dataset = input.dataset ?? 'flights';
+  const at = (deps.now?.() ?? new Date()).toISOString();
+  const empty: SloMetrics = { samples: 0, p99LatencyMs: null, errorRate: null, labels: 0, auc: null };
+  const base = { checkId, at, breach: false, championVersion: null, reference: null, samples: 0, drift: null, slo: empty } satisfies Partial<DriftCheckSummary>;
+
+  const champion = await championOf(deps.registry, model);
+  if (!champion) return { ...base, status: 'no-champion', reasons: [`${model} has no champion yet`] };
+  const withChampion = { ...base, championVersion: champion.version, reference: champion.lineage.datasetVersion };
+  const referenceFull = await referenceOf(deps.store, dataset, champion);
+  if (!referenceFull) {
+    return { ...withChampion, status: 'no-reference', reasons: [`no training profile at ${referenceProfileKey(dataset, champion.lineage.datasetVersion)} for v${champion.version}`] };
+  }
+
+  const rows: WindowRow[] = await readWindow(deps.db, { model, version: champion.version, windowMs: durationMs(monitor.window) });
+  const metrics = sloMetrics(rows, monitor.slo.minLabels);
+  const features = monitoredFeatures(monitor, referenceFull);
+  const reference = pick(referenceFull, features.map((f) => f.name));
+  let summary: DriftCheckSummary;
+  let drift: DriftReport | null = null;
+  let current: DatasetProfile | null = null;
+  let slos: SloResult[] = [];
+  if (rows.length < monitor.minSamples) {
+    summary = { ...withChampion, status: 'insufficient-data', samples: rows.length, slo: metrics, reasons: [`${rows.length} predictions in the last ${monitor.window}, ${monitor.minSamples} needed`] };
+  } else {
+    current = await profileWindow(rows, features, reference, `prediction-log ${model} v${champion.version} ${at} (${monitor.window})`);
+    drift = compareProfiles(reference, current, driftOptionsOf(monitor));
+    slos = judgeSlos(metrics, monitor.slo);
+    const reasons = [...(drift.drifted ? [`data drift: ${drift.summary}`] : []), ...slos.filter((s) => s.breached).map(sloReason)];
+    const { drifted, share, driftShare, compared, driftedFeatures } = drift;
+    summary = {
+      ...withChampion,
+      status: reasons.length > 0 ? 'breach' : 'ok',
+      breach: reasons.length > 0,
+      reasons,
+      samples: rows.length,
+      slo: metrics,
+      drift: { drifted, share, driftShare, compared, driftedFeatures, summary: drift.summary },
+    };
+  }
+
+  const prefix = checkPrefix(model, checkId);
+  const json = await putJson(deps.store, `${prefix}/drift.json`, { summary, monitor, slos, drift, reference, current } satisfies DriftCheckReport);
+  const html = await deps.store.put(`${prefix}/drift.html`, await renderDriftReport({ summary, monitor, slos, drift, reference, current }), { contentType: 'text/html; charset=utf-8' });
+  return { ...summary, reportUri: json.uri, htmlUri: html.uri };
+}

@@ -1,0 +1,96 @@
+// The drift monitor's plain-JSON shapes: workflow input and carried state, the check activity's
+// input and summary. Types only, so workflow code can import them.
+import type { ModelSpec } from '../spec/model-spec.ts';
+
+/** The spec's `monitor` section (lib/spec/model-spec.ts), as the workflow receives it. */
+export type MonitorSpec = ModelSpec['monitor'];
+
+/** Hysteresis and bookkeeping `driftMonitor` carries across continue-as-new. */
+export interface MonitorState {
+  /** Checks run by this monitor, across runs; check n's drift event id ends in `/n`. */
+  checks: number;
+  /** First run id of the chain (8 chars): keeps event ids unique if the monitor is restarted. */
+  epoch: string;
+  consecutiveBreaches: number;
+  consecutiveClears: number;
+  /** False after an alert until `clearsToRearm` clean checks (or a new champion) re-arm it. */
+  armed: boolean;
+  /** Champion version the last alert was about; a different champion re-arms the monitor. */
+  alertedVersion?: number;
+  lastAlertAt?: string;
+  /** Drift signals sent to the lifecycle. */
+  alerts: number;
+  lastCheck?: DriftCheckSummary;
+}
+
+export interface DriftMonitorInput {
+  model: string;
+  /** The dataset whose profile is the reference. @default 'flights' */
+  dataset?: string;
+  monitor: MonitorSpec;
+  /** Where drift signals go. @default `model/<model>` */
+  lifecycleWorkflowId?: string;
+  /** Carried over by continue-as-new. */
+  state?: MonitorState;
+}
+
+export interface CheckDriftInput {
+  model: string;
+  /** @default 'flights' */
+  dataset?: string;
+  /** Names the check's folder: `monitoring/<model>/<checkId>/`. */
+  checkId: string;
+  monitor: MonitorSpec;
+}
+
+/** What a check found. `breach` is judged only when status is 'ok' or 'breach'. */
+export type CheckStatus = 'ok' | 'breach' | 'insufficient-data' | 'no-champion' | 'no-reference';
+
+export interface SloMetrics {
+  /** Non-shadow champion predictions in the window. */
+  samples: number;
+  p99LatencyMs: number | null;
+  /** Share of non-finite outputs. */
+  errorRate: number | null;
+  /** Predictions in the window with a feedback label. */
+  labels: number;
+  /** Online ROC AUC, when at least `slo.minLabels` labels of both classes arrived. */
+  auc: number | null;
+}
+
+export interface SloResult {
+  name: 'p99LatencyMs' | 'maxErrorRate' | 'minAuc';
+  observed: number | null;
+  limit: number;
+  /** False when there was nothing to judge (e.g. too few labels). */
+  judged: boolean;
+  breached: boolean;
+}
+
+export interface DriftCheckSummary {
+  checkId: string;
+  /** When the check ran (activity clock, ISO). */
+  at: string;
+  status: CheckStatus;
+  breach: boolean;
+  /** One line per breach, or why nothing was judged. */
+  reasons: string[];
+  championVersion: number | null;
+  /** Training dataset version of the champion (the reference). */
+  reference: string | null;
+  samples: number;
+  drift: { drifted: boolean; share: number; driftShare: number; compared: number; driftedFeatures: string[]; summary: string } | null;
+  slo: SloMetrics;
+  /** drift.json and drift.html in the artifact store; absent when no report was written. */
+  reportUri?: string;
+  htmlUri?: string;
+}
+
+/** The `status` Query of `driftMonitor`. */
+export interface DriftMonitorStatus {
+  model: string;
+  state: MonitorState;
+  /** Checking now, or waiting for the next check. */
+  phase: 'waiting' | 'checking';
+  nextCheckAt: string | null;
+}

@@ -1,0 +1,66 @@
+// One month of real flights, in scheduled-departure order, read from the bundled dataset a chunk
+// at a time: DuckDB holds the sorted month (columnar, compact); JavaScript holds one chunk.
+import { Duck, sqlString } from '../data/duck.ts';
+import { flightsParquetPath, MONTH_PATTERN } from '../data/flights.ts';
+import { flightsLabel, type FlightInstance } from '../features/flights.ts';
+import { TrafficReplayError } from './errors.ts';
+
+/** One flight to replay: the request instance, the key it routes by, and its true label. */
+export interface ReplayFlight {
+  instance: FlightInstance;
+  /** A stable id of the flight (`SFO-LAX-2001-03-04T13:45:00`), used as the routing key. */
+  key: string;
+  /** 1 when the flight left more than 15 minutes late (the training label). */
+  label: 0 | 1;
+}
+
+export interface MonthFlightsOptions {
+  /** Stop after this many flights (the earliest ones). */
+  limit?: number;
+  /** Flights per DuckDB read. @default 5000 */
+  chunkRows?: number;
+  signal?: AbortSignal;
+}
+
+/** The month's flights from the bundled dataset, earliest first. Throws a `TrafficReplayError`
+ * (`badMonth`) for a malformed month or one the data does not cover. */
+export async function* monthFlights(month: string, options: MonthFlightsOptions = {}): AsyncGenerator<ReplayFlight> {
+  if (!MONTH_PATTERN.test(month)) throw new TrafficReplayError('badMonth', `month must be YYYY-MM, got ${JSON.stringify(month)}`);
+  const chunkRows = options.chunkRows ?? 5000;
+  const duck = await Duck.create();
+  try {
+    const source = `read_parquet(${sqlString(flightsParquetPath())})`;
+    // Ties on the scheduled time are broken by route so the order (and so every run) is stable.
+    await duck.run(
+      `CREATE TABLE replay AS
+       SELECT row_number() OVER (ORDER BY date, origin, destination, distance, delay)::BIGINT AS rn,
+              strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, distance::DOUBLE AS distance, origin, destination, delay::DOUBLE AS delay
+       FROM ${source}
+       WHERE strftime(date, '%Y-%m') = ${sqlString(month)}
+         AND date IS NOT NULL AND delay IS NOT NULL AND distance IS NOT NULL AND origin IS NOT NULL AND destination IS NOT NULL`,
+      options.signal,
+    );
+    const [{ n } = { n: 0 }] = await duck.all<{ n: number }>('SELECT count(*)::BIGINT AS n FROM replay');
+    if (n === 0) {
+      const months = await duck.all<{ m: string }>(`SELECT DISTINCT strftime(date, '%Y-%m') AS m FROM ${source} WHERE date IS NOT NULL ORDER BY 1`);
+      throw new TrafficReplayError('badMonth', `the flights data has no month ${month} (available: ${months.map((r) => r.m).join(', ')})`);
+    }
+    const total = Math.min(n, options.limit ?? n);
+    for (let from = 0; from < total; from += chunkRows) {
+      const to = Math.min(total, from + chunkRows);
+      const rows = await duck.all<{ date: string; distance: number; origin: string; destination: string; delay: number }>(
+        `SELECT date, distance, origin, destination, delay FROM replay WHERE rn > ${from} AND rn <= ${to} ORDER BY rn`,
+        options.signal,
+      );
+      for (const r of rows) {
+        yield {
+          instance: { date: r.date, distance: r.distance, origin: r.origin, destination: r.destination },
+          key: `${r.origin}-${r.destination}-${r.date}`,
+          label: flightsLabel(r.delay),
+        };
+      }
+    }
+  } finally {
+    duck.close();
+  }
+}

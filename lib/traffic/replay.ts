@@ -1,0 +1,384 @@
+// Traffic replay: a month of real flights sent to the inference server as prediction requests in
+// scheduled-departure order at a steady rate, and each flight's true label posted as feedback a
+// fixed delay later (delayed labels), so rollouts and drift monitoring see realistic traffic.
+import { MONTH_PATTERN } from '../data/flights.ts';
+import { TrafficReplayError } from './errors.ts';
+import { monthFlights, type ReplayFlight } from './flights-source.ts';
+import { LatencyHistogram } from './latency.ts';
+import { SlotLimiter, sleep, Waker } from './limiter.ts';
+
+export { TrafficReplayError, type TrafficReplayErrorCode } from './errors.ts';
+export { monthFlights, type ReplayFlight } from './flights-source.ts';
+
+export interface ReplayTrafficOptions {
+  /** The inference server, e.g. `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** The served model to call, e.g. `flights-delay`. */
+  model: string;
+  /** An API key with the `predict` scope (predictions and feedback both need it); unset when
+   * the server runs without auth. */
+  apiKey?: string;
+  /** Which month of the bundled flights to replay (`2001-03`). */
+  month: string;
+  /** Flights to send instead of the month's from the bundled dataset (tests, other sources);
+   * they are sent in the order given. */
+  flights?: AsyncIterable<ReplayFlight>;
+  /** Prediction requests per second (each carries `batch` flights). */
+  rate: number;
+  /** Send at most this many flights (the earliest ones). @default the whole month */
+  limit?: number;
+  /** Flights per prediction request. @default 1 */
+  batch?: number;
+  /** How long after its prediction a flight's true label is posted. @default 30_000 */
+  feedbackDelayMs?: number;
+  /** Share of predicted flights (0–1) whose label is posted; which ones is fixed by the flight,
+   * so two replays label the same flights. @default 1 */
+  feedbackShare?: number;
+  /** HTTP requests (predictions and feedback) in flight at once; past it the pacer waits rather
+   * than piling up on a slow server. @default 64 */
+  maxInFlight?: number;
+  /** A request unanswered after this counts as failed (`timeout`). @default 10_000 */
+  requestTimeoutMs?: number;
+  /** Check the server, key and model before sending (throws `TrafficReplayError`). @default true */
+  preflight?: boolean;
+  /** How often `onProgress` is called. @default 5000 */
+  progressIntervalMs?: number;
+  onProgress?: (stats: ReplayStats) => void;
+  /** Stops at once: no new requests, in-flight ones are cancelled, pending labels abandoned. */
+  signal?: AbortSignal;
+  /** Stops sending predictions; labels already due are still posted at their time. */
+  stopSignal?: AbortSignal;
+}
+
+export interface ReplayStats {
+  model: string;
+  month: string;
+  /** Flights sent in prediction requests. */
+  flights: number;
+  /** Prediction requests sent. */
+  sent: number;
+  ok: number;
+  failed: number;
+  /** Failed prediction requests by HTTP status (`"503"`), `timeout` or `network`. */
+  failures: Record<string, number>;
+  /** Prediction requests cancelled by `signal` (neither ok nor failed). */
+  cancelled: number;
+  inFlight: number;
+  /** Latency of successful prediction requests. */
+  latencyMs: { p50: number; p99: number; max: number };
+  feedback: {
+    /** Labels stored by the server. */
+    posted: number;
+    failed: number;
+    /** Failed label posts by HTTP status, `timeout` or `network`. */
+    failures: Record<string, number>;
+    /** Labels waiting for their delay to pass. */
+    pending: number;
+    /** Predicted flights left out by `feedbackShare`. */
+    skipped: number;
+    /** Labels never posted because the replay was aborted. */
+    abandoned: number;
+  };
+  elapsedMs: number;
+  /** Prediction requests per second achieved while sending. */
+  rate: number;
+  /** True when `signal` or `stopSignal` ended the replay early. */
+  stopped: boolean;
+}
+
+interface PendingLabel {
+  dueAt: number;
+  requestId: string;
+  instance: number;
+  label: 0 | 1;
+}
+
+const FEEDBACK_RETRIES = 3;
+
+function check(ok: boolean, message: string): void {
+  if (!ok) throw new TrafficReplayError('invalid', message);
+}
+
+/** FNV-1a of the flight key, as a number in [0, 1): the same flight is always in or out. */
+function share(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
+}
+
+/** Why a request got no HTTP answer: its own timeout, or the connection. */
+function failureReason(timedOut: boolean): string {
+  return timedOut ? 'timeout' : 'network';
+}
+
+async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    if (body.error?.message) return body.error.message;
+  } catch {
+    // Not JSON: the text itself says more than nothing.
+  }
+  return text.slice(0, 200) || res.statusText;
+}
+
+/** Checks that the server answers, accepts the key with the `predict` scope, and serves `model`. */
+export async function preflightReplay(baseUrl: string, model: string, apiKey?: string, signal?: AbortSignal): Promise<void> {
+  const url = `${baseUrl}/v1/models`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000) });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new TrafficReplayError('unreachable', `cannot reach the inference server at ${baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is \`flywheel serve\` running there?`, { cause: err });
+  }
+  if (res.status === 401) {
+    const detail = await errorMessage(res);
+    throw new TrafficReplayError('unauthorized', `the inference server at ${baseUrl} refused the API key (401: ${detail}); create one with \`flywheel keys create --name replay --scopes predict\` and pass it with --key or FLYWHEEL_API_KEY`);
+  }
+  if (res.status === 403) {
+    const detail = await errorMessage(res);
+    throw new TrafficReplayError('forbidden', `the API key lacks the "predict" scope that predictions and feedback need (403: ${detail}); create one with \`flywheel keys create --name replay --scopes predict\``);
+  }
+  if (!res.ok) throw new TrafficReplayError('invalid', `GET ${url} answered ${res.status}: ${await errorMessage(res)}`);
+  const body = (await res.json()) as { models?: Array<{ name: string }> };
+  const served = (body.models ?? []).map((m) => m.name);
+  if (!served.includes(model)) {
+    throw new TrafficReplayError('unknownModel', `the inference server at ${baseUrl} does not serve model "${model}" (404; served: ${served.length ? served.join(', ') : 'none'})`);
+  }
+}
+
+/** Replays a month of flights against the server and returns what happened. Resolves once every
+ * label is posted (or, after `signal` aborts, abandoned); throws `TrafficReplayError` on a bad
+ * month or, with `preflight`, an unreachable server, a refused key or an unknown model. */
+export async function replayTraffic(options: ReplayTrafficOptions): Promise<ReplayStats> {
+  const batch = options.batch ?? 1;
+  const feedbackDelayMs = options.feedbackDelayMs ?? 30_000;
+  const feedbackShare = options.feedbackShare ?? 1;
+  const maxInFlight = options.maxInFlight ?? 64;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  check(Number.isFinite(options.rate) && options.rate > 0, `rate must be a positive number of requests per second, got ${options.rate}`);
+  check(Number.isInteger(batch) && batch >= 1, `batch must be a positive integer, got ${batch}`);
+  check(options.limit === undefined || (Number.isInteger(options.limit) && options.limit >= 0), `limit must be an integer ≥ 0, got ${options.limit}`);
+  check(Number.isFinite(feedbackDelayMs) && feedbackDelayMs >= 0, `feedbackDelayMs must be ≥ 0, got ${feedbackDelayMs}`);
+  check(feedbackShare >= 0 && feedbackShare <= 1, `feedbackShare must be between 0 and 1, got ${feedbackShare}`);
+  check(Number.isInteger(maxInFlight) && maxInFlight >= 1, `maxInFlight must be a positive integer, got ${maxInFlight}`);
+
+  if (!options.flights && !MONTH_PATTERN.test(options.month)) throw new TrafficReplayError('badMonth', `month must be YYYY-MM, got ${JSON.stringify(options.month)}`);
+
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const abort = options.signal ?? new AbortController().signal;
+  const stopSending = options.stopSignal ? AbortSignal.any([abort, options.stopSignal]) : abort;
+  if (options.preflight ?? true) await preflightReplay(baseUrl, options.model, options.apiKey, abort);
+
+  const predictUrl = `${baseUrl}/v1/models/${encodeURIComponent(options.model)}/predict`;
+  const feedbackUrl = `${baseUrl}/v1/feedback`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+
+  const limiter = new SlotLimiter(maxInFlight);
+  const latency = new LatencyHistogram();
+  const predictions = new Set<Promise<void>>();
+  const labelPosts = new Set<Promise<void>>();
+  const pending: PendingLabel[] = [];
+  let pendingHead = 0;
+  const labelArrived = new Waker();
+  let sendingDone = false;
+  const startedAt = performance.now();
+  let firstSentAt: number | undefined;
+  let sendingEndedAt: number | undefined;
+
+  const stats: ReplayStats = {
+    model: options.model,
+    month: options.month,
+    flights: 0,
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    failures: {},
+    cancelled: 0,
+    inFlight: 0,
+    latencyMs: { p50: 0, p99: 0, max: 0 },
+    feedback: { posted: 0, failed: 0, failures: {}, pending: 0, skipped: 0, abandoned: 0 },
+    elapsedMs: 0,
+    rate: 0,
+    stopped: false,
+  };
+
+  function snapshot(): ReplayStats {
+    const now = performance.now();
+    // Reading the month takes a moment before the first request; the rate starts with that.
+    const sendingMs = firstSentAt === undefined ? 0 : (sendingEndedAt ?? now) - firstSentAt;
+    return {
+      ...stats,
+      failures: { ...stats.failures },
+      inFlight: predictions.size,
+      latencyMs: { p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max },
+      feedback: { ...stats.feedback, failures: { ...stats.feedback.failures }, pending: pending.length - pendingHead },
+      elapsedMs: now - startedAt,
+      rate: sendingMs > 0 ? stats.sent / (sendingMs / 1000) : 0,
+    };
+  }
+
+  async function predict(flights: ReplayFlight[]): Promise<void> {
+    stats.sent++;
+    stats.flights += flights.length;
+    const timeout = AbortSignal.timeout(requestTimeoutMs);
+    const t0 = performance.now();
+    try {
+      const res = await fetch(predictUrl, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ instances: flights.map((f) => f.instance), routingKey: flights[0]!.key }),
+        signal: AbortSignal.any([abort, timeout]),
+      });
+      if (!res.ok) {
+        await res.arrayBuffer().catch(() => undefined);
+        stats.failed++;
+        stats.failures[String(res.status)] = (stats.failures[String(res.status)] ?? 0) + 1;
+        return;
+      }
+      const body = (await res.json()) as { requestId?: string };
+      latency.record(performance.now() - t0);
+      stats.ok++;
+      const requestId = body.requestId ?? res.headers.get('x-request-id');
+      if (!requestId) return;
+      const dueAt = performance.now() + feedbackDelayMs;
+      flights.forEach((f, instance) => {
+        if (share(f.key) < feedbackShare) pending.push({ dueAt, requestId, instance, label: f.label });
+        else stats.feedback.skipped++;
+      });
+      labelArrived.wake();
+    } catch {
+      if (abort.aborted) {
+        stats.cancelled++;
+        return;
+      }
+      const reason = failureReason(timeout.aborted);
+      stats.failed++;
+      stats.failures[reason] = (stats.failures[reason] ?? 0) + 1;
+    }
+  }
+
+  async function postLabel(item: PendingLabel): Promise<void> {
+    const body = JSON.stringify({ requestId: item.requestId, instance: item.instance, label: item.label });
+    let reason = 'network';
+    for (let attempt = 0; attempt <= FEEDBACK_RETRIES && !abort.aborted; attempt++) {
+      const timeout = AbortSignal.timeout(requestTimeoutMs);
+      try {
+        const res = await fetch(feedbackUrl, { method: 'POST', headers, body, signal: AbortSignal.any([abort, timeout]) });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) {
+          stats.feedback.posted++;
+          return;
+        }
+        reason = String(res.status);
+        // Shed or rate-limited: the label is still worth having, so wait as told and retry.
+        if (res.status !== 429 && res.status !== 503) break;
+        const retryAfterS = Number(res.headers.get('retry-after'));
+        await sleep(Math.min(5000, Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : 200 * 2 ** attempt), abort);
+      } catch {
+        if (abort.aborted) break;
+        reason = failureReason(timeout.aborted);
+        break;
+      }
+    }
+    if (abort.aborted) {
+      stats.feedback.abandoned++;
+      return;
+    }
+    stats.feedback.failed++;
+    stats.feedback.failures[reason] = (stats.feedback.failures[reason] ?? 0) + 1;
+  }
+
+  async function feedbackLoop(): Promise<void> {
+    while (!abort.aborted) {
+      const next = pending[pendingHead];
+      if (!next) {
+        if (sendingDone) break;
+        await labelArrived.wait(abort);
+        continue;
+      }
+      const wait = next.dueAt - performance.now();
+      if (wait > 0) {
+        // Later labels are due later still, so nothing new can need an earlier wake-up.
+        await sleep(wait, abort);
+        continue;
+      }
+      if (!(await limiter.acquire(abort))) break;
+      pendingHead++;
+      if (pendingHead > 4096 && pendingHead * 2 > pending.length) {
+        pending.splice(0, pendingHead);
+        pendingHead = 0;
+      }
+      const post = postLabel(next).finally(() => {
+        limiter.release();
+        labelPosts.delete(post);
+      });
+      labelPosts.add(post);
+    }
+    await Promise.allSettled(labelPosts);
+    stats.feedback.abandoned += pending.length - pendingHead;
+    pending.length = pendingHead = 0;
+  }
+
+  async function sendAll(): Promise<void> {
+    const intervalMs = 1000 / options.rate;
+    // Timers fire late by a millisecond or so; a little catch-up keeps the average rate, while
+    // a long stall (a full in-flight window) is never made up in a burst.
+    const maxLagMs = Math.max(2 * intervalMs, 10);
+    let nextAt = 0;
+    let group: ReplayFlight[] = [];
+    const flights = options.flights ?? monthFlights(options.month, { ...(options.limit !== undefined ? { limit: options.limit } : {}), signal: abort });
+    let taken = 0;
+
+    const send = async (): Promise<void> => {
+      const wait = nextAt - performance.now();
+      if (wait > 0) await sleep(wait, stopSending);
+      if (stopSending.aborted || !(await limiter.acquire(stopSending))) return;
+      const now = performance.now();
+      // The schedule starts at the first request, not when reading the month began.
+      if (firstSentAt === undefined) {
+        firstSentAt = now;
+        nextAt = now;
+      }
+      nextAt = Math.max(nextAt + intervalMs, now - maxLagMs);
+      const request = predict(group).finally(() => {
+        limiter.release();
+        predictions.delete(request);
+      });
+      predictions.add(request);
+      group = [];
+    };
+
+    for await (const flight of flights) {
+      if (stopSending.aborted || (options.limit !== undefined && taken >= options.limit)) break;
+      taken++;
+      group.push(flight);
+      if (group.length === batch) await send();
+    }
+    if (group.length > 0 && !stopSending.aborted) await send();
+  }
+
+  const progress = options.onProgress
+    ? setInterval(() => options.onProgress?.(snapshot()), options.progressIntervalMs ?? 5000)
+    : undefined;
+  progress?.unref();
+  const labels = feedbackLoop();
+  try {
+    // An abort mid-read surfaces as DuckDB's interruption; the stats still say what was done.
+    await sendAll().catch((err: unknown) => {
+      if (!abort.aborted) throw err;
+    });
+  } finally {
+    sendingEndedAt = performance.now();
+    await Promise.allSettled(predictions);
+    sendingDone = true;
+    labelArrived.wake();
+    await labels;
+    if (progress) clearInterval(progress);
+  }
+  stats.stopped = stopSending.aborted;
+  return snapshot();
+}

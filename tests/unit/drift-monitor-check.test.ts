@@ -1,0 +1,116 @@
+// One drift check end to end on embedded stores (PGlite prediction log and registry, local
+// artifact store): drifted traffic breaches, control traffic does not, too few predictions are
+// reported as such, and the report (JSON + self-contained HTML with per-feature histograms) is
+// written beside the check.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
+import type { FlightInstance } from '../../lib/features/flights.ts';
+import { checkPrefix, judgeSlos, referenceProfileKey, runDriftCheck, type DriftCheckReport } from '../../lib/monitor/check.ts';
+import { sloMetrics } from '../../lib/monitor/window.ts';
+import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { modelSpecSchema } from '../../lib/spec/model-spec.ts';
+import { getJson, LocalArtifactStore, putJson } from '../../lib/storage/index.ts';
+import { drifted, januaryTraffic } from './helpers/drift-traffic.ts';
+
+let db: PGliteDatabase;
+let store: LocalArtifactStore;
+let registry: BuiltinRegistry;
+let control: FlightInstance[];
+const monitor = modelSpecSchema.shape.monitor.parse({ window: '10m', minSamples: 300, drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] }, slo: { p99LatencyMs: 50, minLabels: 100 } });
+
+async function model(name: string, withChampion = true): Promise<void> {
+  const v = await registry.createVersion({ model: name, runId: `run-${name}`, artifactUri: 'file:///nowhere/model.onnx', lineage: { datasetVersion: 'fixture', featureSpecHash: 'h', params: {} } });
+  if (withChampion) await registry.setAlias(name, 'champion', v.version, { actor: 'test', reason: 'test' });
+}
+
+async function log(name: string, instances: readonly FlightInstance[], latencyMs = 2, ageMs = 0): Promise<void> {
+  const requestId = randomUUID();
+  for (const [i, f] of instances.entries()) {
+    await db.query(
+      `INSERT INTO prediction_log (request_id, instance, model, model_version, shadow, features, output, latency_ms, created_at) VALUES ($1, $2, $3, 1, false, $4, $5, $6, now() - ($7::double precision * interval '1 millisecond'))`,
+      [requestId, i, name, JSON.stringify(f), 0.2, latencyMs, ageMs],
+    );
+  }
+}
+
+beforeAll(async () => {
+  db = await PGliteDatabase.create(await mkdtemp(join(tmpdir(), 'flywheel-monitor-')));
+  await migrate(db);
+  registry = new BuiltinRegistry(db);
+  store = await LocalArtifactStore.create(`file://${await mkdtemp(join(tmpdir(), 'flywheel-monitor-store-'))}`);
+  const traffic = await januaryTraffic(20_000, 600);
+  control = traffic.control;
+  await putJson(store, referenceProfileKey('flights', 'fixture'), traffic.reference);
+}, 120_000);
+afterAll(async () => db?.close());
+
+describe('runDriftCheck', () => {
+  it('drifted traffic breaches; the report names the drifted features and draws reference vs recent histograms', async () => {
+    await model('drifty');
+    await log('drifty', drifted(control));
+    await log('drifty', control.slice(0, 100), 2, 3_600_000); // outside the window: ignored
+    const summary = await runDriftCheck({ db, store, registry }, { model: 'drifty', checkId: 'c1', monitor });
+    expect(summary).toMatchObject({ status: 'breach', breach: true, championVersion: 1, reference: 'fixture', samples: 600 });
+    expect(summary.drift?.driftedFeatures).toEqual(expect.arrayContaining(['distance', 'hour']));
+    expect(summary.reasons[0]).toMatch(/^data drift: /);
+    expect(summary.reportUri).toBe(store.uriFor(`${checkPrefix('drifty', 'c1')}/drift.json`));
+    const report = await getJson<DriftCheckReport>(store, `${checkPrefix('drifty', 'c1')}/drift.json`);
+    expect(report.drift?.features.map((f) => f.feature)).toEqual(['hour', 'day_of_week', 'distance', 'origin']);
+    expect(report.current?.features.distance).toMatchObject({ kind: 'numeric', histogram: { edges: (report.reference?.features.distance as { histogram: { edges: number[] } }).histogram.edges } });
+    const html = new TextDecoder().decode(await store.get(`${checkPrefix('drifty', 'c1')}/drift.html`));
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html.match(/<svg/g)).toHaveLength(4);
+    expect(html).toContain('Breach: data drift');
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it('control traffic from the training month does not breach', async () => {
+    await model('steady');
+    await log('steady', control);
+    const summary = await runDriftCheck({ db, store, registry }, { model: 'steady', checkId: 'c1', monitor });
+    expect(summary, JSON.stringify(summary.drift)).toMatchObject({ status: 'ok', breach: false, reasons: [], samples: 600 });
+    expect(summary.drift?.compared).toBe(4);
+  });
+
+  it('an SLO breach counts like drift', async () => {
+    await model('slow');
+    await log('slow', control, 80);
+    const summary = await runDriftCheck({ db, store, registry }, { model: 'slow', checkId: 'c1', monitor });
+    expect(summary).toMatchObject({ status: 'breach', breach: true, reasons: ['SLO p99 latency (ms): 80 > 50'] });
+  });
+
+  it('too few predictions, no champion, or no training profile judge nothing (and do not throw)', async () => {
+    await model('quiet');
+    await log('quiet', control.slice(0, 50));
+    expect(await runDriftCheck({ db, store, registry }, { model: 'quiet', checkId: 'c1', monitor })).toMatchObject({
+      status: 'insufficient-data',
+      breach: false,
+      samples: 50,
+      reasons: ['50 predictions in the last 10m, 300 needed'],
+    });
+    await model('unserved', false);
+    expect(await runDriftCheck({ db, store, registry }, { model: 'unserved', checkId: 'c1', monitor })).toMatchObject({ status: 'no-champion', breach: false });
+    expect(await runDriftCheck({ db, store, registry }, { model: 'quiet', dataset: 'other', checkId: 'c2', monitor })).toMatchObject({ status: 'no-reference', breach: false });
+  });
+});
+
+describe('SLO metrics', () => {
+  const row = (output: number, latencyMs: number, label: number | null = null) => ({ features: {}, output, latencyMs, label });
+
+  it('p99 latency, error rate as the share of non-finite outputs, AUC only with enough labels of both classes', () => {
+    const rows = [...Array.from({ length: 99 }, (_, i) => row(i / 100, 1, i >= 50 ? 1 : 0)), row(NaN, 500)];
+    const m = sloMetrics(rows, 50);
+    expect(m).toMatchObject({ samples: 100, p99LatencyMs: 1, errorRate: 0.01, labels: 99, auc: 1 });
+    expect(sloMetrics(rows, 100).auc).toBeNull();
+    expect(sloMetrics(rows.map((r) => ({ ...r, label: r.label === null ? null : 1 })), 50).auc).toBeNull();
+    expect(judgeSlos(m, { minLabels: 50, maxErrorRate: 0.005, minAuc: 0.9 })).toEqual([
+      { name: 'maxErrorRate', observed: 0.01, limit: 0.005, judged: true, breached: true },
+      { name: 'minAuc', observed: 1, limit: 0.9, judged: true, breached: false },
+    ]);
+    expect(judgeSlos(sloMetrics([], 1), { minLabels: 1, p99LatencyMs: 10 })).toEqual([{ name: 'p99LatencyMs', observed: null, limit: 10, judged: false, breached: false }]);
+  });
+});
