@@ -5,6 +5,7 @@ import { registerBatchCommands } from './commands/batch.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
@@ -23,6 +24,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerDevCommand(program);
+registerDemoCommand(program);
 registerConfigCommand(program);
 registerDataCommands(program);
 registerModelCommands(program);

@@ -320,6 +320,9 @@ export interface DataArrivedSignal {
   dataset: string;
   partition: string;
   uris: string[];
+  /** false: record the partition for the next cycle without starting one (drift, the Schedule or
+   * a person decides when to retrain). @default true */
+  retrain?: boolean;
 }
 
 export interface RetrainSignal {

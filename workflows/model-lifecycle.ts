@@ -101,7 +101,7 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     if (i >= 0) state.partitions[i] = partition;
     else state.partitions.push(partition);
     state.partitions.sort((a, b) => a.partition.localeCompare(b.partition));
-    if (spec.retrain.onNewData) enqueue({ kind: 'new-data', eventId: event.eventId, detail: `${event.dataset} ${event.partition}` });
+    if (spec.retrain.onNewData && event.retrain !== false) enqueue({ kind: 'new-data', eventId: event.eventId, detail: `${event.dataset} ${event.partition}` });
   });
   setHandler(retrainSignal, (request) => {
     if (request.eventId && seen(request.eventId)) return;

@@ -43,7 +43,8 @@ export function registerDataCommands(program: Command): void {
     .argument('<month>', 'the month to publish, YYYY-MM')
     .description("publish one month's partition as a data-arrival event (seeds it first if needed) and notify the lifecycles")
     .option('--no-notify', 'only publish the event; do not signal the model lifecycles')
-    .action(async (month: string, opts: { notify?: boolean }) => {
+    .option('--no-retrain', 'signal the lifecycles, but only record the partition for their next cycle (drift, the Schedule or a person starts it)')
+    .action(async (month: string, opts: { notify?: boolean; retrain?: boolean }) => {
       if (!MONTH_PATTERN.test(month)) throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
       const config = loadConfig('cli');
       const store = await createArtifactStore(config.artifactStore);
@@ -60,7 +61,7 @@ export function registerDataCommands(program: Command): void {
         return;
       }
       try {
-        const models = await notifyDataArrived(client, store, { eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris });
+        const models = await notifyDataArrived(client, store, { eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris, ...(opts.retrain === false ? { retrain: false } : {}) });
         say(models.length ? `Notified the lifecycle of ${models.join(', ')}.` : 'No model consumes this dataset yet: `flywheel pipeline start <spec.yaml>` first.');
       } finally {
         await client.connection.close();

@@ -52,6 +52,7 @@ interface ReplayOpts {
   url?: string;
   key?: string;
   limit?: string;
+  sample?: string;
   batch?: string;
   feedbackDelay: string;
   feedbackShare: string;
@@ -70,6 +71,7 @@ export function registerTrafficCommands(program: Command): void {
     .option('--url <url>', 'inference server (default: http://127.0.0.1:FLYWHEEL_SERVE_PORT, port 8080)')
     .option('--key <key>', 'API key with the predict scope (default: FLYWHEEL_API_KEY)')
     .option('--limit <n>', 'send at most this many flights (the earliest)')
+    .option('--sample <n>', "replay a seeded random sample of n of the month's flights, in scheduled order (time-compressed traffic that spans the month)")
     .option('--batch <n>', 'flights per request', '1')
     .option('--feedback-delay <duration>', 'post each label this long after its prediction (30s, 500ms, 2m)', '30s')
     .option('--feedback-share <0..1>', 'share of flights whose label is posted', '1')
@@ -78,6 +80,7 @@ export function registerTrafficCommands(program: Command): void {
       if (!MONTH_PATTERN.test(opts.month)) throw new Error(`--month must be YYYY-MM, got ${JSON.stringify(opts.month)}`);
       const rate = number('--rate', opts.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of requests per second')!;
       const limit = number('--limit', opts.limit, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0');
+      const sample = number('--sample', opts.sample, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
       const batch = number('--batch', opts.batch, (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!;
       const share = number('--feedback-share', opts.feedbackShare, (n) => n >= 0 && n <= 1, 'between 0 and 1')!;
       const maxInFlight = number('--concurrency', opts.concurrency, (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!;
@@ -110,6 +113,7 @@ export function registerTrafficCommands(program: Command): void {
           month: opts.month,
           rate,
           ...(limit !== undefined ? { limit } : {}),
+          ...(sample !== undefined ? { sample } : {}),
           batch,
           feedbackDelayMs,
           feedbackShare: share,

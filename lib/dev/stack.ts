@@ -15,6 +15,7 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST } from '../temporal/search-attributes.ts';
 import { resolveTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
 import { activitiesFor } from '../worker/activities.ts';
+import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../worker/create-worker.ts';
 import type { RoutingCheckResult } from '../workflow-types.ts';
 
@@ -25,6 +26,8 @@ export interface DevStackOptions {
   uiPort?: number;
   /** Progress lines for a person (`flywheel dev` prints them). */
   onProgress?: (line: string) => void;
+  /** The inference server rollouts drive (known once it is started, hence a function). */
+  serving?: () => ServingTarget | undefined;
 }
 
 export interface DevStack {
@@ -87,7 +90,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
           connection: env.nativeConnection,
           namespace: config.temporal.namespace,
           identity,
-          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), trainingBackend: config.worker.trainingBackend, temporalClient: () => Promise.resolve(env.client), ...(kind === 'cpu' ? { db: openedDb, registry } : {}) }),
+          activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), trainingBackend: config.worker.trainingBackend, temporalClient: () => Promise.resolve(env.client), ...(options.serving ? { serving: options.serving } : {}), ...(kind === 'cpu' ? { db: openedDb, registry } : {}) }),
           shutdownGraceMs: config.worker.shutdownGraceMs,
         });
       }),

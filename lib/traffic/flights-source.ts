@@ -17,6 +17,9 @@ export interface ReplayFlight {
 export interface MonthFlightsOptions {
   /** Stop after this many flights (the earliest ones). */
   limit?: number;
+  /** Replay a seeded random sample of this many of the month's flights, still in scheduled
+   * order: time-compressed traffic whose every window spans the whole month. */
+  sample?: number;
   /** Flights per DuckDB read. @default 5000 */
   chunkRows?: number;
   signal?: AbortSignal;
@@ -35,9 +38,10 @@ export async function* monthFlights(month: string, options: MonthFlightsOptions 
       `CREATE TABLE replay AS
        SELECT row_number() OVER (ORDER BY date, origin, destination, distance, delay)::BIGINT AS rn,
               strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, distance::DOUBLE AS distance, origin, destination, delay::DOUBLE AS delay
-       FROM ${source}
-       WHERE strftime(date, '%Y-%m') = ${sqlString(month)}
-         AND date IS NOT NULL AND delay IS NOT NULL AND distance IS NOT NULL AND origin IS NOT NULL AND destination IS NOT NULL`,
+       FROM (SELECT * FROM ${source}
+             WHERE strftime(date, '%Y-%m') = ${sqlString(month)}
+               AND date IS NOT NULL AND delay IS NOT NULL AND distance IS NOT NULL AND origin IS NOT NULL AND destination IS NOT NULL)
+       ${options.sample !== undefined ? `USING SAMPLE ${Math.floor(options.sample)} ROWS (reservoir, 42)` : ''}`,
       options.signal,
     );
     const [{ n } = { n: 0 }] = await duck.all<{ n: number }>('SELECT count(*)::BIGINT AS n FROM replay');

@@ -27,6 +27,9 @@ export interface ReplayTrafficOptions {
   rate: number;
   /** Send at most this many flights (the earliest ones). @default the whole month */
   limit?: number;
+  /** Replay a seeded random sample of this many of the month's flights, in scheduled order
+   * (time-compressed: any stretch of the replay spans the month). @default every flight */
+  sample?: number;
   /** Flights per prediction request. @default 1 */
   batch?: number;
   /** How long after its prediction a flight's true label is posted. @default 30_000 */
@@ -161,6 +164,7 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
   check(Number.isFinite(options.rate) && options.rate > 0, `rate must be a positive number of requests per second, got ${options.rate}`);
   check(Number.isInteger(batch) && batch >= 1, `batch must be a positive integer, got ${batch}`);
   check(options.limit === undefined || (Number.isInteger(options.limit) && options.limit >= 0), `limit must be an integer ≥ 0, got ${options.limit}`);
+  check(options.sample === undefined || (Number.isInteger(options.sample) && options.sample > 0), `sample must be a positive integer, got ${options.sample}`);
   check(Number.isFinite(feedbackDelayMs) && feedbackDelayMs >= 0, `feedbackDelayMs must be ≥ 0, got ${feedbackDelayMs}`);
   check(feedbackShare >= 0 && feedbackShare <= 1, `feedbackShare must be between 0 and 1, got ${feedbackShare}`);
   check(Number.isInteger(maxInFlight) && maxInFlight >= 1, `maxInFlight must be a positive integer, got ${maxInFlight}`);
@@ -330,7 +334,7 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
     const maxLagMs = Math.max(2 * intervalMs, 10);
     let nextAt = 0;
     let group: ReplayFlight[] = [];
-    const flights = options.flights ?? monthFlights(options.month, { ...(options.limit !== undefined ? { limit: options.limit } : {}), signal: abort });
+    const flights = options.flights ?? monthFlights(options.month, { ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.sample !== undefined ? { sample: options.sample } : {}), signal: abort });
     let taken = 0;
 
     const send = async (): Promise<void> => {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { withDuck } from '../../lib/data/duck.ts';
@@ -23,7 +23,7 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { RolloutResult } from '../../lib/workflow-types.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../../serving/fixture-models.ts';
 import { dataArrivedSignal, modelLifecycle } from '../../workflows/model-lifecycle.ts';
-import { rollout, rolloutStatusQuery, type RolloutInput } from '../../workflows/rollout.ts';
+import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rollout, rolloutStatusQuery, type RolloutInput } from '../../workflows/rollout.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { freePort, spawnNode, spawnWorker, type Spawned } from './processes.ts';
@@ -183,6 +183,7 @@ beforeAll(async () => {
   for (const name of [BAD, CRASH]) await registerFixtureModel({ registry, store, name, spec, seed: 1, alias: 'champion' }); // v1
   await registerFixtureModel({ registry, store, name: BAD, spec, seed: 1, outputBias: 8 }); // v2: calls nearly every flight late
   await registerFixtureModel({ registry, store, name: CRASH, spec, seed: 1, variant: 'again' }); // v2: the champion's weights again
+  await registerFixtureModel({ registry, store, name: BAD, spec, seed: 1, variant: 'paused' }); // v3: for pause/resume/abort
   flights = await withDuck((duck) =>
     duck.all<FlightInstance & { delay: number } & Record<string, unknown>>(
       `SELECT strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, distance::DOUBLE AS distance, origin, destination, delay::DOUBLE AS delay
@@ -316,4 +317,33 @@ describe('rollout', () => {
     expect(moves).toHaveLength(1);
     expect(load.ok).toBeGreaterThan(100);
   }, 240_000);
+
+  it('pause freezes the hold clock, resume restarts it, abort rolls back with the reason; Updates that make no sense are refused', async () => {
+    const load = traffic(BAD, 20);
+    try {
+      const handle = await startRollout({ model: BAD, challenger: 3, plan: await plan([{ weight: 20, hold: '60s' }]), approvedBy: 'test', reason: 'pause test' });
+      await waitUntil('the step holding', async () => {
+        const s = await handle.query(rolloutStatusQuery);
+        return s.state === 'running' && s.heldMs > 0 ? s : undefined;
+      });
+      await expect(handle.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: '' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+      const paused = await handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: 'looking at a dashboard' }] });
+      expect(paused).toMatchObject({ state: 'paused', pausedBy: 'ops: looking at a dashboard' });
+      const heldAtPause = (await handle.query(rolloutStatusQuery)).heldMs;
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await handle.query(rolloutStatusQuery)).heldMs).toBe(heldAtPause);
+      expect(describeRoute(await route(BAD))).toBe('champion v1 canary v3@0.2'); // paused, not rolled back
+      expect(await handle.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] })).toMatchObject({ state: 'running', resumedBy: 'ops' });
+      await handle.executeUpdate(abortRolloutUpdate, { args: [{ actor: 'ops', reason: 'wrong build' }] });
+      const result = (await handle.result()) as RolloutResult;
+      expect(result).toMatchObject({ outcome: 'rolled-back', champion: 1, reason: 'aborted by ops: wrong build' });
+      await expect(handle.executeUpdate(abortRolloutUpdate, { args: [{ actor: 'ops', reason: 'again' }] })).rejects.toThrow();
+    } finally {
+      await load.stop();
+    }
+    expect(describeRoute(await route(BAD))).toBe('champion v1');
+    expect((await registry.getAlias(BAD, 'champion')).version).toBe(1);
+    expect(load.failed).toEqual([]);
+  }, 120_000);
 });

@@ -1,0 +1,328 @@
+// `flywheel demo`: the whole loop on the real flights data, in one process on embedded defaults.
+// January–February → v1 champion; March's traffic is replayed while March arrives → v2 is trained
+// and canaried under that traffic (promoted or rolled back on the evidence); April's data lands
+// without starting a cycle and April's traffic is replayed → the drift monitor sees the shift and
+// the lifecycle retrains on its own. Progress lines as it goes, a summary table at the end.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { createApiKey } from '../auth/api-keys.ts';
+import { loadConfig, type Env } from '../config/index.ts';
+import { withDuck } from '../data/duck.ts';
+import { arriveFlightsMonth } from '../data/lake.ts';
+import { startDevStack, type DevStack } from '../dev/stack.ts';
+import type { Logger } from '../log.ts';
+import { createRegistry, REPORT_TAG, type ModelRegistry } from '../registry/index.ts';
+import { ROLLOUT_TAGS } from '../../activities/rollout/index.ts';
+import { loadModelSpec, type ModelSpec } from '../spec/model-spec.ts';
+import type { ArtifactStore } from '../storage/index.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
+import { replayTraffic, type ReplayStats } from '../traffic/replay.ts';
+import type { CycleSummary, DataArrivedSignal, LifecycleStatus } from '../workflow-types.ts';
+import type { DriftMonitorStatus } from '../monitor/types.ts';
+import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
+import { dataArrivedSignal, modelLifecycle, statusQuery } from '../../workflows/model-lifecycle.ts';
+import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
+import { rolloutStatusQuery, type RolloutStatus } from '../../workflows/rollout.ts';
+
+export const DEMO_SPEC_PATH = fileURLToPath(new URL('../../examples/flights/demo.yaml', import.meta.url));
+
+export interface DemoOptions {
+  port: number;
+  uiPort: number;
+  servePort: number;
+  /** Replayed prediction requests per second. */
+  rate: number;
+  /** Keep the stack running after the summary (Ctrl-C stops it). */
+  keepRunning: boolean;
+  logger: Logger;
+  out: (line: string) => void;
+  env?: Env;
+}
+
+export interface DemoSummary {
+  elapsedMs: number;
+  cycles: CycleSummary[];
+  champion: number | null;
+  traffic: ReplayStats[];
+  reports: Array<[string, string]>;
+  webUiUrl: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A running replay of one month's traffic, stopped when its phase ends. */
+interface Replay {
+  month: string;
+  stop(): Promise<ReplayStats>;
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
+  const t0 = Date.now();
+  const clock = () => {
+    const s = Math.round((Date.now() - t0) / 1000);
+    return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  };
+  const say = (line: string) => options.out(`[${clock()}] ${line}`);
+  const baseEnv = options.env ?? process.env;
+  // A fresh data folder per run: the demo always starts from an empty registry and history.
+  const dataDir = resolve(baseEnv.FLYWHEEL_DATA_DIR ?? '.flywheel', 'demo', new Date().toISOString().replace(/[:.]/g, '-'));
+  const env: Env = { ...baseEnv, FLYWHEEL_DATA_DIR: dataDir };
+  const config = loadConfig('worker', env);
+  const spec = await loadModelSpec(DEMO_SPEC_PATH);
+  const model = spec.name;
+
+  let serving: { url: string; adminKey: string } | undefined;
+  say(`Data folder ${dataDir}`);
+  const stack = await startDevStack(config, options.logger, { port: options.port, uiPort: options.uiPort, onProgress: (l) => say(l), serving: () => serving });
+  let server: InferenceServer | undefined;
+  const replays: Replay[] = [];
+  const traffic: ReplayStats[] = [];
+  try {
+    say(`Web UI: ${stack.webUiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`FlywheelModel="${model}"`)}`);
+    const settings = { ...loadConfig('serve', env).serve, port: options.servePort, refreshMs: 1000, models: [model] };
+    server = await createInferenceServer({ settings, db: stack.db, registry: createRegistry(config, stack.db), store: stack.store, logger: options.logger });
+    const url = await server.start();
+    const adminKey = (await createApiKey(stack.db, { name: 'demo-rollout', scopes: ['admin'] })).key;
+    const predictKey = (await createApiKey(stack.db, { name: 'demo-traffic', scopes: ['predict'] })).key;
+    serving = { url, adminKey };
+    say(`Inference server ${url} (keys created: admin for the rollout, predict for the replayed traffic)`);
+
+    const client = stack.env.client;
+    const lifecycleId = WORKFLOW_IDS.modelLifecycle(model);
+    const watcher = createWatcher(client, model, say);
+
+    const publish = async (month: string, retrain = true): Promise<DataArrivedSignal> => {
+      const { event } = await withDuck((duck) => arriveFlightsMonth(duck, stack.store, month));
+      const signal: DataArrivedSignal = { eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris, ...(retrain ? {} : { retrain: false }) };
+      return signal;
+    };
+
+    // 1. January and February → v1 (January only recorded; February's arrival starts the cycle).
+    say('Publishing 2001-01 and 2001-02 to the data lake');
+    const jan = await publish('2001-01', false);
+    const feb = await publish('2001-02');
+    await client.workflow.signalWithStart(modelLifecycle, {
+      workflowId: lifecycleId,
+      taskQueue: TASK_QUEUES.cpu,
+      args: [spec],
+      signal: dataArrivedSignal,
+      signalArgs: [jan],
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: model }],
+      staticSummary: `lifecycle of ${model} (demo)`,
+    });
+    await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, feb);
+    say(`${lifecycleId} started; 2001-02 arrived → cycle 1 trains on 2001-01…2001-02`);
+    const c1 = await watcher.cycleEnded(1, 8 * 60_000);
+    if (c1.stage !== 'promoted') throw new Error(`cycle 1 ended ${c1.stage}${c1.error ? `: ${c1.error}` : ''}; the demo needs a first champion`);
+    await waitServing(url, adminKey, model, c1.version!);
+    say(`v${c1.version} serves at ${url}/v1/models/${model}/predict`);
+
+    // 2. March: live traffic, then March's data → v2 canaried under that traffic.
+    const start = (month: string) => {
+      const r = startReplay({ url, apiKey: predictKey, model, month, rate: options.rate, say });
+      replays.push(r);
+      return r;
+    };
+    let replay = start('2001-03');
+    await sleep(10_000);
+    say('Publishing 2001-03 → cycle 2');
+    await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-03'));
+    const c2 = await watcher.cycleEnded(2, 10 * 60_000);
+    say(`cycle 2 ended: ${c2.stage}${c2.version ? ` (v${c2.version})` : ''}`);
+    traffic.push(await replay.stop());
+
+    // 3. April: the data lands without a cycle; its traffic drifts; the monitor retrains.
+    say('Publishing 2001-04 without starting a cycle (the next cycle, whatever starts it, trains on it)');
+    await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-04', false));
+    replay = start('2001-04');
+    say('Replaying April traffic: the drift monitor compares it with the champion training data');
+    const driftCycle = await watcher.cycleStarted((c) => c.cycle > 2 && c.triggers.some((t) => t.kind === 'drift'), 6 * 60_000);
+    say(`cycle ${driftCycle.cycle} started by drift: ${driftCycle.triggers.find((t) => t.kind === 'drift')?.detail ?? ''}`);
+    const c3 = await watcher.cycleEnded(driftCycle.cycle, 10 * 60_000);
+    say(`cycle ${c3.cycle} ended: ${c3.stage}${c3.version ? ` (v${c3.version})` : ''}`);
+    traffic.push(await replay.stop());
+    replays.length = 0;
+
+    // Summary.
+    const status = await client.workflow.getHandle(lifecycleId).query(statusQuery);
+    const monitor = await client.workflow
+      .getHandle(WORKFLOW_IDS.driftMonitor(model))
+      .query(driftMonitorStatusQuery)
+      .catch(() => undefined);
+    const reports = await collectReports(stack.store, createRegistry(config, stack.db), status, monitor, watcher.driftReports);
+    const summary: DemoSummary = { elapsedMs: Date.now() - t0, cycles: status.history, champion: status.history.filter((c) => c.stage === 'promoted').at(-1)?.version ?? null, traffic, reports, webUiUrl: stack.webUiUrl };
+    printSummary(summary, options.out);
+    if (options.keepRunning) {
+      options.out('The stack keeps running (Web UI, inference server, workers). Press Ctrl-C to stop.');
+      await stack.running;
+    }
+    return summary;
+  } finally {
+    for (const r of replays) await r.stop().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    await shutdown(stack);
+  }
+}
+
+async function shutdown(stack: DevStack): Promise<void> {
+  stack.shutdown();
+  await stack.running.catch(() => undefined);
+  await stack.close();
+}
+
+async function waitServing(url: string, adminKey: string, model: string, version: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/v1/admin/models/${model}/routing`, { headers: { authorization: `Bearer ${adminKey}` } }).catch(() => undefined);
+    if (res?.ok && ((await res.json()) as { champion: { version: number } }).champion.version === version) return;
+    await sleep(500);
+  }
+  throw new Error(`the inference server did not load ${model} v${version} within ${timeoutMs / 1000}s`);
+}
+
+function startReplay(o: { url: string; apiKey: string; model: string; month: string; rate: number; say: (l: string) => void }): Replay {
+  const stopSignal = new AbortController();
+  const abort = new AbortController();
+  let last = 0;
+  o.say(`Replaying ${o.month} traffic at ${o.rate} requests/s (a random sample of the month in scheduled order; labels 5 s later)`);
+  const done = replayTraffic({
+    baseUrl: o.url,
+    apiKey: o.apiKey,
+    model: o.model,
+    month: o.month,
+    rate: o.rate,
+    sample: 40_000,
+    feedbackDelayMs: 5000,
+    progressIntervalMs: 30_000,
+    onProgress: (s) => {
+      if (Date.now() - last < 29_000) return;
+      last = Date.now();
+      o.say(`  traffic ${o.month}: ${s.ok} answered, ${s.failed} failed, ${s.feedback.posted} labels, p99 ${s.latencyMs.p99.toFixed(1)} ms`);
+    },
+    stopSignal: stopSignal.signal,
+    signal: abort.signal,
+  });
+  return {
+    month: o.month,
+    stop: async () => {
+      stopSignal.abort();
+      // Labels already owed are posted (5 s); then the replay ends.
+      const timer = setTimeout(() => abort.abort(), 8000);
+      try {
+        return await done;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** Polls the lifecycle, the current cycle's rollout and the drift monitor; prints what changed. */
+function createWatcher(client: Client, model: string, say: (l: string) => void) {
+  const lifecycle = client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model));
+  let lastLine = '';
+  const seenChecks = new Set<number>();
+  const driftReports: string[] = [];
+  const print = (line: string) => {
+    if (line !== lastLine) say(line);
+    lastLine = line;
+  };
+
+  async function poll(): Promise<LifecycleStatus> {
+    const s = await lifecycle.query(statusQuery);
+    const c = s.current;
+    if (c) {
+      let line = `cycle ${c.cycle} (${c.triggers.map((t) => t.kind).join('+')}): ${c.stage}${c.detail ? ` — ${c.detail}` : ''}`;
+      if (c.stage === 'rollout' && c.version) {
+        const r = await client.workflow
+          .getHandle(WORKFLOW_IDS.rollout(model, c.version))
+          .query(rolloutStatusQuery)
+          .catch((): RolloutStatus | undefined => undefined);
+        if (r) line = `cycle ${c.cycle}: rollout of v${r.challenger} step ${Math.min(r.step + 1, r.steps)}/${r.steps} ${r.state}${r.last ? `, last check ${r.last.verdict} (challenger ${r.last.challengerSamples} / champion ${r.last.championSamples} predictions)` : ''}`;
+      }
+      print(line);
+    }
+    const m = await client.workflow
+      .getHandle(WORKFLOW_IDS.driftMonitor(model))
+      .query(driftMonitorStatusQuery)
+      .catch((): DriftMonitorStatus | undefined => undefined);
+    const check = m?.state.lastCheck;
+    if (m && check && !seenChecks.has(m.state.checks)) {
+      seenChecks.add(m.state.checks);
+      if (check.htmlUri) driftReports.push(check.htmlUri);
+      const drift = check.drift ? `${check.drift.summary}` : check.reasons.join('; ');
+      print(`drift check ${m.state.checks} on v${check.championVersion ?? '?'} (${check.samples} predictions): ${check.status}${drift ? ` — ${drift}` : ''}${m.state.alerts ? ` [alerts sent: ${m.state.alerts}]` : ''}`);
+    }
+    return s;
+  }
+
+  return {
+    driftReports,
+    async cycleEnded(cycle: number, timeoutMs: number): Promise<CycleSummary> {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const s = await poll();
+        const ended = s.history.find((c) => c.cycle === cycle);
+        if (ended) return ended;
+        await sleep(1000);
+      }
+      throw new Error(`cycle ${cycle} of ${model} did not end within ${timeoutMs / 60_000} minutes`);
+    },
+    async cycleStarted(match: (c: CycleSummary) => boolean, timeoutMs: number): Promise<CycleSummary> {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const s = await poll();
+        const c = [...s.history, ...(s.current ? [s.current] : [])].find(match);
+        if (c) return c;
+        await sleep(1000);
+      }
+      throw new Error(`no cycle of ${model} started by drift within ${timeoutMs / 60_000} minutes`);
+    },
+  };
+}
+
+async function collectReports(store: ArtifactStore, registry: ModelRegistry, status: LifecycleStatus, monitor: DriftMonitorStatus | undefined, driftReports: string[]): Promise<Array<[string, string]>> {
+  const reports: Array<[string, string]> = [];
+  for (const c of status.history) {
+    if (!c.version) continue;
+    const tags = (await registry.getVersion(status.model, c.version)).tags;
+    const report = tags[REPORT_TAG];
+    const evidence = tags[ROLLOUT_TAGS.evidence];
+    if (report) reports.push([`v${c.version} evaluation report`, report]);
+    if (evidence) reports.push([`v${c.version} rollout evidence (${tags[ROLLOUT_TAGS.outcome] ?? ''})`, evidence]);
+  }
+  void store;
+  const alertReport = driftReports.at(-1) ?? monitor?.state.lastCheck?.htmlUri;
+  if (alertReport) reports.push(['drift report (latest)', alertReport]);
+  return reports;
+}
+
+function printSummary(s: DemoSummary, out: (l: string) => void): void {
+  const rows = s.cycles.map((c) => [
+    String(c.cycle),
+    c.triggers.map((t) => t.kind).join('+'),
+    c.datasetVersion ?? '',
+    c.version ? `v${c.version}` : '',
+    c.metrics?.rocAuc !== undefined ? c.metrics.rocAuc.toFixed(4) : '',
+    c.stage,
+    c.endedAt && c.startedAt ? `${Math.round((Date.parse(c.endedAt) - Date.parse(c.startedAt)) / 1000)}s` : '',
+  ]);
+  const widths = ['cycle', 'trigger', 'dataset version', 'version', 'test AUC', 'outcome', 'took'].map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  out('');
+  out(`Flywheel demo finished in ${(s.elapsedMs / 60_000).toFixed(1)} minutes; champion: ${s.champion ? `v${s.champion}` : 'none'}`);
+  out('');
+  out(line(['cycle', 'trigger', 'dataset version', 'version', 'test AUC', 'outcome', 'took']));
+  out(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) out(line(r));
+  out('');
+  for (const t of s.traffic) {
+    out(`traffic ${t.month}: ${t.ok} answered, ${t.failed} failed${t.failed ? ` (${JSON.stringify(t.failures)})` : ''}, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
+  }
+  out('');
+  const width = Math.max(...s.reports.map(([k]) => k.length), 6);
+  for (const [k, v] of [['Web UI', s.webUiUrl] as [string, string], ...s.reports]) out(`  ${k.padEnd(width)}  ${v}`);
+}
+
