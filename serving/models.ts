@@ -122,7 +122,12 @@ export class ModelManager {
         this.problems.delete(name);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        if (this.problems.get(name) !== message) logger.error({ err, model: name }, 'model not loaded; serving the previous version if any');
+        // A named model with no champion yet is expected (a first cycle is training); say so quietly.
+        const waiting = err instanceof RegistryNotFoundError;
+        if (this.problems.get(name) !== message) {
+          if (waiting) logger.info({ model: name, reason: message }, 'no champion yet; the model is served once one is promoted');
+          else logger.error({ err, model: name }, 'model not loaded; serving the previous version if any');
+        }
         this.problems.set(name, message);
       }
     }

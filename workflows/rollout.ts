@@ -135,7 +135,6 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     return { outcome: 'skipped', model, challenger, champion: challenger, reason };
   }
 
-  const rolloutSince = new Date().toISOString();
   const evidence: RolloutEvidence = {
     model,
     challenger,
@@ -161,7 +160,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     status.step = i;
     status.heldMs = 0;
     if (aborted) return rollBack(aborted);
-    evidence.steps[i]!.route = await serving.setRolloutRoute({ model, challenger, shadow: step.shadow, weight: step.weight });
+    evidence.steps[i]!.route = await serving.setRolloutRoute({ model, champion, challenger, shadow: step.shadow, weight: step.weight });
     const since = new Date().toISOString();
     const holdMs = durationMs(step.hold);
     const label = `step ${i + 1}/${plan.steps.length}: ${describeStep(step)}`;
@@ -176,7 +175,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
         await condition(() => !paused || aborted !== undefined);
       }
       if (aborted) return rollBack(aborted);
-      const analysis = await analyzeRolloutStep({ model, champion, challenger, shadow: step.shadow, since, rolloutSince, criteria });
+      const analysis = await analyzeRolloutStep({ model, champion, challenger, shadow: step.shadow, championShadow: !step.shadow && step.weight >= 100, since, criteria });
       evidence.steps[i]!.analysis = analysis;
       status.last = { verdict: analysis.verdict, reasons: analysis.reasons, challengerSamples: analysis.challenger.samples, championSamples: analysis.champion.samples };
       if (analysis.verdict === 'fail') return rollBack(`${label} failed: ${analysis.reasons.join('; ')}`);

@@ -29,6 +29,7 @@ export interface RolloutActivityDeps {
 
 export interface RouteInput {
   model: string;
+  champion: number;
   challenger: number;
   /** A shadow step mirrors traffic; otherwise `weight` percent is answered by the challenger. */
   shadow: boolean;
@@ -40,10 +41,10 @@ export interface AnalyzeInput {
   champion: number;
   challenger: number;
   shadow: boolean;
+  /** A full canary: the champion only scores a mirror of the traffic (see `setRolloutRoute`). */
+  championShadow: boolean;
   /** ISO: the step began. */
   since: string;
-  /** ISO: the rollout began; the champion's baseline when the step window has too few of its predictions (a 100% step). */
-  rolloutSince: string;
   criteria: AnalysisCriteria;
 }
 
@@ -51,8 +52,6 @@ export interface StepAnalysis extends StepJudgement {
   window: { since: string; until: string };
   champion: ArmStats;
   challenger: ArmStats;
-  /** True when the champion's numbers come from the whole rollout, not this step. */
-  championBaseline: boolean;
 }
 
 export interface RolloutEvidence {
@@ -104,16 +103,23 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
       }
     },
 
-    /** Sets one step's routing and reads it back, so the evidence holds what the server applied. */
+    /**
+     * Sets one step's routing and reads it back, so the evidence holds what the server applied.
+     * A full (100%) canary keeps the champion as a shadow, so the analysis still compares both
+     * models on the same requests rather than the challenger now against the champion earlier.
+     */
     async setRolloutRoute(input: RouteInput): Promise<ServingRoute> {
+      const full = !input.shadow && input.weight >= 100;
       const change = input.shadow
         ? { canary: null, shadow: { version: input.challenger } }
-        : { canary: { version: input.challenger, weight: input.weight / 100 }, shadow: null };
+        : { canary: { version: input.challenger, weight: input.weight / 100 }, shadow: full ? { version: input.champion } : null };
       return servingCall(async (a) => {
         await a.setRoute(input.model, change);
         const route = await a.getRoute(input.model);
-        const want = input.shadow ? route.shadow?.version === input.challenger && !route.canary : route.canary?.version === input.challenger && Math.abs(route.canary.weight - input.weight / 100) < 1e-9;
-        if (!want) throw new Error(`${input.model}: the server reports ${JSON.stringify(route)} after setting ${JSON.stringify(change)}`);
+        const applied = input.shadow
+          ? route.shadow?.version === input.challenger && !route.canary
+          : route.canary?.version === input.challenger && Math.abs(route.canary.weight - input.weight / 100) < 1e-9 && (route.shadow?.version ?? null) === (full ? input.champion : null);
+        if (!applied) throw new Error(`${input.model}: the server reports ${JSON.stringify(route)} after setting ${JSON.stringify(change)}`);
         deps.logger.info({ model: input.model, challenger: input.challenger, shadow: input.shadow, weight: input.weight }, 'rollout step routed');
         return route;
       });
@@ -121,16 +127,9 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
 
     async analyzeRolloutStep(input: AnalyzeInput): Promise<StepAnalysis> {
       const until = new Date().toISOString();
-      const arm = (version: number, shadow: boolean, since: string) => readArmStats(deps.db, { model: input.model, version, shadow, since, until });
-      const [challenger, stepChampion] = await Promise.all([arm(input.challenger, input.shadow, input.since), arm(input.champion, false, input.since)]);
-      let champion = stepChampion;
-      let championBaseline = false;
-      if (stepChampion.samples < input.criteria.minSamples) {
-        champion = await arm(input.champion, false, input.rolloutSince);
-        championBaseline = true;
-      }
-      const judgement = judgeStep(champion, challenger, input.criteria);
-      return { ...judgement, window: { since: input.since, until }, champion, challenger, championBaseline };
+      const arm = (version: number, shadow: boolean) => readArmStats(deps.db, { model: input.model, version, shadow, since: input.since, until });
+      const [challenger, champion] = await Promise.all([arm(input.challenger, input.shadow), arm(input.champion, input.championShadow)]);
+      return { ...judgeStep(champion, challenger, input.criteria), window: { since: input.since, until }, champion, challenger };
     },
 
     /**

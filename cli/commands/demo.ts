@@ -28,7 +28,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--port <port>', 'Temporal frontend port on 127.0.0.1', '7233')
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', '8233')
     .option('--serve-port <port>', 'inference server port on 127.0.0.1', '8080')
-    .option('--rate <rps>', 'replayed prediction requests per second', '40')
+    .option('--rate <rps>', 'replayed prediction requests per second', '50')
     .option('--keep-running', 'keep the stack (Web UI, server, workers) up after the summary')
     .action(async (opts: DemoOpts) => {
       const config = loadConfig('worker');

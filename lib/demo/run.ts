@@ -1,8 +1,9 @@
 // `flywheel demo`: the whole loop on the real flights data, in one process on embedded defaults.
 // January–February → v1 champion; March's traffic is replayed while March arrives → v2 is trained
-// and canaried under that traffic (promoted or rolled back on the evidence); April's data lands
-// without starting a cycle and April's traffic is replayed → the drift monitor sees the shift and
-// the lifecycle retrains on its own. Progress lines as it goes, a summary table at the end.
+// and canaried under that traffic (promoted or rolled back on the evidence); April's
+// and May's data land without starting a cycle and May's traffic is replayed → the drift monitor
+// sees the shift (fewer late flights than the champion was trained on) and the lifecycle retrains
+// on its own. Progress lines as it goes, a summary table at the end.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
@@ -14,12 +15,12 @@ import { startDevStack, type DevStack } from '../dev/stack.ts';
 import type { Logger } from '../log.ts';
 import { createRegistry, REPORT_TAG, type ModelRegistry } from '../registry/index.ts';
 import { ROLLOUT_TAGS } from '../../activities/rollout/index.ts';
-import { loadModelSpec, type ModelSpec } from '../spec/model-spec.ts';
+import { loadModelSpec } from '../spec/model-spec.ts';
 import type { ArtifactStore } from '../storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
 import { replayTraffic, type ReplayStats } from '../traffic/replay.ts';
-import type { CycleSummary, DataArrivedSignal, LifecycleStatus } from '../workflow-types.ts';
+import type { CycleSummary, DataArrivedSignal, LifecycleStatus, RolloutResult } from '../workflow-types.ts';
 import type { DriftMonitorStatus } from '../monitor/types.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { dataArrivedSignal, modelLifecycle, statusQuery } from '../../workflows/model-lifecycle.ts';
@@ -130,18 +131,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say('Publishing 2001-03 → cycle 2');
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-03'));
     const c2 = await watcher.cycleEnded(2, 10 * 60_000);
-    say(`cycle 2 ended: ${c2.stage}${c2.version ? ` (v${c2.version})` : ''}`);
+    say(`cycle 2 ended: ${c2.stage}${c2.version ? ` (v${c2.version})` : ''}${await rolloutReason(client, model, c2)}`);
     traffic.push(await replay.stop());
 
-    // 3. April: the data lands without a cycle; its traffic drifts; the monitor retrains.
-    say('Publishing 2001-04 without starting a cycle (the next cycle, whatever starts it, trains on it)');
+    // 3. April and May land without a cycle; May's traffic has fewer late flights (16% against
+    //    21–23% in January–March): the monitor sees the label shift and the lifecycle retrains.
+    say('Publishing 2001-04 and 2001-05 without starting a cycle (the next cycle, whatever starts it, trains on them)');
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-04', false));
-    replay = start('2001-04');
-    say('Replaying April traffic: the drift monitor compares it with the champion training data');
+    await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-05', false));
+    replay = start('2001-05');
+    say('Replaying May traffic: the drift monitor compares its window with the champion training data');
     const driftCycle = await watcher.cycleStarted((c) => c.cycle > 2 && c.triggers.some((t) => t.kind === 'drift'), 6 * 60_000);
     say(`cycle ${driftCycle.cycle} started by drift: ${driftCycle.triggers.find((t) => t.kind === 'drift')?.detail ?? ''}`);
     const c3 = await watcher.cycleEnded(driftCycle.cycle, 10 * 60_000);
-    say(`cycle ${c3.cycle} ended: ${c3.stage}${c3.version ? ` (v${c3.version})` : ''}`);
+    say(`cycle ${c3.cycle} ended: ${c3.stage}${c3.version ? ` (v${c3.version})` : ''}${await rolloutReason(client, model, c3)}`);
     traffic.push(await replay.stop());
     replays.length = 0;
 
@@ -166,6 +169,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   }
 }
 
+/** `: <why>` from the cycle's rollout, when it had one. */
+async function rolloutReason(client: Client, model: string, c: CycleSummary): Promise<string> {
+  if (!c.version || (c.stage !== 'promoted' && c.stage !== 'rolled-back')) return '';
+  try {
+    const r = (await client.workflow.getHandle(WORKFLOW_IDS.rollout(model, c.version)).result()) as RolloutResult;
+    return ` — rollout ${r.outcome}: ${r.reason}`;
+  } catch {
+    return '';
+  }
+}
+
 async function shutdown(stack: DevStack): Promise<void> {
   stack.shutdown();
   await stack.running.catch(() => undefined);
@@ -182,28 +196,44 @@ async function waitServing(url: string, adminKey: string, model: string, version
   throw new Error(`the inference server did not load ${model} v${version} within ${timeoutMs / 1000}s`);
 }
 
+/** Flights per replay pass: at 50 requests/s a one-minute window then spans about half the
+ * month, so day-to-day weather averages out; the pass repeats until the phase ends. */
+const REPLAY_SAMPLE = 6000;
+
 function startReplay(o: { url: string; apiKey: string; model: string; month: string; rate: number; say: (l: string) => void }): Replay {
   const stopSignal = new AbortController();
   const abort = new AbortController();
-  let last = 0;
-  o.say(`Replaying ${o.month} traffic at ${o.rate} requests/s (a random sample of the month in scheduled order; labels 5 s later)`);
-  const done = replayTraffic({
-    baseUrl: o.url,
-    apiKey: o.apiKey,
-    model: o.model,
-    month: o.month,
-    rate: o.rate,
-    sample: 40_000,
-    feedbackDelayMs: 5000,
-    progressIntervalMs: 30_000,
-    onProgress: (s) => {
-      if (Date.now() - last < 29_000) return;
-      last = Date.now();
-      o.say(`  traffic ${o.month}: ${s.ok} answered, ${s.failed} failed, ${s.feedback.posted} labels, p99 ${s.latencyMs.p99.toFixed(1)} ms`);
-    },
-    stopSignal: stopSignal.signal,
-    signal: abort.signal,
-  });
+  let last = Date.now();
+  const passes: ReplayStats[] = [];
+  let current: ReplayStats | undefined;
+  const total = (): ReplayStats => combine(o.month, [...passes, ...(current ? [current] : [])]);
+  o.say(`Replaying ${o.month} traffic at ${o.rate} requests/s (${REPLAY_SAMPLE} flights sampled over the month, in scheduled order, repeated; labels 5 s later)`);
+  const done = (async () => {
+    while (!stopSignal.signal.aborted) {
+      const stats = await replayTraffic({
+        baseUrl: o.url,
+        apiKey: o.apiKey,
+        model: o.model,
+        month: o.month,
+        rate: o.rate,
+        sample: REPLAY_SAMPLE,
+        feedbackDelayMs: 5000,
+        progressIntervalMs: 5000,
+        onProgress: (s) => {
+          current = s;
+          if (Date.now() - last < 30_000) return;
+          last = Date.now();
+          const t = total();
+          o.say(`  traffic ${o.month}: ${t.ok} answered, ${t.failed} failed, ${t.feedback.posted} labels, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
+        },
+        stopSignal: stopSignal.signal,
+        signal: abort.signal,
+      });
+      current = undefined;
+      passes.push(stats);
+    }
+    return total();
+  })();
   return {
     month: o.month,
     stop: async () => {
@@ -216,6 +246,35 @@ function startReplay(o: { url: string; apiKey: string; model: string; month: str
         clearTimeout(timer);
       }
     },
+  };
+}
+
+/** One month's replay passes as one: counts added, latency quantiles the worst pass's. */
+function combine(month: string, passes: ReplayStats[]): ReplayStats {
+  const sum = (f: (s: ReplayStats) => number) => passes.reduce((a, s) => a + f(s), 0);
+  const worst = (f: (s: ReplayStats) => number) => passes.reduce((a, s) => Math.max(a, f(s)), 0);
+  const failures: Record<string, number> = {};
+  for (const p of passes) for (const [k, v] of Object.entries(p.failures)) failures[k] = (failures[k] ?? 0) + v;
+  const base = passes[0];
+  return {
+    ...(base ?? ({} as ReplayStats)),
+    month,
+    flights: sum((s) => s.flights),
+    sent: sum((s) => s.sent),
+    ok: sum((s) => s.ok),
+    failed: sum((s) => s.failed),
+    failures,
+    cancelled: sum((s) => s.cancelled),
+    latencyMs: { p50: worst((s) => s.latencyMs.p50), p99: worst((s) => s.latencyMs.p99), max: worst((s) => s.latencyMs.max) },
+    feedback: {
+      posted: sum((s) => s.feedback.posted),
+      failed: sum((s) => s.feedback.failed),
+      failures: {},
+      pending: sum((s) => s.feedback.pending),
+      skipped: sum((s) => s.feedback.skipped),
+      abandoned: sum((s) => s.feedback.abandoned),
+    },
+    elapsedMs: sum((s) => s.elapsedMs),
   };
 }
 
@@ -251,8 +310,8 @@ function createWatcher(client: Client, model: string, say: (l: string) => void) 
     const check = m?.state.lastCheck;
     if (m && check && !seenChecks.has(m.state.checks)) {
       seenChecks.add(m.state.checks);
-      if (check.htmlUri) driftReports.push(check.htmlUri);
-      const drift = check.drift ? `${check.drift.summary}` : check.reasons.join('; ');
+      if (check.htmlUri && check.status === 'breach') driftReports.push(check.htmlUri);
+      const drift = check.status === 'breach' || !check.drift ? check.reasons.join('; ') : check.drift.summary;
       print(`drift check ${m.state.checks} on v${check.championVersion ?? '?'} (${check.samples} predictions): ${check.status}${drift ? ` — ${drift}` : ''}${m.state.alerts ? ` [alerts sent: ${m.state.alerts}]` : ''}`);
     }
     return s;
@@ -294,8 +353,11 @@ async function collectReports(store: ArtifactStore, registry: ModelRegistry, sta
     if (evidence) reports.push([`v${c.version} rollout evidence (${tags[ROLLOUT_TAGS.outcome] ?? ''})`, evidence]);
   }
   void store;
-  const alertReport = driftReports.at(-1) ?? monitor?.state.lastCheck?.htmlUri;
-  if (alertReport) reports.push(['drift report (latest)', alertReport]);
+  // The first breaching check's report explains the alert; else the latest check's.
+  const breach = driftReports[0];
+  const latest = monitor?.state.lastCheck?.htmlUri;
+  if (breach) reports.push(['drift report (breach)', breach]);
+  else if (latest) reports.push(['drift report (latest check)', latest]);
   return reports;
 }
 

@@ -8,6 +8,7 @@ import { datasetPrefix } from '../data/ingest.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
 import { ALIASES, RegistryNotFoundError, type ModelRegistry, type ModelVersion } from '../registry/index.ts';
 import { durationMs } from '../spec/duration.ts';
+import { flightsLabel } from '../features/flights.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';
 import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from './types.ts';
@@ -33,7 +34,7 @@ export interface DriftCheckReport {
 }
 
 /** The SLOs the spec declares, judged against the window's metrics. */
-export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo']): SloResult[] {
+export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo'], referencePositiveRate: number | null = null): SloResult[] {
   const results: SloResult[] = [];
   const add = (name: SloResult['name'], observed: number | null, limit: number | undefined, worse: (o: number, l: number) => boolean) => {
     if (limit === undefined) return;
@@ -42,10 +43,27 @@ export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo']): SloResu
   add('p99LatencyMs', metrics.p99LatencyMs, slo.p99LatencyMs, (o, l) => o > l);
   add('maxErrorRate', metrics.errorRate, slo.maxErrorRate, (o, l) => o > l);
   add('minAuc', metrics.auc, slo.minAuc, (o, l) => o < l);
+  const shift = metrics.positiveRate !== null && referencePositiveRate !== null ? Math.abs(metrics.positiveRate - referencePositiveRate) : null;
+  add('maxLabelShift', shift, slo.maxLabelShift, (o, l) => o > l);
   return results;
 }
 
-const SLO_TEXT: Record<SloResult['name'], string> = { p99LatencyMs: 'p99 latency (ms)', maxErrorRate: 'error rate', minAuc: 'online AUC' };
+const SLO_TEXT: Record<SloResult['name'], string> = { p99LatencyMs: 'p99 latency (ms)', maxErrorRate: 'error rate', minAuc: 'online AUC', maxLabelShift: 'label shift (share of late flights vs training)' };
+
+/** Share of the training rows whose label is positive (delay > 15 min), from the reference
+ * profile's delay ECDF; null when the profile has no delay. */
+export function referencePositiveRate(reference: DatasetProfile): number | null {
+  const delay = reference.features.delay;
+  if (delay?.kind !== 'numeric') return null;
+  let total = 0;
+  let positive = 0;
+  delay.ecdf.values.forEach((v, i) => {
+    const n = delay.ecdf.counts[i] ?? 0;
+    total += n;
+    if (flightsLabel(v) === 1) positive += n;
+  });
+  return total > 0 ? positive / total : null;
+}
 
 export function sloReason(r: SloResult): string {
   const observed = r.observed === null ? '—' : String(Number(r.observed.toPrecision(4)));
@@ -104,7 +122,7 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   const { model, monitor, checkId } = input;
   const dataset = input.dataset ?? 'flights';
   const at = (deps.now?.() ?? new Date()).toISOString();
-  const empty: SloMetrics = { samples: 0, p99LatencyMs: null, errorRate: null, labels: 0, auc: null };
+  const empty: SloMetrics = { samples: 0, p99LatencyMs: null, errorRate: null, labels: 0, auc: null, positiveRate: null };
   const base = { checkId, at, breach: false, championVersion: null, reference: null, samples: 0, drift: null, slo: empty } satisfies Partial<DriftCheckSummary>;
 
   const champion = await championOf(deps.registry, model);
@@ -128,7 +146,7 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   } else {
     current = await profileWindow(rows, features, reference, `prediction-log ${model} v${champion.version} ${at} (${monitor.window})`);
     drift = compareProfiles(reference, current, driftOptionsOf(monitor));
-    slos = judgeSlos(metrics, monitor.slo);
+    slos = judgeSlos(metrics, monitor.slo, referencePositiveRate(referenceFull));
     const reasons = [...(drift.drifted ? [`data drift: ${drift.summary}`] : []), ...slos.filter((s) => s.breached).map(sloReason)];
     const { drifted, share, driftShare, compared, driftedFeatures } = drift;
     summary = {

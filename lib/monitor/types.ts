@@ -56,10 +56,12 @@ export interface SloMetrics {
   labels: number;
   /** Online ROC AUC, when at least `slo.minLabels` labels of both classes arrived. */
   auc: number | null;
+  /** Share of labelled predictions whose label is positive, when at least `slo.minLabels` arrived. */
+  positiveRate: number | null;
 }
 
 export interface SloResult {
-  name: 'p99LatencyMs' | 'maxErrorRate' | 'minAuc';
+  name: 'p99LatencyMs' | 'maxErrorRate' | 'minAuc' | 'maxLabelShift';
   observed: number | null;
   limit: number;
   /** False when there was nothing to judge (e.g. too few labels). */

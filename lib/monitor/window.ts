@@ -70,6 +70,7 @@ export function sloMetrics(rows: readonly WindowRow[], minLabels: number): SloMe
     errorRate: rows.length === 0 ? null : errors / rows.length,
     labels: labelled.length,
     auc: judgeable ? rocAuc(labelled.map((r) => r.output), labels) : null,
+    positiveRate: labelled.length >= minLabels && labelled.length > 0 ? positives / labelled.length : null,
   };
 }
 

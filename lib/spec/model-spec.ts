@@ -55,8 +55,10 @@ const rolloutAnalysis = z.strictObject({
   maxP99Ratio: z.number().positive().default(3),
   /** …unless it stays under this many milliseconds anyway. */
   p99FloorMs: z.number().nonnegative().default(50),
-  /** PSI between challenger and champion score distributions on the same traffic. */
-  maxPredictionShift: z.number().positive().default(0.25),
+  /** PSI between challenger and champion score distributions on the same traffic: a guard
+   * against a broken challenger (a retrained model legitimately moves its scores somewhat;
+   * whether it is better is the online AUC's question). */
+  maxPredictionShift: z.number().positive().default(0.5),
   /** Labelled predictions (feedback) per arm needed before online AUC is compared. */
   minLabels: z.number().int().nonnegative().default(100),
   /** Challenger online AUC may be at most this much below the champion's. */
@@ -90,6 +92,9 @@ const monitorSpec = z.strictObject({
       maxErrorRate: z.number().min(0).max(1).optional(),
       /** Online AUC from feedback labels, when at least `minLabels` arrived in the window. */
       minAuc: z.number().min(0).max(1).optional(),
+      /** Label (target) drift: |share of positive labels in the window − share in the training
+       * data| may be at most this, when at least `minLabels` labels arrived. */
+      maxLabelShift: z.number().min(0).max(1).optional(),
       minLabels: z.number().int().positive().default(200),
     })
     .default({ minLabels: 200 }),

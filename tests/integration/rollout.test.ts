@@ -243,7 +243,7 @@ describe('rollout', () => {
     const final = describeRoute(await route(GOOD));
     if (watch.seen.at(-1) !== final) watch.seen.push(final);
     // Every step as planned, in order; then the promotion (maybe briefly v2 as its own canary).
-    expect(watch.seen.slice(0, 4), watch.seen.join('\n')).toEqual(['champion v1', 'champion v1 shadow v2', 'champion v1 canary v2@0.25', 'champion v1 canary v2@1']);
+    expect(watch.seen.slice(0, 4), watch.seen.join('\n')).toEqual(['champion v1', 'champion v1 shadow v2', 'champion v1 canary v2@0.25', 'champion v1 shadow v1 canary v2@1']);
     expect(watch.seen.slice(4).every((d) => d.startsWith('champion v2')), watch.seen.join('\n')).toBe(true);
     expect(watch.seen.at(-1)).toBe('champion v2');
     expect((await registry.getAlias(GOOD, 'champion')).version).toBe(2);
@@ -252,7 +252,7 @@ describe('rollout', () => {
     const evidence = await getJson<RolloutEvidence>(store, store.keyFor(result.evidenceUri!));
     expect(evidence.steps.map((s) => s.analysis?.verdict)).toEqual(['pass', 'pass', 'pass']);
     expect(evidence.steps[0]!.analysis!.challenger.shadow).toBe(true);
-    expect(evidence.steps[2]!.analysis!.championBaseline).toBe(true); // 100%: no champion traffic in the step itself
+    expect(evidence.steps[2]!.analysis!.champion.shadow).toBe(true); // 100%: the champion scores a mirror of the same requests
     expect(load.failed, JSON.stringify(load.failed.slice(0, 3))).toEqual([]);
     expect((await registry.getVersion(GOOD, 2)).tags['flywheel.rollout']).toBe('completed');
   }, 420_000);
@@ -305,7 +305,7 @@ describe('rollout', () => {
       worker = startWorker();
       await Promise.all([server.waitFor('inference server listening', 60_000), worker.waitFor('"worker started"', 90_000)]);
       // The restarted server read the step's weights back from the routes table.
-      expect(describeRoute(await route(CRASH))).toMatch(/^champion v1 canary v2@0\.5$|^champion v1 canary v2@1$|^champion v2/);
+      expect(describeRoute(await route(CRASH))).toMatch(/^champion v1 canary v2@0\.5$|^champion v1 shadow v1 canary v2@1$|^champion v2/);
       const result = (await handle.result()) as RolloutResult;
       expect(result, result.reason).toMatchObject({ outcome: 'completed', champion: 2 });
     } finally {

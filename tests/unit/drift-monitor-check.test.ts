@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
 import type { FlightInstance } from '../../lib/features/flights.ts';
-import { checkPrefix, judgeSlos, referenceProfileKey, runDriftCheck, type DriftCheckReport } from '../../lib/monitor/check.ts';
+import { checkPrefix, judgeSlos, referencePositiveRate, referenceProfileKey, runDriftCheck, type DriftCheckReport } from '../../lib/monitor/check.ts';
 import { sloMetrics } from '../../lib/monitor/window.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { modelSpecSchema } from '../../lib/spec/model-spec.ts';
@@ -112,5 +112,25 @@ describe('SLO metrics', () => {
       { name: 'minAuc', observed: 1, limit: 0.9, judged: true, breached: false },
     ]);
     expect(judgeSlos(sloMetrics([], 1), { minLabels: 1, p99LatencyMs: 10 })).toEqual([{ name: 'p99LatencyMs', observed: null, limit: 10, judged: false, breached: false }]);
+  });
+
+  it('label shift: the window share of positive labels against the training share from the delay ECDF', () => {
+    const reference = {
+      source: 'ref',
+      rows: 100,
+      // 25 of 100 training flights left more than 15 minutes late.
+      features: { delay: { kind: 'numeric' as const, count: 100, nulls: 0, min: -5, max: 60, mean: 10, std: 10, quantiles: {}, histogram: { edges: [-5, 60], counts: [100] }, ecdf: { values: [-5, 15, 16, 60], counts: [50, 25, 20, 5], exact: true } } },
+    };
+    expect(referencePositiveRate(reference)).toBeCloseTo(0.25, 12);
+    expect(referencePositiveRate({ source: 'x', rows: 0, features: {} })).toBeNull();
+    const rows = Array.from({ length: 100 }, (_, i) => row(0.5, 1, i < 10 ? 1 : 0)); // 10% late
+    const m = sloMetrics(rows, 50);
+    expect(m.positiveRate).toBeCloseTo(0.1, 12);
+    expect(sloMetrics(rows, 101).positiveRate).toBeNull();
+    const [shift] = judgeSlos(m, { minLabels: 50, maxLabelShift: 0.1 }, 0.25);
+    expect(shift).toMatchObject({ name: 'maxLabelShift', judged: true, breached: true });
+    expect(shift!.observed).toBeCloseTo(0.15, 12);
+    expect(judgeSlos(m, { minLabels: 50, maxLabelShift: 0.2 }, 0.25)[0]).toMatchObject({ breached: false });
+    expect(judgeSlos(m, { minLabels: 50, maxLabelShift: 0.1 }, null)[0]).toMatchObject({ judged: false, breached: false });
   });
 });
