@@ -6,6 +6,8 @@ import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerMonitorCommands } from './commands/monitor.ts';
+import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
@@ -25,6 +27,8 @@ const program = new Command()
 
 registerDevCommand(program);
 registerDemoCommand(program);
+registerRolloutCommands(program);
+registerMonitorCommands(program);
 registerConfigCommand(program);
 registerDataCommands(program);
 registerModelCommands(program);

@@ -5,27 +5,16 @@ import { userInfo } from 'node:os';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
-import { loadConfig } from '../../lib/config/index.ts';
 import { saveModelSpec } from '../../lib/lifecycle/specs.ts';
 import { loadModelSpec } from '../../lib/spec/model-spec.ts';
 import { createArtifactStore } from '../../lib/storage/index.ts';
-import { connectClient } from '../../lib/temporal/connection.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import type { LifecycleStatus, TrainHeartbeat } from '../../lib/workflow-types.ts';
 import { approveUpdate, rejectUpdate, retrainSignal, statusQuery } from '../../workflows/lifecycle-messages.ts';
 import { grid, say, table } from '../output.ts';
-
-async function withClient<T>(fn: (client: Client, config: ReturnType<typeof loadConfig<'cli'>>) => Promise<T>): Promise<T> {
-  const config = loadConfig('cli');
-  const client = await connectClient(config.temporal);
-  try {
-    return await fn(client, config);
-  } finally {
-    await client.connection.close();
-  }
-}
+import { withClient } from '../temporal-client.ts';
 
 async function readStatus(client: Client, model: string): Promise<LifecycleStatus> {
   try {

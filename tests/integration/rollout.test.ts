@@ -4,6 +4,7 @@
 // every step of its cycle's rollout and becomes champion while the server's weights follow the
 // plan; a deliberately bad model is rolled back on evidence with no failed request; killing the
 // server and the worker mid-step leaves a rollout that resumes and finishes.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ import { dataArrivedSignal, modelLifecycle } from '../../workflows/model-lifecyc
 import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rollout, rolloutStatusQuery, type RolloutInput } from '../../workflows/rollout.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
-import { freePort, spawnNode, spawnWorker, type Spawned } from './processes.ts';
+import { freePort, ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -111,6 +112,15 @@ function traffic(model: string, rps: number): Traffic {
     await loop;
   };
   return t;
+}
+
+/** Runs the `flywheel` CLI without blocking this process (the traffic keeps flowing). */
+function flywheel(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/flywheel.js', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
 }
 
 async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -328,11 +338,20 @@ describe('rollout', () => {
       });
       await expect(handle.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] })).rejects.toThrow(WorkflowUpdateFailedError);
       await expect(handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: '' }] })).rejects.toThrow(WorkflowUpdateFailedError);
-      const paused = await handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: 'looking at a dashboard' }] });
-      expect(paused).toMatchObject({ state: 'paused', pausedBy: 'ops: looking at a dashboard' });
+      // The CLI path: `flywheel rollout pause|status` (the Update and the Query underneath).
+      const paused = await flywheel(['rollout', 'pause', BAD, '--version', '3', '--reason', 'looking at a dashboard', '--actor', 'ops']);
+      expect(paused.code, paused.stderr).toBe(0);
+      expect(paused.stdout).toMatch(/State\s+paused \(ops: looking at a dashboard\)/);
+      expect((await handle.query(rolloutStatusQuery)).pausedBy).toBe('ops: looking at a dashboard');
       const heldAtPause = (await handle.query(rolloutStatusQuery)).heldMs;
       await new Promise((r) => setTimeout(r, 3000));
       expect((await handle.query(rolloutStatusQuery)).heldMs).toBe(heldAtPause);
+      const shown = await flywheel(['rollout', 'status', BAD, '--version', '3']);
+      expect(shown.stdout).toMatch(/Step\s+1 of 1, held \d+s/);
+      const noLifecycle = await flywheel(['rollout', 'status', BAD]);
+      expect(noLifecycle.code).not.toBe(0);
+      expect(noLifecycle.stderr).toMatch(/no rollout of .* is running now.*--version/);
+      await expect(handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: 'twice' }] })).rejects.toThrow(WorkflowUpdateFailedError);
       expect(describeRoute(await route(BAD))).toBe('champion v1 canary v3@0.2'); // paused, not rolled back
       expect(await handle.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] })).toMatchObject({ state: 'running', resumedBy: 'ops' });
       await handle.executeUpdate(abortRolloutUpdate, { args: [{ actor: 'ops', reason: 'wrong build' }] });
