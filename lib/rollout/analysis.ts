@@ -34,6 +34,8 @@ export interface ArmStats {
   /** Counts per score bin, `SCORE_BINS` of them over [0, 1]. */
   scoreHistogram: number[];
   labels: number;
+  /** Labelled predictions whose label is positive. */
+  positives: number;
   auc: number | null;
 }
 
@@ -90,6 +92,7 @@ export async function readArmStats(db: Queryable, q: ArmQuery): Promise<ArmStats
     p99LatencyMs: row.p99 === null ? null : Number(row.p99),
     scoreHistogram,
     labels: scores.length,
+    positives: labels.reduce<number>((a, b) => a + b, 0),
     auc,
   };
 }
@@ -111,6 +114,18 @@ export interface StepJudgement {
   /** The failed checks' details, or why the step waits. */
   reasons: string[];
   predictionShift: number | null;
+}
+
+/** One-sided 95% normal quantile: a drop must clear the noise with that confidence. */
+const Z_95 = 1.645;
+
+/** Standard error of an AUC estimate (Hanley & McNeil, 1982) from its positive and negative counts. */
+export function aucStandardError(auc: number, positives: number, negatives: number): number {
+  if (positives === 0 || negatives === 0) return Infinity;
+  const q1 = auc / (2 - auc);
+  const q2 = (2 * auc * auc) / (1 + auc);
+  const variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (positives * negatives);
+  return Math.sqrt(Math.max(variance, 0));
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
@@ -157,15 +172,23 @@ export function judgeStep(champion: ArmStats, challenger: ArmStats, c: AnalysisC
     }
   }
   const labelled = challenger.labels >= c.minLabels && champion.labels >= c.minLabels && challenger.auc !== null && champion.auc !== null;
-  checks.push(
-    labelled
-      ? {
-          name: 'onlineAuc',
-          ok: challenger.auc! >= champion.auc! - c.maxAucDrop,
-          detail: `online AUC challenger ${challenger.auc!.toFixed(4)} vs champion ${champion.auc!.toFixed(4)} on ${challenger.labels}/${champion.labels} labels (at most ${c.maxAucDrop} lower)`,
-        }
-      : { name: 'onlineAuc', ok: null, detail: `not judged: ${challenger.labels}/${champion.labels} labelled predictions (need ${c.minLabels} per arm)` },
-  );
+  if (labelled) {
+    // A drop fails only beyond maxAucDrop plus the sampling noise of the two estimates (one-sided
+    // 95%): a few hundred labels per arm move an AUC by several hundredths on their own. Arms on
+    // the same requests (shadow, full canary) are correlated, so this errs towards passing.
+    const se = Math.hypot(
+      aucStandardError(challenger.auc!, challenger.positives, challenger.labels - challenger.positives),
+      aucStandardError(champion.auc!, champion.positives, champion.labels - champion.positives),
+    );
+    const allowed = c.maxAucDrop + Z_95 * se;
+    checks.push({
+      name: 'onlineAuc',
+      ok: Number.isFinite(allowed) ? challenger.auc! >= champion.auc! - allowed : null,
+      detail: `online AUC challenger ${challenger.auc!.toFixed(4)} vs champion ${champion.auc!.toFixed(4)} on ${challenger.labels}/${champion.labels} labels (at most ${c.maxAucDrop} + ${(Z_95 * se).toFixed(4)} noise lower)`,
+    });
+  } else {
+    checks.push({ name: 'onlineAuc', ok: null, detail: `not judged: ${challenger.labels}/${champion.labels} labelled predictions (need ${c.minLabels} per arm)` });
+  }
   const failed = checks.filter((k) => k.ok === false);
   if (failed.length > 0) return { verdict: 'fail', checks, reasons: failed.map((k) => `${k.name}: ${k.detail}`), predictionShift: shift };
   if (!enough) return { verdict: 'wait', checks, reasons: [`samples: ${checks[0]!.detail}`], predictionShift: shift };
