@@ -58,7 +58,7 @@ const rolloutAnalysis = z.strictObject({
   /** PSI between challenger and champion score distributions on the same traffic: a guard
    * against a broken challenger (a retrained model legitimately moves its scores somewhat;
    * whether it is better is the online AUC's question). */
-  maxPredictionShift: z.number().positive().default(0.5),
+  maxPredictionShift: z.number().positive().default(1),
   /** Labelled predictions (feedback) per arm needed before online AUC is compared. */
   minLabels: z.number().int().nonnegative().default(100),
   /** Challenger online AUC may be at most this much below the champion's. */
