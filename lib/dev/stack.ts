@@ -3,6 +3,7 @@
 // folder by default), and both workers in this one process — PGlite serves a single process,
 // so one process owns it and both workers share it.
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -46,10 +47,24 @@ export interface DevStack {
   close(): Promise<void>;
 }
 
+/** Fails with a clear error when something already listens on 127.0.0.1:`port`. */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} for ${what} is already in use on 127.0.0.1 (another \`flywheel dev\` or \`flywheel demo\`, or a Temporal server?); stop it or pick another port`) : err),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 export async function startDevStack(config: WorkerConfig, logger: Logger, options: DevStackOptions = {}): Promise<DevStack> {
   const progress = options.onProgress ?? (() => undefined);
   const port = options.port ?? 7233;
   const uiPort = options.uiPort ?? 8233;
+  // The dev server only logs a taken port and the SDK would then talk to whatever listens there.
+  await assertPortFree(port, 'the Temporal frontend (--port)');
+  await assertPortFree(uiPort, 'the Web UI (--ui-port)');
   const executable = resolveTemporalExecutable(config.temporal.cliPath);
   progress(
     executable.type === 'existing-path'

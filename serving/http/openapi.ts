@@ -113,6 +113,7 @@ export const OPENAPI = {
           dataset: { type: 'string', examples: ['flights'] },
           partition: { type: 'string', examples: ['2001-03'] },
           uris: { type: 'array', minItems: 1, items: { type: 'string', description: 'file:// or s3:// URI' } },
+          retrain: { type: 'boolean', default: true, description: 'false: record the partition for the next cycle without starting one' },
         },
       },
       Error: {

@@ -63,4 +63,6 @@ export const dataArrivedBodySchema = z.strictObject({
   dataset: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   partition: z.string().regex(/^[A-Za-z0-9._=-]{1,64}$/),
   uris: z.array(z.string().regex(/^(file|s3):\/\/\S+$/, 'not a file:// or s3:// URI').max(2048)).min(1).max(1000),
+  /** false: record the partition for the next cycle without starting one. */
+  retrain: z.boolean().optional(),
 });
