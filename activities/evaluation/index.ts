@@ -11,7 +11,7 @@ import { hourOf, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import { checkGates, evaluateBinary, measureLatency, qualityGatesSchema, renderEvaluationReport, sliceName, type EvaluationMetrics } from '../../lib/evaluation/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
-import { AliasNotFoundError, ALIASES, ModelNotFoundError, RegistryNotFoundError, type ModelRegistry, type ModelVersion } from '../../lib/registry/index.ts';
+import { ALIASES, findAlias, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
 import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { encodeRows, loadFlightsRows, type FlightsRows } from '../../lib/training/data.ts';
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
@@ -74,14 +74,7 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
     }
   }
 
-  async function currentChampion(model: string): Promise<ModelVersion | undefined> {
-    try {
-      return await deps.registry.getAlias(model, ALIASES.champion);
-    } catch (err) {
-      if (err instanceof AliasNotFoundError || err instanceof ModelNotFoundError) return undefined;
-      throw err;
-    }
-  }
+
 
   return {
     async evaluateCandidate(input: EvaluateCandidateInput): Promise<EvaluateCandidateResult> {
@@ -97,7 +90,7 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
 
       heartbeat('scoring the candidate');
       const candidate = await evaluateModel(input.modelUri, spec, test, validation, true);
-      const championVersion = await currentChampion(input.model);
+      const championVersion = await findAlias(deps.registry, input.model, ALIASES.champion);
       let champion: Awaited<ReturnType<typeof evaluateModel>> | undefined;
       if (championVersion) {
         heartbeat(`scoring champion v${championVersion.version}`);

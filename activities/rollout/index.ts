@@ -5,7 +5,7 @@
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
-import { ALIASES, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
+import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
 import { judgeStep, readArmStats, type AnalysisCriteria, type ArmStats, type StepJudgement } from '../../lib/rollout/analysis.ts';
 import { createServingAdmin, ServingAdminError, type ServingAdmin, type ServingRoute } from '../../lib/rollout/serving-admin.ts';
 import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
@@ -95,12 +95,7 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
   return {
     /** The champion the challenger is compared with; null: nothing serves yet (no rollout). */
     async currentChampion(input: { model: string }): Promise<number | null> {
-      try {
-        return (await deps.registry.getAlias(input.model, ALIASES.champion)).version;
-      } catch (err) {
-        if (err instanceof RegistryNotFoundError) return null;
-        throw err;
-      }
+      return (await findAlias(deps.registry, input.model, ALIASES.champion))?.version ?? null;
     },
 
     /**
@@ -144,10 +139,10 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         return a.getRoute(model);
       });
       if (champion !== null) {
-        const current = await deps.registry.getAlias(model, ALIASES.champion).catch(() => null);
+        const current = await findAlias(deps.registry, model, ALIASES.champion);
         if (current?.version !== champion) await deps.registry.setAlias(model, ALIASES.champion, champion, { actor: 'flywheel:rollout', reason: `rollback of v${challenger}: ${input.evidence.reason}` });
       }
-      const offered = await deps.registry.getAlias(model, ALIASES.challenger).catch(() => null);
+      const offered = await findAlias(deps.registry, model, ALIASES.challenger);
       if (offered?.version === challenger) await deps.registry.deleteAlias(model, ALIASES.challenger, { actor: 'flywheel:rollout', reason: `rolled back: ${input.evidence.reason}` });
       const evidenceUri = await writeEvidence(input.evidence);
       deps.logger.warn({ model, challenger, champion, reason: input.evidence.reason, evidenceUri }, 'rollout rolled back');

@@ -6,7 +6,7 @@ import type { Database } from '../db/index.ts';
 import { compareProfiles, type DriftOptions, type DriftReport } from '../data/drift/index.ts';
 import { datasetPrefix } from '../data/ingest.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
-import { ALIASES, RegistryNotFoundError, type ModelRegistry, type ModelVersion } from '../registry/index.ts';
+import { ALIASES, findAlias, type ModelRegistry, type ModelVersion } from '../registry/index.ts';
 import { durationMs } from '../spec/duration.ts';
 import { flightsLabel } from '../features/flights.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
@@ -96,15 +96,6 @@ export function checkPrefix(model: string, checkId: string): string {
   return `monitoring/${model}/${checkId}`;
 }
 
-async function championOf(registry: ModelRegistry, model: string): Promise<ModelVersion | null> {
-  try {
-    return await registry.getAlias(model, ALIASES.champion);
-  } catch (err) {
-    if (err instanceof RegistryNotFoundError) return null;
-    throw err;
-  }
-}
-
 async function referenceOf(store: ArtifactStore, dataset: string, champion: ModelVersion): Promise<DatasetProfile | null> {
   try {
     return await getJson<DatasetProfile>(store, referenceProfileKey(dataset, champion.lineage.datasetVersion));
@@ -125,7 +116,7 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   const empty: SloMetrics = { samples: 0, p99LatencyMs: null, errorRate: null, labels: 0, auc: null, positiveRate: null };
   const base = { checkId, at, breach: false, championVersion: null, reference: null, samples: 0, drift: null, slo: empty } satisfies Partial<DriftCheckSummary>;
 
-  const champion = await championOf(deps.registry, model);
+  const champion = await findAlias(deps.registry, model, ALIASES.champion);
   if (!champion) return { ...base, status: 'no-champion', reasons: [`${model} has no champion yet`] };
   const withChampion = { ...base, championVersion: champion.version, reference: champion.lineage.datasetVersion };
   const referenceFull = await referenceOf(deps.store, dataset, champion);
