@@ -192,7 +192,7 @@ function gatesTable(gates: GateReport): string {
 }
 
 /** The reports' shared style sheet (evaluation and drift reports look alike). */
-export const REPORT_CSS = `
+const REPORT_CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.5em; margin-bottom: .2em; }
 h2 { font-size: 1.15em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
@@ -210,10 +210,8 @@ figure { margin: 0; }
 figcaption { font-weight: 600; margin-bottom: .3em; }
 `;
 
-/** The whole report as one HTML document; every string from the input is escaped. */
-export async function renderEvaluationReport(input: EvaluationReportInput): Promise<string> {
-  const { title, candidate, champion, gates } = input;
-  const status = gates.passed ? 'passed' : 'failed';
+/** A self-contained report page: the title (escaped) and `body`, already HTML, in the shared style. */
+export function reportDocument(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -224,14 +222,24 @@ export async function renderEvaluationReport(input: EvaluationReportInput): Prom
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<p class="summary ${status}">Quality gates ${status}: ${escapeHtml(gates.summary)}</p>
+${body}
+</body>
+</html>
+`;
+}
+
+/** The whole report as one HTML document; every string from the input is escaped. */
+export async function renderEvaluationReport(input: EvaluationReportInput): Promise<string> {
+  const { title, candidate, champion, gates } = input;
+  const status = gates.passed ? 'passed' : 'failed';
+  return reportDocument(
+    title,
+    `<p class="summary ${status}">Quality gates ${status}: ${escapeHtml(gates.summary)}</p>
 <h2>Metrics</h2>
 ${metricsTable(candidate, champion)}
 <h2>Quality gates</h2>
 ${gatesTable(gates)}
 <h2>Charts</h2>
-${await charts(candidate, champion)}
-</body>
-</html>
-`;
+${await charts(candidate, champion)}`,
+  );
 }

@@ -5,7 +5,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { categoricalCounts } from '../data/drift/index.ts';
 import type { FeatureDrift } from '../data/drift/index.ts';
 import type { FeatureProfile } from '../data/profile-types.ts';
-import { CHART_SIZE, COLORS, escapeHtml, renderSvg, REPORT_CSS } from '../evaluation/report-html.ts';
+import { CHART_SIZE, COLORS, escapeHtml, renderSvg, reportDocument } from '../evaluation/report-html.ts';
 import type { DriftCheckReport } from './check.ts';
 import { sloReason } from './check.ts';
 
@@ -98,25 +98,15 @@ export async function renderDriftReport(report: DriftCheckReport): Promise<strin
   const title = `Drift check ${summary.checkId}${summary.championVersion !== null ? ` of v${summary.championVersion}` : ''}`;
   const status = summary.breach ? 'failed' : 'passed';
   const headline = summary.breach ? `Breach: ${summary.reasons.join('; ')}` : summary.status === 'ok' ? 'No breach: drift and SLOs within limits.' : `Not judged (${summary.status}): ${summary.reasons.join('; ')}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${REPORT_CSS}</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p class="muted">${escapeHtml(`${summary.at} · window ${report.monitor.window} · reference ${summary.reference ?? '—'} · ${summary.samples} predictions`)}</p>
+  return reportDocument(
+    title,
+    `<p class="muted">${escapeHtml(`${summary.at} · window ${report.monitor.window} · reference ${summary.reference ?? '—'} · ${summary.samples} predictions`)}</p>
 <p class="summary ${status}">${escapeHtml(headline)}</p>
 <h2>Data drift</h2>
 ${drift ? `<p>${escapeHtml(drift.summary)}</p>${driftTable(drift.features)}` : '<p class="muted">Not compared.</p>'}
 <h2>Service-level objectives</h2>
 ${sloTable(report)}
 <h2>Reference vs recent</h2>
-${await charts(report)}
-</body>
-</html>
-`;
+${await charts(report)}`,
+  );
 }
