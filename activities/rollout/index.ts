@@ -7,16 +7,14 @@ import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
 import { judgeStep, readArmStats, type AnalysisCriteria, type ArmStats, type StepJudgement } from '../../lib/rollout/analysis.ts';
-import { createServingAdmin, ServingAdminError, type ServingAdmin, type ServingRoute } from '../../lib/rollout/serving-admin.ts';
+import { createServingAdmin, ServingAdminError, type ServingAdmin, type ServingAdminOptions, type ServingRoute } from '../../lib/rollout/serving-admin.ts';
 import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
 
 /** Registry version tags a rollout leaves: its outcome and where the evidence is. */
 export const ROLLOUT_TAGS = { outcome: 'flywheel.rollout', evidence: 'flywheel.rollout.evidence' } as const;
 
-export interface ServingTarget {
-  url: string;
-  adminKey?: string;
-}
+/** Where the worker reaches the inference server's admin API. */
+export type ServingTarget = Pick<ServingAdminOptions, 'url' | 'adminKey'>;
 
 export interface RolloutActivityDeps {
   db: Database;

@@ -6,6 +6,7 @@ import { runDemo } from '../../lib/demo/run.ts';
 import { createLogger } from '../../lib/log.ts';
 import { installTemporalRuntime } from '../../lib/worker/runtime.ts';
 import { say } from '../output.ts';
+import { parsePort } from './dev.ts';
 
 interface DemoOpts {
   port: string;
@@ -15,16 +16,16 @@ interface DemoOpts {
   keepRunning?: boolean;
 }
 
-function positiveInt(value: string, flag: string, max = 65535): number {
+function parseRate(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${flag} must be an integer 1–${max}, got ${value}`);
+  if (!Number.isInteger(n) || n < 1 || n > 500) throw new Error(`--rate must be an integer 1–500 requests/s, got ${value}`);
   return n;
 }
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the whole loop on the real flights data: train, canary under replayed traffic, promote, drift, retrain (about 10 minutes)')
+    .description('run the whole loop on the real flights data: train, canary under replayed traffic, promote, drift, retrain (about 5 minutes on two cores)')
     .option('--port <port>', 'Temporal frontend port on 127.0.0.1', '7233')
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', '8233')
     .option('--serve-port <port>', 'inference server port on 127.0.0.1', '8080')
@@ -36,10 +37,10 @@ export function registerDemoCommand(program: Command): void {
       const logger = createLogger({ level, base: { process: 'flywheel-demo' } });
       installTemporalRuntime(logger, level);
       await runDemo({
-        port: positiveInt(opts.port, '--port'),
-        uiPort: positiveInt(opts.uiPort, '--ui-port'),
-        servePort: positiveInt(opts.servePort, '--serve-port'),
-        rate: positiveInt(opts.rate, '--rate', 500),
+        port: parsePort(opts.port, '--port'),
+        uiPort: parsePort(opts.uiPort, '--ui-port'),
+        servePort: parsePort(opts.servePort, '--serve-port'),
+        rate: parseRate(opts.rate),
         keepRunning: opts.keepRunning === true,
         logger,
         out: say,

@@ -17,7 +17,7 @@ interface DevOptions {
   servePort: string;
 }
 
-function parsePort(value: string, flag: string): number {
+export function parsePort(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${flag} must be a port number (1-65535), got ${value}`);
   return n;

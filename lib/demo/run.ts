@@ -16,9 +16,9 @@ import type { Logger } from '../log.ts';
 import { createRegistry, REPORT_TAG, type ModelRegistry } from '../registry/index.ts';
 import { ROLLOUT_TAGS } from '../../activities/rollout/index.ts';
 import { loadModelSpec } from '../spec/model-spec.ts';
-import type { ArtifactStore } from '../storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
+import { createServingAdmin, type ServingAdmin } from '../rollout/serving-admin.ts';
 import { replayTraffic, type ReplayStats } from '../traffic/replay.ts';
 import type { CycleSummary, DataArrivedSignal, LifecycleStatus, RolloutResult } from '../workflow-types.ts';
 import type { DriftMonitorStatus } from '../monitor/types.ts';
@@ -78,12 +78,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   say(`Data folder ${dataDir}`);
   const stack = await startDevStack(config, options.logger, { port: options.port, uiPort: options.uiPort, onProgress: (l) => say(l), serving: () => serving });
   let server: InferenceServer | undefined;
-  const replays: Replay[] = [];
+  // The one month replayed now: stopped when its phase ends, or on the way out after an error.
+  let replay: Replay | undefined;
   const traffic: ReplayStats[] = [];
+  const endReplay = async (): Promise<void> => {
+    const ending = replay;
+    replay = undefined;
+    if (ending) traffic.push(await ending.stop());
+  };
   try {
     say(`Web UI: ${stack.webUiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`FlywheelModel="${model}"`)}`);
     const settings = { ...loadConfig('serve', env).serve, port: options.servePort, refreshMs: 1000, models: [model] };
-    server = await createInferenceServer({ settings, db: stack.db, registry: createRegistry(config, stack.db), store: stack.store, logger: options.logger });
+    const registry = createRegistry(config, stack.db);
+    server = await createInferenceServer({ settings, db: stack.db, registry, store: stack.store, logger: options.logger });
     const url = await server.start();
     const adminKey = (await createApiKey(stack.db, { name: 'demo-rollout', scopes: ['admin'] })).key;
     const predictKey = (await createApiKey(stack.db, { name: 'demo-traffic', scopes: ['predict'] })).key;
@@ -117,36 +124,33 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say(`${lifecycleId} started; 2001-02 arrived → cycle 1 trains on 2001-01…2001-02`);
     const c1 = await watcher.cycleEnded(1, 8 * 60_000);
     if (c1.stage !== 'promoted') throw new Error(`cycle 1 ended ${c1.stage}${c1.error ? `: ${c1.error}` : ''}; the demo needs a first champion`);
-    await waitServing(url, adminKey, model, c1.version!);
+    await waitServing(createServingAdmin({ url, adminKey }), model, c1.version!);
     say(`v${c1.version} serves at ${url}/v1/models/${model}/predict`);
 
     // 2. March: live traffic, then March's data → v2 canaried under that traffic.
     const start = (month: string) => {
-      const r = startReplay({ url, apiKey: predictKey, model, month, rate: options.rate, say });
-      replays.push(r);
-      return r;
+      replay = startReplay({ url, apiKey: predictKey, model, month, rate: options.rate, say });
     };
-    let replay = start('2001-03');
+    start('2001-03');
     await sleep(10_000);
     say('Publishing 2001-03 → cycle 2');
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-03'));
     const c2 = await watcher.cycleEnded(2, 10 * 60_000);
     say(`cycle 2 ended: ${c2.stage}${c2.version ? ` (v${c2.version})` : ''}${await rolloutReason(client, model, c2)}`);
-    traffic.push(await replay.stop());
+    await endReplay();
 
     // 3. April and May land without a cycle; May's traffic has fewer late flights (16% against
     //    21–23% in January–March): the monitor sees the label shift and the lifecycle retrains.
     say('Publishing 2001-04 and 2001-05 without starting a cycle (the next cycle, whatever starts it, trains on them)');
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-04', false));
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-05', false));
-    replay = start('2001-05');
+    start('2001-05');
     say('Replaying May traffic: the drift monitor compares its window with the champion training data');
     const driftCycle = await watcher.cycleStarted((c) => c.cycle > 2 && c.triggers.some((t) => t.kind === 'drift'), 6 * 60_000);
     say(`cycle ${driftCycle.cycle} started by drift: ${driftCycle.triggers.find((t) => t.kind === 'drift')?.detail ?? ''}`);
     const c3 = await watcher.cycleEnded(driftCycle.cycle, 10 * 60_000);
     say(`cycle ${c3.cycle} ended: ${c3.stage}${c3.version ? ` (v${c3.version})` : ''}${await rolloutReason(client, model, c3)}`);
-    traffic.push(await replay.stop());
-    replays.length = 0;
+    await endReplay();
 
     // Summary.
     const status = await client.workflow.getHandle(lifecycleId).query(statusQuery);
@@ -154,7 +158,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       .getHandle(WORKFLOW_IDS.driftMonitor(model))
       .query(driftMonitorStatusQuery)
       .catch(() => undefined);
-    const reports = await collectReports(stack.store, createRegistry(config, stack.db), status, monitor, watcher.driftReports);
+    const reports = await collectReports(registry, status, monitor, watcher.driftReports);
     const summary: DemoSummary = { elapsedMs: Date.now() - t0, cycles: status.history, champion: status.history.filter((c) => c.stage === 'promoted').at(-1)?.version ?? null, traffic, reports, webUiUrl: stack.webUiUrl };
     printSummary(summary, options.out);
     if (options.keepRunning) {
@@ -163,7 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
     return summary;
   } finally {
-    for (const r of replays) await r.stop().catch(() => undefined);
+    await endReplay().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     await shutdown(stack);
   }
@@ -186,11 +190,11 @@ async function shutdown(stack: DevStack): Promise<void> {
   await stack.close();
 }
 
-async function waitServing(url: string, adminKey: string, model: string, version: number, timeoutMs = 60_000): Promise<void> {
+async function waitServing(admin: ServingAdmin, model: string, version: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const res = await fetch(`${url}/v1/admin/models/${model}/routing`, { headers: { authorization: `Bearer ${adminKey}` } }).catch(() => undefined);
-    if (res?.ok && ((await res.json()) as { champion: { version: number } }).champion.version === version) return;
+    const route = await admin.getRoute(model).catch(() => undefined); // 404 until the server loads it
+    if (route?.champion.version === version) return;
     await sleep(500);
   }
   throw new Error(`the inference server did not load ${model} v${version} within ${timeoutMs / 1000}s`);
@@ -342,7 +346,7 @@ function createWatcher(client: Client, model: string, say: (l: string) => void) 
   };
 }
 
-async function collectReports(store: ArtifactStore, registry: ModelRegistry, status: LifecycleStatus, monitor: DriftMonitorStatus | undefined, driftReports: string[]): Promise<Array<[string, string]>> {
+async function collectReports(registry: ModelRegistry, status: LifecycleStatus, monitor: DriftMonitorStatus | undefined, driftReports: string[]): Promise<Array<[string, string]>> {
   const reports: Array<[string, string]> = [];
   for (const c of status.history) {
     if (!c.version) continue;
@@ -352,7 +356,6 @@ async function collectReports(store: ArtifactStore, registry: ModelRegistry, sta
     if (report) reports.push([`v${c.version} evaluation report`, report]);
     if (evidence) reports.push([`v${c.version} rollout evidence (${tags[ROLLOUT_TAGS.outcome] ?? ''})`, evidence]);
   }
-  void store;
   // The first breaching check's report explains the alert; else the latest check's.
   const breach = driftReports[0];
   const latest = monitor?.state.lastCheck?.htmlUri;
