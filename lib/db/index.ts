@@ -27,5 +27,5 @@ export async function openDatabase(
 
 export type { Database, Queryable, QueryResult, Row } from './types.ts';
 export { migrate, loadMigrations, MigrationError, type Migration, type MigrationResult } from './migrations.ts';
-export { PGliteDatabase } from './pglite.ts';
+export { PGliteDatabase, PGliteLockedError, PGLITE_LOCK_FILE, type PGliteLockHolder, type PGliteOpenOptions } from './pglite.ts';
 export { PostgresDatabase, type PostgresDatabaseOptions } from './postgres.ts';
