@@ -1,7 +1,7 @@
 // driftMonitor (`monitor/<model>`): one long-running workflow per served model. Every `interval`
 // (a durable timer) or on `checkNow` it runs one drift/SLO check, feeds the verdict through the
 // hysteresis (lib/monitor/hysteresis.ts) and, on an alert, signals the model's lifecycle. It
-// continues as new every MAX_CHECKS_PER_RUN checks, carrying its state.
+// continues as new every `checksBeforeContinueAsNew` checks, carrying its state.
 import {
   ActivityFailure,
   allHandlersFinished,
@@ -28,8 +28,8 @@ import { driftSignal } from './lifecycle-messages.ts';
 export const checkNowSignal = defineSignal<[{ reason?: string }?]>('checkNow');
 export const driftMonitorStatusQuery = defineQuery<DriftMonitorStatus>('status');
 
-/** Checks per run before continue-as-new (each check is about ten history events). */
-export const MAX_CHECKS_PER_RUN = 200;
+/** Default checks per run before continue-as-new (each check is about ten history events). */
+export const DEFAULT_CHECKS_BEFORE_CONTINUE_AS_NEW = 200;
 
 const monitor = proxyActivities<MonitorActivities>({
   startToCloseTimeout: '5 minutes',
@@ -60,7 +60,8 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<void> {
   const state: MonitorState = input.state ?? initialMonitorState(workflowInfo().firstExecutionRunId.slice(0, 8));
   const intervalMs = durationMs(spec.interval);
   const hysteresis = { breachesToAlert: spec.breachesToAlert, clearsToRearm: spec.clearsToRearm, cooldownMs: durationMs(spec.cooldown) };
-  let requested = 0;
+  // A request that arrived while the previous run was ending is answered first.
+  let requested = input.checkPending ? 1 : 0;
   let phase: DriftMonitorStatus['phase'] = 'waiting';
   let nextCheckAt: number | null = null;
 
@@ -68,7 +69,8 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<void> {
   setHandler(driftMonitorStatusQuery, () => ({ model, state, phase, nextCheckAt: nextCheckAt === null ? null : new Date(nextCheckAt).toISOString() }));
 
   let note = 'waiting for the first check';
-  for (let run = 0; run < MAX_CHECKS_PER_RUN && !workflowInfo().continueAsNewSuggested; run++) {
+  const checksPerRun = Math.max(1, input.checksBeforeContinueAsNew ?? DEFAULT_CHECKS_BEFORE_CONTINUE_AS_NEW);
+  for (let run = 0; run < checksPerRun && !workflowInfo().continueAsNewSuggested; run++) {
     if (requested === 0) {
       nextCheckAt = Date.now() + intervalMs;
       setCurrentDetails(details(model, state, note, nextCheckAt));
@@ -104,5 +106,9 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<void> {
     setCurrentDetails(details(model, state, note, null));
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof driftMonitor>({ ...input, state });
+  // Everything the next run needs: the counters, and a checkNow that came in after the last check.
+  const next: DriftMonitorInput = { ...input, state };
+  delete next.checkPending;
+  if (requested > 0) next.checkPending = true;
+  await continueAsNew<typeof driftMonitor>(next);
 }

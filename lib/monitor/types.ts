@@ -30,8 +30,13 @@ export interface DriftMonitorInput {
   monitor: MonitorSpec;
   /** Where drift signals go. @default `model/<model>` */
   lifecycleWorkflowId?: string;
+  /** Checks per run before the monitor continues as new (sooner when Temporal suggests it).
+   * Each check is about ten history events. @default 200 */
+  checksBeforeContinueAsNew?: number;
   /** Carried over by continue-as-new. */
   state?: MonitorState;
+  /** Carried over by continue-as-new: a `checkNow` that arrived as the previous run ended. */
+  checkPending?: boolean;
 }
 
 export interface CheckDriftInput {

@@ -3,9 +3,13 @@
 // a real inference server writing the prediction log. Drifted traffic (real flights, three times
 // as far, seven hours later) makes every check breach, yet the lifecycle gets exactly one drift
 // signal (hysteresis + cooldown) and queues exactly one drift-triggered cycle; control traffic
-// from the training month triggers none.
+// from the training month triggers none. A monitor that continues as new every two checks keeps
+// its counters, alert and cooldown across runs: the alert still comes after the third breach and
+// only once. A checkNow that arrives during a run's last check (a stand-in check activity on an
+// in-process worker holds it open) is answered by the next run.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
@@ -14,15 +18,16 @@ import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
 import type { FlightInstance } from '../../lib/features/flights.ts';
 import { createLogger } from '../../lib/log.ts';
 import { referenceProfileKey } from '../../lib/monitor/check.ts';
-import type { DriftMonitorStatus } from '../../lib/monitor/types.ts';
+import type { CheckDriftInput, DriftCheckSummary, DriftMonitorStatus } from '../../lib/monitor/types.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import type { ModelSpec } from '../../lib/spec/model-spec.ts';
 import { putJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { WORKFLOWS_PATH } from '../../lib/worker/create-worker.ts';
 import type { LifecycleStatus } from '../../lib/workflow-types.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../../serving/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
-import { checkNowSignal, driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
+import { checkNowSignal, driftMonitor, driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { drifted, januaryTraffic } from '../unit/helpers/drift-traffic.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
@@ -37,6 +42,7 @@ const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, for
 const logger = createLogger({ level: 'silent' });
 const DRIFT = `monitor-drift-${tag}`;
 const CONTROL = `monitor-control-${tag}`;
+const CHAIN = `monitor-chain-${tag}`;
 let worker: Spawned;
 let connection: Connection;
 let client: Client;
@@ -49,14 +55,14 @@ let control: FlightInstance[];
 const started: string[] = [];
 
 /** Checks only on `checkNow` (the interval is an hour); an alert after two breaches, then an hour's cooldown. */
-function spec(name: string): Promise<ModelSpec> {
+function spec(name: string, breachesToAlert = 2): Promise<ModelSpec> {
   return quickSpec(name, {
     retrain: { onDrift: true, onNewData: true, cooldown: '0s' },
     monitor: {
       interval: '1h',
       window: '15m',
       minSamples: 300,
-      breachesToAlert: 2,
+      breachesToAlert,
       clearsToRearm: 2,
       cooldown: '1h',
       drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] },
@@ -116,13 +122,13 @@ beforeAll(async () => {
   registry = new BuiltinRegistry(db);
   worker = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `monitor-${tag}` });
   const featureSpec = await fitFixtureSpec();
-  for (const name of [DRIFT, CONTROL]) await registerFixtureModel({ registry, store, name, spec: featureSpec, alias: 'champion' });
+  for (const name of [DRIFT, CONTROL, CHAIN]) await registerFixtureModel({ registry, store, name, spec: featureSpec, alias: 'champion' });
   // The fixture versions' lineage names dataset version `fixture`: its profile is the reference.
   const traffic = await januaryTraffic(20_000, 600);
   control = traffic.control;
   await putJson(store, referenceProfileKey('flights', 'fixture'), traffic.reference);
   key = (await createApiKey(db, { name: `monitor-${tag}`, scopes: ['predict'] })).key;
-  const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: `${DRIFT},${CONTROL}`, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
+  const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: `${DRIFT},${CONTROL},${CHAIN}`, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
   server = await createInferenceServer({ settings, db, registry, store, logger });
   url = await server.start();
   await worker.waitFor('"worker started"', 90_000);
@@ -189,5 +195,109 @@ describe('driftMonitor', () => {
     const lifecycle = await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(CONTROL)).query<LifecycleStatus>('status');
     expect(driftCycles(lifecycle)).toEqual([]);
     expect(lifecycle.cycles).toBe(0);
+  });
+
+  it('continue-as-new every 2 checks: counters, alert, cooldown and epoch carry over; the run id changes; one alert', async () => {
+    const s = await spec(CHAIN, 3);
+    const lifecycleId = WORKFLOW_IDS.modelLifecycle(CHAIN);
+    const monitorId = WORKFLOW_IDS.driftMonitor(CHAIN);
+    started.push(lifecycleId, monitorId);
+    await client.workflow.start(modelLifecycle, { workflowId: lifecycleId, taskQueue: TASK_QUEUES.cpu, args: [s] });
+    // Started directly (not by ensureDriftMonitor) to set the run length small.
+    const first = await client.workflow.start(driftMonitor, {
+      workflowId: monitorId,
+      taskQueue: TASK_QUEUES.cpu,
+      args: [{ model: CHAIN, dataset: 'flights', monitor: s.monitor, lifecycleWorkflowId: lifecycleId, checksBeforeContinueAsNew: 2 }],
+    });
+    await predictAll(CHAIN, drifted(control));
+    await waitFor('the prediction log', () => logged(CHAIN), (n) => n >= control.length);
+
+    const statuses: DriftMonitorStatus[] = [];
+    for (let n = 1; n <= 5; n++) statuses.push(await judgedCheck(CHAIN));
+    const states = statuses.map((x) => x.state);
+    expect(states.map((x) => x.lastCheck?.status), JSON.stringify(states.map((x) => x.lastCheck?.reasons))).toEqual(['breach', 'breach', 'breach', 'breach', 'breach']);
+    // Breach 3 (in the second run at the latest) alerts: the count from the first run carried over.
+    expect(states.map((x) => x.consecutiveBreaches)).toEqual([1, 2, 3, 4, 5]);
+    expect(states.map((x) => x.alerts)).toEqual([0, 0, 1, 1, 1]);
+    expect(states.map((x) => x.armed)).toEqual([true, true, false, false, false]);
+    expect(new Set(states.map((x) => x.epoch))).toEqual(new Set([first.firstExecutionRunId.slice(0, 8)]));
+    expect(states[4]!.lastAlertAt).toBe(states[2]!.lastAlertAt);
+    expect(states[4]!.alertedVersion).toBe(1);
+    // Every check counts, judged or not; the last check is the one just run.
+    const checks = states.map((x) => x.checks);
+    expect(checks).toEqual([...checks].sort((a, b) => a - b));
+    expect(states[4]!.lastCheck!.checkId).toMatch(new RegExp(`-${checks[4]}$`));
+
+    // One run per two checks: the earlier ones continued as new, the newest one runs.
+    const runs = await waitFor(
+      'the runs in visibility',
+      async () => {
+        const found: Array<{ runId: string; status: string }> = [];
+        for await (const w of client.workflow.list({ query: `WorkflowId = '${monitorId}'` })) found.push({ runId: w.runId, status: w.status.name });
+        return found;
+      },
+      (found) => found.length === Math.floor(checks[4]! / 2) + 1 && found.filter((r) => r.status === 'RUNNING').length === 1,
+    );
+    expect(runs.filter((r) => r.status === 'CONTINUED_AS_NEW')).toHaveLength(runs.length - 1);
+    const current = await client.workflow.getHandle(monitorId).describe();
+    expect(current.runId).not.toBe(first.firstExecutionRunId);
+    expect(runs.map((r) => r.runId)).toContain(first.firstExecutionRunId);
+
+    // The lifecycle heard of this episode once, from the check that alerted.
+    const lifecycle = await waitForStatus(client, CHAIN, (x) => driftCycles(x).length >= 1);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(driftCycles(await waitForStatus(client, CHAIN, () => true))).toEqual([`drift/${CHAIN}/${states[2]!.epoch}/${checks[2]}`]);
+    expect(driftCycles(lifecycle)).toHaveLength(1);
+  });
+
+  it('a checkNow that arrives during the last check of a run is answered by the next run', async () => {
+    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+    const taskQueue = `monitor-pending-${tag}`;
+    const checkIds: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const secondCheck = new Promise<void>((r) => (entered = r));
+    // A stand-in check: clean every time; the second one stays open until the test lets it go.
+    const activities = {
+      async checkDrift(input: CheckDriftInput): Promise<DriftCheckSummary> {
+        checkIds.push(input.checkId);
+        if (checkIds.length === 2) {
+          entered();
+          await held;
+        }
+        const slo = { samples: 500, p99LatencyMs: null, errorRate: null, labels: 0, auc: null, positiveRate: null };
+        return { checkId: input.checkId, at: new Date().toISOString(), status: 'ok', breach: false, reasons: [], championVersion: 1, reference: 'fixture', samples: 500, drift: null, slo };
+      },
+    };
+    const native = await NativeConnection.connect({ address: infra.temporalAddress });
+    try {
+      const w = await Worker.create({ connection: native, taskQueue, workflowBundle, activities });
+      await w.runUntil(async () => {
+        const s = await spec(`monitor-pending-${tag}`);
+        const handle = await client.workflow.start(driftMonitor, {
+          workflowId: `monitor-pending/${tag}`,
+          taskQueue,
+          args: [{ model: s.name, monitor: s.monitor, lifecycleWorkflowId: `model/absent-${tag}`, checksBeforeContinueAsNew: 2 }],
+        });
+        const checks = () => handle.query(driftMonitorStatusQuery).then((q) => q.state.checks);
+        await handle.signal(checkNowSignal, {});
+        await waitFor('check 1', checks, (n) => n === 1);
+        await handle.signal(checkNowSignal, {});
+        await secondCheck;
+        // Recorded while check 2, the run's last, is still running.
+        await handle.signal(checkNowSignal, { reason: 'during the last check of the run' });
+        release();
+        // The interval is an hour: only the carried request can make check 3 happen now.
+        const after = await waitFor('check 3 in the next run', () => handle.query(driftMonitorStatusQuery), (q) => q.state.checks === 3 && q.phase === 'waiting', 20_000);
+        expect(after.state).toMatchObject({ checks: 3, consecutiveClears: 3, alerts: 0 });
+        expect(checkIds.map((id) => id.replace(/^.*-/, ''))).toEqual(['1', '2', '3']);
+        expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+        await handle.terminate('test done');
+      });
+    } finally {
+      await native.close();
+    }
   });
 });
