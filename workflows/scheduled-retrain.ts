@@ -1,4 +1,4 @@
-// scheduledRetrain: what a model's Temporal Schedule starts on its cron. It only asks the
+// scheduledRetrain: what a model's Temporal Schedule starts on its cron or interval. It only asks the
 // lifecycle for a retrain (de-duplicated by this run's id), so overlapping or repeated firings
 // cannot start more than one cycle.
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';

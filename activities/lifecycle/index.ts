@@ -5,6 +5,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temp
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, RegistryNotFoundError, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
+import { retrainScheduleSpec } from '../../lib/lifecycle/schedule.ts';
 import type { ModelSpec } from '../../lib/spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
@@ -51,7 +52,7 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       const client = await deps.client();
       const scheduleId = WORKFLOW_IDS.retrainSchedule(spec.name);
       const handle = client.schedule.getHandle(scheduleId);
-      const cron = spec.retrain.schedule;
+      const when = spec.retrain.schedule;
       let exists = true;
       try {
         await handle.describe();
@@ -59,7 +60,7 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
         if (!(err instanceof ScheduleNotFoundError)) throw err;
         exists = false;
       }
-      if (!cron) {
+      if (!when) {
         if (!exists) return { scheduleId, state: 'none' };
         await handle.delete();
         return { scheduleId, state: 'deleted' };
@@ -75,11 +76,12 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       // Overlap skip: a schedule never stacks retrains; a short catch-up window, so a server that
       // was down for a day does not fire every missed slot when it returns.
       const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' };
+      const scheduleSpec = retrainScheduleSpec(when);
       if (!exists) {
-        await client.schedule.create({ scheduleId, spec: { cronExpressions: [cron] }, action, policies, state: { note: `retrain ${spec.name} on "${cron}"` } });
+        await client.schedule.create({ scheduleId, spec: scheduleSpec, action, policies, state: { note: `retrain ${spec.name} on "${when}"` } });
         return { scheduleId, state: 'created' };
       }
-      await handle.update((previous) => ({ ...previous, spec: { cronExpressions: [cron] }, action, policies }));
+      await handle.update((previous) => ({ ...previous, spec: scheduleSpec, action, policies }));
       return { scheduleId, state: 'updated' };
     },
   };

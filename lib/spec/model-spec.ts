@@ -13,8 +13,15 @@ import { DURATION_PATTERN } from './duration.ts';
 /** Durations as people write them: `90s`, `15m`, `2h`, `7d`, or milliseconds as a number. */
 const duration = z.union([z.number().int().nonnegative(), z.string().regex(DURATION_PATTERN, 'not a duration like 30s, 15m, 2h or 7d')]);
 
-/** Five-field cron (minute hour day-of-month month day-of-week), as Temporal Schedules take it. */
-const cron = z.string().regex(/^(\S+\s+){4}\S+$/, 'not a five-field cron expression like "0 6 * * 1"');
+/** `@every <n><s|m|h|d>`: a retrain Schedule on a fixed interval (Temporal's own spelling). */
+export const SCHEDULE_EVERY_PATTERN = /^@every\s+([1-9]\d*(?:s|m|h|d))$/;
+
+/** When the retrain Schedule fires: a five-field cron (minute hour day-of-month month
+ * day-of-week, UTC) as Temporal Schedules take it, or a fixed interval (`@every 6h`; seconds are
+ * for tests and demos). */
+const schedule = z
+  .string()
+  .refine((s) => /^(\S+\s+){4}\S+$/.test(s) || SCHEDULE_EVERY_PATTERN.test(s), 'not a five-field cron expression like "0 6 * * 1" or an interval like "@every 6h"');
 
 const hyperparameters = z
   .strictObject({
@@ -133,8 +140,8 @@ export const modelSpecSchema = z.strictObject({
   gates: qualityGatesSchema.default({}),
   retrain: z
     .strictObject({
-      /** Temporal Schedule: retrain on this cron (overlap: skip; catch-up window 10 minutes). */
-      schedule: cron.optional(),
+      /** Temporal Schedule: retrain on this cron or `@every` interval (overlap: skip; catch-up window 10 minutes). */
+      schedule: schedule.optional(),
       onNewData: z.boolean().default(true),
       onDrift: z.boolean().default(true),
       /** Least time between the end of one automatic cycle and the start of the next. */
