@@ -52,7 +52,22 @@ export function createServingMetrics() {
       registers: [registry],
     }),
     logWritten: new Counter({ name: 'flywheel_serving_prediction_log_written_total', help: 'Prediction log rows written to the database.', registers: [registry] }),
-    logDropped: new Counter({ name: 'flywheel_serving_prediction_log_dropped_total', help: 'Prediction log rows dropped because the buffer was full.', registers: [registry] }),
+    logDropped: new Counter({
+      name: 'flywheel_serving_prediction_log_dropped_total',
+      help: 'Prediction log rows dropped, by reason (buffer_full, shutdown, unstorable).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    logQuarantined: new Counter({
+      name: 'flywheel_serving_prediction_log_quarantined_total',
+      help: 'Prediction log rows the database refused for their content, set aside in prediction_log_quarantine.',
+      registers: [registry],
+    }),
+    logFailures: new Gauge({
+      name: 'flywheel_serving_prediction_log_consecutive_failures',
+      help: 'Prediction log writes failed in a row (0 when the last one succeeded); a rising value is a stuck writer.',
+      registers: [registry],
+    }),
     logBuffered: new Gauge({ name: 'flywheel_serving_prediction_log_buffered', help: 'Prediction log rows waiting to be written.', registers: [registry] }),
   };
 }

@@ -1,8 +1,13 @@
 // The prediction log: every prediction is buffered in memory and written in batches off the hot
 // path. If the database is down, serving goes on: entries wait (bounded) and are retried; past
-// the bound new entries are dropped and counted, never blocking a request.
+// the bound new entries are dropped and counted, never blocking a request. A row the database
+// refuses for its content is never retried: the batch is split until that row stands alone, and
+// it is set aside in `prediction_log_quarantine` with the reason, so one bad row cannot stop the
+// rows behind it.
+import { isPermanentDbError, sqlState } from '../lib/db/errors.ts';
 import type { Database } from '../lib/db/index.ts';
 import type { Logger } from '../lib/log.ts';
+import { toStorableText } from '../lib/text/storable.ts';
 
 export interface PredictionLogEntry {
   requestId: string;
@@ -17,6 +22,10 @@ export interface PredictionLogEntry {
   at: Date;
 }
 
+/** Why rows were dropped: the buffer was full, the server stopped with rows unwritten, or a row
+ * could be neither written nor quarantined. */
+export type DropReason = 'buffer_full' | 'shutdown' | 'unstorable';
+
 export interface PredictionLogOptions {
   /** Entries held while the database is slow or down; more are dropped. @default 50000 */
   maxBuffer?: number;
@@ -25,7 +34,25 @@ export interface PredictionLogOptions {
   /** @default 200 */
   flushIntervalMs?: number;
   onWritten?: (n: number) => void;
-  onDropped?: (n: number) => void;
+  onDropped?: (n: number, reason: DropReason) => void;
+  onQuarantined?: (n: number) => void;
+}
+
+/** What `/readyz` and the metrics show about the writer. */
+export interface PredictionLogState {
+  buffered: number;
+  written: number;
+  dropped: number;
+  quarantined: number;
+  /** Failed writes in a row (0 when the last write succeeded). */
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastWriteAt: string | null;
+}
+
+/** A write that failed for a reason a retry may cure (connection, timeout): keep the rows. */
+class TransientWriteError extends Error {
+  override readonly name = 'TransientWriteError';
 }
 
 export class PredictionLog {
@@ -34,10 +61,16 @@ export class PredictionLog {
   private readonly timer: NodeJS.Timeout;
   private failures = 0;
   private retryAt = 0;
+  private lastError: string | null = null;
+  private lastWriteAt: Date | null = null;
+  /** Rows of the batch being written that are settled (written, quarantined or dropped); always a
+   * prefix of the batch, since halves are written in order. */
+  private settled = 0;
   private readonly maxBuffer: number;
   private readonly batchSize: number;
   dropped = 0;
   written = 0;
+  quarantined = 0;
 
   constructor(
     private readonly db: Database,
@@ -54,10 +87,21 @@ export class PredictionLog {
     return this.buffer.length;
   }
 
+  state(): PredictionLogState {
+    return {
+      buffered: this.buffer.length,
+      written: this.written,
+      dropped: this.dropped,
+      quarantined: this.quarantined,
+      consecutiveFailures: this.failures,
+      lastError: this.lastError,
+      lastWriteAt: this.lastWriteAt?.toISOString() ?? null,
+    };
+  }
+
   record(entry: PredictionLogEntry): void {
     if (this.buffer.length >= this.maxBuffer) {
-      this.dropped++;
-      this.options.onDropped?.(1);
+      this.drop(1, 'buffer_full');
       return;
     }
     this.buffer.push(entry);
@@ -69,21 +113,38 @@ export class PredictionLog {
     return this.flushing;
   }
 
-  /** Stops the timer and makes a last attempt to write everything. */
+  /** Stops the timer and makes a last attempt to write everything; what still cannot be written
+   * is counted as dropped (reason `shutdown`) and logged, never lost silently. */
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.flushing;
     this.retryAt = 0;
     await this.flush();
+    const left = this.buffer.length;
+    if (left > 0) {
+      this.buffer = [];
+      this.drop(left, 'shutdown');
+      this.logger.error({ rows: left, lastError: this.lastError }, 'prediction log closed with rows it could not write; they are dropped');
+    }
+  }
+
+  private drop(n: number, reason: DropReason): void {
+    this.dropped += n;
+    this.options.onDropped?.(n, reason);
   }
 
   private async writeAll(): Promise<void> {
     if (Date.now() < this.retryAt) return;
     while (this.buffer.length > 0) {
       const batch = this.buffer.slice(0, this.batchSize);
+      this.settled = 0;
       try {
-        await this.insert(batch);
+        await this.writeIsolating(batch);
       } catch (err) {
+        // Rows settled before the failure are done with; the rest wait for the retry.
+        this.buffer.splice(0, this.settled);
         this.failures++;
+        this.lastError = describe(err);
         // Back off up to 5 s so a down database is not hammered; entries stay buffered.
         this.retryAt = Date.now() + Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
         if (this.failures === 1 || this.failures % 50 === 0) {
@@ -93,10 +154,59 @@ export class PredictionLog {
       }
       if (this.failures > 0) this.logger.info({ failures: this.failures }, 'prediction log writes recovered');
       this.failures = 0;
+      this.lastError = null;
+      this.lastWriteAt = new Date();
       this.buffer.splice(0, batch.length);
-      this.written += batch.length;
-      this.options.onWritten?.(batch.length);
     }
+  }
+
+  /**
+   * Writes `rows`, or throws TransientWriteError having written none of them. A permanent refusal
+   * splits the rows in halves (each written on its own) down to the single row at fault, which
+   * goes to quarantine. Halves already written stay written: the insert ignores conflicts, so a
+   * retry after a later transient failure is harmless.
+   */
+  private async writeIsolating(rows: PredictionLogEntry[]): Promise<void> {
+    try {
+      await this.insert(rows);
+      this.countWritten(rows.length);
+      return;
+    } catch (err) {
+      if (!isPermanentDbError(err)) throw new TransientWriteError(describe(err), { cause: err });
+      if (rows.length === 1) return this.quarantine(rows[0]!, err);
+    }
+    const mid = Math.ceil(rows.length / 2);
+    await this.writeIsolating(rows.slice(0, mid));
+    await this.writeIsolating(rows.slice(mid));
+  }
+
+  private countWritten(n: number): void {
+    this.settled += n;
+    this.written += n;
+    this.options.onWritten?.(n);
+  }
+
+  private async quarantine(row: PredictionLogEntry, cause: unknown): Promise<void> {
+    const reason = describe(cause).slice(0, 500);
+    this.logger.warn({ model: toStorableText(row.model), reason }, 'prediction log row refused by the database; quarantined');
+    try {
+      await this.db.query(`INSERT INTO prediction_log_quarantine (model, sqlstate, reason, entry) VALUES ($1, $2, $3, $4)`, [
+        toStorableText(row.model).slice(0, 256),
+        sqlState(cause) ?? null,
+        toStorableText(reason),
+        // JSON.stringify escapes control characters and lone surrogates: the text is storable.
+        JSON.stringify(row),
+      ]);
+    } catch (err) {
+      if (!isPermanentDbError(err)) throw new TransientWriteError(describe(err), { cause: err });
+      this.logger.error({ err }, 'prediction log row could be neither written nor quarantined; dropped');
+      this.settled++;
+      this.drop(1, 'unstorable');
+      return;
+    }
+    this.settled++;
+    this.quarantined++;
+    this.options.onQuarantined?.(1);
   }
 
   private async insert(batch: PredictionLogEntry[]): Promise<void> {
@@ -120,4 +230,10 @@ export class PredictionLog {
       ],
     );
   }
+}
+
+function describe(err: unknown): string {
+  const state = sqlState(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return state ? `${state}: ${message}` : message;
 }

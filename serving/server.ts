@@ -79,7 +79,8 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       : new PredictionLog(deps.db, logger, {
           maxBuffer: settings.predictionLogBuffer,
           onWritten: (n) => metrics.logWritten.inc(n),
-          onDropped: (n) => metrics.logDropped.inc(n),
+          onDropped: (n, reason) => metrics.logDropped.inc({ reason }, n),
+          onQuarantined: (n) => metrics.logQuarantined.inc(n),
         });
   const predict = createPredictor({ models, cache, log, metrics, logger });
   const authenticate = createAuthenticator({
@@ -102,6 +103,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     jobs: deps.temporal ? createJobsClient(deps.temporal.client) : undefined,
     notifyDataArrived: deps.temporal ? (event: DataArrivedSignal) => notifyDataArrived(deps.temporal!.client, deps.store, event) : undefined,
     logger,
+    predictionLog: () => log?.state(),
     modelsReady: () => {
       const expected = models.expected();
       return expected.length > 0 && expected.every((name) => models.get(name) !== undefined);
@@ -109,6 +111,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     beforeScrape: () => {
       for (const m of models.list()) for (const lv of m.versions.values()) metrics.queueDepth.set({ model: m.name, version: String(lv.version) }, lv.batcher.queueRows);
       metrics.logBuffered.set(log?.buffered ?? 0);
+      metrics.logFailures.set(log?.state().consecutiveFailures ?? 0);
     },
   });
 
@@ -157,7 +160,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       await log?.close();
       await models.close();
       await executor.close();
-      logger.info({ predictionsLogged: log?.written ?? 0, predictionLogDropped: log?.dropped ?? 0 }, 'inference server stopped');
+      logger.info({ predictionLog: log?.state() }, 'inference server stopped');
     },
   };
 }

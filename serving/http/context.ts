@@ -7,6 +7,7 @@ import type { JobsClient } from '../jobs/client.ts';
 import type { ServingMetrics } from '../metrics.ts';
 import type { ModelManager } from '../models.ts';
 import type { Predict } from '../predictor.ts';
+import type { PredictionLogState } from '../prediction-log.ts';
 import type { Authenticate } from './auth.ts';
 
 export interface ServingContext {
@@ -23,6 +24,8 @@ export interface ServingContext {
   notifyDataArrived: ((event: DataArrivedSignal) => Promise<string[]>) | undefined;
   /** Whether every expected model has a loaded champion (readiness). */
   modelsReady: () => boolean;
+  /** The prediction log writer's state (undefined when logging is off), shown by /readyz. */
+  predictionLog: () => PredictionLogState | undefined;
   /** Updates gauges (queue depth, log buffer) just before /metrics is read. */
   beforeScrape: () => void;
 }

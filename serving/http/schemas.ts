@@ -1,19 +1,38 @@
 // Request bodies, validated with zod so an error names the exact field and what was wrong.
 // Objects are strict: an unknown field is an error, not silently ignored.
 import { z } from 'zod';
+import { storableTextProblem } from '../../lib/text/storable.ts';
 import { ServingError } from '../errors.ts';
 
-const airport = z.string().min(1).max(16);
+/**
+ * A string field: bounded, and storable as it is. A NUL or a lone surrogate would be answered
+ * and then refused by the database when the prediction is logged, so it is refused here, at the
+ * door, with the field named.
+ */
+export function text(min: number, max: number) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .superRefine((value, ctx) => {
+      const problem = storableTextProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+}
+
+const airport = text(1, 16);
 
 export const instanceSchema = z.strictObject({
-  date: z.string().min(1).max(40),
+  date: text(1, 40),
   // z.number() refuses NaN and ±Infinity (1e999 in JSON parses to Infinity).
   distance: z.number().min(0).max(100_000),
   origin: airport,
   destination: airport,
 });
 
-const routingKey = z.string().min(1).max(256);
+/** The body's `routingKey` and its twin, the `X-Routing-Key` header: same bounds, same checks. */
+export const routingKeySchema = text(1, 256);
+const routingKey = routingKeySchema;
 
 export function predictBodySchema(maxInstances: number) {
   return z.strictObject({
@@ -31,7 +50,7 @@ export function jobBodySchema(maxInstances: number) {
 }
 
 export const feedbackBodySchema = z.strictObject({
-  requestId: z.string().min(1).max(128),
+  requestId: text(1, 128),
   /** Which instance of the request (0 for single-instance requests). */
   instance: z.number().int().min(0).max(1_000_000).default(0),
   label: z.number().min(0).max(1),
@@ -52,6 +71,13 @@ export function parseBody<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new ServingError('badRequest', `invalid request body: ${problems.join('; ')}${more}`);
 }
 
+/** A header's value checked like its body twin, or a 400 naming the header. */
+export function parseHeader<T>(schema: z.ZodType<T>, name: string, value: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ServingError('badRequest', `invalid ${name} header: ${result.error.issues.map((i) => i.message).join('; ')}`);
+}
+
 function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return 'body';
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
@@ -59,7 +85,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 export const dataArrivedBodySchema = z.strictObject({
   /** Stable id of the event; unset: derived from dataset, partition and URIs (a repeat is one event). */
-  eventId: z.string().min(1).max(256).optional(),
+  eventId: text(1, 256).optional(),
   dataset: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   partition: z.string().regex(/^[A-Za-z0-9._=-]{1,64}$/),
   uris: z.array(z.string().regex(/^(file|s3):\/\/\S+$/, 'not a file:// or s3:// URI').max(2048)).min(1).max(1000),

@@ -267,7 +267,7 @@ describe('protection and degradation', () => {
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ database: false });
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/flywheel_serving_prediction_log_dropped_total 30/);
+    expect(metrics).toMatch(/flywheel_serving_prediction_log_dropped_total\{reason="buffer_full"\} 30/);
     expect(metrics).toMatch(/flywheel_serving_prediction_log_buffered 20/);
   }, 60_000);
 });

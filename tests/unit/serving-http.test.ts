@@ -80,6 +80,9 @@ describe('bad input', () => {
     ['a date with a zone', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00Z', distance: 5, origin: 'SFO', destination: 'LAX' }] }), 400, /instances\[0\]\.date/],
     ['too many instances', JSON.stringify({ instances: Array.from({ length: 51 }, () => ({ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX' })) }), 400, /instances.*50/],
     ['no instances', JSON.stringify({ instances: [] }), 400, /instances/],
+    ['a lone surrogate in a string feature', '{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"\\ud800","destination":"LAX"}]}', 400, /instances\[0\]\.origin: contains an unpaired UTF-16 surrogate/],
+    ['a NUL in a string feature', '{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"A\\u0000","destination":"LAX"}]}', 400, /instances\[0\]\.origin: contains a NUL character/],
+    ['a NUL in routingKey', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX' }], routingKey: 'k\u0000' }), 400, /routingKey: contains a NUL/],
   ])('%s → %s naming the problem', async (_name, body, status, message) => {
     const res = await post('/v1/models/flights/predict', body);
     expect(res.status).toBe(status);
@@ -94,6 +97,36 @@ describe('bad input', () => {
     const unknown = await post('/v1/models/nope/predict', JSON.stringify({ instances: valid }));
     expect(unknown.status).toBe(404);
     expect((JSON.parse(unknown.text) as { error: { message: string } }).error.message).toBe('model "nope" is not served here (served: flights)');
+  });
+
+  it('a header-sourced field is held to its body twin: X-Routing-Key longer than 256 → 400', async () => {
+    const res = await fetch(`${url}/v1/models/flights/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-routing-key': 'k'.repeat(15_000) }, body: JSON.stringify({ instances: valid }) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^invalid X-Routing-Key header: .*256/);
+  });
+
+  it('a NUL in a feedback requestId → 400, not a database error', async () => {
+    const res = await post('/v1/feedback', '{"requestId":"r\\u0000","label":1}');
+    expect(res.status).toBe(400);
+    expect((JSON.parse(res.text) as { error: { message: string } }).error.message).toMatch(/requestId: contains a NUL/);
+  });
+
+  it('after poison requests, a normal prediction still reaches the log within the flush interval', async () => {
+    for (const origin of ['\\ud800', 'A\\u0000', '\\udc00x']) {
+      await post('/v1/models/flights/predict', `{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"${origin}","destination":"LAX"}]}`);
+    }
+    const ok = await post('/v1/models/flights/predict', JSON.stringify({ instances: valid.slice(0, 1) }));
+    expect(ok.status).toBe(200);
+    const { requestId } = JSON.parse(ok.text) as { requestId: string };
+    const deadline = Date.now() + 2000;
+    let logged = 0;
+    while (Date.now() < deadline && logged === 0) {
+      await new Promise((r) => setTimeout(r, 100));
+      logged = (await db.query('SELECT 1 FROM prediction_log WHERE request_id = $1', [requestId])).rowCount;
+    }
+    expect(logged).toBe(1);
+    const ready = (await (await fetch(`${url}/readyz`)).json()) as { predictionLog: { consecutiveFailures: number; quarantined: number } };
+    expect(ready.predictionLog.consecutiveFailures).toBe(0);
   });
 
   it('fuzz: arbitrary JSON, mutated instances and raw strings never get a 5xx, and the server stays up', async () => {

@@ -1,7 +1,10 @@
 // The prediction log when the database misbehaves: requests never wait on it, entries are kept
 // (bounded) and retried, overflow is dropped and counted, and writes resume on recovery.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../lib/db/index.ts';
+import { migrate, PGliteDatabase, type Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/log.ts';
 import { PredictionLog, type PredictionLogEntry } from '../../serving/prediction-log.ts';
 
@@ -61,5 +64,54 @@ describe('PredictionLog', () => {
     await log.flush();
     expect(state.calls).toBe(1);
     await log.close();
+  });
+});
+
+describe('PredictionLog on a real database (PGlite)', () => {
+  async function withDb(fn: (db: PGliteDatabase) => Promise<void>): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-plog-'));
+    const db = await PGliteDatabase.create(join(dir, 'db'));
+    try {
+      await migrate(db);
+      await fn(db);
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('quarantines the rows the database refuses (NUL, lone surrogate) and writes every other row of the batch', async () => {
+    await withDb(async (db) => {
+      const dropped: string[] = [];
+      const log = new PredictionLog(db, createLogger({ level: 'silent' }), { batchSize: 1000, flushIntervalMs: 60_000, onDropped: (_n, r) => dropped.push(r) });
+      for (let i = 0; i < 50; i++) log.record(entry(i));
+      log.record({ ...entry(50), features: { origin: 'A\u0000' } });
+      log.record({ ...entry(51), routingKey: 'k\u0000' });
+      log.record({ ...entry(52), features: { origin: '\ud800' } });
+      for (let i = 53; i < 100; i++) log.record(entry(i));
+      await log.flush();
+      expect(log.state()).toMatchObject({ buffered: 0, written: 97, quarantined: 3, dropped: 0, consecutiveFailures: 0, lastError: null });
+      expect((await db.query('SELECT count(*)::int AS n FROM prediction_log')).rows[0]).toEqual({ n: 97 });
+      const q = await db.query<{ sqlstate: string; reason: string; entry: string }>('SELECT sqlstate, reason, entry FROM prediction_log_quarantine ORDER BY id');
+      expect(q.rows.map((r) => r.sqlstate)).toEqual(['22P05', '22021', '22P02']);
+      expect((JSON.parse(q.rows[0]!.entry) as PredictionLogEntry).features).toEqual({ origin: 'A\u0000' });
+      expect((JSON.parse(q.rows[1]!.entry) as PredictionLogEntry).routingKey).toBe('k\u0000');
+      // The writer is not stuck: later rows go straight through.
+      log.record(entry(100));
+      await log.close();
+      expect(log.written).toBe(98);
+      expect(dropped).toEqual([]);
+    });
+  }, 60_000);
+
+  it('counts what it could not write at shutdown as dropped (reason shutdown), never silently', async () => {
+    const { db } = flakyDb(); // down for good
+    const dropped: Array<[number, string]> = [];
+    const log = new PredictionLog(db, createLogger({ level: 'silent' }), { flushIntervalMs: 60_000, onDropped: (n, r) => dropped.push([n, r]) });
+    for (let i = 0; i < 7; i++) log.record(entry(i));
+    await log.close();
+    expect(dropped).toEqual([[7, 'shutdown']]);
+    expect(log.state()).toMatchObject({ buffered: 0, written: 0, dropped: 7, consecutiveFailures: 1 });
+    expect(log.state().lastError).toMatch(/ECONNREFUSED/);
   });
 });

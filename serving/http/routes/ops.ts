@@ -29,7 +29,10 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): vo
     const dbOk = await databaseOk();
     const problems = Object.fromEntries(ctx.models.problems);
     void reply.status(modelsOk && dbOk ? 200 : 503);
-    return { ready: modelsOk && dbOk, models: ctx.models.list().map((m) => ({ name: m.name, champion: m.route.champion })), database: dbOk, problems };
+    // A stuck prediction log does not make the replica unready (it still answers predictions);
+    // its state is here and in the metrics, so the stall is visible rather than silent.
+    const predictionLog = ctx.predictionLog() ?? null;
+    return { ready: modelsOk && dbOk, models: ctx.models.list().map((m) => ({ name: m.name, champion: m.route.champion })), database: dbOk, predictionLog, problems };
   });
 
   app.get('/metrics', async function metricsRoute(_request, reply) {

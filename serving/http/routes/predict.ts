@@ -1,7 +1,7 @@
 // POST /v1/models/:name/predict and GET /v1/models: synchronous predictions.
 import type { FastifyInstance } from 'fastify';
 import type { ServingContext } from '../context.ts';
-import { parseBody, predictBodySchema } from '../schemas.ts';
+import { parseBody, parseHeader, predictBodySchema, routingKeySchema } from '../schemas.ts';
 
 export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const bodySchema = predictBodySchema(ctx.settings.maxInstances);
@@ -11,7 +11,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext)
     await ctx.authenticate(request, 'predict');
     const body = parseBody(bodySchema, request.body);
     const header = request.headers['x-routing-key'];
-    const routingKey = body.routingKey ?? (typeof header === 'string' && header ? header : undefined);
+    const routingKey = body.routingKey ?? (typeof header === 'string' && header ? parseHeader(routingKeySchema, 'X-Routing-Key', header) : undefined);
     const out = await ctx.predict({
       model: request.params.name,
       instances: body.instances,
