@@ -1,11 +1,13 @@
 // Shared set-up for the lifecycle tests: small flights slices in the S3 store as data-arrival
-// events, a quick model spec, and polling the lifecycle's status Query.
+// events, a quick model spec, polling the lifecycle's status Query (or anything else), and
+// prediction traffic to an inference server.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
+import type { FlightInstance } from '../../lib/features/flights.ts';
 import { parseModelSpec, type ModelSpec, type ModelSpecInput } from '../../lib/spec/model-spec.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
@@ -51,4 +53,33 @@ export async function waitForStatus(client: Client, model: string, predicate: (s
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${model}; last status: ${JSON.stringify(last, null, 2)}`);
+}
+
+/** Sends `instances` to the inference server's predict endpoint, 100 per request; every answer must be a 200. */
+export async function predictAll(url: string, key: string, model: string, instances: readonly FlightInstance[]): Promise<void> {
+  for (let i = 0; i < instances.length; i += 100) {
+    const res = await fetch(`${url}/v1/models/${model}/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: instances.slice(i, i + 100) }),
+    });
+    if (res.status !== 200) throw new Error(`predict ${model}: ${res.status} ${await res.text()}`);
+  }
+}
+
+/** Polls `read` until `done` holds (errors count as not yet); throws with the last value on timeout. */
+export async function pollUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let error: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (done(last)) return last;
+    } catch (err) {
+      error = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}${error ? `; last error: ${(error as Error).message}` : ''}`);
 }
