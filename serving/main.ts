@@ -19,7 +19,9 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
   let db: Database | undefined;
   let temporal: InferenceServerDeps['temporal'];
   try {
-    db = (await openDatabase(config.database)).db;
+    // A hung database frees each serving connection after 10 s; the serving guard fails callers
+    // much sooner (FLYWHEEL_SERVE_DB_TIMEOUT_MS).
+    db = (await openDatabase(config.database, { postgres: { connectTimeoutMs: 2000, queryTimeoutMs: 10_000, applicationName: 'flywheel-serve' } })).db;
     const store = await createArtifactStore(config.artifactStore);
     try {
       const [client, workerConnection] = await Promise.all([connectClient(config.temporal), connectWorkerConnection(config.temporal)]);

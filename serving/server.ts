@@ -10,7 +10,10 @@ import type { Database } from '../lib/db/index.ts';
 import type { Logger } from '../lib/log.ts';
 import type { ModelRegistry } from '../lib/registry/index.ts';
 import type { ArtifactStore } from '../lib/storage/index.ts';
+import { guardDatabase } from '../lib/db/guard.ts';
+import { isPermanentDbError } from '../lib/db/errors.ts';
 import { notifyDataArrived } from '../lib/lifecycle/notify.ts';
+import { CircuitBreaker } from '../lib/resilience/breaker.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import type { DataArrivedSignal } from '../lib/workflow-types.ts';
 import { ResponseCache } from './cache.ts';
@@ -23,6 +26,7 @@ import { createJobsClient } from './jobs/client.ts';
 import { createServingMetrics, type ServingMetrics } from './metrics.ts';
 import { ModelManager } from './models.ts';
 import { createPredictor, type Predict } from './predictor.ts';
+import { KeyCache } from './key-cache.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -54,11 +58,21 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
   const { settings, logger } = deps;
   const metrics = createServingMetrics();
   const executor = deps.executor ?? InferencePool.create({ threads: settings.threads });
+  // Serving's own database calls (feedback, key lookups, routing writes, readiness) have a
+  // deadline and share one breaker, so a database that is down or hung fails them fast instead of
+  // stalling requests; predictions do not touch the database at all.
+  const dbBreaker = new CircuitBreaker({
+    name: 'the database',
+    timeoutMs: settings.dbTimeoutMs,
+    isNeutral: isPermanentDbError,
+    onStateChange: (state) => logger.warn({ state }, `database circuit ${state}`),
+  });
+  const guardedDb = guardDatabase(deps.db, dbBreaker);
   const cache = new ResponseCache({ maxEntries: settings.cacheSize, ttlMs: settings.cacheTtlMs });
   const models = new ModelManager({
     registry: deps.registry,
     store: deps.store,
-    db: deps.db,
+    db: guardedDb,
     executor,
     logger,
     metrics,
@@ -83,10 +97,12 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
           onQuarantined: (n) => metrics.logQuarantined.inc(n),
         });
   const predict = createPredictor({ models, cache, log, metrics, logger });
+  const limiter = new RateLimiter();
+  const keys = new KeyCache({ db: guardedDb, logger, limiter, refreshMs: settings.keyRefreshMs, maxStaleMs: settings.keyMaxStaleMs });
   const authenticate = createAuthenticator({
     enabled: settings.auth,
-    db: deps.db,
-    limiter: new RateLimiter(),
+    keys,
+    limiter,
     rateLimitRps: settings.rateLimitRps,
     rateLimitBurst: settings.rateLimitBurst,
     onRateLimited: () => metrics.shed.inc({ reason: 'rate_limited' }),
@@ -99,7 +115,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     predict,
     authenticate,
     metrics,
-    db: deps.db,
+    db: guardedDb,
     jobs: deps.temporal ? createJobsClient(deps.temporal.client) : undefined,
     notifyDataArrived: deps.temporal ? (event: DataArrivedSignal) => notifyDataArrived(deps.temporal!.client, deps.store, event) : undefined,
     logger,
@@ -142,6 +158,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     async start() {
       firstRefresh = models.refresh();
       await firstRefresh;
+      if (settings.auth) await keys.start();
       refreshTimer = setInterval(() => void models.refresh(), settings.refreshMs);
       refreshTimer.unref();
       await startJobWorker();
@@ -151,6 +168,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     },
     async stop() {
       if (refreshTimer) clearInterval(refreshTimer);
+      keys.stop();
       // Fastify stops accepting, answers 503 to new requests on kept-alive sockets, and waits for
       // in-flight requests.
       await app.close();

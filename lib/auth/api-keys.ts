@@ -62,6 +62,12 @@ export async function findApiKey(db: Queryable, key: string): Promise<ApiKeyInfo
   return rows[0] ? toInfo(rows[0]) : undefined;
 }
 
+/** Every key that is not revoked, by the hash a presented key is looked up with. */
+export async function listActiveApiKeys(db: Queryable): Promise<Map<string, ApiKeyInfo>> {
+  const { rows } = await db.query<RowShape & { key_hash: string }>(`SELECT * FROM api_keys WHERE revoked_at IS NULL`);
+  return new Map(rows.map((r) => [r.key_hash, toInfo(r)]));
+}
+
 export async function listApiKeys(db: Queryable): Promise<ApiKeyInfo[]> {
   const { rows } = await db.query<RowShape>(`SELECT * FROM api_keys ORDER BY created_at, id`);
   return rows.map(toInfo);

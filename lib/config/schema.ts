@@ -64,6 +64,9 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_REFRESH_MS',
   'FLYWHEEL_SERVE_JOBS',
   'FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER',
+  'FLYWHEEL_SERVE_DB_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_KEY_REFRESH_MS',
+  'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
 ] as const satisfies readonly EnvVarName[];
 
 export interface TemporalTlsConfig {
@@ -222,6 +225,12 @@ export interface ServeSettings {
   refreshMs: number;
   jobs: boolean;
   predictionLogBuffer: number;
+  /** Deadline of one serving database call (breaker-guarded). */
+  dbTimeoutMs: number;
+  /** Reload interval of the API-key snapshot: the revocation latency. */
+  keyRefreshMs: number;
+  /** How long the snapshot is trusted without a successful reload. */
+  keyMaxStaleMs: number;
 }
 
 export const serveSchema = pick(SERVE_VARS).transform((raw, ctx) => ({
@@ -246,6 +255,9 @@ export const serveSchema = pick(SERVE_VARS).transform((raw, ctx) => ({
     refreshMs: raw.FLYWHEEL_SERVE_REFRESH_MS,
     jobs: raw.FLYWHEEL_SERVE_JOBS,
     predictionLogBuffer: raw.FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER,
+    dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
+    keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
+    keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
   } satisfies ServeSettings,
 }));
 

@@ -200,6 +200,18 @@ export const ENV_VARS = {
     schema: z.stringbool().default(true),
     expected: 'true or false (false: this replica accepts async jobs but another one runs them)',
   },
+  FLYWHEEL_SERVE_DB_TIMEOUT_MS: {
+    schema: positiveInt.default(1000),
+    expected: 'a positive integer number of milliseconds a serving database call (feedback, key lookups, routing writes) may take; 3 failures in a row open a circuit for 2 s',
+  },
+  FLYWHEEL_SERVE_KEY_REFRESH_MS: {
+    schema: positiveInt.default(5000),
+    expected: 'a positive integer number of milliseconds between reloads of the API-key snapshot (how long a revocation takes to apply)',
+  },
+  FLYWHEEL_SERVE_KEY_MAX_STALE_MS: {
+    schema: positiveInt.default(900_000),
+    expected: 'a positive integer number of milliseconds the API-key snapshot is trusted without a successful reload (a database outage longer than this makes authenticated requests 503)',
+  },
   FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER: {
     schema: positiveInt.default(50_000),
     expected: 'a positive integer: prediction-log rows held while the database is down (more are dropped)',

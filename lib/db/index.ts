@@ -3,19 +3,21 @@
 import type { DatabaseConfig } from '../config/index.ts';
 import { migrate, type MigrationResult } from './migrations.ts';
 import { PGliteDatabase } from './pglite.ts';
-import { PostgresDatabase } from './postgres.ts';
+import { PostgresDatabase, type PostgresDatabaseOptions } from './postgres.ts';
 import type { Database } from './types.ts';
 
 export interface OpenDatabaseOptions {
   /** @default true */
   migrate?: boolean;
+  /** Pool settings when the database is PostgreSQL. */
+  postgres?: PostgresDatabaseOptions;
 }
 
 export async function openDatabase(
   config: DatabaseConfig,
   options: OpenDatabaseOptions = {},
 ): Promise<{ db: Database; migrations?: MigrationResult }> {
-  const db = config.kind === 'postgres' ? await PostgresDatabase.create(config.url.reveal()) : await PGliteDatabase.create(config.dataDir);
+  const db = config.kind === 'postgres' ? await PostgresDatabase.create(config.url.reveal(), options.postgres) : await PGliteDatabase.create(config.dataDir);
   if (options.migrate === false) return { db };
   try {
     return { db, migrations: await migrate(db) };

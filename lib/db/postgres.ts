@@ -12,6 +12,11 @@ export interface PostgresDatabaseOptions {
   maxConnections?: number;
   /** @default 'flywheel' */
   applicationName?: string;
+  /** How long to wait for a connection (a new one, or a free one from the pool). @default 5000 */
+  connectTimeoutMs?: number;
+  /** Client-side deadline of one query; the connection is discarded when it passes, so a hung
+   * server cannot hold the pool forever. Undefined: none (long batch writes need none). */
+  queryTimeoutMs?: number;
 }
 
 // int8 as number matches PGlite; ids and counts here stay far below 2^53.
@@ -48,6 +53,8 @@ export class PostgresDatabase implements Database {
       connectionString: url,
       max: options.maxConnections ?? 10,
       application_name: options.applicationName ?? 'flywheel',
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
       types,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.

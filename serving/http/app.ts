@@ -3,6 +3,7 @@
 // every failure to a JSON `{ error: { code, message }, requestId }` with the right status.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { DependencyUnavailableError } from '../../lib/resilience/breaker.ts';
 import { ServingError, type ErrorCode } from '../errors.ts';
 import type { ServingContext } from './context.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
@@ -59,7 +60,13 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
     let status: number;
     let code: ErrorCode;
     let message = err.message;
-    if (err instanceof ServingError) {
+    if (err instanceof DependencyUnavailableError) {
+      // The database (or another dependency) is down or hung and its breaker failed the call fast.
+      status = 503;
+      code = 'unavailable';
+      message = `${err.message}; retry later`;
+      void reply.header('retry-after', String(err.retryAfterS));
+    } else if (err instanceof ServingError) {
       status = err.status;
       code = err.code;
       if (err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));

@@ -1,10 +1,11 @@
 // API-key authentication and per-key rate limits, as one request hook. Keys come in
-// `Authorization: Bearer <key>` or `X-API-Key`; lookups are cached briefly so a request costs a
-// hash and a map read, and a revoked key stops working within `cacheTtlMs`.
+// `Authorization: Bearer <key>` or `X-API-Key` and are verified from the in-memory key snapshot
+// (serving/key-cache.ts), so a request costs a hash and a map read and never waits on the
+// database.
 import type { FastifyRequest } from 'fastify';
-import { findApiKey, hashApiKey, looksLikeApiKey, type ApiKeyInfo, type ApiKeyScope } from '../../lib/auth/api-keys.ts';
-import type { Database } from '../../lib/db/index.ts';
+import { looksLikeApiKey, type ApiKeyScope } from '../../lib/auth/api-keys.ts';
 import { ServingError } from '../errors.ts';
+import type { KeyCache } from '../key-cache.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 
 export interface Principal {
@@ -16,42 +17,22 @@ export interface Principal {
 
 export interface AuthOptions {
   enabled: boolean;
-  db: Database;
+  keys: KeyCache;
   limiter: RateLimiter;
   rateLimitRps: number;
   rateLimitBurst: number;
-  /** @default 10000 */
-  cacheTtlMs?: number;
   onRateLimited?: () => void;
 }
 
 const ANONYMOUS: Principal = { keyId: 'anonymous', name: 'anonymous (auth off)', scopes: ['predict', 'admin'], rateLimitRps: null };
 
 export function createAuthenticator(options: AuthOptions) {
-  const cache = new Map<string, { info: ApiKeyInfo | undefined; expiresAt: number }>();
-  const ttl = options.cacheTtlMs ?? 10_000;
-
-  async function lookup(key: string): Promise<ApiKeyInfo | undefined> {
-    const hash = hashApiKey(key);
-    const hit = cache.get(hash);
-    if (hit && hit.expiresAt > Date.now()) return hit.info;
-    let info: ApiKeyInfo | undefined;
-    try {
-      info = await findApiKey(options.db, key);
-    } catch {
-      throw new ServingError('unavailable', 'cannot check the API key right now (database unreachable)', 1);
-    }
-    if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { info, expiresAt: Date.now() + (info ? ttl : Math.min(ttl, 2000)) });
-    return info;
-  }
-
   return async function authenticate(request: FastifyRequest, scope: ApiKeyScope): Promise<Principal> {
     let principal = ANONYMOUS;
     if (options.enabled) {
       const key = presentedKey(request);
       if (!key) throw new ServingError('unauthorized', 'missing API key: send "Authorization: Bearer <key>" (create one with `flywheel keys create`)');
-      const info = looksLikeApiKey(key) ? await lookup(key) : undefined;
+      const info = looksLikeApiKey(key) ? await options.keys.verify(key, request.ip) : undefined;
       if (!info) throw new ServingError('unauthorized', 'invalid or revoked API key');
       if (!info.scopes.includes(scope)) throw new ServingError('forbidden', `this API key lacks the "${scope}" scope (it has: ${info.scopes.join(', ')})`);
       principal = { keyId: info.id, name: info.name, scopes: info.scopes, rateLimitRps: info.rateLimitRps };

@@ -207,7 +207,7 @@ export const OPENAPI = {
       },
     },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Process is up' } } } },
-    '/readyz': { get: { summary: 'Readiness: models loaded and database reachable; the body also shows the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (reasons in the body)' } } } },
+    '/readyz': { get: { summary: 'Readiness: every served model has a loaded champion (predictions need nothing else); the body also shows whether the database answers (database), and the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (reasons in the body)' } } } },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
   },

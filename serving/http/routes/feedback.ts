@@ -1,5 +1,6 @@
 // POST /v1/feedback: delayed ground truth for a prediction, joined to the log by request id.
 import type { FastifyInstance } from 'fastify';
+import { DependencyUnavailableError } from '../../../lib/resilience/breaker.ts';
 import { ServingError } from '../../errors.ts';
 import type { ServingContext } from '../context.ts';
 import { feedbackBodySchema, parseBody } from '../schemas.ts';
@@ -17,7 +18,8 @@ export function registerFeedbackRoutes(app: FastifyInstance, ctx: ServingContext
       );
     } catch (err) {
       ctx.logger.warn({ err }, 'feedback not stored');
-      throw new ServingError('unavailable', 'feedback could not be stored right now (database unreachable); retry later', 5);
+      const retryAfterS = err instanceof DependencyUnavailableError ? err.retryAfterS : 5;
+      throw new ServingError('unavailable', 'feedback could not be stored right now (database unreachable); retry later', retryAfterS);
     }
     void reply.status(202);
     return { requestId: body.requestId, instance: body.instance, stored: true };
