@@ -46,7 +46,8 @@ export function datasetVersionId(dataset: string, sources: ReadonlyArray<{ sha25
   return `v-${digest.slice(0, 16)}`;
 }
 
-async function rejectUnreadable(store: ArtifactStore, dataset: string, source: SourceFile | { uri: string; sha256?: string }, detail: string): Promise<never> {
+/** `source.uri` names what could not be read (one URI, or several joined); `sha256` keys the report. */
+async function rejectUnreadable(store: ArtifactStore, dataset: string, source: { uri: string; sha256?: string }, detail: string): Promise<never> {
   const report = buildReport(dataset, source.uri, 0, [
     { severity: 'error', rule: 'unreadable', message: `cannot read ${source.uri}: ${detail}`, observed: detail },
   ], false);
@@ -56,8 +57,21 @@ async function rejectUnreadable(store: ArtifactStore, dataset: string, source: S
   throw new DataValidationError(report, info.uri);
 }
 
-function duckMessage(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
+/** DuckDB's error without its advice on reader options or the SQL echo, naming the sources'
+ * URIs instead of the local copies read. CSV errors keep their line ("CSV Error on Line: 25002",
+ * the original line, the column that did not convert). */
+function duckMessage(err: unknown, files: readonly SourceFile[]): string {
+  let text = err instanceof Error ? err.message : String(err);
+  for (const f of files) text = text.replaceAll(f.path, f.uri);
+  const lines: string[] = [];
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    if (/^(Possible (fixes|solutions):|LINE \d+:|file = )/.test(line)) break;
+    if (line) lines.push(line);
+  }
+  const message = lines.join('; ') || 'unknown error';
+  return /not possible to automatically detect the CSV parsing dialect/.test(message)
+    ? 'not a well-formed CSV (comma-separated, double-quoted, with a header row): rows with a different number of fields, or an unterminated quote'
+    : message;
 }
 
 export async function ingestDataset(duck: Duck, ctx: SourceContext, options: IngestOptions): Promise<DatasetManifest> {
@@ -82,16 +96,24 @@ export async function ingestDataset(duck: Duck, ctx: SourceContext, options: Ing
       progress(`checking ${source.uri}`);
       if (source.size === 0) await rejectUnreadable(store, dataset, source, 'the file is empty (0 bytes)');
       try {
-        await duck.all(`SELECT count(*) FROM ${readSql([source])}`, signal);
+        // A CSV file is parsed in full (every value converted to its detected type), so a bad
+        // row fails here with its line number rather than half-way through the copy.
+        await duck.all(`SELECT count(*)${source.format === 'csv' ? ', max(COLUMNS(*))' : ''} FROM ${readSql([source])}`, signal);
       } catch (err) {
         if (signal?.aborted) throw err;
-        await rejectUnreadable(store, dataset, source, duckMessage(err));
+        await rejectUnreadable(store, dataset, source, duckMessage(err, [source]));
       }
     }
 
     progress('normalizing to Parquet');
     const out = join(tmp, 'data.parquet');
-    await duck.run(`COPY (SELECT * FROM ${readSql(sources)}) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`, signal);
+    try {
+      await duck.run(`COPY (SELECT * FROM ${readSql(sources)}) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`, signal);
+    } catch (err) {
+      // Files that read alone but not together (a CSV column typed differently in another file).
+      if (signal?.aborted) throw err;
+      await rejectUnreadable(store, dataset, { uri: sources.map((s) => s.uri).join(', '), sha256: version }, duckMessage(err, sources));
+    }
     const [{ n: rows } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${sqlString(out)})`, signal);
     const columns = (await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(out)})`, signal)).map(
       (c) => ({ name: c.column_name, type: c.column_type }),

@@ -70,11 +70,14 @@ export async function materializeSource(ctx: SourceContext, uri: string, tmpDir:
 
 /** SQL that reads the given local files as one table. Hive partitioning stays off: a lake path
  * such as month=2001-03/ must not add a column, or the same bytes read from a local folder and
- * from a downloaded S3 copy would differ. */
+ * from a downloaded S3 copy would differ. CSV means RFC 4180 — comma-separated, double quotes
+ * (doubled to escape), a header row — read strictly with column types detected: left to guess
+ * the dialect, DuckDB reads a file with one ragged row as a single text column, and an
+ * unterminated quote as data. */
 export function readSql(files: readonly SourceFile[]): string {
   const paths = files.map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ');
   const format = files[0]?.format ?? 'parquet';
   return format === 'csv'
-    ? `read_csv([${paths}], header = true, auto_detect = true, hive_partitioning = false)`
+    ? `read_csv([${paths}], header = true, delim = ',', quote = '"', escape = '"', strict_mode = true, auto_detect = true, hive_partitioning = false)`
     : `read_parquet([${paths}], hive_partitioning = false)`;
 }
