@@ -1,12 +1,12 @@
 // `flywheel batch start | status | cancel`: run batchPredict through Temporal, with a progress
 // bar (rows done / total, rows/s, ETA) fed by the workflow's `progress` query.
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { loadConfig } from '../../lib/config/index.ts';
-import { connectClient } from '../../lib/temporal/connection.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/workflow-types.ts';
-import { say, table } from '../output.ts';
+import { printJson, printJsonLine, say, table } from '../output.ts';
+import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
 
 function bar(p: BatchProgress, rowsPerSec: number): string {
   const width = 30;
@@ -16,38 +16,47 @@ function bar(p: BatchProgress, rowsPerSec: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(1)}% ${p.rowsDone.toLocaleString('en-US')}/${p.rowsTotal.toLocaleString('en-US')} rows, ${Math.round(rowsPerSec).toLocaleString('en-US')} rows/s, ETA ${eta}, chunks ${p.chunksDone}/${p.chunksTotal} (${p.inFlight} running)`;
 }
 
-async function follow(workflowId: string): Promise<void> {
-  const client = await connectClient(loadConfig('cli').temporal);
-  try {
-    const handle = client.workflow.getHandle(workflowId);
-    let last: { t: number; rows: number } | undefined;
-    let rate = 0;
-    const tty = process.stdout.isTTY;
-    for (;;) {
-      const desc = await handle.describe();
-      const p = await handle.query<BatchProgress>('progress').catch(() => undefined);
-      if (p) {
-        const now = Date.now();
-        if (last && now > last.t) rate = (p.rowsDone - last.rows) / ((now - last.t) / 1000) || rate;
-        last = { t: now, rows: p.rowsDone };
-        const line = bar(p, rate);
-        if (tty) process.stdout.write(`\r${line}`);
-        else say(line);
-      }
-      if (desc.status.name !== 'RUNNING' && desc.status.name !== 'CONTINUED_AS_NEW') {
-        if (tty) say('');
-        say(`${workflowId}: ${desc.status.name}`);
-        if (desc.status.name === 'COMPLETED') {
-          const m = (await handle.result()) as BatchManifest;
-          say(table([['Rows written', m.rowsWritten.toLocaleString('en-US')], ['Model', `${m.model.name} v${m.model.version}`], ['Manifest', m.manifestUri ?? '-']]));
-        }
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
+/**
+ * Shows progress until the job ends: the manifest when it completed, else WorkflowEndedError
+ * (exit 1) with how and why it ended. Ctrl-C stops following, not the job.
+ */
+async function follow(client: Client, workflowId: string, json: boolean): Promise<void> {
+  const handle = client.workflow.getHandle(workflowId);
+  let last: { t: number; rows: number } | undefined;
+  let rate = 0;
+  let previous = '';
+  const tty = process.stdout.isTTY && !json;
+  for (;;) {
+    const desc = await handle.describe().catch((err: unknown) => {
+      throw noJob(workflowId, err);
+    });
+    const p = await handle.query<BatchProgress>('progress').catch(() => undefined);
+    if (json) {
+      const line = JSON.stringify({ workflowId, status: desc.status.name, progress: p ?? null });
+      if (line !== previous) say(line);
+      previous = line;
+    } else if (p) {
+      const now = Date.now();
+      if (last && now > last.t) rate = (p.rowsDone - last.rows) / ((now - last.t) / 1000) || rate;
+      last = { t: now, rows: p.rowsDone };
+      const line = bar(p, rate);
+      if (tty) process.stdout.write(`\r${line}`);
+      else say(line);
     }
-  } finally {
-    await client.connection.close();
+    if (isClosed(desc.status.name)) {
+      if (tty) say('');
+      if (!json) say(`${workflowId}: ${desc.status.name}`);
+      const m = await workflowResult<BatchManifest>(handle);
+      if (json) printJsonLine({ workflowId, status: desc.status.name, result: m });
+      else say(table([['Rows written', m.rowsWritten.toLocaleString('en-US')], ['Model', `${m.model.name} v${m.model.version}`], ['Manifest', m.manifestUri ?? '-']]));
+      return;
+    }
+    await sleep(1000);
   }
+}
+
+function noJob(workflowId: string, err: unknown): unknown {
+  return err instanceof WorkflowNotFoundError ? new Error(`no batch job ${workflowId}`) : err;
 }
 
 export function registerBatchCommands(program: Command): void {
@@ -64,8 +73,9 @@ export function registerBatchCommands(program: Command): void {
     .option('--parallel <n>', 'chunks in flight at once', '4')
     .option('--id <label>', 'job label in the workflow id (default: the output prefix)')
     .option('--detach', 'start and return without following progress')
-    .description('start scoring a dataset; follows progress until it ends (Ctrl-C stops following, not the job)')
-    .action(async (datasetUri: string, opts: { model: string; alias: string; version?: string; output: string; chunkRows: string; parallel: string; id?: string; detach?: boolean }) => {
+    .option('--json', 'progress as one JSON object per line, the manifest last (with --detach: the workflow id)')
+    .description('start scoring a dataset; follows progress until it ends (Ctrl-C stops following, not the job); exit 1 unless it completed')
+    .action(async (datasetUri: string, opts: { model: string; alias: string; version?: string; output: string; chunkRows: string; parallel: string; id?: string; detach?: boolean; json?: boolean }) => {
       const input: BatchPredictInput = {
         datasetUri,
         model: opts.version ? { name: opts.model, version: Number(opts.version) } : { name: opts.model, alias: opts.alias },
@@ -76,49 +86,42 @@ export function registerBatchCommands(program: Command): void {
       if (!Number.isInteger(input.chunkRows) || input.chunkRows! < 1) throw new Error(`--chunk-rows must be a positive integer, got ${opts.chunkRows}`);
       if (!Number.isInteger(input.maxParallel) || input.maxParallel! < 1) throw new Error(`--parallel must be a positive integer, got ${opts.parallel}`);
       const workflowId = WORKFLOW_IDS.batchPredict(opts.model, (opts.id ?? opts.output).replaceAll('/', '-'));
-      const client = await connectClient(loadConfig('cli').temporal);
-      try {
+      await withClient(async (client) => {
         await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId, args: [input] });
-      } finally {
-        await client.connection.close();
-      }
-      say(`Started ${workflowId}`);
-      if (!opts.detach) await follow(workflowId);
+        if (opts.json) printJsonLine({ workflowId, status: 'STARTED' });
+        else say(`Started ${workflowId}`);
+        if (!opts.detach) await follow(client, workflowId, opts.json === true);
+      });
     });
 
   batch
     .command('status')
     .argument('<workflow-id>')
-    .option('--follow', 'keep showing progress until the job ends')
+    .option('--follow', 'keep showing progress until the job ends; exit 1 unless it completed')
+    .option('--json', 'print {workflowId, status, progress} as JSON (with --follow: one object per line)')
     .description('progress of a batch job')
-    .action(async (workflowId: string, opts: { follow?: boolean }) => {
-      if (opts.follow) return follow(workflowId);
-      const client = await connectClient(loadConfig('cli').temporal);
-      try {
+    .action((workflowId: string, opts: { follow?: boolean; json?: boolean }) =>
+      withClient(async (client) => {
+        if (opts.follow) return follow(client, workflowId, opts.json === true);
         const handle = client.workflow.getHandle(workflowId);
-        const desc = await handle.describe();
+        const desc = await handle.describe().catch((err: unknown) => {
+          throw noJob(workflowId, err);
+        });
         const p = await handle.query<BatchProgress>('progress').catch(() => undefined);
+        if (opts.json) return printJson({ workflowId, status: desc.status.name, progress: p ?? null });
         say(`${workflowId}: ${desc.status.name}`);
         if (p) say(bar(p, 0));
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new Error(`no batch job ${workflowId}`);
-        throw err;
-      } finally {
-        await client.connection.close();
-      }
-    });
+      }),
+    );
 
   batch
     .command('cancel')
     .argument('<workflow-id>')
     .description('stop a batch job: no new chunks; the manifest lists what finished')
-    .action(async (workflowId: string) => {
-      const client = await connectClient(loadConfig('cli').temporal);
-      try {
+    .action((workflowId: string) =>
+      withClient(async (client) => {
         await client.workflow.getHandle(workflowId).cancel();
         say(`Cancellation requested for ${workflowId}`);
-      } finally {
-        await client.connection.close();
-      }
-    });
+      }),
+    );
 }

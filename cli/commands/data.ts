@@ -15,8 +15,8 @@ import { buildReport, renderReportText, type ValidationReport } from '../../lib/
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
 import { notifyDataArrived } from '../../lib/lifecycle/notify.ts';
-import { connectClient } from '../../lib/temporal/connection.ts';
-import { say } from '../output.ts';
+import { printJson, say, warn } from '../output.ts';
+import { connectCli, TemporalUnreachableError } from '../temporal-client.ts';
 
 function toUri(value: string): string {
   return /^(file|s3):\/\//.test(value) ? value : pathToFileURL(resolve(value)).toString();
@@ -55,10 +55,11 @@ export function registerDataCommands(program: Command): void {
       // Signal-with-start every lifecycle that consumes the dataset; a repeat is ignored by id.
       let client;
       try {
-        client = await connectClient(config.temporal);
+        client = await connectCli(config.temporal);
       } catch (err) {
-        say(`No lifecycle notified: the workflow service at ${config.temporal.address} is unreachable (${(err as Error).message}).`);
-        return;
+        // The event is out; only the notification is missing, and a rerun delivers it once.
+        if (err instanceof TemporalUnreachableError) warn('Published, but no lifecycle was notified: run this again once Temporal answers (the event is not published twice), or pass --no-notify.');
+        throw err;
       }
       try {
         const models = await notifyDataArrived(client, store, { eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris, ...(opts.retrain === false ? { retrain: false } : {}) });
@@ -98,7 +99,8 @@ export function registerDataCommands(program: Command): void {
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
-      say(opts.json ? JSON.stringify(report, null, 2) : renderReportText(report));
+      if (opts.json) printJson(report);
+      else say(renderReportText(report));
       process.exitCode = report.passed ? 0 : 1;
     });
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { API_KEY_SCOPES, createApiKey, listApiKeys, revokeApiKey, type ApiKeyScope } from '../../lib/auth/api-keys.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { openDatabase, type Database } from '../../lib/db/index.ts';
-import { grid, say, table } from '../output.ts';
+import { grid, printJson, say, table } from '../output.ts';
 
 async function withDb<T>(fn: (db: Database) => Promise<T>): Promise<T> {
   const { db } = await openDatabase(loadConfig('cli').database);
@@ -39,9 +39,11 @@ export function registerKeysCommands(program: Command): void {
   keys
     .command('list')
     .description('keys with their scopes (never the keys themselves)')
-    .action(() =>
+    .option('--json', 'print the keys as a JSON array')
+    .action((opts: { json?: boolean }) =>
       withDb(async (db) => {
         const all = await listApiKeys(db);
+        if (opts.json) return printJson(all);
         if (all.length === 0) return say('no API keys yet: flywheel keys create --name <who> --scopes predict');
         say(grid(['ID', 'NAME', 'SCOPES', 'RATE LIMIT', 'CREATED', 'REVOKED'], all.map((k) => [k.id, k.name, k.scopes.join(','), k.rateLimitRps === null ? 'default' : `${k.rateLimitRps}/s`, k.createdAt.toISOString(), k.revokedAt?.toISOString() ?? '-'])));
       }),

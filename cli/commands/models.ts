@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { openDatabase } from '../../lib/db/index.ts';
 import { createRegistry, type AliasMove, type ModelRegistry } from '../../lib/registry/index.ts';
-import { grid, say, table } from '../output.ts';
+import { grid, printJson, say, table } from '../output.ts';
 
 async function withRegistry<T>(fn: (registry: ModelRegistry, actor: string) => Promise<T>): Promise<T> {
   const config = loadConfig('cli');
@@ -45,6 +45,12 @@ function withMoveOptions(command: Command, aliasHelp: string): Command {
     .option('--alias <alias>', aliasHelp, 'champion');
 }
 
+const jsonOption = ['--json', 'print JSON instead of a table'] as const;
+
+interface JsonOption {
+  json?: boolean;
+}
+
 function fmtMetric(v: number | undefined): string {
   return v === undefined ? '-' : v.toFixed(4);
 }
@@ -55,9 +61,11 @@ export function registerModelCommands(program: Command): void {
   models
     .command('list')
     .description('registered models with their latest version and aliases')
-    .action(() =>
+    .option(...jsonOption)
+    .action((opts: JsonOption) =>
       withRegistry(async (r) => {
         const all = await r.listModels();
+        if (opts.json) return printJson(all);
         if (all.length === 0) return say('No models registered yet.');
         say(grid(['MODEL', 'LATEST', 'ALIASES', 'CREATED'], all.map((m) => [m.name, String(m.latestVersion ?? '-'), fmtAliases(m.aliases), m.createdAt])));
       }),
@@ -67,11 +75,13 @@ export function registerModelCommands(program: Command): void {
     .command('show')
     .argument('<name>')
     .description('one model: aliases and the history of every alias move')
-    .action((name: string) =>
+    .option(...jsonOption)
+    .action((name: string, opts: JsonOption) =>
       withRegistry(async (r) => {
         const m = await r.getModel(name);
-        say(table([['Model', m.name], ['Description', m.description || '-'], ['Latest version', String(m.latestVersion ?? '-')], ['Aliases', fmtAliases(m.aliases)]]));
         const history = await r.aliasHistory(name);
+        if (opts.json) return printJson({ ...m, history });
+        say(table([['Model', m.name], ['Description', m.description || '-'], ['Latest version', String(m.latestVersion ?? '-')], ['Aliases', fmtAliases(m.aliases)]]));
         say('');
         say(history.length === 0 ? 'No alias moves yet.' : grid(['WHEN', 'ALIAS', 'FROM', 'TO', 'BY', 'WHY'], history.map((h) => [h.at, h.alias, h.fromVersion === null ? '-' : `v${h.fromVersion}`, h.toVersion === null ? '(removed)' : `v${h.toVersion}`, h.actor, h.reason])));
       }),
@@ -81,9 +91,11 @@ export function registerModelCommands(program: Command): void {
     .command('versions')
     .argument('<name>')
     .description('versions of a model, newest first, with their key metrics and lineage')
-    .action((name: string) =>
+    .option(...jsonOption)
+    .action((name: string, opts: JsonOption) =>
       withRegistry(async (r) => {
         const versions = await r.searchVersions(name);
+        if (opts.json) return printJson(versions);
         if (versions.length === 0) return say(`${name} has no versions yet.`);
         say(grid(['VERSION', 'ALIASES', 'AUC', 'DATASET', 'RUN', 'CREATED'], versions.map((v) => [`v${v.version}`, v.aliases.join(' ') || '-', fmtMetric(v.metrics.rocAuc), v.lineage.datasetVersion, v.runId, v.createdAt])));
       }),
@@ -106,9 +118,11 @@ export function registerModelCommands(program: Command): void {
     .argument('<name>')
     .argument('<version>')
     .description("print where a version's evaluation report and gate report are")
-    .action((name: string, version: string) =>
+    .option(...jsonOption)
+    .action((name: string, version: string, opts: JsonOption) =>
       withRegistry(async (r) => {
         const v = await r.getVersion(name, parseVersion(version));
+        if (opts.json) return printJson({ model: v.model, version: v.version, evaluationReportUri: v.tags['flywheel.report'] ?? null, gateReportUri: v.gateReportUri ?? null, artifactUri: v.artifactUri });
         say(table([['Evaluation report', v.tags['flywheel.report'] ?? '-'], ['Gate report', v.gateReportUri ?? '-'], ['Model file', v.artifactUri]]));
       }),
     );

@@ -2,6 +2,7 @@
 // challenger, ask for a retrain. Everything goes through the `modelLifecycle` workflow
 // (`model/<name>`), so the Web UI, the `temporal` CLI and this command always agree.
 import { userInfo } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
@@ -13,15 +14,18 @@ import { ensureSearchAttributes } from '../../lib/temporal/register-search-attri
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import type { LifecycleStatus, TrainHeartbeat } from '../../lib/workflow-types.ts';
 import { approveUpdate, rejectUpdate, retrainSignal, statusQuery } from '../../workflows/lifecycle-messages.ts';
-import { grid, say, table } from '../output.ts';
-import { withClient } from '../temporal-client.ts';
+import { grid, printJson, printJsonLine, say, table } from '../output.ts';
+import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
+
+function noLifecycle(model: string, err: unknown): unknown {
+  return err instanceof WorkflowNotFoundError ? new Error(`no lifecycle for ${model}: start it with \`flywheel pipeline start <spec.yaml>\``) : err;
+}
 
 async function readStatus(client: Client, model: string): Promise<LifecycleStatus> {
   try {
     return await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model)).query(statusQuery);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`no lifecycle for ${model}: start it with \`flywheel pipeline start <spec.yaml>\``);
-    throw err;
+    throw noLifecycle(model, err);
   }
 }
 
@@ -76,6 +80,46 @@ async function render(client: Client, status: LifecycleStatus): Promise<string> 
   return lines.join('\n');
 }
 
+/**
+ * Shows the status whenever it changes until Ctrl-C or until the lifecycle ends; an end other
+ * than completing (failed, cancelled, terminated, timed out) throws WorkflowEndedError (exit 1).
+ */
+async function followLifecycle(client: Client, model: string, json: boolean): Promise<void> {
+  const handle = client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model));
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    let previous = '';
+    while (!stop.signal.aborted) {
+      const { status } = await handle.describe().catch((err: unknown) => {
+        throw noLifecycle(model, err);
+      });
+      if (isClosed(status.name)) {
+        await workflowResult(handle);
+        if (!json) say(`${handle.workflowId} ended ${status.name}`);
+        return;
+      }
+      let current: LifecycleStatus;
+      try {
+        current = await readStatus(client, model);
+      } catch (err) {
+        if (isClosed((await handle.describe()).status.name)) continue; // it ended between the two calls
+        throw err;
+      }
+      const text = json ? JSON.stringify(current) : await render(client, current);
+      if (text !== previous) {
+        if (json) printJsonLine(current);
+        else say(`\n${new Date().toISOString()}\n${text}`);
+        previous = text;
+      }
+      await sleep(1000, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 function decisionCommand(pipeline: Command, name: 'approve' | 'reject'): void {
   pipeline
     .command(`${name} <model>`)
@@ -102,7 +146,9 @@ export function registerPipelineCommands(program: Command): void {
   pipeline
     .command('start <spec>')
     .description('start the lifecycle workflow model/<name> from a model spec (YAML or JSON)')
-    .action((specPath: string) =>
+    .option('--follow', 'then show its status as it changes, like `pipeline status --follow`')
+    .option('--json', 'with --follow: one status JSON object per line')
+    .action((specPath: string, opts: { follow?: boolean; json?: boolean }) =>
       withClient(async (client, config) => {
         const spec = await loadModelSpec(specPath);
         await ensureSearchAttributes(client.connection, config.temporal.namespace);
@@ -123,32 +169,21 @@ export function registerPipelineCommands(program: Command): void {
         }
         say(`Next: \`flywheel data arrive <YYYY-MM>\` starts a cycle; \`flywheel pipeline status ${spec.name} --follow\` watches it.`);
         if (spec.retrain.schedule) say(`Retrains on "${spec.retrain.schedule}" (Schedule ${WORKFLOW_IDS.retrainSchedule(spec.name)}).`);
+        if (opts.follow) await followLifecycle(client, spec.name, opts.json === true);
       }),
     );
 
   pipeline
     .command('status <model>')
     .description('where the lifecycle is: current cycle and stage, pending approval, history')
-    .option('--follow', 'refresh every second until Ctrl-C (stage, training epoch, metrics)')
-    .option('--json', 'print the status Query result as JSON')
+    .option('--follow', 'show it whenever it changes (stage, training epoch, metrics) until Ctrl-C or the workflow ends')
+    .option('--json', 'print the status Query result as JSON (with --follow: one object per line)')
     .action((model: string, opts: { follow?: boolean; json?: boolean }) =>
       withClient(async (client) => {
-        if (!opts.follow) {
-          const status = await readStatus(client, model);
-          say(opts.json ? JSON.stringify(status, null, 2) : await render(client, status));
-          return;
-        }
-        let stop = false;
-        process.once('SIGINT', () => (stop = true));
-        let previous = '';
-        while (!stop) {
-          const text = await render(client, await readStatus(client, model));
-          if (text !== previous) {
-            say(`\n${new Date().toISOString()}\n${text}`);
-            previous = text;
-          }
-          await new Promise((r) => setTimeout(r, 1000));
-        }
+        if (opts.follow) return followLifecycle(client, model, opts.json === true);
+        const status = await readStatus(client, model);
+        if (opts.json) printJson(status);
+        else say(await render(client, status));
       }),
     );
 

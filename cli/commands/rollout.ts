@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { statusQuery } from '../../workflows/lifecycle-messages.ts';
 import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rolloutStatusQuery, type RolloutStatus } from '../../workflows/rollout.ts';
-import { say, table } from '../output.ts';
+import { printJson, say, table } from '../output.ts';
 import { withClient, type CliConfig } from '../temporal-client.ts';
 
 interface Target {
@@ -65,10 +65,13 @@ export function registerRolloutCommands(program: Command): void {
     .command('status <model>')
     .description('the step, time held and the last analysis verdict')
     .option(...versionOption)
-    .action((model: string, opts: Target) =>
+    .option('--json', 'print the status Query result as JSON')
+    .action((model: string, opts: Target & { json?: boolean }) =>
       withClient(async (client) => {
         const handle = await rolloutHandle(client, model, opts);
-        say(render(await handle.query(rolloutStatusQuery)));
+        const status = await handle.query(rolloutStatusQuery);
+        if (opts.json) printJson(status);
+        else say(render(status));
       }),
     );
 

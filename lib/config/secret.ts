@@ -28,13 +28,19 @@ export class Secret {
   }
 }
 
-/** Replaces the password in a connection URL so it can be shown to a person. */
+/**
+ * Replaces the password in a URL's userinfo (`http://user:pw@host`) so the URL can be shown to a
+ * person; anything else is returned as written. The last `@` before the path ends the userinfo,
+ * as URL parsers read it, so a password containing `@` is hidden whole.
+ */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = REDACTED;
-    return parsed.toString();
-  } catch {
-    return REDACTED;
-  }
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#\\]*)(.*)$/is.exec(url);
+  if (!m) return url;
+  const [, scheme, authority = '', rest] = m;
+  const at = authority.lastIndexOf('@');
+  const colon = authority.slice(0, Math.max(at, 0)).indexOf(':');
+  // No userinfo to cut out, yet an `@` in something URL parsers reject: hide it all, it may be a
+  // password with a `/` in it.
+  if (at < 0 || colon < 0) return url.includes('@') && !URL.canParse(url) ? REDACTED : url;
+  return `${scheme}${authority.slice(0, colon)}:${REDACTED}${authority.slice(at)}${rest}`;
 }

@@ -32,8 +32,20 @@ export async function connectionOptions(config: TemporalConfig): Promise<Connect
   };
 }
 
-export async function connectClient(config: TemporalConfig): Promise<Client> {
-  const connection = await Connection.connect(await connectionOptions(config));
+export interface ConnectClientOptions {
+  /**
+   * Give up connecting after this long. A person at a terminal wants an answer in seconds; a
+   * worker starting beside its server can wait longer.
+   * @default 10_000 (the SDK's connect timeout)
+   */
+  connectTimeoutMs?: number;
+}
+
+export async function connectClient(config: TemporalConfig, options: ConnectClientOptions = {}): Promise<Client> {
+  const connection = await Connection.connect({
+    ...(await connectionOptions(config)),
+    ...(options.connectTimeoutMs !== undefined ? { connectTimeout: options.connectTimeoutMs } : {}),
+  });
   return new Client({ connection, namespace: config.namespace });
 }
 

@@ -14,7 +14,7 @@ import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
-import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { retrainSignal } from '../../workflows/model-lifecycle.ts';
 import { createInferenceServer } from '../../serving/server.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
@@ -117,6 +117,57 @@ describe('flywheel pipeline and data arrive', () => {
     expect(after.cycles).toBe(2);
     await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name)).terminate('test done');
   }, 420_000);
+
+  it('commands that wait on a workflow exit 1 with how and why it ended when it did not complete', async () => {
+    const spec = await quickSpec(`pl-end-${tag}`);
+    const specFile = join(dir, 'end-spec.json');
+    await writeFile(specFile, JSON.stringify(spec));
+    const started = spawnNode(['bin/flywheel.js', 'pipeline', 'start', specFile, '--follow'], env);
+    await started.waitFor(/state\s+idle/, 60_000);
+    // The global --address wins over TEMPORAL_ADDRESS; --json follows as one object per line.
+    const watcher = spawnNode(['bin/flywheel.js', 'pipeline', 'status', spec.name, '--follow', '--json', '--address', infra.temporalAddress], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    let watcherStdout = '';
+    watcher.child.stdout!.on('data', (chunk: Buffer) => (watcherStdout += chunk.toString()));
+    await watcher.waitFor('"state":"idle"', 60_000);
+
+    await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name)).terminate('stopped by the CLI test');
+    expect(await started.exited).toEqual({ code: 1, signal: null });
+    expect(started.output()).toContain(`error: model/${spec.name} ended TERMINATED: stopped by the CLI test\n`);
+    expect(await watcher.exited).toEqual({ code: 1, signal: null });
+    const lines = watcherStdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ model: spec.name, state: 'idle' });
+
+    // batch start follows its job; a model that is not registered fails it (NotFound, permanent).
+    const failed = flywheel('batch', 'start', 'file:///nowhere/flights.parquet', '--model', `missing-${tag}`, '--output', `out/missing-${tag}`);
+    expect(failed.status, failed.stdout + failed.stderr).toBe(1);
+    expect(failed.stderr).toBe(`error: batch/missing-${tag}/out-missing-${tag} ended FAILED: NotFound: model "missing-${tag}" is not registered\n`);
+    expect(failed.stdout).toContain(`batch/missing-${tag}/out-missing-${tag}: FAILED`);
+  }, 180_000);
+
+  it('monitor check waits for the verdict of the check it asked for', async () => {
+    const spec = await quickSpec(`pl-mon-${tag}`);
+    const handle = await client.workflow.start('driftMonitor', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.driftMonitor(spec.name), args: [{ model: spec.name, monitor: spec.monitor }] });
+    try {
+      const res = flywheel('monitor', 'check', spec.name, '--json');
+      expect(res.status, res.stderr).toBe(0);
+      const after = JSON.parse(res.stdout) as { state: { checks: number; lastCheck: { status: string; reasons: string[] } } };
+      expect(after.state.checks).toBe(1);
+      expect(after.state.lastCheck).toMatchObject({ status: 'no-champion', reasons: [`${spec.name} has no champion yet`] });
+    } finally {
+      await handle.terminate('test done');
+    }
+  }, 120_000);
+
+  it('the Web UI port is named as not Temporal (exit 3); a namespace that does not exist is named (exit 2)', () => {
+    const ui = new URL(infra.temporalUiUrl);
+    const res = flywheel('pipeline', 'status', 'anything', '--address', `127.0.0.1:${ui.port}`);
+    expect(res.status).toBe(3);
+    expect(res.stderr, res.stderr).toMatch(new RegExp(`^error: cannot reach Temporal at 127\\.0\\.0\\.1:${ui.port} \\(something listens there, but no Temporal frontend answered within 2\\.5 s: a Web UI or other HTTP port, or TLS on one side only\\?\\); set TEMPORAL_ADDRESS=<host:port> or pass --address <host:port>`));
+    const ns = flywheel('--namespace', `nope-${tag}`, 'pipeline', 'status', 'anything');
+    expect(ns.status).toBe(2);
+    expect(ns.stderr).toBe(`error: namespace "nope-${tag}" does not exist on Temporal at ${infra.temporalAddress}; set TEMPORAL_NAMESPACE or pass --namespace <name>\n`);
+  }, 60_000);
 
   it('the real `temporal` CLI starts modelLifecycle from a spec file', async () => {
     const spec = await quickSpec(`pl-cli-${tag}`);

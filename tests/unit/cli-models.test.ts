@@ -67,4 +67,25 @@ describe('flywheel models', () => {
     expect(missing.stderr).toContain('model "nope" is not registered');
     expect(flywheel('promote', 'flights-delay', '9', '--reason', 'x').stderr).toContain('has no version 9');
   }, 60_000);
+
+  it('--json: one JSON document on stdout for every read command', () => {
+    const json = (...args: string[]) => {
+      const res = flywheel(...args, '--json');
+      expect(res.status, res.stderr).toBe(0);
+      return JSON.parse(res.stdout) as unknown;
+    };
+    expect(json('list')).toEqual([expect.objectContaining({ name: 'flights-delay', latestVersion: 2, aliases: { champion: 1 } })]);
+    const shown = json('show', 'flights-delay') as { name: string; history: { alias: string; toVersion: number; reason: string }[] };
+    expect(shown.name).toBe('flights-delay');
+    expect(shown.history.map((h) => [h.alias, h.toVersion, h.reason])).toEqual(expect.arrayContaining([['champion', 1, 'latency']]));
+    const versions = json('versions', 'flights-delay') as { version: number; runId: string; metrics: { rocAuc: number } }[];
+    expect(versions.map((v) => [v.version, v.runId, v.metrics.rocAuc])).toEqual([[2, 'run-b', 0.72], [1, 'run-a', 0.7]]);
+    expect(json('report', 'flights-delay', '2')).toEqual({
+      model: 'flights-delay',
+      version: 2,
+      evaluationReportUri: 'file:///models/run-b/report.html',
+      gateReportUri: 'file:///models/run-b/gates.json',
+      artifactUri: 'file:///models/run-b/model.onnx',
+    });
+  }, 60_000);
 });
