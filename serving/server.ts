@@ -13,6 +13,7 @@ import type { ArtifactStore } from '../lib/storage/index.ts';
 import { guardDatabase } from '../lib/db/guard.ts';
 import { isPermanentDbError } from '../lib/db/errors.ts';
 import { notifyDataArrived } from '../lib/lifecycle/notify.ts';
+import { parseWebhookPolicy } from '../lib/net/webhook-policy.ts';
 import { CircuitBreaker } from '../lib/resilience/breaker.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import type { DataArrivedSignal } from '../lib/workflow-types.ts';
@@ -97,6 +98,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
           onQuarantined: (n) => metrics.logQuarantined.inc(n),
         });
   const predict = createPredictor({ models, cache, log, metrics, logger });
+  const webhookPolicy = parseWebhookPolicy(settings.webhookAllow);
   const limiter = new RateLimiter();
   const keys = new KeyCache({ db: guardedDb, logger, limiter, refreshMs: settings.keyRefreshMs, maxStaleMs: settings.keyMaxStaleMs });
   const authenticate = createAuthenticator({
@@ -117,6 +119,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     metrics,
     db: guardedDb,
     jobs: deps.temporal ? createJobsClient(deps.temporal.client) : undefined,
+    webhooks: { policy: webhookPolicy, enabled: settings.webhookSecret !== undefined },
     notifyDataArrived: deps.temporal ? (event: DataArrivedSignal) => notifyDataArrived(deps.temporal!.client, deps.store, event) : undefined,
     logger,
     predictionLog: () => log?.state(),
@@ -143,7 +146,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       namespace: t.namespace,
       taskQueue: SERVING_TASK_QUEUE,
       ...(t.identity ? { identity: t.identity } : {}),
-      activities: createServingActivities({ predict, ready: () => firstRefresh ?? Promise.resolve() }),
+      activities: createServingActivities({ predict, ready: () => firstRefresh ?? Promise.resolve(), logger, webhook: { policy: webhookPolicy, secret: settings.webhookSecret?.reveal() } }),
       maxConcurrentActivityTaskExecutions: 8,
     });
     workerRun = worker.run().catch((err: unknown) => logger.error({ err }, 'job worker stopped with an error'));

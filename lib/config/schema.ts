@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV_VARS, type EnvVarName } from './vars.ts';
 import { Secret } from './secret.ts';
+import { parseWebhookPolicy } from '../net/webhook-policy.ts';
 
 function pick<const K extends EnvVarName>(names: readonly K[]) {
   const shape = {} as { [P in K]: (typeof ENV_VARS)[P]['schema'] };
@@ -67,6 +68,8 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_DB_TIMEOUT_MS',
   'FLYWHEEL_SERVE_KEY_REFRESH_MS',
   'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
+  'FLYWHEEL_SERVE_WEBHOOK_ALLOW',
+  'FLYWHEEL_SERVE_WEBHOOK_SECRET',
 ] as const satisfies readonly EnvVarName[];
 
 export interface TemporalTlsConfig {
@@ -231,9 +234,19 @@ export interface ServeSettings {
   keyRefreshMs: number;
   /** How long the snapshot is trusted without a successful reload. */
   keyMaxStaleMs: number;
+  /** Webhook destinations (host patterns, addresses, CIDRs); empty: any public host. */
+  webhookAllow: string[];
+  /** Signs webhooks; undefined: jobs with a webhookUrl are refused. */
+  webhookSecret?: Secret;
 }
 
-export const serveSchema = pick(SERVE_VARS).transform((raw, ctx) => ({
+export const serveSchema = pick(SERVE_VARS).superRefine((raw, ctx) => {
+  try {
+    parseWebhookPolicy((raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '').split(','));
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['FLYWHEEL_SERVE_WEBHOOK_ALLOW'], message: (err as Error).message });
+  }
+}).transform((raw, ctx) => ({
   ...shapeCommon(raw, ctx),
   serve: {
     host: raw.FLYWHEEL_SERVE_HOST,
@@ -258,6 +271,8 @@ export const serveSchema = pick(SERVE_VARS).transform((raw, ctx) => ({
     dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
     keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
     keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
+    webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '').split(',').map((e) => e.trim()).filter(Boolean),
+    ...(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET ? { webhookSecret: new Secret(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET) } : {}),
   } satisfies ServeSettings,
 }));
 

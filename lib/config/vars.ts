@@ -212,6 +212,15 @@ export const ENV_VARS = {
     schema: positiveInt.default(900_000),
     expected: 'a positive integer number of milliseconds the API-key snapshot is trusted without a successful reload (a database outage longer than this makes authenticated requests 503)',
   },
+  FLYWHEEL_SERVE_WEBHOOK_ALLOW: {
+    schema: z.string().optional(),
+    expected: 'a comma-separated list of host names (hooks.example.com, *.example.com) and addresses or CIDRs that job webhooks may call (unset: any host whose addresses are all public)',
+  },
+  FLYWHEEL_SERVE_WEBHOOK_SECRET: {
+    schema: z.string().min(16).optional(),
+    expected: 'a secret of at least 16 characters that signs job webhooks (HMAC-SHA256); unset: jobs with a webhookUrl are refused',
+    secret: true,
+  },
   FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER: {
     schema: positiveInt.default(50_000),
     expected: 'a positive integer: prediction-log rows held while the database is down (more are dropped)',

@@ -2,6 +2,7 @@
 import type { ServeSettings } from '../../lib/config/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { WebhookPolicy } from '../../lib/net/webhook-policy.ts';
 import type { DataArrivedSignal } from '../../lib/workflow-types.ts';
 import type { JobsClient } from '../jobs/client.ts';
 import type { ServingMetrics } from '../metrics.ts';
@@ -20,6 +21,8 @@ export interface ServingContext {
   /** Undefined when the workflow service is not configured or unreachable at start. */
   jobs: JobsClient | undefined;
   logger: Logger;
+  /** Job webhooks: where they may go, and whether the server can sign them at all. */
+  webhooks: { policy: WebhookPolicy; enabled: boolean };
   /** Delivers a data-arrival event to the model lifecycles; undefined without the workflow service. */
   notifyDataArrived: ((event: DataArrivedSignal) => Promise<string[]>) | undefined;
   /** Whether every expected model has a loaded champion (readiness). */

@@ -64,7 +64,7 @@ export const OPENAPI = {
         properties: {
           instances: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/Instance' }, description: 'At most 10 × FLYWHEEL_SERVE_MAX_INSTANCES' },
           routingKey: { type: 'string' },
-          webhookUrl: { type: 'string', format: 'uri', description: 'POSTed {jobId, status, result} on completion' },
+          webhookUrl: { type: 'string', format: 'uri', description: 'POSTed {jobId, status, result} on completion, signed (X-Flywheel-Signature: v1=HMAC-SHA256 of "<X-Flywheel-Timestamp>.<body>"); must be a public address unless the server allow-lists it' },
         },
       },
       Job: {

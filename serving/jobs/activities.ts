@@ -4,17 +4,20 @@ import { Context } from '@temporalio/activity';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { InferenceJobInput, InferenceJobPredictions } from '../../lib/workflow-types.ts';
 import { ServingError } from '../errors.ts';
+import type { Logger } from '../../lib/log.ts';
 import type { Predict } from '../predictor.ts';
+import { deliverWebhook, WebhookPolicyError } from './webhook.ts';
+import type { WebhookPolicy } from '../../lib/net/webhook-policy.ts';
 
 export interface ServingActivityDeps {
   predict: Predict;
   /** Resolves once the server loaded its models (a job must not fail just because it came first). */
   ready: () => Promise<void>;
-  fetch?: typeof fetch;
+  logger: Logger;
+  webhook: { policy: WebhookPolicy; secret: string | undefined };
 }
 
 export function createServingActivities(deps: ServingActivityDeps) {
-  const doFetch = deps.fetch ?? fetch;
   return {
     async scoreJob(input: InferenceJobInput & { jobId: string }): Promise<InferenceJobPredictions> {
       await deps.ready();
@@ -35,13 +38,16 @@ export function createServingActivities(deps: ServingActivityDeps) {
     },
 
     async deliverWebhook(input: { url: string; body: unknown }): Promise<void> {
-      const response = await doFetch(input.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(input.body),
-        signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(10_000)]),
-      });
-      if (!response.ok) throw new Error(`webhook ${input.url} answered ${response.status}`);
+      const secret = deps.webhook.secret;
+      if (!secret) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'webhooks are off on this server (no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with)' });
+      try {
+        await deliverWebhook({ url: input.url, body: input.body, policy: deps.webhook.policy, secret, signal: Context.current().cancellationSignal });
+      } catch (err) {
+        // The job result gets the generic message; the cause stays in this server's log.
+        deps.logger.warn({ err, cause: (err as Error).cause, url: input.url }, 'webhook not delivered');
+        if (err instanceof WebhookPolicyError) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
+        throw new Error((err as Error).message);
+      }
     },
   };
 }

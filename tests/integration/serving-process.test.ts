@@ -12,6 +12,7 @@ import type { FlightInstance } from '../../lib/features/flights.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../../serving/fixture-models.ts';
+import { signWebhook } from '../../serving/jobs/webhook.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { freePort, ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
 
@@ -20,7 +21,9 @@ useInfraAwsCredentials(infra);
 const tag = randomUUID().slice(0, 8);
 const storeUri = `s3://${infra.s3Bucket}/serving-proc-${tag}`;
 const NAME = `flights-proc-${tag}`;
-const env = { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_SERVE_MODELS: NAME, FLYWHEEL_LOG_LEVEL: 'info' };
+const WEBHOOK_SECRET = `whsec-${tag}-0123456789`;
+// The receiver runs on loopback, which the webhook policy refuses unless the operator names it.
+const env = { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_SERVE_MODELS: NAME, FLYWHEEL_LOG_LEVEL: 'info', FLYWHEEL_SERVE_WEBHOOK_ALLOW: '127.0.0.1', FLYWHEEL_SERVE_WEBHOOK_SECRET: WEBHOOK_SECRET };
 const children: Spawned[] = [];
 let db: PostgresDatabase;
 let key: string;
@@ -28,6 +31,8 @@ let instances: FlightInstance[];
 let webhook: Server;
 let webhookUrl: string;
 const webhookCalls: Array<{ jobId: string; status: string; result: { predictions: unknown[] } }> = [];
+/** Whether each call's X-Flywheel-Signature verified against the shared secret. */
+const webhookSignaturesOk: boolean[] = [];
 
 function serve(port: number, extra: Record<string, string> = {}): Spawned {
   const s = spawnNode(['bin/flywheel.js', 'serve'], { ...env, FLYWHEEL_SERVE_PORT: String(port), ...extra });
@@ -53,6 +58,8 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
+      const timestamp = String(req.headers['x-flywheel-timestamp']);
+      webhookSignaturesOk.push(req.headers['x-flywheel-signature'] === signWebhook(WEBHOOK_SECRET, timestamp, body) && Math.abs(Date.now() / 1000 - Number(timestamp)) < 300);
       webhookCalls.push(JSON.parse(body) as (typeof webhookCalls)[number]);
       res.writeHead(204).end();
     });
@@ -122,6 +129,7 @@ describe('flywheel serve (process)', () => {
     }
     expect(webhookCalls.map((c) => c.jobId)).toEqual([jobIds[0]]);
     expect(webhookCalls[0]!.result.predictions).toHaveLength(10);
+    expect(webhookSignaturesOk).toEqual([true]);
     b.child.kill('SIGTERM');
     await b.exited;
   }, 180_000);

@@ -105,6 +105,12 @@ describe('bad input', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^invalid X-Routing-Key header: .*256/);
   });
 
+  it('a job with a webhookUrl on a server that cannot sign webhooks → 400 saying so', async () => {
+    const res = await post('/v1/models/flights/jobs', JSON.stringify({ instances: valid, webhookUrl: 'http://127.0.0.1:22/' }));
+    expect(res.status).toBe(400);
+    expect((JSON.parse(res.text) as { error: { message: string } }).error.message).toMatch(/^webhookUrl: webhooks are off on this server/);
+  });
+
   it('a NUL in a feedback requestId → 400, not a database error', async () => {
     const res = await post('/v1/feedback', '{"requestId":"r\\u0000","label":1}');
     expect(res.status).toBe(400);

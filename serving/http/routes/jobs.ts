@@ -2,6 +2,7 @@
 // reads it back. Jobs are Temporal workflows, so they outlive any server restart.
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../errors.ts';
+import { webhookUrlProblem } from '../../../lib/net/webhook-policy.ts';
 import type { ServingContext } from '../context.ts';
 import { jobBodySchema, parseBody } from '../schemas.ts';
 
@@ -16,6 +17,11 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
   app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', async function submitJobRoute(request, reply) {
     await ctx.authenticate(request, 'predict');
     const body = parseBody(bodySchema, request.body);
+    if (body.webhookUrl !== undefined) {
+      if (!ctx.webhooks.enabled) throw new ServingError('badRequest', 'webhookUrl: webhooks are off on this server (it has no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with); poll statusUrl instead');
+      const problem = webhookUrlProblem(ctx.webhooks.policy, body.webhookUrl);
+      if (problem) throw new ServingError('badRequest', `webhookUrl: ${problem}`);
+    }
     const name = request.params.name;
     if (!ctx.models.get(name)) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
     const jobId = await jobs().start({
