@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   notFound: 404,
   conflict: 409,
   payloadTooLarge: 413,
+  uriTooLong: 414,
   unsupportedMediaType: 415,
   rateLimited: 429,
   overloaded: 503,

@@ -40,6 +40,15 @@ export interface PredictorDeps {
   logger: Logger;
 }
 
+/** Throws the same 400 a predict would for an instance the model cannot encode, so an async job
+ * is refused at submission rather than accepted and failed later. */
+export function checkInstances(instances: readonly FlightInstance[]): void {
+  for (let i = 0; i < instances.length; i++) {
+    const date = instances[i]!.date;
+    if (parseNaiveTimestamp(date) === null) throw new ServingError('badRequest', `instances[${i}].date: ${JSON.stringify(date)} is not a naive timestamp like 2001-03-04T13:45:00`);
+  }
+}
+
 export function createPredictor(deps: PredictorDeps) {
   const { models, cache, metrics } = deps;
 

@@ -17,9 +17,12 @@ async function withRegistry<T>(fn: (registry: ModelRegistry, actor: string) => P
   }
 }
 
+const MAX_VERSION = 2_147_483_647;
+
 function parseVersion(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`version must be a positive integer, got ${JSON.stringify(value)}`);
+  // Versions are PostgreSQL integers: a larger number is no version, not a database error.
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION) throw new Error(`version must be an integer from 1 to ${MAX_VERSION}, got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -183,13 +183,19 @@ export function parseModelSpec(value: unknown, source = 'model spec'): ModelSpec
 }
 
 /** Reads a YAML or JSON spec; `data.validation` may be a path relative to the spec file. */
+/** A parse error's first line: YAML errors go on to quote the offending source line, which must
+ * not reach a terminal or a log (a spec path may be any file, secrets included). */
+function firstLine(err: unknown): string {
+  return ((err as Error).message.split('\n')[0] ?? '').replace(/:\s*$/, '');
+}
+
 export async function loadModelSpec(path: string): Promise<ModelSpec> {
   let raw: unknown;
   try {
     const text = await readFile(path, 'utf8');
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ModelSpecError(`cannot read model spec ${path}: ${(err as Error).message}`);
+    throw new ModelSpecError(`cannot read model spec ${path}: ${firstLine(err)}`);
   }
   const data = (raw as { data?: { validation?: unknown } } | null)?.data;
   if (data && typeof data.validation === 'string') {
@@ -198,7 +204,7 @@ export async function loadModelSpec(path: string): Promise<ModelSpec> {
       const text = await readFile(validationPath, 'utf8');
       data.validation = validationPath.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
     } catch (err) {
-      throw new ModelSpecError(`${path}: data.validation: cannot read ${validationPath}: ${(err as Error).message}`);
+      throw new ModelSpecError(`${path}: data.validation: cannot read ${validationPath}: ${firstLine(err)}`);
     }
   }
   return parseModelSpec(raw, path);

@@ -2,9 +2,9 @@
 // body limit, content-type checks and hardened JSON parsing built in). One error handler maps
 // every failure to a JSON `{ error: { code, message }, requestId }` with the right status.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DependencyUnavailableError } from '../../lib/resilience/breaker.ts';
-import { ServingError, type ErrorCode } from '../errors.ts';
+import { ERROR_CODES, ServingError, type ErrorCode } from '../errors.ts';
 import type { ServingContext } from './context.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerEventRoutes } from './routes/events.ts';
@@ -14,6 +14,8 @@ import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPredictRoutes } from './routes/predict.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Model names and job ids are far shorter; a longer path parameter is refused with 414. */
+const MAX_PARAM_LENGTH = 200;
 
 /** Fastify's own 4xx errors, by code, to our stable error codes. */
 const FASTIFY_CODES: Record<number, ErrorCode> = {
@@ -40,6 +42,16 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
     },
     // A client that stops sending mid-body must not hold a connection forever.
     requestTimeout: 30_000,
+    // Errors Fastify raises before routing (an over-long path parameter, a malformed URL) get the
+    // same JSON shape as every other error, and never echo the path back.
+    frameworkErrors: (err, request, reply) => {
+      const uriTooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const code: ErrorCode = uriTooLong ? 'uriTooLong' : 'badRequest';
+      const message = uriTooLong ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` : 'malformed request URL';
+      // Fastify types this reply by an unresolved route schema; it is a plain reply here.
+      void (reply as unknown as FastifyReply).code(ERROR_CODES[code]).send({ error: { code, message }, requestId: request.id });
+    },
+    maxParamLength: MAX_PARAM_LENGTH,
     return503OnClosing: true,
   });
 

@@ -56,9 +56,12 @@ export const feedbackBodySchema = z.strictObject({
   label: z.number().min(0).max(1),
 });
 
+/** Model versions are PostgreSQL integers (at most 2^31 − 1). */
+const version = z.number().int().positive().max(2_147_483_647);
+
 export const routingBodySchema = z.strictObject({
-  canary: z.strictObject({ version: z.number().int().positive(), weight: z.number().min(0).max(1) }).nullable().optional(),
-  shadow: z.strictObject({ version: z.number().int().positive() }).nullable().optional(),
+  canary: z.strictObject({ version, weight: z.number().min(0).max(1) }).nullable().optional(),
+  shadow: z.strictObject({ version }).nullable().optional(),
 });
 
 /** Parses `value` or throws a 400 naming every problem (`instances[2].distance: …`). */

@@ -52,8 +52,7 @@ export function createJobsClient(client: Client) {
             await handle.result();
             return { jobId, status: 'failed', startedAt, error: description.status.name };
           } catch (err) {
-            const cause = (err as { cause?: { message?: string } }).cause?.message;
-            return { jobId, status: 'failed', startedAt, error: cause ?? (err as Error).message };
+            return { jobId, status: 'failed', startedAt, error: innermostMessage(err) };
           }
       }
     },
@@ -61,3 +60,15 @@ export function createJobsClient(client: Client) {
 }
 
 export type JobsClient = ReturnType<typeof createJobsClient>;
+
+/** The reason at the bottom of a failure chain ("Activity task failed" → the activity's own
+ * message, e.g. which instance was invalid), which is what the client needs to read. */
+function innermostMessage(err: unknown): string {
+  let current = err as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(err);
+  for (let depth = 0; current?.cause && depth < 10; depth++) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current?.message) message = current.message;
+  }
+  return message;
+}

@@ -40,6 +40,13 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('flywheel models', () => {
+  it('refuses a version beyond what the registry can hold with a plain message, not a database error', () => {
+    const res = flywheel('report', 'flights-delay', '99999999999');
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain('version must be an integer from 1 to 2147483647, got "99999999999"');
+    expect(res.stderr).not.toMatch(/out of range for type/);
+  }, 60_000);
+
   it('lists models and versions', () => {
     const list = flywheel('list');
     expect(list.status, list.stderr).toBe(0);

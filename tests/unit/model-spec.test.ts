@@ -47,6 +47,14 @@ describe('model spec', () => {
     await expect(loadModelSpec(join(dir, 'm.yaml'))).rejects.toThrow(/data\.validation: cannot read .*nope\.yaml/);
   });
 
+  it('never echoes the content of a file that is not a spec (e.g. --spec /etc/passwd, or a secrets file)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-spec-'));
+    await writeFile(join(dir, 'secrets.yaml'), 'password: hunter2-secret\n  bad: [unclosed\n');
+    const err = await loadModelSpec(join(dir, 'secrets.yaml')).catch((e: unknown) => e as Error);
+    expect(err.message).toMatch(/^cannot read model spec .*secrets\.yaml: .*line 1, column 11$/);
+    expect(err.message).not.toContain('hunter2');
+  });
+
   it('reads durations', () => {
     expect(durationMs('90s')).toBe(90_000);
     expect(durationMs('1.5h')).toBe(5_400_000);

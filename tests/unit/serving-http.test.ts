@@ -111,6 +111,21 @@ describe('bad input', () => {
     expect((JSON.parse(res.text) as { error: { message: string } }).error.message).toMatch(/^webhookUrl: webhooks are off on this server/);
   });
 
+  it('small things a careless client hits get a 4xx in the documented format', async () => {
+    const overflow = await fetch(`${url}/v1/admin/models/flights/routing`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ canary: { version: 2147483648, weight: 0.1 } }) });
+    expect(overflow.status).toBe(400);
+    expect(((await overflow.json()) as { error: { message: string } }).error.message).toMatch(/canary\.version/);
+    const longName = 'm'.repeat(10_000);
+    const tooLong = await post(`/v1/models/${longName}/predict`, JSON.stringify({ instances: valid }));
+    expect(tooLong.status).toBe(414);
+    const body = JSON.parse(tooLong.text) as { error: { code: string; message: string }; requestId: string };
+    expect(body.error).toEqual({ code: 'uriTooLong', message: 'a path parameter is longer than 200 characters' });
+    expect(tooLong.text).not.toContain('mmmmmmmmmm');
+    const badJob = await post('/v1/models/flights/jobs', JSON.stringify({ instances: [{ ...valid[0], date: '2001-01-01T10:00:00Z' }] }));
+    expect(badJob.status).toBe(400);
+    expect((JSON.parse(badJob.text) as { error: { message: string } }).error.message).toMatch(/^instances\[0\]\.date/);
+  });
+
   it('a NUL in a feedback requestId → 400, not a database error', async () => {
     const res = await post('/v1/feedback', '{"requestId":"r\\u0000","label":1}');
     expect(res.status).toBe(400);

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../errors.ts';
 import { webhookUrlProblem } from '../../../lib/net/webhook-policy.ts';
+import { checkInstances } from '../../predictor.ts';
 import type { ServingContext } from '../context.ts';
 import { jobBodySchema, parseBody } from '../schemas.ts';
 
@@ -17,6 +18,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
   app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', async function submitJobRoute(request, reply) {
     await ctx.authenticate(request, 'predict');
     const body = parseBody(bodySchema, request.body);
+    checkInstances(body.instances);
     if (body.webhookUrl !== undefined) {
       if (!ctx.webhooks.enabled) throw new ServingError('badRequest', 'webhookUrl: webhooks are off on this server (it has no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with); poll statusUrl instead');
       const problem = webhookUrlProblem(ctx.webhooks.policy, body.webhookUrl);
