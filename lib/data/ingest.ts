@@ -46,8 +46,7 @@ export function datasetVersionId(dataset: string, sources: ReadonlyArray<{ sha25
   return `v-${digest.slice(0, 16)}`;
 }
 
-/** `source.uri` names what could not be read (one URI, or several joined); `sha256` keys the report. */
-async function rejectUnreadable(store: ArtifactStore, dataset: string, source: { uri: string; sha256?: string }, detail: string): Promise<never> {
+async function rejectUnreadable(store: ArtifactStore, dataset: string, source: SourceFile | { uri: string; sha256?: string }, detail: string): Promise<never> {
   const report = buildReport(dataset, source.uri, 0, [
     { severity: 'error', rule: 'unreadable', message: `cannot read ${source.uri}: ${detail}`, observed: detail },
   ], false);
@@ -107,13 +106,7 @@ export async function ingestDataset(duck: Duck, ctx: SourceContext, options: Ing
 
     progress('normalizing to Parquet');
     const out = join(tmp, 'data.parquet');
-    try {
-      await duck.run(`COPY (SELECT * FROM ${readSql(sources)}) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`, signal);
-    } catch (err) {
-      // Files that read alone but not together (a CSV column typed differently in another file).
-      if (signal?.aborted) throw err;
-      await rejectUnreadable(store, dataset, { uri: sources.map((s) => s.uri).join(', '), sha256: version }, duckMessage(err, sources));
-    }
+    await duck.run(`COPY (SELECT * FROM ${readSql(sources)}) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`, signal);
     const [{ n: rows } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${sqlString(out)})`, signal);
     const columns = (await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(out)})`, signal)).map(
       (c) => ({ name: c.column_name, type: c.column_type }),
