@@ -1,5 +1,6 @@
-// Per-key token buckets: `ratePerS` tokens a second up to `burst`. A request takes one token;
-// with none left it is refused with the seconds until one is back (the Retry-After header).
+// Per-key token buckets: `ratePerS` tokens a second up to `burst`. A request takes one token (or
+// `cost`: one per row for the row limit); with too few left it is refused with the seconds until
+// enough are back (the Retry-After header).
 
 interface Bucket {
   tokens: number;
@@ -12,7 +13,7 @@ export class RateLimiter {
   constructor(private readonly now: () => number = () => performance.now()) {}
 
   /** Returns 0 when allowed, else the seconds to wait. */
-  take(key: string, ratePerS: number, burst: number): number {
+  take(key: string, ratePerS: number, burst: number, cost = 1): number {
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
@@ -21,10 +22,10 @@ export class RateLimiter {
     }
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedMs) / 1000) * ratePerS);
     bucket.updatedMs = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
       return 0;
     }
-    return (1 - bucket.tokens) / ratePerS;
+    return (cost - bucket.tokens) / ratePerS;
   }
 }

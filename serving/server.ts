@@ -18,7 +18,7 @@ import { CircuitBreaker } from '../lib/resilience/breaker.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import type { DataArrivedSignal } from '../lib/workflow-types.ts';
 import { ResponseCache } from './cache.ts';
-import { createAuthenticator } from './http/auth.ts';
+import { createAuthenticator, createRowLimiter } from './http/auth.ts';
 import { buildApp } from './http/app.ts';
 import type { Executor } from './inference/executor.ts';
 import { InferencePool } from './inference/pool.ts';
@@ -116,6 +116,13 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     models,
     predict,
     authenticate,
+    limitRows: createRowLimiter({
+      limiter,
+      rowsPerS: settings.rateLimitRows,
+      // A whole job (10 × the request limit) must fit in one bucket.
+      burst: Math.max(10 * settings.maxInstances, 2 * settings.rateLimitRows),
+      onRateLimited: () => metrics.shed.inc({ reason: 'rate_limited' }),
+    }),
     metrics,
     db: guardedDb,
     jobs: deps.temporal ? createJobsClient(deps.temporal.client) : undefined,

@@ -60,6 +60,7 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_AUTH',
   'FLYWHEEL_SERVE_RATE_LIMIT_RPS',
   'FLYWHEEL_SERVE_RATE_LIMIT_BURST',
+  'FLYWHEEL_SERVE_RATE_LIMIT_ROWS',
   'FLYWHEEL_SERVE_BODY_LIMIT_BYTES',
   'FLYWHEEL_SERVE_MAX_INSTANCES',
   'FLYWHEEL_SERVE_REFRESH_MS',
@@ -223,6 +224,8 @@ export interface ServeSettings {
   auth: boolean;
   rateLimitRps: number;
   rateLimitBurst: number;
+  /** Instances per second per key (the row limit). */
+  rateLimitRows: number;
   bodyLimitBytes: number;
   maxInstances: number;
   refreshMs: number;
@@ -263,6 +266,7 @@ export const serveSchema = pick(SERVE_VARS).superRefine((raw, ctx) => {
     auth: raw.FLYWHEEL_SERVE_AUTH,
     rateLimitRps: raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS,
     rateLimitBurst: raw.FLYWHEEL_SERVE_RATE_LIMIT_BURST ?? Math.max(10, Math.ceil(2 * raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS)),
+    rateLimitRows: raw.FLYWHEEL_SERVE_RATE_LIMIT_ROWS,
     bodyLimitBytes: raw.FLYWHEEL_SERVE_BODY_LIMIT_BYTES,
     maxInstances: raw.FLYWHEEL_SERVE_MAX_INSTANCES,
     refreshMs: raw.FLYWHEEL_SERVE_REFRESH_MS,

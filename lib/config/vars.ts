@@ -180,6 +180,10 @@ export const ENV_VARS = {
     schema: z.coerce.number().positive().default(1000),
     expected: 'a positive number of requests per second per API key (a key may set its own)',
   },
+  FLYWHEEL_SERVE_RATE_LIMIT_ROWS: {
+    schema: z.coerce.number().positive().default(20_000),
+    expected: 'a positive number of instances per second per API key (batches count by their rows; burst: 10 × FLYWHEEL_SERVE_MAX_INSTANCES or 2 s of the rate, whichever is larger)',
+  },
   FLYWHEEL_SERVE_RATE_LIMIT_BURST: {
     schema: positiveInt.optional(),
     expected: 'a positive integer: requests a key may make at once (default: 2 × the rate, at least 10)',

@@ -59,3 +59,29 @@ function presentedKey(request: FastifyRequest): string | undefined {
   const apiKey = request.headers['x-api-key'];
   return typeof apiKey === 'string' && apiKey ? apiKey : undefined;
 }
+
+export interface RowLimitOptions {
+  limiter: RateLimiter;
+  /** Instances a key may score per second. */
+  rowsPerS: number;
+  /** Instances a key may score at once (at least the largest request a route accepts). */
+  burst: number;
+  onRateLimited?: () => void;
+}
+
+/**
+ * The second limit: rows (instances), not requests. A 1,000-instance request costs the server
+ * about a thousand times a single one, so counting requests alone lets one key's batches take
+ * the capacity every other key shares.
+ */
+export function createRowLimiter(options: RowLimitOptions) {
+  return function limitRows(principal: Principal, rows: number): void {
+    const waitS = options.limiter.take(`rows:${principal.keyId}`, options.rowsPerS, options.burst, Math.min(rows, options.burst));
+    if (waitS > 0) {
+      options.onRateLimited?.();
+      throw new ServingError('rateLimited', `row limit of ${options.rowsPerS} instances/s for this key exceeded (this request has ${rows})`, Math.max(1, Math.ceil(waitS)));
+    }
+  };
+}
+
+export type LimitRows = ReturnType<typeof createRowLimiter>;

@@ -9,13 +9,15 @@ import type { ServingMetrics } from '../metrics.ts';
 import type { ModelManager } from '../models.ts';
 import type { Predict } from '../predictor.ts';
 import type { PredictionLogState } from '../prediction-log.ts';
-import type { Authenticate } from './auth.ts';
+import type { Authenticate, LimitRows } from './auth.ts';
 
 export interface ServingContext {
   settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes'>;
   models: ModelManager;
   predict: Predict;
   authenticate: Authenticate;
+  /** Charges a key for the instances of a request (the row limit); throws 429 past it. */
+  limitRows: LimitRows;
   metrics: ServingMetrics;
   db: Database;
   /** Undefined when the workflow service is not configured or unreachable at start. */

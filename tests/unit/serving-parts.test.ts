@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ResponseCache, cacheKey } from '../../serving/cache.ts';
 import { RateLimiter } from '../../serving/rate-limit.ts';
+import { createRowLimiter } from '../../serving/http/auth.ts';
+import type { ServingError } from '../../serving/errors.ts';
 import { chooseArm, stickyBucket } from '../../serving/router.ts';
 
 describe('ResponseCache', () => {
@@ -89,5 +91,30 @@ describe('RateLimiter', () => {
     now += 100;
     expect(l.take('k', 10, 5)).toBe(0);
     expect(l.take('k', 10, 5)).toBeGreaterThan(0);
+  });
+});
+
+describe('row limit', () => {
+  const principal = (keyId: string) => ({ keyId, name: keyId, scopes: ['predict'] as const, rateLimitRps: null });
+
+  it('charges a request by its instances: a key sending big batches runs out, another key does not', () => {
+    let now = 0;
+    const limitRows = createRowLimiter({ limiter: new RateLimiter(() => now), rowsPerS: 1000, burst: 2000 });
+    limitRows(principal('batcher'), 1000);
+    limitRows(principal('batcher'), 1000);
+    const err = (() => {
+      try {
+        limitRows(principal('batcher'), 1000);
+      } catch (e) {
+        return e as ServingError;
+      }
+      return undefined;
+    })();
+    expect(err?.status).toBe(429);
+    expect(err?.message).toBe('row limit of 1000 instances/s for this key exceeded (this request has 1000)');
+    expect(err?.retryAfterS).toBe(1);
+    for (let i = 0; i < 100; i++) limitRows(principal('small'), 1); // unaffected
+    now += 1000;
+    limitRows(principal('batcher'), 1000); // refilled at the row rate
   });
 });

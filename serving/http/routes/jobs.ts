@@ -16,8 +16,9 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
   }
 
   app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', async function submitJobRoute(request, reply) {
-    await ctx.authenticate(request, 'predict');
+    const principal = await ctx.authenticate(request, 'predict');
     const body = parseBody(bodySchema, request.body);
+    ctx.limitRows(principal, body.instances.length);
     checkInstances(body.instances);
     if (body.webhookUrl !== undefined) {
       if (!ctx.webhooks.enabled) throw new ServingError('badRequest', 'webhookUrl: webhooks are off on this server (it has no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with); poll statusUrl instead');

@@ -8,8 +8,9 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext)
 
   app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async function predictRoute(request) {
     const startedAt = performance.now();
-    await ctx.authenticate(request, 'predict');
+    const principal = await ctx.authenticate(request, 'predict');
     const body = parseBody(bodySchema, request.body);
+    ctx.limitRows(principal, body.instances.length);
     const header = request.headers['x-routing-key'];
     const routingKey = body.routingKey ?? (typeof header === 'string' && header ? parseHeader(routingKeySchema, 'X-Routing-Key', header) : undefined);
     const out = await ctx.predict({
