@@ -9,7 +9,8 @@ import { createArtifactStore } from '../lib/storage/index.ts';
 import { connectClient, connectWorkerConnection } from '../lib/temporal/connection.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import { installTemporalRuntime } from '../lib/worker/runtime.ts';
-import { createInferenceServer, type InferenceServerDeps } from './server.ts';
+import type { Logger } from '../lib/log.ts';
+import { createInferenceServer, type TemporalDeps } from './server.ts';
 
 export async function runServeProcess(env: Env = process.env, overrides: { port?: number } = {}): Promise<void> {
   const config = loadConfig('serve', env);
@@ -17,21 +18,39 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
   installTemporalRuntime(logger, config.logLevel, { shutdownSignals: [] });
   const settings = { ...config.serve, ...(overrides.port !== undefined ? { port: overrides.port } : {}) };
   let db: Database | undefined;
-  let temporal: InferenceServerDeps['temporal'];
+  let temporal: TemporalDeps | undefined;
+  const reconnect = new AbortController();
   try {
     // A hung database frees each serving connection after 10 s; the serving guard fails callers
     // much sooner (FLYWHEEL_SERVE_DB_TIMEOUT_MS).
     db = (await openDatabase(config.database, { postgres: { connectTimeoutMs: 2000, queryTimeoutMs: 10_000, applicationName: 'flywheel-serve' } })).db;
     const store = await createArtifactStore(config.artifactStore);
+    const connect = async (): Promise<TemporalDeps> => {
+      const [client, workerConnection] = await Promise.allSettled([connectClient(config.temporal), connectWorkerConnection(config.temporal)]);
+      if (client.status === 'rejected' || workerConnection.status === 'rejected') {
+        // Half a connection is no use: close what did connect before the next try.
+        if (client.status === 'fulfilled') await client.value.connection.close().catch(() => undefined);
+        if (workerConnection.status === 'fulfilled') await workerConnection.value.close().catch(() => undefined);
+        throw client.status === 'rejected' ? client.reason : (workerConnection as PromiseRejectedResult).reason;
+      }
+      return { client: client.value, workerConnection: workerConnection.value, namespace: config.temporal.namespace, identity: `${SERVING_TASK_QUEUE}@${hostname()}:${process.pid}` };
+    };
     try {
-      const [client, workerConnection] = await Promise.all([connectClient(config.temporal), connectWorkerConnection(config.temporal)]);
-      temporal = { client, workerConnection, namespace: config.temporal.namespace, identity: `${SERVING_TASK_QUEUE}@${hostname()}:${process.pid}` };
+      temporal = await connect();
     } catch (err) {
-      // Synchronous serving does not need the workflow service; async jobs do (they answer 503).
-      logger.warn({ err, address: config.temporal.address }, 'workflow service unreachable: async jobs are off');
+      // Synchronous serving does not need the workflow service; async jobs and events do (503
+      // until it is reached, which the server keeps trying in the background).
+      logger.warn({ err, address: config.temporal.address }, 'workflow service unreachable: async jobs and events are off until it answers');
     }
     const server = await createInferenceServer({ settings, db, registry: createRegistry(config, db), store, logger, ...(temporal ? { temporal } : {}) });
     await server.start();
+    if (!temporal) {
+      void keepConnecting(connect, reconnect.signal, logger).then(async (t) => {
+        if (!t) return;
+        temporal = t; // closed in `finally`, even when shutdown raced the connect
+        if (!reconnect.signal.aborted) await server.attachTemporal(t);
+      });
+    }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         logger.info({ signal }, 'shutting down: draining requests');
@@ -40,10 +59,34 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
+    reconnect.abort();
     await server.stop();
   } finally {
+    reconnect.abort();
     await temporal?.workerConnection?.close();
     await temporal?.client.connection.close();
     await db?.close();
   }
+}
+
+/** Tries to reach the workflow service with capped exponential backoff (1 s … 30 s) until it
+ * answers or `signal` aborts (shutdown); undefined when aborted. */
+async function keepConnecting(connect: () => Promise<TemporalDeps>, signal: AbortSignal, logger: Logger): Promise<TemporalDeps | undefined> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    const delayMs = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delayMs);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+    if (signal.aborted) return undefined;
+    try {
+      return await connect();
+    } catch (err) {
+      if (attempt % 5 === 0) logger.warn({ err, attempt: attempt + 1 }, 'workflow service still unreachable; retrying');
+    }
+  }
+  return undefined;
 }

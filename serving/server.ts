@@ -39,10 +39,18 @@ export interface InferenceServerDeps {
   logger: Logger;
   /** @default ONNX Runtime threads (`settings.threads`) */
   executor?: Executor;
-  /** The workflow service, for async jobs. Without it, job routes answer 503. */
-  temporal?: { client: Client; namespace: string; workerConnection?: NativeConnection; identity?: string };
+  /** The workflow service, for async jobs and events. Without it (until `attachTemporal`), those
+   * routes answer 503. */
+  temporal?: TemporalDeps;
   /** Log every prediction to the database. @default true */
   predictionLog?: boolean;
+}
+
+export interface TemporalDeps {
+  client: Client;
+  namespace: string;
+  workerConnection?: NativeConnection;
+  identity?: string;
 }
 
 export interface InferenceServer {
@@ -52,6 +60,9 @@ export interface InferenceServer {
   predict: Predict;
   /** Loads models, starts refreshing and the job worker, listens; returns the base URL. */
   start(): Promise<string>;
+  /** Connects the workflow service after start (it was unreachable then): job and event routes
+   * start working, and the job worker starts polling. */
+  attachTemporal(temporal: TemporalDeps): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +121,8 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     onRateLimited: () => metrics.shed.inc({ reason: 'rate_limited' }),
   });
 
+  let temporal = deps.temporal;
+  let jobsClient = temporal ? createJobsClient(temporal.client) : undefined;
   let firstRefresh: Promise<void> | undefined;
   const app = buildApp({
     settings,
@@ -125,9 +138,12 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     }),
     metrics,
     db: guardedDb,
-    jobs: deps.temporal ? createJobsClient(deps.temporal.client) : undefined,
+    jobs: () => jobsClient,
     webhooks: { policy: webhookPolicy, enabled: settings.webhookSecret !== undefined },
-    notifyDataArrived: deps.temporal ? (event: DataArrivedSignal) => notifyDataArrived(deps.temporal!.client, deps.store, event) : undefined,
+    notifyDataArrived: () => {
+      const t = temporal;
+      return t ? (event: DataArrivedSignal) => notifyDataArrived(t.client, deps.store, event) : undefined;
+    },
     logger,
     predictionLog: () => log?.state(),
     modelsReady: () => {
@@ -145,8 +161,10 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
 
+  let started = false;
+
   async function startJobWorker(): Promise<void> {
-    const t = deps.temporal;
+    const t = temporal;
     if (!t?.workerConnection || !settings.jobs) return;
     worker = await Worker.create({
       connection: t.workerConnection,
@@ -172,9 +190,17 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       refreshTimer = setInterval(() => void models.refresh(), settings.refreshMs);
       refreshTimer.unref();
       await startJobWorker();
+      started = true;
       const url = await app.listen({ host: settings.host, port: settings.port });
       logger.info({ url, models: models.list().map((m) => ({ name: m.name, route: m.route })) }, 'inference server listening');
       return url;
+    },
+    async attachTemporal(t) {
+      if (temporal) return;
+      temporal = t;
+      jobsClient = createJobsClient(t.client);
+      if (started) await startJobWorker();
+      logger.info({ namespace: t.namespace }, 'workflow service connected: async jobs and events are on');
     },
     async stop() {
       if (refreshTimer) clearInterval(refreshTimer);

@@ -20,13 +20,13 @@ export interface ServingContext {
   limitRows: LimitRows;
   metrics: ServingMetrics;
   db: Database;
-  /** Undefined when the workflow service is not configured or unreachable at start. */
-  jobs: JobsClient | undefined;
+  /** Undefined while the workflow service is not connected (the server keeps trying). */
+  jobs: () => JobsClient | undefined;
   logger: Logger;
   /** Job webhooks: where they may go, and whether the server can sign them at all. */
   webhooks: { policy: WebhookPolicy; enabled: boolean };
   /** Delivers a data-arrival event to the model lifecycles; undefined without the workflow service. */
-  notifyDataArrived: ((event: DataArrivedSignal) => Promise<string[]>) | undefined;
+  notifyDataArrived: () => ((event: DataArrivedSignal) => Promise<string[]>) | undefined;
   /** Whether every expected model has a loaded champion (readiness). */
   modelsReady: () => boolean;
   /** The prediction log writer's state (undefined when logging is off), shown by /readyz. */

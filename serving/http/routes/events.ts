@@ -11,11 +11,12 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServingContext): 
   app.post('/v1/events/data-arrived', async function dataArrivedRoute(request, reply) {
     await ctx.authenticate(request, 'events');
     const body = parseBody(dataArrivedBodySchema, request.body);
-    if (!ctx.notifyDataArrived) throw new ServingError('unavailable', 'events need the workflow service (TEMPORAL_ADDRESS), which this server could not reach', 5);
+    const notify = ctx.notifyDataArrived();
+    if (!notify) throw new ServingError('unavailable', 'events need the workflow service (TEMPORAL_ADDRESS), which this server has not reached yet (it keeps trying); retry later', 5);
     const event = { ...body, eventId: body.eventId ?? eventIdFor(body) };
     let models: string[];
     try {
-      models = await ctx.notifyDataArrived(event);
+      models = await notify(event);
     } catch (err) {
       ctx.logger.warn({ err, eventId: event.eventId }, 'data-arrived event not delivered');
       throw new ServingError('unavailable', `the event could not be delivered right now (${(err as Error).message}); retry with the same eventId`, 5);

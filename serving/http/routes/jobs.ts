@@ -11,8 +11,9 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
   const bodySchema = jobBodySchema(ctx.settings.maxInstances * 10);
 
   function jobs() {
-    if (!ctx.jobs) throw new ServingError('unavailable', 'async jobs need the workflow service (TEMPORAL_ADDRESS), which this server could not reach', 5);
-    return ctx.jobs;
+    const jobs = ctx.jobs();
+    if (!jobs) throw new ServingError('unavailable', 'async jobs need the workflow service (TEMPORAL_ADDRESS), which this server has not reached yet (it keeps trying); retry later', 5);
+    return jobs;
   }
 
   app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', async function submitJobRoute(request, reply) {
