@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   payloadTooLarge: 413,
   uriTooLong: 414,
   unsupportedMediaType: 415,
+  headersTooLarge: 431,
   rateLimited: 429,
   overloaded: 503,
   unavailable: 503,

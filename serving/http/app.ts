@@ -52,6 +52,16 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       void (reply as unknown as FastifyReply).code(ERROR_CODES[code]).send({ error: { code, message }, requestId: request.id });
     },
     maxParamLength: MAX_PARAM_LENGTH,
+    // What Node's HTTP parser refuses (headers over 16 KB, a malformed request line) never reaches
+    // Fastify's routing; answer it in the same JSON shape too.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return;
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const code: ErrorCode = tooLarge ? 'headersTooLarge' : 'badRequest';
+      const body = JSON.stringify({ error: { code, message: tooLarge ? 'request headers are larger than the server accepts (16 KB)' : 'malformed HTTP request' }, requestId: randomUUID() });
+      const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+      socket.end(`HTTP/1.1 ${ERROR_CODES[code]} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     return503OnClosing: true,
   });
 
