@@ -12,6 +12,13 @@ export class RateLimiter {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
+  /** Tokens the bucket holds now (refilled, nothing taken). */
+  available(key: string, ratePerS: number, burst: number): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return burst;
+    return Math.min(burst, bucket.tokens + ((this.now() - bucket.updatedMs) / 1000) * ratePerS);
+  }
+
   /** Returns 0 when allowed, else the seconds to wait. */
   take(key: string, ratePerS: number, burst: number, cost = 1): number {
     const now = this.now();

@@ -51,7 +51,7 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       // Fastify types this reply by an unresolved route schema; it is a plain reply here.
       void (reply as unknown as FastifyReply).code(ERROR_CODES[code]).send({ error: { code, message }, requestId: request.id });
     },
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // What Node's HTTP parser refuses (headers over 16 KB, a malformed request line) never reaches
     // Fastify's routing; answer it in the same JSON shape too.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {

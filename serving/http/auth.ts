@@ -75,13 +75,46 @@ export interface RowLimitOptions {
  * the capacity every other key shares.
  */
 export function createRowLimiter(options: RowLimitOptions) {
-  return function limitRows(principal: Principal, rows: number): void {
-    const waitS = options.limiter.take(`rows:${principal.keyId}`, options.rowsPerS, options.burst, Math.min(rows, options.burst));
+  const bucket = (principal: Principal) => `rows:${principal.keyId}`;
+  function limitRows(principal: Principal, rows: number): void {
+    const waitS = options.limiter.take(bucket(principal), options.rowsPerS, options.burst, Math.min(rows, options.burst));
     if (waitS > 0) {
       options.onRateLimited?.();
       throw new ServingError('rateLimited', `row limit of ${options.rowsPerS} instances/s for this key exceeded (this request has ${rows})`, Math.max(1, Math.ceil(waitS)));
     }
-  };
+  }
+  /** Before the body is read: a key with no rows left is refused without parsing its body, so
+   * the refusals cost the server (and the other keys) next to nothing. */
+  function precheck(principal: Principal): void {
+    const available = options.limiter.available(bucket(principal), options.rowsPerS, options.burst);
+    if (available < 1) {
+      options.onRateLimited?.();
+      throw new ServingError('rateLimited', `row limit of ${options.rowsPerS} instances/s for this key exceeded`, Math.max(1, Math.ceil((1 - available) / options.rowsPerS)));
+    }
+  }
+  return Object.assign(limitRows, { precheck });
 }
 
 export type LimitRows = ReturnType<typeof createRowLimiter>;
+
+const PRINCIPALS = new WeakMap<FastifyRequest, Principal>();
+
+/**
+ * An `onRequest` hook for routes that take work in their body: authenticates (and, with a row
+ * limiter, checks the key has rows left) before the body is read, so a refused request costs no
+ * body parsing.
+ */
+export function authenticateBeforeBody(authenticate: Authenticate, scope: ApiKeyScope, limitRows?: LimitRows) {
+  return async function authenticateHook(request: FastifyRequest): Promise<void> {
+    const principal = await authenticate(request, scope);
+    limitRows?.precheck(principal);
+    PRINCIPALS.set(request, principal);
+  };
+}
+
+/** The principal `authenticateBeforeBody` stored for this request. */
+export function principalOf(request: FastifyRequest): Principal {
+  const principal = PRINCIPALS.get(request);
+  if (!principal) throw new Error('route is missing its authenticateBeforeBody hook');
+  return principal;
+}

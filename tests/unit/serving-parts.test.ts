@@ -118,3 +118,16 @@ describe('row limit', () => {
     limitRows(principal('batcher'), 1000); // refilled at the row rate
   });
 });
+
+describe('row limit before the body', () => {
+  it('refuses a key with no rows left before reading its body, with the wait until one is back', () => {
+    let now = 0;
+    const limitRows = createRowLimiter({ limiter: new RateLimiter(() => now), rowsPerS: 100, burst: 100 });
+    const p = { keyId: 'k', name: 'k', scopes: ['predict'] as const, rateLimitRps: null };
+    limitRows.precheck(p); // full bucket
+    limitRows(p, 100);
+    expect(() => limitRows.precheck(p)).toThrow('row limit of 100 instances/s for this key exceeded');
+    now += 10; // one row back
+    expect(() => limitRows.precheck(p)).not.toThrow();
+  });
+});

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { ServingError } from '../../errors.ts';
 import { webhookUrlProblem } from '../../../lib/net/webhook-policy.ts';
 import { checkInstances } from '../../predictor.ts';
+import { authenticateBeforeBody, principalOf } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { jobBodySchema, parseBody } from '../schemas.ts';
 
@@ -16,8 +17,8 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
     return jobs;
   }
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', async function submitJobRoute(request, reply) {
-    const principal = await ctx.authenticate(request, 'predict');
+  app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) }, async function submitJobRoute(request, reply) {
+    const principal = principalOf(request);
     const body = parseBody(bodySchema, request.body);
     ctx.limitRows(principal, body.instances.length);
     checkInstances(body.instances);

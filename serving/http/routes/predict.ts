@@ -1,14 +1,15 @@
 // POST /v1/models/:name/predict and GET /v1/models: synchronous predictions.
 import type { FastifyInstance } from 'fastify';
+import { authenticateBeforeBody, principalOf } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { parseBody, parseHeader, predictBodySchema, routingKeySchema } from '../schemas.ts';
 
 export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const bodySchema = predictBodySchema(ctx.settings.maxInstances);
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async function predictRoute(request) {
+  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) }, async function predictRoute(request) {
     const startedAt = performance.now();
-    const principal = await ctx.authenticate(request, 'predict');
+    const principal = principalOf(request);
     const body = parseBody(bodySchema, request.body);
     ctx.limitRows(principal, body.instances.length);
     const header = request.headers['x-routing-key'];
