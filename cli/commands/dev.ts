@@ -1,5 +1,6 @@
 // `flywheel dev`: the embedded stack for a newcomer — Temporal dev server with Web UI, PGlite,
-// a local artifact folder and both workers — until Ctrl-C, which stops all of it.
+// a local artifact folder, the CPU worker here and the GPU worker in a child process — until
+// Ctrl-C, which stops all of it.
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { startDevStack } from '../../lib/dev/stack.ts';
@@ -26,7 +27,7 @@ export function parsePort(value: string, flag: string): number {
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
-    .description('run the embedded stack: Temporal dev server + Web UI, PGlite, local artifacts, both workers')
+    .description('run the embedded stack: Temporal dev server + Web UI, PGlite, local artifacts, the CPU worker and a GPU worker process')
     .option('--port <port>', 'Temporal frontend port on 127.0.0.1', '7233')
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', '8233')
     .option('--serve', 'also run the inference server in this process (PGlite serves one process)')
@@ -73,7 +74,7 @@ export function registerDevCommand(program: Command): void {
             ['Database', config.database.kind === 'pglite' ? `PGlite in ${config.database.dataDir}` : 'PostgreSQL (DATABASE_URL)'],
             ['Artifacts', stack.store.baseUri],
             ['CPU worker', `${check.cpu.identity} → ran a probe on ${check.cpu.taskQueue}`],
-            ['GPU worker', `${check.gpu.identity} → ran a probe on ${check.gpu.taskQueue}`],
+            ['GPU worker', `${check.gpu.identity} → ran a probe on ${check.gpu.taskQueue} (own process; log ${stack.gpuWorker.logPath})`],
             ...serving,
           ]),
         );
@@ -86,11 +87,15 @@ export function registerDevCommand(program: Command): void {
         await stack.close();
         throw err;
       }
-      // SIGINT/SIGTERM reach the Temporal runtime, which shuts both workers down gracefully.
-      await stack.running;
-      say('Stopping…');
-      await server?.stop();
-      await stack.close();
+      // SIGINT/SIGTERM reach the Temporal runtime, which shuts the CPU worker down gracefully, and
+      // the stack then stops the GPU worker process; `running` rejects if that process died.
+      try {
+        await stack.running;
+      } finally {
+        say('Stopping…');
+        await server?.stop();
+        await stack.close();
+      }
       say('Stopped.');
     });
 }

@@ -21,6 +21,14 @@ function servingTarget(config: WorkerConfig): ServingTarget | undefined {
   return s ? { url: s.url, ...(s.adminKey ? { adminKey: s.adminKey.reveal() } : {}) } : undefined;
 }
 
+/** Started by a parent with an IPC channel (the dev stack): say we are up, and shut down gracefully
+ * when the parent goes away, however it ended (the channel closes even on SIGKILL). */
+function followParent(): void {
+  process.send?.({ flywheel: 'worker-started' });
+  process.channel?.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGINT'));
+}
+
 export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env): Promise<void> {
   const config = loadConfig('worker', env);
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
@@ -55,6 +63,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
       { identity, taskQueue: TASK_QUEUES[kind], namespace: config.temporal.namespace, address: config.temporal.address },
       'worker started',
     );
+    if (process.send) followParent();
     await worker.run();
     logger.info({ identity }, 'worker stopped');
   } finally {

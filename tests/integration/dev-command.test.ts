@@ -33,6 +33,10 @@ describe('flywheel dev', () => {
       expect(dev.output()).toContain(`Web UI      http://127.0.0.1:${uiPort}`);
       expect(dev.output()).toMatch(/CPU worker .* ran a probe on flywheel-cpu/);
       expect(dev.output()).toMatch(/GPU worker .* ran a probe on flywheel-gpu/);
+      // Training runs off this process: the GPU worker is a child process of its own.
+      const gpuPid = Number(/GPU worker\s+flywheel-gpu@[^:\s]+:(\d+)/.exec(dev.output())?.[1]);
+      expect(gpuPid).not.toBe(dev.child.pid);
+      expect(descendants(dev.child.pid!)).toContain(gpuPid);
 
       const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
       expect(ui.status).toBe(200);
@@ -60,6 +64,31 @@ describe('flywheel dev', () => {
       expect(await portOpen(port)).toBe(false);
       expect(await portOpen(uiPort)).toBe(false);
       expect(await portOpen(servePort)).toBe(false);
+    } finally {
+      if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('stops the whole stack, exiting non-zero with its last log lines, when the GPU worker process dies', async () => {
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const dataDir = await mkdtemp(join(tmpdir(), 'flywheel-dev-'));
+    const dev = spawnNode(['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+      FLYWHEEL_DATA_DIR: dataDir,
+      TEMPORAL_CLI_PATH: infra.temporalCliPath,
+    });
+    try {
+      await dev.waitFor('Press Ctrl-C to stop.', 120_000);
+      const gpuPid = Number(/GPU worker\s+flywheel-gpu@[^:\s]+:(\d+)/.exec(dev.output())?.[1]);
+      const children = descendants(dev.child.pid!);
+      expect(children).toContain(gpuPid);
+      process.kill(gpuPid, 'SIGKILL');
+      const exit = await dev.exited;
+      expect(exit, dev.output()).toEqual({ code: 1, signal: null });
+      expect(dev.output()).toContain(`the GPU worker process (pid ${gpuPid}) exited with SIGKILL`);
+      expect(dev.output()).toContain(join(dataDir, 'logs', 'worker-gpu.log'));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(children.filter(isAlive)).toEqual([]);
+      expect(await portOpen(port)).toBe(false);
     } finally {
       if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
     }
