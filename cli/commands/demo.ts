@@ -2,7 +2,7 @@
 // defaults — see lib/demo/run.ts for the story and README "The demo" for what to look at.
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
-import { runDemo } from '../../lib/demo/run.ts';
+import { DEMO_PROFILES, runDemo } from '../../lib/demo/run.ts';
 import { createLogger } from '../../lib/log.ts';
 import { installTemporalRuntime } from '../../lib/worker/runtime.ts';
 import { say } from '../output.ts';
@@ -14,6 +14,8 @@ interface DemoOpts {
   servePort: string;
   rate: string;
   keepRunning?: boolean;
+  quick?: boolean;
+  jsonSummary?: string;
 }
 
 function parseRate(value: string): number {
@@ -30,7 +32,9 @@ export function registerDemoCommand(program: Command): void {
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', '8233')
     .option('--serve-port <port>', 'inference server port on 127.0.0.1', '8080')
     .option('--rate <rps>', 'replayed prediction requests per second', '50')
-    .option('--keep-running', 'keep the stack (Web UI, server, workers) up after the summary')
+    .option('--keep-running', 'keep the stack (Web UI, server, workers) up after the summary and print an API key for it')
+    .option('--quick', 'the same loop on a compressed spec (smaller training sets, holds of seconds): about 3 minutes')
+    .option('--json-summary <file>', 'also write the summary (cycles, traffic, reports) as JSON to this file')
     .action(async (opts: DemoOpts) => {
       const config = loadConfig('worker');
       const level = process.env.FLYWHEEL_LOG_LEVEL ? config.logLevel : 'error';
@@ -42,6 +46,8 @@ export function registerDemoCommand(program: Command): void {
         servePort: parsePort(opts.servePort, '--serve-port'),
         rate: parseRate(opts.rate),
         keepRunning: opts.keepRunning === true,
+        profile: opts.quick ? DEMO_PROFILES.quick : DEMO_PROFILES.full,
+        ...(opts.jsonSummary ? { jsonSummaryPath: opts.jsonSummary } : {}),
         logger,
         out: say,
       });

@@ -3,11 +3,13 @@
 // and canaried under that traffic (promoted or rolled back on the evidence); April's
 // and May's data land without starting a cycle and May's traffic is replayed → the drift monitor
 // sees the shift (fewer late flights than the champion was trained on) and the lifecycle retrains
-// on its own. Progress lines as it goes, a summary table at the end.
+// on its own. Progress lines as it goes, a summary table at the end. `--quick` runs the same story
+// on a compressed spec and shorter replay passes (about three minutes; the integration test runs it).
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { createApiKey } from '../auth/api-keys.ts';
+import { API_KEY_SCOPES, createApiKey } from '../auth/api-keys.ts';
 import { loadConfig, type Env } from '../config/index.ts';
 import { withDuck } from '../data/duck.ts';
 import { arriveFlightsMonth } from '../data/lake.ts';
@@ -27,7 +29,30 @@ import { dataArrivedSignal, modelLifecycle, statusQuery } from '../../workflows/
 import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
 import { rolloutStatusQuery, type RolloutStatus } from '../../workflows/rollout.ts';
 
-export const DEMO_SPEC_PATH = fileURLToPath(new URL('../../examples/flights/demo.yaml', import.meta.url));
+/** What differs between `flywheel demo` and `flywheel demo --quick`; everything else is shared. */
+export interface DemoProfile {
+  /** The model spec: training size, holds, analysis and monitor windows. */
+  specPath: string;
+  /** Flights per replay pass. A pass is repeated; at the demo's rate a drift window then spans
+   * window × rate / replaySample of the month, so day-to-day weather averages out. */
+  replaySample: number;
+  /** March traffic before March's data arrives, so the canary starts on a warm server. */
+  warmupMs: number;
+  /** How long after its prediction each replayed flight's label is posted. */
+  feedbackDelayMs: number;
+}
+
+const spec = (file: string) => fileURLToPath(new URL(`../../examples/flights/${file}`, import.meta.url));
+
+export const DEMO_PROFILES = {
+  full: { specPath: spec('demo.yaml'), replaySample: 6000, warmupMs: 10_000, feedbackDelayMs: 5000 },
+  quick: { specPath: spec('demo-quick.yaml'), replaySample: 3000, warmupMs: 3000, feedbackDelayMs: 3000 },
+} as const satisfies Record<string, DemoProfile>;
+
+export const DEMO_SPEC_PATH = DEMO_PROFILES.full.specPath;
+
+/** A request body the demo's model answers, for the curl line it prints (a real May flight's fields). */
+const EXAMPLE_BODY = { instances: [{ date: '2001-05-04T13:45:00', distance: 337, origin: 'SFO', destination: 'LAX' }] };
 
 export interface DemoOptions {
   port: number;
@@ -35,14 +60,19 @@ export interface DemoOptions {
   servePort: number;
   /** Replayed prediction requests per second. */
   rate: number;
-  /** Keep the stack running after the summary (Ctrl-C stops it). */
+  /** Keep the stack running after the summary (Ctrl-C stops it), with an API key to use it. */
   keepRunning: boolean;
+  /** @default DEMO_PROFILES.full */
+  profile?: DemoProfile;
+  /** Also write the summary as JSON to this file (tests and scripts read it). */
+  jsonSummaryPath?: string;
   logger: Logger;
   out: (line: string) => void;
   env?: Env;
 }
 
 export interface DemoSummary {
+  spec: string;
   elapsedMs: number;
   cycles: CycleSummary[];
   champion: number | null;
@@ -61,6 +91,7 @@ interface Replay {
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const t0 = Date.now();
+  const profile = options.profile ?? DEMO_PROFILES.full;
   const clock = () => {
     const s = Math.round((Date.now() - t0) / 1000);
     return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
@@ -71,12 +102,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const dataDir = resolve(baseEnv.FLYWHEEL_DATA_DIR ?? '.flywheel', 'demo', new Date().toISOString().replace(/[:.]/g, '-'));
   const env: Env = { ...baseEnv, FLYWHEEL_DATA_DIR: dataDir };
   const config = loadConfig('worker', env);
-  const spec = await loadModelSpec(DEMO_SPEC_PATH);
+  const spec = await loadModelSpec(profile.specPath);
   const model = spec.name;
 
   let serving: { url: string; adminKey: string } | undefined;
   say(`Data folder ${dataDir}`);
-  const stack = await startDevStack(config, options.logger, { port: options.port, uiPort: options.uiPort, onProgress: (l) => say(l), serving: () => serving });
+  const stack = await startDevStack(config, options.logger, { port: options.port, uiPort: options.uiPort, onProgress: (l) => say(l), serving: () => serving, env });
   let server: InferenceServer | undefined;
   // The one month replayed now: stopped when its phase ends, or on the way out after an error.
   let replay: Replay | undefined;
@@ -90,16 +121,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say(`Web UI: ${stack.webUiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`FlywheelModel="${model}"`)}`);
     const settings = { ...loadConfig('serve', env).serve, port: options.servePort, refreshMs: 1000, models: [model] };
     const registry = createRegistry(config, stack.db);
+    const adminKey = (await createApiKey(stack.db, { name: 'demo-rollout', scopes: ['admin'] })).key;
+    // The replay predicts and posts each flight's label (the `feedback` scope, where keys have one).
+    const trafficScopes = API_KEY_SCOPES.filter((scope) => scope !== 'admin' && scope !== 'events');
+    const predictKey = (await createApiKey(stack.db, { name: 'demo-traffic', scopes: trafficScopes })).key;
     server = await createInferenceServer({ settings, db: stack.db, registry, store: stack.store, logger: options.logger });
     const url = await server.start();
-    const adminKey = (await createApiKey(stack.db, { name: 'demo-rollout', scopes: ['admin'] })).key;
-    const predictKey = (await createApiKey(stack.db, { name: 'demo-traffic', scopes: ['predict'] })).key;
     serving = { url, adminKey };
-    say(`Inference server ${url} (keys created: admin for the rollout, predict for the replayed traffic)`);
+    say(`Inference server ${url} (keys created: admin for the rollout, ${trafficScopes.join(' and ')} for the replayed traffic)`);
 
     const client = stack.env.client;
     const lifecycleId = WORKFLOW_IDS.modelLifecycle(model);
-    const watcher = createWatcher(client, model, say);
+    const watcher = createWatcher(client, model, say, stack.running);
 
     const publish = async (month: string, retrain = true): Promise<DataArrivedSignal> => {
       const { event } = await withDuck((duck) => arriveFlightsMonth(duck, stack.store, month));
@@ -129,10 +162,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     // 2. March: live traffic, then March's data → v2 canaried under that traffic.
     const start = (month: string) => {
-      replay = startReplay({ url, apiKey: predictKey, model, month, rate: options.rate, say });
+      replay = startReplay({ url, apiKey: predictKey, model, month, rate: options.rate, sample: profile.replaySample, feedbackDelayMs: profile.feedbackDelayMs, say });
     };
     start('2001-03');
-    await sleep(10_000);
+    await sleep(profile.warmupMs);
     say('Publishing 2001-03 → cycle 2');
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, await publish('2001-03'));
     const c2 = await watcher.cycleEnded(2, 10 * 60_000);
@@ -159,10 +192,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       .query(driftMonitorStatusQuery)
       .catch(() => undefined);
     const reports = await collectReports(registry, status, monitor, watcher.driftReports);
-    const summary: DemoSummary = { elapsedMs: Date.now() - t0, cycles: status.history, champion: status.history.filter((c) => c.stage === 'promoted').at(-1)?.version ?? null, traffic, reports, webUiUrl: stack.webUiUrl };
+    const champion = status.history.filter((c) => c.stage === 'promoted').at(-1)?.version ?? null;
+    const summary: DemoSummary = { spec: profile.specPath, elapsedMs: Date.now() - t0, cycles: status.history, champion, traffic, reports, webUiUrl: stack.webUiUrl };
     printSummary(summary, options.out);
+    if (options.jsonSummaryPath) await writeFile(options.jsonSummaryPath, `${JSON.stringify(summary, null, 2)}\n`);
     if (options.keepRunning) {
+      // Nothing else can open this stack's PGlite while it runs, so the key comes from here.
+      const key = (await createApiKey(stack.db, { name: 'demo-you', scopes: [...API_KEY_SCOPES] })).key;
+      const auth = shellQuote(`Authorization: Bearer ${key}`);
+      options.out('');
       options.out('The stack keeps running (Web UI, inference server, workers). Press Ctrl-C to stop.');
+      options.out(`  API key (${API_KEY_SCOPES.join(', ')})  ${key}`);
+      options.out(`  Try it:  curl -s -H ${auth} -H 'content-type: application/json' -d ${shellQuote(JSON.stringify(EXAMPLE_BODY))} ${url}/v1/models/${model}/predict`);
+      options.out(`  Routing: curl -s -H ${auth} ${url}/v1/admin/models/${model}/routing    API: ${url}/openapi.json`);
       await stack.running;
     }
     return summary;
@@ -171,6 +213,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await server?.stop().catch(() => undefined);
     await shutdown(stack);
   }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 /** `: <why>` from the cycle's rollout, when it had one. */
@@ -200,18 +246,26 @@ async function waitServing(admin: ServingAdmin, model: string, version: number, 
   throw new Error(`the inference server did not load ${model} v${version} within ${timeoutMs / 1000}s`);
 }
 
-/** Flights per replay pass: at 50 requests/s a one-minute window then spans about half the
- * month, so day-to-day weather averages out; the pass repeats until the phase ends. */
-const REPLAY_SAMPLE = 6000;
+interface ReplayOptions {
+  url: string;
+  apiKey: string;
+  model: string;
+  month: string;
+  rate: number;
+  /** Flights per pass; the pass repeats until the phase ends. */
+  sample: number;
+  feedbackDelayMs: number;
+  say: (l: string) => void;
+}
 
-function startReplay(o: { url: string; apiKey: string; model: string; month: string; rate: number; say: (l: string) => void }): Replay {
+function startReplay(o: ReplayOptions): Replay {
   const stopSignal = new AbortController();
   const abort = new AbortController();
   let last = Date.now();
   const passes: ReplayStats[] = [];
   let current: ReplayStats | undefined;
   const total = (): ReplayStats => combine(o.month, [...passes, ...(current ? [current] : [])]);
-  o.say(`Replaying ${o.month} traffic at ${o.rate} requests/s (${REPLAY_SAMPLE} flights sampled over the month, in scheduled order, repeated; labels 5 s later)`);
+  o.say(`Replaying ${o.month} traffic at ${o.rate} requests/s (${o.sample} flights sampled over the month, in scheduled order, repeated; labels ${o.feedbackDelayMs / 1000} s later)`);
   const done = (async () => {
     while (!stopSignal.signal.aborted) {
       const stats = await replayTraffic({
@@ -220,15 +274,15 @@ function startReplay(o: { url: string; apiKey: string; model: string; month: str
         model: o.model,
         month: o.month,
         rate: o.rate,
-        sample: REPLAY_SAMPLE,
-        feedbackDelayMs: 5000,
+        sample: o.sample,
+        feedbackDelayMs: o.feedbackDelayMs,
         progressIntervalMs: 5000,
         onProgress: (s) => {
           current = s;
           if (Date.now() - last < 30_000) return;
           last = Date.now();
           const t = total();
-          o.say(`  traffic ${o.month}: ${t.ok} answered, ${t.failed} failed, ${t.feedback.posted} labels, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
+          o.say(`  traffic ${o.month}: ${t.ok} answered, ${t.failed} failed, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
         },
         stopSignal: stopSignal.signal,
         signal: abort.signal,
@@ -242,8 +296,8 @@ function startReplay(o: { url: string; apiKey: string; model: string; month: str
     month: o.month,
     stop: async () => {
       stopSignal.abort();
-      // Labels already owed are posted (5 s); then the replay ends.
-      const timer = setTimeout(() => abort.abort(), 8000);
+      // Labels already owed are posted; then the replay ends.
+      const timer = setTimeout(() => abort.abort(), o.feedbackDelayMs + 3000);
       try {
         return await done;
       } finally {
@@ -283,8 +337,14 @@ function combine(month: string, passes: ReplayStats[]): ReplayStats {
 }
 
 /** Polls the lifecycle, the current cycle's rollout and the drift monitor; prints what changed. */
-function createWatcher(client: Client, model: string, say: (l: string) => void) {
+function createWatcher(client: Client, model: string, say: (l: string) => void, running: Promise<void>) {
   const lifecycle = client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model));
+  // Ctrl-C stops the workers, or the GPU worker process dies: nothing more will happen, say so.
+  let stopped: Error | undefined;
+  running.then(
+    () => (stopped = new Error('the workers stopped (Ctrl-C?) before the demo finished')),
+    (err: unknown) => (stopped = err instanceof Error ? err : new Error(String(err))),
+  );
   let lastLine = '';
   const seenChecks = new Set<number>();
   const driftReports: string[] = [];
@@ -294,6 +354,7 @@ function createWatcher(client: Client, model: string, say: (l: string) => void) 
   };
 
   async function poll(): Promise<LifecycleStatus> {
+    if (stopped) throw stopped;
     const s = await lifecycle.query(statusQuery);
     const c = s.current;
     if (c) {
