@@ -80,6 +80,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The GPU worker's entry point (a path, not an import: lib/ never imports a process root). */
 const GPU_WORKER_ENTRY = fileURLToPath(new URL('../../workers/gpu/main.ts', import.meta.url));
 const LOG_TAIL_LINES = 40;
+/** Loading TF.js and connecting takes seconds; a minute and a half means something is wrong. */
+const READY_TIMEOUT_MS = 90_000;
 
 interface WorkerChild extends WorkerProcess {
   /** Resolves once the worker polls its task queue; rejects if the process exits first. */
@@ -133,12 +135,24 @@ async function startGpuWorkerProcess(config: WorkerConfig, address: string, base
       process.off('exit', killOnExit);
       log.end();
       const clean = stopping || code === 0;
-      resolve(clean ? undefined : new Error(`the GPU worker process (pid ${child.pid}) exited with ${signal ?? `code ${code}`}; its last log lines (all of them in ${logPath}):\n${tail.join('\n')}`));
+      const lines = `its last log lines (all of them in ${logPath}):\n${tail.join('\n')}`;
+      resolve(clean ? undefined : new Error(`the GPU worker process (pid ${child.pid}) exited with ${signal ?? `code ${code}`}; ${lines}`));
     });
   });
   const ready = new Promise<void>((resolve, reject) => {
-    child.on('message', (m: { flywheel?: string }) => m.flywheel === 'worker-started' && resolve());
-    void exited.then((err) => reject(err ?? new Error('the GPU worker process exited before it started polling')));
+    const late = setTimeout(() => {
+      const lines = `its last log lines (all of them in ${logPath}):\n${tail.join('\n')}`;
+      reject(new Error(`the GPU worker process (pid ${child.pid}) did not start polling within ${READY_TIMEOUT_MS / 1000}s; ${lines}`));
+    }, READY_TIMEOUT_MS);
+    child.on('message', (m: { flywheel?: string }) => {
+      if (m.flywheel !== 'worker-started') return;
+      clearTimeout(late);
+      resolve();
+    });
+    void exited.then((err) => {
+      clearTimeout(late);
+      reject(err ?? new Error('the GPU worker process exited before it started polling'));
+    });
   });
   ready.catch(() => undefined); // observed by the caller; not an unhandled rejection meanwhile
   return {
