@@ -62,7 +62,7 @@ export function registerDevCommand(program: Command): void {
           });
           const url = await server.start();
           // `flywheel keys create` cannot open PGlite while this process holds it: hand out a key.
-          const key = settings.auth ? (await createApiKey(stack.db, { name: 'flywheel-dev', scopes: ['predict', 'admin'] })).key : 'not needed (FLYWHEEL_SERVE_AUTH=false)';
+          const key = settings.auth ? (await createApiKey(stack.db, { name: 'flywheel-dev', scopes: ['predict', 'feedback', 'admin', 'events'] })).key : 'not needed (FLYWHEEL_SERVE_AUTH=false)';
           serving = [['Serving', `${url} (models with a champion alias; /readyz, /metrics, /openapi.json)`], ['API key', key]];
         }
         say('');

@@ -3,8 +3,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
 
-/** predict: predictions, jobs, feedback; admin: routing and reloads; events: data-arrival events. */
-export const API_KEY_SCOPES = ['predict', 'admin', 'events'] as const;
+/** predict: predictions and jobs; feedback: labels for predictions (they steer rollouts and the
+ * drift monitor, so posting them is a right of its own); admin: routing and reloads; events:
+ * data-arrival events. */
+export const API_KEY_SCOPES = ['predict', 'feedback', 'admin', 'events'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 export interface ApiKeyInfo {

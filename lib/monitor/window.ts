@@ -44,6 +44,7 @@ export async function readWindow(db: Database, query: WindowQuery): Promise<Wind
   const { rows } = await db.query<{ features: Record<string, unknown>; output: number; latency_ms: number; label: number | null }>(
     `SELECT l.features, l.output, l.latency_ms, f.label
      FROM prediction_log l LEFT JOIN prediction_feedback f ON f.request_id = l.request_id AND f.instance = l.instance
+       AND f.key_id IS NOT NULL AND f.label IN (0, 1)
      WHERE l.model = $1 AND l.model_version = $2 AND NOT l.shadow
        AND l.created_at >= now() - ($3::double precision * interval '1 millisecond')
      ORDER BY l.created_at DESC LIMIT $4`,

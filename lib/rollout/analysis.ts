@@ -66,8 +66,9 @@ export async function readArmStats(db: Queryable, q: ArmQuery): Promise<ArmStats
       params,
     ),
     db.query<{ output: number; label: number }>(
+      // Only labels that can be attributed (posted by a key) and are a class (0 or 1) count.
       `SELECT p.output, f.label FROM prediction_log p JOIN prediction_feedback f USING (request_id, instance)
-        WHERE ${whereOf('p.')} AND p.output <> 'NaN'
+        WHERE ${whereOf('p.')} AND p.output <> 'NaN' AND f.key_id IS NOT NULL AND f.label IN (0, 1)
         LIMIT ${MAX_LABELLED_ROWS}`,
       params,
     ),

@@ -8,7 +8,7 @@ export const TRAFFIC_REPLAY_ERRORS = {
   unreachable: 'unreachable',
   /** The key is missing, unknown or revoked (401). */
   unauthorized: 'unauthorized',
-  /** The key lacks the `predict` scope (403). */
+  /** The key lacks the `predict` scope, or the `feedback` scope labels need (403). */
   forbidden: 'forbidden',
   /** The server does not serve the model (404). */
   unknownModel: 'unknownModel',

@@ -15,7 +15,7 @@ export interface ReplayTrafficOptions {
   baseUrl: string;
   /** The served model to call, e.g. `flights-delay`. */
   model: string;
-  /** An API key with the `predict` scope (predictions and feedback both need it); unset when
+  /** An API key with the `predict` and `feedback` scopes (predictions and labels); unset when
    * the server runs without auth. */
   apiKey?: string;
   /** Which month of the bundled flights to replay (`2001-03`). */
@@ -125,8 +125,9 @@ async function errorMessage(res: Response): Promise<string> {
   return text.slice(0, 200) || res.statusText;
 }
 
-/** Checks that the server answers, accepts the key with the `predict` scope, and serves `model`. */
-export async function preflightReplay(baseUrl: string, model: string, apiKey?: string, signal?: AbortSignal): Promise<void> {
+/** Checks that the server answers, accepts the key with the `predict` scope (and, when labels
+ * are to be posted, the `feedback` scope), and serves `model`. */
+export async function preflightReplay(baseUrl: string, model: string, apiKey?: string, signal?: AbortSignal, labels = true): Promise<void> {
   const url = `${baseUrl}/v1/models`;
   let res: Response;
   try {
@@ -138,17 +139,25 @@ export async function preflightReplay(baseUrl: string, model: string, apiKey?: s
   }
   if (res.status === 401) {
     const detail = await errorMessage(res);
-    throw new TrafficReplayError('unauthorized', `the inference server at ${baseUrl} refused the API key (401: ${detail}); create one with \`flywheel keys create --name replay --scopes predict\` and pass it with --key or FLYWHEEL_API_KEY`);
+    throw new TrafficReplayError('unauthorized', `the inference server at ${baseUrl} refused the API key (401: ${detail}); create one with \`flywheel keys create --name replay --scopes predict,feedback\` and pass it with --key or FLYWHEEL_API_KEY`);
   }
   if (res.status === 403) {
     const detail = await errorMessage(res);
-    throw new TrafficReplayError('forbidden', `the API key lacks the "predict" scope that predictions and feedback need (403: ${detail}); create one with \`flywheel keys create --name replay --scopes predict\``);
+    throw new TrafficReplayError('forbidden', `the API key lacks the "predict" scope that predictions need (403: ${detail}); create one with \`flywheel keys create --name replay --scopes predict,feedback\``);
   }
   if (!res.ok) throw new TrafficReplayError('invalid', `GET ${url} answered ${res.status}: ${await errorMessage(res)}`);
   const body = (await res.json()) as { models?: Array<{ name: string }> };
   const served = (body.models ?? []).map((m) => m.name);
   if (!served.includes(model)) {
     throw new TrafficReplayError('unknownModel', `the inference server at ${baseUrl} does not serve model "${model}" (404; served: ${served.length ? served.join(', ') : 'none'})`);
+  }
+  if (labels && apiKey) {
+    // An empty label is refused either way: 403 says the key may not post labels, 400 that it may.
+    const probe = await fetch(`${baseUrl}/v1/feedback`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '{}', signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000) });
+    if (probe.status === 403) {
+      throw new TrafficReplayError('forbidden', `the API key lacks the "feedback" scope that labels need (403: ${await errorMessage(probe)}); create one with \`flywheel keys create --name replay --scopes predict,feedback\`, or post no labels (--feedback-share 0)`);
+    }
+    await probe.arrayBuffer().catch(() => undefined);
   }
 }
 
@@ -174,7 +183,7 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const abort = options.signal ?? new AbortController().signal;
   const stopSending = options.stopSignal ? AbortSignal.any([abort, options.stopSignal]) : abort;
-  if (options.preflight ?? true) await preflightReplay(baseUrl, options.model, options.apiKey, abort);
+  if (options.preflight ?? true) await preflightReplay(baseUrl, options.model, options.apiKey, abort, (options.feedbackShare ?? 1) > 0);
 
   const predictUrl = `${baseUrl}/v1/models/${encodeURIComponent(options.model)}/predict`;
   const feedbackUrl = `${baseUrl}/v1/feedback`;

@@ -13,7 +13,6 @@ import { registerJobRoutes } from './routes/jobs.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPredictRoutes } from './routes/predict.ts';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Model names and job ids are far shorter; a longer path parameter is refused with 414. */
 const MAX_PARAM_LENGTH = 200;
 
@@ -36,10 +35,9 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: ctx.settings.bodyLimitBytes,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    // Every request gets a server id; a client's X-Request-Id becomes a prediction's id only inside
+    // its key's namespace (serving/request-ids.ts), never as is.
+    genReqId: () => randomUUID(),
     // A client that stops sending mid-body must not hold a connection forever.
     requestTimeout: 30_000,
     // Errors Fastify raises before routing (an over-long path parameter, a malformed URL) get the
@@ -72,7 +70,8 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   });
 
   app.addHook('onSend', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
+    // A prediction sets its own (issued) id; everything else carries the server's.
+    if (!reply.hasHeader('x-request-id')) void reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });

@@ -24,7 +24,7 @@ export interface AuthOptions {
   onRateLimited?: () => void;
 }
 
-const ANONYMOUS: Principal = { keyId: 'anonymous', name: 'anonymous (auth off)', scopes: ['predict', 'admin'], rateLimitRps: null };
+const ANONYMOUS: Principal = { keyId: 'anonymous', name: 'anonymous (auth off)', scopes: ['predict', 'feedback', 'admin', 'events'], rateLimitRps: null };
 
 export function createAuthenticator(options: AuthOptions) {
   return async function authenticate(request: FastifyRequest, scope: ApiKeyScope): Promise<Principal> {

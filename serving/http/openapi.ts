@@ -82,7 +82,7 @@ export const OPENAPI = {
         type: 'object',
         additionalProperties: false,
         required: ['requestId', 'label'],
-        properties: { requestId: { type: 'string' }, instance: { type: 'integer', minimum: 0, default: 0 }, label: { type: 'number', minimum: 0, maximum: 1 } },
+        properties: { requestId: { type: 'string', description: 'The requestId a prediction answered with (a namespaced <keyId>:<id> only from that key)' }, instance: { type: 'integer', minimum: 0, default: 0 }, label: { type: 'number', enum: [0, 1] } },
       },
       Routing: {
         type: 'object',
@@ -174,10 +174,10 @@ export const OPENAPI = {
     },
     '/v1/feedback': {
       post: {
-        summary: 'Store delayed ground truth for a prediction',
+        summary: 'Store delayed ground truth for a prediction (scope feedback)',
         security: secured,
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Feedback' } } } },
-        responses: { 202: { description: 'Stored' }, 400: errorResponse('Invalid body'), 503: errorResponse('Database unreachable') },
+        responses: { 202: { description: 'Stored' }, 400: errorResponse('Invalid body, or not a request id this server issued'), 403: errorResponse('Key lacks the feedback scope, or the id is another key\'s'), 503: errorResponse('Database unreachable') },
       },
     },
     '/v1/admin/models/{name}/routing': {

@@ -53,7 +53,8 @@ export const feedbackBodySchema = z.strictObject({
   requestId: text(1, 128),
   /** Which instance of the request (0 for single-instance requests). */
   instance: z.number().int().min(0).max(1_000_000).default(0),
-  label: z.number().min(0).max(1),
+  /** The served models are binary classifiers: the true class, 0 or 1. */
+  label: z.number().refine((v) => v === 0 || v === 1, 'must be 0 or 1 (the true class of a binary classifier)'),
 });
 
 /** Model versions are PostgreSQL integers (at most 2^31 − 1). */

@@ -127,7 +127,7 @@ beforeAll(async () => {
   const traffic = await januaryTraffic(20_000, 600);
   control = traffic.control;
   await putJson(store, referenceProfileKey('flights', 'fixture'), traffic.reference);
-  key = (await createApiKey(db, { name: `monitor-${tag}`, scopes: ['predict'] })).key;
+  key = (await createApiKey(db, { name: `monitor-${tag}`, scopes: ['predict', 'feedback'] })).key;
   const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: `${DRIFT},${CONTROL},${CHAIN}`, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
   server = await createInferenceServer({ settings, db, registry, store, logger });
   url = await server.start();

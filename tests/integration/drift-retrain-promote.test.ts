@@ -80,7 +80,7 @@ describe('drift → retrain → promote', () => {
     await pollUntil('the monitor checking', () => monitor.query(driftMonitorStatusQuery), (m) => m.state.checks >= 1);
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, { ...feb, retrain: false });
 
-    const key = (await createApiKey(db, { name: `loop-${tag}`, scopes: ['predict'] })).key;
+    const key = (await createApiKey(db, { name: `loop-${tag}`, scopes: ['predict', 'feedback'] })).key;
     const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: MODEL, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
     server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
     const url = await server.start();

@@ -200,7 +200,7 @@ beforeAll(async () => {
        FROM read_parquet('${flightsParquetPath()}') WHERE strftime(date, '%Y-%m') = '2001-03' USING SAMPLE 3000 ROWS (reservoir, 7)`,
     ),
   );
-  key = (await createApiKey(db, { name: `rollout-${tag}`, scopes: ['predict', 'admin'] })).key;
+  key = (await createApiKey(db, { name: `rollout-${tag}`, scopes: ['predict', 'feedback', 'admin'] })).key;
   port = await freePort();
   url = `http://127.0.0.1:${port}`;
   server = serve();

@@ -65,7 +65,7 @@ beforeAll(async () => {
   await registerFixtureModel({ registry, store, name: NAME, spec, seed: 2 }); // v2
   await registerFixtureModel({ registry, store, name: NAME, spec, seed: 3 }); // v3
   instances = await sampleInstances(200, 1000);
-  predictKey = (await createApiKey(db, { name: `predict-${tag}`, scopes: ['predict'] })).key;
+  predictKey = (await createApiKey(db, { name: `predict-${tag}`, scopes: ['predict', 'feedback'] })).key;
   adminKey = (await createApiKey(db, { name: `admin-${tag}`, scopes: ['admin', 'predict'] })).key;
 }, 120_000);
 
@@ -154,6 +154,34 @@ describe('inference server', () => {
     expect(bad.status).toBe(400);
     const { rows: labels } = await db.query(`SELECT instance, label FROM prediction_feedback WHERE request_id = $1`, [first.json.requestId]);
     expect(labels).toEqual([{ instance: 1, label: 1 }]);
+  });
+
+  it('takes labels only as the feedback scope, only 0 or 1, only for request ids it issued — a client id only from its own key', async () => {
+    const predictOnly = (await createApiKey(db, { name: `predict-only-${tag}`, scopes: ['predict'] })).key;
+    const labeller = (await createApiKey(db, { name: `labeller-${tag}`, scopes: ['feedback'] })).key;
+    const served = await predict(url, { instances: [instances[150]] });
+    const label = (key: string, body: unknown) => call(url, '/v1/feedback', { key, body });
+
+    const noScope = await label(predictOnly, { requestId: served.json.requestId, label: 1 });
+    expect(noScope.status).toBe(403);
+    expect(((await noScope.json()) as { error: { message: string } }).error.message).toMatch(/lacks the "feedback" scope/);
+    const half = await label(labeller, { requestId: served.json.requestId, label: 0.5 });
+    expect(half.status).toBe(400);
+    expect(((await half.json()) as { error: { message: string } }).error.message).toMatch(/label: must be 0 or 1/);
+    expect((await label(labeller, { requestId: 'someone-elses-id', label: 1 })).status).toBe(400);
+    expect((await label(labeller, { requestId: served.json.requestId, label: 1 })).status).toBe(202); // a server id is a capability
+
+    // A client's own X-Request-Id lives in its key's namespace; only that key may label it.
+    const mine = await call(url, `/v1/models/${NAME}/predict`, { key: predictKey, body: { instances: [instances[151]] }, headers: { 'x-request-id': `order-17-${tag}` } });
+    const issued = ((await mine.json()) as PredictBody).requestId;
+    expect(issued).toMatch(new RegExp(`^[0-9a-f]{8}:order-17-${tag}$`));
+    expect(mine.headers.get('x-request-id')).toBe(issued);
+    const forged = await label(labeller, { requestId: issued, label: 1 });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { error: { message: string } }).error.message).toMatch(/only with the key that made it/);
+    expect((await label(predictKey, { requestId: issued, label: 0 })).status).toBe(202);
+    const { rows } = await db.query<{ key_id: string }>(`SELECT key_id FROM prediction_feedback WHERE request_id = $1`, [issued]);
+    expect(rows).toEqual([{ key_id: issued.split(':')[0] }]);
   });
 
   it('splits traffic to a canary by weight, sticky by routing key, persisted so a second replica routes the same; shadow mirrors without answering', async () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   const store = S3ArtifactStore.create(`s3://${infra.s3Bucket}/replay-${tag}`, { endpoint: infra.s3Endpoint, forcePathStyle: true });
   const registry = new BuiltinRegistry(db);
   await registerFixtureModel({ registry, store, name: NAME, spec: await fitFixtureSpec(20_000), alias: 'champion' });
-  key = (await createApiKey(db, { name: `replay-${tag}`, scopes: ['predict'] })).key;
+  key = (await createApiKey(db, { name: `replay-${tag}`, scopes: ['predict', 'feedback'] })).key;
   const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: NAME, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
   server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
   url = await server.start();

@@ -53,6 +53,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     }
   }
   if (req.method === 'POST' && req.url === '/v1/feedback') {
+    // As the real server: scope first, then the body.
+    if (auth === 'Bearer predict-only') return reply(res, 403, { error: { code: 'forbidden', message: 'this API key lacks the "feedback" scope' } });
+    if (!(body as { requestId?: string }).requestId) return reply(res, 400, { error: { code: 'badRequest', message: 'invalid request body: requestId: required' } });
     labels.push({ at: performance.now(), body });
     return reply(res, 202, { stored: true });
   }
@@ -183,6 +186,9 @@ describe('replayTraffic', () => {
     await expect(run({ baseUrl: deadUrl })).rejects.toThrow(new TrafficReplayError('unreachable', `cannot reach the inference server at ${deadUrl} (ECONNREFUSED); is \`flywheel serve\` running there?`));
     await expect(run({ apiKey: 'bad' })).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/refused the API key \(401: unknown API key\).*--scopes predict/) });
     await expect(run({ apiKey: 'admin-only' })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('lacks the "predict" scope') });
+    await expect(run({ apiKey: 'predict-only' })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('lacks the "feedback" scope that labels need') });
+    expect((await run({ apiKey: 'predict-only', feedbackShare: 0 })).ok).toBe(5); // no labels, no feedback scope needed
+    predictions.length = 0;
     await expect(run({ model: 'nope' })).rejects.toMatchObject({ code: 'unknownModel', message: `the inference server at ${url} does not serve model "nope" (404; served: m)` });
     await expect(run({ rate: 0 })).rejects.toMatchObject({ code: 'invalid', message: 'rate must be a positive number of requests per second, got 0' });
     await expect(run({ flights: undefined, month: '2001-3' })).rejects.toMatchObject({ code: 'badMonth' });

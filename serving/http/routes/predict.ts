@@ -1,5 +1,6 @@
 // POST /v1/models/:name/predict and GET /v1/models: synchronous predictions.
 import type { FastifyInstance } from 'fastify';
+import { issueRequestId } from '../../request-ids.ts';
 import { authenticateBeforeBody, principalOf } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { parseBody, parseHeader, predictBodySchema, routingKeySchema } from '../schemas.ts';
@@ -7,17 +8,19 @@ import { parseBody, parseHeader, predictBodySchema, routingKeySchema } from '../
 export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const bodySchema = predictBodySchema(ctx.settings.maxInstances);
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) }, async function predictRoute(request) {
+  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) }, async function predictRoute(request, reply) {
     const startedAt = performance.now();
     const principal = principalOf(request);
     const body = parseBody(bodySchema, request.body);
     ctx.limitRows(principal, body.instances.length);
     const header = request.headers['x-routing-key'];
     const routingKey = body.routingKey ?? (typeof header === 'string' && header ? parseHeader(routingKeySchema, 'X-Routing-Key', header) : undefined);
+    const requestId = issueRequestId(principal, request.id, request.headers['x-request-id']);
+    void reply.header('x-request-id', requestId);
     const out = await ctx.predict({
       model: request.params.name,
       instances: body.instances,
-      requestId: request.id,
+      requestId,
       startedAt,
       ...(routingKey !== undefined ? { routingKey } : {}),
     });
