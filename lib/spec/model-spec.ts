@@ -86,7 +86,7 @@ const monitorSpec = z.strictObject({
     .strictObject({
       numericMethod: z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']).optional(),
       categoricalMethod: z.enum(['jensen_shannon', 'hellinger', 'psi']).optional(),
-      thresholds: z.record(z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']), z.number().nonnegative()).optional(),
+      thresholds: z.partialRecord(z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']), z.number().nonnegative()).optional(),
       driftShare: z.number().min(0).max(1).optional(),
       /** Only these features are compared; unset: every feature of the profile a request carries. */
       features: z.array(z.string()).optional(),

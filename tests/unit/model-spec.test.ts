@@ -27,6 +27,11 @@ describe('model spec', () => {
     expect(spec.gates).toEqual({});
   });
 
+  it('takes drift thresholds for some methods only (the rest keep their defaults)', () => {
+    const spec = parseModelSpec({ name: 'm', data: { validation }, monitor: { drift: { thresholds: { psi: 0.3 } } } });
+    expect(spec.monitor.drift?.thresholds).toEqual({ psi: 0.3 });
+  });
+
   it.each([
     [{ name: 'Bad Name', data: { validation } }, /name: lower-case letters/],
     [{ name: 'm', data: { validation }, retrain: { cooldown: 'soon' } }, /retrain\.cooldown/],
