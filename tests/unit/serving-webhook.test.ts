@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPublicAddress, parseWebhookPolicy, webhookUrlProblem } from '../../lib/net/webhook-policy.ts';
 import { deliverWebhook, WebhookDeliveryError, WebhookPolicyError } from '../../serving/jobs/webhook.ts';
-import { freePortForUnit } from './helpers/free-port.ts';
+import { freePort } from '../integration/processes.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 const open = parseWebhookPolicy([]);
@@ -85,7 +85,7 @@ describe('webhook delivery', () => {
   });
 
   it('follows no redirect, and says the same thing for a 500, a redirect and a closed port', async () => {
-    const closed = await freePortForUnit();
+    const closed = await freePort();
     const messages: string[] = [];
     for (const url of [`http://127.0.0.1:${port}/redirect`, `http://127.0.0.1:${port}/error`, `http://127.0.0.1:${closed}/x`]) {
       const err = await deliverWebhook({ url, body: {}, policy: loopback, secret: SECRET }).catch((e: unknown) => e);
