@@ -59,6 +59,8 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<void> {
   const options: RequestOptions = {
     method: 'POST',
     lookup,
+    // A fresh connection each time: a pooled socket would skip the lookup and its address check.
+    agent: false,
     headers: {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),

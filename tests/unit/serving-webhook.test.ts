@@ -84,6 +84,12 @@ describe('webhook delivery', () => {
     expect(calls.filter((c) => c.path === '/ok')).toHaveLength(1); // nothing new arrived
   });
 
+  it('checks the address on every delivery: no pooled connection skips the check', async () => {
+    await deliverWebhook({ url: `http://localhost:${port}/ok`, body: {}, policy: parseWebhookPolicy(['localhost']), secret: SECRET });
+    const err = await deliverWebhook({ url: `http://localhost:${port}/ok`, body: {}, policy: open, secret: SECRET }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WebhookPolicyError);
+  });
+
   it('follows no redirect, and says the same thing for a 500, a redirect and a closed port', async () => {
     const closed = await freePort();
     const messages: string[] = [];
