@@ -752,7 +752,7 @@ console.log(`bench:serving — ${rounds} rounds after a warm-up; server on cpu $
 
 const defaults = loadConfig('serve', { FLYWHEEL_SERVE_AUTH: 'false', FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_HOST: '127.0.0.1', FLYWHEEL_SERVE_JOBS: 'false' }).serve;
 // B1, B2 and B4 measure without the cache, so repeated inputs cannot inflate the numbers.
-const base: ServeSettings = { ...defaults, cacheSize: 0, rateLimitRps: 1e9, rateLimitBurst: 1e9 };
+const base: ServeSettings = { ...defaults, cacheSize: 0, rateLimitRps: 1e9, rateLimitBurst: 1e9, rateLimitRows: 1e12 };
 
 // B2 first, before any server exists; it may use both cores (the batcher and the ORT thread).
 console.log('B2: 256 in-process callers into the batcher vs fixed batches on the pool');
