@@ -8,7 +8,7 @@ import { createRegistry } from '../lib/registry/index.ts';
 import { createArtifactStore } from '../lib/storage/index.ts';
 import { connectClient, connectWorkerConnection } from '../lib/temporal/connection.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
-import { installTemporalRuntime } from '../lib/worker/runtime.ts';
+import { installTemporalRuntime } from '../lib/temporal/runtime.ts';
 import type { Logger } from '../lib/log.ts';
 import { createInferenceServer, type TemporalDeps } from './server.ts';
 

@@ -7,7 +7,7 @@ import { FAILURE_TYPES } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { latestCheckpoint, runCommandTrainer, TrainerProtocolError } from '../../lib/training/command/index.ts';
-import type { Preemption } from '../../lib/worker/preemption.ts';
+import type { Preemption } from '../../lib/training/preemption.ts';
 import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
 
 export interface CommandTrainingDeps {

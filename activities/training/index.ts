@@ -15,7 +15,7 @@ import { loadFlightsSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
-import type { Preemption } from '../../lib/worker/preemption.ts';
+import type { Preemption } from '../../lib/training/preemption.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
 
 export interface TrainingActivityDeps {

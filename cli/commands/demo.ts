@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { DEMO_PROFILES, runDemo } from '../../lib/demo/run.ts';
 import { createLogger } from '../../lib/log.ts';
-import { installTemporalRuntime } from '../../lib/worker/runtime.ts';
+import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
 import { say } from '../output.ts';
 import { parsePort } from './dev.ts';
 

@@ -8,7 +8,7 @@ import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
-import { installTemporalRuntime } from '../../lib/worker/runtime.ts';
+import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
 import { say, table } from '../output.ts';
 
 interface DevOptions {

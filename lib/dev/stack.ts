@@ -20,9 +20,9 @@ import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../stora
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST } from '../temporal/search-attributes.ts';
 import { ensureTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
-import { activitiesFor } from '../worker/activities.ts';
+import { activitiesFor } from '../../workers/shared/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
-import { createFlywheelWorker, defaultIdentity } from '../worker/create-worker.ts';
+import { createFlywheelWorker, defaultIdentity } from '../../workers/shared/create-worker.ts';
 import type { RoutingCheckResult } from '../workflow-types.ts';
 
 export interface DevStackOptions {

@@ -8,7 +8,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { WORKFLOWS_PATH } from '../../lib/worker/create-worker.ts';
+import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainModelInput, TrainModelResult } from '../../lib/workflow-types.ts';
 import { getInfra } from './infra.ts';
 

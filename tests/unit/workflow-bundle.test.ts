@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../../lib/worker/create-worker.ts';
+import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../../lib/worker/create-worker.ts';
+import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 
 const DIR = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 

@@ -1,5 +1,5 @@
 // CPU worker process: all workflows plus data, evaluation, registry and monitoring activities.
 import { exitOnFatal } from '../../lib/fatal.ts';
-import { runWorkerProcess } from '../../lib/worker/run.ts';
+import { runWorkerProcess } from '../../workers/shared/run.ts';
 
 await runWorkerProcess('cpu').catch(exitOnFatal);

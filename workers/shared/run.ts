@@ -1,20 +1,20 @@
 // One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
 // The Temporal runtime turns those signals into a graceful worker shutdown.
-import { loadConfig, type Env, type WorkerConfig } from '../config/index.ts';
+import { loadConfig, type Env, type WorkerConfig } from '../../lib/config/index.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
-import { createRegistry } from '../registry/index.ts';
-import { openDatabase, type Database } from '../db/index.ts';
-import { createLogger } from '../log.ts';
-import { createArtifactStore, s3OptionsFrom } from '../storage/index.ts';
-import { connectClient, connectWorkerConnection } from '../temporal/connection.ts';
-import { ensureSearchAttributes } from '../temporal/register-search-attributes.ts';
+import { createRegistry } from '../../lib/registry/index.ts';
+import { openDatabase, type Database } from '../../lib/db/index.ts';
+import { createLogger } from '../../lib/log.ts';
+import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
+import { connectClient, connectWorkerConnection } from '../../lib/temporal/connection.ts';
+import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import type { Client } from '@temporalio/client';
-import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
+import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
 import { activitiesFor } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
-import { selectBackend } from '../training/backend.ts';
-import { listenForPreemption, noPreemption } from './preemption.ts';
-import { installTemporalRuntime } from './runtime.ts';
+import { selectBackend } from '../../lib/training/backend.ts';
+import { listenForPreemption, noPreemption } from '../../lib/training/preemption.ts';
+import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
 
 function servingTarget(config: WorkerConfig): ServingTarget | undefined {
   const s = config.serving;

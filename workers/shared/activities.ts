@@ -3,20 +3,20 @@
 import { createBatchActivities } from '../../activities/batch/index.ts';
 import { createDataActivities } from '../../activities/data/index.ts';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
-import type { ModelRegistry } from '../registry/index.ts';
+import type { ModelRegistry } from '../../lib/registry/index.ts';
 import { createSystemActivities } from '../../activities/system/index.ts';
 import { createCommandTrainingActivities } from '../../activities/training/command.ts';
 import { createTrainingActivities } from '../../activities/training/index.ts';
-import type { TfjsBackend } from '../training/backend.ts';
-import { noPreemption, type Preemption } from './preemption.ts';
-import type { ArtifactStore, S3StoreOptions } from '../storage/index.ts';
-import type { Database } from '../db/index.ts';
+import type { TfjsBackend } from '../../lib/training/backend.ts';
+import { noPreemption, type Preemption } from '../../lib/training/preemption.ts';
+import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
+import type { Database } from '../../lib/db/index.ts';
 import type { Client } from '@temporalio/client';
 import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createRolloutActivities, type ServingTarget } from '../../activities/rollout/index.ts';
-import type { Logger } from '../log.ts';
-import type { WorkerKind } from '../temporal/constants.ts';
+import type { Logger } from '../../lib/log.ts';
+import type { WorkerKind } from '../../lib/temporal/constants.ts';
 
 export interface ActivityDeps {
   identity: string;

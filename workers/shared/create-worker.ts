@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { TASK_QUEUES, type WorkerKind } from '../temporal/constants.ts';
+import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
