@@ -9,7 +9,7 @@
 //   npm run bench:export -- --quick # small wide model, fewer rows, 1 round (smoke test)
 import { rocAuc } from '../lib/evaluation/auc.ts';
 import { exportMlpToOnnx, OnnxSession, quantizeMlpInt8, type MlpWeights } from '../lib/onnx/index.ts';
-import { flightsShapedRows, normalRows, randomMlp, seededRandom } from '../lib/onnx/synthetic.ts';
+import { flightsShapedRows, normalRows, randomMlp, seededRandom } from '../tests/fixtures/synthetic.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
 
 const quick = isQuick();

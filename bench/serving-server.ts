@@ -7,8 +7,8 @@ import { PostgresDatabase } from '../lib/db/index.ts';
 import { createLogger } from '../lib/log.ts';
 import { BuiltinRegistry } from '../lib/registry/index.ts';
 import { LocalArtifactStore } from '../lib/storage/index.ts';
-import { NoopExecutor } from '../serving/inference/executor.ts';
 import { createInferenceServer } from '../serving/server.ts';
+import { NoopExecutor } from '../tests/fixtures/noop-executor.ts';
 
 export interface BenchServerConfig {
   databaseUrl: string;

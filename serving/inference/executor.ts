@@ -1,5 +1,5 @@
-// What runs a loaded model: the ONNX Runtime thread pool in production; a no-op executor that
-// returns zeros without running anything measures the server's own ceiling (bench:serving).
+// What runs a loaded model: the ONNX Runtime thread pool in production; bench:serving swaps in a
+// no-op executor (tests/fixtures/noop-executor.ts) to measure the server's own ceiling.
 
 export interface LoadedModelInfo {
   inputDim: number;
@@ -13,31 +13,4 @@ export interface Executor {
   run(id: string, x: Float32Array, rows: number): Promise<Float32Array>;
   unload(id: string): Promise<void>;
   close(): Promise<void>;
-}
-
-export class NoopExecutor implements Executor {
-  private readonly dims = new Map<string, LoadedModelInfo>();
-
-  constructor(private readonly read: (model: Uint8Array) => LoadedModelInfo) {}
-
-  load(id: string, model: Uint8Array): Promise<LoadedModelInfo> {
-    const info = this.read(model);
-    this.dims.set(id, info);
-    return Promise.resolve(info);
-  }
-
-  run(id: string, _x: Float32Array, rows: number): Promise<Float32Array> {
-    const info = this.dims.get(id);
-    if (!info) return Promise.reject(new Error(`model ${id} is not loaded`));
-    return Promise.resolve(new Float32Array(rows * info.outputDim));
-  }
-
-  unload(id: string): Promise<void> {
-    this.dims.delete(id);
-    return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
 }

@@ -22,7 +22,7 @@ import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import type { ModelSpec } from '../../lib/spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { RolloutResult } from '../../lib/workflow-types.ts';
-import { fitFixtureSpec, registerFixtureModel } from '../../serving/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
 import { dataArrivedSignal, modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rollout, rolloutStatusQuery, type RolloutInput } from '../../workflows/rollout.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';

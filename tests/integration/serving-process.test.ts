@@ -11,7 +11,7 @@ import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
 import type { FlightInstance } from '../../lib/features/flights.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../../serving/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
 import { signWebhook } from '../../serving/jobs/webhook.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { freePort, ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';

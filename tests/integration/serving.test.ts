@@ -14,7 +14,7 @@ import { createLogger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../../serving/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 

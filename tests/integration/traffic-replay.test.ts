@@ -13,7 +13,7 @@ import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { replayTraffic } from '../../lib/traffic/replay.ts';
-import { fitFixtureSpec, registerFixtureModel } from '../../serving/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 

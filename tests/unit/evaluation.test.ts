@@ -20,7 +20,7 @@ import {
 } from '../../lib/evaluation/metrics.ts';
 import { renderEvaluationReport } from '../../lib/evaluation/report-html.ts';
 import { exportMlpToOnnx, OnnxSession } from '../../lib/onnx/index.ts';
-import { randomMlp, roughNormal, seededRandom } from '../../lib/onnx/synthetic.ts';
+import { randomMlp, roughNormal, seededRandom } from '../fixtures/synthetic.ts';
 
 // Eight rows, highest score first. Positives score 0.9, 0.8, 0.6, 0.4; negatives 0.7, 0.55, 0.3, 0.1.
 const SCORES = [0.9, 0.8, 0.7, 0.6, 0.55, 0.4, 0.3, 0.1];

@@ -21,7 +21,7 @@ import {
   type OnnxModelMetadata,
 } from '../../lib/onnx/index.ts';
 import { uint8Params, uint8ParamsExactOne } from '../../lib/onnx/quantize.ts';
-import { flightsShapedRows, normalRows, randomMlp, seededRandom } from '../../lib/onnx/synthetic.ts';
+import { flightsShapedRows, normalRows, randomMlp, seededRandom } from '../fixtures/synthetic.ts';
 
 const { onnx } = onnxProto;
 // Before any model is built: the describe bodies below build and score at collection time.

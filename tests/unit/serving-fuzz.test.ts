@@ -16,7 +16,7 @@ import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { ERROR_CODES } from '../../serving/errors.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../../serving/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
 import { routesOf } from '../../serving/http/app.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 

@@ -11,7 +11,7 @@ import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../../serving/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
 import { routesOf } from '../../serving/http/app.ts';
 import { OPENAPI } from '../../serving/http/openapi.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
