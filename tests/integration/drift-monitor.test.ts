@@ -23,7 +23,7 @@ import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import type { ModelSpec } from '../../lib/spec/model-spec.ts';
 import { putJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { WORKFLOWS_PATH } from '../../lib/worker/create-worker.ts';
+import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import type { LifecycleStatus } from '../../lib/workflow-types.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
