@@ -1,8 +1,8 @@
 // `flywheel demo` (`npm run demo`): the whole loop on the real flights data with embedded
-// defaults — see lib/demo/run.ts for the story and README "The demo" for what to look at.
+// defaults — see cli/demo/runner.ts for the story and README "The demo" for what to look at.
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
-import { DEMO_PROFILES, runDemo } from '../../lib/demo/run.ts';
+import { DEMO_PROFILES, runDemo } from '../demo/runner.ts';
 import { createLogger } from '../../lib/log.ts';
 import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
 import { say } from '../output.ts';

@@ -3,7 +3,7 @@
 // Ctrl-C, which stops all of it.
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
-import { startDevStack } from '../../lib/dev/stack.ts';
+import { startDevStack } from '../dev/stack.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/registry/index.ts';

@@ -9,25 +9,28 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { API_KEY_SCOPES, createApiKey } from '../auth/api-keys.ts';
-import { loadConfig, type Env } from '../config/index.ts';
-import { withDuck } from '../data/duck.ts';
-import { arriveFlightsMonth } from '../data/lake.ts';
-import { startDevStack, type DevStack } from '../dev/stack.ts';
-import type { Logger } from '../log.ts';
-import { createRegistry, REPORT_TAG, type ModelRegistry } from '../registry/index.ts';
-import { ROLLOUT_TAGS } from '../../activities/rollout/index.ts';
-import { loadModelSpec } from '../spec/model-spec.ts';
-import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
-import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
-import { createServingAdmin, type ServingAdmin } from '../rollout/serving-admin.ts';
-import { replayTraffic, type ReplayStats } from '../traffic/replay.ts';
-import type { CycleSummary, DataArrivedSignal, LifecycleStatus, RolloutResult } from '../workflow-types.ts';
-import type { DriftMonitorStatus } from '../monitor/types.ts';
+import { API_KEY_SCOPES, createApiKey } from '../../lib/auth/api-keys.ts';
+import { loadConfig, type Env } from '../../lib/config/index.ts';
+import { withDuck } from '../../lib/data/duck.ts';
+import { arriveFlightsMonth } from '../../lib/data/lake.ts';
+import type { Logger } from '../../lib/log.ts';
+import { createRegistry } from '../../lib/registry/index.ts';
+import { createServingAdmin, type ServingAdmin } from '../../lib/rollout/serving-admin.ts';
+import { loadModelSpec } from '../../lib/spec/model-spec.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
+import { sleep } from '../../lib/traffic/limiter.ts';
+import type { ReplayStats } from '../../lib/traffic/replay.ts';
+import type { CycleSummary, DataArrivedSignal, RolloutResult } from '../../lib/workflow-types.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
-import { dataArrivedSignal, modelLifecycle, statusQuery } from '../../workflows/model-lifecycle.ts';
 import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
-import { rolloutStatusQuery, type RolloutStatus } from '../../workflows/rollout.ts';
+import { dataArrivedSignal, modelLifecycle, statusQuery } from '../../workflows/model-lifecycle.ts';
+import { startDevStack, type DevStack } from '../dev/stack.ts';
+import { collectReports, printSummary, type DemoSummary } from './summary.ts';
+import { startReplay, type Replay } from './traffic.ts';
+import { createWatcher } from './watcher.ts';
+
+export type { DemoSummary } from './summary.ts';
 
 /** What differs between `flywheel demo` and `flywheel demo --quick`; everything else is shared. */
 export interface DemoProfile {
@@ -69,24 +72,6 @@ export interface DemoOptions {
   logger: Logger;
   out: (line: string) => void;
   env?: Env;
-}
-
-export interface DemoSummary {
-  spec: string;
-  elapsedMs: number;
-  cycles: CycleSummary[];
-  champion: number | null;
-  traffic: ReplayStats[];
-  reports: Array<[string, string]>;
-  webUiUrl: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A running replay of one month's traffic, stopped when its phase ends. */
-interface Replay {
-  month: string;
-  stop(): Promise<ReplayStats>;
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
@@ -245,210 +230,3 @@ async function waitServing(admin: ServingAdmin, model: string, version: number, 
   }
   throw new Error(`the inference server did not load ${model} v${version} within ${timeoutMs / 1000}s`);
 }
-
-interface ReplayOptions {
-  url: string;
-  apiKey: string;
-  model: string;
-  month: string;
-  rate: number;
-  /** Flights per pass; the pass repeats until the phase ends. */
-  sample: number;
-  feedbackDelayMs: number;
-  say: (l: string) => void;
-}
-
-function startReplay(o: ReplayOptions): Replay {
-  const stopSignal = new AbortController();
-  const abort = new AbortController();
-  let last = Date.now();
-  const passes: ReplayStats[] = [];
-  let current: ReplayStats | undefined;
-  const total = (): ReplayStats => combine(o.month, [...passes, ...(current ? [current] : [])]);
-  o.say(`Replaying ${o.month} traffic at ${o.rate} requests/s (${o.sample} flights sampled over the month, in scheduled order, repeated; labels ${o.feedbackDelayMs / 1000} s later)`);
-  const done = (async () => {
-    while (!stopSignal.signal.aborted) {
-      const stats = await replayTraffic({
-        baseUrl: o.url,
-        apiKey: o.apiKey,
-        model: o.model,
-        month: o.month,
-        rate: o.rate,
-        sample: o.sample,
-        feedbackDelayMs: o.feedbackDelayMs,
-        progressIntervalMs: 5000,
-        onProgress: (s) => {
-          current = s;
-          if (Date.now() - last < 30_000) return;
-          last = Date.now();
-          const t = total();
-          o.say(`  traffic ${o.month}: ${t.ok} answered, ${t.failed} failed, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
-        },
-        stopSignal: stopSignal.signal,
-        signal: abort.signal,
-      });
-      current = undefined;
-      passes.push(stats);
-    }
-    return total();
-  })();
-  return {
-    month: o.month,
-    stop: async () => {
-      stopSignal.abort();
-      // Labels already owed are posted; then the replay ends.
-      const timer = setTimeout(() => abort.abort(), o.feedbackDelayMs + 3000);
-      try {
-        return await done;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
-/** One month's replay passes as one: counts added, latency quantiles the worst pass's. */
-function combine(month: string, passes: ReplayStats[]): ReplayStats {
-  const sum = (f: (s: ReplayStats) => number) => passes.reduce((a, s) => a + f(s), 0);
-  const worst = (f: (s: ReplayStats) => number) => passes.reduce((a, s) => Math.max(a, f(s)), 0);
-  const failures: Record<string, number> = {};
-  for (const p of passes) for (const [k, v] of Object.entries(p.failures)) failures[k] = (failures[k] ?? 0) + v;
-  const base = passes[0];
-  return {
-    ...(base ?? ({} as ReplayStats)),
-    month,
-    flights: sum((s) => s.flights),
-    sent: sum((s) => s.sent),
-    ok: sum((s) => s.ok),
-    failed: sum((s) => s.failed),
-    failures,
-    cancelled: sum((s) => s.cancelled),
-    latencyMs: { p50: worst((s) => s.latencyMs.p50), p99: worst((s) => s.latencyMs.p99), max: worst((s) => s.latencyMs.max) },
-    feedback: {
-      posted: sum((s) => s.feedback.posted),
-      failed: sum((s) => s.feedback.failed),
-      failures: {},
-      pending: sum((s) => s.feedback.pending),
-      skipped: sum((s) => s.feedback.skipped),
-      abandoned: sum((s) => s.feedback.abandoned),
-    },
-    elapsedMs: sum((s) => s.elapsedMs),
-  };
-}
-
-/** Polls the lifecycle, the current cycle's rollout and the drift monitor; prints what changed. */
-function createWatcher(client: Client, model: string, say: (l: string) => void, running: Promise<void>) {
-  const lifecycle = client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model));
-  // Ctrl-C stops the workers, or the GPU worker process dies: nothing more will happen, say so.
-  let stopped: Error | undefined;
-  running.then(
-    () => (stopped = new Error('the workers stopped (Ctrl-C?) before the demo finished')),
-    (err: unknown) => (stopped = err instanceof Error ? err : new Error(String(err))),
-  );
-  let lastLine = '';
-  const seenChecks = new Set<number>();
-  const driftReports: string[] = [];
-  const print = (line: string) => {
-    if (line !== lastLine) say(line);
-    lastLine = line;
-  };
-
-  async function poll(): Promise<LifecycleStatus> {
-    if (stopped) throw stopped;
-    const s = await lifecycle.query(statusQuery);
-    const c = s.current;
-    if (c) {
-      let line = `cycle ${c.cycle} (${c.triggers.map((t) => t.kind).join('+')}): ${c.stage}${c.detail ? ` — ${c.detail}` : ''}`;
-      if (c.stage === 'rollout' && c.version) {
-        const r = await client.workflow
-          .getHandle(WORKFLOW_IDS.rollout(model, c.version))
-          .query(rolloutStatusQuery)
-          .catch((): RolloutStatus | undefined => undefined);
-        if (r) line = `cycle ${c.cycle}: rollout of v${r.challenger} step ${Math.min(r.step + 1, r.steps)}/${r.steps} ${r.state}${r.last ? `, last check ${r.last.verdict} (challenger ${r.last.challengerSamples} / champion ${r.last.championSamples} predictions)` : ''}`;
-      }
-      print(line);
-    }
-    const m = await client.workflow
-      .getHandle(WORKFLOW_IDS.driftMonitor(model))
-      .query(driftMonitorStatusQuery)
-      .catch((): DriftMonitorStatus | undefined => undefined);
-    const check = m?.state.lastCheck;
-    if (m && check && !seenChecks.has(m.state.checks)) {
-      seenChecks.add(m.state.checks);
-      if (check.htmlUri && check.status === 'breach') driftReports.push(check.htmlUri);
-      const drift = check.status === 'breach' || !check.drift ? check.reasons.join('; ') : check.drift.summary;
-      print(`drift check ${m.state.checks} on v${check.championVersion ?? '?'} (${check.samples} predictions): ${check.status}${drift ? ` — ${drift}` : ''}${m.state.alerts ? ` [alerts sent: ${m.state.alerts}]` : ''}`);
-    }
-    return s;
-  }
-
-  return {
-    driftReports,
-    async cycleEnded(cycle: number, timeoutMs: number): Promise<CycleSummary> {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const s = await poll();
-        const ended = s.history.find((c) => c.cycle === cycle);
-        if (ended) return ended;
-        await sleep(1000);
-      }
-      throw new Error(`cycle ${cycle} of ${model} did not end within ${timeoutMs / 60_000} minutes`);
-    },
-    async cycleStarted(match: (c: CycleSummary) => boolean, timeoutMs: number): Promise<CycleSummary> {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const s = await poll();
-        const c = [...s.history, ...(s.current ? [s.current] : [])].find(match);
-        if (c) return c;
-        await sleep(1000);
-      }
-      throw new Error(`no cycle of ${model} started by drift within ${timeoutMs / 60_000} minutes`);
-    },
-  };
-}
-
-async function collectReports(registry: ModelRegistry, status: LifecycleStatus, monitor: DriftMonitorStatus | undefined, driftReports: string[]): Promise<Array<[string, string]>> {
-  const reports: Array<[string, string]> = [];
-  for (const c of status.history) {
-    if (!c.version) continue;
-    const tags = (await registry.getVersion(status.model, c.version)).tags;
-    const report = tags[REPORT_TAG];
-    const evidence = tags[ROLLOUT_TAGS.evidence];
-    if (report) reports.push([`v${c.version} evaluation report`, report]);
-    if (evidence) reports.push([`v${c.version} rollout evidence (${tags[ROLLOUT_TAGS.outcome] ?? ''})`, evidence]);
-  }
-  // The first breaching check's report explains the alert; else the latest check's.
-  const breach = driftReports[0];
-  const latest = monitor?.state.lastCheck?.htmlUri;
-  if (breach) reports.push(['drift report (breach)', breach]);
-  else if (latest) reports.push(['drift report (latest check)', latest]);
-  return reports;
-}
-
-function printSummary(s: DemoSummary, out: (l: string) => void): void {
-  const rows = s.cycles.map((c) => [
-    String(c.cycle),
-    c.triggers.map((t) => t.kind).join('+'),
-    c.datasetVersion ?? '',
-    c.version ? `v${c.version}` : '',
-    c.metrics?.rocAuc !== undefined ? c.metrics.rocAuc.toFixed(4) : '',
-    c.stage,
-    c.endedAt && c.startedAt ? `${Math.round((Date.parse(c.endedAt) - Date.parse(c.startedAt)) / 1000)}s` : '',
-  ]);
-  const widths = ['cycle', 'trigger', 'dataset version', 'version', 'test AUC', 'outcome', 'took'].map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  out('');
-  out(`Flywheel demo finished in ${(s.elapsedMs / 60_000).toFixed(1)} minutes; champion: ${s.champion ? `v${s.champion}` : 'none'}`);
-  out('');
-  out(line(['cycle', 'trigger', 'dataset version', 'version', 'test AUC', 'outcome', 'took']));
-  out(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) out(line(r));
-  out('');
-  for (const t of s.traffic) {
-    out(`traffic ${t.month}: ${t.ok} answered, ${t.failed} failed${t.failed ? ` (${JSON.stringify(t.failures)})` : ''}, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
-  }
-  out('');
-  const width = Math.max(...s.reports.map(([k]) => k.length), 6);
-  for (const [k, v] of [['Web UI', s.webUiUrl] as [string, string], ...s.reports]) out(`  ${k.padEnd(width)}  ${v}`);
-}
-

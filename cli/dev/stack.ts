@@ -12,18 +12,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Env, WorkerConfig } from '../config/index.ts';
-import { createRegistry } from '../registry/index.ts';
-import { openDatabase, type Database } from '../db/index.ts';
-import type { Logger } from '../log.ts';
-import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../storage/index.ts';
-import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
-import { SEARCH_ATTRIBUTE_LIST } from '../temporal/search-attributes.ts';
-import { ensureTemporalExecutable, type TemporalExecutable } from '../temporal/dev-server.ts';
+import type { Env, WorkerConfig } from '../../lib/config/index.ts';
+import { createRegistry } from '../../lib/registry/index.ts';
+import { openDatabase, type Database } from '../../lib/db/index.ts';
+import type { Logger } from '../../lib/log.ts';
+import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../../lib/storage/index.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTE_LIST } from '../../lib/temporal/search-attributes.ts';
+import { ensureTemporalExecutable, type TemporalExecutable } from '../../lib/temporal/dev-server.ts';
 import { activitiesFor } from '../../workers/shared/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../../workers/shared/create-worker.ts';
-import type { RoutingCheckResult } from '../workflow-types.ts';
+import type { RoutingCheckResult } from '../../lib/workflow-types.ts';
 
 export interface DevStackOptions {
   /** @default 7233 */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { DemoSummary } from '../../lib/demo/run.ts';
+import type { DemoSummary } from '../../cli/demo/summary.ts';
 import { getInfra } from './infra.ts';
 import { descendants, freePort, isAlive, spawnNode } from './processes.ts';
 

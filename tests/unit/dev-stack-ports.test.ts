@@ -2,7 +2,7 @@
 // logs it, and the SDK would then talk to whatever listens there.
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { assertPortFree } from '../../lib/dev/stack.ts';
+import { assertPortFree } from '../../cli/dev/stack.ts';
 
 describe('assertPortFree', () => {
   it('passes on a free port and names the port and its purpose when it is taken', async () => {
