@@ -20,6 +20,40 @@ export default tseslint.config(
     },
   },
   {
+    // Layers point one way (STYLE.md 15): lib/ is a library and never reaches up into an app layer.
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(activities|workflows|serving|workers|cli)(/|$)',
+              message: 'lib/ is a library: it imports no app layer (activities, workflows, serving, workers, cli). Move the shared piece down into lib/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Activities are registered by the workers, never the other way round.
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+workers(/|$)',
+              message: 'activities/ imports no workers/: a worker registers activities, not the reverse.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Entry points and the CLI talk to a human on stdout/stderr.
     files: ['cli/**', 'bin/**', 'workers/*/main.ts', 'bench/**', 'tests/**', 'infra/**', 'lib/fatal.ts'],
     rules: { 'no-console': 'off' },
