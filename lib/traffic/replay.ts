@@ -4,8 +4,9 @@
 import { MONTH_PATTERN } from '../data/flights.ts';
 import { TrafficReplayError } from './errors.ts';
 import { monthFlights, type ReplayFlight } from './flights-source.ts';
+import { LabelQueue, type PendingLabel } from './label-queue.ts';
 import { LatencyHistogram } from './latency.ts';
-import { SlotLimiter, sleep, Waker } from './limiter.ts';
+import { SlotLimiter, sleep } from './limiter.ts';
 
 export { TrafficReplayError, type TrafficReplayErrorCode } from './errors.ts';
 export { monthFlights, type ReplayFlight } from './flights-source.ts';
@@ -89,13 +90,6 @@ export interface ReplayStats {
   stopped: boolean;
 }
 
-interface PendingLabel {
-  dueAt: number;
-  requestId: string;
-  instance: number;
-  label: 0 | 1;
-}
-
 const FEEDBACK_RETRIES = 3;
 
 function check(ok: boolean, message: string): void {
@@ -165,6 +159,79 @@ export async function preflightReplay(baseUrl: string, model: string, apiKey?: s
  * label is posted (or, after `signal` aborts, abandoned); throws `TrafficReplayError` on a bad
  * month or, with `preflight`, an unreachable server, a refused key or an unknown model. */
 export async function replayTraffic(options: ReplayTrafficOptions): Promise<ReplayStats> {
+  const settings = resolveOptions(options);
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const abort = options.signal ?? new AbortController().signal;
+  const stopSending = options.stopSignal ? AbortSignal.any([abort, options.stopSignal]) : abort;
+  if (options.preflight ?? true) await preflightReplay(baseUrl, options.model, options.apiKey, abort, settings.feedbackShare > 0);
+
+  const replay: Replay = {
+    predictUrl: `${baseUrl}/v1/models/${encodeURIComponent(options.model)}/predict`,
+    feedbackUrl: `${baseUrl}/v1/feedback`,
+    headers: requestHeaders(options.apiKey),
+    settings,
+    abort,
+    stats: emptyStats(options.model, options.month),
+    latency: new LatencyHistogram(),
+    labels: new LabelQueue(),
+  };
+  const limiter = new SlotLimiter(settings.maxInFlight);
+  const pacer = createPacer(options.rate);
+  const predictions = new Set<Promise<void>>();
+  const startedAt = performance.now();
+  let sendingEndedAt: number | undefined;
+  const snapshot = () => snapshotStats(replay, predictions.size, startedAt, pacer.firstSentAt, sendingEndedAt);
+
+  /** Sends `group` at its time in the schedule, once an in-flight slot is free. */
+  async function send(group: ReplayFlight[]): Promise<void> {
+    const wait = pacer.untilNextMs();
+    if (wait > 0) await sleep(wait, stopSending);
+    if (stopSending.aborted || !(await limiter.acquire(stopSending))) return;
+    pacer.sent();
+    const request = sendBatch(replay, group).finally(() => {
+      limiter.release();
+      predictions.delete(request);
+    });
+    predictions.add(request);
+  }
+
+  async function sendAll(): Promise<void> {
+    for await (const group of batches(replayFlights(options, abort), settings.batch, options.limit, stopSending)) await send(group);
+  }
+
+  const progress = options.onProgress
+    ? setInterval(() => options.onProgress?.(snapshot()), options.progressIntervalMs ?? 5000)
+    : undefined;
+  progress?.unref();
+  const labels = replay.labels.postWhenDue((label) => postLabel(replay, label), limiter, abort).then((abandoned) => {
+    replay.stats.feedback.abandoned += abandoned;
+  });
+  try {
+    // An abort mid-read surfaces as DuckDB's interruption; the stats still say what was done.
+    await sendAll().catch((err: unknown) => {
+      if (!abort.aborted) throw err;
+    });
+  } finally {
+    sendingEndedAt = performance.now();
+    await Promise.allSettled(predictions);
+    replay.labels.close();
+    await labels;
+    if (progress) clearInterval(progress);
+  }
+  replay.stats.stopped = stopSending.aborted;
+  return snapshot();
+}
+
+/** The options' defaults, filled in and checked. */
+interface ReplaySettings {
+  batch: number;
+  feedbackDelayMs: number;
+  feedbackShare: number;
+  maxInFlight: number;
+  requestTimeoutMs: number;
+}
+
+function resolveOptions(options: ReplayTrafficOptions): ReplaySettings {
   const batch = options.batch ?? 1;
   const feedbackDelayMs = options.feedbackDelayMs ?? 30_000;
   const feedbackShare = options.feedbackShare ?? 1;
@@ -177,34 +244,33 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
   check(Number.isFinite(feedbackDelayMs) && feedbackDelayMs >= 0, `feedbackDelayMs must be ≥ 0, got ${feedbackDelayMs}`);
   check(feedbackShare >= 0 && feedbackShare <= 1, `feedbackShare must be between 0 and 1, got ${feedbackShare}`);
   check(Number.isInteger(maxInFlight) && maxInFlight >= 1, `maxInFlight must be a positive integer, got ${maxInFlight}`);
-
   if (!options.flights && !MONTH_PATTERN.test(options.month)) throw new TrafficReplayError('badMonth', `month must be YYYY-MM, got ${JSON.stringify(options.month)}`);
+  return { batch, feedbackDelayMs, feedbackShare, maxInFlight, requestTimeoutMs };
+}
 
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const abort = options.signal ?? new AbortController().signal;
-  const stopSending = options.stopSignal ? AbortSignal.any([abort, options.stopSignal]) : abort;
-  if (options.preflight ?? true) await preflightReplay(baseUrl, options.model, options.apiKey, abort, (options.feedbackShare ?? 1) > 0);
+/** What one replay's steps share: where and how to send, and what to count. */
+interface Replay {
+  predictUrl: string;
+  feedbackUrl: string;
+  headers: Record<string, string>;
+  settings: ReplaySettings;
+  /** `signal`, or one that never fires. */
+  abort: AbortSignal;
+  stats: ReplayStats;
+  latency: LatencyHistogram;
+  labels: LabelQueue;
+}
 
-  const predictUrl = `${baseUrl}/v1/models/${encodeURIComponent(options.model)}/predict`;
-  const feedbackUrl = `${baseUrl}/v1/feedback`;
+function requestHeaders(apiKey: string | undefined): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+  return headers;
+}
 
-  const limiter = new SlotLimiter(maxInFlight);
-  const latency = new LatencyHistogram();
-  const predictions = new Set<Promise<void>>();
-  const labelPosts = new Set<Promise<void>>();
-  const pending: PendingLabel[] = [];
-  let pendingHead = 0;
-  const labelArrived = new Waker();
-  let sendingDone = false;
-  const startedAt = performance.now();
-  let firstSentAt: number | undefined;
-  let sendingEndedAt: number | undefined;
-
-  const stats: ReplayStats = {
-    model: options.model,
-    month: options.month,
+function emptyStats(model: string, month: string): ReplayStats {
+  return {
+    model,
+    month,
     flights: 0,
     sent: 0,
     ok: 0,
@@ -218,180 +284,150 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
     rate: 0,
     stopped: false,
   };
+}
 
-  function snapshot(): ReplayStats {
-    const now = performance.now();
-    // Reading the month takes a moment before the first request; the rate starts with that.
-    const sendingMs = firstSentAt === undefined ? 0 : (sendingEndedAt ?? now) - firstSentAt;
-    return {
-      ...stats,
-      failures: { ...stats.failures },
-      inFlight: predictions.size,
-      latencyMs: { p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max },
-      feedback: { ...stats.feedback, failures: { ...stats.feedback.failures }, pending: pending.length - pendingHead },
-      elapsedMs: now - startedAt,
-      rate: sendingMs > 0 ? stats.sent / (sendingMs / 1000) : 0,
-    };
-  }
+function countFailure(failures: Record<string, number>, reason: string): void {
+  failures[reason] = (failures[reason] ?? 0) + 1;
+}
 
-  async function predict(flights: ReplayFlight[]): Promise<void> {
-    stats.sent++;
-    stats.flights += flights.length;
-    const timeout = AbortSignal.timeout(requestTimeoutMs);
-    const t0 = performance.now();
-    try {
-      const res = await fetch(predictUrl, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ instances: flights.map((f) => f.instance), routingKey: flights[0]!.key }),
-        signal: AbortSignal.any([abort, timeout]),
-      });
-      if (!res.ok) {
-        await res.arrayBuffer().catch(() => undefined);
-        stats.failed++;
-        stats.failures[String(res.status)] = (stats.failures[String(res.status)] ?? 0) + 1;
-        return;
-      }
-      const body = (await res.json()) as { requestId?: string };
-      latency.record(performance.now() - t0);
-      stats.ok++;
-      const requestId = body.requestId ?? res.headers.get('x-request-id');
-      if (!requestId) return;
-      const dueAt = performance.now() + feedbackDelayMs;
-      flights.forEach((f, instance) => {
-        if (share(f.key) < feedbackShare) pending.push({ dueAt, requestId, instance, label: f.label });
-        else stats.feedback.skipped++;
-      });
-      labelArrived.wake();
-    } catch {
-      if (abort.aborted) {
-        stats.cancelled++;
-        return;
-      }
-      const reason = failureReason(timeout.aborted);
-      stats.failed++;
-      stats.failures[reason] = (stats.failures[reason] ?? 0) + 1;
+/** The stats as of now, copied (the caller may keep them while the replay goes on). */
+function snapshotStats(replay: Replay, inFlight: number, startedAt: number, firstSentAt: number | undefined, sendingEndedAt: number | undefined): ReplayStats {
+  const { stats, latency } = replay;
+  const now = performance.now();
+  // Reading the month takes a moment before the first request; the rate starts with that.
+  const sendingMs = firstSentAt === undefined ? 0 : (sendingEndedAt ?? now) - firstSentAt;
+  return {
+    ...stats,
+    failures: { ...stats.failures },
+    inFlight,
+    latencyMs: { p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max },
+    feedback: { ...stats.feedback, failures: { ...stats.feedback.failures }, pending: replay.labels.size },
+    elapsedMs: now - startedAt,
+    rate: sendingMs > 0 ? stats.sent / (sendingMs / 1000) : 0,
+  };
+}
+
+/** The flights to replay: `options.flights`, or the month's from the bundled dataset. */
+function replayFlights(options: ReplayTrafficOptions, abort: AbortSignal): AsyncIterable<ReplayFlight> {
+  return options.flights ?? monthFlights(options.month, { ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.sample !== undefined ? { sample: options.sample } : {}), signal: abort });
+}
+
+/** `flights` in groups of `size` (the last may be smaller), at most `limit` flights in all, until
+ * `stop` fires. */
+async function* batches(flights: AsyncIterable<ReplayFlight>, size: number, limit: number | undefined, stop: AbortSignal): AsyncGenerator<ReplayFlight[]> {
+  let group: ReplayFlight[] = [];
+  let taken = 0;
+  for await (const flight of flights) {
+    if (stop.aborted || (limit !== undefined && taken >= limit)) break;
+    taken++;
+    group.push(flight);
+    if (group.length === size) {
+      yield group;
+      group = [];
     }
   }
+  if (group.length > 0 && !stop.aborted) yield group;
+}
 
-  async function postLabel(item: PendingLabel): Promise<void> {
-    const body = JSON.stringify({ requestId: item.requestId, instance: item.instance, label: item.label });
-    let reason = 'network';
-    for (let attempt = 0; attempt <= FEEDBACK_RETRIES && !abort.aborted; attempt++) {
-      const timeout = AbortSignal.timeout(requestTimeoutMs);
-      try {
-        const res = await fetch(feedbackUrl, { method: 'POST', headers, body, signal: AbortSignal.any([abort, timeout]) });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) {
-          stats.feedback.posted++;
-          return;
-        }
-        reason = String(res.status);
-        // Shed or rate-limited: the label is still worth having, so wait as told and retry.
-        if (res.status !== 429 && res.status !== 503) break;
-        const retryAfterS = Number(res.headers.get('retry-after'));
-        await sleep(Math.min(5000, Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : 200 * 2 ** attempt), abort);
-      } catch {
-        if (abort.aborted) break;
-        reason = failureReason(timeout.aborted);
-        break;
-      }
-    }
-    if (abort.aborted) {
-      stats.feedback.abandoned++;
-      return;
-    }
-    stats.feedback.failed++;
-    stats.feedback.failures[reason] = (stats.feedback.failures[reason] ?? 0) + 1;
-  }
-
-  async function feedbackLoop(): Promise<void> {
-    while (!abort.aborted) {
-      const next = pending[pendingHead];
-      if (!next) {
-        if (sendingDone) break;
-        await labelArrived.wait(abort);
-        continue;
-      }
-      const wait = next.dueAt - performance.now();
-      if (wait > 0) {
-        // Later labels are due later still, so nothing new can need an earlier wake-up.
-        await sleep(wait, abort);
-        continue;
-      }
-      if (!(await limiter.acquire(abort))) break;
-      pendingHead++;
-      if (pendingHead > 4096 && pendingHead * 2 > pending.length) {
-        pending.splice(0, pendingHead);
-        pendingHead = 0;
-      }
-      const post = postLabel(next).finally(() => {
-        limiter.release();
-        labelPosts.delete(post);
-      });
-      labelPosts.add(post);
-    }
-    await Promise.allSettled(labelPosts);
-    stats.feedback.abandoned += pending.length - pendingHead;
-    pending.length = pendingHead = 0;
-  }
-
-  async function sendAll(): Promise<void> {
-    const intervalMs = 1000 / options.rate;
-    // Timers fire late by a millisecond or so; a little catch-up keeps the average rate, while
-    // a long stall (a full in-flight window) is never made up in a burst.
-    const maxLagMs = Math.max(2 * intervalMs, 10);
-    let nextAt = 0;
-    let group: ReplayFlight[] = [];
-    const flights = options.flights ?? monthFlights(options.month, { ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.sample !== undefined ? { sample: options.sample } : {}), signal: abort });
-    let taken = 0;
-
-    const send = async (): Promise<void> => {
-      const wait = nextAt - performance.now();
-      if (wait > 0) await sleep(wait, stopSending);
-      if (stopSending.aborted || !(await limiter.acquire(stopSending))) return;
+/** Request times 1/rate apart, from the first request sent (not from when reading began). */
+function createPacer(rate: number) {
+  const intervalMs = 1000 / rate;
+  // Timers fire late by a millisecond or so; a little catch-up keeps the average rate, while
+  // a long stall (a full in-flight window) is never made up in a burst.
+  const maxLagMs = Math.max(2 * intervalMs, 10);
+  let nextAt = 0;
+  let firstSentAt: number | undefined;
+  return {
+    get firstSentAt(): number | undefined {
+      return firstSentAt;
+    },
+    /** How long until the next request is due (≤ 0: now). */
+    untilNextMs(): number {
+      return nextAt - performance.now();
+    },
+    /** A request went out now: schedules the next. */
+    sent(): void {
       const now = performance.now();
-      // The schedule starts at the first request, not when reading the month began.
       if (firstSentAt === undefined) {
         firstSentAt = now;
         nextAt = now;
       }
       nextAt = Math.max(nextAt + intervalMs, now - maxLagMs);
-      const request = predict(group).finally(() => {
-        limiter.release();
-        predictions.delete(request);
-      });
-      predictions.add(request);
-      group = [];
-    };
+    },
+  };
+}
 
-    for await (const flight of flights) {
-      if (stopSending.aborted || (options.limit !== undefined && taken >= options.limit)) break;
-      taken++;
-      group.push(flight);
-      if (group.length === batch) await send();
-    }
-    if (group.length > 0 && !stopSending.aborted) await send();
-  }
-
-  const progress = options.onProgress
-    ? setInterval(() => options.onProgress?.(snapshot()), options.progressIntervalMs ?? 5000)
-    : undefined;
-  progress?.unref();
-  const labels = feedbackLoop();
+/** One prediction request for `flights`; when answered, their labels (those in the share) join
+ * the label queue, due `feedbackDelayMs` from now. */
+async function sendBatch(replay: Replay, flights: ReplayFlight[]): Promise<void> {
+  const { stats, settings, abort } = replay;
+  stats.sent++;
+  stats.flights += flights.length;
+  const timeout = AbortSignal.timeout(settings.requestTimeoutMs);
+  const t0 = performance.now();
   try {
-    // An abort mid-read surfaces as DuckDB's interruption; the stats still say what was done.
-    await sendAll().catch((err: unknown) => {
-      if (!abort.aborted) throw err;
+    const res = await fetch(replay.predictUrl, {
+      method: 'POST',
+      headers: replay.headers,
+      body: JSON.stringify({ instances: flights.map((f) => f.instance), routingKey: flights[0]!.key }),
+      signal: AbortSignal.any([abort, timeout]),
     });
-  } finally {
-    sendingEndedAt = performance.now();
-    await Promise.allSettled(predictions);
-    sendingDone = true;
-    labelArrived.wake();
-    await labels;
-    if (progress) clearInterval(progress);
+    if (!res.ok) {
+      await res.arrayBuffer().catch(() => undefined);
+      stats.failed++;
+      countFailure(stats.failures, String(res.status));
+      return;
+    }
+    const body = (await res.json()) as { requestId?: string };
+    replay.latency.record(performance.now() - t0);
+    stats.ok++;
+    const requestId = body.requestId ?? res.headers.get('x-request-id');
+    if (!requestId) return;
+    const dueAt = performance.now() + settings.feedbackDelayMs;
+    flights.forEach((f, instance) => {
+      if (share(f.key) < settings.feedbackShare) replay.labels.push({ dueAt, requestId, instance, label: f.label });
+      else stats.feedback.skipped++;
+    });
+    replay.labels.notify();
+  } catch {
+    if (abort.aborted) {
+      stats.cancelled++;
+      return;
+    }
+    stats.failed++;
+    countFailure(stats.failures, failureReason(timeout.aborted));
   }
-  stats.stopped = stopSending.aborted;
-  return snapshot();
+}
+
+/** Posts one label; a shed or rate-limited post waits as told and is retried. */
+async function postLabel(replay: Replay, item: PendingLabel): Promise<void> {
+  const { stats, abort } = replay;
+  const body = JSON.stringify({ requestId: item.requestId, instance: item.instance, label: item.label });
+  let reason = 'network';
+  for (let attempt = 0; attempt <= FEEDBACK_RETRIES && !abort.aborted; attempt++) {
+    const timeout = AbortSignal.timeout(replay.settings.requestTimeoutMs);
+    try {
+      const res = await fetch(replay.feedbackUrl, { method: 'POST', headers: replay.headers, body, signal: AbortSignal.any([abort, timeout]) });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) {
+        stats.feedback.posted++;
+        return;
+      }
+      reason = String(res.status);
+      // Shed or rate-limited: the label is still worth having, so wait as told and retry.
+      if (res.status !== 429 && res.status !== 503) break;
+      const retryAfterS = Number(res.headers.get('retry-after'));
+      await sleep(Math.min(5000, Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : 200 * 2 ** attempt), abort);
+    } catch {
+      if (abort.aborted) break;
+      reason = failureReason(timeout.aborted);
+      break;
+    }
+  }
+  if (abort.aborted) {
+    stats.feedback.abandoned++;
+    return;
+  }
+  stats.feedback.failed++;
+  countFailure(stats.feedback.failures, reason);
 }
