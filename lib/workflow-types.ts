@@ -1,6 +1,6 @@
 // Workflow and activity inputs/outputs: plain JSON objects with named types, so the SDK, the
 // `temporal` CLI (`--input '{...}'`) and the Web UI all speak the same shapes.
-import type { ModelSpec } from './spec/model-spec.ts';
+import type { ModelSpec } from './model-spec/model-spec.ts';
 
 /** Input of `routingCheck`: nothing required; `note` is echoed for tracing. */
 export interface RoutingCheckInput {
@@ -376,7 +376,7 @@ export type CycleStage = 'prepare' | 'train' | 'evaluate' | 'register' | 'approv
 
 /** Input of `modelCycle`, the child workflow of one training cycle. */
 export interface ModelCycleInput {
-  /** The model spec (lib/spec/model-spec.ts), as JSON. */
+  /** The model spec (lib/model-spec/model-spec.ts), as JSON. */
   spec: ModelSpec;
   cycle: number;
   partitions: Array<{ partition: string; uris: string[] }>;

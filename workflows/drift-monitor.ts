@@ -20,7 +20,7 @@ import type { MonitorActivities } from '../activities/monitor/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { decide, initialMonitorState } from '../lib/monitor/hysteresis.ts';
 import type { DriftCheckSummary, DriftMonitorInput, DriftMonitorStatus, MonitorState } from '../lib/monitor/types.ts';
-import { durationMs } from '../lib/spec/duration.ts';
+import { durationMs } from '../lib/model-spec/duration.ts';
 import { WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { driftSignal } from './lifecycle-messages.ts';
 

@@ -21,7 +21,7 @@ import type { EvaluationActivities } from '../activities/evaluation/index.ts';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
 import type { MonitorActivities } from '../activities/monitor/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
-import { durationMs } from '../lib/spec/duration.ts';
+import { durationMs } from '../lib/model-spec/duration.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import type { ApprovalOutcome, CycleStage, ModelCycleInput, ModelCycleResult, PrepareDataResult, RolloutResult, TrainModelResult } from '../lib/workflow-types.ts';

@@ -20,8 +20,8 @@ import {
 } from '@temporalio/workflow';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
-import { durationMs } from '../lib/spec/duration.ts';
-import type { ModelSpec } from '../lib/spec/model-spec.ts';
+import { durationMs } from '../lib/model-spec/duration.ts';
+import type { ModelSpec } from '../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import type { ApprovalDecisionInput, ApprovalOutcome, ApprovalRequest, CycleStage, CycleSummary, CycleTrigger, LifecycleCarryOver, LifecycleStatus } from '../lib/workflow-types.ts';

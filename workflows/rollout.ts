@@ -9,8 +9,8 @@ import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
 import type { RolloutActivities, RolloutEvidence, StepAnalysis } from '../activities/rollout/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import type { AnalysisCriteria } from '../lib/rollout/analysis.ts';
-import type { ModelSpec } from '../lib/spec/model-spec.ts';
-import { durationMs } from '../lib/spec/duration.ts';
+import type { ModelSpec } from '../lib/model-spec/model-spec.ts';
+import { durationMs } from '../lib/model-spec/duration.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
 import type { RolloutResult } from '../lib/workflow-types.ts';
 

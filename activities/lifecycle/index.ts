@@ -6,7 +6,7 @@ import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, RegistryNotFoundError, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
 import { retrainScheduleSpec } from '../../lib/lifecycle/schedule.ts';
-import type { ModelSpec } from '../../lib/spec/model-spec.ts';
+import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 

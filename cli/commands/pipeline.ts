@@ -7,7 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUp
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { saveModelSpec } from '../../lib/lifecycle/specs.ts';
-import { loadModelSpec } from '../../lib/spec/model-spec.ts';
+import { loadModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { createArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';

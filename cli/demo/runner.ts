@@ -16,7 +16,7 @@ import { arriveFlightsMonth } from '../../lib/data/lake.ts';
 import type { Logger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
 import { createServingAdmin, type ServingAdmin } from '../../lib/rollout/serving-admin.ts';
-import { loadModelSpec } from '../../lib/spec/model-spec.ts';
+import { loadModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { sleep } from '../../lib/traffic/limiter.ts';

@@ -1,7 +1,7 @@
 // Model specs a lifecycle was started with, kept in the artifact store (`specs/<model>.json`) so
 // data-arrival events (the CLI, the HTTP events endpoint) can signal-with-start every model that
 // consumes the dataset, even before its lifecycle workflow exists.
-import { parseModelSpec, type ModelSpec } from '../spec/model-spec.ts';
+import { parseModelSpec, type ModelSpec } from '../model-spec/model-spec.ts';
 import { getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 
 const PREFIX = 'specs/';

@@ -7,7 +7,7 @@ import { compareProfiles, type DriftOptions, type DriftReport } from '../data/dr
 import { datasetPrefix } from '../data/ingest.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
 import { ALIASES, findAlias, type ModelRegistry, type ModelVersion } from '../registry/index.ts';
-import { durationMs } from '../spec/duration.ts';
+import { durationMs } from '../model-spec/duration.ts';
 import { flightsLabel } from '../features/flights.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';

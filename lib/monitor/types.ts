@@ -1,8 +1,8 @@
 // The drift monitor's plain-JSON shapes: workflow input and carried state, the check activity's
 // input and summary. Types only, so workflow code can import them.
-import type { ModelSpec } from '../spec/model-spec.ts';
+import type { ModelSpec } from '../model-spec/model-spec.ts';
 
-/** The spec's `monitor` section (lib/spec/model-spec.ts), as the workflow receives it. */
+/** The spec's `monitor` section (lib/model-spec/model-spec.ts), as the workflow receives it. */
 export type MonitorSpec = ModelSpec['monitor'];
 
 /** Hysteresis and bookkeeping `driftMonitor` carries across continue-as-new. */

@@ -20,7 +20,7 @@ import { createLogger } from '../../lib/log.ts';
 import { referenceProfileKey } from '../../lib/monitor/check.ts';
 import type { CheckDriftInput, DriftCheckSummary, DriftMonitorStatus } from '../../lib/monitor/types.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import type { ModelSpec } from '../../lib/spec/model-spec.ts';
+import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { putJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';

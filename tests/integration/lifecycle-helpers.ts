@@ -8,7 +8,7 @@ import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import type { FlightInstance } from '../../lib/features/flights.ts';
-import { parseModelSpec, type ModelSpec, type ModelSpecInput } from '../../lib/spec/model-spec.ts';
+import { parseModelSpec, type ModelSpec, type ModelSpecInput } from '../../lib/model-spec/model-spec.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { DataArrivedSignal, LifecycleStatus } from '../../lib/workflow-types.ts';

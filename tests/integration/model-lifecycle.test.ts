@@ -11,7 +11,7 @@ import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresDatabase, migrate } from '../../lib/db/index.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import type { ModelSpec } from '../../lib/spec/model-spec.ts';
+import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { DataArrivedSignal } from '../../lib/workflow-types.ts';

@@ -19,7 +19,7 @@ import type { FlightInstance } from '../../lib/features/flights.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import type { RolloutEvidence } from '../../activities/rollout/index.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
-import type { ModelSpec } from '../../lib/spec/model-spec.ts';
+import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { RolloutResult } from '../../lib/workflow-types.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';

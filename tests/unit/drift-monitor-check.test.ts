@@ -12,7 +12,7 @@ import type { FlightInstance } from '../../lib/features/flights.ts';
 import { checkPrefix, judgeSlos, referencePositiveRate, referenceProfileKey, runDriftCheck, type DriftCheckReport } from '../../lib/monitor/check.ts';
 import { sloMetrics } from '../../lib/monitor/window.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import { modelSpecSchema } from '../../lib/spec/model-spec.ts';
+import { modelSpecSchema } from '../../lib/model-spec/model-spec.ts';
 import { getJson, LocalArtifactStore, putJson } from '../../lib/storage/index.ts';
 import { drifted, januaryTraffic } from './helpers/drift-traffic.ts';
 

@@ -3,8 +3,8 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { durationMs } from '../../lib/spec/duration.ts';
-import { loadModelSpec, ModelSpecError, parseModelSpec } from '../../lib/spec/model-spec.ts';
+import { durationMs } from '../../lib/model-spec/duration.ts';
+import { loadModelSpec, ModelSpecError, parseModelSpec } from '../../lib/model-spec/model-spec.ts';
 
 const validation = { dataset: 'flights', columns: { date: { type: 'timestamp' } } };
 
