@@ -13,7 +13,7 @@ import { ServingError } from './errors.ts';
 import type { Executor } from './inference/executor.ts';
 import type { ServingMetrics } from './metrics.ts';
 import type { RouteTable } from './router.ts';
-import { readRoutes, writeRoute, type StoredRoute } from './routes-store.ts';
+import { readRoutes, writeRoute, type StoredRoute } from './traffic-splits.ts';
 
 export interface LoadedVersion {
   model: string;
