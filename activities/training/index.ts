@@ -13,7 +13,7 @@ import { selectBackend, type TfjsBackend } from '../../lib/training/backend.ts';
 import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/checkpoints.ts';
 import { loadFlightsSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
-import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint.ts';
+import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import type { Preemption } from '../../lib/training/preemption.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/workflow-types.ts';

@@ -3,7 +3,7 @@
 // takes the newest checkpoint that reads back intact; corrupt ones are skipped with a warning.
 import type { Logger } from '../log.ts';
 import { ArtifactCorruptError, ArtifactNotFoundError, type ArtifactStore } from '../storage/index.ts';
-import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './tfjs/checkpoint.ts';
+import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './tfjs/checkpoint-format.ts';
 
 export function checkpointKey(runKey: string, globalStep: number): string {
   return `${runKey}/checkpoints/step-${String(globalStep).padStart(10, '0')}.ckpt`;

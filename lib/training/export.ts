@@ -3,7 +3,7 @@
 // each against TF.js measured on up to 10,000 validation rows.
 import { exportMlpToOnnx, OnnxSession, quantizeMlpInt8, type MlpWeights, type OnnxModelMetadata } from '../onnx/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
-import type { NamedTensor } from './tfjs/checkpoint.ts';
+import type { NamedTensor } from './tfjs/checkpoint-format.ts';
 import { initVariables, restore, disposeVariables } from './tfjs/model.ts';
 import { Rng } from './tfjs/rng.ts';
 import { predictProbabilities, type Dataset } from './tfjs/trainer.ts';

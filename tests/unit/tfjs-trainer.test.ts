@@ -3,7 +3,7 @@
 // run with the same seed, to float rounding (Adam's bias correction is recomputed on restore).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeCheckpoint, encodeCheckpoint, CheckpointFormatError, type Checkpoint } from '../../lib/training/tfjs/checkpoint.ts';
+import { decodeCheckpoint, encodeCheckpoint, CheckpointFormatError, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { rocAuc as auc } from '../../lib/evaluation/auc.ts';
 import { Rng } from '../../lib/training/tfjs/rng.ts';
 import { trainMlp, type Dataset } from '../../lib/training/tfjs/trainer.ts';

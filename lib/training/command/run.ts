@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertValidKey } from '../../storage/keys.ts';
-import { restoreCheckpoint } from './checkpoints.ts';
+import { restoreCheckpoint } from './checkpoint-dirs.ts';
 import { TrainerProtocolError } from './errors.ts';
 import { downloadInput, listLocalFiles, uploadFile } from './files.ts';
 import { inputEnvNames, TRAINER_ENV } from './protocol.ts';

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../log.ts';
 import type { ArtifactStore } from '../../storage/types.ts';
-import { storeCheckpoint } from './checkpoints.ts';
+import { storeCheckpoint } from './checkpoint-dirs.ts';
 import { TrainerExitError, TrainerProtocolError } from './errors.ts';
 import { lineTail, signalGroup, spawnInGroup, started } from './process.ts';
 import { parseLine, type CheckpointRequest } from './protocol.ts';

@@ -2,7 +2,7 @@
 // seeded Glorot initialization, dropout masks seeded per step, and a loss computed from logits
 // (numerically stable weighted binary cross-entropy plus L2).
 import * as tf from '@tensorflow/tfjs';
-import type { NamedTensor } from './checkpoint.ts';
+import type { NamedTensor } from './checkpoint-format.ts';
 import type { Rng } from './rng.ts';
 
 export interface MlpShape {

@@ -5,7 +5,7 @@
 // dropout masks. (Adam's bias-correction powers are recomputed on restore, so weights agree to
 // float rounding, not bit for bit.)
 import * as tf from '@tensorflow/tfjs';
-import type { Checkpoint, NamedTensor, TrainingState } from './checkpoint.ts';
+import type { Checkpoint, NamedTensor, TrainingState } from './checkpoint-format.ts';
 import { disposeVariables, initVariables, l2Penalty, layerSizes, logits, restore, snapshot, weightedBce, type MlpVariables } from './model.ts';
 import { Rng } from './rng.ts';
 
