@@ -20,6 +20,7 @@ import {
 import type { EvaluationActivities } from '../activities/evaluation/index.ts';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
 import type { MonitorActivities } from '../activities/monitor/index.ts';
+import type { RegistryActivities } from '../activities/registry/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
@@ -34,7 +35,7 @@ const retry = { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FA
 // One proxy per step, each with the summary the Web UI shows on the activity.
 const cpu = { taskQueue: TASK_QUEUES.cpu, retry };
 const { evaluateCandidate } = proxyActivities<EvaluationActivities>({ ...cpu, startToCloseTimeout: '30 minutes', summary: 'score the candidate and the champion on the test split; check the quality gates' });
-const { registerCandidate } = proxyActivities<EvaluationActivities>({ ...cpu, startToCloseTimeout: '5 minutes', summary: 'register the candidate as challenger' });
+const { registerCandidate } = proxyActivities<RegistryActivities>({ ...cpu, startToCloseTimeout: '5 minutes', summary: 'register the candidate as challenger' });
 const { recordApprovalDecision } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'record the approval decision (who, why)' });
 const { promoteToChampion } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'move the champion alias to the approved version' });
 const { ensureDriftMonitor } = proxyActivities<MonitorActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'start the drift monitor of the served model (once)' });

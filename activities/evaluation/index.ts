@@ -1,8 +1,7 @@
-// Evaluation and registration activities (CPU queue). The candidate and the current champion
-// are scored by ONNX Runtime on the same held-out test rows (each encoded with its own feature
-// spec), checked against the model's quality gates, and written up as JSON and an HTML report.
-// A failed gate is a non-retryable QualityGateFailed; a passing candidate is registered as
-// `challenger` (registering the same run twice yields one version).
+// Evaluation activity (CPU queue). The candidate and the current champion are scored by ONNX
+// Runtime on the same held-out test rows (each encoded with its own feature spec), checked against
+// the model's quality gates, and written up as JSON and an HTML report. A failed gate is a
+// non-retryable QualityGateFailed; a passing candidate is registered by activities/registry/.
 import { Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
@@ -11,11 +10,11 @@ import { hourOf, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import { checkGates, evaluateBinary, measureLatency, qualityGatesSchema, renderEvaluationReport, sliceName, type EvaluationMetrics } from '../../lib/evaluation/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
-import { ALIASES, findAlias, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
+import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
 import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { encodeRows, loadFlightsRows, type FlightsRows } from '../../lib/training/data.ts';
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
-import type { EvaluateCandidateInput, EvaluateCandidateResult, RegisterCandidateInput } from '../../lib/workflow-types.ts';
+import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/workflow-types.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
 
@@ -131,34 +130,7 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
         sizeBytes: candidate.sizeBytes,
       };
     },
-
-    async registerCandidate(input: RegisterCandidateInput): Promise<{ version: number }> {
-      try {
-        return await register(input);
-      } catch (err) {
-        // Unknown model/version/alias cannot heal on retry; MLflow being down can (retryable).
-        if (err instanceof RegistryNotFoundError) throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
-        throw err;
-      }
-    },
   };
-
-  async function register(input: RegisterCandidateInput): Promise<{ version: number }> {
-    const version = await deps.registry.createVersion({
-      model: input.model,
-      runId: input.runKey,
-      artifactUri: input.modelUri,
-      lineage: input.lineage,
-      metrics: input.metrics,
-      gateReportUri: input.gateReportUri,
-      tags: { [FEATURE_SPEC_TAG]: input.featureSpecUri, [REPORT_TAG]: input.reportUri },
-    });
-    // A retried activity must not add a second, identical history entry.
-    if (!version.aliases.includes(ALIASES.challenger)) {
-      await deps.registry.setAlias(input.model, ALIASES.challenger, version.version, { actor: 'flywheel', reason: `passed quality gates: ${input.summary}` });
-    }
-    return { version: version.version };
-  }
 }
 
 export type EvaluationActivities = ReturnType<typeof createEvaluationActivities>;

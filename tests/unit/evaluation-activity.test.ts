@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
+import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
@@ -36,7 +37,7 @@ let features: FeaturesOutcome;
 let spec: FlightsFeatureSpec;
 let goodModelUri: string;
 let badModelUri: string;
-let acts: ReturnType<typeof createEvaluationActivities>;
+let acts: ReturnType<typeof createEvaluationActivities> & ReturnType<typeof createRegistryActivities>;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -45,7 +46,7 @@ beforeAll(async () => {
   db = await PGliteDatabase.create(join(root, 'db'));
   await migrate(db);
   registry = new BuiltinRegistry(db);
-  acts = createEvaluationActivities({ store, registry, logger: silentLogger() });
+  acts = { ...createEvaluationActivities({ store, registry, logger: silentLogger() }), ...createRegistryActivities({ registry, logger: silentLogger() }) };
   const slice = join(root, 'slice.parquet');
   await withDuck(async (duck) => {
     await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 40000) TO '${slice}' (FORMAT parquet)`);

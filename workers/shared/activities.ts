@@ -14,6 +14,7 @@ import type { Database } from '../../lib/db/index.ts';
 import type { Client } from '@temporalio/client';
 import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
+import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { createRolloutActivities, type ServingTarget } from '../../activities/rollout/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WorkerKind } from '../../lib/temporal/constants.ts';
@@ -58,6 +59,7 @@ export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
   const withRegistry = deps.registry
     ? {
         ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
+        ...createRegistryActivities({ registry: deps.registry, logger: deps.logger }),
         ...createLifecycleActivities({ registry: deps.registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
         ...(deps.db ? createRolloutActivities({ db: deps.db, registry: deps.registry, store: deps.store, logger: deps.logger, serving: deps.serving ?? (() => undefined) }) : {}),
         ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...(deps.db ? { db: deps.db } : {}), ...s3 }),

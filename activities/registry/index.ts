@@ -1,0 +1,45 @@
+// Registration activity (CPU queue): a candidate that passed its quality gates becomes a registry
+// version with the `challenger` alias (registering the same run twice yields one version).
+import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import { ALIASES, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
+import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
+import type { RegisterCandidateInput } from '../../lib/workflow-types.ts';
+
+export interface RegistryActivityDeps {
+  registry: ModelRegistry;
+  logger: Logger;
+}
+
+export function createRegistryActivities(deps: RegistryActivityDeps) {
+  return {
+    async registerCandidate(input: RegisterCandidateInput): Promise<{ version: number }> {
+      try {
+        return await register(input);
+      } catch (err) {
+        // Unknown model/version/alias cannot heal on retry; MLflow being down can (retryable).
+        if (err instanceof RegistryNotFoundError) throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
+        throw err;
+      }
+    },
+  };
+
+  async function register(input: RegisterCandidateInput): Promise<{ version: number }> {
+    const version = await deps.registry.createVersion({
+      model: input.model,
+      runId: input.runKey,
+      artifactUri: input.modelUri,
+      lineage: input.lineage,
+      metrics: input.metrics,
+      gateReportUri: input.gateReportUri,
+      tags: { [FEATURE_SPEC_TAG]: input.featureSpecUri, [REPORT_TAG]: input.reportUri },
+    });
+    // A retried activity must not add a second, identical history entry.
+    if (!version.aliases.includes(ALIASES.challenger)) {
+      await deps.registry.setAlias(input.model, ALIASES.challenger, version.version, { actor: 'flywheel', reason: `passed quality gates: ${input.summary}` });
+    }
+    return { version: version.version };
+  }
+}
+
+export type RegistryActivities = ReturnType<typeof createRegistryActivities>;
