@@ -20,7 +20,7 @@ import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../../li
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST } from '../../lib/temporal/search-attributes.ts';
 import { ensureTemporalExecutable, type TemporalExecutable } from '../../lib/temporal/dev-server.ts';
-import { activitiesFor } from '../../workers/shared/activities.ts';
+import { cpuActivities } from '../../workers/cpu/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../../workers/shared/create-worker.ts';
 import type { RoutingCheckResult } from '../../lib/workflow-types.ts';
@@ -220,7 +220,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
       connection: temporal.nativeConnection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activitiesFor('cpu', {
+      activities: cpuActivities({
         identity,
         logger,
         store,

@@ -1,5 +1,6 @@
 // GPU worker process: training (and heavy scoring) activities, one task at a time per device.
 import { exitOnFatal } from '../../lib/fatal.ts';
-import { runWorkerProcess } from '../../workers/shared/run.ts';
+import { runWorkerProcess } from '../shared/run.ts';
+import { gpuActivities } from './activities.ts';
 
-await runWorkerProcess('gpu').catch(exitOnFatal);
+await runWorkerProcess('gpu', gpuActivities).catch(exitOnFatal);

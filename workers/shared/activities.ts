@@ -1,23 +1,15 @@
-// The activity set each worker kind registers, built from injected dependencies. Later
-// capabilities add their groups here (data/evaluation/registry on cpu, training on gpu).
-import { createBatchActivities } from '../../activities/batch/index.ts';
-import { createDataActivities } from '../../activities/data/index.ts';
-import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
-import type { ModelRegistry } from '../../lib/registry/index.ts';
-import { createSystemActivities } from '../../activities/system/index.ts';
+// What every worker's activities are built from (injected dependencies), and the trainers both
+// queues register. Each worker kind lists its own set in workers/<kind>/activities.ts.
 import { createCommandTrainingActivities } from '../../activities/training/command.ts';
 import { createTrainingActivities } from '../../activities/training/index.ts';
+import type { ModelRegistry } from '../../lib/registry/index.ts';
 import type { TfjsBackend } from '../../lib/training/backend.ts';
 import { noPreemption, type Preemption } from '../../lib/training/preemption.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Client } from '@temporalio/client';
-import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
-import { createMonitorActivities } from '../../activities/monitor/index.ts';
-import { createRegistryActivities } from '../../activities/registry/index.ts';
-import { createRolloutActivities, type ServingTarget } from '../../activities/rollout/index.ts';
+import type { ServingTarget } from '../../activities/rollout/index.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { WorkerKind } from '../../lib/temporal/constants.ts';
 
 export interface ActivityDeps {
   identity: string;
@@ -38,33 +30,28 @@ export interface ActivityDeps {
   serving?: () => ServingTarget | undefined;
 }
 
-function noClient(): Promise<Client> {
+export function noClient(): Promise<Client> {
   return Promise.reject(new Error('this worker has no workflow client configured'));
 }
 
-export function activitiesFor(kind: WorkerKind, deps: ActivityDeps): object {
-  const s3 = deps.s3 ? { s3: deps.s3 } : {};
-  const system = createSystemActivities({ workerKind: kind, identity: deps.identity });
-  // Both queues can train: GPU jobs go to the GPU queue, jobs that declare no GPU to the CPU one.
+/** The activities a worker registers, built from its dependencies. */
+export type ActivitySet = (deps: ActivityDeps) => object;
+
+/** The s3 option every data-reading group takes, when the worker has one. */
+export function s3Option(deps: ActivityDeps): { s3?: S3StoreOptions } {
+  return deps.s3 ? { s3: deps.s3 } : {};
+}
+
+/** Both queues can train: GPU jobs go to the GPU queue, jobs that declare no GPU to the CPU one. */
+export function trainerActivities(deps: ActivityDeps) {
   const training = createTrainingActivities({
     store: deps.store,
     logger: deps.logger,
     identity: deps.identity,
     preemption: deps.preemption ?? noPreemption(),
     backend: deps.trainingBackend ?? 'auto',
-    ...s3,
+    ...s3Option(deps),
   });
   const command = createCommandTrainingActivities({ store: deps.store, logger: deps.logger, identity: deps.identity, preemption: deps.preemption ?? noPreemption() });
-  if (kind === 'gpu') return { ...system, ...training, ...command };
-  const withRegistry = deps.registry
-    ? {
-        ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
-        ...createRegistryActivities({ registry: deps.registry, logger: deps.logger }),
-        ...createLifecycleActivities({ registry: deps.registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
-        ...(deps.db ? createRolloutActivities({ db: deps.db, registry: deps.registry, store: deps.store, logger: deps.logger, serving: deps.serving ?? (() => undefined) }) : {}),
-        ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...(deps.db ? { db: deps.db } : {}), ...s3 }),
-        ...createMonitorActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, client: deps.temporalClient ?? noClient, ...(deps.db ? { db: deps.db } : {}) }),
-      }
-    : {};
-  return { ...system, ...training, ...command, ...withRegistry, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
+  return { ...training, ...command };
 }

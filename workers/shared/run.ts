@@ -10,7 +10,7 @@ import { connectClient, connectWorkerConnection } from '../../lib/temporal/conne
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import type { Client } from '@temporalio/client';
 import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
-import { activitiesFor } from './activities.ts';
+import type { ActivitySet } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
 import { selectBackend } from '../../lib/training/backend.ts';
 import { listenForPreemption, noPreemption } from '../../lib/training/preemption.ts';
@@ -29,7 +29,7 @@ function followParent(): void {
   process.once('disconnect', () => process.kill(process.pid, 'SIGINT'));
 }
 
-export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env): Promise<void> {
+export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet, env: Env = process.env): Promise<void> {
   const config = loadConfig('worker', env);
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
   installTemporalRuntime(logger, config.logLevel);
@@ -55,7 +55,7 @@ export async function runWorkerProcess(kind: WorkerKind, env: Env = process.env)
       connection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activitiesFor(kind, { identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, temporalClient: () => (client ??= connectClient(config.temporal)), serving: () => servingTarget(config), ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
+      activities: activities({ identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, temporalClient: () => (client ??= connectClient(config.temporal)), serving: () => servingTarget(config), ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });
