@@ -6,7 +6,7 @@ import type { FlightsFeatureSpec } from '../lib/features/flights.ts';
 import { silentLogger } from '../lib/log.ts';
 import { getJson, LocalArtifactStore } from '../lib/storage/index.ts';
 import { selectBackend } from '../lib/training/backend.ts';
-import { latestValidCheckpoint, saveCheckpoint } from '../lib/training/checkpoints.ts';
+import { latestValidCheckpoint, saveCheckpoint } from '../lib/training/tfjs/checkpoint-store.ts';
 import { loadFlightsSplit } from '../lib/training/data.ts';
 import { trainMlp } from '../lib/training/tfjs/trainer.ts';
 

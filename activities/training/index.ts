@@ -10,7 +10,7 @@ import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/fli
 import type { Logger } from '../../lib/log.ts';
 import { getJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { selectBackend, type TfjsBackend } from '../../lib/training/backend.ts';
-import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/checkpoints.ts';
+import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
 import { loadFlightsSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';

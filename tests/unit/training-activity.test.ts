@@ -14,7 +14,7 @@ import { buildFlightsFeatures, loadDataset } from '../../lib/data/prepare.ts';
 import { createLogger } from '../../lib/log.ts';
 import { readOnnxMetadata } from '../../lib/onnx/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
-import { latestValidCheckpoint } from '../../lib/training/checkpoints.ts';
+import { latestValidCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
 import type { TrainActivityInput, TrainActivityResult } from '../../lib/workflow-types.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };

@@ -1,9 +1,9 @@
 // Checkpoints in the artifact store (never worker-local disk): one object per checkpoint under
 // `<runKey>/checkpoints/step-<globalStep>.ckpt`, written atomically with its SHA-256. Resume
 // takes the newest checkpoint that reads back intact; corrupt ones are skipped with a warning.
-import type { Logger } from '../log.ts';
-import { ArtifactCorruptError, ArtifactNotFoundError, type ArtifactStore } from '../storage/index.ts';
-import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './tfjs/checkpoint-format.ts';
+import type { Logger } from '../../log.ts';
+import { ArtifactCorruptError, ArtifactNotFoundError, type ArtifactStore } from '../../storage/index.ts';
+import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from './checkpoint-format.ts';
 
 export function checkpointKey(runKey: string, globalStep: number): string {
   return `${runKey}/checkpoints/step-${String(globalStep).padStart(10, '0')}.ckpt`;
