@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { isGrpcServiceError, NamespaceNotFoundError, WorkflowFailedError, type Client, type WorkflowExecutionStatusName, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfig, type TemporalConfig } from '../lib/config/index.ts';
+import { innermostError } from '../lib/errors.ts';
 import { connectClient } from '../lib/temporal/connection.ts';
 import { CliError, EXIT_CODES } from './output.ts';
 
@@ -146,8 +147,7 @@ export class WorkflowEndedError extends CliError {
 
 /** The innermost cause is the one a person can act on (the activity's error, not "Activity task failed"). */
 function rootReason(err: Error): string {
-  let cause: Error = err;
-  while (cause.cause instanceof Error) cause = cause.cause;
+  const cause = innermostError(err);
   const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
   return `${type}${cause.message}`.replace(/\s+/g, ' ').trim();
 }

@@ -43,3 +43,11 @@ export interface FailureReport {
 export function permanentFailure(type: FailureType, report: FailureReport): ApplicationFailure {
   return ApplicationFailure.create({ type, message: report.summary, nonRetryable: true, details: [report] });
 }
+
+/** The error at the bottom of a `cause` chain ("Activity task failed" → the activity's own error):
+ * the one a person can act on. */
+export function innermostError(err: Error): Error {
+  let current = err;
+  for (let depth = 0; current.cause instanceof Error && depth < 20; depth++) current = current.cause;
+  return current;
+}

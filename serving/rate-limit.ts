@@ -1,4 +1,4 @@
-// Per-key token buckets: `ratePerS` tokens a second up to `burst`. A request takes one token (or
+// Token buckets per key (an API key, or a client address): `ratePerS` tokens a second up to `burst`. A request takes one token (or
 // `cost`: one per row for the row limit); with too few left it is refused with the seconds until
 // enough are back (the Retry-After header).
 
@@ -7,10 +7,17 @@ interface Bucket {
   updatedMs: number;
 }
 
+/** Buckets kept at most; past it the least recently created is forgotten (it starts full again). */
+const DEFAULT_MAX_BUCKETS = 100_000;
+
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    // Keys include client addresses (the unknown-key budget), so the map must not grow without bound.
+    private readonly maxBuckets = DEFAULT_MAX_BUCKETS,
+  ) {}
 
   /** Tokens the bucket holds now (refilled, nothing taken). */
   available(key: string, ratePerS: number, burst: number): number {
@@ -24,6 +31,7 @@ export class RateLimiter {
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
+      if (this.buckets.size >= this.maxBuckets) this.buckets.delete(this.buckets.keys().next().value!);
       bucket = { tokens: burst, updatedMs: now };
       this.buckets.set(key, bucket);
     }

@@ -2,6 +2,7 @@
 // state back. The job id is the workflow id, so any replica can answer for any job.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { innermostError } from '../../lib/errors.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { InferenceJobInput, InferenceJobResult } from '../../lib/workflow-types.ts';
 import { ServingError } from '../errors.ts';
@@ -52,7 +53,7 @@ export function createJobsClient(client: Client) {
             await handle.result();
             return { jobId, status: 'failed', startedAt, error: description.status.name };
           } catch (err) {
-            return { jobId, status: 'failed', startedAt, error: innermostMessage(err) };
+            return { jobId, status: 'failed', startedAt, error: err instanceof Error ? innermostError(err).message : String(err) };
           }
       }
     },
@@ -60,15 +61,3 @@ export function createJobsClient(client: Client) {
 }
 
 export type JobsClient = ReturnType<typeof createJobsClient>;
-
-/** The reason at the bottom of a failure chain ("Activity task failed" → the activity's own
- * message, e.g. which instance was invalid), which is what the client needs to read. */
-function innermostMessage(err: unknown): string {
-  let current = err as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(err);
-  for (let depth = 0; current?.cause && depth < 10; depth++) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current?.message) message = current.message;
-  }
-  return message;
-}

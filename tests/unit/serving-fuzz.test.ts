@@ -3,24 +3,18 @@
 // values — on the embedded stack with auth on. Whatever comes in: no 5xx (but the documented
 // 503 of job and event routes without a workflow service), a JSON error in the documented shape,
 // the server alive, and the prediction log still writing afterwards.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
+import { startEmbeddedServer, type EmbeddedServer } from '../fixtures/embedded-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../lib/auth/api-keys.ts';
-import { loadConfig } from '../../lib/config/index.ts';
-import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
+import { API_KEY_SCOPES, createApiKey } from '../../lib/auth/api-keys.ts';
+import type { PGliteDatabase } from '../../lib/db/index.ts';
 import type { FlightInstance } from '../../lib/features/flights.ts';
-import { createLogger } from '../../lib/log.ts';
-import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { ERROR_CODES } from '../../serving/errors.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
+import { sampleInstances } from '../fixtures/fixture-models.ts';
 import { routesOf } from '../../serving/http/app.ts';
-import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
+import type { InferenceServer } from '../../serving/server.ts';
 
-let dir: string;
+let embedded: EmbeddedServer;
 let db: PGliteDatabase;
 let server: InferenceServer;
 let url: string;
@@ -28,23 +22,15 @@ let valid: FlightInstance[];
 let key: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'flywheel-fuzz-'));
-  db = await PGliteDatabase.create(join(dir, 'db'));
-  await migrate(db);
-  const store = await LocalArtifactStore.create(`file://${join(dir, 'artifacts')}`);
-  const registry = new BuiltinRegistry(db);
-  await registerFixtureModel({ registry, store, name: 'flights', spec: await fitFixtureSpec(), alias: 'champion' });
+  embedded = await startEmbeddedServer({ FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '262144', FLYWHEEL_SERVE_MAX_INSTANCES: '50', FLYWHEEL_SERVE_RATE_LIMIT_ROWS: '10000000' });
+  ({ db, server, url } = embedded);
   valid = await sampleInstances(3);
-  key = (await createApiKey(db, { name: 'fuzz', scopes: ['predict', 'admin', 'events'], rateLimitRps: 1_000_000 })).key;
-  const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '262144', FLYWHEEL_SERVE_MAX_INSTANCES: '50', FLYWHEEL_SERVE_RATE_LIMIT_ROWS: '10000000' }).serve;
-  server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
-  url = await server.start();
+  // Every scope, so each route's body is reached past authentication.
+  key = (await createApiKey(db, { name: 'fuzz', scopes: [...API_KEY_SCOPES], rateLimitRps: 1_000_000 })).key;
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.close();
-  await rm(dir, { recursive: true, force: true });
+  await embedded?.close();
 });
 
 /** Strings that have broken text handling somewhere: NUL, lone surrogates, control characters,

@@ -1,45 +1,30 @@
 // The server's HTTP contract on the embedded stack (PGlite, local artifact store, a real ONNX
 // model on ONNX Runtime threads): the OpenAPI document matches the routes, and a property-based
 // fuzz shows garbage never gets a 5xx and never takes the server down.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
+import { startEmbeddedServer, type EmbeddedServer } from '../fixtures/embedded-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config/index.ts';
-import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
-import { createLogger } from '../../lib/log.ts';
-import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import { LocalArtifactStore } from '../../lib/storage/index.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
+import type { PGliteDatabase } from '../../lib/db/index.ts';
+import { sampleInstances } from '../fixtures/fixture-models.ts';
 import { routesOf } from '../../serving/http/app.ts';
 import { OPENAPI } from '../../serving/http/openapi.ts';
-import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
+import type { InferenceServer } from '../../serving/server.ts';
 import type { FlightInstance } from '../../lib/features/flights.ts';
 
-let dir: string;
+let embedded: EmbeddedServer;
 let db: PGliteDatabase;
 let server: InferenceServer;
 let url: string;
 let valid: FlightInstance[];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'flywheel-serve-unit-'));
-  db = await PGliteDatabase.create(join(dir, 'db'));
-  await migrate(db);
-  const store = await LocalArtifactStore.create(`file://${join(dir, 'artifacts')}`);
-  const registry = new BuiltinRegistry(db);
-  await registerFixtureModel({ registry, store, name: 'flights', spec: await fitFixtureSpec(), alias: 'champion' });
+  embedded = await startEmbeddedServer({ FLYWHEEL_SERVE_AUTH: 'false', FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '65536', FLYWHEEL_SERVE_MAX_INSTANCES: '50' });
+  ({ db, server, url } = embedded);
   valid = await sampleInstances(5);
-  const settings = loadConfig('serve', { FLYWHEEL_SERVE_AUTH: 'false', FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '65536', FLYWHEEL_SERVE_MAX_INSTANCES: '50' }).serve;
-  server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
-  url = await server.start();
 }, 120_000);
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.close();
-  await rm(dir, { recursive: true, force: true });
+  await embedded?.close();
 });
 
 async function post(path: string, body: string, contentType = 'application/json') {

@@ -131,3 +131,13 @@ describe('row limit before the body', () => {
     expect(() => limitRows.precheck(p)).not.toThrow();
   });
 });
+
+describe('RateLimiter memory', () => {
+  it('keeps at most maxBuckets buckets, forgetting the oldest', () => {
+    const l = new RateLimiter(() => 0, 3);
+    for (const k of ['a', 'b', 'c']) l.take(k, 1, 1);
+    expect(l.take('a', 1, 1)).toBeGreaterThan(0); // 'a' is empty
+    l.take('d', 1, 1); // forgets 'a'
+    expect(l.take('a', 1, 1)).toBe(0); // a fresh, full bucket
+  });
+});
