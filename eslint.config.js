@@ -54,6 +54,21 @@ export default tseslint.config(
     },
   },
   {
+    // Every worker maps domain errors to Temporal failures the same way (lib/temporal/failures.ts):
+    // workers are made by the one function that installs the mapping.
+    files: ['**/*.ts'],
+    ignores: ['lib/temporal/worker.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Worker'][callee.property.name='create']",
+          message: 'Create workers with createWorker (lib/temporal/worker.ts), so activities get the failure mapping.',
+        },
+      ],
+    },
+  },
+  {
     // Entry points and the CLI talk to a human on stdout/stderr.
     files: ['cli/**', 'bin/**', 'workers/*/main.ts', 'bench/**', 'tests/**', 'infra/**', 'lib/fatal.ts'],
     rules: { 'no-console': 'off' },

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { createWorker } from '../lib/temporal/worker.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
 
 const quick = isQuick();
@@ -41,7 +42,7 @@ const env = infraEnv();
 const taskQueue = `bench-orchestration-${randomUUID().slice(0, 8)}`;
 const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./orchestration-workflow.ts', import.meta.url)), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
 const nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! });
-const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle, activities: { benchStep }, maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 100 });
+const worker = await createWorker({ connection: nativeConnection, taskQueue, workflowBundle, activities: { benchStep }, maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 100 });
 const running = worker.run();
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
 const client = new Client({ connection });

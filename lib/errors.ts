@@ -1,5 +1,6 @@
 // Flywheel's failure types, one list. Permanent failures are thrown as non-retryable
-// ApplicationFailures whose `type` is one of these, with a human-readable report in details.
+// ApplicationFailures whose `type` is one of these, with a human-readable report in details;
+// lib/temporal/failures.ts maps domain errors to them.
 import { ApplicationFailure } from '@temporalio/common';
 
 export const FAILURE_TYPES = {

@@ -3,7 +3,7 @@
 // HTTP app, and a Temporal worker for async-job activities. `stop()` is the graceful shutdown:
 // stop accepting, finish in-flight requests, drain batchers, flush the log.
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import type { ServeSettings } from '../lib/config/index.ts';
 import type { Database } from '../lib/db/index.ts';
@@ -15,6 +15,7 @@ import { isPermanentDbError } from '../lib/db/errors.ts';
 import { notifyDataArrived } from '../lib/lifecycle/notify.ts';
 import { parseWebhookPolicy } from '../lib/net/webhook-policy.ts';
 import { CircuitBreaker } from '../lib/resilience/breaker.ts';
+import { createWorker } from '../lib/temporal/worker.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import type { DataArrivedSignal } from '../lib/workflow-types.ts';
 import { ResponseCache } from './cache.ts';
@@ -166,7 +167,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
   async function startJobWorker(): Promise<void> {
     const t = temporal;
     if (!t?.workerConnection || !settings.jobs) return;
-    worker = await Worker.create({
+    worker = await createWorker({
       connection: t.workerConnection,
       namespace: t.namespace,
       taskQueue: SERVING_TASK_QUEUE,

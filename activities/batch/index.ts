@@ -14,7 +14,7 @@ import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
-import { ALIASES, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
+import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
 import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import type { BatchChunkResult, BatchManifest, BatchPlan, BatchPredictInput } from '../../lib/workflow-types.ts';
 import { FEATURE_SPEC_TAG } from '../evaluation/index.ts';
@@ -65,15 +65,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
 
   return {
     async planBatch(input: Pick<BatchPredictInput, 'datasetUri' | 'model' | 'chunkRows'>): Promise<BatchPlan> {
-      let version;
-      try {
-        version = input.model.version
-          ? await deps.registry.getVersion(input.model.name, input.model.version)
-          : await deps.registry.getAlias(input.model.name, input.model.alias ?? ALIASES.champion);
-      } catch (err) {
-        if (err instanceof RegistryNotFoundError) throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
-        throw err;
-      }
+      const version = input.model.version
+        ? await deps.registry.getVersion(input.model.name, input.model.version)
+        : await deps.registry.getAlias(input.model.name, input.model.alias ?? ALIASES.champion);
       const featureSpecUri = version.tags[FEATURE_SPEC_TAG];
       if (!featureSpecUri) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: `${version.model} v${version.version} has no ${FEATURE_SPEC_TAG} tag: which feature spec it needs is unknown` });
       const file = await dataset(input.datasetUri);

@@ -1,16 +1,15 @@
 // Data-plane activities (CPU queue): ingest, validate, profile, features. Each opens DuckDB for
 // its own scan, heartbeats while it works, and passes the cancellation signal into the engine.
-// Library errors become typed failures here: bad data → non-retryable DataValidationFailed.
+// Library errors pass up as they are; the worker's failure table makes bad data a non-retryable
+// DataValidationFailed.
 import { Context } from '@temporalio/activity';
-import { DataValidationError } from '../../lib/data/errors.ts';
 import { withDuck, type Duck } from '../../lib/data/duck.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import { buildFlightsFeatures, loadDataset, profileDatasetVersion, readManifest, readProfile, validateDatasetVersion } from '../../lib/data/prepare.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
-import { InvalidSpecError, parseValidationSpec } from '../../lib/data/validation/spec.ts';
-import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
+import { parseValidationSpec } from '../../lib/data/validation/spec.ts';
 import type { Logger } from '../../lib/log.ts';
-import { ArtifactCorruptError, ArtifactNotFoundError, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import type {
   BuildFeaturesResult,
   IngestResult,
@@ -27,21 +26,11 @@ export interface DataActivityDeps {
   heartbeatIntervalMs?: number;
 }
 
-function toFailure(err: unknown): unknown {
-  if (err instanceof DataValidationError) {
-    return permanentFailure(FAILURE_TYPES.DataValidationFailed, { summary: err.report.summary, ...(err.reportUri ? { reportUri: err.reportUri } : {}), problems: err.report.problems.filter((p) => p.severity === 'error') });
-  }
-  if (err instanceof InvalidSpecError) return permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
-  if (err instanceof ArtifactNotFoundError) return permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message, uri: err.uri });
-  if (err instanceof ArtifactCorruptError) return permanentFailure(FAILURE_TYPES.ArtifactCorrupt, { summary: err.message, uri: err.uri });
-  return err;
-}
-
 export function createDataActivities(deps: DataActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
   const interval = deps.heartbeatIntervalMs ?? 10_000;
 
-  /** Runs a step with DuckDB, heartbeating its progress, mapping errors to typed failures. */
+  /** Runs a step with DuckDB, heartbeating its progress and logging its failure. */
   async function step<T>(name: string, fn: (duck: Duck, signal: AbortSignal, progress: (s: string) => void) => Promise<T>): Promise<T> {
     const context = Context.current();
     let last = name;
@@ -54,7 +43,7 @@ export function createDataActivities(deps: DataActivityDeps) {
       return await withDuck((duck) => fn(duck, context.cancellationSignal, progress));
     } catch (err) {
       deps.logger.warn({ step: name, err: err instanceof Error ? err.message : String(err) }, 'data step failed');
-      throw toFailure(err);
+      throw err;
     } finally {
       clearInterval(timer);
     }

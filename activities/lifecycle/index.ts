@@ -2,9 +2,8 @@
 // and keep a model's retrain Schedule in step with its spec. Each is idempotent, so a retry or
 // a replay after a crash never applies an effect twice.
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { ALIASES, RegistryNotFoundError, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
+import { ALIASES, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
 import { retrainScheduleSpec } from '../../lib/lifecycle/schedule.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
@@ -18,33 +17,21 @@ export interface LifecycleActivityDeps {
 }
 
 export function createLifecycleActivities(deps: LifecycleActivityDeps) {
-  async function registryCall<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof RegistryNotFoundError) throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
-      throw err;
-    }
-  }
-
+  // An unknown model or version is a non-retryable NotFound (the worker's failure table).
   return {
     async recordApprovalDecision(input: Omit<ApprovalRecord, 'at'>): Promise<ApprovalRecord> {
-      return registryCall(async () => {
-        const existing = (await deps.registry.approvals(input.model, input.version)).find(
-          (a) => a.decision === input.decision && a.actor === input.actor && a.reason === input.reason,
-        );
-        return existing ?? (await deps.registry.recordApproval(input));
-      });
+      const existing = (await deps.registry.approvals(input.model, input.version)).find(
+        (a) => a.decision === input.decision && a.actor === input.actor && a.reason === input.reason,
+      );
+      return existing ?? (await deps.registry.recordApproval(input));
     },
 
     async promoteToChampion(input: { model: string; version: number; actor: string; reason: string }): Promise<{ fromVersion: number | null; changed: boolean }> {
-      return registryCall(async () => {
-        const current = (await deps.registry.getModel(input.model)).aliases[ALIASES.champion] ?? null;
-        if (current === input.version) return { fromVersion: current, changed: false };
-        const move = await deps.registry.setAlias(input.model, ALIASES.champion, input.version, { actor: input.actor, reason: input.reason });
-        deps.logger.info({ model: input.model, from: move.fromVersion, to: move.toVersion }, 'champion promoted');
-        return { fromVersion: move.fromVersion, changed: true };
-      });
+      const current = (await deps.registry.getModel(input.model)).aliases[ALIASES.champion] ?? null;
+      if (current === input.version) return { fromVersion: current, changed: false };
+      const move = await deps.registry.setAlias(input.model, ALIASES.champion, input.version, { actor: input.actor, reason: input.reason });
+      deps.logger.info({ model: input.model, from: move.fromVersion, to: move.toVersion }, 'champion promoted');
+      return { fromVersion: move.fromVersion, changed: true };
     },
 
     /** Creates, updates or deletes the Schedule `schedule/<model>` to match `retrain.schedule`. */

@@ -1,8 +1,7 @@
 // Registration activity (CPU queue): a candidate that passed its quality gates becomes a registry
 // version with the `challenger` alias (registering the same run twice yields one version).
-import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { ALIASES, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
+import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
 import type { RegisterCandidateInput } from '../../lib/workflow-types.ts';
 
@@ -13,14 +12,10 @@ export interface RegistryActivityDeps {
 
 export function createRegistryActivities(deps: RegistryActivityDeps) {
   return {
+    // Unknown model/version/alias cannot heal on retry (the worker maps it to a non-retryable
+    // NotFound); MLflow being down can (retryable).
     async registerCandidate(input: RegisterCandidateInput): Promise<{ version: number }> {
-      try {
-        return await register(input);
-      } catch (err) {
-        // Unknown model/version/alias cannot heal on retry; MLflow being down can (retryable).
-        if (err instanceof RegistryNotFoundError) throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
-        throw err;
-      }
+      return register(input);
     },
   };
 

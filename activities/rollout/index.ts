@@ -7,7 +7,7 @@ import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
 import { judgeStep, readArmStats, type AnalysisCriteria, type ArmStats, type StepJudgement } from '../../lib/rollout/analysis.ts';
-import { createServingAdmin, ServingAdminError, type ServingAdmin, type ServingAdminOptions, type ServingRoute } from '../../lib/rollout/serving-admin.ts';
+import { createServingAdmin, type ServingAdmin, type ServingAdminOptions, type ServingRoute } from '../../lib/rollout/serving-admin.ts';
 import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
 
 /** Registry version tags a rollout leaves: its outcome and where the evidence is. */
@@ -72,14 +72,9 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
     return createServingAdmin(target);
   }
 
+  /** A call to the admin API; the worker's failure table makes a permanent refusal a non-retryable InvalidConfig. */
   async function servingCall<T>(fn: (a: ServingAdmin) => Promise<T>): Promise<T> {
-    const a = admin();
-    try {
-      return await fn(a);
-    } catch (err) {
-      if (err instanceof ServingAdminError && err.permanent) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
-      throw err;
-    }
+    return fn(admin());
   }
 
   async function writeEvidence(evidence: RolloutEvidence): Promise<string> {

@@ -2,12 +2,11 @@
 // progress and checkpoint events into heartbeats, resumes from the heartbeat's checkpoint (or the
 // newest intact one in storage) on a retry, and on cancellation or a preemption notice stops
 // the command's whole process group. Protocol errors are permanent; a failing exit retries.
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { FAILURE_TYPES } from '../../lib/errors.ts';
+import { Context } from '@temporalio/activity';
 import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
-import { latestCheckpoint, runCommandTrainer, TrainerProtocolError } from '../../lib/training/command/index.ts';
-import type { Preemption } from '../../lib/training/preemption.ts';
+import { latestCheckpoint, runCommandTrainer } from '../../lib/training/command/index.ts';
+import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
 import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
 
 export interface CommandTrainingDeps {
@@ -58,16 +57,7 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
           skippedCheckpoints: search.skipped,
         };
       } catch (err) {
-        if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted) {
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.Preempted,
-            message: `preempted on ${deps.identity}; resume from ${lastCheckpointUri ?? 'the start'}`,
-            details: [{ checkpointUri: lastCheckpointUri ?? null, identity: deps.identity }],
-          });
-        }
-        if (err instanceof TrainerProtocolError) {
-          throw ApplicationFailure.create({ type: FAILURE_TYPES.InvalidConfig, message: err.message, nonRetryable: true, details: [{ summary: err.message }] });
-        }
+        if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted) throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
         throw err;
       }
     },

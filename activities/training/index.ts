@@ -2,10 +2,9 @@
 // {checkpointUri, epoch, step, metrics}, checkpoint to the artifact store on a step/time policy,
 // resume from the heartbeat's checkpoint or else the newest intact one in storage, and on a
 // preemption notice checkpoint at once and fail with a retryable `Preempted`.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
-import { FAILURE_TYPES } from '../../lib/errors.ts';
 import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import type { Logger } from '../../lib/log.ts';
 import { getJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
@@ -15,7 +14,7 @@ import { loadFlightsSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
-import type { Preemption } from '../../lib/training/preemption.ts';
+import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
 
 export interface TrainingActivityDeps {
@@ -131,12 +130,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
       } catch (err) {
         if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted) {
           deps.logger.warn({ runKey: input.runKey, checkpointUri: lastCheckpointUri }, 'preempted: checkpoint written, giving the run back');
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.Preempted,
-            message: `preempted on ${deps.identity}; resume from ${lastCheckpointUri ?? 'the start'}`,
-            nonRetryable: false,
-            details: [{ checkpointUri: lastCheckpointUri ?? null, identity: deps.identity }],
-          });
+          throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
         }
         throw err;
       }

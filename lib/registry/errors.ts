@@ -1,5 +1,5 @@
 // Registry errors: typed not-found errors that name what was missing, and the MLflow transport
-// errors. Activities map not-found to the non-retryable NotFound failure type.
+// errors. lib/temporal/failures.ts maps not-found to the non-retryable NotFound failure type.
 
 export class RegistryNotFoundError extends Error {
   override readonly name: string = 'RegistryNotFoundError';

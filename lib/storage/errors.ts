@@ -1,4 +1,4 @@
-// Storage errors. Activities map them to typed ApplicationFailures (NotFound, ArtifactCorrupt).
+// Storage errors. lib/temporal/failures.ts maps them to non-retryable NotFound and ArtifactCorrupt.
 
 export class ArtifactNotFoundError extends Error {
   override readonly name = 'ArtifactNotFoundError';

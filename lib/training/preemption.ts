@@ -1,5 +1,5 @@
 // The spot-preemption notice. A GPU worker treats SIGTERM as "this machine goes away soon":
-// running training activities checkpoint at once and fail with a retryable Preempted failure,
+// running training activities checkpoint at once and throw PreemptedError (a retryable Preempted),
 // while the Temporal runtime shuts the worker down gracefully.
 export interface Preemption {
   /** Aborted when the notice arrives; its reason is the signal name. */
@@ -20,4 +20,17 @@ export function listenForPreemption(signals: readonly NodeJS.Signals[] = ['SIGTE
 /** A preemption signal that never fires (CPU workers, tests). */
 export function noPreemption(): Preemption {
   return { signal: new AbortController().signal, dispose: () => undefined };
+}
+
+/** A training activity stopped for a preemption notice; the next attempt resumes from `checkpointUri`. */
+export class PreemptedError extends Error {
+  override readonly name = 'PreemptedError';
+  constructor(
+    /** The worker that was preempted. */
+    readonly identity: string,
+    /** The last checkpoint written; null: the run starts over. */
+    readonly checkpointUri: string | null,
+  ) {
+    super(`preempted on ${identity}; resume from ${checkpointUri ?? 'the start'}`);
+  }
 }

@@ -13,6 +13,7 @@ import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import type { ValidationReport } from '../../lib/data/validation/report.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { getJson, type ArtifactStore } from '../../lib/storage/index.ts';
+import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 
 const SLICE_ROWS = 20_000;
 const ROOT = new URL('../../', import.meta.url);
@@ -36,7 +37,8 @@ export function describeDataValidationContract(name: string, setup: () => Promis
     let spec: Record<string, unknown>;
     // The SDK logs every failed activity at WARN; these failures are the point of the tests.
     const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-    const env = new MockActivityEnvironment(undefined, { logger: quiet });
+    // With the worker's interceptor: the activities throw DataValidationError, workers send DataValidationFailed.
+    const env = new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
     let acts: ReturnType<typeof createDataActivities>;
     const run = <A, R>(fn: (arg: A) => Promise<R>, arg: A): Promise<R> => env.run(fn, arg) as Promise<R>;
 

@@ -9,7 +9,7 @@
 // in-process worker holds it open) is answered by the next run.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
@@ -23,6 +23,7 @@ import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { putJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { createWorker } from '../../lib/temporal/worker.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import type { LifecycleStatus } from '../../lib/workflow-types.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
@@ -273,7 +274,7 @@ describe('driftMonitor', () => {
     };
     const native = await NativeConnection.connect({ address: infra.temporalAddress });
     try {
-      const w = await Worker.create({ connection: native, taskQueue, workflowBundle, activities });
+      const w = await createWorker({ connection: native, taskQueue, workflowBundle, activities });
       await w.runUntil(async () => {
         const s = await spec(`monitor-pending-${tag}`);
         const handle = await client.workflow.start(driftMonitor, {

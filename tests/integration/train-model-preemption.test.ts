@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { createWorker } from '../../lib/temporal/worker.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainModelInput, TrainModelResult } from '../../lib/workflow-types.ts';
 import { getInfra } from './infra.ts';
@@ -43,7 +44,7 @@ async function runWith(calls: string[], spotPreemptions: number, input: Partial<
   const queues = ['flywheel-cpu', 'flywheel-gpu', 'on-demand'];
   const workers = await Promise.all(
     queues.map((taskQueue) =>
-      Worker.create({
+      createWorker({
         connection: env.nativeConnection,
         taskQueue,
         activities: fakeTraining(calls, spotPreemptions),

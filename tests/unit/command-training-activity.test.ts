@@ -10,6 +10,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCommandTrainingActivities } from '../../activities/training/command.ts';
 import { silentLogger } from '../../lib/log.ts';
+import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
 
@@ -53,7 +54,8 @@ describe('trainWithCommand activity', () => {
 
   it('on a preemption notice stores a last checkpoint and fails with a retryable Preempted', async () => {
     const preempt = new AbortController();
-    const env = new MockActivityEnvironment(undefined, { logger: quiet });
+    // The worker's interceptor turns the activity's PreemptedError into the failure workflows see.
+    const env = new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
     env.on('heartbeat', (d: unknown) => (d as TrainHeartbeat).step >= 5 && preempt.abort(new Error('SIGTERM')));
     const err = await run(acts(preempt), { runKey: 'cmd/b', command: FAKE, inputs, hyperparameters: { total_steps: 50, checkpoint_every: 100, step_seconds: 0.05, checkpoint_on_term: true } }, env).then(
       () => undefined,

@@ -36,4 +36,11 @@ describe('layer lint rule', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('activities/ imports no workers/');
   }, 120_000);
+
+  it('rejects a Worker.create outside lib/temporal/worker.ts, so no worker misses the failure mapping', async () => {
+    const code = "import { Worker } from '@temporalio/worker';\nexport const w = () => Worker.create({ taskQueue: 'q', activities: {} });\n";
+    const [result] = await eslint.lintText(code, { filePath: fileURLToPath(new URL('../../serving/server.ts', import.meta.url)) });
+    const messages = (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+    expect(messages).toEqual(['Create workers with createWorker (lib/temporal/worker.ts), so activities get the failure mapping.']);
+  }, 120_000);
 });

@@ -14,6 +14,7 @@ import { buildFlightsFeatures, loadDataset } from '../../lib/data/prepare.ts';
 import { createLogger } from '../../lib/log.ts';
 import { readOnnxMetadata } from '../../lib/onnx/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import { latestValidCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
 import type { TrainActivityInput, TrainActivityResult } from '../../lib/workflow-types.ts';
 
@@ -54,7 +55,8 @@ function activities(preempt?: AbortController, lines?: string[]) {
 }
 
 async function train(acts: ReturnType<typeof activities>, runKey: string, onHeartbeat?: (d: unknown) => void): Promise<TrainActivityResult> {
-  const env = new MockActivityEnvironment(undefined, { logger: quiet });
+  // With the worker's interceptor, so failures are what workflows see (PreemptedError → Preempted).
+  const env = new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
   if (onHeartbeat) env.on('heartbeat', onHeartbeat);
   return env.run(acts.trainFlightsMlp, { ...input, runKey }) as Promise<TrainActivityResult>;
 }

@@ -2,8 +2,9 @@
 // worker runs activities only, one at a time by default (one training task per device).
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
+import { createWorker } from '../../lib/temporal/worker.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -34,7 +35,7 @@ export async function createFlywheelWorker(options: CreateFlywheelWorkerOptions)
         ? { workflowBundle: options.workflowBundle }
         : { workflowsPath: WORKFLOWS_PATH }
       : {};
-  return Worker.create({
+  return createWorker({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: TASK_QUEUES[kind],

@@ -1,5 +1,5 @@
-// Why a command trainer failed. Activities map these to typed failures: a non-zero exit is
-// usually retryable (a crash, an OOM kill), a protocol violation is a bug in the command.
+// Why a command trainer failed. A non-zero exit is usually retryable (a crash, an OOM kill); a
+// protocol violation is a bug in the command (lib/temporal/failures.ts: non-retryable InvalidConfig).
 
 /** The command exited with a non-zero code or was killed by a signal it did not get from us. */
 export class TrainerExitError extends Error {
