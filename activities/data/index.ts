@@ -11,13 +11,7 @@ import { InvalidSpecError, parseValidationSpec } from '../../lib/data/validation
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ArtifactCorruptError, ArtifactNotFoundError, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
-import type {
-  BuildFeaturesResult,
-  IngestResult,
-  PrepareDataInput,
-  ProfileDatasetResult,
-  ValidateDatasetResult,
-} from '../../lib/workflow-types.ts';
+import type { BuildFeaturesResult, IngestResult, PrepareDataInput, ProfileDatasetResult, ValidateDatasetResult } from '../../lib/contracts/prepare-data.ts';
 
 export interface DataActivityDeps {
   store: ArtifactStore;

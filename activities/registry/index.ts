@@ -4,7 +4,7 @@ import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, RegistryNotFoundError, type ModelRegistry } from '../../lib/registry/index.ts';
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
-import type { RegisterCandidateInput } from '../../lib/workflow-types.ts';
+import type { RegisterCandidateInput } from '../../lib/contracts/model-cycle.ts';
 
 export interface RegistryActivityDeps {
   registry: ModelRegistry;

@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { latestCheckpoint, runCommandTrainer, TrainerProtocolError } from '../../lib/training/command/index.ts';
 import type { Preemption } from '../../lib/training/preemption.ts';
-import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
+import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 export interface CommandTrainingDeps {
   store: ArtifactStore;

@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/workflow-types.ts';
 import { printJson, printJsonLine, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
+import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/contracts/batch-predict.ts';
 
 function bar(p: BatchProgress, rowsPerSec: number): string {
   const width = 30;

@@ -21,14 +21,15 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { sleep } from '../../lib/traffic/limiter.ts';
 import type { ReplayStats } from '../../lib/traffic/replay.ts';
-import type { CycleSummary, DataArrivedSignal, RolloutResult } from '../../lib/workflow-types.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
-import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
-import { dataArrivedSignal, modelLifecycle, statusQuery } from '../../workflows/model-lifecycle.ts';
+import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { startDevStack, type DevStack } from '../dev/stack.ts';
 import { collectReports, printSummary, type DemoSummary } from './summary.ts';
 import { startReplay, type Replay } from './traffic.ts';
 import { createWatcher } from './watcher.ts';
+import { driftMonitorStatusQuery } from '../../lib/contracts/drift-monitor.ts';
+import { dataArrivedSignal, statusQuery, type CycleSummary, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
+import type { RolloutResult } from '../../lib/contracts/rollout.ts';
 
 export type { DemoSummary } from './summary.ts';
 

@@ -23,7 +23,7 @@ import { ensureTemporalExecutable, type TemporalExecutable } from '../../lib/tem
 import { cpuActivities } from '../../workers/cpu/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../../workers/shared/create-worker.ts';
-import type { RoutingCheckResult } from '../../lib/workflow-types.ts';
+import type { RoutingCheckResult } from '../../lib/contracts/routing-check.ts';
 
 export interface DevStackOptions {
   /** @default 7233 */

@@ -6,8 +6,8 @@ import type { Client } from '@temporalio/client';
 import type { ArtifactStore } from '../storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
-import type { DataArrivedSignal } from '../workflow-types.ts';
 import { listModelSpecs } from './specs.ts';
+import type { DataArrivedSignal } from '../contracts/model-lifecycle.ts';
 
 /** A stable id for an event that came without one: same dataset, partition and files → same id. */
 export function eventIdFor(event: Omit<DataArrivedSignal, 'eventId'>): string {

@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { innermostError } from '../../lib/errors.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { InferenceJobInput, InferenceJobResult } from '../../lib/workflow-types.ts';
 import { ServingError } from '../errors.ts';
+import type { InferenceJobInput, InferenceJobResult } from '../../lib/contracts/inference-job.ts';
 
 export type JobStatus =
   | { jobId: string; status: 'running'; startedAt: string }

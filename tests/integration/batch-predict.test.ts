@@ -26,9 +26,9 @@ import { WORKFLOW_IDS, TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { loadFlightsSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
-import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/contracts/batch-predict.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);

@@ -22,9 +22,9 @@ import type { ValidationReport } from '../../lib/data/validation/report.ts';
 import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { PrepareDataResult } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import type { PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);

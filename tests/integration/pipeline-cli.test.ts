@@ -15,11 +15,11 @@ import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { retrainSignal } from '../../workflows/model-lifecycle.ts';
 import { createInferenceServer } from '../../serving/server.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
+import { retrainSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);

@@ -14,9 +14,9 @@ import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { PrepareDataResult } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import type { PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);

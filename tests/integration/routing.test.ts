@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { RoutingCheckResult } from '../../lib/workflow-types.ts';
 import { getInfra } from './infra.ts';
 import { spawnWorker, type Spawned } from './processes.ts';
+import type { RoutingCheckResult } from '../../lib/contracts/routing-check.ts';
 
 const infra = getInfra();
 const tag = randomUUID().slice(0, 8);

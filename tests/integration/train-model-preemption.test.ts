@@ -9,8 +9,8 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
-import type { TrainActivityInput, TrainActivityResult, TrainModelInput, TrainModelResult } from '../../lib/workflow-types.ts';
 import { getInfra } from './infra.ts';
+import type { TrainActivityInput, TrainActivityResult, TrainModelInput, TrainModelResult } from '../../lib/contracts/train-model.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let env: TestWorkflowEnvironment;

@@ -12,9 +12,10 @@ import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { PrepareDataResult, TrainModelInput, TrainModelResult } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import type { PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
+import type { TrainModelInput, TrainModelResult } from '../../lib/contracts/train-model.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);

@@ -15,7 +15,7 @@ import { createLogger } from '../../lib/log.ts';
 import { readOnnxMetadata } from '../../lib/onnx/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { latestValidCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
-import type { TrainActivityInput, TrainActivityResult } from '../../lib/workflow-types.ts';
+import type { TrainActivityInput, TrainActivityResult } from '../../lib/contracts/train-model.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let root: string;
