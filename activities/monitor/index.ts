@@ -11,7 +11,7 @@ import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
-import type { CheckDriftInput, DriftCheckSummary, DriftMonitorInput } from '../../lib/contracts/drift-monitor.ts';
+import { driftMonitorWorkflow, type CheckDriftInput, type DriftCheckSummary, type DriftMonitorInput } from '../../lib/contracts/drift-monitor.ts';
 
 export interface MonitorActivityDeps {
   store: ArtifactStore;
@@ -45,7 +45,7 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
       const client = await deps.client();
       const args: [DriftMonitorInput] = [{ model: spec.name, dataset: spec.data.dataset, monitor: spec.monitor, lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name) }];
       try {
-        await client.workflow.start('driftMonitor', {
+        await client.workflow.start(driftMonitorWorkflow, {
           workflowId,
           taskQueue: TASK_QUEUES.cpu,
           args,

@@ -32,7 +32,7 @@ import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, waitForStatus } from './lifecycle-helpers.ts';
 import { spawnWorker, type Spawned } from './processes.ts';
 import { checkNowSignal, driftMonitorStatusQuery, type CheckDriftInput, type DriftCheckSummary, type DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
-import type { LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
+import { statusQuery, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -192,7 +192,7 @@ describe('driftMonitor', () => {
     for (let n = 1; n <= 3; n++) statuses.push(await judgedCheck(CONTROL));
     expect(statuses.map((s) => s.state.lastCheck?.status), JSON.stringify(statuses.at(-1)?.state.lastCheck)).toEqual(['ok', 'ok', 'ok']);
     expect(statuses.at(-1)!.state).toMatchObject({ alerts: 0, armed: true, consecutiveClears: 3 });
-    const lifecycle = await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(CONTROL)).query<LifecycleStatus>('status');
+    const lifecycle = await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(CONTROL)).query(statusQuery);
     expect(driftCycles(lifecycle)).toEqual([]);
     expect(lifecycle.cycles).toBe(0);
   });
