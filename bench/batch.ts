@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { FEATURE_SPEC_TAG } from '../activities/evaluation/index.ts';
+import { batchPredictWorkflow } from '../lib/contracts/batch-predict.ts';
 import { migrate, PostgresDatabase } from '../lib/db/index.ts';
 import { withDuck } from '../lib/data/duck.ts';
 import { flightsParquetPath } from '../lib/data/flights.ts';
@@ -115,7 +116,7 @@ try {
   console.log(`bench:batch — ${rows.toLocaleString('en-US')} rows, 2 worker processes vs 1 process/1 session/1 loop, ${warmups} warm-up + ${rounds} rounds`);
   for (let i = 0; i < warmups + rounds; i++) {
     const a = await timed(async () =>
-      client.workflow.execute('batchPredict', {
+      client.workflow.execute(batchPredictWorkflow, {
         taskQueue: 'flywheel-cpu',
         workflowId: `batch/${modelName}/round-${i}`,
         args: [{ datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows: quick ? 50_000 : 250_000, maxParallel: 2 }],

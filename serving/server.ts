@@ -17,7 +17,6 @@ import { parseWebhookPolicy } from '../lib/net/webhook-policy.ts';
 import { CircuitBreaker } from '../lib/resilience/breaker.ts';
 import { createWorker } from '../lib/temporal/worker.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
-import type { DataArrivedSignal } from '../lib/workflow-types.ts';
 import { ResponseCache } from './cache.ts';
 import { createAuthenticator, createRowLimiter } from './http/auth.ts';
 import { buildApp } from './http/app.ts';
@@ -31,6 +30,7 @@ import { createPredictor, type Predict } from './predictor.ts';
 import { KeyCache } from './key-cache.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { RateLimiter } from './rate-limit.ts';
+import type { DataArrivedSignal } from '../lib/contracts/model-lifecycle.ts';
 
 export interface InferenceServerDeps {
   settings: ServeSettings;

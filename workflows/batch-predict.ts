@@ -7,7 +7,6 @@ import {
   ActivityCancellationType,
   CancellationScope,
   continueAsNew,
-  defineQuery,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -17,9 +16,7 @@ import {
 import type { BatchActivities } from '../activities/batch/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
-import type { BatchChunkResult, BatchManifest, BatchPredictInput, BatchPredictState, BatchProgress } from '../lib/workflow-types.ts';
-
-export const batchProgressQuery = defineQuery<BatchProgress>('progress');
+import { batchProgressQuery, type BatchChunkResult, type BatchManifest, type BatchPredictInput, type BatchPredictState, type BatchProgress } from '../lib/contracts/batch-predict.ts';
 
 const options: ActivityOptions = {
   taskQueue: TASK_QUEUES.cpu,

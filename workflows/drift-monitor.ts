@@ -7,8 +7,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   log,
   proxyActivities,
@@ -19,14 +17,10 @@ import {
 import type { MonitorActivities } from '../activities/monitor/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { decide, initialMonitorState } from '../lib/monitor/hysteresis.ts';
-import type { DriftCheckSummary, DriftMonitorInput, DriftMonitorStatus, MonitorState } from '../lib/monitor/types.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
 import { WORKFLOW_IDS } from '../lib/temporal/constants.ts';
-import { driftSignal } from './lifecycle-messages.ts';
-
-/** Run a check now instead of at the next interval (tests, `flywheel`, the Web UI). */
-export const checkNowSignal = defineSignal<[{ reason?: string }?]>('checkNow');
-export const driftMonitorStatusQuery = defineQuery<DriftMonitorStatus>('status');
+import { checkNowSignal, driftMonitorStatusQuery, type DriftCheckSummary, type DriftMonitorInput, type DriftMonitorStatus, type MonitorState } from '../lib/contracts/drift-monitor.ts';
+import { driftSignal } from '../lib/contracts/model-lifecycle.ts';
 
 /** Default checks per run before continue-as-new (each check is about ten history events). */
 export const DEFAULT_CHECKS_BEFORE_CONTINUE_AS_NEW = 200;

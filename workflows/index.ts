@@ -3,7 +3,7 @@
 export { routingCheck } from './routing-check.ts';
 export { prepareData } from './prepare-data.ts';
 export { trainModel } from './train-model.ts';
-export { batchPredict, batchProgressQuery } from './batch-predict.ts';
+export { batchPredict } from './batch-predict.ts';
 export { inferenceJob } from './inference-job.ts';
 export { modelLifecycle } from './model-lifecycle.ts';
 export { modelCycle } from './model-cycle.ts';

@@ -5,7 +5,7 @@ import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } fr
 import type { createServingActivities } from '../serving/jobs/activities.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
-import type { InferenceJobInput, InferenceJobResult } from '../lib/workflow-types.ts';
+import type { InferenceJobInput, InferenceJobResult } from '../lib/contracts/inference-job.ts';
 
 type ServingActivities = ReturnType<typeof createServingActivities>;
 

@@ -24,9 +24,8 @@ import { durationMs } from '../lib/model-spec/duration.ts';
 import type { ModelSpec } from '../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
-import type { ApprovalDecisionInput, ApprovalOutcome, ApprovalRequest, CycleStage, CycleSummary, CycleTrigger, LifecycleCarryOver, LifecycleStatus } from '../lib/workflow-types.ts';
+import { approvalDecisionSignal, type ApprovalOutcome, type CycleStage, type CycleTrigger } from '../lib/contracts/model-cycle.ts';
 import {
-  approvalDecisionSignal,
   approvalRequestedSignal,
   approvalResolvedSignal,
   approveUpdate,
@@ -36,10 +35,14 @@ import {
   rejectUpdate,
   retrainSignal,
   statusQuery,
-} from './lifecycle-messages.ts';
+  type ApprovalDecisionInput,
+  type ApprovalRequest,
+  type CycleSummary,
+  type LifecycleCarryOver,
+  type LifecycleOptions,
+  type LifecycleStatus,
+} from '../lib/contracts/model-lifecycle.ts';
 import { modelCycle } from './model-cycle.ts';
-
-export * from './lifecycle-messages.ts';
 
 const lifecycle = proxyActivities<LifecycleActivities>({
   taskQueue: TASK_QUEUES.cpu,
@@ -64,11 +67,6 @@ function messageOf(err: unknown): string {
   let cause: unknown = err;
   while ((cause instanceof ChildWorkflowFailure || cause instanceof ActivityFailure) && cause.cause) cause = cause.cause;
   return cause instanceof Error ? cause.message : String(cause);
-}
-
-export interface LifecycleOptions {
-  /** History events after which the run continues as new. @default 5000 */
-  maxHistoryEvents?: number;
 }
 
 export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver, options: LifecycleOptions = {}): Promise<void> {

@@ -4,7 +4,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { DataActivities } from '../activities/data/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
-import type { PrepareDataInput, PrepareDataResult } from '../lib/workflow-types.ts';
+import type { PrepareDataInput, PrepareDataResult } from '../lib/contracts/prepare-data.ts';
 
 const data = proxyActivities<DataActivities>({
   taskQueue: TASK_QUEUES.cpu,

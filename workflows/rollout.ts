@@ -4,46 +4,23 @@
 // and passes only with enough evidence. A failed check, too little evidence after the longest
 // extension, or an `abort` Update rolls back as a compensation (routing, aliases, evidence);
 // after the last step the version is promoted. `pause`/`resume` stop and restart the hold clock.
-import { condition, defineQuery, defineUpdate, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
-import type { RolloutActivities, RolloutEvidence, StepAnalysis } from '../activities/rollout/index.ts';
+import type { RolloutActivities } from '../activities/rollout/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import type { AnalysisCriteria } from '../lib/rollout/analysis.ts';
-import type { ModelSpec } from '../lib/model-spec/model-spec.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
-import type { RolloutResult } from '../lib/workflow-types.ts';
-
-export interface RolloutInput {
-  model: string;
-  /** The approved version being rolled out. */
-  challenger: number;
-  plan: ModelSpec['rollout'];
-  /** Who approved and why: recorded with the promotion. */
-  approvedBy: string;
-  reason: string;
-}
-
-export type RolloutState = 'starting' | 'running' | 'paused' | 'completed' | 'rolled-back' | 'skipped';
-
-export interface RolloutStatus {
-  model: string;
-  challenger: number;
-  champion: number | null;
-  state: RolloutState;
-  /** 0-based index of the current step; equals steps.length once every step passed. */
-  step: number;
-  steps: number;
-  heldMs: number;
-  pausedBy?: string;
-  resumedBy?: string;
-  last?: { verdict: StepAnalysis['verdict']; reasons: string[]; challengerSamples: number; championSamples: number };
-}
-
-export const pauseRolloutUpdate = defineUpdate<RolloutStatus, [{ actor: string; reason: string }]>('pause');
-export const resumeRolloutUpdate = defineUpdate<RolloutStatus, [{ actor: string }]>('resume');
-export const abortRolloutUpdate = defineUpdate<RolloutStatus, [{ actor: string; reason: string }]>('abort');
-export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
+import {
+  abortRolloutUpdate,
+  pauseRolloutUpdate,
+  resumeRolloutUpdate,
+  rolloutStatusQuery,
+  type RolloutEvidence,
+  type RolloutInput,
+  type RolloutResult,
+  type RolloutStatus,
+} from '../lib/contracts/rollout.ts';
 
 const retry = { initialInterval: '1s', maximumInterval: '15s', nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] };
 // The server may be down for a while (a crash, a deploy): routing retries until it answers.

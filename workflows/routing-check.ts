@@ -4,7 +4,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { SystemActivities } from '../activities/system/index.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
-import type { RoutingCheckInput, RoutingCheckResult } from '../lib/workflow-types.ts';
+import type { RoutingCheckInput, RoutingCheckResult } from '../lib/contracts/routing-check.ts';
 
 const probeOptions = {
   startToCloseTimeout: '30 seconds',

@@ -3,9 +3,10 @@
 // cannot start more than one cycle.
 import { getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 import { WORKFLOW_IDS } from '../lib/temporal/constants.ts';
-import { retrainSignal } from './lifecycle-messages.ts';
+import { retrainSignal } from '../lib/contracts/model-lifecycle.ts';
+import type { ScheduledRetrainInput } from '../lib/contracts/scheduled-retrain.ts';
 
-export async function scheduledRetrain(input: { model: string }): Promise<void> {
+export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<void> {
   const { workflowId } = workflowInfo();
   await getExternalWorkflowHandle(WORKFLOW_IDS.modelLifecycle(input.model)).signal(retrainSignal, {
     reason: 'scheduled retrain',

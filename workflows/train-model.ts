@@ -6,7 +6,7 @@ import { ActivityFailure, ApplicationFailure, log, proxyActivities, workflowInfo
 import type { TrainingActivities } from '../activities/training/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
-import type { TrainModelInput, TrainModelResult } from '../lib/workflow-types.ts';
+import type { TrainModelInput, TrainModelResult } from '../lib/contracts/train-model.ts';
 
 function trainingOn(taskQueue: string) {
   return proxyActivities<TrainingActivities>({

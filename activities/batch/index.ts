@@ -16,8 +16,8 @@ import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
 import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
-import type { BatchChunkResult, BatchManifest, BatchPlan, BatchPredictInput } from '../../lib/workflow-types.ts';
 import { FEATURE_SPEC_TAG } from '../evaluation/index.ts';
+import type { BatchChunkResult, BatchManifest, BatchPlan, BatchPredictInput } from '../../lib/contracts/batch-predict.ts';
 
 export interface BatchActivityDeps {
   store: ArtifactStore;

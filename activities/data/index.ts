@@ -10,13 +10,7 @@ import type { SourceContext } from '../../lib/data/sources.ts';
 import { parseValidationSpec } from '../../lib/data/validation/spec.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
-import type {
-  BuildFeaturesResult,
-  IngestResult,
-  PrepareDataInput,
-  ProfileDatasetResult,
-  ValidateDatasetResult,
-} from '../../lib/workflow-types.ts';
+import type { BuildFeaturesResult, IngestResult, PrepareDataInput, ProfileDatasetResult, ValidateDatasetResult } from '../../lib/contracts/prepare-data.ts';
 
 export interface DataActivityDeps {
   store: ArtifactStore;

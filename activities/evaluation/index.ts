@@ -14,9 +14,9 @@ import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index
 import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { encodeRows, loadFlightsRows, type FlightsRows } from '../../lib/training/data.ts';
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
-import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/workflow-types.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
+import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
 
 export { FEATURE_SPEC_TAG, REPORT_TAG };
 const CHUNK = 65_536;

@@ -1,12 +1,13 @@
 // Lifecycle activities (CPU queue): record an approval decision, promote a version to champion,
 // and keep a model's retrain Schedule in step with its spec. Each is idempotent, so a retry or
 // a replay after a crash never applies an effect twice.
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
 import { retrainScheduleSpec } from '../../lib/lifecycle/schedule.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { scheduledRetrainWorkflow, type ScheduledRetrainWorkflow } from '../../lib/contracts/scheduled-retrain.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 
 export interface LifecycleActivityDeps {
@@ -52,9 +53,9 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
         await handle.delete();
         return { scheduleId, state: 'deleted' };
       }
-      const action = {
-        type: 'startWorkflow' as const,
-        workflowType: 'scheduledRetrain',
+      const action: ScheduleOptionsStartWorkflowAction<ScheduledRetrainWorkflow> = {
+        type: 'startWorkflow',
+        workflowType: scheduledRetrainWorkflow,
         taskQueue: TASK_QUEUES.cpu,
         args: [{ model: spec.name }],
         workflowId: `scheduled-retrain/${spec.name}`,

@@ -6,12 +6,12 @@ import type { Database } from '../../lib/db/index.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { runDriftCheck } from '../../lib/monitor/check.ts';
-import type { CheckDriftInput, DriftCheckSummary, DriftMonitorInput } from '../../lib/monitor/types.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
+import { driftMonitorWorkflow, type CheckDriftInput, type DriftCheckSummary, type DriftMonitorInput } from '../../lib/contracts/drift-monitor.ts';
 
 export interface MonitorActivityDeps {
   store: ArtifactStore;
@@ -45,7 +45,7 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
       const client = await deps.client();
       const args: [DriftMonitorInput] = [{ model: spec.name, dataset: spec.data.dataset, monitor: spec.monitor, lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name) }];
       try {
-        await client.workflow.start('driftMonitor', {
+        await client.workflow.start(driftMonitorWorkflow, {
           workflowId,
           taskQueue: TASK_QUEUES.cpu,
           args,

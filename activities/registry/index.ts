@@ -3,7 +3,7 @@
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
-import type { RegisterCandidateInput } from '../../lib/workflow-types.ts';
+import type { RegisterCandidateInput } from '../../lib/contracts/model-cycle.ts';
 
 export interface RegistryActivityDeps {
   registry: ModelRegistry;

@@ -6,8 +6,10 @@ import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
-import { judgeStep, readArmStats, type AnalysisCriteria, type ArmStats, type StepJudgement } from '../../lib/rollout/analysis.ts';
-import { createServingAdmin, type ServingAdmin, type ServingAdminOptions, type ServingRoute } from '../../lib/rollout/serving-admin.ts';
+import { judgeStep, readArmStats } from '../../lib/rollout/analysis.ts';
+import { createServingAdmin, type ServingAdmin, type ServingAdminOptions } from '../../lib/rollout/serving-admin.ts';
+import type { AnalyzeInput, RolloutEvidence, RouteInput, StepAnalysis } from '../../lib/contracts/rollout.ts';
+import type { ServingRoute } from '../../lib/contracts/serving-admin.ts';
 import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
 
 /** Registry version tags a rollout leaves: its outcome and where the evidence is. */
@@ -23,42 +25,6 @@ export interface RolloutActivityDeps {
   logger: Logger;
   /** The inference server to drive; a function so an embedded server can start after the worker. */
   serving: () => ServingTarget | undefined;
-}
-
-export interface RouteInput {
-  model: string;
-  champion: number;
-  challenger: number;
-  /** A shadow step mirrors traffic; otherwise `weight` percent is answered by the challenger. */
-  shadow: boolean;
-  weight: number;
-}
-
-export interface AnalyzeInput {
-  model: string;
-  champion: number;
-  challenger: number;
-  shadow: boolean;
-  /** A full canary: the champion only scores a mirror of the traffic (see `setRolloutRoute`). */
-  championShadow: boolean;
-  /** ISO: the step began. */
-  since: string;
-  criteria: AnalysisCriteria;
-}
-
-export interface StepAnalysis extends StepJudgement {
-  window: { since: string; until: string };
-  champion: ArmStats;
-  challenger: ArmStats;
-}
-
-export interface RolloutEvidence {
-  model: string;
-  challenger: number;
-  champion: number | null;
-  outcome: 'completed' | 'rolled-back';
-  reason: string;
-  steps: Array<{ index: number; plan: { shadow: boolean; weight: number }; route: ServingRoute | null; analysis: StepAnalysis | null }>;
 }
 
 export function createRolloutActivities(deps: RolloutActivityDeps) {

@@ -2,7 +2,7 @@
 // reports which worker (kind, queue, identity, process) actually executed it.
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
-import type { WorkerProbe } from '../../lib/workflow-types.ts';
+import type { WorkerProbe } from '../../lib/contracts/routing-check.ts';
 
 export interface SystemActivityDeps {
   workerKind: 'cpu' | 'gpu';

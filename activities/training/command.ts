@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { latestCheckpoint, runCommandTrainer } from '../../lib/training/command/index.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
-import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
+import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 export interface CommandTrainingDeps {
   store: ArtifactStore;

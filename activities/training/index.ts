@@ -15,7 +15,7 @@ import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
-import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
+import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 export interface TrainingActivityDeps {
   store: ArtifactStore;

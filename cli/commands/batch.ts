@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/workflow-types.ts';
 import { printJson, printJsonLine, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
+import { batchPredictWorkflow, batchProgressQuery, type BatchManifest, type BatchPredictInput, type BatchProgress } from '../../lib/contracts/batch-predict.ts';
 
 function bar(p: BatchProgress, rowsPerSec: number): string {
   const width = 30;
@@ -30,7 +30,7 @@ async function follow(client: Client, workflowId: string, json: boolean): Promis
     const desc = await handle.describe().catch((err: unknown) => {
       throw noJob(workflowId, err);
     });
-    const p = await handle.query<BatchProgress>('progress').catch(() => undefined);
+    const p = await handle.query(batchProgressQuery).catch(() => undefined);
     if (json) {
       const line = JSON.stringify({ workflowId, status: desc.status.name, progress: p ?? null });
       if (line !== previous) say(line);
@@ -87,7 +87,7 @@ export function registerBatchCommands(program: Command): void {
       if (!Number.isInteger(input.maxParallel) || input.maxParallel! < 1) throw new Error(`--parallel must be a positive integer, got ${opts.parallel}`);
       const workflowId = WORKFLOW_IDS.batchPredict(opts.model, (opts.id ?? opts.output).replaceAll('/', '-'));
       await withClient(async (client) => {
-        await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId, args: [input] });
+        await client.workflow.start(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [input] });
         if (opts.json) printJsonLine({ workflowId, status: 'STARTED' });
         else say(`Started ${workflowId}`);
         if (!opts.detach) await follow(client, workflowId, opts.json === true);
@@ -107,7 +107,7 @@ export function registerBatchCommands(program: Command): void {
         const desc = await handle.describe().catch((err: unknown) => {
           throw noJob(workflowId, err);
         });
-        const p = await handle.query<BatchProgress>('progress').catch(() => undefined);
+        const p = await handle.query(batchProgressQuery).catch(() => undefined);
         if (opts.json) return printJson({ workflowId, status: desc.status.name, progress: p ?? null });
         say(`${workflowId}: ${desc.status.name}`);
         if (p) say(bar(p, 0));

@@ -3,12 +3,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
-import type { DriftMonitorStatus } from '../../lib/monitor/types.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { checkNowSignal, driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
 import { CliError, printJson, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
 import { parseDurationMs } from './traffic.ts';
+import { checkNowSignal, driftMonitorStatusQuery, type DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
 
 async function monitorStatus(client: Client, model: string) {
   try {

@@ -12,10 +12,10 @@ import { createArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
-import type { LifecycleStatus, TrainHeartbeat } from '../../lib/workflow-types.ts';
-import { approveUpdate, rejectUpdate, retrainSignal, statusQuery } from '../../workflows/lifecycle-messages.ts';
 import { grid, printJson, printJsonLine, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
+import { approveUpdate, modelLifecycleWorkflow, rejectUpdate, retrainSignal, statusQuery, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
+import type { TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 function noLifecycle(model: string, err: unknown): unknown {
   return err instanceof WorkflowNotFoundError ? new Error(`no lifecycle for ${model}: start it with \`flywheel pipeline start <spec.yaml>\``) : err;
@@ -155,7 +155,7 @@ export function registerPipelineCommands(program: Command): void {
         const specUri = await saveModelSpec(await createArtifactStore(config.artifactStore), spec);
         const workflowId = WORKFLOW_IDS.modelLifecycle(spec.name);
         try {
-          await client.workflow.start('modelLifecycle', {
+          await client.workflow.start(modelLifecycleWorkflow, {
             workflowId,
             taskQueue: TASK_QUEUES.cpu,
             args: [spec],

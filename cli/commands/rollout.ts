@@ -4,10 +4,10 @@ import { userInfo } from 'node:os';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { statusQuery } from '../../workflows/lifecycle-messages.ts';
-import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rolloutStatusQuery, type RolloutStatus } from '../../workflows/rollout.ts';
 import { printJson, say, table } from '../output.ts';
 import { withClient, type CliConfig } from '../temporal-client.ts';
+import { statusQuery } from '../../lib/contracts/model-lifecycle.ts';
+import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rolloutStatusQuery, type RolloutStatus } from '../../lib/contracts/rollout.ts';
 
 interface Target {
   version?: string;

@@ -21,14 +21,14 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { sleep } from '../../lib/traffic/limiter.ts';
 import type { ReplayStats } from '../../lib/traffic/replay.ts';
-import type { CycleSummary, DataArrivedSignal, RolloutResult } from '../../lib/workflow-types.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
-import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
-import { dataArrivedSignal, modelLifecycle, statusQuery } from '../../workflows/model-lifecycle.ts';
 import { startDevStack, type DevStack } from '../dev/stack.ts';
 import { collectReports, printSummary, type DemoSummary } from './summary.ts';
 import { startReplay, type Replay } from './traffic.ts';
 import { createWatcher } from './watcher.ts';
+import { driftMonitorStatusQuery } from '../../lib/contracts/drift-monitor.ts';
+import { dataArrivedSignal, modelLifecycleWorkflow, statusQuery, type CycleSummary, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
+import type { RolloutWorkflow } from '../../lib/contracts/rollout.ts';
 
 export type { DemoSummary } from './summary.ts';
 
@@ -129,7 +129,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     say('Publishing 2001-01 and 2001-02 to the data lake');
     const jan = await publish('2001-01', false);
     const feb = await publish('2001-02');
-    await client.workflow.signalWithStart(modelLifecycle, {
+    await client.workflow.signalWithStart(modelLifecycleWorkflow, {
       workflowId: lifecycleId,
       taskQueue: TASK_QUEUES.cpu,
       args: [spec],
@@ -208,7 +208,7 @@ function shellQuote(s: string): string {
 async function rolloutReason(client: Client, model: string, c: CycleSummary): Promise<string> {
   if (!c.version || (c.stage !== 'promoted' && c.stage !== 'rolled-back')) return '';
   try {
-    const r = (await client.workflow.getHandle(WORKFLOW_IDS.rollout(model, c.version)).result()) as RolloutResult;
+    const r = await client.workflow.getHandle<RolloutWorkflow>(WORKFLOW_IDS.rollout(model, c.version)).result();
     return ` — rollout ${r.outcome}: ${r.reason}`;
   } catch {
     return '';

@@ -1,9 +1,9 @@
 // The demo's closing summary: the cycles table, each month's traffic, and where the reports are.
 import { REPORT_TAG, type ModelRegistry } from '../../lib/registry/index.ts';
-import type { DriftMonitorStatus } from '../../lib/monitor/types.ts';
 import type { ReplayStats } from '../../lib/traffic/replay.ts';
-import type { CycleSummary, LifecycleStatus } from '../../lib/workflow-types.ts';
 import { ROLLOUT_TAGS } from '../../activities/rollout/index.ts';
+import type { DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
+import type { CycleSummary, LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 
 export interface DemoSummary {
   spec: string;

@@ -1,13 +1,11 @@
 // What the demo prints while it waits: the lifecycle's stage, the rollout's steps and the drift
 // monitor's checks, each line once.
 import type { Client } from '@temporalio/client';
-import type { DriftMonitorStatus } from '../../lib/monitor/types.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { sleep } from '../../lib/traffic/limiter.ts';
-import type { CycleSummary, LifecycleStatus } from '../../lib/workflow-types.ts';
-import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
-import { statusQuery } from '../../workflows/model-lifecycle.ts';
-import { rolloutStatusQuery, type RolloutStatus } from '../../workflows/rollout.ts';
+import { driftMonitorStatusQuery, type DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
+import { statusQuery, type CycleSummary, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
+import { rolloutStatusQuery, type RolloutStatus } from '../../lib/contracts/rollout.ts';
 
 /** Polls the lifecycle, the current cycle's rollout and the drift monitor; prints what changed. */
 export function createWatcher(client: Client, model: string, say: (l: string) => void, running: Promise<void>) {

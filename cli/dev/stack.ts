@@ -23,7 +23,7 @@ import { ensureTemporalExecutable, type TemporalExecutable } from '../../lib/tem
 import { cpuActivities } from '../../workers/cpu/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../../workers/shared/create-worker.ts';
-import type { RoutingCheckResult } from '../../lib/workflow-types.ts';
+import { routingCheckWorkflow, type RoutingCheckResult } from '../../lib/contracts/routing-check.ts';
 
 export interface DevStackOptions {
   /** @default 7233 */
@@ -259,11 +259,11 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
       gpuWorker: { pid: gpuChild.pid, logPath: gpuChild.logPath },
       running,
       routingCheck: () =>
-        temporal.client.workflow.execute('routingCheck', {
+        temporal.client.workflow.execute(routingCheckWorkflow, {
           taskQueue: TASK_QUEUES.cpu,
           workflowId: WORKFLOW_IDS.routingCheck(`dev-${Date.now()}`),
           args: [{ note: 'flywheel dev start-up' }],
-        }) as Promise<RoutingCheckResult>,
+        }),
       shutdown: () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
       },

@@ -6,8 +6,8 @@ import type { Client } from '@temporalio/client';
 import type { ArtifactStore } from '../storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes.ts';
-import type { DataArrivedSignal } from '../workflow-types.ts';
 import { listModelSpecs } from './specs.ts';
+import { dataArrivedSignal, modelLifecycleWorkflow, type DataArrivedSignal } from '../contracts/model-lifecycle.ts';
 
 /** A stable id for an event that came without one: same dataset, partition and files → same id. */
 export function eventIdFor(event: Omit<DataArrivedSignal, 'eventId'>): string {
@@ -18,11 +18,11 @@ export function eventIdFor(event: Omit<DataArrivedSignal, 'eventId'>): string {
 export async function notifyDataArrived(client: Client, store: ArtifactStore, event: DataArrivedSignal): Promise<string[]> {
   const specs = await listModelSpecs(store, event.dataset);
   for (const spec of specs) {
-    await client.workflow.signalWithStart('modelLifecycle', {
+    await client.workflow.signalWithStart(modelLifecycleWorkflow, {
       workflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
       taskQueue: TASK_QUEUES.cpu,
       args: [spec],
-      signal: 'dataArrived',
+      signal: dataArrivedSignal,
       signalArgs: [event],
       typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: spec.name }],
       staticSummary: `lifecycle of ${spec.name}`,

@@ -37,6 +37,9 @@ const hyperparameters = z
   })
   .default({});
 
+/** Hyperparameters of the built-in TF.js MLP trainer (every field optional; see README). */
+export type MlpHyperparameters = z.output<typeof hyperparameters>;
+
 /** One rollout step. `shadow`: the challenger sees a copy of live traffic and answers nobody;
  * otherwise it answers `weight` percent of routing keys (sticky). */
 const rolloutStep = z

@@ -11,8 +11,8 @@ import { durationMs } from '../model-spec/duration.ts';
 import { flightsLabel } from '../features/flights.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';
-import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from './types.ts';
 import { profileWindow, readWindow, REQUEST_FEATURES, sloMetrics, type WindowRow } from './window.ts';
+import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from '../contracts/drift-monitor.ts';
 
 export interface DriftCheckDeps {
   db: Database;

@@ -1,7 +1,7 @@
+import type { MonitorState } from '../contracts/drift-monitor.ts';
 // The drift monitor's alert decision: hysteresis (N breaching checks in a row to alert, M clean
 // ones to re-arm) plus a cooldown between alerts, so one drift episode sends one signal. Pure and
 // free of Node imports: the workflow runs it.
-import type { MonitorState } from './types.ts';
 
 export interface HysteresisOptions {
   breachesToAlert: number;

@@ -8,7 +8,7 @@ import { FLIGHTS_PROFILE_FEATURES } from '../data/flights.ts';
 import { profileTable, type FeatureDef } from '../data/profile.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
 import { rocAuc } from '../evaluation/auc.ts';
-import type { SloMetrics } from './types.ts';
+import type { SloMetrics } from '../contracts/drift-monitor.ts';
 
 /** Newest rows a check reads at most; a busier window is judged on its newest rows. */
 export const WINDOW_MAX_ROWS = 200_000;

@@ -1,14 +1,7 @@
 // The inference server's admin API as the rollout uses it: read and set a model's canary and
 // shadow, and reload aliases. Errors say which server and what it answered; a 4xx that retrying
 // cannot fix is marked permanent, anything else (server down, 5xx) is left to activity retries.
-export interface ServingRoute {
-  model: string;
-  champion: { version: number };
-  canary: { version: number; weight: number } | null;
-  shadow: { version: number } | null;
-  updatedBy: string | null;
-  updatedAt: string | null;
-}
+import { servingErrorMessage, type ServingRoute, type ServingRouteChange } from '../contracts/serving-admin.ts';
 
 export class ServingAdminError extends Error {
   override readonly name = 'ServingAdminError';
@@ -31,7 +24,7 @@ export interface ServingAdminOptions {
 
 export interface ServingAdmin {
   getRoute(model: string): Promise<ServingRoute>;
-  setRoute(model: string, change: { canary: { version: number; weight: number } | null; shadow: { version: number } | null }): Promise<ServingRoute>;
+  setRoute(model: string, change: ServingRouteChange): Promise<ServingRoute>;
   reload(model: string): Promise<ServingRoute>;
 }
 
@@ -55,12 +48,8 @@ export function createServingAdmin(options: ServingAdminOptions): ServingAdmin {
     }
     const text = await res.text();
     if (!res.ok) {
-      let message = text;
-      try {
-        message = (JSON.parse(text) as { message?: string }).message ?? text;
-      } catch {
-        // not JSON: keep the text
-      }
+      // The server answers `{ error: { code, message } }`; a proxy in front may answer plain text.
+      const message = servingErrorMessage(text) ?? text;
       const hint = res.status === 401 || res.status === 403 ? ' (FLYWHEEL_SERVING_ADMIN_KEY needs a key with the admin scope)' : '';
       // 404: the server may not have loaded the model yet (it polls the registry); 409: a
       // reload conflict may clear; 429/5xx: transient. Other 4xx are the request's fault.

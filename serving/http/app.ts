@@ -3,6 +3,7 @@
 // every failure to a JSON `{ error: { code, message }, requestId }` with the right status.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { ServingErrorBody } from '../../lib/contracts/serving-admin.ts';
 import { DependencyUnavailableError } from '../../lib/resilience/breaker.ts';
 import { ERROR_CODES, ServingError, type ErrorCode } from '../errors.ts';
 import type { ServingContext } from './context.ts';
@@ -47,7 +48,7 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       const code: ErrorCode = uriTooLong ? 'uriTooLong' : 'badRequest';
       const message = uriTooLong ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` : 'malformed request URL';
       // Fastify types this reply by an unresolved route schema; it is a plain reply here.
-      void (reply as unknown as FastifyReply).code(ERROR_CODES[code]).send({ error: { code, message }, requestId: request.id });
+      void (reply as unknown as FastifyReply).code(ERROR_CODES[code]).send({ error: { code, message }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>);
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // What Node's HTTP parser refuses (headers over 16 KB, a malformed request line) never reaches
@@ -56,7 +57,7 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       if (!socket.writable) return;
       const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
       const code: ErrorCode = tooLarge ? 'headersTooLarge' : 'badRequest';
-      const body = JSON.stringify({ error: { code, message: tooLarge ? 'request headers are larger than the server accepts (16 KB)' : 'malformed HTTP request' }, requestId: randomUUID() });
+      const body = JSON.stringify({ error: { code, message: tooLarge ? 'request headers are larger than the server accepts (16 KB)' : 'malformed HTTP request' }, requestId: randomUUID() } satisfies ServingErrorBody<ErrorCode>);
       const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
       socket.end(`HTTP/1.1 ${ERROR_CODES[code]} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
@@ -101,11 +102,11 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       message = 'internal error';
       ctx.logger.error({ err, requestId: request.id, url: request.url }, 'request failed');
     }
-    void reply.status(status).send({ error: { code, message }, requestId: request.id });
+    void reply.status(status).send({ error: { code, message }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'notFound', message: `no route ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id });
+    void reply.status(404).send({ error: { code: 'notFound', message: `no route ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>);
   });
 
   registerOpsRoutes(app, ctx);

@@ -3,13 +3,13 @@ import type { ServeSettings } from '../../lib/config/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { WebhookPolicy } from '../../lib/net/webhook-policy.ts';
-import type { DataArrivedSignal } from '../../lib/workflow-types.ts';
 import type { JobsClient } from '../jobs/client.ts';
 import type { ServingMetrics } from '../metrics.ts';
 import type { ModelManager } from '../models.ts';
 import type { Predict } from '../predictor.ts';
 import type { PredictionLogState } from '../prediction-log.ts';
 import type { Authenticate, LimitRows } from './auth.ts';
+import type { DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 export interface ServingContext {
   settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes'>;

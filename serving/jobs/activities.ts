@@ -2,12 +2,12 @@
 // models and batchers): score a job's instances, and deliver its webhook.
 import { Context } from '@temporalio/activity';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
-import type { InferenceJobInput, InferenceJobPredictions } from '../../lib/workflow-types.ts';
 import { ServingError } from '../errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Predict } from '../predictor.ts';
 import { deliverWebhook, WebhookPolicyError } from './webhook.ts';
 import type { WebhookPolicy } from '../../lib/net/webhook-policy.ts';
+import type { InferenceJobInput, InferenceJobPredictions } from '../../lib/contracts/inference-job.ts';
 
 export interface ServingActivityDeps {
   predict: Predict;

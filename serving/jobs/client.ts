@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { innermostError } from '../../lib/errors.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { InferenceJobInput, InferenceJobResult } from '../../lib/workflow-types.ts';
 import { ServingError } from '../errors.ts';
+import { inferenceJobWorkflow, type InferenceJobInput, type InferenceJobResult, type InferenceJobWorkflow } from '../../lib/contracts/inference-job.ts';
 
 export type JobStatus =
   | { jobId: string; status: 'running'; startedAt: string }
@@ -19,7 +19,7 @@ export function createJobsClient(client: Client) {
     async start(input: InferenceJobInput): Promise<string> {
       const jobId = WORKFLOW_IDS.inferenceJob(randomUUID());
       try {
-        await client.workflow.start('inferenceJob', {
+        await client.workflow.start(inferenceJobWorkflow, {
           taskQueue: TASK_QUEUES.cpu,
           workflowId: jobId,
           args: [input],
@@ -33,7 +33,7 @@ export function createJobsClient(client: Client) {
 
     async get(jobId: string): Promise<JobStatus> {
       if (!JOB_ID.test(jobId)) throw new ServingError('notFound', `no job ${JSON.stringify(jobId)} (job ids look like job-<uuid>)`);
-      const handle = client.workflow.getHandle(jobId);
+      const handle = client.workflow.getHandle<InferenceJobWorkflow>(jobId);
       let description;
       try {
         description = await handle.describe();
@@ -41,13 +41,13 @@ export function createJobsClient(client: Client) {
         if (err instanceof WorkflowNotFoundError) throw new ServingError('notFound', `no job ${jobId}`);
         throw new ServingError('unavailable', `could not read the job (workflow service: ${(err as Error).message})`, 5);
       }
-      if (description.type !== 'inferenceJob') throw new ServingError('notFound', `no job ${jobId}`);
+      if (description.type !== inferenceJobWorkflow.workflowType) throw new ServingError('notFound', `no job ${jobId}`);
       const startedAt = description.startTime.toISOString();
       switch (description.status.name) {
         case 'RUNNING':
           return { jobId, status: 'running', startedAt };
         case 'COMPLETED':
-          return { jobId, status: 'completed', startedAt, result: (await handle.result()) as InferenceJobResult };
+          return { jobId, status: 'completed', startedAt, result: await handle.result() };
         default:
           try {
             await handle.result();

@@ -26,9 +26,9 @@ import { WORKFLOW_IDS, TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { loadFlightsSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
-import type { BatchManifest, BatchPredictInput, BatchProgress } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import { batchPredictWorkflow, batchProgressQuery, type BatchManifest, type BatchPredictInput } from '../../lib/contracts/batch-predict.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -109,7 +109,7 @@ async function outputRows(prefix: string): Promise<{ rows: number; distinct: num
 describe('batchPredict', () => {
   it('scores every row once, across continue-as-new, matching ONNX Runtime', async () => {
     const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: `out/full-${tag}`, chunkRows: 50_000, maxParallel: 2, chunksPerRun: 4, writeTable: true };
-    const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `full-${tag}`), args: [input] });
+    const handle = await client.workflow.start(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `full-${tag}`), args: [input] });
     const firstRun = handle.firstExecutionRunId;
     const manifest = (await handle.result()) as BatchManifest;
     expect(manifest).toMatchObject({ status: 'completed', rowsTotal: ROWS, rowsWritten: ROWS, chunksTotal: 6, model: { name: modelName, version: 1 } });
@@ -148,7 +148,7 @@ describe('batchPredict', () => {
 
   it('scores all 3M flights rows: output row count equals input', async () => {
     const input: BatchPredictInput = { datasetUri: pathToFileURL(flightsParquetPath()).toString(), model: { name: modelName }, outputPrefix: `out/all-${tag}`, chunkRows: 500_000, maxParallel: 2 };
-    const manifest = (await client.workflow.execute('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `all-${tag}`), args: [input] })) as BatchManifest;
+    const manifest = (await client.workflow.execute(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `all-${tag}`), args: [input] })) as BatchManifest;
     expect(manifest).toMatchObject({ status: 'completed', rowsTotal: 3_000_000, rowsWritten: 3_000_000, chunksTotal: 6 });
     expect(await outputRows(`out/all-${tag}`)).toMatchObject({ rows: 3_000_000, distinct: 3_000_000, min: 0, max: 2_999_999 });
   }, 240_000);
@@ -158,7 +158,7 @@ describe('batchPredict', () => {
     await second.waitFor('"worker started"', 90_000);
     const prefix = `out/kill-${tag}`;
     const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: prefix, chunkRows: 10_000, maxParallel: 2 };
-    const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `kill-${tag}`), args: [input] });
+    const handle = await client.workflow.start(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `kill-${tag}`), args: [input] });
     // Kill the second worker while it is running a chunk, so that chunk must be retried elsewhere.
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -193,10 +193,10 @@ describe('batchPredict', () => {
   it('on cancel stops new chunks and writes a manifest of exactly the finished ones', async () => {
     const prefix = `out/cancel-${tag}`;
     const input: BatchPredictInput = { datasetUri, model: { name: modelName }, outputPrefix: prefix, chunkRows: 5_000, maxParallel: 1, writeTable: true };
-    const handle = await client.workflow.start('batchPredict', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `cancel-${tag}`), args: [input] });
+    const handle = await client.workflow.start(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.batchPredict(modelName, `cancel-${tag}`), args: [input] });
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const p = await handle.query<BatchProgress>('progress').catch(() => undefined);
+      const p = await handle.query(batchProgressQuery).catch(() => undefined);
       if (p && p.chunksDone >= 3) break;
       if (Date.now() > deadline) throw new Error(`the job made no progress: ${JSON.stringify(p)}`);
       await new Promise((r) => setTimeout(r, 100));

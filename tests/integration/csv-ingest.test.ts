@@ -22,9 +22,9 @@ import type { ValidationReport } from '../../lib/data/validation/report.ts';
 import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { PrepareDataResult } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import { prepareDataWorkflow, type PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -72,7 +72,7 @@ async function toStore(file: string, key: string): Promise<string> {
 
 function prepare(label: string, sourceUris: string[]): Promise<PrepareDataResult> {
   const workflowId = WORKFLOW_IDS.prepareData('flights', `csv-${label}-${tag}`);
-  return client.workflow.execute('prepareData', { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris, validationSpec }] }) as Promise<PrepareDataResult>;
+  return client.workflow.execute(prepareDataWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris, validationSpec }] }) as Promise<PrepareDataResult>;
 }
 
 /** Rows in one normalized dataset that the other lacks (as a multiset), both ways. */
@@ -158,7 +158,7 @@ describe('CSV ingestion through prepareData', () => {
     const uri = await make();
     const workflowId = WORKFLOW_IDS.prepareData('flights', `csv-bad-${what.split(' ')[1]}-${tag}`);
     const err = await client.workflow
-      .execute('prepareData', { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris: [uri], validationSpec }] })
+      .execute(prepareDataWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris: [uri], validationSpec }] })
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const activity = (err as WorkflowFailedError).cause as ActivityFailure;

@@ -19,12 +19,13 @@ import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
-import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
-import { dataArrivedSignal, modelLifecycle } from '../../workflows/model-lifecycle.ts';
+import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { drifted, januaryTraffic } from '../unit/helpers/drift-traffic.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { pollUntil, predictAll, quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { spawnWorker, type Spawned } from './processes.ts';
+import { driftMonitorStatusQuery } from '../../lib/contracts/drift-monitor.ts';
+import { dataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);

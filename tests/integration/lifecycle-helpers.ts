@@ -11,9 +11,8 @@ import type { FlightInstance } from '../../lib/features/flights.ts';
 import { parseModelSpec, type ModelSpec, type ModelSpecInput } from '../../lib/model-spec/model-spec.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { DataArrivedSignal, LifecycleStatus } from '../../lib/workflow-types.ts';
-import { statusQuery } from '../../workflows/model-lifecycle.ts';
 import { ROOT } from './processes.ts';
+import { statusQuery, type DataArrivedSignal, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 
 /** `rows` flights of `month` (from `offset`) as a partition in the store, announced as an event. */
 export async function sliceEvent(store: ArtifactStore, dir: string, month: string, rows: number, offset = 0, partition = month): Promise<DataArrivedSignal> {

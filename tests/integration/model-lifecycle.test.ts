@@ -14,11 +14,11 @@ import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { DataArrivedSignal } from '../../lib/workflow-types.ts';
-import { approveUpdate, dataArrivedSignal, modelLifecycle, rejectUpdate } from '../../workflows/model-lifecycle.ts';
+import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { spawnWorker, type Spawned } from './processes.ts';
+import { approveUpdate, dataArrivedSignal, rejectUpdate, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);

@@ -15,11 +15,12 @@ import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { retrainSignal } from '../../workflows/model-lifecycle.ts';
 import { createInferenceServer } from '../../serving/server.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
+import { retrainSignal } from '../../lib/contracts/model-lifecycle.ts';
+import { driftMonitorWorkflow } from '../../lib/contracts/drift-monitor.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -147,7 +148,7 @@ describe('flywheel pipeline and data arrive', () => {
 
   it('monitor check waits for the verdict of the check it asked for', async () => {
     const spec = await quickSpec(`pl-mon-${tag}`);
-    const handle = await client.workflow.start('driftMonitor', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.driftMonitor(spec.name), args: [{ model: spec.name, monitor: spec.monitor }] });
+    const handle = await client.workflow.start(driftMonitorWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.driftMonitor(spec.name), args: [{ model: spec.name, monitor: spec.monitor }] });
     try {
       const res = flywheel('monitor', 'check', spec.name, '--json');
       expect(res.status, res.stderr).toBe(0);

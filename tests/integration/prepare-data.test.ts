@@ -14,9 +14,9 @@ import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { PrepareDataResult } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import { prepareDataWorkflow, type PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -54,7 +54,7 @@ describe('prepareData workflow', () => {
   it('turns partitions into a validated, profiled dataset version with features and splits', async () => {
     const jan = await sliceToStore('month=2001-01', `date < TIMESTAMP '2001-02-01'`, 30_000);
     const feb = await sliceToStore('month=2001-02', `date >= TIMESTAMP '2001-02-01' AND date < TIMESTAMP '2001-03-01'`, 30_000);
-    const result = (await client.workflow.execute('prepareData', {
+    const result = (await client.workflow.execute(prepareDataWorkflow, {
       taskQueue: TASK_QUEUES.cpu,
       workflowId: WORKFLOW_IDS.prepareData('flights', `test-${tag}`),
       args: [{ dataset: 'flights', sourceUris: [feb, jan], validationSpec: spec }],
@@ -76,7 +76,7 @@ describe('prepareData workflow', () => {
     expect(Object.keys(profile.features)).toEqual(['hour', 'day_of_week', 'distance', 'delay', 'origin', 'destination']);
 
     // Same partitions in any order: the same version, and the cached outputs.
-    const again = (await client.workflow.execute('prepareData', {
+    const again = (await client.workflow.execute(prepareDataWorkflow, {
       taskQueue: TASK_QUEUES.cpu,
       workflowId: WORKFLOW_IDS.prepareData('flights', `test-${tag}-again`),
       args: [{ dataset: 'flights', sourceUris: [jan, feb], validationSpec: spec }],
@@ -91,7 +91,7 @@ describe('prepareData workflow', () => {
     const bad = (await store.put('raw/flights/month=2001-04/part-0000.parquet', bytes.subarray(0, 1000))).uri;
     const workflowId = WORKFLOW_IDS.prepareData('flights', `bad-${tag}`);
     const err = await client.workflow
-      .execute('prepareData', { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris: [bad], validationSpec: spec }] })
+      .execute(prepareDataWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris: [bad], validationSpec: spec }] })
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const activityFailure = (err as WorkflowFailedError).cause;

@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { RoutingCheckResult } from '../../lib/workflow-types.ts';
 import { getInfra } from './infra.ts';
 import { spawnWorker, type Spawned } from './processes.ts';
+import { routingCheckWorkflow, type RoutingCheckResult } from '../../lib/contracts/routing-check.ts';
 
 const infra = getInfra();
 const tag = randomUUID().slice(0, 8);
@@ -30,7 +30,7 @@ afterAll(async () => {
 describe('task-queue routing', () => {
   it('runs the CPU activity on the CPU worker and the GPU activity on the GPU worker', async () => {
     const workflowId = WORKFLOW_IDS.routingCheck(`test-${tag}`);
-    const handle = await client.workflow.start('routingCheck', { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{}] });
+    const handle = await client.workflow.start(routingCheckWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{}] });
     const result = (await handle.result()) as RoutingCheckResult;
 
     expect(result.cpu).toMatchObject({ workerKind: 'cpu', taskQueue: 'flywheel-cpu', identity: `test-cpu-${tag}`, pid: cpu.child.pid });

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
-import type { TrainActivityInput, TrainActivityResult, TrainModelInput, TrainModelResult } from '../../lib/workflow-types.ts';
 import { getInfra } from './infra.ts';
+import { trainModelWorkflow, type TrainActivityInput, type TrainActivityResult, type TrainModelInput, type TrainModelResult } from '../../lib/contracts/train-model.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let env: TestWorkflowEnvironment;
@@ -53,7 +53,7 @@ async function runWith(calls: string[], spotPreemptions: number, input: Partial<
     ),
   );
   const job: TrainModelInput = { model: 'm', datasetVersion: 'v-test', trainUri: 'x', validationUri: 'y', featureSpecUri: 'z', ...input };
-  const run = env.client.workflow.execute('trainModel', { taskQueue: 'flywheel-cpu', workflowId: WORKFLOW_IDS.trainModel('m', randomUUID()), args: [job] });
+  const run = env.client.workflow.execute(trainModelWorkflow, { taskQueue: 'flywheel-cpu', workflowId: WORKFLOW_IDS.trainModel('m', randomUUID()), args: [job] });
   const results = await Promise.all([run.then((r) => r as TrainModelResult, (e: unknown) => e), ...workers.map((w) => w.runUntil(run.catch(() => undefined)))]);
   return results[0];
 }

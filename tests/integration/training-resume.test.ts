@@ -12,9 +12,10 @@ import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { PrepareDataResult, TrainModelInput, TrainModelResult } from '../../lib/workflow-types.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
+import { prepareDataWorkflow, type PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
+import { trainModelWorkflow, type TrainModelInput, type TrainModelResult } from '../../lib/contracts/train-model.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -33,7 +34,7 @@ function gpuWorker(name: string): Spawned {
 }
 
 function run(id: string) {
-  return client.workflow.start('trainModel', { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.trainModel('flights-test', `${id}-${tag}`), args: [job] });
+  return client.workflow.start(trainModelWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.trainModel('flights-test', `${id}-${tag}`), args: [job] });
 }
 
 beforeAll(async () => {
@@ -46,7 +47,7 @@ beforeAll(async () => {
   await withDuck((d) => d.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE date < TIMESTAMP '2001-02-01' ORDER BY date LIMIT 120000) TO '${out}' (FORMAT parquet)`));
   const uri = (await store.put('raw/flights/month=2001-01/part-0000.parquet', await readFile(out))).uri;
   const spec = await loadValidationSpec(join(ROOT, 'examples/flights/validation.yaml'));
-  const prepared = (await client.workflow.execute('prepareData', {
+  const prepared = (await client.workflow.execute(prepareDataWorkflow, {
     taskQueue: TASK_QUEUES.cpu,
     workflowId: WORKFLOW_IDS.prepareData('flights', `train-${tag}`),
     args: [{ dataset: 'flights', sourceUris: [uri], validationSpec: spec }],
@@ -85,7 +86,7 @@ describe('spot-tolerant training', () => {
   }, 180_000);
 
   it('routes a job that declares no GPU to the CPU queue', async () => {
-    const handle = await client.workflow.start('trainModel', {
+    const handle = await client.workflow.start(trainModelWorkflow, {
       taskQueue: TASK_QUEUES.cpu,
       workflowId: WORKFLOW_IDS.trainModel('flights-test', `cpu-${tag}`),
       args: [{ ...job, resources: { gpu: false }, hyperparameters: { ...job.hyperparameters, epochs: 1 } }],

@@ -12,7 +12,7 @@ import { createCommandTrainingActivities } from '../../activities/training/comma
 import { silentLogger } from '../../lib/log.ts';
 import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
-import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/workflow-types.ts';
+import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 const FAKE = ['python3', fileURLToPath(new URL('../fixtures/trainers/fake_trainer.py', import.meta.url))];
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };

@@ -2,7 +2,7 @@
 // the cooldown spaces alerts, unknown verdicts move nothing, and a new champion re-arms.
 import { describe, expect, it } from 'vitest';
 import { decide, initialMonitorState, type CheckVerdict, type HysteresisOptions } from '../../lib/monitor/hysteresis.ts';
-import type { MonitorState } from '../../lib/monitor/types.ts';
+import type { MonitorState } from '../../lib/contracts/drift-monitor.ts';
 
 const HOUR = 3_600_000;
 const options: HysteresisOptions = { breachesToAlert: 2, clearsToRearm: 2, cooldownMs: 6 * HOUR };

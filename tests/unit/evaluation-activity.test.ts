@@ -25,7 +25,7 @@ import { exportRun } from '../../lib/training/export.ts';
 import { initVariables, snapshot, disposeVariables } from '../../lib/training/tfjs/model.ts';
 import { Rng } from '../../lib/training/tfjs/rng.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
-import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/workflow-types.ts';
+import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 const env = new MockActivityEnvironment(undefined, { logger: quiet });

@@ -16,7 +16,7 @@ import { readOnnxMetadata } from '../../lib/onnx/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import { latestValidCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
-import type { TrainActivityInput, TrainActivityResult } from '../../lib/workflow-types.ts';
+import type { TrainActivityInput, TrainActivityResult } from '../../lib/contracts/train-model.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let root: string;

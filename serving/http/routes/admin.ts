@@ -1,12 +1,13 @@
 // Admin API (scope `admin`): read and change a model's canary weight and shadow at runtime (the
 // rollout workflow drives this), and reload aliases from the registry now (a hot swap).
 import type { FastifyInstance } from 'fastify';
+import type { ServingRoute } from '../../../lib/contracts/serving-admin.ts';
 import type { ServedModel } from '../../models.ts';
 import { ServingError } from '../../errors.ts';
 import type { ServingContext } from '../context.ts';
 import { parseBody, routingBodySchema } from '../schemas.ts';
 
-function routingView(m: ServedModel) {
+function routingView(m: ServedModel): ServingRoute {
   return {
     model: m.name,
     champion: { version: m.route.champion },

@@ -1,6 +1,8 @@
-// The drift monitor's plain-JSON shapes: workflow input and carried state, the check activity's
-// input and summary. Types only, so workflow code can import them.
+// `driftMonitor` (`monitor/<model>`): workflow input and carried state, its `checkNow` signal and
+// `status` Query, and the check activity's input and summary.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
+import { workflowRef } from './workflow-ref.ts';
 
 /** The spec's `monitor` section (lib/model-spec/model-spec.ts), as the workflow receives it. */
 export type MonitorSpec = ModelSpec['monitor'];
@@ -101,3 +103,10 @@ export interface DriftMonitorStatus {
   phase: 'waiting' | 'checking';
   nextCheckAt: string | null;
 }
+
+/** Run a check now instead of at the next interval (tests, `flywheel`, the Web UI). */
+export const checkNowSignal = defineSignal<[{ reason?: string }?]>('checkNow');
+export const driftMonitorStatusQuery = defineQuery<DriftMonitorStatus>('status');
+
+export type DriftMonitorWorkflow = (input: DriftMonitorInput) => Promise<void>;
+export const driftMonitorWorkflow = workflowRef<DriftMonitorWorkflow>('driftMonitor');

@@ -1,0 +1,96 @@
+// `modelCycle`: one training cycle of one model, a child of its `modelLifecycle` (prepare → train
+// → evaluate → register → approval → rollout/promote), and the evaluation and registration
+// activities it runs. The lifecycle tells a waiting cycle its approval decision by a signal.
+import { defineSignal } from '@temporalio/workflow';
+import type { ModelSpec } from '../model-spec/model-spec.ts';
+import type { RolloutResult } from './rollout.ts';
+import { workflowRef } from './workflow-ref.ts';
+
+export type TriggerKind = 'new-data' | 'retrain' | 'schedule' | 'drift';
+
+export interface CycleTrigger {
+  kind: TriggerKind;
+  eventId: string;
+  detail: string;
+  at: string;
+}
+
+export interface ApprovalOutcome {
+  decision: 'approved' | 'rejected';
+  actor: string;
+  reason: string;
+  /** Nobody decided before the deadline; the spec's default applied. */
+  timedOut: boolean;
+}
+
+export type CycleStage = 'prepare' | 'train' | 'evaluate' | 'register' | 'approval' | 'rollout' | 'promote' | 'promoted' | 'rejected' | 'rolled-back' | 'validation-failed' | 'gates-failed' | 'failed';
+
+/** Input of `modelCycle`, the child workflow of one training cycle. */
+export interface ModelCycleInput {
+  /** The model spec (lib/model-spec/model-spec.ts), as JSON. */
+  spec: ModelSpec;
+  cycle: number;
+  partitions: Array<{ partition: string; uris: string[] }>;
+  triggers: CycleTrigger[];
+  /** The lifecycle workflow to report approval requests to. */
+  lifecycleWorkflowId: string;
+  /** Profile of the champion's training data, for relative validation rules. */
+  referenceProfileUri?: string;
+}
+
+export interface ModelCycleResult {
+  cycle: number;
+  stage: CycleStage;
+  datasetVersion: string;
+  profileUri: string;
+  version: number;
+  metrics: Record<string, number>;
+  reportUri: string;
+  approval: ApprovalOutcome;
+  promoted: boolean;
+  /** Set when the version went through a progressive rollout. */
+  rollout?: RolloutResult;
+}
+
+/** Input of `evaluateCandidate`: the candidate and the champion scored on the same test rows. */
+export interface EvaluateCandidateInput {
+  model: string;
+  runKey: string;
+  modelUri: string;
+  featureSpecUri: string;
+  testUri: string;
+  validationUri: string;
+  /** Quality gates (see README); `{}` checks nothing but still reports. */
+  gates?: Record<string, unknown>;
+  limitRows?: number;
+}
+
+export interface EvaluateCandidateResult {
+  summary: string;
+  passed: true;
+  gateReportUri: string;
+  reportUri: string;
+  metricsUri: string;
+  metrics: Record<string, number>;
+  worstSlice: string | null;
+  champion: { version: number; rocAuc: number } | null;
+  sizeBytes: number;
+}
+
+export interface RegisterCandidateInput {
+  model: string;
+  runKey: string;
+  modelUri: string;
+  featureSpecUri: string;
+  lineage: { datasetVersion: string; featureSpecHash: string; codeRevision?: string; params: Record<string, unknown> };
+  metrics: Record<string, number>;
+  gateReportUri: string;
+  reportUri: string;
+  summary: string;
+}
+
+// Internal: lifecycle → cycle.
+export const approvalDecisionSignal = defineSignal<[ApprovalOutcome]>('approvalDecision');
+
+export type ModelCycleWorkflow = (input: ModelCycleInput) => Promise<ModelCycleResult>;
+export const modelCycleWorkflow = workflowRef<ModelCycleWorkflow>('modelCycle');

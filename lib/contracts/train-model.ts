@@ -1,0 +1,105 @@
+// `trainModel` and the training activities it (or a command trainer) runs: one training run of one
+// model on one dataset version, with checkpoints, heartbeats and preemption handling.
+import type { MlpHyperparameters } from '../model-spec/model-spec.ts';
+import { workflowRef } from './workflow-ref.ts';
+
+export type { MlpHyperparameters };
+
+export interface CheckpointPolicy {
+  /** Checkpoint every N steps. @default 200 */
+  everySteps?: number;
+  /** …or every N milliseconds, whichever comes first. @default 30000 */
+  everyMs?: number;
+}
+
+/** Input of the `trainFlightsMlp` activity. */
+export interface TrainActivityInput {
+  /** Artifact prefix of this training run (checkpoints, model); stable across retries. */
+  runKey: string;
+  trainUri: string;
+  validationUri: string;
+  featureSpecUri: string;
+  datasetVersion: string;
+  hyperparameters?: MlpHyperparameters;
+  checkpoint?: CheckpointPolicy;
+  /** Use only the first N rows of each split (tests, quick runs). */
+  limitRows?: number;
+}
+
+/** What a training heartbeat carries (and what a retry resumes from). */
+export interface TrainHeartbeat {
+  checkpointUri?: string;
+  epoch: number;
+  step: number;
+  metrics: Record<string, number>;
+}
+
+export interface TrainActivityResult {
+  runKey: string;
+  /** Final weights (best validation loss) as a checkpoint in the artifact store. */
+  weightsUri: string;
+  /** The fp32 ONNX model (opset 17; feature-spec hash and dataset version in its metadata). */
+  modelUri: string;
+  /** The int8 static-QDQ variant, calibrated on training rows. */
+  int8ModelUri: string;
+  featureSpecHash: string;
+  /** Max |ONNX Runtime − TF.js| over up to 10,000 validation rows, per model. */
+  parity: { rows: number; maxAbsDiff: number; int8MaxAbsDiff: number };
+  lineage: { datasetVersion: string; trainUri: string; validationUri: string; featureSpecUri: string; hyperparameters: Record<string, unknown> };
+  backend: string;
+  bestValLoss: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  globalStep: number;
+  history: Array<{ epoch: number; loss: number; valLoss: number }>;
+  resumedFrom: { checkpointUri: string; epoch: number; globalStep: number } | null;
+  skippedCheckpoints: Array<{ uri: string; reason: string }>;
+  /** Which worker finished the run. */
+  identity: string;
+}
+
+/** Input of the `trainModel` workflow. */
+export interface TrainModelInput extends Omit<TrainActivityInput, 'runKey'> {
+  model: string;
+  /** What the job needs; `gpu: true` routes it to the GPU queue. @default { gpu: true } */
+  resources?: { gpu?: boolean; memoryMb?: number };
+  preemption?: {
+    /** Preemptions tolerated before the run fails. @default 5 */
+    maxPreemptions?: number;
+    /** After this many preemptions, move to `onDemandQueue`. @default 2 */
+    switchAfter?: number;
+    /** An on-demand (non-spot) task queue to finish on. */
+    onDemandQueue?: string;
+  };
+}
+
+export interface TrainModelResult extends TrainActivityResult {
+  preemptions: number;
+  taskQueues: string[];
+}
+
+/** Input of the `trainWithCommand` activity: an external trainer under the command protocol
+ * (docs/command-trainer.md). */
+export interface CommandTrainInput {
+  runKey: string;
+  /** argv of the training command, e.g. ["python3", "examples/pytorch/train.py"]. */
+  command: string[];
+  /** Input name → artifact URI (each becomes FLYWHEEL_INPUT_<NAME>). */
+  inputs: Record<string, string>;
+  hyperparameters?: Record<string, unknown>;
+  /** @default 10000 */
+  killGraceMs?: number;
+}
+
+export interface CommandTrainResult {
+  runKey: string;
+  outputUri: string;
+  outputFiles: string[];
+  metrics: Record<string, number>;
+  lastCheckpointUri: string | null;
+  resumedFrom: string | null;
+  skippedCheckpoints: Array<{ uri: string; reason: string }>;
+}
+
+export type TrainModelWorkflow = (input: TrainModelInput) => Promise<TrainModelResult>;
+export const trainModelWorkflow = workflowRef<TrainModelWorkflow>('trainModel');
