@@ -5,10 +5,10 @@ import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@tempor
 import type { Command } from 'commander';
 import type { DriftMonitorStatus } from '../../lib/monitor/types.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { parseDurationMs } from '../../lib/time/duration.ts';
 import { checkNowSignal, driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
 import { CliError, printJson, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
-import { parseDurationMs } from './traffic.ts';
 
 async function monitorStatus(client: Client, model: string) {
   try {
@@ -33,7 +33,7 @@ function render(s: DriftMonitorStatus): string {
 
 function timeoutOption(value: string): number {
   try {
-    return parseDurationMs(value);
+    return parseDurationMs(value, { bareUnit: 's' });
   } catch (err) {
     throw new Error(`--timeout: ${(err as Error).message}`);
   }
