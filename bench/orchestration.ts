@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { sleep } from '../lib/time/sleep.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
 
 const quick = isQuick();
@@ -21,8 +22,6 @@ function infraEnv(): Record<string, string> {
   const out = spawnSync('bash', ['infra/scripts/infra.sh', 'env'], { cwd: root, encoding: 'utf8' }).stdout;
   return Object.fromEntries([...out.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The step both sides run: wait `workMs`, return a number (so the result is recorded). */
 async function benchStep(input: { step: number; workMs: number }): Promise<number> {

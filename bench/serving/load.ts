@@ -8,11 +8,12 @@
 // the server does (see openLoop). Closed-loop runs use the same client, so both kinds of number
 // come from one clock and one HTTP parser.
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { sleep } from '../../lib/time/sleep.ts';
 import { Connection, requestText } from './connection.ts';
 import { MAX_CONNECTIONS, settleMs } from './method.ts';
 import { cpuSeconds, noteForeignCpu } from './quiet.ts';
 import type { BenchServer } from './servers.ts';
-import { fmt, sleep } from './util.ts';
+import { fmt } from './util.ts';
 
 /** What one variant sends: each call of `next` gives the next request body. */
 export interface Workload {

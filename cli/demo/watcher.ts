@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { DriftMonitorStatus } from '../../lib/monitor/types.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { sleep } from '../../lib/traffic/limiter.ts';
+import { sleep } from '../../lib/time/sleep.ts';
 import type { CycleSummary, LifecycleStatus } from '../../lib/workflow-types.ts';
 import { driftMonitorStatusQuery } from '../../workflows/drift-monitor.ts';
 import { statusQuery } from '../../workflows/model-lifecycle.ts';

@@ -3,11 +3,12 @@
 // fixed delay later (delayed labels), so rollouts and drift monitoring see realistic traffic.
 import { MONTH_PATTERN } from '../data/flights.ts';
 import { unitHash } from '../hash.ts';
+import { sleep } from '../time/sleep.ts';
 import { TrafficReplayError } from './errors.ts';
 import { monthFlights, type ReplayFlight } from './flights-source.ts';
 import { LabelQueue, type PendingLabel } from './label-queue.ts';
 import { LatencyHistogram } from './latency.ts';
-import { SlotLimiter, sleep } from './limiter.ts';
+import { SlotLimiter } from './limiter.ts';
 
 export { TrafficReplayError, type TrafficReplayErrorCode } from './errors.ts';
 export { monthFlights, type ReplayFlight } from './flights-source.ts';
