@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { qualityGatesSchema } from '../evaluation/gates.ts';
+import { DRIFT_METHODS, METHODS_BY_KIND } from '../data/drift/options.ts';
 import { validationSpecSchema } from '../data/validation/spec.ts';
 import { DURATION_PATTERN } from './duration.ts';
 
@@ -84,9 +85,9 @@ const monitorSpec = z.strictObject({
   /** Drift statistics options (docs/drift.md): methods, thresholds, driftShare. */
   drift: z
     .strictObject({
-      numericMethod: z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']).optional(),
-      categoricalMethod: z.enum(['jensen_shannon', 'hellinger', 'psi']).optional(),
-      thresholds: z.partialRecord(z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']), z.number().nonnegative()).optional(),
+      numericMethod: z.enum(METHODS_BY_KIND.numeric).optional(),
+      categoricalMethod: z.enum(METHODS_BY_KIND.categorical).optional(),
+      thresholds: z.partialRecord(z.enum(DRIFT_METHODS), z.number().nonnegative()).optional(),
       driftShare: z.number().min(0).max(1).optional(),
       /** Only these features are compared; unset: every feature of the profile a request carries. */
       features: z.array(z.string()).optional(),
