@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { qualityGatesSchema } from '../evaluation/gates.ts';
 import { DRIFT_METHODS, METHODS_BY_KIND } from '../data/drift/options.ts';
 import { validationSpecSchema } from '../data/validation/spec.ts';
+import { formatZodIssues } from '../zod-issues.ts';
 import { DURATION_PATTERN } from './duration.ts';
 
 /** Durations as people write them: `90s`, `15m`, `2h`, `7d`, or milliseconds as a number. */
@@ -179,8 +180,7 @@ export class ModelSpecError extends Error {
 export function parseModelSpec(value: unknown, source = 'model spec'): ModelSpec {
   const result = modelSpecSchema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  throw new ModelSpecError(`${source} is invalid:\n${problems.join('\n')}`);
+  throw new ModelSpecError(`${source} is invalid:\n${formatZodIssues(result.error.issues)}`);
 }
 
 /** Reads a YAML or JSON spec; `data.validation` may be a path relative to the spec file. */
