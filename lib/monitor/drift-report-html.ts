@@ -6,8 +6,7 @@ import { categoricalCounts } from '../data/drift/index.ts';
 import type { FeatureDrift } from '../data/drift/index.ts';
 import type { FeatureProfile } from '../data/profile-types.ts';
 import { CHART_SIZE, COLORS, escapeHtml, renderSvg, reportDocument } from '../evaluation/report-html.ts';
-import type { DriftCheckReport } from './check.ts';
-import { sloReason } from './check.ts';
+import { sloReason, type DriftCheckReport } from './report.ts';
 
 type Side = 'reference' | 'recent';
 type Row = { side: Side; bin: string; i: number; share: number };
