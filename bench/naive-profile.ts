@@ -2,6 +2,7 @@
 // statistic a loop over those objects, quantiles by sorting. Kept deliberately straightforward.
 import type { Duck } from '../lib/data/duck.ts';
 import { ECDF_MAX_POINTS, type DatasetProfile, type FeatureProfile } from '../lib/data/profile-types.ts';
+import { percentile } from '../lib/percentile.ts';
 
 type Row = { date: Date; delay: number | null; distance: number | null; origin: string | null; destination: string | null };
 
@@ -12,10 +13,6 @@ const NUMERIC: Record<string, (r: Row) => number | null> = {
   delay: (r) => r.delay,
 };
 const RANGES: Record<string, [number, number, number]> = { hour: [0, 24, 24], day_of_week: [0, 7, 7] };
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 export async function naiveProfile(duck: Duck, from: string, source: string, reference?: DatasetProfile): Promise<DatasetProfile> {
   const rows = (await duck.all(`SELECT date, delay, distance, origin, destination FROM ${from}`)) as Row[];
@@ -51,7 +48,7 @@ export async function naiveProfile(duck: Duck, from: string, source: string, ref
       max,
       mean,
       std: Math.sqrt(ss / n),
-      quantiles: Object.fromEntries([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99].map((q) => [`p${String(Math.round(q * 100)).padStart(2, '0')}`, quantile(sorted, q)])),
+      quantiles: Object.fromEntries([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99].map((q) => [`p${String(Math.round(q * 100)).padStart(2, '0')}`, percentile(sorted, q)!])),
       histogram: { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * width), counts },
       ecdf: { values: keys, counts: keys.map((k) => valueCounts.get(k)!), exact: keys.length <= ECDF_MAX_POINTS },
     };

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createWorker } from '../lib/temporal/worker.ts';
+import { sleep } from '../lib/time/sleep.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
 
 const quick = isQuick();
@@ -22,8 +23,6 @@ function infraEnv(): Record<string, string> {
   const out = spawnSync('bash', ['infra/scripts/infra.sh', 'env'], { cwd: root, encoding: 'utf8' }).stdout;
   return Object.fromEntries([...out.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The step both sides run: wait `workMs`, return a number (so the result is recorded). */
 async function benchStep(input: { step: number; workMs: number }): Promise<number> {

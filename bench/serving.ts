@@ -34,6 +34,7 @@ import { migrate, PostgresDatabase } from '../lib/db/index.ts';
 import { featureDimension } from '../lib/features/flights.ts';
 import { BuiltinRegistry } from '../lib/registry/index.ts';
 import { LocalArtifactStore } from '../lib/storage/index.ts';
+import { sleep } from '../lib/time/sleep.ts';
 import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../tests/fixtures/fixture-models.ts';
 import { seededRandom } from '../tests/fixtures/synthetic.ts';
 import { saveResults, summaryLine } from './lib.ts';
@@ -50,7 +51,7 @@ import { quietWaitMs } from './serving/quiet.ts';
 import type { Round } from './serving/rounds.ts';
 import { admin, infraDatabaseUrl } from './serving/scratch.ts';
 import { canPin, children, pin, servers, startServer, type BenchServer } from './serving/servers.ts';
-import { fmt, rotate, sleep } from './serving/util.ts';
+import { fmt, rotate } from './serving/util.ts';
 
 const wallStart = performance.now();
 

@@ -9,6 +9,7 @@ import { createArtifactStore } from '../lib/storage/index.ts';
 import { connectClient, connectWorkerConnection } from '../lib/temporal/connection.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import { installTemporalRuntime } from '../lib/temporal/runtime.ts';
+import { sleep } from '../lib/time/sleep.ts';
 import type { Logger } from '../lib/log.ts';
 import { createInferenceServer, type TemporalDeps } from './server.ts';
 
@@ -74,13 +75,7 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
 async function keepConnecting(connect: () => Promise<TemporalDeps>, signal: AbortSignal, logger: Logger): Promise<TemporalDeps | undefined> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     const delayMs = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delayMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+    await sleep(delayMs, signal);
     if (signal.aborted) return undefined;
     try {
       return await connect();

@@ -1,6 +1,7 @@
 // Champion/canary routing. A request with a routing key always lands in the same bucket (FNV-1a
 // of the key), so a user sticks to one arm, and raising the canary weight only moves buckets from
 // champion to canary, never back. Requests without a key are spread at random.
+import { unitHash } from '../lib/hash.ts';
 
 export interface RouteTable {
   champion: number;
@@ -11,14 +12,9 @@ export interface RouteTable {
 
 export type Arm = 'champion' | 'canary';
 
-/** 32-bit FNV-1a of a string's UTF-16 code units, as a fraction of 2^32 in [0, 1). */
+/** A routing key's bucket in [0, 1): 32-bit FNV-1a as a fraction of 2^32 (lib/hash.ts). */
 export function stickyBucket(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) / 4294967296;
+  return unitHash(key);
 }
 
 export function chooseArm(route: RouteTable, routingKey: string | undefined, random: () => number = Math.random): { arm: Arm; version: number } {

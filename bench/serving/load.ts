@@ -8,11 +8,13 @@
 // the server does (see openLoop). Closed-loop runs use the same client, so both kinds of number
 // come from one clock and one HTTP parser.
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { percentile } from '../../lib/percentile.ts';
+import { sleep } from '../../lib/time/sleep.ts';
 import { Connection, requestText } from './connection.ts';
 import { MAX_CONNECTIONS, settleMs } from './method.ts';
 import { cpuSeconds, noteForeignCpu } from './quiet.ts';
 import type { BenchServer } from './servers.ts';
-import { fmt, sleep } from './util.ts';
+import { fmt } from './util.ts';
 
 /** What one variant sends: each call of `next` gives the next request body. */
 export interface Workload {
@@ -68,11 +70,6 @@ function exchange(w: Workload, conn: Connection, done: (status: number) => void)
   });
 }
 
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 interface RawRun {
   latencies: Float64Array;
   errors: number;
@@ -104,11 +101,11 @@ async function measured(w: Workload, fn: () => Promise<RawRun>, offeredRps: numb
     requests: latencies.length,
     errors,
     rps: latencies.length / (elapsedMs / 1000),
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
+    p50Ms: percentile(sorted, 0.5) ?? Number.NaN,
+    p99Ms: percentile(sorted, 0.99) ?? Number.NaN,
     maxMs: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
     connections,
-    lateP99Ms: late ? percentile(late.sort(), 0.99) : 0,
+    lateP99Ms: late ? (percentile(late.sort(), 0.99) ?? Number.NaN) : 0,
     serverEldP99Ms: server.eldP99Ms,
     serverEldMaxMs: server.eldMaxMs,
     serverMajorGcs: server.majorGcs,

@@ -2,8 +2,8 @@
 // for them to go quiet after a noisy run, within QUIET_BUDGET_MS in all.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { sleep } from '../../lib/time/sleep.ts';
 import { NOISY_CPU, QUIET_BUDGET_MS, QUIET_PROBE_MS } from './method.ts';
-import { sleep } from './util.ts';
 
 let lastForeignCpu = 0;
 let quietBudgetMs = QUIET_BUDGET_MS;

@@ -1,10 +1,6 @@
-// Small helpers of bench:serving: sleeping, rotating the order of variants round by round, and
+// Small helpers of bench:serving: rotating the order of variants round by round, and
 // formatting and reducing numbers.
 import { median } from '../lib.ts';
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export function rotate<T>(items: readonly T[], by: number): T[] {
   const k = by % items.length;

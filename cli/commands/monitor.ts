@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { CliError, printJson, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
-import { parseDurationMs } from './traffic.ts';
+import { parseDurationMs } from '../../lib/time/duration.ts';
 import { checkNowSignal, driftMonitorStatusQuery, type DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
 
 async function monitorStatus(client: Client, model: string) {
@@ -32,7 +32,7 @@ function render(s: DriftMonitorStatus): string {
 
 function timeoutOption(value: string): number {
   try {
-    return parseDurationMs(value);
+    return parseDurationMs(value, { bareUnit: 's' });
   } catch (err) {
     throw new Error(`--timeout: ${(err as Error).message}`);
   }

@@ -3,18 +3,9 @@
 import type { Command } from 'commander';
 import { ConfigError, ENV_VARS } from '../../lib/config/index.ts';
 import { MONTH_PATTERN } from '../../lib/data/flights.ts';
+import { parseDurationMs } from '../../lib/time/duration.ts';
 import { replayTraffic, type ReplayStats } from '../../lib/traffic/replay.ts';
 import { say, table, warn } from '../output.ts';
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** `30s`, `500ms`, `2m`, `1h`; a bare number is seconds. */
-export function parseDurationMs(value: string): number {
-  const m = DURATION.exec(value.trim());
-  if (!m) throw new Error(`expected a duration like 30s, 500ms or 2m, got ${JSON.stringify(value)}`);
-  return Number(m[1]) * UNIT_MS[(m[2] ?? 's') as keyof typeof UNIT_MS];
-}
 
 function envVar<K extends 'FLYWHEEL_SERVE_PORT' | 'FLYWHEEL_API_KEY'>(name: K): unknown {
   const raw = process.env[name] || undefined;
@@ -86,7 +77,7 @@ export function registerTrafficCommands(program: Command): void {
       const maxInFlight = number('--concurrency', opts.concurrency, (n) => Number.isInteger(n) && n >= 1, 'a positive integer')!;
       let feedbackDelayMs: number;
       try {
-        feedbackDelayMs = parseDurationMs(opts.feedbackDelay);
+        feedbackDelayMs = parseDurationMs(opts.feedbackDelay, { bareUnit: 's' });
       } catch (err) {
         throw new Error(`--feedback-delay: ${(err as Error).message}`);
       }

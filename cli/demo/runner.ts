@@ -19,7 +19,7 @@ import { createServingAdmin, type ServingAdmin } from '../../lib/rollout/serving
 import { loadModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
-import { sleep } from '../../lib/traffic/limiter.ts';
+import { sleep } from '../../lib/time/sleep.ts';
 import type { ReplayStats } from '../../lib/traffic/replay.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { startDevStack, type DevStack } from '../dev/stack.ts';

@@ -2,7 +2,7 @@
 // monitor's checks, each line once.
 import type { Client } from '@temporalio/client';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { sleep } from '../../lib/traffic/limiter.ts';
+import { sleep } from '../../lib/time/sleep.ts';
 import { driftMonitorStatusQuery, type DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
 import { statusQuery, type CycleSummary, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 import { rolloutStatusQuery, type RolloutStatus } from '../../lib/contracts/rollout.ts';

@@ -1,6 +1,7 @@
 // One evaluation of a binary classifier as a plain-JSON record (what the evaluate activity
 // returns and the registry stores), and latency measurement of its ONNX session.
 import type { OnnxSession } from '../onnx/index.ts';
+import { percentile } from '../percentile.ts';
 import { rocAuc } from './auc.ts';
 import {
   brierScore,
@@ -118,11 +119,6 @@ export interface BatchLatency {
   p99Ms: number;
 }
 
-/** Nearest-rank percentile of ascending `sorted`. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 /**
  * Wall-clock latency of `session.run` per batch size: warm-up runs first (a tenth of
  * `iterations`, at least 10: ORT allocates and the JIT compiles on the first calls), then
@@ -149,7 +145,7 @@ export async function measureLatency(
       times.push(performance.now() - start);
     }
     times.sort((a, b) => a - b);
-    results.push({ batchSize, iterations, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) });
+    results.push({ batchSize, iterations, p50Ms: percentile(times, 0.5)!, p99Ms: percentile(times, 0.99)! });
   }
   return results;
 }

@@ -3,4 +3,4 @@ export { rocAuc } from './auc.ts';
 export * from './metrics.ts';
 export * from './evaluate.ts';
 export * from './gates.ts';
-export { renderEvaluationReport, escapeHtml, type ReportModel } from './report-html.ts';
+export { renderEvaluationReport, type ReportModel } from './report-html.ts';

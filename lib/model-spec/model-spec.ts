@@ -7,7 +7,9 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { qualityGatesSchema } from '../evaluation/gates.ts';
+import { DRIFT_METHODS, METHODS_BY_KIND } from '../data/drift/options.ts';
 import { validationSpecSchema } from '../data/validation/spec.ts';
+import { formatZodIssues } from '../zod-issues.ts';
 import { DURATION_PATTERN } from './duration.ts';
 
 /** Durations as people write them: `90s`, `15m`, `2h`, `7d`, or milliseconds as a number. */
@@ -87,9 +89,9 @@ const monitorSpec = z.strictObject({
   /** Drift statistics options (docs/drift.md): methods, thresholds, driftShare. */
   drift: z
     .strictObject({
-      numericMethod: z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']).optional(),
-      categoricalMethod: z.enum(['jensen_shannon', 'hellinger', 'psi']).optional(),
-      thresholds: z.partialRecord(z.enum(['wasserstein', 'ks', 'psi', 'jensen_shannon', 'hellinger']), z.number().nonnegative()).optional(),
+      numericMethod: z.enum(METHODS_BY_KIND.numeric).optional(),
+      categoricalMethod: z.enum(METHODS_BY_KIND.categorical).optional(),
+      thresholds: z.partialRecord(z.enum(DRIFT_METHODS), z.number().nonnegative()).optional(),
       driftShare: z.number().min(0).max(1).optional(),
       /** Only these features are compared; unset: every feature of the profile a request carries. */
       features: z.array(z.string()).optional(),
@@ -181,8 +183,7 @@ export class ModelSpecError extends Error {
 export function parseModelSpec(value: unknown, source = 'model spec'): ModelSpec {
   const result = modelSpecSchema.safeParse(value);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  throw new ModelSpecError(`${source} is invalid:\n${problems.join('\n')}`);
+  throw new ModelSpecError(`${source} is invalid:\n${formatZodIssues(result.error.issues)}`);
 }
 
 /** Reads a YAML or JSON spec; `data.validation` may be a path relative to the spec file. */

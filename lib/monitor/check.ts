@@ -11,6 +11,7 @@ import { durationMs } from '../model-spec/duration.ts';
 import { flightsLabel } from '../features/flights.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';
+import { sloReason, type DriftCheckReport } from './report.ts';
 import { profileWindow, readWindow, REQUEST_FEATURES, sloMetrics, type WindowRow } from './window.ts';
 import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from '../contracts/drift-monitor.ts';
 
@@ -20,17 +21,6 @@ export interface DriftCheckDeps {
   registry: ModelRegistry;
   /** @default () => new Date() */
   now?: () => Date;
-}
-
-/** The full report stored as drift.json (the HTML renders the same object). */
-export interface DriftCheckReport {
-  summary: DriftCheckSummary;
-  monitor: MonitorSpec;
-  slos: SloResult[];
-  drift: DriftReport | null;
-  /** The compared features of both sides (histograms, category counts). */
-  reference: DatasetProfile | null;
-  current: DatasetProfile | null;
 }
 
 /** The SLOs the spec declares, judged against the window's metrics. */
@@ -48,8 +38,6 @@ export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo'], referenc
   return results;
 }
 
-const SLO_TEXT: Record<SloResult['name'], string> = { p99LatencyMs: 'p99 latency (ms)', maxErrorRate: 'error rate', minAuc: 'online AUC', maxLabelShift: 'label shift (share of late flights vs training)' };
-
 /** Share of the training rows whose label is positive (delay > 15 min), from the reference
  * profile's delay ECDF; null when the profile has no delay. */
 export function referencePositiveRate(reference: DatasetProfile): number | null {
@@ -63,11 +51,6 @@ export function referencePositiveRate(reference: DatasetProfile): number | null 
     if (flightsLabel(v) === 1) positive += n;
   });
   return total > 0 ? positive / total : null;
-}
-
-export function sloReason(r: SloResult): string {
-  const observed = r.observed === null ? '—' : String(Number(r.observed.toPrecision(4)));
-  return `SLO ${SLO_TEXT[r.name]}: ${observed} ${r.name === 'minAuc' ? '<' : '>'} ${r.limit}`;
 }
 
 export function driftOptionsOf(monitor: MonitorSpec): DriftOptions {

@@ -1,19 +1,18 @@
 // The drift report a person opens when the monitor alerts: one self-contained HTML file in the
-// evaluation report's style (Vega-Lite → inline SVG, no scripts): the verdict, the per-feature
-// drift table, the SLO table, and reference-vs-recent histograms for every compared feature.
+// shared report shell (lib/report/html.ts: Vega-Lite → inline SVG, no scripts): the verdict, the
+// per-feature drift table, the SLO table, and reference-vs-recent histograms for every feature.
 import type { TopLevelSpec } from 'vega-lite';
 import { categoricalCounts } from '../data/drift/index.ts';
 import type { FeatureDrift } from '../data/drift/index.ts';
 import type { FeatureProfile } from '../data/profile-types.ts';
-import { CHART_SIZE, COLORS, escapeHtml, renderSvg, reportDocument } from '../evaluation/report-html.ts';
-import type { DriftCheckReport } from './check.ts';
-import { sloReason } from './check.ts';
+import { CHART_SIZE, escapeHtml, renderSvg, reportDocument, SERIES_COLORS } from '../report/html.ts';
+import { sloReason, type DriftCheckReport } from './report.ts';
 
 type Side = 'reference' | 'recent';
 type Row = { side: Side; bin: string; i: number; share: number };
 
-/** Reference is the trained-on distribution (the evaluation report's champion colour). */
-const SIDE_COLORS: Record<Side, string> = { reference: COLORS.champion, recent: COLORS.candidate };
+/** Reference is the trained-on distribution: the baseline, coloured like the evaluation report's champion. */
+const SIDE_COLORS: Record<Side, string> = { reference: SERIES_COLORS.baseline, recent: SERIES_COLORS.judged };
 /** Categories a chart shows: the most frequent of either side. */
 const MAX_CATEGORIES = 15;
 

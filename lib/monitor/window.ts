@@ -9,6 +9,7 @@ import { profileTable, type FeatureDef } from '../data/profile.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
 import { rocAuc } from '../evaluation/auc.ts';
 import type { SloMetrics } from '../contracts/drift-monitor.ts';
+import { percentile } from '../percentile.ts';
 
 /** Newest rows a check reads at most; a busier window is judged on its newest rows. */
 export const WINDOW_MAX_ROWS = 200_000;
@@ -53,11 +54,6 @@ export async function readWindow(db: Database, query: WindowQuery): Promise<Wind
   return rows.map((r) => ({ features: r.features, output: Number(r.output), latencyMs: Number(r.latency_ms), label: r.label === null ? null : Number(r.label) }));
 }
 
-function quantile(sorted: readonly number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 export function sloMetrics(rows: readonly WindowRow[], minLabels: number): SloMetrics {
   const latencies = rows.map((r) => r.latencyMs).sort((a, b) => a - b);
   const errors = rows.filter((r) => !Number.isFinite(r.output)).length;
@@ -67,7 +63,7 @@ export function sloMetrics(rows: readonly WindowRow[], minLabels: number): SloMe
   const judgeable = labelled.length >= minLabels && positives > 0 && positives < labelled.length;
   return {
     samples: rows.length,
-    p99LatencyMs: quantile(latencies, 0.99),
+    p99LatencyMs: percentile(latencies, 0.99) ?? null,
     errorRate: rows.length === 0 ? null : errors / rows.length,
     labels: labelled.length,
     auc: judgeable ? rocAuc(labelled.map((r) => r.output), labels) : null,

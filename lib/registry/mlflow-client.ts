@@ -1,6 +1,7 @@
 // A small MLflow REST API 2.0 client over axios: retries with backoff when MLflow is down or
 // overloaded, then a clear MlflowUnavailableError; MLflow's own error code and message otherwise.
 import axios, { type AxiosInstance, type Method } from 'axios';
+import { sleep } from '../time/sleep.ts';
 import { MlflowError, MlflowUnavailableError } from './errors.ts';
 
 export interface MlflowClientOptions {
@@ -12,8 +13,6 @@ export interface MlflowClientOptions {
   /** @default 10000 */
   timeoutMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class MlflowClient {
   readonly #http: AxiosInstance;

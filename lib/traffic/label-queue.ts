@@ -1,6 +1,7 @@
 // The replay's delayed labels: queued in the order their predictions were answered (so in order
 // of due time), and posted once due, each taking an in-flight slot like a prediction does.
-import { type SlotLimiter, sleep, Waker } from './limiter.ts';
+import { sleep } from '../time/sleep.ts';
+import { type SlotLimiter, Waker } from './limiter.ts';
 
 export interface PendingLabel {
   dueAt: number;

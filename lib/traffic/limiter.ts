@@ -43,20 +43,6 @@ export class SlotLimiter {
   }
 }
 
-/** Waits `ms`, or less when `signal` aborts; never rejects. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** A wake-up call: `wait()` resolves at the next `wake()` or when `signal` aborts. */
 export class Waker {
   #resolve: (() => void) | undefined;

@@ -2,11 +2,13 @@
 // scheduled-departure order at a steady rate, and each flight's true label posted as feedback a
 // fixed delay later (delayed labels), so rollouts and drift monitoring see realistic traffic.
 import { MONTH_PATTERN } from '../data/flights.ts';
+import { unitHash } from '../hash.ts';
+import { sleep } from '../time/sleep.ts';
 import { TrafficReplayError } from './errors.ts';
 import { monthFlights, type ReplayFlight } from './flights-source.ts';
 import { LabelQueue, type PendingLabel } from './label-queue.ts';
 import { LatencyHistogram } from './latency.ts';
-import { SlotLimiter, sleep } from './limiter.ts';
+import { SlotLimiter } from './limiter.ts';
 
 export { TrafficReplayError, type TrafficReplayErrorCode } from './errors.ts';
 export { monthFlights, type ReplayFlight } from './flights-source.ts';
@@ -94,13 +96,6 @@ const FEEDBACK_RETRIES = 3;
 
 function check(ok: boolean, message: string): void {
   if (!ok) throw new TrafficReplayError('invalid', message);
-}
-
-/** FNV-1a of the flight key, as a number in [0, 1): the same flight is always in or out. */
-function share(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h >>> 0) / 2 ** 32;
 }
 
 /** Why a request got no HTTP answer: its own timeout, or the connection. */
@@ -385,7 +380,8 @@ async function sendBatch(replay: Replay, flights: ReplayFlight[]): Promise<void>
     if (!requestId) return;
     const dueAt = performance.now() + settings.feedbackDelayMs;
     flights.forEach((f, instance) => {
-      if (share(f.key) < settings.feedbackShare) replay.labels.push({ dueAt, requestId, instance, label: f.label });
+      // FNV-1a of the flight key: the same flight is always in or out.
+      if (unitHash(f.key) < settings.feedbackShare) replay.labels.push({ dueAt, requestId, instance, label: f.label });
       else stats.feedback.skipped++;
     });
     replay.labels.notify();

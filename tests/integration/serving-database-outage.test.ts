@@ -17,6 +17,7 @@ import type { FlightInstance } from '../../lib/features/flights.ts';
 import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import { sleep } from '../../lib/time/sleep.ts';
 import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { freePort, ROOT } from './processes.ts';
@@ -141,8 +142,6 @@ async function feedback(): Promise<{ status: number; retryAfter: string | null; 
   await res.text();
   return { status: res.status, retryAfter: res.headers.get('retry-after'), ms: performance.now() - started };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the inference server when its PostgreSQL hangs and dies', () => {
   it('answers every prediction with a bounded p99, fails feedback fast, and writes the buffered log once the database is back', async () => {

@@ -54,7 +54,7 @@ function resolve(name: string, kind: FeatureProfile['kind'], options: DriftOptio
     (kind === 'numeric'
       ? (options.numericMethod ?? DRIFT_DEFAULTS.numericMethod)
       : (options.categoricalMethod ?? DRIFT_DEFAULTS.categoricalMethod));
-  const known: readonly string[] = Object.values(DRIFT_METHODS);
+  const known: readonly string[] = DRIFT_METHODS;
   if (!known.includes(method)) throw new RangeError(`feature "${name}": unknown drift method "${method}"`);
   const threshold = own.threshold ?? options.thresholds?.[method] ?? DRIFT_DEFAULTS.thresholds[method];
   if (!Number.isFinite(threshold) || threshold < 0) throw new RangeError(`feature "${name}": threshold must be ≥ 0, got ${threshold}`);

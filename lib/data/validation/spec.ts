@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { formatZodIssues } from '../../zod-issues.ts';
 
 export const COLUMN_TYPES = ['integer', 'float', 'string', 'timestamp', 'boolean'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -66,8 +67,7 @@ export class InvalidSpecError extends Error {
 export function parseValidationSpec(value: unknown, source = 'validation spec'): ValidationSpec {
   const result = validationSpecSchema.safeParse(value);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new InvalidSpecError(`invalid ${source}:\n${lines.join('\n')}`);
+  throw new InvalidSpecError(`invalid ${source}:\n${formatZodIssues(result.error.issues)}`);
 }
 
 export async function loadValidationSpec(path: string): Promise<ValidationSpec> {
