@@ -29,7 +29,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(\\.\\./)+(activities|workflows|serving|workers|cli)(/|$)',
-              message: 'lib/ is a library: it imports no app layer (activities, workflows, serving, workers, cli). Move the shared piece down into lib/.',
+              message:
+                'lib/ is a library: it imports no app layer (activities, workflows, serving, workers, cli). Move the shared piece down into lib/.',
             },
           ],
         },

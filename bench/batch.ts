@@ -35,14 +35,21 @@ const warmups = quick ? 0 : 1;
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 function infraEnv(): Record<string, string> {
-  const up = spawnSync('bash', ['infra/scripts/infra.sh', 'up', 'temporal', 'postgres'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const up = spawnSync('bash', ['infra/scripts/infra.sh', 'up', 'temporal', 'postgres'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (up.status !== 0) throw new Error('infra.sh up temporal postgres failed');
   const out = spawnSync('bash', ['infra/scripts/infra.sh', 'env'], { cwd: root, encoding: 'utf8' }).stdout;
   return Object.fromEntries([...out.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
 async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/cpu/main.ts'], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/cpu/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stderr!.on('data', (c: Buffer) => {
@@ -59,12 +66,21 @@ const slice = await prepareFlightsSlice(30_000);
 await selectBackend('wasm', silentLogger());
 const spec = await getJson<FlightsFeatureSpec>(slice.store, slice.store.keyFor(slice.featureSpecUri));
 const trained = await trainMlp({ hidden: [64, 32], epochs: 1, seed: 1 }, slice.train, slice.validation);
-const { modelUri } = await exportRun(slice.store, 'runs/bench', trained.weights, trained.layers, [64, 32], slice.train, slice.validation, { featureSpecHash: featureSpecHash(spec), datasetVersion: 'bench' });
+const { modelUri } = await exportRun(slice.store, 'runs/bench', trained.weights, trained.layers, [64, 32], slice.train, slice.validation, {
+  featureSpecHash: featureSpecHash(spec),
+  datasetVersion: 'bench',
+});
 const db = await PostgresDatabase.create(env.DATABASE_URL!);
 await migrate(db);
 const modelName = `bench-batch-${randomUUID().slice(0, 8)}`;
 const registry = new BuiltinRegistry(db);
-await registry.createVersion({ model: modelName, runId: 'bench', artifactUri: modelUri, lineage: { datasetVersion: 'bench', featureSpecHash: featureSpecHash(spec), params: {} }, tags: { [FEATURE_SPEC_TAG]: slice.featureSpecUri } });
+await registry.createVersion({
+  model: modelName,
+  runId: 'bench',
+  artifactUri: modelUri,
+  lineage: { datasetVersion: 'bench', featureSpecHash: featureSpecHash(spec), params: {} },
+  tags: { [FEATURE_SPEC_TAG]: slice.featureSpecUri },
+});
 await registry.setAlias(modelName, 'champion', 1, { actor: 'bench', reason: 'bench' });
 await db.close();
 
@@ -72,7 +88,9 @@ const dir = await mkdtemp(join(tmpdir(), 'flywheel-bench-batch-'));
 let datasetPath = flightsParquetPath();
 if (quick) {
   datasetPath = join(dir, 'quick.parquet');
-  await withDuck((d) => d.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') LIMIT ${rows}) TO '${datasetPath}' (FORMAT parquet)`));
+  await withDuck((d) =>
+    d.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') LIMIT ${rows}) TO '${datasetPath}' (FORMAT parquet)`),
+  );
 }
 const datasetUri = pathToFileURL(datasetPath).toString();
 const workerEnv = { ...env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: slice.store.baseUri, FLYWHEEL_LOG_LEVEL: 'info' };
@@ -84,27 +102,41 @@ const client = new Client({ connection: await Connection.connect({ address: env.
 async function baseline(): Promise<number> {
   const session = await OnnxSession.create(await slice.store.get(slice.store.keyFor(modelUri)), { intraOpNumThreads: 1 });
   try {
-    return await withDuck(async (duck) => {
-      const cols = await duck.columns(`SELECT epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination FROM read_parquet('${datasetPath}')`);
-      const n = (cols.ms ?? []).length;
-      const batch = 16_384;
-      const dim = featureDimension(spec);
-      const x = new Float32Array(batch * dim);
-      const out = new Float32Array(n);
-      for (let s = 0; s < n; s += batch) {
-        const e = Math.min(n, s + batch);
-        encodeFlights(spec, { dateMs: (cols.ms as number[]).slice(s, e), distance: (cols.distance as number[]).slice(s, e), origin: (cols.origin as string[]).slice(s, e), destination: (cols.destination as string[]).slice(s, e) }, x);
-        out.set(await session.run(x.subarray(0, (e - s) * dim), e - s), s);
-      }
-      await duck.run('CREATE OR REPLACE TEMP TABLE baseline_out (row_number BIGINT, probability FLOAT, model_version INTEGER)');
-      await duck.appendRows('baseline_out', n, (a, i) => {
-        a.appendDouble(i);
-        a.appendFloat(out[i]!);
-        a.appendInteger(1);
-      });
-      await duck.run(`COPY baseline_out TO '${join(dir, 'baseline.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
-      return n;
-    }, { threads: 1 });
+    return await withDuck(
+      async (duck) => {
+        const cols = await duck.columns(
+          `SELECT epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination FROM read_parquet('${datasetPath}')`,
+        );
+        const n = (cols.ms ?? []).length;
+        const batch = 16_384;
+        const dim = featureDimension(spec);
+        const x = new Float32Array(batch * dim);
+        const out = new Float32Array(n);
+        for (let s = 0; s < n; s += batch) {
+          const e = Math.min(n, s + batch);
+          encodeFlights(
+            spec,
+            {
+              dateMs: (cols.ms as number[]).slice(s, e),
+              distance: (cols.distance as number[]).slice(s, e),
+              origin: (cols.origin as string[]).slice(s, e),
+              destination: (cols.destination as string[]).slice(s, e),
+            },
+            x,
+          );
+          out.set(await session.run(x.subarray(0, (e - s) * dim), e - s), s);
+        }
+        await duck.run('CREATE OR REPLACE TEMP TABLE baseline_out (row_number BIGINT, probability FLOAT, model_version INTEGER)');
+        await duck.appendRows('baseline_out', n, (a, i) => {
+          a.appendDouble(i);
+          a.appendFloat(out[i]!);
+          a.appendInteger(1);
+        });
+        await duck.run(`COPY baseline_out TO '${join(dir, 'baseline.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
+        return n;
+      },
+      { threads: 1 },
+    );
   } finally {
     await session.dispose();
   }
@@ -113,13 +145,17 @@ async function baseline(): Promise<number> {
 const wf: number[] = [];
 const base: number[] = [];
 try {
-  console.log(`bench:batch — ${rows.toLocaleString('en-US')} rows, 2 worker processes vs 1 process/1 session/1 loop, ${warmups} warm-up + ${rounds} rounds`);
+  console.log(
+    `bench:batch — ${rows.toLocaleString('en-US')} rows, 2 worker processes vs 1 process/1 session/1 loop, ${warmups} warm-up + ${rounds} rounds`,
+  );
   for (let i = 0; i < warmups + rounds; i++) {
     const a = await timed(async () =>
       client.workflow.execute(batchPredictWorkflow, {
         taskQueue: 'flywheel-cpu',
         workflowId: `batch/${modelName}/round-${i}`,
-        args: [{ datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows: quick ? 50_000 : 250_000, maxParallel: 2 }],
+        args: [
+          { datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows: quick ? 50_000 : 250_000, maxParallel: 2 },
+        ],
       }),
     );
     const b = await timed(baseline);
@@ -128,7 +164,9 @@ try {
       wf.push(a.ms);
       base.push(b.ms);
     }
-    console.log(`  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: workflow ${(a.ms / 1000).toFixed(2)} s (${Math.round(rows / (a.ms / 1000)).toLocaleString('en-US')} rows/s), baseline ${(b.ms / 1000).toFixed(2)} s`);
+    console.log(
+      `  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: workflow ${(a.ms / 1000).toFixed(2)} s (${Math.round(rows / (a.ms / 1000)).toLocaleString('en-US')} rows/s), baseline ${(b.ms / 1000).toFixed(2)} s`,
+    );
   }
 } finally {
   await client.connection.close();

@@ -29,7 +29,9 @@ async function candidate(duck: Duck, reference: DatasetProfile) {
 }
 
 async function baseline(duck: Duck, reference: DatasetProfile) {
-  const { ms: profileMs, value: profile } = await timed(() => naiveProfile(duck, `(SELECT * FROM ${source}${quick ? ` LIMIT ${rowLimit}` : ''})`, 'all', reference));
+  const { ms: profileMs, value: profile } = await timed(() =>
+    naiveProfile(duck, `(SELECT * FROM ${source}${quick ? ` LIMIT ${rowLimit}` : ''})`, 'all', reference),
+  );
   const { ms: driftMs, value: report } = await timed(async () => compareProfiles(reference, profile));
   return { profileMs, driftMs, report };
 }
@@ -46,7 +48,11 @@ const SCENARIOS: Scenario[] = [
   { name: 'control: random quarter', sql: 'SELECT * FROM half_b WHERE hash(rowid) % 2 = 0', shifted: [] },
   { name: 'distance ×1.25', sql: 'SELECT * REPLACE (CAST(distance * 1.25 AS BIGINT) AS distance) FROM half_b', shifted: ['distance'] },
   { name: 'delay +25 min', sql: 'SELECT * REPLACE (delay + 25 AS delay) FROM half_b', shifted: ['delay'] },
-  { name: 'hour +4h (same day)', sql: `SELECT * REPLACE (CASE WHEN hour(date) < 20 THEN date + INTERVAL 4 HOUR ELSE date END AS date) FROM half_b`, shifted: ['hour'] },
+  {
+    name: 'hour +4h (same day)',
+    sql: `SELECT * REPLACE (CASE WHEN hour(date) < 20 THEN date + INTERVAL 4 HOUR ELSE date END AS date) FROM half_b`,
+    shifted: ['hour'],
+  },
   {
     name: '30% unseen origins',
     sql: `SELECT * REPLACE (CASE WHEN hash(rowid) % 10 < 3 THEN 'Q' || chr(65 + (hash(rowid) % 26)::INTEGER) || 'Z' ELSE origin END AS origin) FROM half_b`,
@@ -77,13 +83,17 @@ async function detectorChecks(duck: Duck) {
     missed += m.length;
     falseAlarms += fa.length;
     results.push({ scenario: s.name, shifted: s.shifted, flagged, missed: m, falseAlarms: fa, summary: report.summary });
-    console.log(`  ${s.name.padEnd(34)} flagged=[${flagged.join(', ')}]${m.length ? ` MISSED=[${m}]` : ''}${fa.length ? ` FALSE=[${fa}]` : ''}`);
+    console.log(
+      `  ${s.name.padEnd(34)} flagged=[${flagged.join(', ')}]${m.length ? ` MISSED=[${m}]` : ''}${fa.length ? ` FALSE=[${fa}]` : ''}`,
+    );
   }
   return { missed, falseAlarms, results, reference };
 }
 
 await withDuck(async (duck) => {
-  console.log(`bench:data — ${rowLimit.toLocaleString('en-US')} rows, ${warmups} warm-up + ${rounds} rounds, interleaved (candidate, baseline)`);
+  console.log(
+    `bench:data — ${rowLimit.toLocaleString('en-US')} rows, ${warmups} warm-up + ${rounds} rounds, interleaved (candidate, baseline)`,
+  );
   console.log('detector checks (reference = random half A):');
   const checks = await detectorChecks(duck);
   // The timed workload compares everything with the half-A profile, like a monitor would.
@@ -98,7 +108,9 @@ await withDuck(async (duck) => {
       cand.push({ profileMs: c.profileMs, driftMs: c.driftMs });
       base.push({ profileMs: b.profileMs, driftMs: b.driftMs });
     }
-    console.log(`  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: candidate ${(c.profileMs + c.driftMs).toFixed(0)} ms, baseline ${(b.profileMs + b.driftMs).toFixed(0)} ms`);
+    console.log(
+      `  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: candidate ${(c.profileMs + c.driftMs).toFixed(0)} ms, baseline ${(b.profileMs + b.driftMs).toFixed(0)} ms`,
+    );
   }
   const ratios = cand.map((c, i) => (base[i]!.profileMs + base[i]!.driftMs) / (c.profileMs + c.driftMs));
   const summary = {

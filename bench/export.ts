@@ -50,7 +50,7 @@ const WORKLOADS: Workload[] = [
 function teacherLabels(teacher: Float32Array, seed: number): Uint8Array {
   const threshold = median(Array.from(teacher));
   const coin = seededRandom(seed);
-  return Uint8Array.from(teacher, (p) => Number((p > threshold) !== coin() < LABEL_NOISE));
+  return Uint8Array.from(teacher, (p) => Number(p > threshold !== coin() < LABEL_NOISE));
 }
 
 async function scoreAll(session: OnnxSession, x: Float32Array, rows: number, dim: number): Promise<Float32Array> {
@@ -73,9 +73,7 @@ async function rowsPerSecond(session: OnnxSession, batch: Float32Array, iteratio
 async function runWorkload(w: Workload) {
   const dim = w.mlp.inputDim;
   const fp32Bytes = exportMlpToOnnx(w.mlp, metadata);
-  const { ms: quantizeMs, value: int8Bytes } = await timed(async () =>
-    quantizeMlpInt8(w.mlp, w.rows(w.calibrationRows, 11), metadata),
-  );
+  const { ms: quantizeMs, value: int8Bytes } = await timed(async () => quantizeMlpInt8(w.mlp, w.rows(w.calibrationRows, 11), metadata));
   const sizeRatio = int8Bytes.length / fp32Bytes.length;
   const fp32 = await OnnxSession.create(fp32Bytes);
   const int8 = await OnnxSession.create(int8Bytes);
@@ -136,7 +134,9 @@ async function runWorkload(w: Workload) {
   }
 }
 
-console.log(`bench:export — batch ${BATCH}, ${warmups} warm-up + ${rounds} rounds per model, interleaved (fp32, int8), 1 ORT thread, spinning off`);
+console.log(
+  `bench:export — batch ${BATCH}, ${warmups} warm-up + ${rounds} rounds per model, interleaved (fp32, int8), 1 ORT thread, spinning off`,
+);
 const results = [];
 for (const w of WORKLOADS) results.push(await runWorkload(w));
 const [flights, wide] = results as [Awaited<ReturnType<typeof runWorkload>>, Awaited<ReturnType<typeof runWorkload>>];

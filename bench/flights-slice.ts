@@ -29,7 +29,9 @@ export async function prepareFlightsSlice(rows: number): Promise<FlightsSlice> {
   const store = await LocalArtifactStore.create(pathToFileURL(join(root, 'store')).toString());
   const file = join(root, 'slice.parquet');
   return withDuck(async (duck) => {
-    await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT ${rows}) TO '${file}' (FORMAT parquet)`);
+    await duck.run(
+      `COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT ${rows}) TO '${file}' (FORMAT parquet)`,
+    );
     const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [pathToFileURL(file).toString()] });
     await loadDataset(duck, { store }, manifest);
     const f = await buildFlightsFeatures(duck, store, manifest);

@@ -28,5 +28,7 @@ export async function saveResults(name: string, data: unknown): Promise<string> 
 
 export function summaryLine(name: string, values: Record<string, number | string>): string {
   const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v);
-  return `bench:${name} ${Object.entries(values).map(([k, v]) => `${k}=${fmt(v)}`).join(' ')}`;
+  return `bench:${name} ${Object.entries(values)
+    .map(([k, v]) => `${k}=${fmt(v)}`)
+    .join(' ')}`;
 }

@@ -33,7 +33,10 @@ export async function naiveProfile(duck: Duck, from: string, source: string, ref
     const min = sorted[0]!;
     const max = sorted[n - 1]!;
     const ref = reference?.features[name];
-    const [lo, hi, bins] = ref?.kind === 'numeric' ? [ref.histogram.edges[0]!, ref.histogram.edges.at(-1)!, ref.histogram.edges.length - 1] : (RANGES[name] ?? [min, max, 20]);
+    const [lo, hi, bins] =
+      ref?.kind === 'numeric'
+        ? [ref.histogram.edges[0]!, ref.histogram.edges.at(-1)!, ref.histogram.edges.length - 1]
+        : (RANGES[name] ?? [min, max, 20]);
     const width = (hi - lo) / bins;
     const counts = new Array<number>(bins).fill(0);
     for (const v of values) counts[Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)))]!++;
@@ -48,7 +51,9 @@ export async function naiveProfile(duck: Duck, from: string, source: string, ref
       max,
       mean,
       std: Math.sqrt(ss / n),
-      quantiles: Object.fromEntries([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99].map((q) => [`p${String(Math.round(q * 100)).padStart(2, '0')}`, percentile(sorted, q)!])),
+      quantiles: Object.fromEntries(
+        [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99].map((q) => [`p${String(Math.round(q * 100)).padStart(2, '0')}`, percentile(sorted, q)!]),
+      ),
       histogram: { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * width), counts },
       ecdf: { values: keys, counts: keys.map((k) => valueCounts.get(k)!), exact: keys.length <= ECDF_MAX_POINTS },
     };

@@ -39,20 +39,36 @@ async function plainChain(workMs: number): Promise<number> {
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const env = infraEnv();
 const taskQueue = `bench-orchestration-${randomUUID().slice(0, 8)}`;
-const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./orchestration-workflow.ts', import.meta.url)), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+const workflowBundle = await bundleWorkflowCode({
+  workflowsPath: fileURLToPath(new URL('./orchestration-workflow.ts', import.meta.url)),
+  logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+});
 const nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! });
-const worker = await createWorker({ connection: nativeConnection, taskQueue, workflowBundle, activities: { benchStep }, maxConcurrentActivityTaskExecutions: 100, maxConcurrentWorkflowTaskExecutions: 100 });
+const worker = await createWorker({
+  connection: nativeConnection,
+  taskQueue,
+  workflowBundle,
+  activities: { benchStep },
+  maxConcurrentActivityTaskExecutions: 100,
+  maxConcurrentWorkflowTaskExecutions: 100,
+});
 const running = worker.run();
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
 const client = new Client({ connection });
 
 async function workflowRun(workMs: number): Promise<number> {
-  return client.workflow.execute('benchPipeline', { taskQueue, workflowId: `bench-pipeline/${randomUUID()}`, args: [{ steps: STEPS, workMs }] });
+  return client.workflow.execute('benchPipeline', {
+    taskQueue,
+    workflowId: `bench-pipeline/${randomUUID()}`,
+    args: [{ steps: STEPS, workMs }],
+  });
 }
 
 const raw: Record<string, Array<{ workflowMs: number; plainMs: number }>> = {};
 try {
-  console.log(`bench:orchestration: ${STEPS}-step pipeline, W ∈ {${WORKS.join(', ')}} ms, ${rounds} round(s) after a warm-up, dev server at ${env.TEMPORAL_ADDRESS}`);
+  console.log(
+    `bench:orchestration: ${STEPS}-step pipeline, W ∈ {${WORKS.join(', ')}} ms, ${rounds} round(s) after a warm-up, dev server at ${env.TEMPORAL_ADDRESS}`,
+  );
   await workflowRun(0);
   await plainChain(0);
   for (let round = 0; round < rounds; round++) {
@@ -77,7 +93,9 @@ try {
     ),
   );
   const pipelinesPerS = total / (concurrent.ms / 1000);
-  console.log(`  ${total} pipelines, 20 at a time: ${pipelinesPerS.toFixed(1)} pipelines/s (${(pipelinesPerS * STEPS).toFixed(0)} steps/s)`);
+  console.log(
+    `  ${total} pipelines, 20 at a time: ${pipelinesPerS.toFixed(1)} pipelines/s (${(pipelinesPerS * STEPS).toFixed(0)} steps/s)`,
+  );
 
   const w0 = raw.w0!;
   const w50 = raw.w50!;

@@ -10,7 +10,14 @@ import { latestValidCheckpoint, saveCheckpoint } from '../lib/training/tfjs/chec
 import { loadFlightsSplit } from '../lib/training/data.ts';
 import { trainMlp } from '../lib/training/tfjs/trainer.ts';
 
-const [storeUri, runKey, trainUri, validationUri, specUri, everyStepsArg] = process.argv.slice(2) as [string, string, string, string, string, string];
+const [storeUri, runKey, trainUri, validationUri, specUri, everyStepsArg] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const everySteps = Number(everyStepsArg);
 const store = await LocalArtifactStore.create(storeUri);
 await selectBackend('wasm', silentLogger());
@@ -35,4 +42,11 @@ const result = await trainMlp(
   },
   resume?.checkpoint,
 );
-console.log(JSON.stringify({ type: 'done', globalStep: result.globalStep, resumedFromStep: result.resumedFrom?.globalStep ?? null, valLoss: result.bestValLoss }));
+console.log(
+  JSON.stringify({
+    type: 'done',
+    globalStep: result.globalStep,
+    resumedFromStep: result.resumedFrom?.globalStep ?? null,
+    valLoss: result.bestValLoss,
+  }),
+);

@@ -28,13 +28,27 @@ interface ChildRun {
 function runChild(args: string[], killAtFraction?: number): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/resume-child.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/resume-child.ts', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let killedAtStep: number | null = null;
     let done: ChildRun['done'] = null;
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
-      const msg = JSON.parse(line) as { type: string; globalStep: number; total?: number; resumedFromStep?: number | null; valLoss?: number };
-      if (msg.type === 'step' && killAtFraction !== undefined && killedAtStep === null && msg.globalStep >= Math.round(msg.total! * killAtFraction)) {
+      const msg = JSON.parse(line) as {
+        type: string;
+        globalStep: number;
+        total?: number;
+        resumedFromStep?: number | null;
+        valLoss?: number;
+      };
+      if (
+        msg.type === 'step' &&
+        killAtFraction !== undefined &&
+        killedAtStep === null &&
+        msg.globalStep >= Math.round(msg.total! * killAtFraction)
+      ) {
         killedAtStep = msg.globalStep;
         child.kill('SIGKILL');
       }
@@ -46,7 +60,14 @@ function runChild(args: string[], killAtFraction?: number): Promise<ChildRun> {
 }
 
 const slice = await prepareFlightsSlice(rows);
-const args = (runKey: string) => [slice.store.baseUri, runKey, slice.trainUri, slice.validationUri, slice.featureSpecUri, String(everySteps)];
+const args = (runKey: string) => [
+  slice.store.baseUri,
+  runKey,
+  slice.trainUri,
+  slice.validationUri,
+  slice.featureSpecUri,
+  String(everySteps),
+];
 console.log(`bench:resume — ${slice.train.rows} train rows, checkpoint every ${everySteps} steps, SIGKILL at ${killAt * 100}%`);
 const plain: number[] = [];
 const interrupted: number[] = [];
@@ -56,7 +77,8 @@ for (let i = 0; i < warmups + rounds; i++) {
   const a = await runChild(args(`plain-${i}`));
   const first = await runChild(args(`killed-${i}`), killAt);
   const second = await runChild(args(`killed-${i}`));
-  if (!a.done || !second.done || first.killedAtStep === null || second.done.resumedFromStep === null) throw new Error('a run did not finish or did not resume');
+  if (!a.done || !second.done || first.killedAtStep === null || second.done.resumedFromStep === null)
+    throw new Error('a run did not finish or did not resume');
   const repeated = first.killedAtStep - second.done.resumedFromStep;
   if (i >= warmups) {
     plain.push(a.ms);

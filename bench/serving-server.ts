@@ -38,7 +38,8 @@ const db = await PostgresDatabase.create(config.databaseUrl);
 const eld = monitorEventLoopDelay({ resolution: 1 });
 let majorGcs = 0;
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+  for (const entry of list.getEntries())
+    if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
 }).observe({ entryTypes: ['gc'] });
 try {
   const inputDim = config.noopInputDim;
@@ -61,7 +62,13 @@ try {
   process.on('message', (message: ToBenchServer) => {
     if (message.type === 'stop') stop();
     else if (message.type === 'stats') {
-      send({ type: 'stats', eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, majorGcs, heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20 });
+      send({
+        type: 'stats',
+        eldP99Ms: eld.percentile(99) / 1e6,
+        eldMaxMs: eld.max / 1e6,
+        majorGcs,
+        heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
+      });
       eld.reset();
       majorGcs = 0;
     }

@@ -46,7 +46,23 @@ import { requestBodies } from './serving/bodies.ts';
 import { capacity, focus, isNoisy } from './serving/capacity.ts';
 import { call } from './serving/connection.ts';
 import { closedLoop, describe, type RunResult, type Workload } from './serving/load.ts';
-import { CANARY_WEIGHT, CLOSED_CONNECTIONS, closedMs, FIRST_GUESS, IDLE_RPS, LOADGEN_CPU, MAX_CONNECTIONS, openMs, P99_LIMIT_MS, quick, rounds, sampleRows, SERVER_CPU, STEP, warmMs } from './serving/method.ts';
+import {
+  CANARY_WEIGHT,
+  CLOSED_CONNECTIONS,
+  closedMs,
+  FIRST_GUESS,
+  IDLE_RPS,
+  LOADGEN_CPU,
+  MAX_CONNECTIONS,
+  openMs,
+  P99_LIMIT_MS,
+  quick,
+  rounds,
+  sampleRows,
+  SERVER_CPU,
+  STEP,
+  warmMs,
+} from './serving/method.ts';
 import { quietWaitMs } from './serving/quiet.ts';
 import type { Round } from './serving/rounds.ts';
 import { admin, infraDatabaseUrl } from './serving/scratch.ts';
@@ -55,9 +71,16 @@ import { fmt, rotate } from './serving/util.ts';
 
 const wallStart = performance.now();
 
-console.log(`bench:serving — ${rounds} rounds after a warm-up; server on cpu ${SERVER_CPU}, load on cpu ${LOADGEN_CPU}${canPin ? '' : ' (NOT pinned: taskset or a 2nd core missing)'}`);
+console.log(
+  `bench:serving — ${rounds} rounds after a warm-up; server on cpu ${SERVER_CPU}, load on cpu ${LOADGEN_CPU}${canPin ? '' : ' (NOT pinned: taskset or a 2nd core missing)'}`,
+);
 
-const defaults = loadConfig('serve', { FLYWHEEL_SERVE_AUTH: 'false', FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_HOST: '127.0.0.1', FLYWHEEL_SERVE_JOBS: 'false' }).serve;
+const defaults = loadConfig('serve', {
+  FLYWHEEL_SERVE_AUTH: 'false',
+  FLYWHEEL_SERVE_PORT: '0',
+  FLYWHEEL_SERVE_HOST: '127.0.0.1',
+  FLYWHEEL_SERVE_JOBS: 'false',
+}).serve;
 // B1, B2 and B4 measure without the cache, so repeated inputs cannot inflate the numbers.
 const base: ServeSettings = { ...defaults, cacheSize: 0, rateLimitRps: 1e9, rateLimitBurst: 1e9, rateLimitRows: 1e12 };
 
@@ -71,7 +94,9 @@ const dbUrl = new URL(adminUrl);
 dbUrl.pathname = `/${dbName}`;
 const storeDir = await mkdtemp(join(tmpdir(), 'flywheel-bench-serving-'));
 const dropScratch = async () => {
-  await admin(adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((err: unknown) => console.warn(`could not drop ${dbName}: ${String(err)}`));
+  await admin(adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((err: unknown) =>
+    console.warn(`could not drop ${dbName}: ${String(err)}`),
+  );
   await rm(storeDir, { recursive: true, force: true });
 };
 const cleanup = async () => {
@@ -132,11 +157,18 @@ try {
     { name: 'wide_unbatched', server: unbatched, model: names.wide, next: pooled },
     { name: 'wide', server: batched, model: names.wide, next: pooled },
     { name: 'cache_miss', server: cached, model: names.wide, next: neverSeen, onReply: countHits(cacheHits.cache_miss) },
-    { name: 'cache_hit80', server: cached, model: names.wide, next: mostlyHot, onReply: countHits(cacheHits.cache_hit80), prepare: () => warmHotSet(cached, names.wide, instances, hot) },
+    {
+      name: 'cache_hit80',
+      server: cached,
+      model: names.wide,
+      next: mostlyHot,
+      onReply: countHits(cacheHits.cache_hit80),
+      prepare: () => warmHotSet(cached, names.wide, instances, hot),
+    },
   ];
   const byName = (name: string) => workloads.find((w) => w.name === name)!;
 
-  console.log('B1/B3/B4: warm-up, then each variant\'s closed-loop throughput T (the scale of its offered rates)');
+  console.log("B1/B3/B4: warm-up, then each variant's closed-loop throughput T (the scale of its offered rates)");
   const scale = new Map<string, RunResult>();
   for (const w of workloads) {
     await focus(w);
@@ -154,7 +186,9 @@ try {
       const c = await capacity(w, scale.get(w.name)!.rps);
       round.capacity[w.name] = c;
       const best = c.tries.find((t) => t.offeredRps === c.capacityRps && !t.repeated);
-      console.log(`  ${label} ${w.name}: capacity ${fmt(c.capacityRps)} rps${best ? ` (${describe(best)})` : ''} after ${c.tries.length} runs`);
+      console.log(
+        `  ${label} ${w.name}: capacity ${fmt(c.capacityRps)} rps${best ? ` (${describe(best)})` : ''} after ${c.tries.length} runs`,
+      );
     }
     await idleRuns(round, r, byName, label);
     // 80% of cache off's capacity: busy, but clear of the knee where one hiccup decides p99.
@@ -166,7 +200,11 @@ try {
   // B4 share: top up the canary's requests (counted over every run above) to the target.
   await topUpCanary(byName('canary'), canary.count);
 
-  const openRuns = measuredRounds.flatMap((r) => [...Object.values(r.capacity).flatMap((c) => c.tries), ...Object.values(r.idle), ...Object.values(r.fixedRate).flat()]);
+  const openRuns = measuredRounds.flatMap((r) => [
+    ...Object.values(r.capacity).flatMap((c) => c.tries),
+    ...Object.values(r.idle),
+    ...Object.values(r.fixedRate).flat(),
+  ]);
   const noisyRuns = openRuns.filter(isNoisy);
   // Headline keys first, B1 to B4, then the figures behind them (the summary line's order).
   const summary = {
@@ -188,7 +226,18 @@ try {
   const file = await saveResults('serving', {
     summary,
     settings: base,
-    method: { p99LimitMs: P99_LIMIT_MS, warmMs, closedMs, openMs, closedConnections: CLOSED_CONNECTIONS, maxConnections: MAX_CONNECTIONS, firstGuess: FIRST_GUESS, step: STEP, idleRps: IDLE_RPS, pinned: canPin },
+    method: {
+      p99LimitMs: P99_LIMIT_MS,
+      warmMs,
+      closedMs,
+      openMs,
+      closedConnections: CLOSED_CONNECTIONS,
+      maxConnections: MAX_CONNECTIONS,
+      firstGuess: FIRST_GUESS,
+      step: STEP,
+      idleRps: IDLE_RPS,
+      pinned: canPin,
+    },
     b2,
     closedLoop: Object.fromEntries(scale),
     rounds: measuredRounds,

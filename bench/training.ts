@@ -31,7 +31,9 @@ async function trainOn(backend: string, train: Dataset, validation: Dataset, tes
 }
 
 const slice = await prepareFlightsSlice(rows);
-console.log(`bench:training — ${slice.train.rows} train / ${slice.validation.rows} validation / ${slice.test.rows} test rows, ${slice.train.dim} features, MLP ${config.hidden.join('→')}, ${config.epochs} epochs`);
+console.log(
+  `bench:training — ${slice.train.rows} train / ${slice.validation.rows} validation / ${slice.test.rows} test rows, ${slice.train.dim} features, MLP ${config.hidden.join('→')}, ${config.epochs} epochs`,
+);
 const candidates = ['wasm'];
 const cpu: Array<{ ms: number; auc: number }> = [];
 const fast: Record<string, Array<{ ms: number; auc: number }>> = Object.fromEntries(candidates.map((c) => [c, []]));
@@ -43,11 +45,17 @@ for (let i = 0; i < warmups + rounds; i++) {
     cpu.push(c);
     for (const [b, r] of results) fast[b]!.push(r);
   }
-  console.log(`  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: cpu ${c.ms.toFixed(0)} ms (AUC ${c.auc.toFixed(4)}), ${results.map(([b, r]) => `${b} ${r.ms.toFixed(0)} ms (AUC ${r.auc.toFixed(4)})`).join(', ')}`);
+  console.log(
+    `  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: cpu ${c.ms.toFixed(0)} ms (AUC ${c.auc.toFixed(4)}), ${results.map(([b, r]) => `${b} ${r.ms.toFixed(0)} ms (AUC ${r.auc.toFixed(4)})`).join(', ')}`,
+  );
 }
 // Fastest correct backend: the quickest whose AUC stays within 0.005 of cpu's.
 const ranked = candidates
-  .map((b) => ({ b, speedup: median(fast[b]!.map((r, i) => cpu[i]!.ms / r.ms)), aucDelta: median(fast[b]!.map((r, i) => Math.abs(r.auc - cpu[i]!.auc))) }))
+  .map((b) => ({
+    b,
+    speedup: median(fast[b]!.map((r, i) => cpu[i]!.ms / r.ms)),
+    aucDelta: median(fast[b]!.map((r, i) => Math.abs(r.auc - cpu[i]!.auc))),
+  }))
   .sort((x, y) => y.speedup - x.speedup);
 const best = ranked.find((r) => r.aucDelta <= 0.005) ?? ranked[0]!;
 const summary = {

@@ -81,7 +81,11 @@ program.hook('preAction', (_program, action) => {
     const value = given[o.variable];
     if (value === undefined) continue;
     if (ENV_VARS[o.variable].schema.safeParse(value).success) process.env[o.variable] = value;
-    else problems.push({ variable: o.flags.split(' ')[0]!, message: `expected ${ENV_VARS[o.variable].expected}; got ${JSON.stringify(value)}` });
+    else
+      problems.push({
+        variable: o.flags.split(' ')[0]!,
+        message: `expected ${ENV_VARS[o.variable].expected}; got ${JSON.stringify(value)}`,
+      });
   }
   if (problems.length) throw new ConfigError(problems);
 });
@@ -89,7 +93,11 @@ program.hook('preAction', (_program, action) => {
 function exitOnCliError(err: unknown): never {
   if (!(err instanceof CliError)) return exitOnFatal(err);
   const verbose = ['debug', 'trace'].includes(process.env.FLYWHEEL_LOG_LEVEL ?? '');
-  warn(verbose ? String(err.stack ?? err.message) + (err.cause instanceof Error ? `\ncause: ${err.cause.stack ?? err.cause.message}` : '') : `error: ${err.message}`);
+  warn(
+    verbose
+      ? String(err.stack ?? err.message) + (err.cause instanceof Error ? `\ncause: ${err.cause.stack ?? err.cause.message}` : '')
+      : `error: ${err.message}`,
+  );
   process.exit(err.exitCode);
 }
 

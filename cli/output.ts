@@ -31,7 +31,9 @@ const MEANINGS: Record<ExitCode, string> = {
   3: 'Temporal unreachable: the address named; set TEMPORAL_ADDRESS or pass --address',
 };
 
-export const EXIT_CODES_HELP = `\nExit codes:\n${Object.entries(MEANINGS).map(([code, meaning]) => `  ${code}  ${meaning}`).join('\n')}`;
+export const EXIT_CODES_HELP = `\nExit codes:\n${Object.entries(MEANINGS)
+  .map(([code, meaning]) => `  ${code}  ${meaning}`)
+  .join('\n')}`;
 
 /** A failure the CLI reports as one line on stderr, with its own exit code. */
 export class CliError extends Error {
@@ -55,6 +57,10 @@ export function table(rows: ReadonlyArray<readonly [string, string]>, indent = '
 /** A table with a header row, columns padded to their widest cell. */
 export function grid(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -2,7 +2,14 @@
 // it, when nothing answers), run a command with the client, and turn how a workflow ended into
 // an exit code.
 import { connect } from 'node:net';
-import { isGrpcServiceError, NamespaceNotFoundError, WorkflowFailedError, type Client, type WorkflowExecutionStatusName, type WorkflowHandle } from '@temporalio/client';
+import {
+  isGrpcServiceError,
+  NamespaceNotFoundError,
+  WorkflowFailedError,
+  type Client,
+  type WorkflowExecutionStatusName,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfig, type TemporalConfig } from '../lib/config/index.ts';
 import { innermostError } from '../lib/errors.ts';
@@ -80,7 +87,12 @@ async function checkIsTemporal(client: Client, address: string): Promise<void> {
   try {
     await client.connection.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}));
   } catch (err) {
-    const why = isGrpcServiceError(err) && err.code === GRPC_UNIMPLEMENTED ? `something listens there, but it is not a Temporal frontend: ${err.details}` : err instanceof Error ? err.message : String(err);
+    const why =
+      isGrpcServiceError(err) && err.code === GRPC_UNIMPLEMENTED
+        ? `something listens there, but it is not a Temporal frontend: ${err.details}`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     throw new TemporalUnreachableError(address, why, { cause: err });
   }
 }
@@ -99,7 +111,9 @@ export async function connectCli(temporal: TemporalConfig): Promise<Client> {
     const why = probed
       ? `something listens there, but no Temporal frontend answered within ${CONNECT_TIMEOUT_MS / 1000} s: a Web UI or other HTTP port, or TLS on one side only?`
       : err instanceof Error
-        ? (err.cause instanceof Error ? err.cause.message : err.message)
+        ? err.cause instanceof Error
+          ? err.cause.message
+          : err.message
         : String(err);
     throw new TemporalUnreachableError(temporal.address, why, { cause: err });
   }
@@ -119,7 +133,11 @@ export async function withClient<T>(fn: (client: Client, config: CliConfig) => P
     return await fn(client, config);
   } catch (err) {
     if (err instanceof NamespaceNotFoundError) {
-      throw new CliError(`namespace ${JSON.stringify(err.namespace)} does not exist on Temporal at ${config.temporal.address}; set TEMPORAL_NAMESPACE or pass --namespace <name>`, EXIT_CODES.config, { cause: err });
+      throw new CliError(
+        `namespace ${JSON.stringify(err.namespace)} does not exist on Temporal at ${config.temporal.address}; set TEMPORAL_NAMESPACE or pass --namespace <name>`,
+        EXIT_CODES.config,
+        { cause: err },
+      );
     }
     throw err;
   } finally {
@@ -154,7 +172,8 @@ function rootReason(err: Error): string {
 
 function endedError(workflowId: string, err: WorkflowFailedError): WorkflowEndedError {
   const cause = err.cause;
-  if (cause instanceof TerminatedFailure) return new WorkflowEndedError(workflowId, 'TERMINATED', cause.message === 'Workflow execution terminated' ? '' : rootReason(cause));
+  if (cause instanceof TerminatedFailure)
+    return new WorkflowEndedError(workflowId, 'TERMINATED', cause.message === 'Workflow execution terminated' ? '' : rootReason(cause));
   if (cause instanceof CancelledFailure) return new WorkflowEndedError(workflowId, 'CANCELLED', '');
   if (cause instanceof TimeoutFailure) return new WorkflowEndedError(workflowId, 'TIMED_OUT', '');
   return new WorkflowEndedError(workflowId, 'FAILED', rootReason(err));

@@ -63,7 +63,11 @@ export class DynamicBatcher {
     this.maxQueueRows = options.maxQueueRows ?? 2048;
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.concurrency = options.concurrency ?? 2;
-    for (const [name, value] of Object.entries({ maxBatchSize: this.maxBatchSize, maxQueueRows: this.maxQueueRows, concurrency: this.concurrency })) {
+    for (const [name, value] of Object.entries({
+      maxBatchSize: this.maxBatchSize,
+      maxQueueRows: this.maxQueueRows,
+      concurrency: this.concurrency,
+    })) {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
     this.sweeper = setInterval(() => this.expire(Date.now()), Math.max(10, this.timeoutMs / 4));
@@ -81,11 +85,14 @@ export class DynamicBatcher {
 
   /** Scores `rows` rows of `x` (row-major, `rows × dim`). */
   submit(x: Float32Array, rows: number): Promise<Float32Array> {
-    if (x.length !== rows * this.dim) return Promise.reject(new RangeError(`expected ${rows * this.dim} values for ${rows} rows, got ${x.length}`));
+    if (x.length !== rows * this.dim)
+      return Promise.reject(new RangeError(`expected ${rows * this.dim} values for ${rows} rows, got ${x.length}`));
     if (this.queuedRows > 0 && this.queuedRows + rows > this.maxQueueRows) {
       this.options.onShed?.('queue_full');
       const waitS = Math.max(1, Math.ceil((this.queuedRows * this.msPerRow) / 1000));
-      return Promise.reject(new ServingError('overloaded', `the model's queue is full (${this.queuedRows} rows waiting); retry later`, waitS));
+      return Promise.reject(
+        new ServingError('overloaded', `the model's queue is full (${this.queuedRows} rows waiting); retry later`, waitS),
+      );
     }
     return new Promise<Float32Array>((resolve, reject) => {
       this.queue.push({ x, rows, deadline: Date.now() + this.timeoutMs, resolve, reject });

@@ -78,7 +78,11 @@ export class KeyCache {
     if (known && fresh) return known;
     const unknownUntil = this.negative.get(hash);
     if (unknownUntil !== undefined && unknownUntil > this.now() && fresh) return undefined;
-    const waitS = this.options.limiter.take(`unknown-key:${source}`, this.options.missLookupsPerSourceRps ?? 2, this.options.missLookupsBurst ?? 10);
+    const waitS = this.options.limiter.take(
+      `unknown-key:${source}`,
+      this.options.missLookupsPerSourceRps ?? 2,
+      this.options.missLookupsBurst ?? 10,
+    );
     if (waitS > 0) throw new ServingError('rateLimited', 'too many unrecognised API keys from this address', Math.max(1, Math.ceil(waitS)));
     let info: ApiKeyInfo | undefined;
     try {

@@ -24,26 +24,48 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
   try {
     // A hung database frees each serving connection after 10 s; the serving guard fails callers
     // much sooner (FLYWHEEL_SERVE_DB_TIMEOUT_MS).
-    db = (await openDatabase(config.database, { postgres: { connectTimeoutMs: 2000, queryTimeoutMs: 10_000, applicationName: 'flywheel-serve' } })).db;
+    db = (
+      await openDatabase(config.database, {
+        postgres: { connectTimeoutMs: 2000, queryTimeoutMs: 10_000, applicationName: 'flywheel-serve' },
+      })
+    ).db;
     const store = await createArtifactStore(config.artifactStore);
     const connect = async (): Promise<TemporalDeps> => {
-      const [client, workerConnection] = await Promise.allSettled([connectClient(config.temporal), connectWorkerConnection(config.temporal)]);
+      const [client, workerConnection] = await Promise.allSettled([
+        connectClient(config.temporal),
+        connectWorkerConnection(config.temporal),
+      ]);
       if (client.status === 'rejected' || workerConnection.status === 'rejected') {
         // Half a connection is no use: close what did connect before the next try.
         if (client.status === 'fulfilled') await client.value.connection.close().catch(() => undefined);
         if (workerConnection.status === 'fulfilled') await workerConnection.value.close().catch(() => undefined);
         throw client.status === 'rejected' ? client.reason : (workerConnection as PromiseRejectedResult).reason;
       }
-      return { client: client.value, workerConnection: workerConnection.value, namespace: config.temporal.namespace, identity: `${SERVING_TASK_QUEUE}@${hostname()}:${process.pid}` };
+      return {
+        client: client.value,
+        workerConnection: workerConnection.value,
+        namespace: config.temporal.namespace,
+        identity: `${SERVING_TASK_QUEUE}@${hostname()}:${process.pid}`,
+      };
     };
     try {
       temporal = await connect();
     } catch (err) {
       // Synchronous serving does not need the workflow service; async jobs and events do (503
       // until it is reached, which the server keeps trying in the background).
-      logger.warn({ err, address: config.temporal.address }, 'workflow service unreachable: async jobs and events are off until it answers');
+      logger.warn(
+        { err, address: config.temporal.address },
+        'workflow service unreachable: async jobs and events are off until it answers',
+      );
     }
-    const server = await createInferenceServer({ settings, db, registry: createRegistry(config, db), store, logger, ...(temporal ? { temporal } : {}) });
+    const server = await createInferenceServer({
+      settings,
+      db,
+      registry: createRegistry(config, db),
+      store,
+      logger,
+      ...(temporal ? { temporal } : {}),
+    });
     await server.start();
     if (!temporal) {
       void keepConnecting(connect, reconnect.signal, logger).then(async (t) => {
@@ -72,7 +94,11 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
 
 /** Tries to reach the workflow service with capped exponential backoff (1 s … 30 s) until it
  * answers or `signal` aborts (shutdown); undefined when aborted. */
-async function keepConnecting(connect: () => Promise<TemporalDeps>, signal: AbortSignal, logger: Logger): Promise<TemporalDeps | undefined> {
+async function keepConnecting(
+  connect: () => Promise<TemporalDeps>,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<TemporalDeps | undefined> {
   for (let attempt = 0; !signal.aborted; attempt++) {
     const delayMs = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
     await sleep(delayMs, signal);

@@ -51,7 +51,11 @@ export function createServingMetrics() {
       labelNames: ['model', 'version', 'arm'] as const,
       registers: [registry],
     }),
-    logWritten: new Counter({ name: 'flywheel_serving_prediction_log_written_total', help: 'Prediction log rows written to the database.', registers: [registry] }),
+    logWritten: new Counter({
+      name: 'flywheel_serving_prediction_log_written_total',
+      help: 'Prediction log rows written to the database.',
+      registers: [registry],
+    }),
     logDropped: new Counter({
       name: 'flywheel_serving_prediction_log_dropped_total',
       help: 'Prediction log rows dropped, by reason (buffer_full, shutdown, unstorable).',
@@ -68,7 +72,11 @@ export function createServingMetrics() {
       help: 'Prediction log writes failed in a row (0 when the last one succeeded); a rising value is a stuck writer.',
       registers: [registry],
     }),
-    logBuffered: new Gauge({ name: 'flywheel_serving_prediction_log_buffered', help: 'Prediction log rows waiting to be written.', registers: [registry] }),
+    logBuffered: new Gauge({
+      name: 'flywheel_serving_prediction_log_buffered',
+      help: 'Prediction log rows waiting to be written.',
+      registers: [registry],
+    }),
   };
 }
 

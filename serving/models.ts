@@ -103,7 +103,9 @@ export class ModelManager {
     const { registry, logger } = this.options;
     let names: string[];
     try {
-      names = this.options.models ? [...this.options.models] : (await registry.listModels()).filter((m) => ALIASES.champion in m.aliases).map((m) => m.name);
+      names = this.options.models
+        ? [...this.options.models]
+        : (await registry.listModels()).filter((m) => ALIASES.champion in m.aliases).map((m) => m.name);
     } catch (err) {
       logger.warn({ err }, 'could not list registered models; keeping the current ones');
       return;
@@ -149,7 +151,12 @@ export class ModelManager {
     this.served.set(name, next); // the atomic switch: requests from now on see the new table
     this.options.logger.info({ model: name, route }, previous ? 'routing changed' : 'model serving');
     // Cached answers are keyed by version; drop them whenever a version comes or goes.
-    if (!previous || previous.route.champion !== route.champion || previous.route.canary?.version !== route.canary?.version || previous.route.shadow !== route.shadow) {
+    if (
+      !previous ||
+      previous.route.champion !== route.champion ||
+      previous.route.canary?.version !== route.canary?.version ||
+      previous.route.shadow !== route.shadow
+    ) {
       this.options.onSwitch?.(name);
     }
     if (previous) for (const [v, lv] of previous.versions) if (!versions.has(v)) void this.retire(lv);
@@ -203,7 +210,9 @@ export class ModelManager {
     const info = await executor.load(key, bytes, { warmupRows: this.options.batcher.maxBatchSize ?? 32 });
     if (info.inputDim !== featureDimension(spec) || info.outputDim !== 1) {
       await executor.unload(key);
-      throw new ModelRefusedError(`${name} v${version} takes ${info.inputDim} features and gives ${info.outputDim} outputs; its feature spec makes ${featureDimension(spec)} and serving needs 1`);
+      throw new ModelRefusedError(
+        `${name} v${version} takes ${info.inputDim} features and gives ${info.outputDim} outputs; its feature spec makes ${featureDimension(spec)} and serving needs 1`,
+      );
     }
     const labels = { model: name, version: String(version) };
     const batcher = new DynamicBatcher((x, rows) => executor.run(key, x, rows), info.inputDim, info.outputDim, {
@@ -221,5 +230,7 @@ export function versionKey(model: string, version: number): string {
 }
 
 function sameRoute(a: RouteTable, b: RouteTable): boolean {
-  return a.champion === b.champion && a.shadow === b.shadow && a.canary?.version === b.canary?.version && a.canary?.weight === b.canary?.weight;
+  return (
+    a.champion === b.champion && a.shadow === b.shadow && a.canary?.version === b.canary?.version && a.canary?.weight === b.canary?.weight
+  );
 }

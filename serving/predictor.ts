@@ -45,7 +45,11 @@ export interface PredictorDeps {
 export function checkInstances(instances: readonly FlightInstance[]): void {
   for (let i = 0; i < instances.length; i++) {
     const date = instances[i]!.date;
-    if (parseNaiveTimestamp(date) === null) throw new ServingError('badRequest', `instances[${i}].date: ${JSON.stringify(date)} is not a naive timestamp like 2001-03-04T13:45:00`);
+    if (parseNaiveTimestamp(date) === null)
+      throw new ServingError(
+        'badRequest',
+        `instances[${i}].date: ${JSON.stringify(date)} is not a naive timestamp like 2001-03-04T13:45:00`,
+      );
   }
 }
 
@@ -58,14 +62,23 @@ export function createPredictor(deps: PredictorDeps) {
     for (let i = 0; i < instances.length; i++) {
       const inst = instances[i]!;
       const ms = parseNaiveTimestamp(inst.date);
-      if (ms === null) throw new ServingError('badRequest', `instances[${i}].date: ${JSON.stringify(inst.date)} is not a naive timestamp like 2001-03-04T13:45:00`);
+      if (ms === null)
+        throw new ServingError(
+          'badRequest',
+          `instances[${i}].date: ${JSON.stringify(inst.date)} is not a naive timestamp like 2001-03-04T13:45:00`,
+        );
       dateMs[i] = ms;
       canonical[i] = `${ms}|${inst.distance}|${inst.origin}|${inst.destination}`;
     }
     return { dateMs, canonical };
   }
 
-  async function score(lv: LoadedVersion, instances: readonly FlightInstance[], dateMs: Float64Array, rows: readonly number[]): Promise<Float32Array> {
+  async function score(
+    lv: LoadedVersion,
+    instances: readonly FlightInstance[],
+    dateMs: Float64Array,
+    rows: readonly number[],
+  ): Promise<Float32Array> {
     const batch = {
       dateMs: rows.map((i) => dateMs[i]!),
       distance: rows.map((i) => instances[i]!.distance),
@@ -79,20 +92,37 @@ export function createPredictor(deps: PredictorDeps) {
     if (!deps.log) return;
     const at = new Date();
     for (let i = 0; i < req.instances.length; i++) {
-      deps.log.record({ requestId: req.requestId, instance: i, model: req.model, version, shadow, routingKey: req.routingKey, features: req.instances[i]!, output: outputs[i]!, latencyMs, at });
+      deps.log.record({
+        requestId: req.requestId,
+        instance: i,
+        model: req.model,
+        version,
+        shadow,
+        routingKey: req.routingKey,
+        features: req.instances[i]!,
+        output: outputs[i]!,
+        latencyMs,
+        at,
+      });
     }
   }
 
   function mirror(req: PredictRequest, lv: LoadedVersion, dateMs: Float64Array): void {
     const started = performance.now();
-    score(lv, req.instances, dateMs, req.instances.map((_, i) => i)).then(
+    score(
+      lv,
+      req.instances,
+      dateMs,
+      req.instances.map((_, i) => i),
+    ).then(
       (y) => {
         metrics.predictions.inc({ model: req.model, version: String(lv.version), arm: 'shadow' }, req.instances.length);
         logAll(req, lv.version, true, y, performance.now() - started);
       },
       (err: unknown) => {
         deps.logger.debug({ err, model: req.model, version: lv.version }, 'shadow prediction failed');
-        if (!(err instanceof ServingError)) logAll(req, lv.version, true, new Float64Array(req.instances.length).fill(NaN), performance.now() - started);
+        if (!(err instanceof ServingError))
+          logAll(req, lv.version, true, new Float64Array(req.instances.length).fill(NaN), performance.now() - started);
       },
     );
   }
@@ -102,7 +132,10 @@ export function createPredictor(deps: PredictorDeps) {
     const served = models.get(req.model);
     if (!served) {
       const names = models.list().map((m) => m.name);
-      throw new ServingError('notFound', `model ${JSON.stringify(req.model)} is not served here (served: ${names.length ? names.join(', ') : 'none'})`);
+      throw new ServingError(
+        'notFound',
+        `model ${JSON.stringify(req.model)} is not served here (served: ${names.length ? names.join(', ') : 'none'})`,
+      );
     }
     const { arm, version } = chooseArm(served.route, req.routingKey);
     const lv = served.versions.get(version);
@@ -134,7 +167,8 @@ export function createPredictor(deps: PredictorDeps) {
         // A model that fails to score is logged as NaN outputs, so the rollout analysis and the
         // drift monitor count its error rate per version; shedding and timeouts are the
         // server's, not the model's, and are not.
-        if (!(err instanceof ServingError)) logAll(req, version, false, new Float64Array(req.instances.length).fill(NaN), performance.now() - startedAt);
+        if (!(err instanceof ServingError))
+          logAll(req, version, false, new Float64Array(req.instances.length).fill(NaN), performance.now() - startedAt);
         throw err;
       }
       misses.forEach((row, j) => {

@@ -16,12 +16,22 @@ export function issueRequestId(principal: Principal, serverId: string, clientId:
 }
 
 /** Why `principal` may not label `requestId`, or undefined when it may. */
-export function labelRequestIdProblem(principal: Principal, requestId: string): { status: 'badRequest' | 'forbidden'; message: string } | undefined {
+export function labelRequestIdProblem(
+  principal: Principal,
+  requestId: string,
+): { status: 'badRequest' | 'forbidden'; message: string } | undefined {
   if (UUID.test(requestId) || JOB_ID.test(requestId)) return undefined;
   const colon = requestId.indexOf(':');
-  if (colon <= 0) return { status: 'badRequest', message: 'requestId: not a request id this server issued (use the requestId a prediction answered with)' };
+  if (colon <= 0)
+    return {
+      status: 'badRequest',
+      message: 'requestId: not a request id this server issued (use the requestId a prediction answered with)',
+    };
   if (requestId.slice(0, colon) !== principal.keyId) {
-    return { status: 'forbidden', message: 'requestId: a prediction made under a client-chosen X-Request-Id can be labelled only with the key that made it' };
+    return {
+      status: 'forbidden',
+      message: 'requestId: a prediction made under a client-chosen X-Request-Id can be labelled only with the key that made it',
+    };
   }
   return undefined;
 }

@@ -17,7 +17,11 @@ export function stickyBucket(key: string): number {
   return unitHash(key);
 }
 
-export function chooseArm(route: RouteTable, routingKey: string | undefined, random: () => number = Math.random): { arm: Arm; version: number } {
+export function chooseArm(
+  route: RouteTable,
+  routingKey: string | undefined,
+  random: () => number = Math.random,
+): { arm: Arm; version: number } {
   const canary = route.canary;
   if (!canary || canary.weight <= 0) return { arm: 'champion', version: route.champion };
   const bucket = routingKey === undefined ? random() : stickyBucket(routingKey);

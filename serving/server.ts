@@ -152,7 +152,8 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       return expected.length > 0 && expected.every((name) => models.get(name) !== undefined);
     },
     beforeScrape: () => {
-      for (const m of models.list()) for (const lv of m.versions.values()) metrics.queueDepth.set({ model: m.name, version: String(lv.version) }, lv.batcher.queueRows);
+      for (const m of models.list())
+        for (const lv of m.versions.values()) metrics.queueDepth.set({ model: m.name, version: String(lv.version) }, lv.batcher.queueRows);
       metrics.logBuffered.set(log?.buffered ?? 0);
       metrics.logFailures.set(log?.state().consecutiveFailures ?? 0);
     },
@@ -172,7 +173,12 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       namespace: t.namespace,
       taskQueue: SERVING_TASK_QUEUE,
       ...(t.identity ? { identity: t.identity } : {}),
-      activities: createServingActivities({ predict, ready: () => firstRefresh ?? Promise.resolve(), logger, webhook: { policy: webhookPolicy, secret: settings.webhookSecret?.reveal() } }),
+      activities: createServingActivities({
+        predict,
+        ready: () => firstRefresh ?? Promise.resolve(),
+        logger,
+        webhook: { policy: webhookPolicy, secret: settings.webhookSecret?.reveal() },
+      }),
       maxConcurrentActivityTaskExecutions: 8,
     });
     workerRun = worker.run().catch((err: unknown) => logger.error({ err }, 'job worker stopped with an error'));

@@ -16,7 +16,14 @@ import {
 import type { BatchActivities } from '../activities/batch/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
-import { batchProgressQuery, type BatchChunkResult, type BatchManifest, type BatchPredictInput, type BatchPredictState, type BatchProgress } from '../lib/contracts/batch-predict.ts';
+import {
+  batchProgressQuery,
+  type BatchChunkResult,
+  type BatchManifest,
+  type BatchPredictInput,
+  type BatchPredictState,
+  type BatchProgress,
+} from '../lib/contracts/batch-predict.ts';
 
 const options: ActivityOptions = {
   taskQueue: TASK_QUEUES.cpu,
@@ -32,10 +39,22 @@ const chunks = proxyActivities<BatchActivities>({ ...options, cancellationType: 
 export async function batchPredict(input: BatchPredictInput, state?: BatchPredictState): Promise<BatchManifest> {
   const maxParallel = input.maxParallel ?? 4;
   const chunksPerRun = input.chunksPerRun ?? 200;
-  const plan = state?.plan ?? (await batch.planBatch({ datasetUri: input.datasetUri, model: input.model, ...(input.chunkRows ? { chunkRows: input.chunkRows } : {}) }));
+  const plan =
+    state?.plan ??
+    (await batch.planBatch({
+      datasetUri: input.datasetUri,
+      model: input.model,
+      ...(input.chunkRows ? { chunkRows: input.chunkRows } : {}),
+    }));
   // The workflow id is stable across continue-as-new: the job's rows keep one key.
   const tableJobId = input.writeTable ? workflowInfo().workflowId : undefined;
-  if (tableJobId && !state) await batch.registerBatchJob({ jobId: tableJobId, model: plan.model.name, modelVersion: plan.model.version, datasetUri: input.datasetUri });
+  if (tableJobId && !state)
+    await batch.registerBatchJob({
+      jobId: tableJobId,
+      model: plan.model.name,
+      modelVersion: plan.model.version,
+      datasetUri: input.datasetUri,
+    });
   const startedAt = state?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
   const done: BatchChunkResult[] = [...(state?.done ?? [])];
   const finished = new Set(done.map((c) => c.index));
@@ -73,11 +92,19 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
     while (pending.length > 0 || running.size > 0) {
       while (running.size < maxParallel && pending.length > 0 && completedThisRun + running.size < chunksPerRun) {
         const chunk = pending.shift()!;
-        const p = chunks.scoreBatchChunk({ datasetUri: input.datasetUri, outputPrefix: input.outputPrefix, plan: plan.model, chunk, ...(tableJobId ? { tableJobId } : {}) }).then((result) => {
-          done.push(result);
-          completedThisRun++;
-          running.delete(chunk.index);
-        });
+        const p = chunks
+          .scoreBatchChunk({
+            datasetUri: input.datasetUri,
+            outputPrefix: input.outputPrefix,
+            plan: plan.model,
+            chunk,
+            ...(tableJobId ? { tableJobId } : {}),
+          })
+          .then((result) => {
+            done.push(result);
+            completedThisRun++;
+            running.delete(chunk.index);
+          });
         running.set(chunk.index, p);
       }
       inFlight = running.size;
@@ -98,7 +125,8 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
     });
     throw err;
   }
-  if (tableJobId) await batch.publishBatchTable({ jobId: tableJobId, model: plan.model.name, datasetUri: input.datasetUri, expectedRows: plan.rows });
+  if (tableJobId)
+    await batch.publishBatchTable({ jobId: tableJobId, model: plan.model.name, datasetUri: input.datasetUri, expectedRows: plan.rows });
   status = 'completed';
   const manifestUri = await manifest('completed');
   return { ...summary('completed'), manifestUri };

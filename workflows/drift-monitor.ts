@@ -19,7 +19,14 @@ import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { decide, initialMonitorState } from '../lib/monitor/hysteresis.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
 import { WORKFLOW_IDS } from '../lib/temporal/constants.ts';
-import { checkNowSignal, driftMonitorStatusQuery, type DriftCheckSummary, type DriftMonitorInput, type DriftMonitorStatus, type MonitorState } from '../lib/contracts/drift-monitor.ts';
+import {
+  checkNowSignal,
+  driftMonitorStatusQuery,
+  type DriftCheckSummary,
+  type DriftMonitorInput,
+  type DriftMonitorStatus,
+  type MonitorState,
+} from '../lib/contracts/drift-monitor.ts';
 import { driftSignal } from '../lib/contracts/model-lifecycle.ts';
 
 /** Default checks per run before continue-as-new (each check is about ten history events). */
@@ -31,14 +38,19 @@ const monitor = proxyActivities<MonitorActivities>({
 });
 
 function compactTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 function details(model: string, state: MonitorState, note: string, nextCheckAt: number | null): string {
   const last = state.lastCheck;
   const lines = [
     `**monitor of ${model}**: ${state.armed ? 'armed' : 'alerted, waiting to re-arm'} · ${state.checks} checks · ${state.alerts} alerts`,
-    last ? `last check ${last.checkId}: **${last.status}** (${last.samples} predictions)${last.reasons.length ? ` — ${last.reasons.join('; ')}` : ''}` : 'no check yet',
+    last
+      ? `last check ${last.checkId}: **${last.status}** (${last.samples} predictions)${last.reasons.length ? ` — ${last.reasons.join('; ')}` : ''}`
+      : 'no check yet',
     `decision: ${note}`,
     ...(last?.htmlUri ? [`report: ${last.htmlUri}`] : []),
     ...(nextCheckAt !== null ? [`next check: ${new Date(nextCheckAt).toISOString()}`] : []),
@@ -60,7 +72,12 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<void> {
   let nextCheckAt: number | null = null;
 
   setHandler(checkNowSignal, () => void requested++);
-  setHandler(driftMonitorStatusQuery, () => ({ model, state, phase, nextCheckAt: nextCheckAt === null ? null : new Date(nextCheckAt).toISOString() }));
+  setHandler(driftMonitorStatusQuery, () => ({
+    model,
+    state,
+    phase,
+    nextCheckAt: nextCheckAt === null ? null : new Date(nextCheckAt).toISOString(),
+  }));
 
   let note = 'waiting for the first check';
   const checksPerRun = Math.max(1, input.checksBeforeContinueAsNew ?? DEFAULT_CHECKS_BEFORE_CONTINUE_AS_NEW);
@@ -76,18 +93,28 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<void> {
     const n = state.checks + 1;
     let summary: DriftCheckSummary | null = null;
     try {
-      summary = await monitor.checkDrift({ model, ...(input.dataset ? { dataset: input.dataset } : {}), checkId: `${compactTime(Date.now())}-${n}`, monitor: spec });
+      summary = await monitor.checkDrift({
+        model,
+        ...(input.dataset ? { dataset: input.dataset } : {}),
+        checkId: `${compactTime(Date.now())}-${n}`,
+        monitor: spec,
+      });
     } catch (err) {
       // A check that keeps failing (database down) judges nothing; the monitor itself lives on.
       if (!(err instanceof ActivityFailure)) throw err;
       log.warn('drift check failed', { model, check: n, error: err.cause?.message ?? err.message });
     }
-    const verdict = summary === null || (summary.status !== 'ok' && summary.status !== 'breach') ? 'unknown' : summary.breach ? 'breach' : 'clear';
+    const verdict =
+      summary === null || (summary.status !== 'ok' && summary.status !== 'breach') ? 'unknown' : summary.breach ? 'breach' : 'clear';
     const decision = decide(state, { verdict, championVersion: summary?.championVersion ?? null }, Date.now(), hysteresis);
     Object.assign(state, decision.state, { checks: n }, summary ? { lastCheck: summary } : {});
     note = decision.note;
     if (decision.alert && summary) {
-      const signal = { eventId: `drift/${model}/${state.epoch}/${n}`, summary: `${model} v${summary.championVersion}: ${summary.reasons.join('; ')}`, ...(summary.reportUri ? { reportUri: summary.reportUri } : {}) };
+      const signal = {
+        eventId: `drift/${model}/${state.epoch}/${n}`,
+        summary: `${model} v${summary.championVersion}: ${summary.reasons.join('; ')}`,
+        ...(summary.reportUri ? { reportUri: summary.reportUri } : {}),
+      };
       try {
         await getExternalWorkflowHandle(lifecycleId).signal(driftSignal, signal);
         log.info('drift alert sent', { model, eventId: signal.eventId, lifecycleId });

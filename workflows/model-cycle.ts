@@ -25,7 +25,13 @@ import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
-import { approvalDecisionSignal, type ApprovalOutcome, type CycleStage, type ModelCycleInput, type ModelCycleResult } from '../lib/contracts/model-cycle.ts';
+import {
+  approvalDecisionSignal,
+  type ApprovalOutcome,
+  type CycleStage,
+  type ModelCycleInput,
+  type ModelCycleResult,
+} from '../lib/contracts/model-cycle.ts';
 import { approvalRequestedSignal, approvalResolvedSignal, cycleProgressSignal } from '../lib/contracts/model-lifecycle.ts';
 import type { PrepareDataResult } from '../lib/contracts/prepare-data.ts';
 import type { RolloutResult } from '../lib/contracts/rollout.ts';
@@ -37,11 +43,31 @@ import { trainModel } from './train-model.ts';
 const retry = { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] };
 // One proxy per step, each with the summary the Web UI shows on the activity.
 const cpu = { taskQueue: TASK_QUEUES.cpu, retry };
-const { evaluateCandidate } = proxyActivities<EvaluationActivities>({ ...cpu, startToCloseTimeout: '30 minutes', summary: 'score the candidate and the champion on the test split; check the quality gates' });
-const { registerCandidate } = proxyActivities<RegistryActivities>({ ...cpu, startToCloseTimeout: '5 minutes', summary: 'register the candidate as challenger' });
-const { recordApprovalDecision } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'record the approval decision (who, why)' });
-const { promoteToChampion } = proxyActivities<LifecycleActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'move the champion alias to the approved version' });
-const { ensureDriftMonitor } = proxyActivities<MonitorActivities>({ ...cpu, startToCloseTimeout: '1 minute', summary: 'start the drift monitor of the served model (once)' });
+const { evaluateCandidate } = proxyActivities<EvaluationActivities>({
+  ...cpu,
+  startToCloseTimeout: '30 minutes',
+  summary: 'score the candidate and the champion on the test split; check the quality gates',
+});
+const { registerCandidate } = proxyActivities<RegistryActivities>({
+  ...cpu,
+  startToCloseTimeout: '5 minutes',
+  summary: 'register the candidate as challenger',
+});
+const { recordApprovalDecision } = proxyActivities<LifecycleActivities>({
+  ...cpu,
+  startToCloseTimeout: '1 minute',
+  summary: 'record the approval decision (who, why)',
+});
+const { promoteToChampion } = proxyActivities<LifecycleActivities>({
+  ...cpu,
+  startToCloseTimeout: '1 minute',
+  summary: 'move the champion alias to the approved version',
+});
+const { ensureDriftMonitor } = proxyActivities<MonitorActivities>({
+  ...cpu,
+  startToCloseTimeout: '1 minute',
+  summary: 'start the drift monitor of the served model (once)',
+});
 
 function failureType(err: unknown): string | undefined {
   let cause: unknown = err;
@@ -59,15 +85,29 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   });
 
   async function stage(name: CycleStage, detail?: string, version?: number): Promise<void> {
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: name }, ...(version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: version }] : [])]);
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.stage, value: name },
+      ...(version !== undefined ? [{ key: SEARCH_ATTRIBUTES.version, value: version }] : []),
+    ]);
     setCurrentDetails(`**${name}**${detail ? `: ${detail}` : ''}`);
-    await parent.signal(cycleProgressSignal, { cycle, stage: name, ...(detail ? { detail } : {}), ...(version !== undefined ? { version } : {}) });
+    await parent.signal(cycleProgressSignal, {
+      cycle,
+      stage: name,
+      ...(detail ? { detail } : {}),
+      ...(version !== undefined ? { version } : {}),
+    });
   }
 
   // Failures keep their type (the lifecycle and list filters read it), after the stage says how it ended.
   async function failed(err: unknown): Promise<never> {
     const type = failureType(err);
-    await stage(type === FAILURE_TYPES.DataValidationFailed ? 'validation-failed' : type === FAILURE_TYPES.QualityGateFailed ? 'gates-failed' : 'failed');
+    await stage(
+      type === FAILURE_TYPES.DataValidationFailed
+        ? 'validation-failed'
+        : type === FAILURE_TYPES.QualityGateFailed
+          ? 'gates-failed'
+          : 'failed',
+    );
     throw err;
   }
 
@@ -152,7 +192,11 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     decision = { decision: 'approved', actor: 'policy:automatic', reason: `passed quality gates: ${evaluated.summary}`, timedOut: false };
   } else {
     const timeoutMs = durationMs(spec.approval.timeout);
-    await stage('approval', `v${version} waits for approve/reject (default ${spec.approval.default} after ${spec.approval.timeout})`, version);
+    await stage(
+      'approval',
+      `v${version} waits for approve/reject (default ${spec.approval.default} after ${spec.approval.timeout})`,
+      version,
+    );
     await parent.signal(approvalRequestedSignal, {
       cycle,
       cycleWorkflowId: workflowInfo().workflowId,
@@ -175,7 +219,15 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   const outcome = decision!;
   await recordApprovalDecision({ model, version, decision: outcome.decision, actor: outcome.actor, reason: outcome.reason });
 
-  const base = { cycle, datasetVersion: prepared.datasetVersion, profileUri: prepared.profileUri, version, metrics: evaluated.metrics, reportUri: evaluated.reportUri, approval: outcome };
+  const base = {
+    cycle,
+    datasetVersion: prepared.datasetVersion,
+    profileUri: prepared.profileUri,
+    version,
+    metrics: evaluated.metrics,
+    reportUri: evaluated.reportUri,
+    approval: outcome,
+  };
   if (outcome.decision === 'rejected') {
     await stage('rejected', `${outcome.actor}: ${outcome.reason}`, version);
     return { ...base, stage: 'rejected', promoted: false };
@@ -188,7 +240,9 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     await stage('rollout', `v${version}: ${steps}`, version);
     rolledOut = await executeChild(rollout, {
       workflowId: WORKFLOW_IDS.rollout(model, version),
-      args: [{ model, challenger: version, plan: spec.rollout, approvedBy: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` }],
+      args: [
+        { model, challenger: version, plan: spec.rollout, approvedBy: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` },
+      ],
       staticSummary: `cycle ${cycle} of ${model}: roll out v${version} (${steps})`,
     });
     if (rolledOut.outcome === 'rolled-back') {

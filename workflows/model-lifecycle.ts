@@ -60,7 +60,11 @@ function stageOf(err: unknown): CycleStage {
   let cause: unknown = err;
   while (cause instanceof ChildWorkflowFailure || cause instanceof ActivityFailure) cause = cause.cause;
   const type = cause instanceof ApplicationFailure ? cause.type : undefined;
-  return type === FAILURE_TYPES.DataValidationFailed ? 'validation-failed' : type === FAILURE_TYPES.QualityGateFailed ? 'gates-failed' : 'failed';
+  return type === FAILURE_TYPES.DataValidationFailed
+    ? 'validation-failed'
+    : type === FAILURE_TYPES.QualityGateFailed
+      ? 'gates-failed'
+      : 'failed';
 }
 
 function messageOf(err: unknown): string {
@@ -99,7 +103,8 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     if (i >= 0) state.partitions[i] = partition;
     else state.partitions.push(partition);
     state.partitions.sort((a, b) => a.partition.localeCompare(b.partition));
-    if (spec.retrain.onNewData && event.retrain !== false) enqueue({ kind: 'new-data', eventId: event.eventId, detail: `${event.dataset} ${event.partition}` });
+    if (spec.retrain.onNewData && event.retrain !== false)
+      enqueue({ kind: 'new-data', eventId: event.eventId, detail: `${event.dataset} ${event.partition}` });
   });
   setHandler(retrainSignal, (request) => {
     if (request.eventId && seen(request.eventId)) return;
@@ -132,14 +137,20 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
   function decide(decision: 'approved' | 'rejected') {
     return async (input: ApprovalDecisionInput) => {
       const request = pendingApproval!;
-      await getExternalWorkflowHandle(request.cycleWorkflowId).signal(approvalDecisionSignal, { decision, actor: input.actor, reason: input.reason, timedOut: false });
+      await getExternalWorkflowHandle(request.cycleWorkflowId).signal(approvalDecisionSignal, {
+        decision,
+        actor: input.actor,
+        reason: input.reason,
+        timedOut: false,
+      });
       // Answer with what actually happened: a timeout may have decided first.
       await condition(() => resolved.has(request.cycle));
       return { ...resolved.get(request.cycle)!, cycle: request.cycle, version: request.version };
     };
   }
   function validateDecision(input: ApprovalDecisionInput): void {
-    if (!pendingApproval) throw new Error(`no approval is pending for ${model}${current ? ` (cycle ${current.cycle} is at ${current.stage})` : ''}`);
+    if (!pendingApproval)
+      throw new Error(`no approval is pending for ${model}${current ? ` (cycle ${current.cycle} is at ${current.stage})` : ''}`);
     if (!input?.actor?.trim()) throw new Error('an approval needs the approver (actor)');
     if (!input.reason?.trim()) throw new Error('an approval needs a reason');
   }
@@ -181,9 +192,20 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     const window = spec.data.windowPartitions ? state.partitions.slice(-spec.data.windowPartitions) : state.partitions;
     const cycle = ++state.cycles;
     const workflowId = WORKFLOW_IDS.modelCycle(model, cycle);
-    const summary: CycleSummary & { detail?: string } = { cycle, workflowId, stage: 'prepare', startedAt: new Date().toISOString(), triggers };
+    const summary: CycleSummary & { detail?: string } = {
+      cycle,
+      workflowId,
+      stage: 'prepare',
+      startedAt: new Date().toISOString(),
+      triggers,
+    };
     if (window.length === 0) {
-      state.history.push({ ...summary, stage: 'failed', endedAt: summary.startedAt, error: `no ${spec.data.dataset} data has arrived yet` });
+      state.history.push({
+        ...summary,
+        stage: 'failed',
+        endedAt: summary.startedAt,
+        error: `no ${spec.data.dataset} data has arrived yet`,
+      });
       log.warn('cycle skipped: no data yet', { model, cycle });
       continue;
     }
@@ -192,20 +214,35 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     try {
       const result = await executeChild(modelCycle, {
         workflowId,
-        args: [{ spec, cycle, partitions: window.map(({ partition, uris }) => ({ partition, uris })), triggers, lifecycleWorkflowId: workflowInfo().workflowId, ...(state.championProfileUri ? { referenceProfileUri: state.championProfileUri } : {}) }],
+        args: [
+          {
+            spec,
+            cycle,
+            partitions: window.map(({ partition, uris }) => ({ partition, uris })),
+            triggers,
+            lifecycleWorkflowId: workflowInfo().workflowId,
+            ...(state.championProfileUri ? { referenceProfileUri: state.championProfileUri } : {}),
+          },
+        ],
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.model, value: model },
           { key: SEARCH_ATTRIBUTES.stage, value: 'prepare' },
         ],
         staticSummary: `cycle ${cycle} of ${model} (${triggers.map((t) => t.kind).join(', ')}) on ${window.map((p) => p.partition).join(', ')}`,
       });
-      Object.assign(summary, { stage: result.stage, version: result.version, datasetVersion: result.datasetVersion, metrics: result.metrics });
+      Object.assign(summary, {
+        stage: result.stage,
+        version: result.version,
+        datasetVersion: result.datasetVersion,
+        metrics: result.metrics,
+      });
       if (result.promoted) state.championProfileUri = result.profileUri;
     } catch (err) {
       Object.assign(summary, { stage: stageOf(err), error: messageOf(err) });
     }
     // An approve/reject Update still waiting hears that the cycle is over.
-    if (pendingApproval && !resolved.has(cycle)) resolved.set(cycle, { decision: 'rejected', actor: 'flywheel', reason: `cycle ${cycle} ended (${summary.stage})`, timedOut: false });
+    if (pendingApproval && !resolved.has(cycle))
+      resolved.set(cycle, { decision: 'rejected', actor: 'flywheel', reason: `cycle ${cycle} ended (${summary.stage})`, timedOut: false });
     summary.endedAt = new Date().toISOString();
     delete summary.detail;
     current = null;
@@ -213,7 +250,10 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     state.history.push(summary);
     if (state.history.length > MAX_HISTORY_CYCLES) state.history.splice(0, state.history.length - MAX_HISTORY_CYCLES);
     if (triggers.some((t) => t.kind !== 'retrain')) state.lastAutomaticCycleEndedAt = summary.endedAt;
-    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: 'idle' }, ...(summary.version ? [{ key: SEARCH_ATTRIBUTES.version, value: summary.version }] : [])]);
+    upsertSearchAttributes([
+      { key: SEARCH_ATTRIBUTES.stage, value: 'idle' },
+      ...(summary.version ? [{ key: SEARCH_ATTRIBUTES.version, value: summary.version }] : []),
+    ]);
     if (tooLong()) break;
   }
   // Pending triggers, partitions and de-duplication state travel to the next run.

@@ -26,8 +26,18 @@ const retry = { initialInterval: '1s', maximumInterval: '15s', nonRetryableError
 // The server may be down for a while (a crash, a deploy): routing retries until it answers.
 // Short timeouts, because a worker that dies mid-call is only noticed when they expire.
 const serving = proxyActivities<RolloutActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '30 seconds', retry });
-const { analyzeRolloutStep } = proxyActivities<RolloutActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '30 seconds', retry, summary: 'compare challenger and champion in the prediction log' });
-const { promoteToChampion } = proxyActivities<LifecycleActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '30 seconds', retry, summary: 'move the champion alias to the rolled-out version' });
+const { analyzeRolloutStep } = proxyActivities<RolloutActivities>({
+  taskQueue: TASK_QUEUES.cpu,
+  startToCloseTimeout: '30 seconds',
+  retry,
+  summary: 'compare challenger and champion in the prediction log',
+});
+const { promoteToChampion } = proxyActivities<LifecycleActivities>({
+  taskQueue: TASK_QUEUES.cpu,
+  startToCloseTimeout: '30 seconds',
+  retry,
+  summary: 'move the champion alias to the rolled-out version',
+});
 
 function describeStep(step: { shadow: boolean; weight: number }): string {
   return step.shadow ? 'shadow' : `${step.weight}% canary`;
@@ -104,7 +114,12 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   status.champion = champion;
   if (champion === null || champion === challenger || plan.steps.length === 0) {
     // Nothing serves yet to compare with (the first version), or nothing to do.
-    const reason = champion === null ? 'no champion to compare with: promoted directly' : plan.steps.length === 0 ? 'no rollout steps' : `v${challenger} already champion`;
+    const reason =
+      champion === null
+        ? 'no champion to compare with: promoted directly'
+        : plan.steps.length === 0
+          ? 'no rollout steps'
+          : `v${challenger} already champion`;
     await promoteToChampion({ model, version: challenger, actor: input.approvedBy, reason: `${input.reason} (${reason})` });
     status.state = 'skipped';
     status.champion = challenger;
@@ -142,7 +157,9 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     const holdMs = durationMs(step.hold);
     const label = `step ${i + 1}/${plan.steps.length}: ${describeStep(step)}`;
     for (;;) {
-      setCurrentDetails(`**${label}**, held ${Math.round(status.heldMs / 1000)}s of ${Math.round(holdMs / 1000)}s${status.last ? ` — last check: ${status.last.verdict}` : ''}`);
+      setCurrentDetails(
+        `**${label}**, held ${Math.round(status.heldMs / 1000)}s of ${Math.round(holdMs / 1000)}s${status.last ? ` — last check: ${status.last.verdict}` : ''}`,
+      );
       const t0 = Date.now();
       // Wakes early for a pause or an abort; only time not paused counts towards the hold.
       await condition(() => paused || aborted !== undefined, Math.min(intervalMs, Math.max(1000, holdMs - status.heldMs)));
@@ -152,13 +169,29 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
         await condition(() => !paused || aborted !== undefined);
       }
       if (aborted) return rollBack(aborted);
-      const analysis = await analyzeRolloutStep({ model, champion, challenger, shadow: step.shadow, championShadow: !step.shadow && step.weight >= 100, since, criteria });
+      const analysis = await analyzeRolloutStep({
+        model,
+        champion,
+        challenger,
+        shadow: step.shadow,
+        championShadow: !step.shadow && step.weight >= 100,
+        since,
+        criteria,
+      });
       evidence.steps[i]!.analysis = analysis;
-      status.last = { verdict: analysis.verdict, reasons: analysis.reasons, challengerSamples: analysis.challenger.samples, championSamples: analysis.champion.samples };
+      status.last = {
+        verdict: analysis.verdict,
+        reasons: analysis.reasons,
+        challengerSamples: analysis.challenger.samples,
+        championSamples: analysis.champion.samples,
+      };
       if (analysis.verdict === 'fail') return rollBack(`${label} failed: ${analysis.reasons.join('; ')}`);
       if (status.heldMs >= holdMs) {
         if (analysis.verdict === 'pass') break;
-        if (status.heldMs >= holdMs + maxExtensionMs) return rollBack(`${label}: not enough evidence after the hold and its ${a.maxExtension} extension (${analysis.reasons.join('; ')})`);
+        if (status.heldMs >= holdMs + maxExtensionMs)
+          return rollBack(
+            `${label}: not enough evidence after the hold and its ${a.maxExtension} extension (${analysis.reasons.join('; ')})`,
+          );
       }
     }
   }

@@ -35,7 +35,8 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const cacheDir = join(tmpdir(), `flywheel-batch-${process.pid}`);
 
   function requireDb(): Database {
-    if (!deps.db) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'writing predictions to a table needs the database on this worker' });
+    if (!deps.db)
+      throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'writing predictions to a table needs the database on this worker' });
     return deps.db;
   }
 
@@ -54,7 +55,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     let entry = sessions.get(key);
     if (!entry) {
       entry = (async () => ({
-        session: await OnnxSession.create(await deps.store.get(deps.store.keyFor(plan.artifactUri), { verify: true }), { intraOpNumThreads: 1 }),
+        session: await OnnxSession.create(await deps.store.get(deps.store.keyFor(plan.artifactUri), { verify: true }), {
+          intraOpNumThreads: 1,
+        }),
         spec: await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(plan.featureSpecUri)),
       }))();
       entry.catch(() => sessions.delete(key));
@@ -69,9 +72,16 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         ? await deps.registry.getVersion(input.model.name, input.model.version)
         : await deps.registry.getAlias(input.model.name, input.model.alias ?? ALIASES.champion);
       const featureSpecUri = version.tags[FEATURE_SPEC_TAG];
-      if (!featureSpecUri) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: `${version.model} v${version.version} has no ${FEATURE_SPEC_TAG} tag: which feature spec it needs is unknown` });
+      if (!featureSpecUri)
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
+          summary: `${version.model} v${version.version} has no ${FEATURE_SPEC_TAG} tag: which feature spec it needs is unknown`,
+        });
       const file = await dataset(input.datasetUri);
-      const [{ n } = { n: 0 }] = await withDuck((duck) => duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet('${file.path.replaceAll("'", "''")}', hive_partitioning = false)`));
+      const [{ n } = { n: 0 }] = await withDuck((duck) =>
+        duck.all<{ n: number }>(
+          `SELECT count(*)::BIGINT AS n FROM read_parquet('${file.path.replaceAll("'", "''")}', hive_partitioning = false)`,
+        ),
+      );
       return {
         rows: n,
         chunks: planChunks(n, input.chunkRows ?? 250_000),
@@ -90,19 +100,22 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       const context = Context.current();
       const file = await dataset(input.datasetUri);
       const { session, spec } = await model(input.plan);
-      return withDuck((duck) =>
-        scoreChunk(duck, {
-          path: file.path,
-          chunk: input.chunk,
-          spec,
-          session,
-          modelVersion: input.plan.version,
-          store: deps.store,
-          outputPrefix: input.outputPrefix,
-          signal: context.cancellationSignal,
-          onProgress: (rowsDone) => context.heartbeat({ chunk: input.chunk.index, rowsDone }),
-          ...(input.tableJobId ? { onScored: async (rows) => void (await loadChunk(requireDb(), input.tableJobId!, input.chunk, rows)) } : {}),
-        }),
+      return withDuck(
+        (duck) =>
+          scoreChunk(duck, {
+            path: file.path,
+            chunk: input.chunk,
+            spec,
+            session,
+            modelVersion: input.plan.version,
+            store: deps.store,
+            outputPrefix: input.outputPrefix,
+            signal: context.cancellationSignal,
+            onProgress: (rowsDone) => context.heartbeat({ chunk: input.chunk.index, rowsDone }),
+            ...(input.tableJobId
+              ? { onScored: async (rows) => void (await loadChunk(requireDb(), input.tableJobId!, input.chunk, rows)) }
+              : {}),
+          }),
         // One engine thread per chunk: parallelism comes from chunks and workers, not from
         // oversubscribing the cores inside one of them.
         { threads: 1 },

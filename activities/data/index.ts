@@ -5,12 +5,25 @@
 import { Context } from '@temporalio/activity';
 import { withDuck, type Duck } from '../../lib/data/duck.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
-import { buildFlightsFeatures, loadDataset, profileDatasetVersion, readManifest, readProfile, validateDatasetVersion } from '../../lib/data/prepare.ts';
+import {
+  buildFlightsFeatures,
+  loadDataset,
+  profileDatasetVersion,
+  readManifest,
+  readProfile,
+  validateDatasetVersion,
+} from '../../lib/data/prepare.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { parseValidationSpec } from '../../lib/data/validation/spec.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
-import type { BuildFeaturesResult, IngestResult, PrepareDataInput, ProfileDatasetResult, ValidateDatasetResult } from '../../lib/contracts/prepare-data.ts';
+import type {
+  BuildFeaturesResult,
+  IngestResult,
+  PrepareDataInput,
+  ProfileDatasetResult,
+  ValidateDatasetResult,
+} from '../../lib/contracts/prepare-data.ts';
 
 export interface DataActivityDeps {
   store: ArtifactStore;
@@ -51,7 +64,11 @@ export function createDataActivities(deps: DataActivityDeps) {
       });
     },
 
-    async validateDataset(input: { manifestUri: string; validationSpec: Record<string, unknown>; referenceProfileUri?: string }): Promise<ValidateDatasetResult> {
+    async validateDataset(input: {
+      manifestUri: string;
+      validationSpec: Record<string, unknown>;
+      referenceProfileUri?: string;
+    }): Promise<ValidateDatasetResult> {
       return step('validate', async (duck, signal, progress) => {
         const spec = parseValidationSpec(input.validationSpec);
         const manifest = await readManifest(deps.store, input.manifestUri);

@@ -7,7 +7,15 @@ import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import { hourOf, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
-import { checkGates, evaluateBinary, measureLatency, qualityGatesSchema, renderEvaluationReport, sliceName, type EvaluationMetrics } from '../../lib/evaluation/index.ts';
+import {
+  checkGates,
+  evaluateBinary,
+  measureLatency,
+  qualityGatesSchema,
+  renderEvaluationReport,
+  sliceName,
+  type EvaluationMetrics,
+} from '../../lib/evaluation/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
@@ -47,13 +55,29 @@ function sliceKeys(rows: FlightsRows): Record<string, string[]> {
 }
 
 function summarize(m: EvaluationMetrics): Record<string, number> {
-  return { rocAuc: m.rocAuc, prAuc: m.prAuc, logLoss: m.logLoss, brier: m.brier, ece: m.ece, threshold: m.threshold, precision: m.precision, recall: m.recall, f1: m.f1 };
+  return {
+    rocAuc: m.rocAuc,
+    prAuc: m.prAuc,
+    logLoss: m.logLoss,
+    brier: m.brier,
+    ece: m.ece,
+    threshold: m.threshold,
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+  };
 }
 
 export function createEvaluationActivities(deps: EvaluationActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
 
-  async function evaluateModel(modelUri: string, spec: FlightsFeatureSpec, test: FlightsRows, validation: FlightsRows, withLatency: boolean) {
+  async function evaluateModel(
+    modelUri: string,
+    spec: FlightsFeatureSpec,
+    test: FlightsRows,
+    validation: FlightsRows,
+    withLatency: boolean,
+  ) {
     const bytes = await deps.store.get(deps.store.keyFor(modelUri), { verify: true });
     const session = await OnnxSession.create(bytes);
     try {
@@ -73,18 +97,21 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
     }
   }
 
-
-
   return {
     async evaluateCandidate(input: EvaluateCandidateInput): Promise<EvaluateCandidateResult> {
       const parsed = qualityGatesSchema.safeParse(input.gates ?? {});
       if (!parsed.success) {
-        throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: `invalid quality gates: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
+          summary: `invalid quality gates: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        });
       }
       const heartbeat = (step: string) => Context.current().heartbeat({ step });
       heartbeat('loading test rows');
       const limit = input.limitRows ? { limit: input.limitRows } : {};
-      const [test, validation] = await withDuck(async (duck) => [await loadFlightsRows(duck, ctx, input.testUri, limit), await loadFlightsRows(duck, ctx, input.validationUri, limit)]);
+      const [test, validation] = await withDuck(async (duck) => [
+        await loadFlightsRows(duck, ctx, input.testUri, limit),
+        await loadFlightsRows(duck, ctx, input.validationUri, limit),
+      ]);
       const spec = await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(input.featureSpecUri));
 
       heartbeat('scoring the candidate');
@@ -106,7 +133,10 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
         gates,
       });
       const prefix = `${input.runKey}/evaluation`;
-      const metricsInfo = await putJson(deps.store, `${prefix}/metrics.json`, { candidate, champion: champion ? { version: championVersion!.version, ...champion } : null });
+      const metricsInfo = await putJson(deps.store, `${prefix}/metrics.json`, {
+        candidate,
+        champion: champion ? { version: championVersion!.version, ...champion } : null,
+      });
       const gatesInfo = await putJson(deps.store, `${prefix}/gates.json`, gates);
       const reportInfo = await deps.store.put(`${prefix}/report.html`, html, { contentType: 'text/html' });
       deps.logger.info({ model: input.model, runKey: input.runKey, summary: gates.summary, report: reportInfo.uri }, 'evaluation done');

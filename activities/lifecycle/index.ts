@@ -27,7 +27,12 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       return existing ?? (await deps.registry.recordApproval(input));
     },
 
-    async promoteToChampion(input: { model: string; version: number; actor: string; reason: string }): Promise<{ fromVersion: number | null; changed: boolean }> {
+    async promoteToChampion(input: {
+      model: string;
+      version: number;
+      actor: string;
+      reason: string;
+    }): Promise<{ fromVersion: number | null; changed: boolean }> {
       const current = (await deps.registry.getModel(input.model)).aliases[ALIASES.champion] ?? null;
       if (current === input.version) return { fromVersion: current, changed: false };
       const move = await deps.registry.setAlias(input.model, ALIASES.champion, input.version, { actor: input.actor, reason: input.reason });
@@ -36,7 +41,9 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
     },
 
     /** Creates, updates or deletes the Schedule `schedule/<model>` to match `retrain.schedule`. */
-    async syncRetrainSchedule(spec: Pick<ModelSpec, 'name' | 'retrain'>): Promise<{ scheduleId: string; state: 'created' | 'updated' | 'deleted' | 'none' }> {
+    async syncRetrainSchedule(
+      spec: Pick<ModelSpec, 'name' | 'retrain'>,
+    ): Promise<{ scheduleId: string; state: 'created' | 'updated' | 'deleted' | 'none' }> {
       const client = await deps.client();
       const scheduleId = WORKFLOW_IDS.retrainSchedule(spec.name);
       const handle = client.schedule.getHandle(scheduleId);
@@ -66,7 +73,13 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '10 minutes' };
       const scheduleSpec = retrainScheduleSpec(when);
       if (!exists) {
-        await client.schedule.create({ scheduleId, spec: scheduleSpec, action, policies, state: { note: `retrain ${spec.name} on "${when}"` } });
+        await client.schedule.create({
+          scheduleId,
+          spec: scheduleSpec,
+          action,
+          policies,
+          state: { note: `retrain ${spec.name} on "${when}"` },
+        });
         return { scheduleId, state: 'created' };
       }
       await handle.update((previous) => ({ ...previous, spec: scheduleSpec, action, policies }));

@@ -11,7 +11,12 @@ import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
-import { driftMonitorWorkflow, type CheckDriftInput, type DriftCheckSummary, type DriftMonitorInput } from '../../lib/contracts/drift-monitor.ts';
+import {
+  driftMonitorWorkflow,
+  type CheckDriftInput,
+  type DriftCheckSummary,
+  type DriftMonitorInput,
+} from '../../lib/contracts/drift-monitor.ts';
 
 export interface MonitorActivityDeps {
   store: ArtifactStore;
@@ -31,9 +36,15 @@ export interface EnsureDriftMonitorResult {
 export function createMonitorActivities(deps: MonitorActivityDeps) {
   return {
     async checkDrift(input: CheckDriftInput): Promise<DriftCheckSummary> {
-      if (!deps.db) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'this worker has no database, so it cannot read the prediction log' });
+      if (!deps.db)
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
+          summary: 'this worker has no database, so it cannot read the prediction log',
+        });
       const summary = await runDriftCheck({ db: deps.db, store: deps.store, registry: deps.registry }, input);
-      deps.logger.info({ model: input.model, checkId: input.checkId, status: summary.status, samples: summary.samples, reasons: summary.reasons }, 'drift check');
+      deps.logger.info(
+        { model: input.model, checkId: input.checkId, status: summary.status, samples: summary.samples, reasons: summary.reasons },
+        'drift check',
+      );
       return summary;
     },
 
@@ -43,7 +54,14 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
       const workflowId = WORKFLOW_IDS.driftMonitor(spec.name);
       if (!spec.monitor.enabled) return { workflowId, state: 'disabled' };
       const client = await deps.client();
-      const args: [DriftMonitorInput] = [{ model: spec.name, dataset: spec.data.dataset, monitor: spec.monitor, lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name) }];
+      const args: [DriftMonitorInput] = [
+        {
+          model: spec.name,
+          dataset: spec.data.dataset,
+          monitor: spec.monitor,
+          lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
+        },
+      ];
       try {
         await client.workflow.start(driftMonitorWorkflow, {
           workflowId,

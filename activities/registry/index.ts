@@ -31,7 +31,10 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     });
     // A retried activity must not add a second, identical history entry.
     if (!version.aliases.includes(ALIASES.challenger)) {
-      await deps.registry.setAlias(input.model, ALIASES.challenger, version.version, { actor: 'flywheel', reason: `passed quality gates: ${input.summary}` });
+      await deps.registry.setAlias(input.model, ALIASES.challenger, version.version, {
+        actor: 'flywheel',
+        reason: `passed quality gates: ${input.summary}`,
+      });
     }
     return { version: version.version };
   }

@@ -32,7 +32,8 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
     const target = deps.serving();
     if (!target) {
       throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
-        summary: 'this model has rollout steps but the worker has no inference server: set FLYWHEEL_SERVING_URL (and FLYWHEEL_SERVING_ADMIN_KEY)',
+        summary:
+          'this model has rollout steps but the worker has no inference server: set FLYWHEEL_SERVING_URL (and FLYWHEEL_SERVING_ADMIN_KEY)',
       });
     }
     return createServingAdmin(target);
@@ -72,16 +73,23 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         const route = await a.getRoute(input.model);
         const applied = input.shadow
           ? route.shadow?.version === input.challenger && !route.canary
-          : route.canary?.version === input.challenger && Math.abs(route.canary.weight - input.weight / 100) < 1e-9 && (route.shadow?.version ?? null) === (full ? input.champion : null);
-        if (!applied) throw new Error(`${input.model}: the server reports ${JSON.stringify(route)} after setting ${JSON.stringify(change)}`);
-        deps.logger.info({ model: input.model, challenger: input.challenger, shadow: input.shadow, weight: input.weight }, 'rollout step routed');
+          : route.canary?.version === input.challenger &&
+            Math.abs(route.canary.weight - input.weight / 100) < 1e-9 &&
+            (route.shadow?.version ?? null) === (full ? input.champion : null);
+        if (!applied)
+          throw new Error(`${input.model}: the server reports ${JSON.stringify(route)} after setting ${JSON.stringify(change)}`);
+        deps.logger.info(
+          { model: input.model, challenger: input.challenger, shadow: input.shadow, weight: input.weight },
+          'rollout step routed',
+        );
         return route;
       });
     },
 
     async analyzeRolloutStep(input: AnalyzeInput): Promise<StepAnalysis> {
       const until = new Date().toISOString();
-      const arm = (version: number, shadow: boolean) => readArmStats(deps.db, { model: input.model, version, shadow, since: input.since, until });
+      const arm = (version: number, shadow: boolean) =>
+        readArmStats(deps.db, { model: input.model, version, shadow, since: input.since, until });
       const [challenger, champion] = await Promise.all([arm(input.challenger, input.shadow), arm(input.champion, input.championShadow)]);
       return { ...judgeStep(champion, challenger, input.criteria), window: { since: input.since, until }, champion, challenger };
     },
@@ -99,10 +107,18 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
       });
       if (champion !== null) {
         const current = await findAlias(deps.registry, model, ALIASES.champion);
-        if (current?.version !== champion) await deps.registry.setAlias(model, ALIASES.champion, champion, { actor: 'flywheel:rollout', reason: `rollback of v${challenger}: ${input.evidence.reason}` });
+        if (current?.version !== champion)
+          await deps.registry.setAlias(model, ALIASES.champion, champion, {
+            actor: 'flywheel:rollout',
+            reason: `rollback of v${challenger}: ${input.evidence.reason}`,
+          });
       }
       const offered = await findAlias(deps.registry, model, ALIASES.challenger);
-      if (offered?.version === challenger) await deps.registry.deleteAlias(model, ALIASES.challenger, { actor: 'flywheel:rollout', reason: `rolled back: ${input.evidence.reason}` });
+      if (offered?.version === challenger)
+        await deps.registry.deleteAlias(model, ALIASES.challenger, {
+          actor: 'flywheel:rollout',
+          reason: `rolled back: ${input.evidence.reason}`,
+        });
       const evidenceUri = await writeEvidence(input.evidence);
       deps.logger.warn({ model, challenger, champion, reason: input.evidence.reason, evidenceUri }, 'rollout rolled back');
       return { evidenceUri, route };
@@ -113,7 +129,8 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
       const { model, challenger } = input.evidence;
       const route = await servingCall(async (a) => {
         const reloaded = await a.reload(model);
-        if (reloaded.champion.version !== challenger) throw new Error(`${model}: the server still serves v${reloaded.champion.version} as champion after reload`);
+        if (reloaded.champion.version !== challenger)
+          throw new Error(`${model}: the server still serves v${reloaded.champion.version} as champion after reload`);
         await a.setRoute(model, { canary: null, shadow: null });
         return a.getRoute(model);
       });

@@ -21,7 +21,9 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
     async trainWithCommand(input: CommandTrainInput): Promise<CommandTrainResult> {
       const ctx = Context.current();
       const details = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
-      const search = details?.checkpointUri ? { uri: details.checkpointUri, skipped: [] } : await latestCheckpoint(deps.store, input.runKey);
+      const search = details?.checkpointUri
+        ? { uri: details.checkpointUri, skipped: [] }
+        : await latestCheckpoint(deps.store, input.runKey);
       for (const s of search.skipped) deps.logger.warn({ uri: s.uri, reason: s.reason }, 'skipping a corrupt checkpoint');
       let lastCheckpointUri = search.uri;
       const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
@@ -57,7 +59,8 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
           skippedCheckpoints: search.skipped,
         };
       } catch (err) {
-        if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted) throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
+        if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted)
+          throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
         throw err;
       }
     },

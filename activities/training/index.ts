@@ -30,7 +30,11 @@ export interface TrainingActivityDeps {
 async function resumePoint(deps: TrainingActivityDeps, runKey: string, details: TrainHeartbeat | undefined) {
   if (details?.checkpointUri) {
     try {
-      return { uri: details.checkpointUri, checkpoint: await loadCheckpoint(deps.store, details.checkpointUri), skipped: [] as Array<{ uri: string; reason: string }> };
+      return {
+        uri: details.checkpointUri,
+        checkpoint: await loadCheckpoint(deps.store, details.checkpointUri),
+        skipped: [] as Array<{ uri: string; reason: string }>,
+      };
     } catch (err) {
       deps.logger.warn({ uri: details.checkpointUri, err: String(err) }, 'the heartbeat checkpoint is unreadable; looking in storage');
     }
@@ -52,7 +56,11 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
       ]);
 
       const resume = await resumePoint(deps, input.runKey, ctx.info.heartbeatDetails as TrainHeartbeat | undefined);
-      if (resume) deps.logger.info({ uri: resume.uri, epoch: resume.checkpoint.state.epoch, step: resume.checkpoint.state.globalStep }, 'resuming training');
+      if (resume)
+        deps.logger.info(
+          { uri: resume.uri, epoch: resume.checkpoint.state.epoch, step: resume.checkpoint.state.globalStep },
+          'resuming training',
+        );
 
       const everySteps = input.checkpoint?.everySteps ?? 200;
       const everyMs = input.checkpoint?.everyMs ?? 30_000;
@@ -74,7 +82,12 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             onStep: (p) => {
               if (Date.now() - lastBeat < 1000) return;
               lastBeat = Date.now();
-              beat({ ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}), epoch: p.epoch, step: p.globalStep, metrics: { loss: p.loss } });
+              beat({
+                ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
+                epoch: p.epoch,
+                step: p.globalStep,
+                metrics: { loss: p.loss },
+              });
             },
             shouldCheckpoint: (p) => p.globalStep - lastCheckpointStep >= everySteps || Date.now() - lastCheckpointAt >= everyMs,
             onCheckpoint: async (ckpt: Checkpoint) => {
@@ -82,20 +95,39 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
               lastCheckpointStep = ckpt.state.globalStep;
               lastCheckpointAt = Date.now();
               const last = ckpt.state.history.at(-1);
-              beat({ checkpointUri: lastCheckpointUri, epoch: ckpt.state.epoch, step: ckpt.state.globalStep, metrics: last ? { loss: last.loss, valLoss: last.valLoss } : {} });
+              beat({
+                checkpointUri: lastCheckpointUri,
+                epoch: ckpt.state.epoch,
+                step: ckpt.state.globalStep,
+                metrics: last ? { loss: last.loss, valLoss: last.valLoss } : {},
+              });
             },
             onEpoch: (e) => deps.logger.info({ runKey: input.runKey, ...e }, 'epoch done'),
           },
           resume?.checkpoint,
         );
-        const weights = await deps.store.put(`${input.runKey}/weights.ckpt`, encodeCheckpoint({
-          version: 1,
-          config: result.config,
-          state: { epoch: result.epochsRun, stepInEpoch: 0, globalStep: result.globalStep, epochLossSum: 0, rngState: 0, epochSeed: 0, epochSeedDrawn: false, bestValLoss: result.bestValLoss, epochsWithoutImprovement: 0, history: result.history },
-          weights: result.weights,
-          optimizer: [],
-          best: result.weights,
-        }));
+        const weights = await deps.store.put(
+          `${input.runKey}/weights.ckpt`,
+          encodeCheckpoint({
+            version: 1,
+            config: result.config,
+            state: {
+              epoch: result.epochsRun,
+              stepInEpoch: 0,
+              globalStep: result.globalStep,
+              epochLossSum: 0,
+              rngState: 0,
+              epochSeed: 0,
+              epochSeedDrawn: false,
+              bestValLoss: result.bestValLoss,
+              epochsWithoutImprovement: 0,
+              history: result.history,
+            },
+            weights: result.weights,
+            optimizer: [],
+            best: result.weights,
+          }),
+        );
         const specHash = featureSpecHash(spec);
         const exported = await exportRun(deps.store, input.runKey, result.weights, result.layers, result.config.hidden, train, validation, {
           featureSpecHash: specHash,
@@ -129,7 +161,10 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
         };
       } catch (err) {
         if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted) {
-          deps.logger.warn({ runKey: input.runKey, checkpointUri: lastCheckpointUri }, 'preempted: checkpoint written, giving the run back');
+          deps.logger.warn(
+            { runKey: input.runKey, checkpointUri: lastCheckpointUri },
+            'preempted: checkpoint written, giving the run back',
+          );
           throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
         }
         throw err;

@@ -27,7 +27,12 @@ export async function batcherRounds(settings: ServeSettings): Promise<BatcherRou
   const source = (k: number, n: number) => rows.subarray(((k * n) % (1024 - n)) * dim, (((k * n) % (1024 - n)) + n) * dim);
   /** `callers` loops for b2Ms, each calling with `perCall` rows; `reuse`: keep the caller's buffer
    * unless it was transferred (detached: length 0), else a new buffer per call. */
-  const rowsPerS = async (callers: number, perCall: number, reuse: boolean, call: (x: Float32Array, n: number) => Promise<Float32Array>) => {
+  const rowsPerS = async (
+    callers: number,
+    perCall: number,
+    reuse: boolean,
+    call: (x: Float32Array, n: number) => Promise<Float32Array>,
+  ) => {
     let done = 0;
     const t0 = performance.now();
     const end = t0 + b2Ms;

@@ -38,7 +38,13 @@ export async function warmHotSet(cached: BenchServer, model: string, instances: 
 }
 
 /** This round's fixed-rate runs of cache off (`wide`) and ~80% hits, alternating. */
-export async function fixedRateRuns(round: Round, r: number, byName: (name: string) => Workload, label: string, rate: number): Promise<void> {
+export async function fixedRateRuns(
+  round: Round,
+  r: number,
+  byName: (name: string) => Workload,
+  label: string,
+  rate: number,
+): Promise<void> {
   for (let k = 0; k < FIXED_RATE_RUNS; k++) {
     for (const name of rotate(['wide', 'cache_hit80'], r + k)) {
       await focus(byName(name));

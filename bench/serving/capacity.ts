@@ -2,7 +2,19 @@
 // errors), searched in fractions of a variant's closed-loop throughput, with a failed run repeated
 // once at the same rate; and `focus`, which leaves only the measured server running, warmed up.
 import { closedLoop, openLoop, type RunResult, type Workload } from './load.ts';
-import { CLOSED_CONNECTIONS, FIRST_GUESS, MAX_FRACTION, MAX_RUNS, MIN_FRACTION, NOISY_CPU, openMs, P99_LIMIT_MS, pulseMs, RESOLUTION, STEP } from './method.ts';
+import {
+  CLOSED_CONNECTIONS,
+  FIRST_GUESS,
+  MAX_FRACTION,
+  MAX_RUNS,
+  MIN_FRACTION,
+  NOISY_CPU,
+  openMs,
+  P99_LIMIT_MS,
+  pulseMs,
+  RESOLUTION,
+  STEP,
+} from './method.ts';
 import { awaitQuiet } from './quiet.ts';
 import { servers } from './servers.ts';
 
@@ -27,7 +39,13 @@ export const isDisturbed = (r: RunResult) => isNoisy(r) || r.serverMajorGcs > 0 
 
 /** An open-loop run in a quiet moment, repeated once if `retry(result)` (the first result stays in
  * `tries`, marked repeated). */
-export async function steadyRun(w: Workload, rps: number, durationMs: number, tries: Try[], retry: (r: RunResult) => boolean): Promise<RunResult> {
+export async function steadyRun(
+  w: Workload,
+  rps: number,
+  durationMs: number,
+  tries: Try[],
+  retry: (r: RunResult) => boolean,
+): Promise<RunResult> {
   await awaitQuiet();
   let r = await openLoop(w, rps, durationMs);
   if (retry(r)) {

@@ -79,7 +79,9 @@ export function requestText(method: string, port: number, path: string, body: st
 /** One request on a new connection (no keep-alive socket may outlive a server's pause). */
 export async function call(server: BenchServer, method: string, path: string, body: unknown): Promise<void> {
   const conn = await Connection.open(server.port);
-  const reply = await new Promise<{ status: number; body: Buffer }>((resolve) => conn.send(requestText(method, server.port, path, JSON.stringify(body)), (status, b) => resolve({ status, body: b })));
+  const reply = await new Promise<{ status: number; body: Buffer }>((resolve) =>
+    conn.send(requestText(method, server.port, path, JSON.stringify(body)), (status, b) => resolve({ status, body: b })),
+  );
   conn.close();
   if (reply.status !== 200) throw new Error(`${method} ${path} on the ${server.name} server: ${reply.status} ${reply.body.toString()}`);
 }

@@ -59,7 +59,8 @@ const loadgenEld = monitorEventLoopDelay({ resolution: 1 });
 loadgenEld.enable();
 let loadgenMajorGcs = 0;
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) loadgenMajorGcs++;
+  for (const entry of list.getEntries())
+    if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) loadgenMajorGcs++;
 }).observe({ entryTypes: ['gc'] });
 
 function exchange(w: Workload, conn: Connection, done: (status: number) => void): void {
@@ -121,36 +122,40 @@ async function measured(w: Workload, fn: () => Promise<RawRun>, offeredRps: numb
 /** Closed loop: `connections` clients, each sending its next request when the last returns, for
  * `durationMs` or until `maxRequests` were sent. */
 export function closedLoop(w: Workload, connections: number, durationMs: number, maxRequests = Infinity): Promise<RunResult> {
-  return measured(w, async () => {
-    const conns = await Promise.all(Array.from({ length: connections }, () => Connection.open(w.server.port)));
-    const latencies: number[] = [];
-    let errors = 0;
-    let sent = 0;
-    const t0 = performance.now();
-    let last = t0;
-    const end = t0 + durationMs;
-    await Promise.all(
-      conns.map(
-        (conn) =>
-          new Promise<void>((resolve) => {
-            const loop = () => {
-              if (!conn.alive || sent >= maxRequests || performance.now() >= end) return resolve();
-              sent++;
-              const at = performance.now();
-              exchange(w, conn, (status) => {
-                last = performance.now();
-                latencies.push(last - at);
-                if (status !== 200) errors++;
-                loop();
-              });
-            };
-            loop();
-          }),
-      ),
-    );
-    for (const c of conns) c.close();
-    return { latencies: Float64Array.from(latencies), errors, elapsedMs: last - t0, connections };
-  }, null);
+  return measured(
+    w,
+    async () => {
+      const conns = await Promise.all(Array.from({ length: connections }, () => Connection.open(w.server.port)));
+      const latencies: number[] = [];
+      let errors = 0;
+      let sent = 0;
+      const t0 = performance.now();
+      let last = t0;
+      const end = t0 + durationMs;
+      await Promise.all(
+        conns.map(
+          (conn) =>
+            new Promise<void>((resolve) => {
+              const loop = () => {
+                if (!conn.alive || sent >= maxRequests || performance.now() >= end) return resolve();
+                sent++;
+                const at = performance.now();
+                exchange(w, conn, (status) => {
+                  last = performance.now();
+                  latencies.push(last - at);
+                  if (status !== 200) errors++;
+                  loop();
+                });
+              };
+              loop();
+            }),
+        ),
+      );
+      for (const c of conns) c.close();
+      return { latencies: Float64Array.from(latencies), errors, elapsedMs: last - t0, connections };
+    },
+    null,
+  );
 }
 
 /** Open loop at `rps` for `durationMs`: request i is due at t0 + i/rps and goes out then on a free
@@ -158,86 +163,92 @@ export function closedLoop(w: Workload, connections: number, durationMs: number,
  * latency counts from when the generator got to it: waiting for a connection counts (the server is
  * behind), the generator's own timer lateness does not (it is reported as lateP99Ms). */
 export function openLoop(w: Workload, rps: number, durationMs: number): Promise<RunResult> {
-  return measured(w, async () => {
-    const total = Math.max(1, Math.round((rps * durationMs) / 1000));
-    const interval = 1000 / rps;
-    const latencies = new Float64Array(total).fill(Number.POSITIVE_INFINITY);
-    const sentAt = new Float64Array(total);
-    const late = new Float64Array(total);
-    const idle: Connection[] = [];
-    const all = new Set<Connection>();
-    const waiting: number[] = [];
-    let connecting = 0;
-    let completed = 0;
-    let errors = 0;
-    // Enough open connections for ~10 ms of traffic; more are opened when needed.
-    const initial = await Promise.all(Array.from({ length: Math.min(MAX_CONNECTIONS, Math.max(4, Math.ceil(rps / 100))) }, () => Connection.open(w.server.port)));
-    for (const c of initial) all.add(c);
-    idle.push(...initial);
-    const t0 = performance.now() + 1;
-    let lastDone = t0;
-    let timer: NodeJS.Timeout | undefined;
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    const guard = setTimeout(finished, durationMs + 15_000);
-
-    const finish = (i: number, status: number) => {
-      lastDone = performance.now();
-      latencies[i] = lastDone - sentAt[i]!;
-      if (status !== 200) errors++;
-      if (++completed === total) finished();
-    };
-    const fire = (conn: Connection, i: number) =>
-      exchange(w, conn, (status) => {
-        finish(i, status);
-        if (!conn.alive) {
-          all.delete(conn);
-          const j = waiting.shift();
-          if (j !== undefined) dispatch(j);
-          return;
-        }
-        const j = waiting.shift();
-        if (j !== undefined) fire(conn, j);
-        else idle.push(conn);
-      });
-    const dispatch = (i: number) => {
-      sentAt[i] ||= performance.now();
-      late[i] = sentAt[i]! - (t0 + i * interval);
-      let conn = idle.pop();
-      while (conn && !conn.alive) {
-        all.delete(conn);
-        conn = idle.pop();
-      }
-      if (conn) return fire(conn, i);
-      if (all.size + connecting >= MAX_CONNECTIONS) return void waiting.push(i);
-      connecting++;
-      Connection.open(w.server.port).then(
-        (c) => {
-          connecting--;
-          all.add(c);
-          fire(c, i);
-        },
-        () => {
-          connecting--;
-          finish(i, 0);
-        },
+  return measured(
+    w,
+    async () => {
+      const total = Math.max(1, Math.round((rps * durationMs) / 1000));
+      const interval = 1000 / rps;
+      const latencies = new Float64Array(total).fill(Number.POSITIVE_INFINITY);
+      const sentAt = new Float64Array(total);
+      const late = new Float64Array(total);
+      const idle: Connection[] = [];
+      const all = new Set<Connection>();
+      const waiting: number[] = [];
+      let connecting = 0;
+      let completed = 0;
+      let errors = 0;
+      // Enough open connections for ~10 ms of traffic; more are opened when needed.
+      const initial = await Promise.all(
+        Array.from({ length: Math.min(MAX_CONNECTIONS, Math.max(4, Math.ceil(rps / 100))) }, () => Connection.open(w.server.port)),
       );
-    };
-    let i = 0;
-    const tick = () => {
-      const now = performance.now();
-      while (i < total && t0 + i * interval <= now) dispatch(i++);
-      if (i < total) timer = setTimeout(tick, t0 + i * interval - now);
-    };
-    tick();
-    await done;
-    clearTimeout(guard);
-    clearTimeout(timer);
-    const connections = all.size;
-    for (const c of all) c.close();
-    errors += total - completed; // never answered within the guard
-    return { latencies, errors, elapsedMs: Math.max(lastDone - t0, durationMs), connections, late };
-  }, rps);
+      for (const c of initial) all.add(c);
+      idle.push(...initial);
+      const t0 = performance.now() + 1;
+      let lastDone = t0;
+      let timer: NodeJS.Timeout | undefined;
+      let finished!: () => void;
+      const done = new Promise<void>((resolve) => (finished = resolve));
+      const guard = setTimeout(finished, durationMs + 15_000);
+
+      const finish = (i: number, status: number) => {
+        lastDone = performance.now();
+        latencies[i] = lastDone - sentAt[i]!;
+        if (status !== 200) errors++;
+        if (++completed === total) finished();
+      };
+      const fire = (conn: Connection, i: number) =>
+        exchange(w, conn, (status) => {
+          finish(i, status);
+          if (!conn.alive) {
+            all.delete(conn);
+            const j = waiting.shift();
+            if (j !== undefined) dispatch(j);
+            return;
+          }
+          const j = waiting.shift();
+          if (j !== undefined) fire(conn, j);
+          else idle.push(conn);
+        });
+      const dispatch = (i: number) => {
+        sentAt[i] ||= performance.now();
+        late[i] = sentAt[i]! - (t0 + i * interval);
+        let conn = idle.pop();
+        while (conn && !conn.alive) {
+          all.delete(conn);
+          conn = idle.pop();
+        }
+        if (conn) return fire(conn, i);
+        if (all.size + connecting >= MAX_CONNECTIONS) return void waiting.push(i);
+        connecting++;
+        Connection.open(w.server.port).then(
+          (c) => {
+            connecting--;
+            all.add(c);
+            fire(c, i);
+          },
+          () => {
+            connecting--;
+            finish(i, 0);
+          },
+        );
+      };
+      let i = 0;
+      const tick = () => {
+        const now = performance.now();
+        while (i < total && t0 + i * interval <= now) dispatch(i++);
+        if (i < total) timer = setTimeout(tick, t0 + i * interval - now);
+      };
+      tick();
+      await done;
+      clearTimeout(guard);
+      clearTimeout(timer);
+      const connections = all.size;
+      for (const c of all) c.close();
+      errors += total - completed; // never answered within the guard
+      return { latencies, errors, elapsedMs: Math.max(lastDone - t0, durationMs), connections, late };
+    },
+    rps,
+  );
 }
 
 export function describe(r: RunResult): string {

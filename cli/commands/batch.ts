@@ -6,7 +6,13 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { printJson, printJsonLine, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
-import { batchPredictWorkflow, batchProgressQuery, type BatchManifest, type BatchPredictInput, type BatchProgress } from '../../lib/contracts/batch-predict.ts';
+import {
+  batchPredictWorkflow,
+  batchProgressQuery,
+  type BatchManifest,
+  type BatchPredictInput,
+  type BatchProgress,
+} from '../../lib/contracts/batch-predict.ts';
 
 function bar(p: BatchProgress, rowsPerSec: number): string {
   const width = 30;
@@ -48,7 +54,14 @@ async function follow(client: Client, workflowId: string, json: boolean): Promis
       if (!json) say(`${workflowId}: ${desc.status.name}`);
       const m = await workflowResult<BatchManifest>(handle);
       if (json) printJsonLine({ workflowId, status: desc.status.name, result: m });
-      else say(table([['Rows written', m.rowsWritten.toLocaleString('en-US')], ['Model', `${m.model.name} v${m.model.version}`], ['Manifest', m.manifestUri ?? '-']]));
+      else
+        say(
+          table([
+            ['Rows written', m.rowsWritten.toLocaleString('en-US')],
+            ['Model', `${m.model.name} v${m.model.version}`],
+            ['Manifest', m.manifestUri ?? '-'],
+          ]),
+        );
       return;
     }
     await sleep(1000);
@@ -74,25 +87,44 @@ export function registerBatchCommands(program: Command): void {
     .option('--id <label>', 'job label in the workflow id (default: the output prefix)')
     .option('--detach', 'start and return without following progress')
     .option('--json', 'progress as one JSON object per line, the manifest last (with --detach: the workflow id)')
-    .description('start scoring a dataset; follows progress until it ends (Ctrl-C stops following, not the job); exit 1 unless it completed')
-    .action(async (datasetUri: string, opts: { model: string; alias: string; version?: string; output: string; chunkRows: string; parallel: string; id?: string; detach?: boolean; json?: boolean }) => {
-      const input: BatchPredictInput = {
-        datasetUri,
-        model: opts.version ? { name: opts.model, version: Number(opts.version) } : { name: opts.model, alias: opts.alias },
-        outputPrefix: opts.output,
-        chunkRows: Number(opts.chunkRows),
-        maxParallel: Number(opts.parallel),
-      };
-      if (!Number.isInteger(input.chunkRows) || input.chunkRows! < 1) throw new Error(`--chunk-rows must be a positive integer, got ${opts.chunkRows}`);
-      if (!Number.isInteger(input.maxParallel) || input.maxParallel! < 1) throw new Error(`--parallel must be a positive integer, got ${opts.parallel}`);
-      const workflowId = WORKFLOW_IDS.batchPredict(opts.model, (opts.id ?? opts.output).replaceAll('/', '-'));
-      await withClient(async (client) => {
-        await client.workflow.start(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [input] });
-        if (opts.json) printJsonLine({ workflowId, status: 'STARTED' });
-        else say(`Started ${workflowId}`);
-        if (!opts.detach) await follow(client, workflowId, opts.json === true);
-      });
-    });
+    .description(
+      'start scoring a dataset; follows progress until it ends (Ctrl-C stops following, not the job); exit 1 unless it completed',
+    )
+    .action(
+      async (
+        datasetUri: string,
+        opts: {
+          model: string;
+          alias: string;
+          version?: string;
+          output: string;
+          chunkRows: string;
+          parallel: string;
+          id?: string;
+          detach?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const input: BatchPredictInput = {
+          datasetUri,
+          model: opts.version ? { name: opts.model, version: Number(opts.version) } : { name: opts.model, alias: opts.alias },
+          outputPrefix: opts.output,
+          chunkRows: Number(opts.chunkRows),
+          maxParallel: Number(opts.parallel),
+        };
+        if (!Number.isInteger(input.chunkRows) || input.chunkRows! < 1)
+          throw new Error(`--chunk-rows must be a positive integer, got ${opts.chunkRows}`);
+        if (!Number.isInteger(input.maxParallel) || input.maxParallel! < 1)
+          throw new Error(`--parallel must be a positive integer, got ${opts.parallel}`);
+        const workflowId = WORKFLOW_IDS.batchPredict(opts.model, (opts.id ?? opts.output).replaceAll('/', '-'));
+        await withClient(async (client) => {
+          await client.workflow.start(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [input] });
+          if (opts.json) printJsonLine({ workflowId, status: 'STARTED' });
+          else say(`Started ${workflowId}`);
+          if (!opts.detach) await follow(client, workflowId, opts.json === true);
+        });
+      },
+    );
 
   batch
     .command('status')

@@ -43,7 +43,10 @@ export function registerDataCommands(program: Command): void {
     .argument('<month>', 'the month to publish, YYYY-MM')
     .description("publish one month's partition as a data-arrival event (seeds it first if needed) and notify the lifecycles")
     .option('--no-notify', 'only publish the event; do not signal the model lifecycles')
-    .option('--no-retrain', 'signal the lifecycles, but only record the partition for their next cycle (drift, the Schedule or a person starts it)')
+    .option(
+      '--no-retrain',
+      'signal the lifecycles, but only record the partition for their next cycle (drift, the Schedule or a person starts it)',
+    )
     .action(async (month: string, opts: { notify?: boolean; retrain?: boolean }) => {
       if (!MONTH_PATTERN.test(month)) throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
       const config = loadConfig('cli');
@@ -58,12 +61,25 @@ export function registerDataCommands(program: Command): void {
         client = await connectCli(config.temporal);
       } catch (err) {
         // The event is out; only the notification is missing, and a rerun delivers it once.
-        if (err instanceof TemporalUnreachableError) warn('Published, but no lifecycle was notified: run this again once Temporal answers (the event is not published twice), or pass --no-notify.');
+        if (err instanceof TemporalUnreachableError)
+          warn(
+            'Published, but no lifecycle was notified: run this again once Temporal answers (the event is not published twice), or pass --no-notify.',
+          );
         throw err;
       }
       try {
-        const models = await notifyDataArrived(client, store, { eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris, ...(opts.retrain === false ? { retrain: false } : {}) });
-        say(models.length ? `Notified the lifecycle of ${models.join(', ')}.` : 'No model consumes this dataset yet: `flywheel pipeline start <spec.yaml>` first.');
+        const models = await notifyDataArrived(client, store, {
+          eventId: event.eventId,
+          dataset: event.dataset,
+          partition: event.partition,
+          uris: event.uris,
+          ...(opts.retrain === false ? { retrain: false } : {}),
+        });
+        say(
+          models.length
+            ? `Notified the lifecycle of ${models.join(', ')}.`
+            : 'No model consumes this dataset yet: `flywheel pipeline start <spec.yaml>` first.',
+        );
       } finally {
         await client.connection.close();
       }
@@ -87,12 +103,25 @@ export function registerDataCommands(program: Command): void {
         const file = await materializeSource({ store, s3: s3OptionsFrom(config.artifactStore) }, uri, tmp);
         const reference = opts.reference ? await readProfile(store, opts.reference) : undefined;
         report = await withDuck(async (duck) => {
-          if (file.size === 0) return buildReport(spec.dataset, uri, 0, [{ severity: 'error', rule: 'unreadable', message: `cannot read ${uri}: the file is empty (0 bytes)` }], false);
+          if (file.size === 0)
+            return buildReport(
+              spec.dataset,
+              uri,
+              0,
+              [{ severity: 'error', rule: 'unreadable', message: `cannot read ${uri}: the file is empty (0 bytes)` }],
+              false,
+            );
           try {
             await duck.all(`SELECT count(*) FROM ${readSql([file])}`);
           } catch (err) {
             const detail = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-            return buildReport(spec.dataset, uri, 0, [{ severity: 'error', rule: 'unreadable', message: `cannot read ${uri}: ${detail}` }], false);
+            return buildReport(
+              spec.dataset,
+              uri,
+              0,
+              [{ severity: 'error', rule: 'unreadable', message: `cannot read ${uri}: ${detail}` }],
+              false,
+            );
           }
           return validateTable(duck, { from: readSql([file]), spec, subject: uri, ...(reference ? { reference } : {}) });
         });

@@ -27,7 +27,9 @@ function parseRate(value: string): number {
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the whole loop on the real flights data: train, canary under replayed traffic, promote, drift, retrain (about 5 minutes on two cores)')
+    .description(
+      'run the whole loop on the real flights data: train, canary under replayed traffic, promote, drift, retrain (about 5 minutes on two cores)',
+    )
     .option('--port <port>', 'Temporal frontend port on 127.0.0.1', '7233')
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', '8233')
     .option('--serve-port <port>', 'inference server port on 127.0.0.1', '8080')

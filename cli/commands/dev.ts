@@ -62,8 +62,13 @@ export function registerDevCommand(program: Command): void {
           });
           const url = await server.start();
           // `flywheel keys create` cannot open PGlite while this process holds it: hand out a key.
-          const key = settings.auth ? (await createApiKey(stack.db, { name: 'flywheel-dev', scopes: ['predict', 'feedback', 'admin', 'events'] })).key : 'not needed (FLYWHEEL_SERVE_AUTH=false)';
-          serving = [['Serving', `${url} (models with a champion alias; /readyz, /metrics, /openapi.json)`], ['API key', key]];
+          const key = settings.auth
+            ? (await createApiKey(stack.db, { name: 'flywheel-dev', scopes: ['predict', 'feedback', 'admin', 'events'] })).key
+            : 'not needed (FLYWHEEL_SERVE_AUTH=false)';
+          serving = [
+            ['Serving', `${url} (models with a champion alias; /readyz, /metrics, /openapi.json)`],
+            ['API key', key],
+          ];
         }
         say('');
         say(`Flywheel dev stack is up (${((Date.now() - started) / 1000).toFixed(1)}s)`);

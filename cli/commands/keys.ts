@@ -27,11 +27,25 @@ export function registerKeysCommands(program: Command): void {
     .option('--json', 'print the key and its record as JSON')
     .action((opts: { name: string; scopes: string; rateLimit?: string; json?: boolean }) =>
       withDb(async (db) => {
-        const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean) as ApiKeyScope[];
-        const { key, info } = await createApiKey(db, { name: opts.name, scopes, ...(opts.rateLimit !== undefined ? { rateLimitRps: Number(opts.rateLimit) } : {}) });
+        const scopes = opts.scopes
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean) as ApiKeyScope[];
+        const { key, info } = await createApiKey(db, {
+          name: opts.name,
+          scopes,
+          ...(opts.rateLimit !== undefined ? { rateLimitRps: Number(opts.rateLimit) } : {}),
+        });
         if (opts.json) return say(JSON.stringify({ key, ...info }));
         say(`API key created (shown once — store it now):\n\n  ${key}\n`);
-        say(table([['id', info.id], ['name', info.name], ['scopes', info.scopes.join(', ')], ['rate limit', info.rateLimitRps === null ? 'server default' : `${info.rateLimitRps}/s`]]));
+        say(
+          table([
+            ['id', info.id],
+            ['name', info.name],
+            ['scopes', info.scopes.join(', ')],
+            ['rate limit', info.rateLimitRps === null ? 'server default' : `${info.rateLimitRps}/s`],
+          ]),
+        );
         say(`\nUse it as: curl -H "Authorization: Bearer ${key.slice(0, 12)}…" …`);
       }),
     );
@@ -45,7 +59,19 @@ export function registerKeysCommands(program: Command): void {
         const all = await listApiKeys(db);
         if (opts.json) return printJson(all);
         if (all.length === 0) return say('no API keys yet: flywheel keys create --name <who> --scopes predict');
-        say(grid(['ID', 'NAME', 'SCOPES', 'RATE LIMIT', 'CREATED', 'REVOKED'], all.map((k) => [k.id, k.name, k.scopes.join(','), k.rateLimitRps === null ? 'default' : `${k.rateLimitRps}/s`, k.createdAt.toISOString(), k.revokedAt?.toISOString() ?? '-'])));
+        say(
+          grid(
+            ['ID', 'NAME', 'SCOPES', 'RATE LIMIT', 'CREATED', 'REVOKED'],
+            all.map((k) => [
+              k.id,
+              k.name,
+              k.scopes.join(','),
+              k.rateLimitRps === null ? 'default' : `${k.rateLimitRps}/s`,
+              k.createdAt.toISOString(),
+              k.revokedAt?.toISOString() ?? '-',
+            ]),
+          ),
+        );
       }),
     );
 

@@ -22,12 +22,17 @@ const MAX_VERSION = 2_147_483_647;
 function parseVersion(value: string): number {
   const n = Number(value);
   // Versions are PostgreSQL integers: a larger number is no version, not a database error.
-  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION) throw new Error(`version must be an integer from 1 to ${MAX_VERSION}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION)
+    throw new Error(`version must be an integer from 1 to ${MAX_VERSION}, got ${JSON.stringify(value)}`);
   return n;
 }
 
 function fmtAliases(aliases: Record<string, number>): string {
-  return Object.entries(aliases).map(([a, v]) => `${a}=v${v}`).join(' ') || '-';
+  return (
+    Object.entries(aliases)
+      .map(([a, v]) => `${a}=v${v}`)
+      .join(' ') || '-'
+  );
 }
 
 function fmtMove(name: string, move: AliasMove): string {
@@ -70,7 +75,12 @@ export function registerModelCommands(program: Command): void {
         const all = await r.listModels();
         if (opts.json) return printJson(all);
         if (all.length === 0) return say('No models registered yet.');
-        say(grid(['MODEL', 'LATEST', 'ALIASES', 'CREATED'], all.map((m) => [m.name, String(m.latestVersion ?? '-'), fmtAliases(m.aliases), m.createdAt])));
+        say(
+          grid(
+            ['MODEL', 'LATEST', 'ALIASES', 'CREATED'],
+            all.map((m) => [m.name, String(m.latestVersion ?? '-'), fmtAliases(m.aliases), m.createdAt]),
+          ),
+        );
       }),
     );
 
@@ -84,9 +94,30 @@ export function registerModelCommands(program: Command): void {
         const m = await r.getModel(name);
         const history = await r.aliasHistory(name);
         if (opts.json) return printJson({ ...m, history });
-        say(table([['Model', m.name], ['Description', m.description || '-'], ['Latest version', String(m.latestVersion ?? '-')], ['Aliases', fmtAliases(m.aliases)]]));
+        say(
+          table([
+            ['Model', m.name],
+            ['Description', m.description || '-'],
+            ['Latest version', String(m.latestVersion ?? '-')],
+            ['Aliases', fmtAliases(m.aliases)],
+          ]),
+        );
         say('');
-        say(history.length === 0 ? 'No alias moves yet.' : grid(['WHEN', 'ALIAS', 'FROM', 'TO', 'BY', 'WHY'], history.map((h) => [h.at, h.alias, h.fromVersion === null ? '-' : `v${h.fromVersion}`, h.toVersion === null ? '(removed)' : `v${h.toVersion}`, h.actor, h.reason])));
+        say(
+          history.length === 0
+            ? 'No alias moves yet.'
+            : grid(
+                ['WHEN', 'ALIAS', 'FROM', 'TO', 'BY', 'WHY'],
+                history.map((h) => [
+                  h.at,
+                  h.alias,
+                  h.fromVersion === null ? '-' : `v${h.fromVersion}`,
+                  h.toVersion === null ? '(removed)' : `v${h.toVersion}`,
+                  h.actor,
+                  h.reason,
+                ]),
+              ),
+        );
       }),
     );
 
@@ -100,20 +131,36 @@ export function registerModelCommands(program: Command): void {
         const versions = await r.searchVersions(name);
         if (opts.json) return printJson(versions);
         if (versions.length === 0) return say(`${name} has no versions yet.`);
-        say(grid(['VERSION', 'ALIASES', 'AUC', 'DATASET', 'RUN', 'CREATED'], versions.map((v) => [`v${v.version}`, v.aliases.join(' ') || '-', fmtMetric(v.metrics.rocAuc), v.lineage.datasetVersion, v.runId, v.createdAt])));
+        say(
+          grid(
+            ['VERSION', 'ALIASES', 'AUC', 'DATASET', 'RUN', 'CREATED'],
+            versions.map((v) => [
+              `v${v.version}`,
+              v.aliases.join(' ') || '-',
+              fmtMetric(v.metrics.rocAuc),
+              v.lineage.datasetVersion,
+              v.runId,
+              v.createdAt,
+            ]),
+          ),
+        );
       }),
     );
 
   withMoveOptions(models.command('promote').argument('<name>').argument('<version>'), 'which alias to move')
     .description('point an alias (default champion) at a version')
     .action((name: string, version: string, opts: MoveOptions) =>
-      withRegistry(async (r, actor) => say(fmtMove(name, await r.setAlias(name, opts.alias, parseVersion(version), { actor: opts.actor ?? actor, reason: opts.reason })))),
+      withRegistry(async (r, actor) =>
+        say(fmtMove(name, await r.setAlias(name, opts.alias, parseVersion(version), { actor: opts.actor ?? actor, reason: opts.reason }))),
+      ),
     );
 
   withMoveOptions(models.command('rollback').argument('<name>'), 'which alias to roll back')
     .description('move an alias back to the version it pointed at before its last move')
     .action((name: string, opts: MoveOptions) =>
-      withRegistry(async (r, actor) => say(fmtMove(name, await r.rollback(name, { actor: opts.actor ?? actor, reason: opts.reason }, opts.alias)))),
+      withRegistry(async (r, actor) =>
+        say(fmtMove(name, await r.rollback(name, { actor: opts.actor ?? actor, reason: opts.reason }, opts.alias))),
+      ),
     );
 
   models
@@ -125,8 +172,21 @@ export function registerModelCommands(program: Command): void {
     .action((name: string, version: string, opts: JsonOption) =>
       withRegistry(async (r) => {
         const v = await r.getVersion(name, parseVersion(version));
-        if (opts.json) return printJson({ model: v.model, version: v.version, evaluationReportUri: v.tags['flywheel.report'] ?? null, gateReportUri: v.gateReportUri ?? null, artifactUri: v.artifactUri });
-        say(table([['Evaluation report', v.tags['flywheel.report'] ?? '-'], ['Gate report', v.gateReportUri ?? '-'], ['Model file', v.artifactUri]]));
+        if (opts.json)
+          return printJson({
+            model: v.model,
+            version: v.version,
+            evaluationReportUri: v.tags['flywheel.report'] ?? null,
+            gateReportUri: v.gateReportUri ?? null,
+            artifactUri: v.artifactUri,
+          });
+        say(
+          table([
+            ['Evaluation report', v.tags['flywheel.report'] ?? '-'],
+            ['Gate report', v.gateReportUri ?? '-'],
+            ['Model file', v.artifactUri],
+          ]),
+        );
       }),
     );
 }

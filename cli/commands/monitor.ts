@@ -13,7 +13,8 @@ async function monitorStatus(client: Client, model: string) {
   try {
     return await client.workflow.getHandle(WORKFLOW_IDS.driftMonitor(model)).query(driftMonitorStatusQuery);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`${model} has no drift monitor: it starts when the model first gets a champion (spec monitor.enabled)`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`${model} has no drift monitor: it starts when the model first gets a champion (spec monitor.enabled)`);
     throw err;
   }
 }
@@ -24,8 +25,16 @@ function render(s: DriftMonitorStatus): string {
     ['Monitor', WORKFLOW_IDS.driftMonitor(s.model)],
     ['Checks', `${s.state.checks} (${s.phase}${s.nextCheckAt ? `, next at ${s.nextCheckAt}` : ''})`],
     ['Alerts sent', `${s.state.alerts}${s.state.lastAlertAt ? `, last at ${s.state.lastAlertAt}` : ''}`],
-    ['Hysteresis', `${s.state.armed ? 'armed' : 'disarmed'}; ${s.state.consecutiveBreaches} breaching / ${s.state.consecutiveClears} clean checks in a row`],
-    ['Last check', c ? `${c.status} on v${c.championVersion ?? '?'} (${c.samples} predictions)${c.reasons.length ? ` — ${c.reasons.join('; ')}` : ''}` : 'none yet'],
+    [
+      'Hysteresis',
+      `${s.state.armed ? 'armed' : 'disarmed'}; ${s.state.consecutiveBreaches} breaching / ${s.state.consecutiveClears} clean checks in a row`,
+    ],
+    [
+      'Last check',
+      c
+        ? `${c.status} on v${c.championVersion ?? '?'} (${c.samples} predictions)${c.reasons.length ? ` — ${c.reasons.join('; ')}` : ''}`
+        : 'none yet',
+    ],
     ...(c?.htmlUri ? [['Report', c.htmlUri] as [string, string]] : []),
   ]);
 }
@@ -50,10 +59,14 @@ async function waitForCheck(handle: WorkflowHandle, before: DriftMonitorStatus, 
     const now = await handle.query(driftMonitorStatusQuery);
     if (now.state.checks > before.state.checks) {
       // The monitor counts a check whose activity failed, but it judged nothing.
-      if (now.state.lastCheck?.checkId === before.state.lastCheck?.checkId) throw new CliError(`the check on ${handle.workflowId} could not run (the worker's log says why); nothing was judged`);
+      if (now.state.lastCheck?.checkId === before.state.lastCheck?.checkId)
+        throw new CliError(`the check on ${handle.workflowId} could not run (the worker's log says why); nothing was judged`);
       return now;
     }
-    if (Date.now() >= deadline) throw new CliError(`no check finished on ${handle.workflowId} within ${Math.round(timeoutMs / 1000)} s (it is ${now.phase}); \`flywheel monitor status ${now.model}\` shows it later`);
+    if (Date.now() >= deadline)
+      throw new CliError(
+        `no check finished on ${handle.workflowId} within ${Math.round(timeoutMs / 1000)} s (it is ${now.phase}); \`flywheel monitor status ${now.model}\` shows it later`,
+      );
     await sleep(1000);
   }
 }

@@ -14,11 +14,20 @@ import { ensureSearchAttributes } from '../../lib/temporal/register-search-attri
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { grid, printJson, printJsonLine, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
-import { approveUpdate, modelLifecycleWorkflow, rejectUpdate, retrainSignal, statusQuery, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
+import {
+  approveUpdate,
+  modelLifecycleWorkflow,
+  rejectUpdate,
+  retrainSignal,
+  statusQuery,
+  type LifecycleStatus,
+} from '../../lib/contracts/model-lifecycle.ts';
 import type { TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 function noLifecycle(model: string, err: unknown): unknown {
-  return err instanceof WorkflowNotFoundError ? new Error(`no lifecycle for ${model}: start it with \`flywheel pipeline start <spec.yaml>\``) : err;
+  return err instanceof WorkflowNotFoundError
+    ? new Error(`no lifecycle for ${model}: start it with \`flywheel pipeline start <spec.yaml>\``)
+    : err;
 }
 
 async function readStatus(client: Client, model: string): Promise<LifecycleStatus> {
@@ -36,7 +45,9 @@ async function trainingProgress(client: Client, trainWorkflowId: string): Promis
     const payload = desc.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
     if (!payload) return undefined;
     const beat = defaultPayloadConverter.fromPayload<TrainHeartbeat>(payload);
-    const metrics = Object.entries(beat.metrics ?? {}).map(([k, v]) => `${k}=${Number(v).toFixed(4)}`).join(' ');
+    const metrics = Object.entries(beat.metrics ?? {})
+      .map(([k, v]) => `${k}=${Number(v).toFixed(4)}`)
+      .join(' ');
     return `epoch ${beat.epoch}, step ${beat.step}${metrics ? `, ${metrics}` : ''}`;
   } catch {
     return undefined;
@@ -62,7 +73,12 @@ async function render(client: Client, status: LifecycleStatus): Promise<string> 
       ['model', status.model],
       ['state', status.state + (status.cooldownUntil ? ` until ${status.cooldownUntil}` : '')],
       ['current', stage],
-      ['approval', status.pendingApproval ? `v${status.pendingApproval.version} waits (${fmtMetrics(status.pendingApproval.metrics)}); default ${status.pendingApproval.default} at ${status.pendingApproval.deadline}` : '-'],
+      [
+        'approval',
+        status.pendingApproval
+          ? `v${status.pendingApproval.version} waits (${fmtMetrics(status.pendingApproval.metrics)}); default ${status.pendingApproval.default} at ${status.pendingApproval.deadline}`
+          : '-',
+      ],
       ['pending', status.pendingTriggers.length ? status.pendingTriggers.map((t) => `${t.kind}: ${t.detail}`).join('; ') : '-'],
       ['partitions', status.partitions.join(', ') || '-'],
       ['cycles', String(status.cycles)],
@@ -73,7 +89,14 @@ async function render(client: Client, status: LifecycleStatus): Promise<string> 
     lines.push(
       grid(
         ['CYCLE', 'STAGE', 'VERSION', 'METRICS', 'TRIGGERS', 'ENDED'],
-        status.history.map((h) => [String(h.cycle), h.stage, h.version ? `v${h.version}` : '-', h.error ? h.error.slice(0, 60) : fmtMetrics(h.metrics), h.triggers.map((t) => t.kind).join(','), h.endedAt ?? '-']),
+        status.history.map((h) => [
+          String(h.cycle),
+          h.stage,
+          h.version ? `v${h.version}` : '-',
+          h.error ? h.error.slice(0, 60) : fmtMetrics(h.metrics),
+          h.triggers.map((t) => t.kind).join(','),
+          h.endedAt ?? '-',
+        ]),
       ),
     );
   }
@@ -130,8 +153,12 @@ function decisionCommand(pipeline: Command, name: 'approve' | 'reject'): void {
       withClient(async (client, config) => {
         const actor = opts.actor ?? config.actor ?? userInfo().username;
         try {
-          const out = await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model)).executeUpdate(name === 'approve' ? approveUpdate : rejectUpdate, { args: [{ actor, reason: opts.reason }] });
-          say(`cycle ${out.cycle}: v${out.version} ${out.decision} by ${out.actor}${out.timedOut ? ' (the approval had already timed out)' : ''}`);
+          const out = await client.workflow
+            .getHandle(WORKFLOW_IDS.modelLifecycle(model))
+            .executeUpdate(name === 'approve' ? approveUpdate : rejectUpdate, { args: [{ actor, reason: opts.reason }] });
+          say(
+            `cycle ${out.cycle}: v${out.version} ${out.decision} by ${out.actor}${out.timedOut ? ' (the approval had already timed out)' : ''}`,
+          );
         } catch (err) {
           if (err instanceof WorkflowUpdateFailedError) throw new Error(err.cause?.message ?? err.message);
           throw err;
@@ -165,7 +192,9 @@ export function registerPipelineCommands(program: Command): void {
           say(`Started ${workflowId} (spec saved to ${specUri}).`);
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          say(`${workflowId} is already running; its spec in the store is updated for new events (the running workflow keeps the spec it started with).`);
+          say(
+            `${workflowId} is already running; its spec in the store is updated for new events (the running workflow keeps the spec it started with).`,
+          );
         }
         say(`Next: \`flywheel data arrive <YYYY-MM>\` starts a cycle; \`flywheel pipeline status ${spec.name} --follow\` watches it.`);
         if (spec.retrain.schedule) say(`Retrains on "${spec.retrain.schedule}" (Schedule ${WORKFLOW_IDS.retrainSchedule(spec.name)}).`);
@@ -198,7 +227,9 @@ export function registerPipelineCommands(program: Command): void {
     .action((model: string, opts: { reason: string; actor?: string }) =>
       withClient(async (client, config) => {
         await readStatus(client, model); // a clear error when it does not exist
-        await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model)).signal(retrainSignal, { reason: opts.reason, requestedBy: opts.actor ?? config.actor ?? userInfo().username });
+        await client.workflow
+          .getHandle(WORKFLOW_IDS.modelLifecycle(model))
+          .signal(retrainSignal, { reason: opts.reason, requestedBy: opts.actor ?? config.actor ?? userInfo().username });
         say(`Retrain requested for ${model}.`);
       }),
     );

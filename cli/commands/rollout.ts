@@ -7,7 +7,13 @@ import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { printJson, say, table } from '../output.ts';
 import { withClient, type CliConfig } from '../temporal-client.ts';
 import { statusQuery } from '../../lib/contracts/model-lifecycle.ts';
-import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rolloutStatusQuery, type RolloutStatus } from '../../lib/contracts/rollout.ts';
+import {
+  abortRolloutUpdate,
+  pauseRolloutUpdate,
+  resumeRolloutUpdate,
+  rolloutStatusQuery,
+  type RolloutStatus,
+} from '../../lib/contracts/rollout.ts';
 
 interface Target {
   version?: string;
@@ -17,7 +23,8 @@ interface Target {
 /** `--version`, else the version the lifecycle's current cycle is rolling out. */
 async function rolloutHandle(client: Client, model: string, opts: Target) {
   let version = opts.version !== undefined ? Number(opts.version) : undefined;
-  if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw new Error(`--version must be a positive integer, got ${opts.version}`);
+  if (version !== undefined && !(Number.isInteger(version) && version > 0))
+    throw new Error(`--version must be a positive integer, got ${opts.version}`);
   if (version === undefined) {
     const status = await client.workflow
       .getHandle(WORKFLOW_IDS.modelLifecycle(model))
@@ -27,7 +34,9 @@ async function rolloutHandle(client: Client, model: string, opts: Target) {
         throw err;
       });
     if (status?.current?.stage !== 'rollout' || !status.current.version) {
-      throw new Error(`no rollout of ${model} is running now${status?.current ? ` (its cycle ${status.current.cycle} is at ${status.current.stage})` : ''}; name one with --version <n>`);
+      throw new Error(
+        `no rollout of ${model} is running now${status?.current ? ` (its cycle ${status.current.cycle} is at ${status.current.stage})` : ''}; name one with --version <n>`,
+      );
     }
     version = status.current.version;
   }
@@ -40,11 +49,22 @@ function render(s: RolloutStatus): string {
     ['State', s.state + (s.pausedBy ? ` (${s.pausedBy})` : '')],
     ['Champion', s.champion ? `v${s.champion}` : 'none'],
     ['Step', s.step >= s.steps ? `all ${s.steps} passed` : `${s.step + 1} of ${s.steps}, held ${Math.round(s.heldMs / 1000)}s`],
-    ['Last check', s.last ? `${s.last.verdict}: challenger ${s.last.challengerSamples} / champion ${s.last.championSamples} predictions${s.last.reasons.length ? ` — ${s.last.reasons.join('; ')}` : ''}` : 'none yet'],
+    [
+      'Last check',
+      s.last
+        ? `${s.last.verdict}: challenger ${s.last.challengerSamples} / champion ${s.last.championSamples} predictions${s.last.reasons.length ? ` — ${s.last.reasons.join('; ')}` : ''}`
+        : 'none yet',
+    ],
   ]);
 }
 
-async function update(model: string, opts: Target, run: (handle: Awaited<ReturnType<typeof rolloutHandle>>, actor: string) => Promise<RolloutStatus>, config: CliConfig, client: Client): Promise<void> {
+async function update(
+  model: string,
+  opts: Target,
+  run: (handle: Awaited<ReturnType<typeof rolloutHandle>>, actor: string) => Promise<RolloutStatus>,
+  config: CliConfig,
+  client: Client,
+): Promise<void> {
   const handle = await rolloutHandle(client, model, opts);
   const actor = opts.actor ?? config.actor ?? userInfo().username;
   try {
@@ -82,7 +102,9 @@ export function registerRolloutCommands(program: Command): void {
     .option(...versionOption)
     .option(...actorOption)
     .action((model: string, opts: Target & { reason: string }) =>
-      withClient((client, config) => update(model, opts, (h, actor) => h.executeUpdate(pauseRolloutUpdate, { args: [{ actor, reason: opts.reason }] }), config, client)),
+      withClient((client, config) =>
+        update(model, opts, (h, actor) => h.executeUpdate(pauseRolloutUpdate, { args: [{ actor, reason: opts.reason }] }), config, client),
+      ),
     );
 
   rollout
@@ -90,7 +112,11 @@ export function registerRolloutCommands(program: Command): void {
     .description('restart the hold clock of a paused rollout')
     .option(...versionOption)
     .option(...actorOption)
-    .action((model: string, opts: Target) => withClient((client, config) => update(model, opts, (h, actor) => h.executeUpdate(resumeRolloutUpdate, { args: [{ actor }] }), config, client)));
+    .action((model: string, opts: Target) =>
+      withClient((client, config) =>
+        update(model, opts, (h, actor) => h.executeUpdate(resumeRolloutUpdate, { args: [{ actor }] }), config, client),
+      ),
+    );
 
   rollout
     .command('abort <model>')
@@ -99,6 +125,8 @@ export function registerRolloutCommands(program: Command): void {
     .option(...versionOption)
     .option(...actorOption)
     .action((model: string, opts: Target & { reason: string }) =>
-      withClient((client, config) => update(model, opts, (h, actor) => h.executeUpdate(abortRolloutUpdate, { args: [{ actor, reason: opts.reason }] }), config, client)),
+      withClient((client, config) =>
+        update(model, opts, (h, actor) => h.executeUpdate(abortRolloutUpdate, { args: [{ actor, reason: opts.reason }] }), config, client),
+      ),
     );
 }

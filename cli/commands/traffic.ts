@@ -55,14 +55,19 @@ export function registerTrafficCommands(program: Command): void {
 
   traffic
     .command('replay')
-    .description("send a month's real flights as prediction requests, in scheduled order at a steady rate, and post their true delays later as feedback")
+    .description(
+      "send a month's real flights as prediction requests, in scheduled order at a steady rate, and post their true delays later as feedback",
+    )
     .requiredOption('--month <month>', 'the month of flights to replay, YYYY-MM (2001-01 … 2001-06)')
     .requiredOption('--rate <rps>', 'prediction requests per second')
     .option('--model <name>', 'served model to call', 'flights-delay')
     .option('--url <url>', 'inference server (default: http://127.0.0.1:FLYWHEEL_SERVE_PORT, port 8080)')
     .option('--key <key>', 'API key with the predict scope (default: FLYWHEEL_API_KEY)')
     .option('--limit <n>', 'send at most this many flights (the earliest)')
-    .option('--sample <n>', "replay a seeded random sample of n of the month's flights, in scheduled order (time-compressed traffic that spans the month)")
+    .option(
+      '--sample <n>',
+      "replay a seeded random sample of n of the month's flights, in scheduled order (time-compressed traffic that spans the month)",
+    )
     .option('--batch <n>', 'flights per request', '1')
     .option('--feedback-delay <duration>', 'post each label this long after its prediction (30s, 500ms, 2m)', '30s')
     .option('--feedback-share <0..1>', 'share of flights whose label is posted', '1')
@@ -94,7 +99,9 @@ export function registerTrafficCommands(program: Command): void {
         } else abort.abort();
       };
       process.on('SIGINT', onSigint);
-      say(`Replaying ${opts.month} against ${url} (model ${opts.model}) at ${rate} requests/s × ${batch} flight${batch === 1 ? '' : 's'}; labels after ${feedbackDelayMs / 1000}s for ${Math.round(share * 100)}% of flights`);
+      say(
+        `Replaying ${opts.month} against ${url} (model ${opts.model}) at ${rate} requests/s × ${batch} flight${batch === 1 ? '' : 's'}; labels after ${feedbackDelayMs / 1000}s for ${Math.round(share * 100)}% of flights`,
+      );
       let stats: ReplayStats;
       try {
         stats = await replayTraffic({
@@ -121,9 +128,15 @@ export function registerTrafficCommands(program: Command): void {
       say(
         table([
           ['flights', stats.flights.toLocaleString('en-US')],
-          ['requests', `${stats.sent.toLocaleString('en-US')} sent at ${stats.rate.toFixed(1)}/s, ${stats.ok.toLocaleString('en-US')} ok, ${stats.failed} failed${counts(stats.failures)}${stats.cancelled ? `, ${stats.cancelled} cancelled` : ''}`],
+          [
+            'requests',
+            `${stats.sent.toLocaleString('en-US')} sent at ${stats.rate.toFixed(1)}/s, ${stats.ok.toLocaleString('en-US')} ok, ${stats.failed} failed${counts(stats.failures)}${stats.cancelled ? `, ${stats.cancelled} cancelled` : ''}`,
+          ],
           ['latency', `p50 ${ms(stats.latencyMs.p50)}, p99 ${ms(stats.latencyMs.p99)}, max ${ms(stats.latencyMs.max)}`],
-          ['labels', `${f.posted.toLocaleString('en-US')} posted, ${f.failed} failed${counts(f.failures)}, ${f.skipped.toLocaleString('en-US')} left out by --feedback-share, ${f.abandoned} abandoned`],
+          [
+            'labels',
+            `${f.posted.toLocaleString('en-US')} posted, ${f.failed} failed${counts(f.failures)}, ${f.skipped.toLocaleString('en-US')} left out by --feedback-share, ${f.abandoned} abandoned`,
+          ],
           ['elapsed', `${(stats.elapsedMs / 1000).toFixed(1)}s`],
         ]),
       );

@@ -27,7 +27,13 @@ import { collectReports, printSummary, type DemoSummary } from './summary.ts';
 import { startReplay, type Replay } from './traffic.ts';
 import { createWatcher } from './watcher.ts';
 import { driftMonitorStatusQuery } from '../../lib/contracts/drift-monitor.ts';
-import { dataArrivedSignal, modelLifecycleWorkflow, statusQuery, type CycleSummary, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
+import {
+  dataArrivedSignal,
+  modelLifecycleWorkflow,
+  statusQuery,
+  type CycleSummary,
+  type DataArrivedSignal,
+} from '../../lib/contracts/model-lifecycle.ts';
 import type { RolloutWorkflow } from '../../lib/contracts/rollout.ts';
 
 export type { DemoSummary } from './summary.ts';
@@ -92,7 +98,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
   let serving: { url: string; adminKey: string } | undefined;
   say(`Data folder ${dataDir}`);
-  const stack = await startDevStack(config, options.logger, { port: options.port, uiPort: options.uiPort, onProgress: (l) => say(l), serving: () => serving, env });
+  const stack = await startDevStack(config, options.logger, {
+    port: options.port,
+    uiPort: options.uiPort,
+    onProgress: (l) => say(l),
+    serving: () => serving,
+    env,
+  });
   let server: InferenceServer | undefined;
   // The one month replayed now: stopped when its phase ends, or on the way out after an error.
   let replay: Replay | undefined;
@@ -103,7 +115,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     if (ending) traffic.push(await ending.stop());
   };
   try {
-    say(`Web UI: ${stack.webUiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`FlywheelModel="${model}"`)}`);
+    say(
+      `Web UI: ${stack.webUiUrl}/namespaces/${config.temporal.namespace}/workflows?query=${encodeURIComponent(`FlywheelModel="${model}"`)}`,
+    );
     const settings = { ...loadConfig('serve', env).serve, port: options.servePort, refreshMs: 1000, models: [model] };
     const registry = createRegistry(config, stack.db);
     const adminKey = (await createApiKey(stack.db, { name: 'demo-rollout', scopes: ['admin'] })).key;
@@ -121,7 +135,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     const publish = async (month: string, retrain = true): Promise<DataArrivedSignal> => {
       const { event } = await withDuck((duck) => arriveFlightsMonth(duck, stack.store, month));
-      const signal: DataArrivedSignal = { eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris, ...(retrain ? {} : { retrain: false }) };
+      const signal: DataArrivedSignal = {
+        eventId: event.eventId,
+        dataset: event.dataset,
+        partition: event.partition,
+        uris: event.uris,
+        ...(retrain ? {} : { retrain: false }),
+      };
       return signal;
     };
 
@@ -141,13 +161,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, feb);
     say(`${lifecycleId} started; 2001-02 arrived → cycle 1 trains on 2001-01…2001-02`);
     const c1 = await watcher.cycleEnded(1, 8 * 60_000);
-    if (c1.stage !== 'promoted') throw new Error(`cycle 1 ended ${c1.stage}${c1.error ? `: ${c1.error}` : ''}; the demo needs a first champion`);
+    if (c1.stage !== 'promoted')
+      throw new Error(`cycle 1 ended ${c1.stage}${c1.error ? `: ${c1.error}` : ''}; the demo needs a first champion`);
     await waitServing(createServingAdmin({ url, adminKey }), model, c1.version!);
     say(`v${c1.version} serves at ${url}/v1/models/${model}/predict`);
 
     // 2. March: live traffic, then March's data → v2 canaried under that traffic.
     const start = (month: string) => {
-      replay = startReplay({ url, apiKey: predictKey, model, month, rate: options.rate, sample: profile.replaySample, feedbackDelayMs: profile.feedbackDelayMs, say });
+      replay = startReplay({
+        url,
+        apiKey: predictKey,
+        model,
+        month,
+        rate: options.rate,
+        sample: profile.replaySample,
+        feedbackDelayMs: profile.feedbackDelayMs,
+        say,
+      });
     };
     start('2001-03');
     await sleep(profile.warmupMs);
@@ -178,7 +208,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       .catch(() => undefined);
     const reports = await collectReports(registry, status, monitor, watcher.driftReports);
     const champion = status.history.filter((c) => c.stage === 'promoted').at(-1)?.version ?? null;
-    const summary: DemoSummary = { spec: profile.specPath, elapsedMs: Date.now() - t0, cycles: status.history, champion, traffic, reports, webUiUrl: stack.webUiUrl };
+    const summary: DemoSummary = {
+      spec: profile.specPath,
+      elapsedMs: Date.now() - t0,
+      cycles: status.history,
+      champion,
+      traffic,
+      reports,
+      webUiUrl: stack.webUiUrl,
+    };
     printSummary(summary, options.out);
     if (options.jsonSummaryPath) await writeFile(options.jsonSummaryPath, `${JSON.stringify(summary, null, 2)}\n`);
     if (options.keepRunning) {
@@ -188,7 +226,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       options.out('');
       options.out('The stack keeps running (Web UI, inference server, workers). Press Ctrl-C to stop.');
       options.out(`  API key (${API_KEY_SCOPES.join(', ')})  ${key}`);
-      options.out(`  Try it:  curl -s -H ${auth} -H 'content-type: application/json' -d ${shellQuote(JSON.stringify(EXAMPLE_BODY))} ${url}/v1/models/${model}/predict`);
+      options.out(
+        `  Try it:  curl -s -H ${auth} -H 'content-type: application/json' -d ${shellQuote(JSON.stringify(EXAMPLE_BODY))} ${url}/v1/models/${model}/predict`,
+      );
       options.out(`  Routing: curl -s -H ${auth} ${url}/v1/admin/models/${model}/routing    API: ${url}/openapi.json`);
       await stack.running;
     }

@@ -15,7 +15,12 @@ export interface DemoSummary {
   webUiUrl: string;
 }
 
-export async function collectReports(registry: ModelRegistry, status: LifecycleStatus, monitor: DriftMonitorStatus | undefined, driftReports: string[]): Promise<Array<[string, string]>> {
+export async function collectReports(
+  registry: ModelRegistry,
+  status: LifecycleStatus,
+  monitor: DriftMonitorStatus | undefined,
+  driftReports: string[],
+): Promise<Array<[string, string]>> {
   const reports: Array<[string, string]> = [];
   for (const c of status.history) {
     if (!c.version) continue;
@@ -43,7 +48,9 @@ export function printSummary(s: DemoSummary, out: (l: string) => void): void {
     c.stage,
     c.endedAt && c.startedAt ? `${Math.round((Date.parse(c.endedAt) - Date.parse(c.startedAt)) / 1000)}s` : '',
   ]);
-  const widths = ['cycle', 'trigger', 'dataset version', 'version', 'test AUC', 'outcome', 'took'].map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = ['cycle', 'trigger', 'dataset version', 'version', 'test AUC', 'outcome', 'took'].map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i]!.length)),
+  );
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   out('');
   out(`Flywheel demo finished in ${(s.elapsedMs / 60_000).toFixed(1)} minutes; champion: ${s.champion ? `v${s.champion}` : 'none'}`);
@@ -53,7 +60,9 @@ export function printSummary(s: DemoSummary, out: (l: string) => void): void {
   for (const r of rows) out(line(r));
   out('');
   for (const t of s.traffic) {
-    out(`traffic ${t.month}: ${t.ok} answered, ${t.failed} failed${t.failed ? ` (${JSON.stringify(t.failures)})` : ''}, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
+    out(
+      `traffic ${t.month}: ${t.ok} answered, ${t.failed} failed${t.failed ? ` (${JSON.stringify(t.failures)})` : ''}, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`,
+    );
   }
   out('');
   const width = Math.max(...s.reports.map(([k]) => k.length), 6);

@@ -26,7 +26,9 @@ export function startReplay(o: ReplayOptions): Replay {
   const passes: ReplayStats[] = [];
   let current: ReplayStats | undefined;
   const total = (): ReplayStats => combine(o.month, [...passes, ...(current ? [current] : [])]);
-  o.say(`Replaying ${o.month} traffic at ${o.rate} requests/s (${o.sample} flights sampled over the month, in scheduled order, repeated; labels ${o.feedbackDelayMs / 1000} s later)`);
+  o.say(
+    `Replaying ${o.month} traffic at ${o.rate} requests/s (${o.sample} flights sampled over the month, in scheduled order, repeated; labels ${o.feedbackDelayMs / 1000} s later)`,
+  );
   const done = (async () => {
     while (!stopSignal.signal.aborted) {
       const stats = await replayTraffic({
@@ -43,7 +45,9 @@ export function startReplay(o: ReplayOptions): Replay {
           if (Date.now() - last < 30_000) return;
           last = Date.now();
           const t = total();
-          o.say(`  traffic ${o.month}: ${t.ok} answered, ${t.failed} failed, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`);
+          o.say(
+            `  traffic ${o.month}: ${t.ok} answered, ${t.failed} failed, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`,
+          );
         },
         stopSignal: stopSignal.signal,
         signal: abort.signal,

@@ -35,7 +35,8 @@ export function createWatcher(client: Client, model: string, say: (l: string) =>
           .getHandle(WORKFLOW_IDS.rollout(model, c.version))
           .query(rolloutStatusQuery)
           .catch((): RolloutStatus | undefined => undefined);
-        if (r) line = `cycle ${c.cycle}: rollout of v${r.challenger} step ${Math.min(r.step + 1, r.steps)}/${r.steps} ${r.state}${r.last ? `, last check ${r.last.verdict} (challenger ${r.last.challengerSamples} / champion ${r.last.championSamples} predictions)` : ''}`;
+        if (r)
+          line = `cycle ${c.cycle}: rollout of v${r.challenger} step ${Math.min(r.step + 1, r.steps)}/${r.steps} ${r.state}${r.last ? `, last check ${r.last.verdict} (challenger ${r.last.challengerSamples} / champion ${r.last.championSamples} predictions)` : ''}`;
       }
       print(line);
     }
@@ -48,7 +49,9 @@ export function createWatcher(client: Client, model: string, say: (l: string) =>
       seenChecks.add(m.state.checks);
       if (check.htmlUri && check.status === 'breach') driftReports.push(check.htmlUri);
       const drift = check.status === 'breach' || !check.drift ? check.reasons.join('; ') : check.drift.summary;
-      print(`drift check ${m.state.checks} on v${check.championVersion ?? '?'} (${check.samples} predictions): ${check.status}${drift ? ` — ${drift}` : ''}${m.state.alerts ? ` [alerts sent: ${m.state.alerts}]` : ''}`);
+      print(
+        `drift check ${m.state.checks} on v${check.championVersion ?? '?'} (${check.samples} predictions): ${check.status}${drift ? ` — ${drift}` : ''}${m.state.alerts ? ` [alerts sent: ${m.state.alerts}]` : ''}`,
+      );
     }
     return s;
   }

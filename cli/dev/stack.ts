@@ -70,7 +70,13 @@ export async function assertPortFree(port: number, what: string): Promise<void> 
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} for ${what} is already in use on 127.0.0.1 (another \`flywheel dev\` or \`flywheel demo\`, or a Temporal server?); stop it or pick another port`) : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} for ${what} is already in use on 127.0.0.1 (another \`flywheel dev\` or \`flywheel demo\`, or a Temporal server?); stop it or pick another port`,
+            )
+          : err,
+      ),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
   });
@@ -110,7 +116,11 @@ async function startGpuWorkerProcess(config: WorkerConfig, address: string, base
     FLYWHEEL_DATA_DIR: config.dataDir,
     FLYWHEEL_LOG_LEVEL: baseEnv.FLYWHEEL_LOG_LEVEL ?? 'info',
   });
-  const child = spawn(process.execPath, ['--import', 'tsx', GPU_WORKER_ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', GPU_WORKER_ENTRY], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const tail: string[] = [];
   const keep = (chunk: Buffer) => {
     log.write(chunk);

@@ -44,7 +44,8 @@ export async function createApiKey(db: Queryable, input: CreateApiKeyInput): Pro
   if (!input.name.trim()) throw new ApiKeyError('a key needs a name (who or what uses it)');
   const scopes = [...new Set(input.scopes)];
   if (scopes.length === 0) throw new ApiKeyError(`a key needs at least one scope (${API_KEY_SCOPES.join(', ')})`);
-  for (const s of scopes) if (!API_KEY_SCOPES.includes(s)) throw new ApiKeyError(`unknown scope ${JSON.stringify(s)}; scopes are ${API_KEY_SCOPES.join(', ')}`);
+  for (const s of scopes)
+    if (!API_KEY_SCOPES.includes(s)) throw new ApiKeyError(`unknown scope ${JSON.stringify(s)}; scopes are ${API_KEY_SCOPES.join(', ')}`);
   if (input.rateLimitRps !== undefined && !(input.rateLimitRps > 0 && Number.isFinite(input.rateLimitRps))) {
     throw new ApiKeyError(`rate limit must be a positive number of requests per second, got ${input.rateLimitRps}`);
   }

@@ -30,7 +30,8 @@ export interface ChunkOutput {
 export function planChunks(rows: number, chunkRows: number): ChunkRange[] {
   if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
   const chunks: ChunkRange[] = [];
-  for (let start = 0, index = 0; start < rows; start += chunkRows, index++) chunks.push({ index, start, end: Math.min(rows, start + chunkRows) });
+  for (let start = 0, index = 0; start < rows; start += chunkRows, index++)
+    chunks.push({ index, start, end: Math.min(rows, start + chunkRows) });
   return chunks;
 }
 
@@ -100,7 +101,9 @@ export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promis
     const file = join(tmp, 'part.parquet');
     await duck.run(`COPY ${table} TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`, options.signal);
     await duck.run(`DROP TABLE ${table}`);
-    const info = await options.store.putStream(chunkKey(options.outputPrefix, chunk.index), createReadStream(file), { contentType: 'application/vnd.apache.parquet' });
+    const info = await options.store.putStream(chunkKey(options.outputPrefix, chunk.index), createReadStream(file), {
+      contentType: 'application/vnd.apache.parquet',
+    });
     return { index: chunk.index, rows, uri: info.uri, sha256: info.sha256 ?? '' };
   } finally {
     await rm(tmp, { recursive: true, force: true });

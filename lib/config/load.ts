@@ -16,9 +16,7 @@ export class ConfigError extends Error {
   static readonly EXIT_CODE = 2;
 
   constructor(readonly problems: readonly ConfigProblem[]) {
-    super(
-      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
-    );
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
   }
 }
 

@@ -89,9 +89,7 @@ export interface TemporalConfig {
   apiKey?: Secret;
 }
 
-export type DatabaseConfig =
-  | { kind: 'postgres'; url: Secret }
-  | { kind: 'pglite'; dataDir: string };
+export type DatabaseConfig = { kind: 'postgres'; url: Secret } | { kind: 'pglite'; dataDir: string };
 
 export interface ArtifactStoreConfig {
   uri: string;
@@ -150,8 +148,7 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
   // TLS turns on by itself when anything TLS-shaped is configured (Temporal Cloud needs it with
   // an API key); TEMPORAL_TLS=false forces it off for a plaintext proxy.
   const wantsTls =
-    raw.TEMPORAL_TLS ??
-    Boolean(raw.TEMPORAL_TLS_CERT || raw.TEMPORAL_TLS_CA || raw.TEMPORAL_TLS_SERVER_NAME || raw.TEMPORAL_API_KEY);
+    raw.TEMPORAL_TLS ?? Boolean(raw.TEMPORAL_TLS_CERT || raw.TEMPORAL_TLS_CA || raw.TEMPORAL_TLS_SERVER_NAME || raw.TEMPORAL_API_KEY);
   const tls: TemporalTlsConfig | undefined = wantsTls
     ? {
         ...(raw.TEMPORAL_TLS_CERT ? { certPath: raw.TEMPORAL_TLS_CERT } : {}),
@@ -191,22 +188,23 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
 
 export const commonSchema = pick(COMMON_VARS).transform((raw, ctx) => shapeCommon(raw, ctx));
 
-export const workerSchema = pick(WORKER_VARS).transform(
-  (raw, ctx): WorkerConfig => ({
-    ...shapeCommon(raw, ctx),
-    worker: {
-      ...(raw.FLYWHEEL_WORKER_IDENTITY ? { identity: raw.FLYWHEEL_WORKER_IDENTITY } : {}),
-      ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES
-        ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES }
-        : {}),
-      shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
-      trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
-    },
-    ...(raw.FLYWHEEL_SERVING_URL
-      ? { serving: { url: raw.FLYWHEEL_SERVING_URL.replace(/\/+$/, ''), ...(raw.FLYWHEEL_SERVING_ADMIN_KEY ? { adminKey: new Secret(raw.FLYWHEEL_SERVING_ADMIN_KEY) } : {}) } }
-      : {}),
-  }),
-);
+export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig => ({
+  ...shapeCommon(raw, ctx),
+  worker: {
+    ...(raw.FLYWHEEL_WORKER_IDENTITY ? { identity: raw.FLYWHEEL_WORKER_IDENTITY } : {}),
+    ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
+    shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
+    trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
+  },
+  ...(raw.FLYWHEEL_SERVING_URL
+    ? {
+        serving: {
+          url: raw.FLYWHEEL_SERVING_URL.replace(/\/+$/, ''),
+          ...(raw.FLYWHEEL_SERVING_ADMIN_KEY ? { adminKey: new Secret(raw.FLYWHEEL_SERVING_ADMIN_KEY) } : {}),
+        },
+      }
+    : {}),
+}));
 
 export interface ServeSettings {
   host: string;
@@ -243,42 +241,47 @@ export interface ServeSettings {
   webhookSecret?: Secret;
 }
 
-export const serveSchema = pick(SERVE_VARS).superRefine((raw, ctx) => {
-  try {
-    parseWebhookPolicy((raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '').split(','));
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', path: ['FLYWHEEL_SERVE_WEBHOOK_ALLOW'], message: (err as Error).message });
-  }
-}).transform((raw, ctx) => ({
-  ...shapeCommon(raw, ctx),
-  serve: {
-    host: raw.FLYWHEEL_SERVE_HOST,
-    port: raw.FLYWHEEL_SERVE_PORT,
-    ...(raw.FLYWHEEL_SERVE_MODELS ? { models: raw.FLYWHEEL_SERVE_MODELS.split(',') } : {}),
-    threads: raw.FLYWHEEL_SERVE_THREADS,
-    batching: raw.FLYWHEEL_SERVE_BATCHING,
-    maxBatchSize: raw.FLYWHEEL_SERVE_MAX_BATCH_SIZE,
-    maxDelayMs: raw.FLYWHEEL_SERVE_MAX_DELAY_MS,
-    maxQueueRows: raw.FLYWHEEL_SERVE_MAX_QUEUE_ROWS,
-    timeoutMs: raw.FLYWHEEL_SERVE_TIMEOUT_MS,
-    cacheSize: raw.FLYWHEEL_SERVE_CACHE_SIZE,
-    cacheTtlMs: raw.FLYWHEEL_SERVE_CACHE_TTL_MS,
-    auth: raw.FLYWHEEL_SERVE_AUTH,
-    rateLimitRps: raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS,
-    rateLimitBurst: raw.FLYWHEEL_SERVE_RATE_LIMIT_BURST ?? Math.max(10, Math.ceil(2 * raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS)),
-    rateLimitRows: raw.FLYWHEEL_SERVE_RATE_LIMIT_ROWS,
-    bodyLimitBytes: raw.FLYWHEEL_SERVE_BODY_LIMIT_BYTES,
-    maxInstances: raw.FLYWHEEL_SERVE_MAX_INSTANCES,
-    refreshMs: raw.FLYWHEEL_SERVE_REFRESH_MS,
-    jobs: raw.FLYWHEEL_SERVE_JOBS,
-    predictionLogBuffer: raw.FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER,
-    dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
-    keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
-    keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
-    webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '').split(',').map((e) => e.trim()).filter(Boolean),
-    ...(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET ? { webhookSecret: new Secret(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET) } : {}),
-  } satisfies ServeSettings,
-}));
+export const serveSchema = pick(SERVE_VARS)
+  .superRefine((raw, ctx) => {
+    try {
+      parseWebhookPolicy((raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '').split(','));
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['FLYWHEEL_SERVE_WEBHOOK_ALLOW'], message: (err as Error).message });
+    }
+  })
+  .transform((raw, ctx) => ({
+    ...shapeCommon(raw, ctx),
+    serve: {
+      host: raw.FLYWHEEL_SERVE_HOST,
+      port: raw.FLYWHEEL_SERVE_PORT,
+      ...(raw.FLYWHEEL_SERVE_MODELS ? { models: raw.FLYWHEEL_SERVE_MODELS.split(',') } : {}),
+      threads: raw.FLYWHEEL_SERVE_THREADS,
+      batching: raw.FLYWHEEL_SERVE_BATCHING,
+      maxBatchSize: raw.FLYWHEEL_SERVE_MAX_BATCH_SIZE,
+      maxDelayMs: raw.FLYWHEEL_SERVE_MAX_DELAY_MS,
+      maxQueueRows: raw.FLYWHEEL_SERVE_MAX_QUEUE_ROWS,
+      timeoutMs: raw.FLYWHEEL_SERVE_TIMEOUT_MS,
+      cacheSize: raw.FLYWHEEL_SERVE_CACHE_SIZE,
+      cacheTtlMs: raw.FLYWHEEL_SERVE_CACHE_TTL_MS,
+      auth: raw.FLYWHEEL_SERVE_AUTH,
+      rateLimitRps: raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS,
+      rateLimitBurst: raw.FLYWHEEL_SERVE_RATE_LIMIT_BURST ?? Math.max(10, Math.ceil(2 * raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS)),
+      rateLimitRows: raw.FLYWHEEL_SERVE_RATE_LIMIT_ROWS,
+      bodyLimitBytes: raw.FLYWHEEL_SERVE_BODY_LIMIT_BYTES,
+      maxInstances: raw.FLYWHEEL_SERVE_MAX_INSTANCES,
+      refreshMs: raw.FLYWHEEL_SERVE_REFRESH_MS,
+      jobs: raw.FLYWHEEL_SERVE_JOBS,
+      predictionLogBuffer: raw.FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER,
+      dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
+      keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
+      keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
+      webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+      ...(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET ? { webhookSecret: new Secret(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET) } : {}),
+    } satisfies ServeSettings,
+  }));
 
 /** Process kinds and the configuration each parses. The CLI uses the common subset. */
 export const CONFIG_SCHEMAS = {

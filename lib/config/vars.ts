@@ -10,9 +10,7 @@ export interface EnvVar {
   readonly secret?: boolean;
 }
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'not host:port');
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'not host:port');
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -36,7 +34,10 @@ export const ENV_VARS = {
     expected: 'host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233',
   },
   TEMPORAL_NAMESPACE: {
-    schema: z.string().regex(/^[A-Za-z0-9._-]+$/).default('default'),
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .default('default'),
     expected: 'a namespace name (letters, digits, . _ -), e.g. default',
   },
   TEMPORAL_CLI_PATH: {
@@ -137,7 +138,10 @@ export const ENV_VARS = {
     expected: 'a TCP port number 0–65535 (0: any free port)',
   },
   FLYWHEEL_SERVE_MODELS: {
-    schema: z.string().regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'not a comma-separated list of model names').optional(),
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$/, 'not a comma-separated list of model names')
+      .optional(),
     expected: 'comma-separated model names, e.g. flights-delay (unset: every model with a champion alias)',
   },
   FLYWHEEL_SERVE_THREADS: {
@@ -182,7 +186,8 @@ export const ENV_VARS = {
   },
   FLYWHEEL_SERVE_RATE_LIMIT_ROWS: {
     schema: z.coerce.number().positive().default(20_000),
-    expected: 'a positive number of instances per second per API key (batches count by their rows; burst: 10 × FLYWHEEL_SERVE_MAX_INSTANCES or 2 s of the rate, whichever is larger)',
+    expected:
+      'a positive number of instances per second per API key (batches count by their rows; burst: 10 × FLYWHEEL_SERVE_MAX_INSTANCES or 2 s of the rate, whichever is larger)',
   },
   FLYWHEEL_SERVE_RATE_LIMIT_BURST: {
     schema: positiveInt.optional(),
@@ -206,7 +211,8 @@ export const ENV_VARS = {
   },
   FLYWHEEL_SERVE_DB_TIMEOUT_MS: {
     schema: positiveInt.default(1000),
-    expected: 'a positive integer number of milliseconds a serving database call (feedback, key lookups, routing writes) may take; 3 failures in a row open a circuit for 2 s',
+    expected:
+      'a positive integer number of milliseconds a serving database call (feedback, key lookups, routing writes) may take; 3 failures in a row open a circuit for 2 s',
   },
   FLYWHEEL_SERVE_KEY_REFRESH_MS: {
     schema: positiveInt.default(5000),
@@ -214,11 +220,13 @@ export const ENV_VARS = {
   },
   FLYWHEEL_SERVE_KEY_MAX_STALE_MS: {
     schema: positiveInt.default(900_000),
-    expected: 'a positive integer number of milliseconds the API-key snapshot is trusted without a successful reload (a database outage longer than this makes authenticated requests 503)',
+    expected:
+      'a positive integer number of milliseconds the API-key snapshot is trusted without a successful reload (a database outage longer than this makes authenticated requests 503)',
   },
   FLYWHEEL_SERVE_WEBHOOK_ALLOW: {
     schema: z.string().optional(),
-    expected: 'a comma-separated list of host names (hooks.example.com, *.example.com) and addresses or CIDRs that job webhooks may call (unset: any host whose addresses are all public)',
+    expected:
+      'a comma-separated list of host names (hooks.example.com, *.example.com) and addresses or CIDRs that job webhooks may call (unset: any host whose addresses are all public)',
   },
   FLYWHEEL_SERVE_WEBHOOK_SECRET: {
     schema: z.string().min(16).optional(),

@@ -23,7 +23,20 @@ export interface ApprovalOutcome {
   timedOut: boolean;
 }
 
-export type CycleStage = 'prepare' | 'train' | 'evaluate' | 'register' | 'approval' | 'rollout' | 'promote' | 'promoted' | 'rejected' | 'rolled-back' | 'validation-failed' | 'gates-failed' | 'failed';
+export type CycleStage =
+  | 'prepare'
+  | 'train'
+  | 'evaluate'
+  | 'register'
+  | 'approval'
+  | 'rollout'
+  | 'promote'
+  | 'promoted'
+  | 'rejected'
+  | 'rolled-back'
+  | 'validation-failed'
+  | 'gates-failed'
+  | 'failed';
 
 /** Input of `modelCycle`, the child workflow of one training cycle. */
 export interface ModelCycleInput {

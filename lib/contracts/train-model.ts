@@ -45,7 +45,13 @@ export interface TrainActivityResult {
   featureSpecHash: string;
   /** Max |ONNX Runtime − TF.js| over up to 10,000 validation rows, per model. */
   parity: { rows: number; maxAbsDiff: number; int8MaxAbsDiff: number };
-  lineage: { datasetVersion: string; trainUri: string; validationUri: string; featureSpecUri: string; hyperparameters: Record<string, unknown> };
+  lineage: {
+    datasetVersion: string;
+    trainUri: string;
+    validationUri: string;
+    featureSpecUri: string;
+    hyperparameters: Record<string, unknown>;
+  };
   backend: string;
   bestValLoss: number;
   epochsRun: number;

@@ -59,7 +59,8 @@ export class Duck {
       // Only columns that hold BIGINTs or nested values need converting; plain ones pass as is.
       for (const [name, values] of Object.entries(cols)) {
         const sample = values.find((v) => v !== null && v !== undefined);
-        if (typeof sample === 'bigint' || (typeof sample === 'object' && !(sample instanceof Date))) cols[name] = values.map(toPlain) as typeof values;
+        if (typeof sample === 'bigint' || (typeof sample === 'object' && !(sample instanceof Date)))
+          cols[name] = values.map(toPlain) as typeof values;
       }
       return cols as Record<string, unknown[]>;
     });

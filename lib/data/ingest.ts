@@ -42,14 +42,25 @@ export function datasetPrefix(dataset: string, version: string): string {
 
 export function datasetVersionId(dataset: string, sources: ReadonlyArray<{ sha256: string }>): string {
   const shas = sources.map((s) => s.sha256).sort();
-  const digest = createHash('sha256').update(JSON.stringify({ v: INGEST_FORMAT_VERSION, dataset, shas })).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify({ v: INGEST_FORMAT_VERSION, dataset, shas }))
+    .digest('hex');
   return `v-${digest.slice(0, 16)}`;
 }
 
-async function rejectUnreadable(store: ArtifactStore, dataset: string, source: SourceFile | { uri: string; sha256?: string }, detail: string): Promise<never> {
-  const report = buildReport(dataset, source.uri, 0, [
-    { severity: 'error', rule: 'unreadable', message: `cannot read ${source.uri}: ${detail}`, observed: detail },
-  ], false);
+async function rejectUnreadable(
+  store: ArtifactStore,
+  dataset: string,
+  source: SourceFile | { uri: string; sha256?: string },
+  detail: string,
+): Promise<never> {
+  const report = buildReport(
+    dataset,
+    source.uri,
+    0,
+    [{ severity: 'error', rule: 'unreadable', message: `cannot read ${source.uri}: ${detail}`, observed: detail }],
+    false,
+  );
   const key = `datasets/${dataset}/_rejected/${source.sha256 ?? createHash('sha256').update(source.uri).digest('hex')}/validation`;
   const info = await putJson(store, `${key}.json`, report);
   await store.put(`${key}.txt`, renderReportText(report), { contentType: 'text/plain' });
@@ -107,13 +118,19 @@ export async function ingestDataset(duck: Duck, ctx: SourceContext, options: Ing
     progress('normalizing to Parquet');
     const out = join(tmp, 'data.parquet');
     await duck.run(`COPY (SELECT * FROM ${readSql(sources)}) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`, signal);
-    const [{ n: rows } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM read_parquet(${sqlString(out)})`, signal);
-    const columns = (await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(out)})`, signal)).map(
-      (c) => ({ name: c.column_name, type: c.column_type }),
+    const [{ n: rows } = { n: 0 }] = await duck.all<{ n: number }>(
+      `SELECT count(*)::BIGINT AS n FROM read_parquet(${sqlString(out)})`,
+      signal,
     );
+    const columns = (
+      await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(out)})`, signal)
+    ).map((c) => ({ name: c.column_name, type: c.column_type }));
 
     progress('uploading');
-    const data = await store.putStream(`${prefix}/data.parquet`, createReadStream(out), { contentType: 'application/vnd.apache.parquet', ...(signal ? { signal } : {}) });
+    const data = await store.putStream(`${prefix}/data.parquet`, createReadStream(out), {
+      contentType: 'application/vnd.apache.parquet',
+      ...(signal ? { signal } : {}),
+    });
     const manifest: DatasetManifest = {
       dataset,
       datasetVersion: version,

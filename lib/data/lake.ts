@@ -35,12 +35,18 @@ export async function flightsMonths(duck: Duck): Promise<Array<{ month: string; 
 }
 
 /** Writes each month's partition unless it is already in the store (idempotent). */
-export async function seedFlights(duck: Duck, store: ArtifactStore, months?: readonly string[], onProgress?: (line: string) => void): Promise<SeededPartition[]> {
+export async function seedFlights(
+  duck: Duck,
+  store: ArtifactStore,
+  months?: readonly string[],
+  onProgress?: (line: string) => void,
+): Promise<SeededPartition[]> {
   const available = await flightsMonths(duck);
   const wanted = months ?? available.map((m) => m.month);
   for (const m of wanted) {
     if (!MONTH_PATTERN.test(m)) throw new RangeError(`month ${JSON.stringify(m)} is not YYYY-MM`);
-    if (!available.some((a) => a.month === m)) throw new RangeError(`the flights data has no month ${m} (available: ${available.map((a) => a.month).join(', ')})`);
+    if (!available.some((a) => a.month === m))
+      throw new RangeError(`the flights data has no month ${m} (available: ${available.map((a) => a.month).join(', ')})`);
   }
   const tmp = await mkdtemp(join(tmpdir(), 'flywheel-seed-'));
   const results: SeededPartition[] = [];
@@ -73,7 +79,11 @@ export function arrivalKey(dataset: string, partition: string): string {
 }
 
 /** Publishes one month; seeds it first when needed. Returns the event and whether it is new. */
-export async function arriveFlightsMonth(duck: Duck, store: ArtifactStore, month: string): Promise<{ event: DataArrivedEvent; isNew: boolean }> {
+export async function arriveFlightsMonth(
+  duck: Duck,
+  store: ArtifactStore,
+  month: string,
+): Promise<{ event: DataArrivedEvent; isNew: boolean }> {
   const [partition] = await seedFlights(duck, store, [month]);
   const key = flightsPartitionKey(month);
   const sha256 = (await store.stat(key))?.sha256 ?? '';
@@ -94,4 +104,3 @@ export async function arriveFlightsMonth(duck: Duck, store: ArtifactStore, month
   await putJson(store, arrivalKey(FLIGHTS_DATASET, month), event);
   return { event, isNew: true };
 }
-

@@ -57,7 +57,13 @@ export async function validateDatasetVersion(
   reference: DatasetProfile | undefined,
   signal?: AbortSignal,
 ): Promise<ValidationOutcome> {
-  const report = await validateTable(duck, { from: TABLE, spec, subject: manifest.datasetVersion, ...(reference ? { reference } : {}), ...(signal ? { signal } : {}) });
+  const report = await validateTable(duck, {
+    from: TABLE,
+    spec,
+    subject: manifest.datasetVersion,
+    ...(reference ? { reference } : {}),
+    ...(signal ? { signal } : {}),
+  });
   const prefix = `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/validation`;
   const info = await putJson(store, `${prefix}.json`, report);
   await store.put(`${prefix}.txt`, renderReportText(report), { contentType: 'text/plain' });
@@ -73,7 +79,13 @@ export async function profileDatasetVersion(
   signal?: AbortSignal,
 ): Promise<{ profile: DatasetProfile; profileUri: string }> {
   const features = manifest.dataset === FLIGHTS_DATASET ? [...FLIGHTS_PROFILE_FEATURES] : await defaultFeatures(duck, TABLE);
-  const profile = await profileTable(duck, { from: TABLE, source: manifest.datasetVersion, features, ...(reference ? { reference } : {}), ...(signal ? { signal } : {}) });
+  const profile = await profileTable(duck, {
+    from: TABLE,
+    source: manifest.datasetVersion,
+    features,
+    ...(reference ? { reference } : {}),
+    ...(signal ? { signal } : {}),
+  });
   const info = await putJson(store, `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/profile.json`, profile);
   return { profile, profileUri: info.uri };
 }
@@ -116,8 +128,13 @@ export async function buildFlightsFeatures(
          TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
         signal,
       );
-      const [c] = await duck.all<{ n: number; p: number }>(`SELECT count(*)::BIGINT AS n, coalesce(sum(label), 0)::BIGINT AS p FROM read_parquet(${sqlString(out)})`, signal);
-      const info = await store.putStream(`${prefix}/splits/${split}.parquet`, createReadStream(out), { contentType: 'application/vnd.apache.parquet' });
+      const [c] = await duck.all<{ n: number; p: number }>(
+        `SELECT count(*)::BIGINT AS n, coalesce(sum(label), 0)::BIGINT AS p FROM read_parquet(${sqlString(out)})`,
+        signal,
+      );
+      const info = await store.putStream(`${prefix}/splits/${split}.parquet`, createReadStream(out), {
+        contentType: 'application/vnd.apache.parquet',
+      });
       splits[split] = { uri: info.uri, rows: c?.n ?? 0, positives: c?.p ?? 0 };
     }
     const trainFrom = `(SELECT * FROM ${TABLE} WHERE ${splitPredicate('train', 'date', cutoffs)})`;

@@ -70,7 +70,12 @@ async function numericBasics(duck: Duck, from: string, defs: readonly FeatureDef
   if (defs.length === 0) return [];
   const cols = defs.flatMap((def, i) => {
     const x = def.sql ?? sqlIdent(def.name);
-    return [`count(${x})::BIGINT AS nn_${i}`, `min(${x})::DOUBLE AS lo_${i}`, `max(${x})::DOUBLE AS hi_${i}`, `approx_count_distinct(${x})::BIGINT AS nd_${i}`];
+    return [
+      `count(${x})::BIGINT AS nn_${i}`,
+      `min(${x})::DOUBLE AS lo_${i}`,
+      `max(${x})::DOUBLE AS hi_${i}`,
+      `approx_count_distinct(${x})::BIGINT AS nd_${i}`,
+    ];
   });
   const [row = {}] = await duck.all<Record<string, number | null>>(`SELECT count(*)::BIGINT AS n, ${cols.join(', ')} FROM ${from}`, signal);
   return defs.map((_, i) => ({
@@ -105,12 +110,23 @@ function binCounts(ecdf: Ecdf, edges: readonly number[]): number[] {
   return counts;
 }
 
-async function numericProfile(duck: Duck, from: string, def: FeatureDef, basics: NumericBasics, refEdges: number[] | undefined, signal?: AbortSignal): Promise<NumericProfile> {
+async function numericProfile(
+  duck: Duck,
+  from: string,
+  def: FeatureDef,
+  basics: NumericBasics,
+  refEdges: number[] | undefined,
+  signal?: AbortSignal,
+): Promise<NumericProfile> {
   const x = def.sql ?? sqlIdent(def.name);
   const { count, nonNull, lo, hi } = basics;
   const empty = { kind: 'numeric' as const, count, nulls: count - nonNull, min: lo, max: hi, mean: null, std: null, quantiles: {} };
   if (lo === null || hi === null || nonNull === 0) {
-    return { ...empty, histogram: { edges: refEdges ?? [], counts: refEdges ? new Array(refEdges.length - 1).fill(0) : [] }, ecdf: { values: [], counts: [], exact: true } };
+    return {
+      ...empty,
+      histogram: { edges: refEdges ?? [], counts: refEdges ? new Array(refEdges.length - 1).fill(0) : [] },
+      ecdf: { values: [], counts: [], exact: true },
+    };
   }
   const edges = refEdges ?? edgesFor(def.range?.[0] ?? lo, def.range?.[1] ?? hi, def.bins ?? HISTOGRAM_BINS);
 
@@ -119,7 +135,10 @@ async function numericProfile(duck: Duck, from: string, def: FeatureDef, basics:
   const exact = basics.distinct <= ECDF_MAX_POINTS * 0.9; // approx_count_distinct errs by a few %
   const step = (hi - lo) / ECDF_MAX_POINTS;
   const v = exact || step === 0 ? `${x}::DOUBLE` : `(${lo} + floor((${x}::DOUBLE - ${lo}) / ${step}) * ${step})`;
-  const rows = await duck.columns(`SELECT ${v} AS v, count(*)::BIGINT AS c FROM ${from} WHERE ${x} IS NOT NULL GROUP BY 1 ORDER BY 1`, signal);
+  const rows = await duck.columns(
+    `SELECT ${v} AS v, count(*)::BIGINT AS c FROM ${from} WHERE ${x} IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    signal,
+  );
   const ecdf: Ecdf = { values: rows.v as number[], counts: rows.c as number[], exact: exact || step === 0 };
   if (ecdf.exact) {
     let sum = 0;

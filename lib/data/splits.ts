@@ -17,7 +17,13 @@ export interface SplitCutoffs {
   validationEnd: string;
 }
 
-export async function timeSplitCutoffs(duck: Duck, from: string, timeColumn: string, fractions: SplitFractions = {}, signal?: AbortSignal): Promise<SplitCutoffs> {
+export async function timeSplitCutoffs(
+  duck: Duck,
+  from: string,
+  timeColumn: string,
+  fractions: SplitFractions = {},
+  signal?: AbortSignal,
+): Promise<SplitCutoffs> {
   const train = fractions.train ?? 0.7;
   const validation = fractions.validation ?? 0.15;
   if (train <= 0 || validation < 0 || train + validation >= 1) {

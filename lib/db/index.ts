@@ -17,7 +17,10 @@ export async function openDatabase(
   config: DatabaseConfig,
   options: OpenDatabaseOptions = {},
 ): Promise<{ db: Database; migrations?: MigrationResult }> {
-  const db = config.kind === 'postgres' ? await PostgresDatabase.create(config.url.reveal(), options.postgres) : await PGliteDatabase.create(config.dataDir);
+  const db =
+    config.kind === 'postgres'
+      ? await PostgresDatabase.create(config.url.reveal(), options.postgres)
+      : await PGliteDatabase.create(config.dataDir);
   if (options.migrate === false) return { db };
   try {
     return { db, migrations: await migrate(db) };

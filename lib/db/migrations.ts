@@ -39,7 +39,8 @@ export async function loadMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
     });
   }
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new MigrationError(`migration versions must be 1..n without gaps; found ${m.version} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new MigrationError(`migration versions must be 1..n without gaps; found ${m.version} at position ${i + 1}`);
   });
   return migrations;
 }
@@ -61,10 +62,9 @@ export async function migrate(db: Database, migrations?: Migration[]): Promise<M
   for (const m of all) {
     const done = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
-      const existing = await tx.query<{ checksum: string }>(
-        'SELECT checksum FROM flywheel_schema_migrations WHERE version = $1',
-        [m.version],
-      );
+      const existing = await tx.query<{ checksum: string }>('SELECT checksum FROM flywheel_schema_migrations WHERE version = $1', [
+        m.version,
+      ]);
       const row = existing.rows[0];
       if (row) {
         if (row.checksum !== m.checksum) {

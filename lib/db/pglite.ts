@@ -32,7 +32,10 @@ export class PGliteLockedError extends Error {
 
   constructor(dataDir: string, holder: PGliteLockHolder) {
     const here = holder.host === hostname();
-    const who = here && holder.pid === process.pid ? 'this process' : `pid ${holder.pid} (\`${holder.command}\`${here ? '' : ` on ${holder.host}`}, since ${holder.since})`;
+    const who =
+      here && holder.pid === process.pid
+        ? 'this process'
+        : `pid ${holder.pid} (\`${holder.command}\`${here ? '' : ` on ${holder.host}`}, since ${holder.since})`;
     super(
       `the embedded database (PGlite) in ${dataDir} is in use by ${who}. PGlite serves one process, and ` +
         'writes made beside its owner would be lost when it closes. Stop that process first, or go through ' +

@@ -102,7 +102,13 @@ function checkOne(name: GateName, limit: number, candidate: GateCandidate, champ
       const floor = name === 'maxAucDropVsChampion' ? championAuc - limit : championAuc + limit;
       const passed = candidateAuc >= floor;
       const rule = name === 'maxAucDropVsChampion' ? `max drop ${limit}` : `min gain ${limit}`;
-      return result(name, limit, candidateAuc - championAuc, passed, `AUC ${fmtAuc(candidateAuc)} vs champion ${fmtAuc(championAuc)} (${rule})`);
+      return result(
+        name,
+        limit,
+        candidateAuc - championAuc,
+        passed,
+        `AUC ${fmtAuc(candidateAuc)} vs champion ${fmtAuc(championAuc)} (${rule})`,
+      );
     }
     case 'maxWorstSliceDrop': {
       if (!champion) return skipped(name, limit);

@@ -42,7 +42,7 @@ function sweep(scores: Scores, labels: Labels): Sweep {
   const points: SweepPoint[] = [];
   let tp = 0;
   let fp = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const threshold = scores[order[i]!]!;
     // Tied scores share one threshold: a cut cannot separate them.
     for (; i < n && scores[order[i]!] === threshold; i++) {

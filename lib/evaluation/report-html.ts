@@ -24,7 +24,12 @@ type Row = Record<string, string | number>;
 const COLORS: Record<Role, string> = { candidate: SERIES_COLORS.judged, champion: SERIES_COLORS.baseline };
 
 function roles(candidate: ReportModel, champion: ReportModel | undefined): [Role, ReportModel][] {
-  return champion ? [['candidate', candidate], ['champion', champion]] : [['candidate', candidate]];
+  return champion
+    ? [
+        ['candidate', candidate],
+        ['champion', champion],
+      ]
+    : [['candidate', candidate]];
 }
 
 const colorEncoding = (present: Role[]) => ({
@@ -36,7 +41,12 @@ const colorEncoding = (present: Role[]) => ({
 });
 
 const diagonal = {
-  data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+  data: {
+    values: [
+      { x: 0, y: 0 },
+      { x: 1, y: 1 },
+    ],
+  },
   mark: { type: 'line' as const, color: '#bbb', strokeDash: [4, 4] },
   encoding: { x: { field: 'x', type: 'quantitative' as const }, y: { field: 'y', type: 'quantitative' as const } },
 };
@@ -56,7 +66,12 @@ function curveSpec(chart: CurveChart): TopLevelSpec {
   const curve = {
     data: { values: chart.values },
     mark: { type: 'line' as const, interpolate: chart.interpolate ?? 'linear', point: chart.points ?? false, clip: true },
-    encoding: { x: axis(...chart.x), y: axis(...chart.y), color: colorEncoding(chart.present), order: { field: 'i', type: 'quantitative' as const } },
+    encoding: {
+      x: axis(...chart.x),
+      y: axis(...chart.y),
+      color: colorEncoding(chart.present),
+      order: { field: 'i', type: 'quantitative' as const },
+    },
   };
   return { ...CHART_SIZE, layer: chart.withDiagonal ? [diagonal, curve] : [curve] };
 }
@@ -95,10 +110,26 @@ async function charts(candidate: ReportModel, champion: ReportModel | undefined)
     }
   }
   const sections: [string, TopLevelSpec | null][] = [
-    ['ROC curve', curveSpec({ values: rows((m) => m.curves.roc), present, x: ['fpr', 'False positive rate'], y: ['tpr', 'True positive rate'], withDiagonal: true })],
+    [
+      'ROC curve',
+      curveSpec({
+        values: rows((m) => m.curves.roc),
+        present,
+        x: ['fpr', 'False positive rate'],
+        y: ['tpr', 'True positive rate'],
+        withDiagonal: true,
+      }),
+    ],
     [
       'Precision–recall curve',
-      curveSpec({ values: rows((m) => m.curves.pr), present, x: ['recall', 'Recall'], y: ['precision', 'Precision'], interpolate: 'step-before', withDiagonal: false }),
+      curveSpec({
+        values: rows((m) => m.curves.pr),
+        present,
+        x: ['recall', 'Recall'],
+        y: ['precision', 'Precision'],
+        interpolate: 'step-before',
+        withDiagonal: false,
+      }),
     ],
     [
       'Calibration',
@@ -126,8 +157,14 @@ const fixed = (digits: number) => (value: number) => value.toFixed(digits);
 
 function metricsTable(candidate: ReportModel, champion: ReportModel | undefined): string {
   type Pick = (m: ReportModel) => number | string | undefined;
-  const metric = (f: (m: EvaluationMetrics) => number): Pick => (m) => f(m.metrics);
-  const latency = (batch: number, p: 'p50Ms' | 'p99Ms'): Pick => (m) => m.latency?.find((l) => l.batchSize === batch)?.[p];
+  const metric =
+    (f: (m: EvaluationMetrics) => number): Pick =>
+    (m) =>
+      f(m.metrics);
+  const latency =
+    (batch: number, p: 'p50Ms' | 'p99Ms'): Pick =>
+    (m) =>
+      m.latency?.find((l) => l.batchSize === batch)?.[p];
   const batches = [...new Set(candidate.latency?.map((l) => l.batchSize) ?? [])];
   const rows: [string, Pick, (v: number) => string][] = [
     ['ROC AUC', metric((m) => m.rocAuc), fixed(4)],
@@ -141,7 +178,11 @@ function metricsTable(candidate: ReportModel, champion: ReportModel | undefined)
     ['F1 at threshold', metric((m) => m.f1), fixed(4)],
     ['Test rows', metric((m) => m.rows), (v) => v.toLocaleString('en-US')],
     ['Positive rate', metric((m) => m.positives / m.rows), fixed(4)],
-    ['Worst slice', (m) => (m.metrics.worstSlice ? `${sliceName(m.metrics.worstSlice)} (AUC ${m.metrics.worstSlice.auc?.toFixed(3)})` : undefined), String],
+    [
+      'Worst slice',
+      (m) => (m.metrics.worstSlice ? `${sliceName(m.metrics.worstSlice)} (AUC ${m.metrics.worstSlice.auc?.toFixed(3)})` : undefined),
+      String,
+    ],
     ...batches.flatMap((b): [string, Pick, (v: number) => string][] => [
       [`p50 latency, batch ${b} (ms)`, latency(b, 'p50Ms'), fixed(3)],
       [`p99 latency, batch ${b} (ms)`, latency(b, 'p99Ms'), fixed(3)],
@@ -158,7 +199,10 @@ function metricsTable(candidate: ReportModel, champion: ReportModel | undefined)
     if (champion) {
       const theirs = pick(champion);
       const delta = typeof ours === 'number' && typeof theirs === 'number' ? ours - theirs : undefined;
-      cells.push(cell(theirs, format), cell(delta, (v) => (v > 0 ? '+' : '') + format(v)));
+      cells.push(
+        cell(theirs, format),
+        cell(delta, (v) => (v > 0 ? '+' : '') + format(v)),
+      );
     }
     return `<tr>${cells.join('')}</tr>`;
   });

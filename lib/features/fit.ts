@@ -11,7 +11,14 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
-async function vocab(duck: Duck, from: string, column: string, minCount: number, maxVocab: number, signal?: AbortSignal): Promise<string[]> {
+async function vocab(
+  duck: Duck,
+  from: string,
+  column: string,
+  minCount: number,
+  maxVocab: number,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const rows = await duck.all<{ v: string }>(
     `SELECT ${column} AS v FROM ${from} WHERE ${column} IS NOT NULL GROUP BY 1 HAVING count(*) >= ${minCount}
      ORDER BY count(*) DESC, v ASC LIMIT ${maxVocab}`,
@@ -20,7 +27,12 @@ async function vocab(duck: Duck, from: string, column: string, minCount: number,
   return rows.map((r) => r.v);
 }
 
-export async function fitFlightsFeatureSpec(duck: Duck, from: string, fittedOn: string, options: FitOptions = {}): Promise<FlightsFeatureSpec> {
+export async function fitFlightsFeatureSpec(
+  duck: Duck,
+  from: string,
+  fittedOn: string,
+  options: FitOptions = {},
+): Promise<FlightsFeatureSpec> {
   const minCount = options.minCount ?? 500;
   const maxVocab = options.maxVocab ?? 128;
   const [d] = await duck.all<{ mean: number; std: number }>(

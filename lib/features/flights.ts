@@ -99,7 +99,8 @@ export function batchFromInstances(instances: readonly FlightInstance[]): Flight
   const dateMs = new Float64Array(instances.length);
   instances.forEach((inst, i) => {
     const ms = parseNaiveTimestamp(inst.date);
-    if (ms === null) throw new RangeError(`instance ${i}: date ${JSON.stringify(inst.date)} is not a naive timestamp like 2001-03-04T13:45:00`);
+    if (ms === null)
+      throw new RangeError(`instance ${i}: date ${JSON.stringify(inst.date)} is not a naive timestamp like 2001-03-04T13:45:00`);
     dateMs[i] = ms;
   });
   return {

@@ -11,7 +11,9 @@ import { dataArrivedSignal, modelLifecycleWorkflow, type DataArrivedSignal } fro
 
 /** A stable id for an event that came without one: same dataset, partition and files → same id. */
 export function eventIdFor(event: Omit<DataArrivedSignal, 'eventId'>): string {
-  const digest = createHash('sha256').update(JSON.stringify([event.dataset, event.partition, [...event.uris].sort()])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([event.dataset, event.partition, [...event.uris].sort()]))
+    .digest('hex');
   return `data-arrived/${event.dataset}/${event.partition}/${digest.slice(0, 12)}`;
 }
 

@@ -23,7 +23,10 @@ export const SCHEDULE_EVERY_PATTERN = /^@every\s+([1-9]\d*(?:s|m|h|d))$/;
  * for tests and demos). */
 const schedule = z
   .string()
-  .refine((s) => /^(\S+\s+){4}\S+$/.test(s) || SCHEDULE_EVERY_PATTERN.test(s), 'not a five-field cron expression like "0 6 * * 1" or an interval like "@every 6h"');
+  .refine(
+    (s) => /^(\S+\s+){4}\S+$/.test(s) || SCHEDULE_EVERY_PATTERN.test(s),
+    'not a five-field cron expression like "0 6 * * 1" or an interval like "@every 6h"',
+  );
 
 const hyperparameters = z
   .strictObject({
@@ -129,7 +132,9 @@ export const modelSpecSchema = z.strictObject({
     validation: validationSpecSchema,
     /** Train on the newest N partitions (months); unset: every partition that arrived. */
     windowPartitions: z.number().int().positive().optional(),
-    splits: z.strictObject({ train: z.number().positive().max(1).optional(), validation: z.number().positive().max(1).optional() }).optional(),
+    splits: z
+      .strictObject({ train: z.number().positive().max(1).optional(), validation: z.number().positive().max(1).optional() })
+      .optional(),
   }),
   features: z.strictObject({ kind: z.literal('flights-v1') }).default({ kind: 'flights-v1' }),
   trainer: z
@@ -137,7 +142,9 @@ export const modelSpecSchema = z.strictObject({
       kind: z.literal('tfjs-mlp').default('tfjs-mlp'),
       hyperparameters,
       /** `gpu: true` routes training to the GPU queue. */
-      resources: z.strictObject({ gpu: z.boolean().default(false), memoryMb: z.number().int().positive().optional() }).default({ gpu: false }),
+      resources: z
+        .strictObject({ gpu: z.boolean().default(false), memoryMb: z.number().int().positive().optional() })
+        .default({ gpu: false }),
       /** Train and evaluate on at most N rows per split (quick runs, tests). */
       limitRows: z.number().int().positive().optional(),
     })

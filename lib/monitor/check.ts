@@ -33,7 +33,8 @@ export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo'], referenc
   add('p99LatencyMs', metrics.p99LatencyMs, slo.p99LatencyMs, (o, l) => o > l);
   add('maxErrorRate', metrics.errorRate, slo.maxErrorRate, (o, l) => o > l);
   add('minAuc', metrics.auc, slo.minAuc, (o, l) => o < l);
-  const shift = metrics.positiveRate !== null && referencePositiveRate !== null ? Math.abs(metrics.positiveRate - referencePositiveRate) : null;
+  const shift =
+    metrics.positiveRate !== null && referencePositiveRate !== null ? Math.abs(metrics.positiveRate - referencePositiveRate) : null;
   add('maxLabelShift', shift, slo.maxLabelShift, (o, l) => o > l);
   return results;
 }
@@ -97,26 +98,48 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   const dataset = input.dataset ?? 'flights';
   const at = (deps.now?.() ?? new Date()).toISOString();
   const empty: SloMetrics = { samples: 0, p99LatencyMs: null, errorRate: null, labels: 0, auc: null, positiveRate: null };
-  const base = { checkId, at, breach: false, championVersion: null, reference: null, samples: 0, drift: null, slo: empty } satisfies Partial<DriftCheckSummary>;
+  const base = {
+    checkId,
+    at,
+    breach: false,
+    championVersion: null,
+    reference: null,
+    samples: 0,
+    drift: null,
+    slo: empty,
+  } satisfies Partial<DriftCheckSummary>;
 
   const champion = await findAlias(deps.registry, model, ALIASES.champion);
   if (!champion) return { ...base, status: 'no-champion', reasons: [`${model} has no champion yet`] };
   const withChampion = { ...base, championVersion: champion.version, reference: champion.lineage.datasetVersion };
   const referenceFull = await referenceOf(deps.store, dataset, champion);
   if (!referenceFull) {
-    return { ...withChampion, status: 'no-reference', reasons: [`no training profile at ${referenceProfileKey(dataset, champion.lineage.datasetVersion)} for v${champion.version}`] };
+    return {
+      ...withChampion,
+      status: 'no-reference',
+      reasons: [`no training profile at ${referenceProfileKey(dataset, champion.lineage.datasetVersion)} for v${champion.version}`],
+    };
   }
 
   const rows: WindowRow[] = await readWindow(deps.db, { model, version: champion.version, windowMs: durationMs(monitor.window) });
   const metrics = sloMetrics(rows, monitor.slo.minLabels);
   const features = monitoredFeatures(monitor, referenceFull);
-  const reference = pick(referenceFull, features.map((f) => f.name));
+  const reference = pick(
+    referenceFull,
+    features.map((f) => f.name),
+  );
   let summary: DriftCheckSummary;
   let drift: DriftReport | null = null;
   let current: DatasetProfile | null = null;
   let slos: SloResult[] = [];
   if (rows.length < monitor.minSamples) {
-    summary = { ...withChampion, status: 'insufficient-data', samples: rows.length, slo: metrics, reasons: [`${rows.length} predictions in the last ${monitor.window}, ${monitor.minSamples} needed`] };
+    summary = {
+      ...withChampion,
+      status: 'insufficient-data',
+      samples: rows.length,
+      slo: metrics,
+      reasons: [`${rows.length} predictions in the last ${monitor.window}, ${monitor.minSamples} needed`],
+    };
   } else {
     current = await profileWindow(rows, features, reference, `prediction-log ${model} v${champion.version} ${at} (${monitor.window})`);
     drift = compareProfiles(reference, current, driftOptionsOf(monitor));
@@ -135,7 +158,18 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   }
 
   const prefix = checkPrefix(model, checkId);
-  const json = await putJson(deps.store, `${prefix}/drift.json`, { summary, monitor, slos, drift, reference, current } satisfies DriftCheckReport);
-  const html = await deps.store.put(`${prefix}/drift.html`, await renderDriftReport({ summary, monitor, slos, drift, reference, current }), { contentType: 'text/html; charset=utf-8' });
+  const json = await putJson(deps.store, `${prefix}/drift.json`, {
+    summary,
+    monitor,
+    slos,
+    drift,
+    reference,
+    current,
+  } satisfies DriftCheckReport);
+  const html = await deps.store.put(
+    `${prefix}/drift.html`,
+    await renderDriftReport({ summary, monitor, slos, drift, reference, current }),
+    { contentType: 'text/html; charset=utf-8' },
+  );
   return { ...summary, reportUri: json.uri, htmlUri: html.uri };
 }

@@ -16,7 +16,8 @@ const SIDE_COLORS: Record<Side, string> = { reference: SERIES_COLORS.baseline, r
 /** Categories a chart shows: the most frequent of either side. */
 const MAX_CATEGORIES = 15;
 
-const format = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : String(Number(v.toPrecision(digits))));
+const format = (v: number | null | undefined, digits = 4) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '—' : String(Number(v.toPrecision(digits)));
 
 function numericRows(ref: FeatureProfile, cur: FeatureProfile): Row[] | null {
   if (ref.kind !== 'numeric' || cur.kind !== 'numeric') return null;
@@ -24,7 +25,10 @@ function numericRows(ref: FeatureProfile, cur: FeatureProfile): Row[] | null {
   if (edges.length < 2 || cur.histogram.counts.length !== ref.histogram.counts.length) return null;
   const label = (i: number) => `${format(edges[i], 3)}–${format(edges[i + 1], 3)}`;
   const rows: Row[] = [];
-  for (const [side, counts] of [['reference', ref.histogram.counts], ['recent', cur.histogram.counts]] as const) {
+  for (const [side, counts] of [
+    ['reference', ref.histogram.counts],
+    ['recent', cur.histogram.counts],
+  ] as const) {
     const total = counts.reduce((s, c) => s + c, 0) || 1;
     counts.forEach((c, i) => rows.push({ side, bin: label(i), i, share: c / total }));
   }
@@ -33,26 +37,50 @@ function numericRows(ref: FeatureProfile, cur: FeatureProfile): Row[] | null {
 
 function categoricalRows(ref: FeatureProfile, cur: FeatureProfile): Row[] | null {
   if (ref.kind !== 'categorical' || cur.kind !== 'categorical') return null;
-  const sides = [['reference', categoricalCounts(ref)], ['recent', categoricalCounts(cur)]] as const;
+  const sides = [
+    ['reference', categoricalCounts(ref)],
+    ['recent', categoricalCounts(cur)],
+  ] as const;
   const shares = sides.map(([side, counts]) => {
     const total = [...counts.values()].reduce((s, c) => s + c, 0) || 1;
     return [side, new Map([...counts].map(([k, c]) => [k, c / total]))] as const;
   });
   const score = new Map<string, number>();
   for (const [, m] of shares) for (const [k, s] of m) score.set(k, Math.max(score.get(k) ?? 0, s));
-  const top = [...score].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, MAX_CATEGORIES).map(([k]) => k);
+  const top = [...score]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, MAX_CATEGORIES)
+    .map(([k]) => k);
   return shares.flatMap(([side, m]) => top.map((bin, i) => ({ side, bin, i, share: m.get(bin) ?? 0 })));
 }
 
 function histogramSpec(rows: Row[], kind: 'numeric' | 'categorical'): TopLevelSpec {
   const sides: Side[] = ['reference', 'recent'];
-  const color = { field: 'side', type: 'nominal' as const, title: null, scale: { domain: sides, range: sides.map((s) => SIDE_COLORS[s]) }, legend: { orient: 'top-right' as const } };
+  const color = {
+    field: 'side',
+    type: 'nominal' as const,
+    title: null,
+    scale: { domain: sides, range: sides.map((s) => SIDE_COLORS[s]) },
+    legend: { orient: 'top-right' as const },
+  };
   const bin = { field: 'bin', type: 'nominal' as const, title: null, sort: { field: 'i' } };
   const share = { field: 'share', type: 'quantitative' as const, title: 'Share of rows', axis: { format: '%' } };
   // Numeric bins read left to right; categories read top to bottom with their names.
   return kind === 'numeric'
-    ? { width: CHART_SIZE.width, height: 200, data: { values: rows }, mark: { type: 'bar' }, encoding: { x: { ...bin, axis: { labelAngle: -45 } }, xOffset: { field: 'side', sort: sides }, y: share, color } }
-    : { width: CHART_SIZE.width, height: { step: 9, for: 'offset' }, data: { values: rows }, mark: { type: 'bar' }, encoding: { y: bin, yOffset: { field: 'side', sort: sides }, x: share, color } };
+    ? {
+        width: CHART_SIZE.width,
+        height: 200,
+        data: { values: rows },
+        mark: { type: 'bar' },
+        encoding: { x: { ...bin, axis: { labelAngle: -45 } }, xOffset: { field: 'side', sort: sides }, y: share, color },
+      }
+    : {
+        width: CHART_SIZE.width,
+        height: { step: 9, for: 'offset' },
+        data: { values: rows },
+        mark: { type: 'bar' },
+        encoding: { y: bin, yOffset: { field: 'side', sort: sides }, x: share, color },
+      };
 }
 
 function driftTable(features: FeatureDrift[]): string {
@@ -96,7 +124,11 @@ export async function renderDriftReport(report: DriftCheckReport): Promise<strin
   const { summary, drift } = report;
   const title = `Drift check ${summary.checkId}${summary.championVersion !== null ? ` of v${summary.championVersion}` : ''}`;
   const status = summary.breach ? 'failed' : 'passed';
-  const headline = summary.breach ? `Breach: ${summary.reasons.join('; ')}` : summary.status === 'ok' ? 'No breach: drift and SLOs within limits.' : `Not judged (${summary.status}): ${summary.reasons.join('; ')}`;
+  const headline = summary.breach
+    ? `Breach: ${summary.reasons.join('; ')}`
+    : summary.status === 'ok'
+      ? 'No breach: drift and SLOs within limits.'
+      : `Not judged (${summary.status}): ${summary.reasons.join('; ')}`;
   return reportDocument(
     title,
     `<p class="muted">${escapeHtml(`${summary.at} · window ${report.monitor.window} · reference ${summary.reference ?? '—'} · ${summary.samples} predictions`)}</p>

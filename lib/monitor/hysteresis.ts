@@ -47,12 +47,18 @@ export function decide(state: MonitorState, check: CheckVerdict, nowMs: number, 
   }
   next.consecutiveClears = 0;
   next.consecutiveBreaches++;
-  if (!next.armed) return { state: next, alert: false, note: `breach ${next.consecutiveBreaches}; already alerted, waiting for ${options.clearsToRearm} clean checks` };
+  if (!next.armed)
+    return {
+      state: next,
+      alert: false,
+      note: `breach ${next.consecutiveBreaches}; already alerted, waiting for ${options.clearsToRearm} clean checks`,
+    };
   if (next.consecutiveBreaches < options.breachesToAlert) {
     return { state: next, alert: false, note: `breach ${next.consecutiveBreaches} of ${options.breachesToAlert} needed to alert` };
   }
   const readyAt = next.lastAlertAt === undefined ? -Infinity : Date.parse(next.lastAlertAt) + options.cooldownMs;
-  if (nowMs < readyAt) return { state: next, alert: false, note: `breach ${next.consecutiveBreaches}; in cooldown until ${new Date(readyAt).toISOString()}` };
+  if (nowMs < readyAt)
+    return { state: next, alert: false, note: `breach ${next.consecutiveBreaches}; in cooldown until ${new Date(readyAt).toISOString()}` };
   next.armed = false;
   next.lastAlertAt = new Date(nowMs).toISOString();
   next.alerts++;

@@ -16,7 +16,12 @@ export interface DriftCheckReport {
   current: DatasetProfile | null;
 }
 
-const SLO_TEXT: Record<SloResult['name'], string> = { p99LatencyMs: 'p99 latency (ms)', maxErrorRate: 'error rate', minAuc: 'online AUC', maxLabelShift: 'label shift (share of late flights vs training)' };
+const SLO_TEXT: Record<SloResult['name'], string> = {
+  p99LatencyMs: 'p99 latency (ms)',
+  maxErrorRate: 'error rate',
+  minAuc: 'online AUC',
+  maxLabelShift: 'label shift (share of late flights vs training)',
+};
 
 export function sloReason(r: SloResult): string {
   const observed = r.observed === null ? '—' : String(Number(r.observed.toPrecision(4)));

@@ -51,7 +51,12 @@ export async function readWindow(db: Database, query: WindowQuery): Promise<Wind
      ORDER BY l.created_at DESC LIMIT $4`,
     [query.model, query.version, query.windowMs, query.maxRows ?? WINDOW_MAX_ROWS],
   );
-  return rows.map((r) => ({ features: r.features, output: Number(r.output), latencyMs: Number(r.latency_ms), label: r.label === null ? null : Number(r.label) }));
+  return rows.map((r) => ({
+    features: r.features,
+    output: Number(r.output),
+    latencyMs: Number(r.latency_ms),
+    label: r.label === null ? null : Number(r.label),
+  }));
 }
 
 export function sloMetrics(rows: readonly WindowRow[], minLabels: number): SloMetrics {
@@ -66,7 +71,12 @@ export function sloMetrics(rows: readonly WindowRow[], minLabels: number): SloMe
     p99LatencyMs: percentile(latencies, 0.99) ?? null,
     errorRate: rows.length === 0 ? null : errors / rows.length,
     labels: labelled.length,
-    auc: judgeable ? rocAuc(labelled.map((r) => r.output), labels) : null,
+    auc: judgeable
+      ? rocAuc(
+          labelled.map((r) => r.output),
+          labels,
+        )
+      : null,
     positiveRate: labelled.length >= minLabels && labelled.length > 0 ? positives / labelled.length : null,
   };
 }
@@ -84,14 +94,21 @@ function appendNumber(a: DuckDBAppender, value: unknown): void {
 
 /** Profiles the window's request features with the reference's histogram edges. A malformed
  * field becomes a null (counted in the profile), never a failed check. */
-export async function profileWindow(rows: readonly WindowRow[], features: readonly FeatureDef[], reference: DatasetProfile, source: string): Promise<DatasetProfile> {
+export async function profileWindow(
+  rows: readonly WindowRow[],
+  features: readonly FeatureDef[],
+  reference: DatasetProfile,
+  source: string,
+): Promise<DatasetProfile> {
   return withDuck(async (duck) => {
     await duck.run(`CREATE TEMP TABLE raw_window (${REQUEST_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`);
     await duck.appendRows('raw_window', rows.length, (a, i) => {
       const f = rows[i]!.features;
       for (const [name, type] of REQUEST_COLUMNS) (type === 'DOUBLE' ? appendNumber : appendText)(a, f[name]);
     });
-    await duck.run(`CREATE TEMP TABLE window_rows AS SELECT try_cast(date AS TIMESTAMP) AS date, distance, origin, destination FROM raw_window`);
+    await duck.run(
+      `CREATE TEMP TABLE window_rows AS SELECT try_cast(date AS TIMESTAMP) AS date, distance, origin, destination FROM raw_window`,
+    );
     return profileTable(duck, { from: 'window_rows', source, features, reference });
   });
 }

@@ -16,13 +16,35 @@ export interface WebhookPolicy {
 
 const NON_PUBLIC = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) NON_PUBLIC.addSubnet(net, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  NON_PUBLIC.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['100::', 64], ['2001:db8::', 32], ['64:ff9b::', 96], ['2002::', 16],
-] as const) NON_PUBLIC.addSubnet(net, prefix, 'ipv6');
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['64:ff9b::', 96],
+  ['2002::', 16],
+] as const)
+  NON_PUBLIC.addSubnet(net, prefix, 'ipv6');
 
 /** An IPv4 address mapped into IPv6 (`::ffff:10.0.0.1`) is judged as the IPv4 address. */
 function unmap(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
@@ -52,12 +74,15 @@ export function parseWebhookPolicy(entries: readonly string[]): WebhookPolicy {
     const family = isIP(addr ?? '');
     if (family) {
       const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix);
-      if (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128)) throw new Error(`webhook allow-list entry ${JSON.stringify(raw)}: bad prefix length`);
+      if (!Number.isInteger(bits) || bits < 0 || bits > (family === 4 ? 32 : 128))
+        throw new Error(`webhook allow-list entry ${JSON.stringify(raw)}: bad prefix length`);
       networks.addSubnet(addr!, bits, family === 4 ? 'ipv4' : 'ipv6');
     } else if (/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(raw)) {
       hosts.push(raw.toLowerCase());
     } else {
-      throw new Error(`webhook allow-list entry ${JSON.stringify(raw)} is neither a host name (hooks.example.com, *.example.com) nor an address or CIDR`);
+      throw new Error(
+        `webhook allow-list entry ${JSON.stringify(raw)} is neither a host name (hooks.example.com, *.example.com) nor an address or CIDR`,
+      );
     }
   }
   return { hosts, networks, restricted: hosts.length > 0 || entries.some((e) => isIP(e.trim().split('/')[0] ?? '') !== 0) };
@@ -91,7 +116,7 @@ export function webhookUrlProblem(policy: WebhookPolicy, url: string): string | 
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'must be http or https';
   if (u.username || u.password) return 'must not carry credentials';
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) return addressAllowed(policy, host, host) ? undefined : 'destination not allowed by this server\'s webhook policy';
-  if (policy.restricted && !hostNamed(policy, host)) return 'destination not allowed by this server\'s webhook policy';
+  if (isIP(host)) return addressAllowed(policy, host, host) ? undefined : "destination not allowed by this server's webhook policy";
+  if (policy.restricted && !hostNamed(policy, host)) return "destination not allowed by this server's webhook policy";
   return undefined;
 }

@@ -6,12 +6,7 @@ import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, type MlpLayer, type MlpWeights, type
 import { validateMlp } from './validate.ts';
 
 /** Appends the activation node (if any) and returns the name of the layer's output. */
-export function activationNode(
-  layer: MlpLayer,
-  input: string,
-  output: string,
-  nodes: Onnx.INodeProto[],
-): string {
+export function activationNode(layer: MlpLayer, input: string, output: string, nodes: Onnx.INodeProto[]): string {
   if (layer.activation === 'linear') return input;
   nodes.push(node(layer.activation === 'relu' ? 'Relu' : 'Sigmoid', [input], [output]));
   return output;

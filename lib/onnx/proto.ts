@@ -43,12 +43,7 @@ export function uint8Tensor(name: string, dims: number[], values: Uint8Array): O
   return { name, dims, dataType: DataType.UINT8, rawData: bytesOf(values) };
 }
 
-export function node(
-  opType: string,
-  inputs: string[],
-  outputs: string[],
-  attributes: Onnx.IAttributeProto[] = [],
-): Onnx.INodeProto {
+export function node(opType: string, inputs: string[], outputs: string[], attributes: Onnx.IAttributeProto[] = []): Onnx.INodeProto {
   return { opType, input: inputs, output: outputs, name: outputs[0] ?? opType, attribute: attributes };
 }
 

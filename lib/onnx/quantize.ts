@@ -102,9 +102,7 @@ function addKernel(graph: GraphParts, i: number, layer: MlpLayer): string {
   );
   // No zero point: symmetric, and DequantizeLinear's default zero point is 0 of the input type.
   graph.nodes.push(
-    node('DequantizeLinear', [`dense${i}.kernel_q`, `dense${i}.kernel_scale`], [`dense${i}.kernel`], [
-      intAttribute('axis', 1),
-    ]),
+    node('DequantizeLinear', [`dense${i}.kernel_q`, `dense${i}.kernel_scale`], [`dense${i}.kernel`], [intAttribute('axis', 1)]),
   );
   return `dense${i}.kernel`;
 }
@@ -121,9 +119,7 @@ export function quantizeMlpInt8(mlp: MlpWeights, calibration: Float32Array, meta
   validateMlp(mlp);
   const rows = calibration.length / mlp.inputDim;
   if (!Number.isInteger(rows) || rows < 1) {
-    throw new InvalidModelError(
-      `calibration must hold whole rows of ${mlp.inputDim} values, got ${calibration.length} values`,
-    );
+    throw new InvalidModelError(`calibration must hold whole rows of ${mlp.inputDim} values, got ${calibration.length} values`);
   }
   const ranges: ActivationRange[] = [];
   forwardMlp(mlp, calibration, rows, ranges);

@@ -17,9 +17,7 @@ export function validateMlp(mlp: MlpWeights): void {
       throw new InvalidModelError(`layer ${i} units must be a positive integer, got ${layer.units}`);
     }
     if (layer.weights.length !== layer.inputs * layer.units) {
-      throw new InvalidModelError(
-        `layer ${i} kernel has ${layer.weights.length} values, expected ${layer.inputs}×${layer.units}`,
-      );
+      throw new InvalidModelError(`layer ${i} kernel has ${layer.weights.length} values, expected ${layer.inputs}×${layer.units}`);
     }
     if (layer.bias.length !== layer.units) {
       throw new InvalidModelError(`layer ${i} bias has ${layer.bias.length} values, expected ${layer.units}`);

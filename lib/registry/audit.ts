@@ -14,7 +14,15 @@ type MoveRow = {
 };
 
 function toMove(r: MoveRow): AliasMove {
-  return { model: r.model, alias: r.alias, fromVersion: r.from_version, toVersion: r.to_version, actor: r.actor, reason: r.reason, at: r.at.toISOString() };
+  return {
+    model: r.model,
+    alias: r.alias,
+    fromVersion: r.from_version,
+    toVersion: r.to_version,
+    actor: r.actor,
+    reason: r.reason,
+    at: r.at.toISOString(),
+  };
 }
 
 export async function recordAliasMove(db: Queryable, move: Omit<AliasMove, 'at'>): Promise<AliasMove> {
@@ -65,5 +73,12 @@ export async function approvals(db: Queryable, model: string, version?: number):
     version === undefined
       ? await db.query<ApprovalRow>('SELECT * FROM model_approvals WHERE model = $1 ORDER BY id', [model])
       : await db.query<ApprovalRow>('SELECT * FROM model_approvals WHERE model = $1 AND version = $2 ORDER BY id', [model, version]);
-  return rows.map((r) => ({ model: r.model, version: r.version, decision: r.decision, actor: r.actor, reason: r.reason, at: r.at.toISOString() }));
+  return rows.map((r) => ({
+    model: r.model,
+    version: r.version,
+    decision: r.decision,
+    actor: r.actor,
+    reason: r.reason,
+    at: r.at.toISOString(),
+  }));
 }

@@ -2,7 +2,16 @@
 import type { Database, Queryable } from '../db/index.ts';
 import * as audit from './audit.ts';
 import { AliasNotFoundError, ModelNotFoundError, RegistryConflictError, VersionNotFoundError } from './errors.ts';
-import type { Actor, AliasMove, ApprovalRecord, CreateVersionInput, Lineage, ModelRegistry, ModelVersion, RegisteredModel } from './types.ts';
+import type {
+  Actor,
+  AliasMove,
+  ApprovalRecord,
+  CreateVersionInput,
+  Lineage,
+  ModelRegistry,
+  ModelVersion,
+  RegisteredModel,
+} from './types.ts';
 
 type VersionRow = {
   model: string;
@@ -43,8 +52,12 @@ export class BuiltinRegistry implements ModelRegistry {
   constructor(private readonly db: Database) {}
 
   async createModel(name: string, description = ''): Promise<RegisteredModel> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) throw new RangeError(`invalid model name ${JSON.stringify(name)}: letters, digits, . _ - (max 128)`);
-    await this.db.query('INSERT INTO registered_models (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, description]);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name))
+      throw new RangeError(`invalid model name ${JSON.stringify(name)}: letters, digits, . _ - (max 128)`);
+    await this.db.query('INSERT INTO registered_models (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [
+      name,
+      description,
+    ]);
     return this.getModel(name);
   }
 
@@ -55,7 +68,10 @@ export class BuiltinRegistry implements ModelRegistry {
     );
     const m = rows[0];
     if (!m) throw new ModelNotFoundError(name);
-    const aliases = await this.db.query<{ alias: string; version: number }>('SELECT alias, version FROM model_aliases WHERE model = $1 ORDER BY alias', [name]);
+    const aliases = await this.db.query<{ alias: string; version: number }>(
+      'SELECT alias, version FROM model_aliases WHERE model = $1 ORDER BY alias',
+      [name],
+    );
     return {
       name: m.name,
       description: m.description,
@@ -75,9 +91,14 @@ export class BuiltinRegistry implements ModelRegistry {
     const version = await this.db.transaction(async (tx) => {
       // Serializes version numbering per model.
       await tx.query('SELECT name FROM registered_models WHERE name = $1 FOR UPDATE', [input.model]);
-      const existing = await tx.query<{ version: number }>('SELECT version FROM model_versions WHERE model = $1 AND run_id = $2', [input.model, input.runId]);
+      const existing = await tx.query<{ version: number }>('SELECT version FROM model_versions WHERE model = $1 AND run_id = $2', [
+        input.model,
+        input.runId,
+      ]);
       if (existing.rows[0]) return existing.rows[0].version;
-      const next = await tx.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM model_versions WHERE model = $1', [input.model]);
+      const next = await tx.query<{ v: number }>('SELECT coalesce(max(version), 0) + 1 AS v FROM model_versions WHERE model = $1', [
+        input.model,
+      ]);
       const v = next.rows[0]!.v;
       await tx.query(
         `INSERT INTO model_versions (model, version, run_id, artifact_uri, lineage, metrics, gate_report_uri, tags, description)
@@ -110,20 +131,26 @@ export class BuiltinRegistry implements ModelRegistry {
 
   async searchVersions(model: string, filter: { tags?: Record<string, string> } = {}): Promise<ModelVersion[]> {
     await this.getModel(model);
-    const { rows } = await this.db.query<VersionRow>(`${VERSION_SELECT} WHERE v.model = $1 AND v.tags @> $2::jsonb ORDER BY v.version DESC`, [
-      model,
-      JSON.stringify(filter.tags ?? {}),
-    ]);
+    const { rows } = await this.db.query<VersionRow>(
+      `${VERSION_SELECT} WHERE v.model = $1 AND v.tags @> $2::jsonb ORDER BY v.version DESC`,
+      [model, JSON.stringify(filter.tags ?? {})],
+    );
     return rows.map(toVersion);
   }
 
   async setVersionTag(model: string, version: number, key: string, value: string): Promise<void> {
-    const res = await this.db.query('UPDATE model_versions SET tags = tags || jsonb_build_object($3::text, $4::text) WHERE model = $1 AND version = $2', [model, version, key, value]);
+    const res = await this.db.query(
+      'UPDATE model_versions SET tags = tags || jsonb_build_object($3::text, $4::text) WHERE model = $1 AND version = $2',
+      [model, version, key, value],
+    );
     if (res.rowCount === 0) await this.getVersion(model, version);
   }
 
   async #currentAlias(tx: Queryable, model: string, alias: string): Promise<number | null> {
-    const { rows } = await tx.query<{ version: number }>('SELECT version FROM model_aliases WHERE model = $1 AND alias = $2 FOR UPDATE', [model, alias]);
+    const { rows } = await tx.query<{ version: number }>('SELECT version FROM model_aliases WHERE model = $1 AND alias = $2 FOR UPDATE', [
+      model,
+      alias,
+    ]);
     return rows[0]?.version ?? null;
   }
 
@@ -140,7 +167,10 @@ export class BuiltinRegistry implements ModelRegistry {
   }
 
   async getAlias(model: string, alias: string): Promise<ModelVersion> {
-    const { rows } = await this.db.query<{ version: number }>('SELECT version FROM model_aliases WHERE model = $1 AND alias = $2', [model, alias]);
+    const { rows } = await this.db.query<{ version: number }>('SELECT version FROM model_aliases WHERE model = $1 AND alias = $2', [
+      model,
+      alias,
+    ]);
     if (!rows[0]) {
       await this.getModel(model);
       throw new AliasNotFoundError(model, alias);
@@ -163,7 +193,8 @@ export class BuiltinRegistry implements ModelRegistry {
 
   async rollback(model: string, by: Actor, alias = 'champion'): Promise<AliasMove> {
     const previous = await audit.previousTarget(this.db, model, alias);
-    if (previous === undefined || previous === null) throw new RegistryConflictError(`nothing to roll back: ${model}@${alias} has no previous version`);
+    if (previous === undefined || previous === null)
+      throw new RegistryConflictError(`nothing to roll back: ${model}@${alias} has no previous version`);
     return this.setAlias(model, alias, previous, by);
   }
 

@@ -45,6 +45,8 @@ export class MlflowClient {
       }
       if (attempt < this.#options.attempts) await sleep(this.#options.backoffMs * 2 ** (attempt - 1));
     }
-    throw new MlflowUnavailableError(`MLflow at ${this.#options.trackingUri} did not answer ${method} ${path} after ${this.#options.attempts} attempts: ${lastError}`);
+    throw new MlflowUnavailableError(
+      `MLflow at ${this.#options.trackingUri} did not answer ${method} ${path} after ${this.#options.attempts} attempts: ${lastError}`,
+    );
   }
 }

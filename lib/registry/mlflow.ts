@@ -6,9 +6,23 @@ import type { Database } from '../db/index.ts';
 import * as audit from './audit.ts';
 import { AliasNotFoundError, MlflowError, ModelNotFoundError, RegistryConflictError, VersionNotFoundError } from './errors.ts';
 import { MlflowClient, type MlflowClientOptions } from './mlflow-client.ts';
-import type { Actor, AliasMove, ApprovalRecord, CreateVersionInput, Lineage, ModelRegistry, ModelVersion, RegisteredModel } from './types.ts';
+import type {
+  Actor,
+  AliasMove,
+  ApprovalRecord,
+  CreateVersionInput,
+  Lineage,
+  ModelRegistry,
+  ModelVersion,
+  RegisteredModel,
+} from './types.ts';
 
-const TAG = { runId: 'flywheel.run_id', lineage: 'flywheel.lineage', metrics: 'flywheel.metrics', gateReport: 'flywheel.gate_report_uri' } as const;
+const TAG = {
+  runId: 'flywheel.run_id',
+  lineage: 'flywheel.lineage',
+  metrics: 'flywheel.metrics',
+  gateReport: 'flywheel.gate_report_uri',
+} as const;
 const INTERNAL_TAGS = new Set<string>(Object.values(TAG));
 
 interface MlflowVersion {
@@ -34,7 +48,10 @@ function isNotFound(err: unknown): boolean {
 
 /** MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE "…alias X not found". */
 function isAliasNotFound(err: unknown): boolean {
-  return isNotFound(err) || (err instanceof MlflowError && err.errorCode === 'INVALID_PARAMETER_VALUE' && /alias .* not found/i.test(err.message));
+  return (
+    isNotFound(err) ||
+    (err instanceof MlflowError && err.errorCode === 'INVALID_PARAMETER_VALUE' && /alias .* not found/i.test(err.message))
+  );
 }
 
 function toVersion(v: MlflowVersion): ModelVersion {
@@ -101,10 +118,14 @@ export class MlflowRegistry implements ModelRegistry {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#client.call<{ registered_models?: MlflowModel[]; next_page_token?: string }>('GET', 'registered-models/search', {
-        max_results: 1000,
-        ...(token ? { page_token: token } : {}),
-      });
+      const page = await this.#client.call<{ registered_models?: MlflowModel[]; next_page_token?: string }>(
+        'GET',
+        'registered-models/search',
+        {
+          max_results: 1000,
+          ...(token ? { page_token: token } : {}),
+        },
+      );
       names.push(...(page.registered_models ?? []).map((m) => m.name));
       token = page.next_page_token;
     } while (token);
@@ -132,7 +153,9 @@ export class MlflowRegistry implements ModelRegistry {
     // look-up-then-create atomic across workers.
     const version = await this.#db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mlflow-register:${input.model}`]);
-      const existing = (await this.#allVersions(input.model)).find((v) => v.tags?.some((t) => t.key === TAG.runId && t.value === input.runId));
+      const existing = (await this.#allVersions(input.model)).find((v) =>
+        v.tags?.some((t) => t.key === TAG.runId && t.value === input.runId),
+      );
       if (existing) return Number(existing.version);
       const tags = [
         { key: TAG.runId, value: input.runId },
@@ -154,7 +177,10 @@ export class MlflowRegistry implements ModelRegistry {
 
   async getVersion(model: string, version: number): Promise<ModelVersion> {
     try {
-      return toVersion((await this.#client.call<{ model_version: MlflowVersion }>('GET', 'model-versions/get', { name: model, version: String(version) })).model_version);
+      return toVersion(
+        (await this.#client.call<{ model_version: MlflowVersion }>('GET', 'model-versions/get', { name: model, version: String(version) }))
+          .model_version,
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await this.getModel(model);
@@ -220,7 +246,8 @@ export class MlflowRegistry implements ModelRegistry {
 
   async rollback(model: string, by: Actor, alias = 'champion'): Promise<AliasMove> {
     const previous = await audit.previousTarget(this.#db, model, alias);
-    if (previous === undefined || previous === null) throw new RegistryConflictError(`nothing to roll back: ${model}@${alias} has no previous version`);
+    if (previous === undefined || previous === null)
+      throw new RegistryConflictError(`nothing to roll back: ${model}@${alias} has no previous version`);
     return this.setAlias(model, alias, previous, by);
   }
 

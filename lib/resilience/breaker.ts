@@ -61,7 +61,10 @@ export class CircuitBreaker {
     if (this.current === 'open') {
       const waitedMs = this.now() - this.openedAt;
       if (waitedMs < this.resetAfterMs || this.trialInFlight) {
-        throw new DependencyUnavailableError(`${this.options.name} is unavailable (circuit open after ${this.threshold} failures)`, Math.max(1, Math.ceil((this.resetAfterMs - waitedMs) / 1000)));
+        throw new DependencyUnavailableError(
+          `${this.options.name} is unavailable (circuit open after ${this.threshold} failures)`,
+          Math.max(1, Math.ceil((this.resetAfterMs - waitedMs) / 1000)),
+        );
       }
       this.setState('half-open');
     }

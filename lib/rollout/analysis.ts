@@ -49,7 +49,8 @@ export interface ArmQuery {
 }
 
 export async function readArmStats(db: Queryable, q: ArmQuery): Promise<ArmStats> {
-  const whereOf = (t: string) => `${t}model = $1 AND ${t}model_version = $2 AND ${t}shadow = $3 AND ${t}created_at >= $4 AND ${t}created_at < $5`;
+  const whereOf = (t: string) =>
+    `${t}model = $1 AND ${t}model_version = $2 AND ${t}shadow = $3 AND ${t}created_at >= $4 AND ${t}created_at < $5`;
   const where = whereOf('');
   const params = [q.model, q.version, q.shadow, q.since, q.until];
   const [summary, bins, labelled] = await Promise.all([
@@ -188,7 +189,11 @@ export function judgeStep(champion: ArmStats, challenger: ArmStats, c: AnalysisC
       detail: `online AUC challenger ${challenger.auc!.toFixed(4)} vs champion ${champion.auc!.toFixed(4)} on ${challenger.labels}/${champion.labels} labels (at most ${c.maxAucDrop} + ${(Z_95 * se).toFixed(4)} noise lower)`,
     });
   } else {
-    checks.push({ name: 'onlineAuc', ok: null, detail: `not judged: ${challenger.labels}/${champion.labels} labelled predictions (need ${c.minLabels} per arm)` });
+    checks.push({
+      name: 'onlineAuc',
+      ok: null,
+      detail: `not judged: ${challenger.labels}/${champion.labels} labelled predictions (need ${c.minLabels} per arm)`,
+    });
   }
   const failed = checks.filter((k) => k.ok === false);
   if (failed.length > 0) return { verdict: 'fail', checks, reasons: failed.map((k) => `${k.name}: ${k.detail}`), predictionShift: shift };

@@ -24,7 +24,11 @@ function isExecutable(path: string): boolean {
   }
 }
 
-export function resolveTemporalExecutable(cliPath: string | undefined, pathEnv = process.env.PATH ?? '', toolsBin = TOOLS_BIN): TemporalExecutable {
+export function resolveTemporalExecutable(
+  cliPath: string | undefined,
+  pathEnv = process.env.PATH ?? '',
+  toolsBin = TOOLS_BIN,
+): TemporalExecutable {
   if (cliPath) {
     if (!isExecutable(cliPath)) throw new Error(`TEMPORAL_CLI_PATH=${cliPath} is not an executable file`);
     return { type: 'existing-path', path: cliPath, source: 'TEMPORAL_CLI_PATH' };

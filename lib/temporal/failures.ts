@@ -37,7 +37,11 @@ export const FAILURE_MAPPINGS: readonly FailureMapping[] = [
     error: DataValidationError,
     type: FAILURE_TYPES.DataValidationFailed,
     nonRetryable: true,
-    details: (err) => ({ summary: err.report.summary, ...(err.reportUri ? { reportUri: err.reportUri } : {}), problems: err.report.problems.filter((p) => p.severity === 'error') }),
+    details: (err) => ({
+      summary: err.report.summary,
+      ...(err.reportUri ? { reportUri: err.reportUri } : {}),
+      problems: err.report.problems.filter((p) => p.severity === 'error'),
+    }),
   }),
   row({ error: InvalidSpecError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
   // The same weights fail the same way on every attempt.
@@ -48,9 +52,19 @@ export const FAILURE_MAPPINGS: readonly FailureMapping[] = [
   row({ error: ServingAdminError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true, when: (err) => err.permanent }),
   // Model, version and alias not found alike (the subclasses).
   row({ error: RegistryNotFoundError, type: FAILURE_TYPES.NotFound, nonRetryable: true }),
-  row({ error: ArtifactNotFoundError, type: FAILURE_TYPES.NotFound, nonRetryable: true, details: (err) => ({ summary: err.message, uri: err.uri }) }),
+  row({
+    error: ArtifactNotFoundError,
+    type: FAILURE_TYPES.NotFound,
+    nonRetryable: true,
+    details: (err) => ({ summary: err.message, uri: err.uri }),
+  }),
   // The stored bytes stay corrupt however often they are read again.
-  row({ error: ArtifactCorruptError, type: FAILURE_TYPES.ArtifactCorrupt, nonRetryable: true, details: (err) => ({ summary: err.message, uri: err.uri }) }),
+  row({
+    error: ArtifactCorruptError,
+    type: FAILURE_TYPES.ArtifactCorrupt,
+    nonRetryable: true,
+    details: (err) => ({ summary: err.message, uri: err.uri }),
+  }),
   // Retryable: the next attempt resumes from the checkpoint on another machine.
   row({
     error: PreemptedError,

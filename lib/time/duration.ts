@@ -23,6 +23,9 @@ export interface DurationOptions {
 export function parseDurationMs(value: number | string, options: DurationOptions): number {
   if (typeof value === 'number') return Math.round(value * DURATION_UNITS_MS[options.bareUnit]);
   const m = DURATION.exec(value.trim());
-  if (!m) throw new RangeError(`not a duration like 500ms, 30s, 15m, 2h or 7d (a bare number counts ${options.bareUnit}): ${JSON.stringify(value)}`);
+  if (!m)
+    throw new RangeError(
+      `not a duration like 500ms, 30s, 15m, 2h or 7d (a bare number counts ${options.bareUnit}): ${JSON.stringify(value)}`,
+    );
   return Math.round(Number(m[1]) * DURATION_UNITS_MS[(m[2] ?? options.bareUnit) as DurationUnit]);
 }

@@ -46,7 +46,9 @@ export async function* monthFlights(month: string, options: MonthFlightsOptions 
     );
     const [{ n } = { n: 0 }] = await duck.all<{ n: number }>('SELECT count(*)::BIGINT AS n FROM replay');
     if (n === 0) {
-      const months = await duck.all<{ m: string }>(`SELECT DISTINCT strftime(date, '%Y-%m') AS m FROM ${source} WHERE date IS NOT NULL ORDER BY 1`);
+      const months = await duck.all<{ m: string }>(
+        `SELECT DISTINCT strftime(date, '%Y-%m') AS m FROM ${source} WHERE date IS NOT NULL ORDER BY 1`,
+      );
       throw new TrafficReplayError('badMonth', `the flights data has no month ${month} (available: ${months.map((r) => r.m).join(', ')})`);
     }
     const total = Math.min(n, options.limit ?? n);

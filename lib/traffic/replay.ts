@@ -120,31 +120,55 @@ export async function preflightReplay(baseUrl: string, model: string, apiKey?: s
   const url = `${baseUrl}/v1/models`;
   let res: Response;
   try {
-    res = await fetch(url, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000) });
+    res = await fetch(url, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000),
+    });
   } catch (err) {
     if (signal?.aborted) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new TrafficReplayError('unreachable', `cannot reach the inference server at ${baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is \`flywheel serve\` running there?`, { cause: err });
+    throw new TrafficReplayError(
+      'unreachable',
+      `cannot reach the inference server at ${baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is \`flywheel serve\` running there?`,
+      { cause: err },
+    );
   }
   if (res.status === 401) {
     const detail = await errorMessage(res);
-    throw new TrafficReplayError('unauthorized', `the inference server at ${baseUrl} refused the API key (401: ${detail}); create one with \`flywheel keys create --name replay --scopes predict,feedback\` and pass it with --key or FLYWHEEL_API_KEY`);
+    throw new TrafficReplayError(
+      'unauthorized',
+      `the inference server at ${baseUrl} refused the API key (401: ${detail}); create one with \`flywheel keys create --name replay --scopes predict,feedback\` and pass it with --key or FLYWHEEL_API_KEY`,
+    );
   }
   if (res.status === 403) {
     const detail = await errorMessage(res);
-    throw new TrafficReplayError('forbidden', `the API key lacks the "predict" scope that predictions need (403: ${detail}); create one with \`flywheel keys create --name replay --scopes predict,feedback\``);
+    throw new TrafficReplayError(
+      'forbidden',
+      `the API key lacks the "predict" scope that predictions need (403: ${detail}); create one with \`flywheel keys create --name replay --scopes predict,feedback\``,
+    );
   }
   if (!res.ok) throw new TrafficReplayError('invalid', `GET ${url} answered ${res.status}: ${await errorMessage(res)}`);
   const body = (await res.json()) as { models?: Array<{ name: string }> };
   const served = (body.models ?? []).map((m) => m.name);
   if (!served.includes(model)) {
-    throw new TrafficReplayError('unknownModel', `the inference server at ${baseUrl} does not serve model "${model}" (404; served: ${served.length ? served.join(', ') : 'none'})`);
+    throw new TrafficReplayError(
+      'unknownModel',
+      `the inference server at ${baseUrl} does not serve model "${model}" (404; served: ${served.length ? served.join(', ') : 'none'})`,
+    );
   }
   if (labels && apiKey) {
     // An empty label is refused either way: 403 says the key may not post labels, 400 that it may.
-    const probe = await fetch(`${baseUrl}/v1/feedback`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: '{}', signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000) });
+    const probe = await fetch(`${baseUrl}/v1/feedback`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: '{}',
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000),
+    });
     if (probe.status === 403) {
-      throw new TrafficReplayError('forbidden', `the API key lacks the "feedback" scope that labels need (403: ${await errorMessage(probe)}); create one with \`flywheel keys create --name replay --scopes predict,feedback\`, or post no labels (--feedback-share 0)`);
+      throw new TrafficReplayError(
+        'forbidden',
+        `the API key lacks the "feedback" scope that labels need (403: ${await errorMessage(probe)}); create one with \`flywheel keys create --name replay --scopes predict,feedback\`, or post no labels (--feedback-share 0)`,
+      );
     }
     await probe.arrayBuffer().catch(() => undefined);
   }
@@ -194,13 +218,13 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
     for await (const group of batches(replayFlights(options, abort), settings.batch, options.limit, stopSending)) await send(group);
   }
 
-  const progress = options.onProgress
-    ? setInterval(() => options.onProgress?.(snapshot()), options.progressIntervalMs ?? 5000)
-    : undefined;
+  const progress = options.onProgress ? setInterval(() => options.onProgress?.(snapshot()), options.progressIntervalMs ?? 5000) : undefined;
   progress?.unref();
-  const labels = replay.labels.postWhenDue((label) => postLabel(replay, label), limiter, abort).then((abandoned) => {
-    replay.stats.feedback.abandoned += abandoned;
-  });
+  const labels = replay.labels
+    .postWhenDue((label) => postLabel(replay, label), limiter, abort)
+    .then((abandoned) => {
+      replay.stats.feedback.abandoned += abandoned;
+    });
   try {
     // An abort mid-read surfaces as DuckDB's interruption; the stats still say what was done.
     await sendAll().catch((err: unknown) => {
@@ -234,12 +258,19 @@ function resolveOptions(options: ReplayTrafficOptions): ReplaySettings {
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   check(Number.isFinite(options.rate) && options.rate > 0, `rate must be a positive number of requests per second, got ${options.rate}`);
   check(Number.isInteger(batch) && batch >= 1, `batch must be a positive integer, got ${batch}`);
-  check(options.limit === undefined || (Number.isInteger(options.limit) && options.limit >= 0), `limit must be an integer ≥ 0, got ${options.limit}`);
-  check(options.sample === undefined || (Number.isInteger(options.sample) && options.sample > 0), `sample must be a positive integer, got ${options.sample}`);
+  check(
+    options.limit === undefined || (Number.isInteger(options.limit) && options.limit >= 0),
+    `limit must be an integer ≥ 0, got ${options.limit}`,
+  );
+  check(
+    options.sample === undefined || (Number.isInteger(options.sample) && options.sample > 0),
+    `sample must be a positive integer, got ${options.sample}`,
+  );
   check(Number.isFinite(feedbackDelayMs) && feedbackDelayMs >= 0, `feedbackDelayMs must be ≥ 0, got ${feedbackDelayMs}`);
   check(feedbackShare >= 0 && feedbackShare <= 1, `feedbackShare must be between 0 and 1, got ${feedbackShare}`);
   check(Number.isInteger(maxInFlight) && maxInFlight >= 1, `maxInFlight must be a positive integer, got ${maxInFlight}`);
-  if (!options.flights && !MONTH_PATTERN.test(options.month)) throw new TrafficReplayError('badMonth', `month must be YYYY-MM, got ${JSON.stringify(options.month)}`);
+  if (!options.flights && !MONTH_PATTERN.test(options.month))
+    throw new TrafficReplayError('badMonth', `month must be YYYY-MM, got ${JSON.stringify(options.month)}`);
   return { batch, feedbackDelayMs, feedbackShare, maxInFlight, requestTimeoutMs };
 }
 
@@ -286,7 +317,13 @@ function countFailure(failures: Record<string, number>, reason: string): void {
 }
 
 /** The stats as of now, copied (the caller may keep them while the replay goes on). */
-function snapshotStats(replay: Replay, inFlight: number, startedAt: number, firstSentAt: number | undefined, sendingEndedAt: number | undefined): ReplayStats {
+function snapshotStats(
+  replay: Replay,
+  inFlight: number,
+  startedAt: number,
+  firstSentAt: number | undefined,
+  sendingEndedAt: number | undefined,
+): ReplayStats {
   const { stats, latency } = replay;
   const now = performance.now();
   // Reading the month takes a moment before the first request; the rate starts with that.
@@ -304,12 +341,24 @@ function snapshotStats(replay: Replay, inFlight: number, startedAt: number, firs
 
 /** The flights to replay: `options.flights`, or the month's from the bundled dataset. */
 function replayFlights(options: ReplayTrafficOptions, abort: AbortSignal): AsyncIterable<ReplayFlight> {
-  return options.flights ?? monthFlights(options.month, { ...(options.limit !== undefined ? { limit: options.limit } : {}), ...(options.sample !== undefined ? { sample: options.sample } : {}), signal: abort });
+  return (
+    options.flights ??
+    monthFlights(options.month, {
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.sample !== undefined ? { sample: options.sample } : {}),
+      signal: abort,
+    })
+  );
 }
 
 /** `flights` in groups of `size` (the last may be smaller), at most `limit` flights in all, until
  * `stop` fires. */
-async function* batches(flights: AsyncIterable<ReplayFlight>, size: number, limit: number | undefined, stop: AbortSignal): AsyncGenerator<ReplayFlight[]> {
+async function* batches(
+  flights: AsyncIterable<ReplayFlight>,
+  size: number,
+  limit: number | undefined,
+  stop: AbortSignal,
+): AsyncGenerator<ReplayFlight[]> {
   let group: ReplayFlight[] = [];
   let taken = 0;
   for await (const flight of flights) {
@@ -403,7 +452,12 @@ async function postLabel(replay: Replay, item: PendingLabel): Promise<void> {
   for (let attempt = 0; attempt <= FEEDBACK_RETRIES && !abort.aborted; attempt++) {
     const timeout = AbortSignal.timeout(replay.settings.requestTimeoutMs);
     try {
-      const res = await fetch(replay.feedbackUrl, { method: 'POST', headers: replay.headers, body, signal: AbortSignal.any([abort, timeout]) });
+      const res = await fetch(replay.feedbackUrl, {
+        method: 'POST',
+        headers: replay.headers,
+        body,
+        signal: AbortSignal.any([abort, timeout]),
+      });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
         stats.feedback.posted++;

@@ -46,7 +46,12 @@ export async function selectBackend(preferred: TfjsBackend, logger: Logger): Pro
   }
   chosen ??= tf.getBackend();
   const gpu = chosen === 'tensorflow' && (await hasCuda());
-  logger.info({ backend: chosen, gpu }, chosen === 'tensorflow' ? `training on TensorFlow native (${gpu ? 'GPU' : 'CPU'})` : `training on TF.js ${chosen} (no GPU backend installed: CPU)`);
+  logger.info(
+    { backend: chosen, gpu },
+    chosen === 'tensorflow'
+      ? `training on TensorFlow native (${gpu ? 'GPU' : 'CPU'})`
+      : `training on TF.js ${chosen} (no GPU backend installed: CPU)`,
+  );
   return chosen;
 }
 

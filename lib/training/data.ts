@@ -21,7 +21,12 @@ export interface FlightsRows {
 }
 
 /** Raw columns and labels of a split, for encoding with any feature spec (e.g. a champion's). */
-export async function loadFlightsRows(duck: Duck, ctx: SourceContext, splitUri: string, options: LoadSplitOptions = {}): Promise<FlightsRows> {
+export async function loadFlightsRows(
+  duck: Duck,
+  ctx: SourceContext,
+  splitUri: string,
+  options: LoadSplitOptions = {},
+): Promise<FlightsRows> {
   const tmp = await mkdtemp(join(tmpdir(), 'flywheel-split-'));
   try {
     const file = await materializeSource(ctx, splitUri, tmp, options.signal);
@@ -49,6 +54,12 @@ export function encodeRows(spec: FlightsFeatureSpec, rows: FlightsRows): Dataset
   return { x: encodeFlights(spec, rows.batch), y: rows.labels, rows: rows.rows, dim: featureDimension(spec) };
 }
 
-export async function loadFlightsSplit(duck: Duck, ctx: SourceContext, splitUri: string, spec: FlightsFeatureSpec, options: LoadSplitOptions = {}): Promise<Dataset> {
+export async function loadFlightsSplit(
+  duck: Duck,
+  ctx: SourceContext,
+  splitUri: string,
+  spec: FlightsFeatureSpec,
+  options: LoadSplitOptions = {},
+): Promise<Dataset> {
   return encodeRows(spec, await loadFlightsRows(duck, ctx, splitUri, options));
 }

@@ -48,7 +48,9 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       const code: ErrorCode = uriTooLong ? 'uriTooLong' : 'badRequest';
       const message = uriTooLong ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` : 'malformed request URL';
       // Fastify types this reply by an unresolved route schema; it is a plain reply here.
-      void (reply as unknown as FastifyReply).code(ERROR_CODES[code]).send({ error: { code, message }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>);
+      void (reply as unknown as FastifyReply)
+        .code(ERROR_CODES[code])
+        .send({ error: { code, message }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>);
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // What Node's HTTP parser refuses (headers over 16 KB, a malformed request line) never reaches
@@ -57,9 +59,14 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       if (!socket.writable) return;
       const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
       const code: ErrorCode = tooLarge ? 'headersTooLarge' : 'badRequest';
-      const body = JSON.stringify({ error: { code, message: tooLarge ? 'request headers are larger than the server accepts (16 KB)' : 'malformed HTTP request' }, requestId: randomUUID() } satisfies ServingErrorBody<ErrorCode>);
+      const body = JSON.stringify({
+        error: { code, message: tooLarge ? 'request headers are larger than the server accepts (16 KB)' : 'malformed HTTP request' },
+        requestId: randomUUID(),
+      } satisfies ServingErrorBody<ErrorCode>);
       const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
-      socket.end(`HTTP/1.1 ${ERROR_CODES[code]} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${ERROR_CODES[code]} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     },
     return503OnClosing: true,
   });
@@ -106,7 +113,12 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'notFound', message: `no route ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>);
+    void reply
+      .status(404)
+      .send({
+        error: { code: 'notFound', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+        requestId: request.id,
+      } satisfies ServingErrorBody<ErrorCode>);
   });
 
   registerOpsRoutes(app, ctx);

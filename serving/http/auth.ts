@@ -24,17 +24,27 @@ export interface AuthOptions {
   onRateLimited?: () => void;
 }
 
-const ANONYMOUS: Principal = { keyId: 'anonymous', name: 'anonymous (auth off)', scopes: ['predict', 'feedback', 'admin', 'events'], rateLimitRps: null };
+const ANONYMOUS: Principal = {
+  keyId: 'anonymous',
+  name: 'anonymous (auth off)',
+  scopes: ['predict', 'feedback', 'admin', 'events'],
+  rateLimitRps: null,
+};
 
 export function createAuthenticator(options: AuthOptions) {
   return async function authenticate(request: FastifyRequest, scope: ApiKeyScope): Promise<Principal> {
     let principal = ANONYMOUS;
     if (options.enabled) {
       const key = presentedKey(request);
-      if (!key) throw new ServingError('unauthorized', 'missing API key: send "Authorization: Bearer <key>" (create one with `flywheel keys create`)');
+      if (!key)
+        throw new ServingError(
+          'unauthorized',
+          'missing API key: send "Authorization: Bearer <key>" (create one with `flywheel keys create`)',
+        );
       const info = looksLikeApiKey(key) ? await options.keys.verify(key, request.ip) : undefined;
       if (!info) throw new ServingError('unauthorized', 'invalid or revoked API key');
-      if (!info.scopes.includes(scope)) throw new ServingError('forbidden', `this API key lacks the "${scope}" scope (it has: ${info.scopes.join(', ')})`);
+      if (!info.scopes.includes(scope))
+        throw new ServingError('forbidden', `this API key lacks the "${scope}" scope (it has: ${info.scopes.join(', ')})`);
       principal = { keyId: info.id, name: info.name, scopes: info.scopes, rateLimitRps: info.rateLimitRps };
     }
     const rps = principal.rateLimitRps ?? options.rateLimitRps;
@@ -80,7 +90,11 @@ export function createRowLimiter(options: RowLimitOptions) {
     const waitS = options.limiter.take(bucket(principal), options.rowsPerS, options.burst, Math.min(rows, options.burst));
     if (waitS > 0) {
       options.onRateLimited?.();
-      throw new ServingError('rateLimited', `row limit of ${options.rowsPerS} instances/s for this key exceeded (this request has ${rows})`, Math.max(1, Math.ceil(waitS)));
+      throw new ServingError(
+        'rateLimited',
+        `row limit of ${options.rowsPerS} instances/s for this key exceeded (this request has ${rows})`,
+        Math.max(1, Math.ceil(waitS)),
+      );
     }
   }
   /** Before the body is read: a key with no rows left is refused without parsing its body, so
@@ -89,7 +103,11 @@ export function createRowLimiter(options: RowLimitOptions) {
     const available = options.limiter.available(bucket(principal), options.rowsPerS, options.burst);
     if (available < 1) {
       options.onRateLimited?.();
-      throw new ServingError('rateLimited', `row limit of ${options.rowsPerS} instances/s for this key exceeded`, Math.max(1, Math.ceil((1 - available) / options.rowsPerS)));
+      throw new ServingError(
+        'rateLimited',
+        `row limit of ${options.rowsPerS} instances/s for this key exceeded`,
+        Math.max(1, Math.ceil((1 - available) / options.rowsPerS)),
+      );
     }
   }
   return Object.assign(limitRows, { precheck });

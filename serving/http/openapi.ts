@@ -39,7 +39,12 @@ export const OPENAPI = {
         additionalProperties: false,
         required: ['instances'],
         properties: {
-          instances: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/Instance' }, description: 'At most FLYWHEEL_SERVE_MAX_INSTANCES' },
+          instances: {
+            type: 'array',
+            minItems: 1,
+            items: { $ref: '#/components/schemas/Instance' },
+            description: 'At most FLYWHEEL_SERVE_MAX_INSTANCES',
+          },
           routingKey: { type: 'string', description: 'Sticky canary routing key (or header X-Routing-Key)' },
         },
       },
@@ -55,16 +60,30 @@ export const OPENAPI = {
       PredictResponse: {
         type: 'object',
         required: ['requestId', 'model', 'predictions'],
-        properties: { requestId: { type: 'string' }, model: { type: 'string' }, predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } } },
+        properties: {
+          requestId: { type: 'string' },
+          model: { type: 'string' },
+          predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } },
+        },
       },
       JobRequest: {
         type: 'object',
         additionalProperties: false,
         required: ['instances'],
         properties: {
-          instances: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/Instance' }, description: 'At most 10 × FLYWHEEL_SERVE_MAX_INSTANCES' },
+          instances: {
+            type: 'array',
+            minItems: 1,
+            items: { $ref: '#/components/schemas/Instance' },
+            description: 'At most 10 × FLYWHEEL_SERVE_MAX_INSTANCES',
+          },
           routingKey: { type: 'string' },
-          webhookUrl: { type: 'string', format: 'uri', description: 'POSTed {jobId, status, result} on completion, signed (X-Flywheel-Signature: v1=HMAC-SHA256 of "<X-Flywheel-Timestamp>.<body>"); must be a public address unless the server allow-lists it' },
+          webhookUrl: {
+            type: 'string',
+            format: 'uri',
+            description:
+              'POSTed {jobId, status, result} on completion, signed (X-Flywheel-Signature: v1=HMAC-SHA256 of "<X-Flywheel-Timestamp>.<body>"); must be a public address unless the server allow-lists it',
+          },
         },
       },
       Job: {
@@ -74,7 +93,10 @@ export const OPENAPI = {
           jobId: { type: 'string', examples: ['job-3f0c…'] },
           status: { enum: ['running', 'completed', 'failed'] },
           startedAt: { type: 'string', format: 'date-time' },
-          result: { type: 'object', description: 'When completed: requestId, model, predictions [{probability, version}], completedAt, webhook' },
+          result: {
+            type: 'object',
+            description: 'When completed: requestId, model, predictions [{probability, version}], completedAt, webhook',
+          },
           error: { type: 'string', description: 'When failed' },
         },
       },
@@ -82,14 +104,24 @@ export const OPENAPI = {
         type: 'object',
         additionalProperties: false,
         required: ['requestId', 'label'],
-        properties: { requestId: { type: 'string', description: 'The requestId a prediction answered with (a namespaced <keyId>:<id> only from that key)' }, instance: { type: 'integer', minimum: 0, default: 0 }, label: { type: 'number', enum: [0, 1] } },
+        properties: {
+          requestId: {
+            type: 'string',
+            description: 'The requestId a prediction answered with (a namespaced <keyId>:<id> only from that key)',
+          },
+          instance: { type: 'integer', minimum: 0, default: 0 },
+          label: { type: 'number', enum: [0, 1] },
+        },
       },
       Routing: {
         type: 'object',
         properties: {
           model: { type: 'string' },
           champion: { type: 'object', properties: { version: { type: 'integer' } } },
-          canary: { type: ['object', 'null'], properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } } },
+          canary: {
+            type: ['object', 'null'],
+            properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } },
+          },
           shadow: { type: ['object', 'null'], properties: { version: { type: 'integer' } } },
           updatedBy: { type: ['string', 'null'] },
           updatedAt: { type: ['string', 'null'], format: 'date-time' },
@@ -100,7 +132,10 @@ export const OPENAPI = {
         additionalProperties: false,
         description: 'Omitted fields keep their value; null clears.',
         properties: {
-          canary: { type: ['object', 'null'], properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } } },
+          canary: {
+            type: ['object', 'null'],
+            properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } },
+          },
           shadow: { type: ['object', 'null'], properties: { version: { type: 'integer' } } },
         },
       },
@@ -134,7 +169,10 @@ export const OPENAPI = {
         parameters: [modelParam, { name: 'X-Routing-Key', in: 'header', schema: { type: 'string' } }],
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictRequest' } } } },
         responses: {
-          200: { description: 'Predictions', content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictResponse' } } } },
+          200: {
+            description: 'Predictions',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictResponse' } } },
+          },
           400: errorResponse('Malformed JSON or an invalid field (named in the message)'),
           401: errorResponse('Missing or invalid API key'),
           403: errorResponse('Key lacks the predict scope'),
@@ -148,7 +186,11 @@ export const OPENAPI = {
       },
     },
     '/v1/models': {
-      get: { summary: 'Models served and their routing', security: secured, responses: { 200: { description: 'Served models' }, 401: errorResponse('Missing or invalid API key') } },
+      get: {
+        summary: 'Models served and their routing',
+        security: secured,
+        responses: { 200: { description: 'Served models' }, 401: errorResponse('Missing or invalid API key') },
+      },
     },
     '/v1/models/{name}/jobs': {
       post: {
@@ -157,7 +199,10 @@ export const OPENAPI = {
         parameters: [modelParam],
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/JobRequest' } } } },
         responses: {
-          202: { description: 'Accepted; poll the Location', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+          202: {
+            description: 'Accepted; poll the Location',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } },
+          },
           400: errorResponse('Invalid body'),
           404: errorResponse('Model not served'),
           503: errorResponse('Workflow service unreachable'),
@@ -169,7 +214,10 @@ export const OPENAPI = {
         summary: 'Status and result of an async job',
         security: secured,
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { 200: { description: 'Job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } }, 404: errorResponse('No such job') },
+        responses: {
+          200: { description: 'Job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
+          404: errorResponse('No such job'),
+        },
       },
     },
     '/v1/feedback': {
@@ -177,21 +225,43 @@ export const OPENAPI = {
         summary: 'Store delayed ground truth for a prediction (scope feedback)',
         security: secured,
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Feedback' } } } },
-        responses: { 202: { description: 'Stored' }, 400: errorResponse('Invalid body, or not a request id this server issued'), 403: errorResponse('Key lacks the feedback scope, or the id is another key\'s'), 503: errorResponse('Database unreachable') },
+        responses: {
+          202: { description: 'Stored' },
+          400: errorResponse('Invalid body, or not a request id this server issued'),
+          403: errorResponse("Key lacks the feedback scope, or the id is another key's"),
+          503: errorResponse('Database unreachable'),
+        },
       },
     },
     '/v1/admin/models/{name}/routing': {
-      get: { summary: 'Current routing', security: secured, parameters: [modelParam], responses: { 200: { description: 'Routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } }, 403: errorResponse('Key lacks the admin scope') } },
+      get: {
+        summary: 'Current routing',
+        security: secured,
+        parameters: [modelParam],
+        responses: {
+          200: { description: 'Routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } },
+          403: errorResponse('Key lacks the admin scope'),
+        },
+      },
       put: {
         summary: 'Set canary weight and shadow (persisted; every replica follows)',
         security: secured,
         parameters: [modelParam],
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RoutingChange' } } } },
-        responses: { 200: { description: 'New routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } }, 400: errorResponse('Invalid change'), 404: errorResponse('Unknown model or version') },
+        responses: {
+          200: { description: 'New routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } },
+          400: errorResponse('Invalid change'),
+          404: errorResponse('Unknown model or version'),
+        },
       },
     },
     '/v1/admin/models/{name}/reload': {
-      post: { summary: 'Re-read registry aliases now (hot swap)', security: secured, parameters: [modelParam], responses: { 200: { description: 'Routing after reload' }, 409: errorResponse('The new version was refused') } },
+      post: {
+        summary: 'Re-read registry aliases now (hot swap)',
+        security: secured,
+        parameters: [modelParam],
+        responses: { 200: { description: 'Routing after reload' }, 409: errorResponse('The new version was refused') },
+      },
     },
     '/v1/events/data-arrived': {
       post: {
@@ -207,7 +277,13 @@ export const OPENAPI = {
       },
     },
     '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Process is up' } } } },
-    '/readyz': { get: { summary: 'Readiness: every served model has a loaded champion (predictions need nothing else); the body also shows whether the database answers (database), and the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (reasons in the body)' } } } },
+    '/readyz': {
+      get: {
+        summary:
+          'Readiness: every served model has a loaded champion (predictions need nothing else); the body also shows whether the database answers (database), and the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)',
+        responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (reasons in the body)' } },
+      },
+    },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
   },

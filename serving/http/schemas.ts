@@ -45,7 +45,10 @@ export function jobBodySchema(maxInstances: number) {
   return z.strictObject({
     instances: z.array(instanceSchema).min(1).max(maxInstances),
     routingKey: routingKey.optional(),
-    webhookUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    webhookUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
   });
 }
 
@@ -61,7 +64,10 @@ export const feedbackBodySchema = z.strictObject({
 const version = z.number().int().positive().max(2_147_483_647);
 
 export const routingBodySchema = z.strictObject({
-  canary: z.strictObject({ version, weight: z.number().min(0).max(1) }).nullable().optional(),
+  canary: z
+    .strictObject({ version, weight: z.number().min(0).max(1) })
+    .nullable()
+    .optional(),
   shadow: z.strictObject({ version }).nullable().optional(),
 });
 
@@ -92,7 +98,15 @@ export const dataArrivedBodySchema = z.strictObject({
   eventId: text(1, 256).optional(),
   dataset: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   partition: z.string().regex(/^[A-Za-z0-9._=-]{1,64}$/),
-  uris: z.array(z.string().regex(/^(file|s3):\/\/\S+$/, 'not a file:// or s3:// URI').max(2048)).min(1).max(1000),
+  uris: z
+    .array(
+      z
+        .string()
+        .regex(/^(file|s3):\/\/\S+$/, 'not a file:// or s3:// URI')
+        .max(2048),
+    )
+    .min(1)
+    .max(1000),
   /** false: record the partition for the next cycle without starting one. */
   retrain: z.boolean().optional(),
 });

@@ -28,20 +28,35 @@ export function createServingActivities(deps: ServingActivityDeps) {
           requestId: input.jobId,
           ...(input.routingKey !== undefined ? { routingKey: input.routingKey } : {}),
         });
-        return { requestId: out.requestId, model: out.model, predictions: out.predictions.map(({ probability, version }) => ({ probability, version })) };
+        return {
+          requestId: out.requestId,
+          model: out.model,
+          predictions: out.predictions.map(({ probability, version }) => ({ probability, version })),
+        };
       } catch (err) {
         // Bad input or an unknown model will not get better; overload and timeouts will.
-        if (err instanceof ServingError && err.code === 'badRequest') throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
-        if (err instanceof ServingError && err.code === 'notFound') throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
+        if (err instanceof ServingError && err.code === 'badRequest')
+          throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
+        if (err instanceof ServingError && err.code === 'notFound')
+          throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
         throw err;
       }
     },
 
     async deliverWebhook(input: { url: string; body: unknown }): Promise<void> {
       const secret = deps.webhook.secret;
-      if (!secret) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'webhooks are off on this server (no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with)' });
+      if (!secret)
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
+          summary: 'webhooks are off on this server (no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with)',
+        });
       try {
-        await deliverWebhook({ url: input.url, body: input.body, policy: deps.webhook.policy, secret, signal: Context.current().cancellationSignal });
+        await deliverWebhook({
+          url: input.url,
+          body: input.body,
+          policy: deps.webhook.policy,
+          secret,
+          signal: Context.current().cancellationSignal,
+        });
       } catch (err) {
         // The job result gets the generic message; the cause stays in this server's log.
         deps.logger.warn({ err, cause: (err as Error).cause, url: input.url }, 'webhook not delivered');

@@ -5,7 +5,12 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { innermostError } from '../../lib/errors.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ServingError } from '../errors.ts';
-import { inferenceJobWorkflow, type InferenceJobInput, type InferenceJobResult, type InferenceJobWorkflow } from '../../lib/contracts/inference-job.ts';
+import {
+  inferenceJobWorkflow,
+  type InferenceJobInput,
+  type InferenceJobResult,
+  type InferenceJobWorkflow,
+} from '../../lib/contracts/inference-job.ts';
 
 export type JobStatus =
   | { jobId: string; status: 'running'; startedAt: string }

@@ -38,7 +38,8 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<void> {
   const url = new URL(d.url);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // A literal address connects without a lookup: judge it here.
-  if (isIP(host) && !addressAllowed(d.policy, host, host)) throw new WebhookPolicyError('destination not allowed by this server\'s webhook policy');
+  if (isIP(host) && !addressAllowed(d.policy, host, host))
+    throw new WebhookPolicyError("destination not allowed by this server's webhook policy");
   const body = JSON.stringify(d.body);
   const timestamp = String(Math.floor(Date.now() / 1000));
   let refused = false;
@@ -50,7 +51,7 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<void> {
       const allowed = addresses.filter((a) => addressAllowed(d.policy, host, a.address));
       if (allowed.length === 0 || allowed.length !== addresses.length) {
         refused = true;
-        return callback(new WebhookPolicyError('destination not allowed by this server\'s webhook policy'), '', 4);
+        return callback(new WebhookPolicyError("destination not allowed by this server's webhook policy"), '', 4);
       }
       if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
       return callback(null, allowed[0]!.address, allowed[0]!.family);
@@ -80,7 +81,8 @@ export async function deliverWebhook(d: WebhookDelivery): Promise<void> {
     req.on('error', reject);
     req.end(body);
   }).catch((err: unknown) => {
-    if (refused || err instanceof WebhookPolicyError) throw new WebhookPolicyError('destination not allowed by this server\'s webhook policy', { cause: err });
+    if (refused || err instanceof WebhookPolicyError)
+      throw new WebhookPolicyError("destination not allowed by this server's webhook policy", { cause: err });
     throw new WebhookDeliveryError('webhook delivery failed', { cause: err });
   });
   // 3xx included: redirects are not followed (they could point anywhere).

@@ -2,12 +2,7 @@
 import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import {
-  ArtifactCorruptError,
-  ArtifactNotFoundError,
-  InvalidArtifactKeyError,
-  type ArtifactStore,
-} from '../../lib/storage/index.ts';
+import { ArtifactCorruptError, ArtifactNotFoundError, InvalidArtifactKeyError, type ArtifactStore } from '../../lib/storage/index.ts';
 import { sha256Hex } from '../../lib/storage/keys.ts';
 
 export interface StoreFixture {

@@ -28,7 +28,10 @@ async function variant(dir: string, name: string, select: string): Promise<strin
   return out;
 }
 
-export function describeDataValidationContract(name: string, setup: () => Promise<{ store: ArtifactStore; tmpDir: string; prefix: string }>): void {
+export function describeDataValidationContract(
+  name: string,
+  setup: () => Promise<{ store: ArtifactStore; tmpDir: string; prefix: string }>,
+): void {
   describe(`data validation: ${name}`, () => {
     let store: ArtifactStore;
     let tmpDir: string;
@@ -74,13 +77,24 @@ export function describeDataValidationContract(name: string, setup: () => Promis
       acts = createDataActivities({ store, logger: silentLogger() });
       spec = (await loadValidationSpec(new URL('examples/flights/validation.yaml', ROOT).pathname)) as unknown as Record<string, unknown>;
       // Reference: the clean slice with 1% of delays missing (the "usual" null rate).
-      const reference = await variant(tmpDir, 'reference', `SELECT * REPLACE (CASE WHEN row_number() OVER () % 100 = 0 THEN NULL ELSE delay END AS delay) FROM s`);
-      const ingested = await run(acts.ingestDataset, { dataset: 'flights', sourceUris: [await upload(reference, 'raw/reference.parquet')] });
+      const reference = await variant(
+        tmpDir,
+        'reference',
+        `SELECT * REPLACE (CASE WHEN row_number() OVER () % 100 = 0 THEN NULL ELSE delay END AS delay) FROM s`,
+      );
+      const ingested = await run(acts.ingestDataset, {
+        dataset: 'flights',
+        sourceUris: [await upload(reference, 'raw/reference.parquet')],
+      });
       referenceProfileUri = (await run(acts.profileDataset, { manifestUri: ingested.manifestUri })).profileUri;
     }, 120_000);
 
     it('passes clean data like the reference', async () => {
-      const ok = await variant(tmpDir, 'clean', `SELECT * REPLACE (CASE WHEN row_number() OVER () % 80 = 0 THEN NULL ELSE delay END AS delay) FROM s`);
+      const ok = await variant(
+        tmpDir,
+        'clean',
+        `SELECT * REPLACE (CASE WHEN row_number() OVER () % 80 = 0 THEN NULL ELSE delay END AS delay) FROM s`,
+      );
       const result = await ingestAndValidate(ok, 'clean');
       expect(result.summary).toMatch(/passed \(20000 rows/);
     });
@@ -96,11 +110,19 @@ export function describeDataValidationContract(name: string, setup: () => Promis
     it('catches a type change', async () => {
       const file = await variant(tmpDir, 'retyped', `SELECT * REPLACE (distance::VARCHAR AS distance) FROM s`);
       const report = await expectRejected(ingestAndValidate(file, 'retyped'));
-      expect(report.problems.find((x) => x.rule === 'type')).toMatchObject({ column: 'distance', observed: 'VARCHAR', expected: 'integer' });
+      expect(report.problems.find((x) => x.rule === 'type')).toMatchObject({
+        column: 'distance',
+        observed: 'VARCHAR',
+        expected: 'integer',
+      });
     });
 
     it('catches 5× the usual nulls', async () => {
-      const file = await variant(tmpDir, 'nulls', `SELECT * REPLACE (CASE WHEN row_number() OVER () % 20 = 0 THEN NULL ELSE delay END AS delay) FROM s`);
+      const file = await variant(
+        tmpDir,
+        'nulls',
+        `SELECT * REPLACE (CASE WHEN row_number() OVER () % 20 = 0 THEN NULL ELSE delay END AS delay) FROM s`,
+      );
       const report = await expectRejected(ingestAndValidate(file, 'nulls'));
       const p = report.problems.find((x) => x.rule === 'null_ratio_vs_reference');
       expect(p?.column).toBe('delay');
@@ -109,7 +131,11 @@ export function describeDataValidationContract(name: string, setup: () => Promis
     });
 
     it('catches values out of range', async () => {
-      const file = await variant(tmpDir, 'range', `SELECT * REPLACE (CASE WHEN row_number() OVER () <= 7 THEN 99999 ELSE distance END AS distance) FROM s`);
+      const file = await variant(
+        tmpDir,
+        'range',
+        `SELECT * REPLACE (CASE WHEN row_number() OVER () <= 7 THEN 99999 ELSE distance END AS distance) FROM s`,
+      );
       const report = await expectRejected(ingestAndValidate(file, 'range'));
       const p = report.problems.find((x) => x.rule === 'range');
       expect(p?.column).toBe('distance');
@@ -150,11 +176,15 @@ export function describeDataValidationContract(name: string, setup: () => Promis
     it('catches a corrupt (non-Parquet) file and a zero-byte file', async () => {
       const junk = join(tmpDir, 'junk.parquet');
       await writeFile(junk, Buffer.from('this is not a parquet file, just text pretending'));
-      const report = await expectRejected(run(acts.ingestDataset, { dataset: 'flights', sourceUris: [await upload(junk, 'raw/junk.parquet')] }));
+      const report = await expectRejected(
+        run(acts.ingestDataset, { dataset: 'flights', sourceUris: [await upload(junk, 'raw/junk.parquet')] }),
+      );
       expect(report.problems[0]?.rule).toBe('unreadable');
       const zero = join(tmpDir, 'zero.parquet');
       await writeFile(zero, Buffer.alloc(0));
-      const zeroReport = await expectRejected(run(acts.ingestDataset, { dataset: 'flights', sourceUris: [await upload(zero, 'raw/zero.parquet')] }));
+      const zeroReport = await expectRejected(
+        run(acts.ingestDataset, { dataset: 'flights', sourceUris: [await upload(zero, 'raw/zero.parquet')] }),
+      );
       expect(zeroReport.problems[0]?.message).toContain('0 bytes');
     });
 

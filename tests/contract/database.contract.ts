@@ -128,7 +128,9 @@ export function describeDatabaseContract(name: string, open: () => Promise<Datab
             throw new Error('roll it back');
           }),
         ).rejects.toThrow('roll it back');
-        const { rows } = await db.query<{ n: number; s: number; l: string }>("SELECT count(*)::int8 AS n, sum(id)::int8 AS s, max(label) FILTER (WHERE id = 7) AS l FROM contract_copy");
+        const { rows } = await db.query<{ n: number; s: number; l: string }>(
+          'SELECT count(*)::int8 AS n, sum(id)::int8 AS s, max(label) FILTER (WHERE id = 7) AS l FROM contract_copy',
+        );
         expect(rows[0]).toEqual({ n: 1000, s: 499500, l: 'row, 7' });
       } finally {
         await db.close();

@@ -18,7 +18,12 @@ function versionInput(model: string, runId: string, extra: Partial<CreateVersion
     model,
     runId,
     artifactUri: `s3://flywheel/training/${runId}/model.onnx`,
-    lineage: { datasetVersion: 'v-0123456789abcdef', featureSpecHash: 'ab'.repeat(32), codeRevision: 'deadbeef', params: { hidden: [64, 32], lr: 0.001 } },
+    lineage: {
+      datasetVersion: 'v-0123456789abcdef',
+      featureSpecHash: 'ab'.repeat(32),
+      codeRevision: 'deadbeef',
+      params: { hidden: [64, 32], lr: 0.001 },
+    },
     metrics: { rocAuc: 0.71, logLoss: 0.45 },
     gateReportUri: `s3://flywheel/training/${runId}/gates.json`,
     tags: { team: 'delays' },

@@ -61,7 +61,9 @@ async function janFile(name: string, rows: number, isoDates = false): Promise<st
   const date = isoDates ? `strftime(date, '%Y-%m-%dT%H:%M:%S') AS date` : 'date';
   const format = name.endsWith('.csv') ? 'FORMAT csv, HEADER' : 'FORMAT parquet';
   await withDuck((duck) =>
-    duck.run(`COPY (SELECT ${date}, delay, distance, origin, destination FROM read_parquet('${flightsParquetPath()}') WHERE month(date) = 1 ORDER BY date, origin, destination, distance LIMIT ${rows}) TO '${out}' (${format})`),
+    duck.run(
+      `COPY (SELECT ${date}, delay, distance, origin, destination FROM read_parquet('${flightsParquetPath()}') WHERE month(date) = 1 ORDER BY date, origin, destination, distance LIMIT ${rows}) TO '${out}' (${format})`,
+    ),
   );
   return out;
 }
@@ -72,7 +74,11 @@ async function toStore(file: string, key: string): Promise<string> {
 
 function prepare(label: string, sourceUris: string[]): Promise<PrepareDataResult> {
   const workflowId = WORKFLOW_IDS.prepareData('flights', `csv-${label}-${tag}`);
-  return client.workflow.execute(prepareDataWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris, validationSpec }] }) as Promise<PrepareDataResult>;
+  return client.workflow.execute(prepareDataWorkflow, {
+    taskQueue: TASK_QUEUES.cpu,
+    workflowId,
+    args: [{ dataset: 'flights', sourceUris, validationSpec }],
+  }) as Promise<PrepareDataResult>;
 }
 
 /** Rows in one normalized dataset that the other lacks (as a multiset), both ways. */
@@ -86,7 +92,11 @@ async function rowDifference(a: DatasetManifest, b: DatasetManifest): Promise<nu
   );
   return withDuck(async (duck) => {
     const diff = async (x: string, y: string) =>
-      (await duck.all<{ n: number }>(`SELECT count(*)::INT AS n FROM (SELECT * FROM read_parquet('${x}') EXCEPT ALL SELECT * FROM read_parquet('${y}'))`))[0]!.n;
+      (
+        await duck.all<{ n: number }>(
+          `SELECT count(*)::INT AS n FROM (SELECT * FROM read_parquet('${x}') EXCEPT ALL SELECT * FROM read_parquet('${y}'))`,
+        )
+      )[0]!.n;
     return [await diff(paths[0]!, paths[1]!), await diff(paths[1]!, paths[0]!)];
   });
 }
@@ -110,12 +120,22 @@ describe('CSV ingestion through prepareData', () => {
     expect(manifests[2]!.sources).toEqual([expect.objectContaining({ uri: csvFileUri })]);
     expect(manifests[1]!.columns).toEqual(manifests[0]!.columns);
     expect(manifests[2]!.columns).toEqual(manifests[0]!.columns);
-    expect(manifests[0]!.columns.map((c) => `${c.name} ${c.type}`)).toEqual(['date TIMESTAMP', 'delay BIGINT', 'distance BIGINT', 'origin VARCHAR', 'destination VARCHAR']);
+    expect(manifests[0]!.columns.map((c) => `${c.name} ${c.type}`)).toEqual([
+      'date TIMESTAMP',
+      'delay BIGINT',
+      'distance BIGINT',
+      'origin VARCHAR',
+      'destination VARCHAR',
+    ]);
     expect(await rowDifference(manifests[0]!, manifests[1]!)).toEqual([0, 0]);
     expect(await rowDifference(manifests[0]!, manifests[2]!)).toEqual([0, 0]);
 
     // Validation, profile and features agree, up to the version each names.
-    const unversioned = (r: PrepareDataResult) => ({ ...r.validation, summary: r.validation.summary.replace(r.datasetVersion, '<version>'), reportUri: undefined });
+    const unversioned = (r: PrepareDataResult) => ({
+      ...r.validation,
+      summary: r.validation.summary.replace(r.datasetVersion, '<version>'),
+      reportUri: undefined,
+    });
     expect(unversioned(parquet).summary).toContain(`passed (${ROWS} rows`);
     expect(unversioned(fromS3)).toEqual(unversioned(parquet));
     expect(unversioned(fromFile)).toEqual(unversioned(parquet));
@@ -124,11 +144,19 @@ describe('CSV ingestion through prepareData', () => {
     expect(profiles[0]!.rows).toBe(ROWS);
     expect(profiles[1]!.features).toEqual(profiles[0]!.features);
     expect(profiles[2]!.features).toEqual(profiles[0]!.features);
-    const split = (r: PrepareDataResult) => Object.fromEntries(Object.entries(r.features.splits).map(([k, v]) => [k, { rows: v.rows, positives: v.positives }]));
+    const split = (r: PrepareDataResult) =>
+      Object.fromEntries(Object.entries(r.features.splits).map(([k, v]) => [k, { rows: v.rows, positives: v.positives }]));
     expect(split(fromS3)).toEqual(split(parquet));
     expect(split(fromFile)).toEqual(split(parquet));
-    expect(results.map((r) => r.features.featureSpecHash)).toEqual([parquet.features.featureSpecHash, parquet.features.featureSpecHash, parquet.features.featureSpecHash]);
-    const spec = async (r: PrepareDataResult) => ({ ...(await getJson<FlightsFeatureSpec>(store, store.keyFor(r.features.featureSpecUri))), fittedOn: undefined });
+    expect(results.map((r) => r.features.featureSpecHash)).toEqual([
+      parquet.features.featureSpecHash,
+      parquet.features.featureSpecHash,
+      parquet.features.featureSpecHash,
+    ]);
+    const spec = async (r: PrepareDataResult) => ({
+      ...(await getJson<FlightsFeatureSpec>(store, store.keyFor(r.features.featureSpecUri))),
+      fittedOn: undefined,
+    });
     expect(await spec(fromFile)).toEqual(await spec(parquet));
   }, 180_000);
 
@@ -142,7 +170,8 @@ describe('CSV ingestion through prepareData', () => {
         await writeFile(path, `${lines.join('\n')}\n`);
         return toStore(path, 'raw/flights-csv/month=2001-02/part-0000.csv');
       },
-      problem: /not a well-formed CSV \(comma-separated, double-quoted, with a header row\): rows with a different number of fields, or an unterminated quote/,
+      problem:
+        /not a well-formed CSV \(comma-separated, double-quoted, with a header row\): rows with a different number of fields, or an unterminated quote/,
     },
     {
       what: 'a value that does not fit its column past the sniffed sample (local file)',
@@ -154,31 +183,44 @@ describe('CSV ingestion through prepareData', () => {
       },
       problem: /CSV Error on Line: 30002; Original Line: 2001-01-31 23:59:00,n\/a,300,ATL,TPA; Error when converting column "delay"/,
     },
-  ])('$what: ingest fails once with DataValidationFailed and a report saying where', async ({ what, make, problem }) => {
-    const uri = await make();
-    const workflowId = WORKFLOW_IDS.prepareData('flights', `csv-bad-${what.split(' ')[1]}-${tag}`);
-    const err = await client.workflow
-      .execute(prepareDataWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris: [uri], validationSpec }] })
-      .then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    const activity = (err as WorkflowFailedError).cause as ActivityFailure;
-    expect(activity).toBeInstanceOf(ActivityFailure);
-    expect(activity.activityType).toBe('ingestDataset');
-    const failure = activity.cause as ApplicationFailure;
-    expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure.type).toBe('DataValidationFailed');
-    expect(failure.nonRetryable).toBe(true);
-    expect(failure.message).toContain(`cannot read ${uri}: `);
-    expect(failure.message).toMatch(problem);
+  ])(
+    '$what: ingest fails once with DataValidationFailed and a report saying where',
+    async ({ what, make, problem }) => {
+      const uri = await make();
+      const workflowId = WORKFLOW_IDS.prepareData('flights', `csv-bad-${what.split(' ')[1]}-${tag}`);
+      const err = await client.workflow
+        .execute(prepareDataWorkflow, {
+          taskQueue: TASK_QUEUES.cpu,
+          workflowId,
+          args: [{ dataset: 'flights', sourceUris: [uri], validationSpec }],
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const activity = (err as WorkflowFailedError).cause as ActivityFailure;
+      expect(activity).toBeInstanceOf(ActivityFailure);
+      expect(activity.activityType).toBe('ingestDataset');
+      const failure = activity.cause as ApplicationFailure;
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect(failure.type).toBe('DataValidationFailed');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toContain(`cannot read ${uri}: `);
+      expect(failure.message).toMatch(problem);
 
-    const details = failure.details?.[0] as { summary: string; reportUri: string };
-    const report = await getJson<ValidationReport>(store, store.keyFor(details.reportUri));
-    expect(report).toMatchObject({ passed: false, errors: 1, subject: uri });
-    expect(report.problems[0]).toMatchObject({ severity: 'error', rule: 'unreadable' });
-    expect(report.problems[0]!.message).toMatch(problem);
-    expect(new TextDecoder().decode(await store.get(store.keyFor(details.reportUri).replace(/\.json$/, '.txt')))).toMatch(problem);
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-    expect(attempts).toEqual([1]);
-  }, 120_000);
+      const details = failure.details?.[0] as { summary: string; reportUri: string };
+      const report = await getJson<ValidationReport>(store, store.keyFor(details.reportUri));
+      expect(report).toMatchObject({ passed: false, errors: 1, subject: uri });
+      expect(report.problems[0]).toMatchObject({ severity: 'error', rule: 'unreadable' });
+      expect(report.problems[0]!.message).toMatch(problem);
+      expect(new TextDecoder().decode(await store.get(store.keyFor(details.reportUri).replace(/\.json$/, '.txt')))).toMatch(problem);
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const attempts = (history.events ?? [])
+        .filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      expect(attempts).toEqual([1]);
+    },
+    120_000,
+  );
 });

@@ -24,10 +24,13 @@ describe('flywheel dev', () => {
   it('starts the embedded stack (with --serve, the inference server too), serves the Web UI, and stops cleanly on Ctrl-C', async () => {
     const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
     const dataDir = await mkdtemp(join(tmpdir(), 'flywheel-dev-'));
-    const dev = spawnNode(['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--serve', '--serve-port', String(servePort)], {
-      FLYWHEEL_DATA_DIR: dataDir,
-      TEMPORAL_CLI_PATH: infra.temporalCliPath,
-    });
+    const dev = spawnNode(
+      ['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--serve', '--serve-port', String(servePort)],
+      {
+        FLYWHEEL_DATA_DIR: dataDir,
+        TEMPORAL_CLI_PATH: infra.temporalCliPath,
+      },
+    );
     try {
       await dev.waitFor('Press Ctrl-C to stop.', 120_000);
       expect(dev.output()).toContain(`Web UI      http://127.0.0.1:${uiPort}`);

@@ -32,7 +32,13 @@ import { drifted, januaryTraffic } from '../unit/helpers/drift-traffic.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, waitForStatus } from './lifecycle-helpers.ts';
 import { spawnWorker, type Spawned } from './processes.ts';
-import { checkNowSignal, driftMonitorStatusQuery, type CheckDriftInput, type DriftCheckSummary, type DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
+import {
+  checkNowSignal,
+  driftMonitorStatusQuery,
+  type CheckDriftInput,
+  type DriftCheckSummary,
+  type DriftMonitorStatus,
+} from '../../lib/contracts/drift-monitor.ts';
 import { statusQuery, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
@@ -106,7 +112,11 @@ async function judgedCheck(model: string): Promise<DriftMonitorStatus> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const before = (await handle.query(driftMonitorStatusQuery)).state.checks;
     await handle.signal(checkNowSignal, { reason: 'test' });
-    const s = await waitFor(`check ${before + 1} of ${model}`, () => handle.query(driftMonitorStatusQuery), (q) => q.state.checks > before && q.phase === 'waiting');
+    const s = await waitFor(
+      `check ${before + 1} of ${model}`,
+      () => handle.query(driftMonitorStatusQuery),
+      (q) => q.state.checks > before && q.phase === 'waiting',
+    );
     if (s.state.lastCheck?.status === 'ok' || s.state.lastCheck?.status === 'breach') return s;
   }
   throw new Error(`no judged check of ${model} in 10 tries`);
@@ -121,7 +131,12 @@ beforeAll(async () => {
   db = await PostgresDatabase.create(infra.databaseUrl);
   await migrate(db);
   registry = new BuiltinRegistry(db);
-  worker = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `monitor-${tag}` });
+  worker = spawnWorker('cpu', {
+    ...infra.env,
+    MLFLOW_TRACKING_URI: '',
+    ARTIFACT_STORE: storeUri,
+    FLYWHEEL_WORKER_IDENTITY: `monitor-${tag}`,
+  });
   const featureSpec = await fitFixtureSpec();
   for (const name of [DRIFT, CONTROL, CHAIN]) await registerFixtureModel({ registry, store, name, spec: featureSpec, alias: 'champion' });
   // The fixture versions' lineage names dataset version `fixture`: its profile is the reference.
@@ -129,7 +144,11 @@ beforeAll(async () => {
   control = traffic.control;
   await putJson(store, referenceProfileKey('flights', 'fixture'), traffic.reference);
   key = (await createApiKey(db, { name: `monitor-${tag}`, scopes: ['predict', 'feedback'] })).key;
-  const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: `${DRIFT},${CONTROL},${CHAIN}`, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
+  const settings = loadConfig('serve', {
+    FLYWHEEL_SERVE_PORT: '0',
+    FLYWHEEL_SERVE_MODELS: `${DRIFT},${CONTROL},${CHAIN}`,
+    FLYWHEEL_SERVE_REFRESH_MS: '600000',
+  }).serve;
   server = await createInferenceServer({ settings, db, registry, store, logger });
   url = await server.start();
   await worker.waitFor('"worker started"', 90_000);
@@ -138,7 +157,11 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const id of started) await client?.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+  for (const id of started)
+    await client?.workflow
+      .getHandle(id)
+      .terminate('test done')
+      .catch(() => undefined);
   await server?.stop().catch(() => undefined);
   worker?.child.kill('SIGTERM');
   await worker?.exited;
@@ -164,11 +187,18 @@ describe('driftMonitor', () => {
   it('injected drift: every check breaches, the lifecycle gets exactly one drift signal within the cooldown', async () => {
     await startLifecycleAndMonitor(DRIFT);
     await predictAll(DRIFT, drifted(control));
-    await waitFor('the prediction log', () => logged(DRIFT), (n) => n >= control.length);
+    await waitFor(
+      'the prediction log',
+      () => logged(DRIFT),
+      (n) => n >= control.length,
+    );
 
     const statuses: DriftMonitorStatus[] = [];
     for (let n = 1; n <= 4; n++) statuses.push(await judgedCheck(DRIFT));
-    expect(statuses.map((s) => s.state.lastCheck?.status), JSON.stringify(statuses.map((s) => s.state.lastCheck))).toEqual(['breach', 'breach', 'breach', 'breach']);
+    expect(
+      statuses.map((s) => s.state.lastCheck?.status),
+      JSON.stringify(statuses.map((s) => s.state.lastCheck)),
+    ).toEqual(['breach', 'breach', 'breach', 'breach']);
     expect(statuses.map((s) => s.state.alerts)).toEqual([0, 1, 1, 1]);
     const last = statuses.at(-1)!;
     expect(last.state).toMatchObject({ armed: false, alertedVersion: 1, consecutiveBreaches: 4 });
@@ -187,11 +217,18 @@ describe('driftMonitor', () => {
   it('no-drift control: traffic from the training month triggers nothing', async () => {
     await startLifecycleAndMonitor(CONTROL);
     await predictAll(CONTROL, control);
-    await waitFor('the prediction log', () => logged(CONTROL), (n) => n >= control.length);
+    await waitFor(
+      'the prediction log',
+      () => logged(CONTROL),
+      (n) => n >= control.length,
+    );
 
     const statuses: DriftMonitorStatus[] = [];
     for (let n = 1; n <= 3; n++) statuses.push(await judgedCheck(CONTROL));
-    expect(statuses.map((s) => s.state.lastCheck?.status), JSON.stringify(statuses.at(-1)?.state.lastCheck)).toEqual(['ok', 'ok', 'ok']);
+    expect(
+      statuses.map((s) => s.state.lastCheck?.status),
+      JSON.stringify(statuses.at(-1)?.state.lastCheck),
+    ).toEqual(['ok', 'ok', 'ok']);
     expect(statuses.at(-1)!.state).toMatchObject({ alerts: 0, armed: true, consecutiveClears: 3 });
     const lifecycle = await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(CONTROL)).query(statusQuery);
     expect(driftCycles(lifecycle)).toEqual([]);
@@ -211,12 +248,19 @@ describe('driftMonitor', () => {
       args: [{ model: CHAIN, dataset: 'flights', monitor: s.monitor, lifecycleWorkflowId: lifecycleId, checksBeforeContinueAsNew: 2 }],
     });
     await predictAll(CHAIN, drifted(control));
-    await waitFor('the prediction log', () => logged(CHAIN), (n) => n >= control.length);
+    await waitFor(
+      'the prediction log',
+      () => logged(CHAIN),
+      (n) => n >= control.length,
+    );
 
     const statuses: DriftMonitorStatus[] = [];
     for (let n = 1; n <= 5; n++) statuses.push(await judgedCheck(CHAIN));
     const states = statuses.map((x) => x.state);
-    expect(states.map((x) => x.lastCheck?.status), JSON.stringify(states.map((x) => x.lastCheck?.reasons))).toEqual(['breach', 'breach', 'breach', 'breach', 'breach']);
+    expect(
+      states.map((x) => x.lastCheck?.status),
+      JSON.stringify(states.map((x) => x.lastCheck?.reasons)),
+    ).toEqual(['breach', 'breach', 'breach', 'breach', 'breach']);
     // Breach 3 (in the second run at the latest) alerts: the count from the first run carried over.
     expect(states.map((x) => x.consecutiveBreaches)).toEqual([1, 2, 3, 4, 5]);
     expect(states.map((x) => x.alerts)).toEqual([0, 0, 1, 1, 1]);
@@ -234,7 +278,8 @@ describe('driftMonitor', () => {
       'the runs in visibility',
       async () => {
         const found: Array<{ runId: string; status: string }> = [];
-        for await (const w of client.workflow.list({ query: `WorkflowId = '${monitorId}'` })) found.push({ runId: w.runId, status: w.status.name });
+        for await (const w of client.workflow.list({ query: `WorkflowId = '${monitorId}'` }))
+          found.push({ runId: w.runId, status: w.status.name });
         return found;
       },
       (found) => found.length === Math.floor(checks[4]! / 2) + 1 && found.filter((r) => r.status === 'RUNNING').length === 1,
@@ -269,7 +314,18 @@ describe('driftMonitor', () => {
           await held;
         }
         const slo = { samples: 500, p99LatencyMs: null, errorRate: null, labels: 0, auc: null, positiveRate: null };
-        return { checkId: input.checkId, at: new Date().toISOString(), status: 'ok', breach: false, reasons: [], championVersion: 1, reference: 'fixture', samples: 500, drift: null, slo };
+        return {
+          checkId: input.checkId,
+          at: new Date().toISOString(),
+          status: 'ok',
+          breach: false,
+          reasons: [],
+          championVersion: 1,
+          reference: 'fixture',
+          samples: 500,
+          drift: null,
+          slo,
+        };
       },
     };
     const native = await NativeConnection.connect({ address: infra.temporalAddress });
@@ -291,7 +347,12 @@ describe('driftMonitor', () => {
         await handle.signal(checkNowSignal, { reason: 'during the last check of the run' });
         release();
         // The interval is an hour: only the carried request can make check 3 happen now.
-        const after = await waitFor('check 3 in the next run', () => handle.query(driftMonitorStatusQuery), (q) => q.state.checks === 3 && q.phase === 'waiting', 20_000);
+        const after = await waitFor(
+          'check 3 in the next run',
+          () => handle.query(driftMonitorStatusQuery),
+          (q) => q.state.checks === 3 && q.phase === 'waiting',
+          20_000,
+        );
         expect(after.state).toMatchObject({ checks: 3, consecutiveClears: 3, alerts: 0 });
         expect(checkIds.map((id) => id.replace(/^.*-/, ''))).toEqual(['1', '2', '3']);
         expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);

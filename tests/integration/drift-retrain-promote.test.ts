@@ -52,7 +52,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of [WORKFLOW_IDS.driftMonitor(MODEL), WORKFLOW_IDS.modelLifecycle(MODEL)]) {
-    await client?.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+    await client?.workflow
+      .getHandle(id)
+      .terminate('test done')
+      .catch(() => undefined);
   }
   await server?.stop().catch(() => undefined);
   worker?.child.kill('SIGTERM');
@@ -68,21 +71,52 @@ describe('drift → retrain → promote', () => {
     const spec = await quickSpec(MODEL, {
       retrain: { onNewData: true, onDrift: true, cooldown: '0s' },
       // Checks every 2 s on the last 10 minutes of traffic; two breaches in a row alert.
-      monitor: { interval: '2s', window: '10m', minSamples: 300, breachesToAlert: 2, clearsToRearm: 2, cooldown: '1h', drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] } },
+      monitor: {
+        interval: '2s',
+        window: '10m',
+        minSamples: 300,
+        breachesToAlert: 2,
+        clearsToRearm: 2,
+        cooldown: '1h',
+        drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] },
+      },
     });
-    const [jan, feb, traffic] = await Promise.all([sliceEvent(store, dir, '2001-01', 6000), sliceEvent(store, dir, '2001-02', 6000), januaryTraffic(0, 600)]);
+    const [jan, feb, traffic] = await Promise.all([
+      sliceEvent(store, dir, '2001-01', 6000),
+      sliceEvent(store, dir, '2001-02', 6000),
+      januaryTraffic(0, 600),
+    ]);
     const lifecycleId = WORKFLOW_IDS.modelLifecycle(MODEL);
-    await client.workflow.signalWithStart(modelLifecycle, { workflowId: lifecycleId, taskQueue: TASK_QUEUES.cpu, args: [spec], signal: dataArrivedSignal, signalArgs: [jan] });
+    await client.workflow.signalWithStart(modelLifecycle, {
+      workflowId: lifecycleId,
+      taskQueue: TASK_QUEUES.cpu,
+      args: [spec],
+      signal: dataArrivedSignal,
+      signalArgs: [jan],
+    });
 
     const first = await waitForStatus(client, MODEL, (s) => s.history.length >= 1, 120_000);
-    expect(first.history[0], JSON.stringify(first.history[0])).toMatchObject({ cycle: 1, stage: 'promoted', version: 1, triggers: [{ kind: 'new-data' }] });
+    expect(first.history[0], JSON.stringify(first.history[0])).toMatchObject({
+      cycle: 1,
+      stage: 'promoted',
+      version: 1,
+      triggers: [{ kind: 'new-data' }],
+    });
     // Cycle 1 started the monitor; with no traffic yet its checks judge nothing.
     const monitor = client.workflow.getHandle(WORKFLOW_IDS.driftMonitor(MODEL));
-    await pollUntil('the monitor checking', () => monitor.query(driftMonitorStatusQuery), (m) => m.state.checks >= 1);
+    await pollUntil(
+      'the monitor checking',
+      () => monitor.query(driftMonitorStatusQuery),
+      (m) => m.state.checks >= 1,
+    );
     await client.workflow.getHandle(lifecycleId).signal(dataArrivedSignal, { ...feb, retrain: false });
 
     const key = (await createApiKey(db, { name: `loop-${tag}`, scopes: ['predict', 'feedback'] })).key;
-    const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: MODEL, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
+    const settings = loadConfig('serve', {
+      FLYWHEEL_SERVE_PORT: '0',
+      FLYWHEEL_SERVE_MODELS: MODEL,
+      FLYWHEEL_SERVE_REFRESH_MS: '600000',
+    }).serve;
     server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
     const url = await server.start();
     await predictAll(url, key, MODEL, drifted(traffic.control));
@@ -100,7 +134,12 @@ describe('drift → retrain → promote', () => {
     expect(champion.version).toBe(2);
     expect(champion.lineage.datasetVersion).toBe(cycle2.datasetVersion);
     const moves = (await registry.aliasHistory(MODEL, 'champion')).map((m) => [m.fromVersion, m.toVersion]);
-    expect(moves).toEqual(expect.arrayContaining([[null, 1], [1, 2]]));
+    expect(moves).toEqual(
+      expect.arrayContaining([
+        [null, 1],
+        [1, 2],
+      ]),
+    );
 
     // The alert the cycle came from: the monitor's, after two breaching checks of v1.
     const status = await monitor.query(driftMonitorStatusQuery);

@@ -49,7 +49,9 @@ export default function setup(project: TestProject) {
     started = down;
     env = parseEnv(infra(['env']).stdout);
   }
-  const s3Bucket = required(env, 'ARTIFACT_STORE').replace(/^s3:\/\//, '').split('/')[0]!;
+  const s3Bucket = required(env, 'ARTIFACT_STORE')
+    .replace(/^s3:\/\//, '')
+    .split('/')[0]!;
   const provided: InfraEnv = {
     env,
     temporalAddress: required(env, 'TEMPORAL_ADDRESS'),
@@ -60,7 +62,9 @@ export default function setup(project: TestProject) {
     mlflowBucket: env.FLYWHEEL_INFRA_MLFLOW_BUCKET ?? 'flywheel-mlflow',
     mlflowUri: required(env, 'MLFLOW_TRACKING_URI'),
     ...(env.FLYWHEEL_MLFLOW_PYTHON ? { mlflowPython: env.FLYWHEEL_MLFLOW_PYTHON } : {}),
-    temporalUiUrl: env.FLYWHEEL_TEMPORAL_UI_URL ?? `http://${required(env, 'TEMPORAL_ADDRESS').replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + 1000}`)}`,
+    temporalUiUrl:
+      env.FLYWHEEL_TEMPORAL_UI_URL ??
+      `http://${required(env, 'TEMPORAL_ADDRESS').replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + 1000}`)}`,
   };
   project.provide('infra', provided);
 

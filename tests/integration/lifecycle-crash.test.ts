@@ -34,7 +34,23 @@ let db: PostgresDatabase;
 
 /** A dev server of this test's own (so restarting it disturbs no other test), on a SQLite file. */
 async function startTemporal(): Promise<ChildProcess> {
-  const child = spawn(infra.temporalCliPath, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--db-filename', join(dir, 'temporal.sqlite'), '--log-level', 'error'], { stdio: 'ignore' });
+  const child = spawn(
+    infra.temporalCliPath,
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--headless',
+      '--db-filename',
+      join(dir, 'temporal.sqlite'),
+      '--log-level',
+      'error',
+    ],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
     try {
       const c = await Connection.connect({ address: `127.0.0.1:${port}`, connectTimeout: 500 });
@@ -49,7 +65,13 @@ async function startTemporal(): Promise<ChildProcess> {
 }
 
 function startWorker(): Spawned {
-  return spawnWorker('cpu', { ...infra.env, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `crash-${tag}-${Date.now()}` });
+  return spawnWorker('cpu', {
+    ...infra.env,
+    TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    MLFLOW_TRACKING_URI: '',
+    ARTIFACT_STORE: storeUri,
+    FLYWHEEL_WORKER_IDENTITY: `crash-${tag}-${Date.now()}`,
+  });
 }
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -77,19 +99,30 @@ afterAll(async () => {
 
 describe('a lifecycle cycle through crashes', () => {
   it('survives a killed worker and a restarted Temporal server mid-training, applying each effect once', async () => {
-    const spec = await quickSpec(`crash-${tag}`, { trainer: { hyperparameters: { hidden: [32], epochs: 20, patience: 20, seed: 3 }, resources: { gpu: false }, limitRows: 20_000 } });
+    const spec = await quickSpec(`crash-${tag}`, {
+      trainer: { hyperparameters: { hidden: [32], epochs: 20, patience: 20, seed: 3 }, resources: { gpu: false }, limitRows: 20_000 },
+    });
     const event = await sliceEvent(store, dir, '2001-01', 30_000);
     worker = startWorker();
     await worker.waitFor('"worker started"', 90_000);
     await withClient((client) =>
-      client.workflow.signalWithStart(modelLifecycle, { workflowId: WORKFLOW_IDS.modelLifecycle(spec.name), taskQueue: TASK_QUEUES.cpu, args: [spec], signal: dataArrivedSignal, signalArgs: [event] }),
+      client.workflow.signalWithStart(modelLifecycle, {
+        workflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
+        taskQueue: TASK_QUEUES.cpu,
+        args: [spec],
+        signal: dataArrivedSignal,
+        signalArgs: [event],
+      }),
     );
     const training = await withClient((client) => waitForStatus(client, spec.name, (s) => s.current?.stage === 'train', 120_000));
     const trainWorkflowId = training.current!.detail!;
     // Kill only once the training activity is really running on the worker (started, not done).
     await withClient(async (client) => {
       for (let i = 0; i < 600; i++) {
-        const desc = await client.workflow.getHandle(trainWorkflowId).describe().catch(() => undefined);
+        const desc = await client.workflow
+          .getHandle(trainWorkflowId)
+          .describe()
+          .catch(() => undefined);
         const pending = desc?.raw.pendingActivities?.[0];
         if (Number(pending?.state) === PENDING_ACTIVITY_STATE_STARTED) return;
         await new Promise((r) => setTimeout(r, 100));
@@ -112,7 +145,9 @@ describe('a lifecycle cycle through crashes', () => {
 
     // The training step really was interrupted: its activity ran again (attempt 2) after the crash.
     const history = await withClient((client) => client.workflow.getHandle(trainWorkflowId).fetchHistory());
-    const attempts = (history.events ?? []).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : []));
+    const attempts = (history.events ?? []).flatMap((e) =>
+      e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : [],
+    );
     expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
 
     const registry = new BuiltinRegistry(db);

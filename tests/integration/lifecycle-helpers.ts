@@ -15,7 +15,14 @@ import { ROOT } from './processes.ts';
 import { statusQuery, type DataArrivedSignal, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 
 /** `rows` flights of `month` (from `offset`) as a partition in the store, announced as an event. */
-export async function sliceEvent(store: ArtifactStore, dir: string, month: string, rows: number, offset = 0, partition = month): Promise<DataArrivedSignal> {
+export async function sliceEvent(
+  store: ArtifactStore,
+  dir: string,
+  month: string,
+  rows: number,
+  offset = 0,
+  partition = month,
+): Promise<DataArrivedSignal> {
   const file = join(dir, `${partition}-${offset}.parquet`);
   await withDuck((duck) =>
     duck.run(
@@ -38,7 +45,12 @@ export async function quickSpec(name: string, overrides: Partial<ModelSpecInput>
   });
 }
 
-export async function waitForStatus(client: Client, model: string, predicate: (s: LifecycleStatus) => boolean, timeoutMs = 120_000): Promise<LifecycleStatus> {
+export async function waitForStatus(
+  client: Client,
+  model: string,
+  predicate: (s: LifecycleStatus) => boolean,
+  timeoutMs = 120_000,
+): Promise<LifecycleStatus> {
   const handle = client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model));
   const deadline = Date.now() + timeoutMs;
   let last: LifecycleStatus | undefined;
@@ -80,5 +92,7 @@ export async function pollUntil<T>(what: string, read: () => Promise<T>, done: (
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}${error ? `; last error: ${(error as Error).message}` : ''}`);
+  throw new Error(
+    `timed out waiting for ${what}; last: ${JSON.stringify(last)}${error ? `; last error: ${(error as Error).message}` : ''}`,
+  );
 }

@@ -54,7 +54,12 @@ beforeAll(async () => {
   registry = new BuiltinRegistry(db);
   jan = await sliceEvent(store, dir, '2001-01', 15_000);
   feb = await sliceEvent(store, dir, '2001-02', 15_000);
-  worker = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `lifecycle-${tag}` });
+  worker = spawnWorker('cpu', {
+    ...infra.env,
+    MLFLOW_TRACKING_URI: '',
+    ARTIFACT_STORE: storeUri,
+    FLYWHEEL_WORKER_IDENTITY: `lifecycle-${tag}`,
+  });
   await worker.waitFor('"worker started"', 90_000);
   connection = await Connection.connect({ address: infra.temporalAddress });
   client = new Client({ connection });
@@ -62,7 +67,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Entity workflows run forever: end them so the shared dev server does not collect them.
-  for (const id of started) await client?.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+  for (const id of started)
+    await client?.workflow
+      .getHandle(id)
+      .terminate('test done')
+      .catch(() => undefined);
   worker?.child.kill('SIGTERM');
   await worker?.exited;
   await connection?.close();
@@ -75,7 +84,12 @@ describe('modelLifecycle', () => {
     await start(spec, jan);
     const first = await waitForStatus(client, spec.name, (s) => s.history.length >= 1);
     const cycle1 = first.history[0]!;
-    expect(cycle1, JSON.stringify(first)).toMatchObject({ cycle: 1, stage: 'promoted', workflowId: `cycle/${spec.name}/1`, triggers: [{ kind: 'new-data', eventId: jan.eventId }] });
+    expect(cycle1, JSON.stringify(first)).toMatchObject({
+      cycle: 1,
+      stage: 'promoted',
+      workflowId: `cycle/${spec.name}/1`,
+      triggers: [{ kind: 'new-data', eventId: jan.eventId }],
+    });
 
     const champion = await registry.getAlias(spec.name, 'champion');
     expect(champion.version).toBe(cycle1.version);
@@ -126,7 +140,9 @@ describe('modelLifecycle', () => {
     expect(approved).toMatchObject({ decision: 'approved', actor: 'ana', timedOut: false, cycle: 1, version });
     await waitForStatus(client, spec.name, (s) => s.history.length === 1);
     expect((await registry.getAlias(spec.name, 'champion')).version).toBe(version);
-    expect((await registry.approvals(spec.name, version)).map((a) => [a.decision, a.actor, a.reason])).toEqual([['approved', 'ana', 'metrics look right']]);
+    expect((await registry.approvals(spec.name, version)).map((a) => [a.decision, a.actor, a.reason])).toEqual([
+      ['approved', 'ana', 'metrics look right'],
+    ]);
 
     await handle.signal(dataArrivedSignal, feb);
     const second = await waitForStatus(client, spec.name, (s) => s.state === 'awaiting-approval' && s.pendingApproval?.cycle === 2);
@@ -148,7 +164,10 @@ describe('modelLifecycle', () => {
     let ids: string[] = [];
     for (let i = 0; i < 40 && ids.length === 0; i++) {
       ids = [];
-      for await (const w of client.workflow.list({ query: `FlywheelModel = "${spec.name}" AND FlywheelStage = "gates-failed" AND ExecutionStatus = "Failed"` })) ids.push(w.workflowId);
+      for await (const w of client.workflow.list({
+        query: `FlywheelModel = "${spec.name}" AND FlywheelStage = "gates-failed" AND ExecutionStatus = "Failed"`,
+      }))
+        ids.push(w.workflowId);
       if (ids.length === 0) await new Promise((r) => setTimeout(r, 250)); // visibility is eventually consistent
     }
     expect(ids).toEqual([`cycle/${spec.name}/1`]);
@@ -159,11 +178,20 @@ describe('modelLifecycle', () => {
     const workflowId = WORKFLOW_IDS.modelLifecycle(spec.name);
     started.push(workflowId);
     // A tiny history budget, so the first cycle alone exceeds it.
-    const first = await client.workflow.signalWithStart(modelLifecycle, { workflowId, taskQueue: TASK_QUEUES.cpu, args: [spec, undefined, { maxHistoryEvents: 30 }], signal: dataArrivedSignal, signalArgs: [jan] });
+    const first = await client.workflow.signalWithStart(modelLifecycle, {
+      workflowId,
+      taskQueue: TASK_QUEUES.cpu,
+      args: [spec, undefined, { maxHistoryEvents: 30 }],
+      signal: dataArrivedSignal,
+      signalArgs: [jan],
+    });
     await waitForStatus(client, spec.name, (s) => s.current?.cycle === 1);
     await first.signal(dataArrivedSignal, feb); // arrives during cycle 1: must survive continue-as-new
     const done = await waitForStatus(client, spec.name, (s) => s.history.length === 2 && s.current === null, 180_000);
-    expect(done.history.map((h) => [h.cycle, h.stage])).toEqual([[1, 'promoted'], [2, 'promoted']]);
+    expect(done.history.map((h) => [h.cycle, h.stage])).toEqual([
+      [1, 'promoted'],
+      [2, 'promoted'],
+    ]);
     expect(done.history[1]!.triggers.map((t) => t.eventId)).toEqual([feb.eventId]);
     expect(done.partitions).toEqual(['2001-01', '2001-02']);
     const firstRun = await client.workflow.getHandle(workflowId, first.signaledRunId).describe();

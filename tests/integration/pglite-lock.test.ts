@@ -26,10 +26,13 @@ function flywheel(...args: string[]) {
 
 async function startDev(): Promise<{ dev: Spawned; servePort: number }> {
   const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
-  const dev = spawnNode(['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--serve', '--serve-port', String(servePort)], {
-    FLYWHEEL_DATA_DIR: dataDir,
-    TEMPORAL_CLI_PATH: infra.temporalCliPath,
-  });
+  const dev = spawnNode(
+    ['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--serve', '--serve-port', String(servePort)],
+    {
+      FLYWHEEL_DATA_DIR: dataDir,
+      TEMPORAL_CLI_PATH: infra.temporalCliPath,
+    },
+  );
   await dev.waitFor('Press Ctrl-C to stop.', 150_000);
   return { dev, servePort };
 }

@@ -35,7 +35,12 @@ let db: PostgresDatabase;
 let dir: string;
 
 function flywheel(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/flywheel.js', ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, ['bin/flywheel.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 }
 
 beforeAll(async () => {
@@ -57,7 +62,10 @@ afterAll(async () => {
 
 describe('flywheel pipeline and data arrive', () => {
   it('start → arrive (twice: one cycle) → status → approve; events endpoint → reject; approve with nothing pending fails', async () => {
-    const spec = await quickSpec(`pl-${tag}`, { approval: { mode: 'manual', timeout: '1h', default: 'reject' }, data: { dataset: 'flights', validation: (await quickSpec('x')).data.validation, windowPartitions: 1 } });
+    const spec = await quickSpec(`pl-${tag}`, {
+      approval: { mode: 'manual', timeout: '1h', default: 'reject' },
+      data: { dataset: 'flights', validation: (await quickSpec('x')).data.validation, windowPartitions: 1 },
+    });
     const specFile = join(dir, 'spec.json');
     await writeFile(specFile, JSON.stringify(spec));
 
@@ -93,14 +101,26 @@ describe('flywheel pipeline and data arrive', () => {
 
     // The events endpoint of the inference server delivers the same way.
     const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: 'none-here' }).serve;
-    const server = await createInferenceServer({ settings, db, registry: new BuiltinRegistry(db), store, logger: createLogger({ level: 'silent' }), temporal: { client, namespace: 'default' } });
+    const server = await createInferenceServer({
+      settings,
+      db,
+      registry: new BuiltinRegistry(db),
+      store,
+      logger: createLogger({ level: 'silent' }),
+      temporal: { client, namespace: 'default' },
+    });
     const url = await server.start();
     try {
       const feb = await sliceEvent(store, dir, '2001-02', 12_000);
       const { key } = await createApiKey(db, { name: `events-${tag}`, scopes: ['events'] });
       const { key: predictOnly } = await createApiKey(db, { name: `predict-${tag}`, scopes: ['predict'] });
       const body = { dataset: 'flights', partition: feb.partition, uris: feb.uris };
-      const post = (k: string) => fetch(`${url}/v1/events/data-arrived`, { method: 'POST', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const post = (k: string) =>
+        fetch(`${url}/v1/events/data-arrived`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       expect((await post(predictOnly)).status).toBe(403);
       const first = await post(key);
       expect(first.status).toBe(202);
@@ -126,7 +146,10 @@ describe('flywheel pipeline and data arrive', () => {
     const started = spawnNode(['bin/flywheel.js', 'pipeline', 'start', specFile, '--follow'], env);
     await started.waitFor(/state\s+idle/, 60_000);
     // The global --address wins over TEMPORAL_ADDRESS; --json follows as one object per line.
-    const watcher = spawnNode(['bin/flywheel.js', 'pipeline', 'status', spec.name, '--follow', '--json', '--address', infra.temporalAddress], { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const watcher = spawnNode(
+      ['bin/flywheel.js', 'pipeline', 'status', spec.name, '--follow', '--json', '--address', infra.temporalAddress],
+      { ...env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    );
     let watcherStdout = '';
     watcher.child.stdout!.on('data', (chunk: Buffer) => (watcherStdout += chunk.toString()));
     await watcher.waitFor('"state":"idle"', 60_000);
@@ -140,15 +163,29 @@ describe('flywheel pipeline and data arrive', () => {
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ model: spec.name, state: 'idle' });
 
     // batch start follows its job; a model that is not registered fails it (NotFound, permanent).
-    const failed = flywheel('batch', 'start', 'file:///nowhere/flights.parquet', '--model', `missing-${tag}`, '--output', `out/missing-${tag}`);
+    const failed = flywheel(
+      'batch',
+      'start',
+      'file:///nowhere/flights.parquet',
+      '--model',
+      `missing-${tag}`,
+      '--output',
+      `out/missing-${tag}`,
+    );
     expect(failed.status, failed.stdout + failed.stderr).toBe(1);
-    expect(failed.stderr).toBe(`error: batch/missing-${tag}/out-missing-${tag} ended FAILED: NotFound: model "missing-${tag}" is not registered\n`);
+    expect(failed.stderr).toBe(
+      `error: batch/missing-${tag}/out-missing-${tag} ended FAILED: NotFound: model "missing-${tag}" is not registered\n`,
+    );
     expect(failed.stdout).toContain(`batch/missing-${tag}/out-missing-${tag}: FAILED`);
   }, 180_000);
 
   it('monitor check waits for the verdict of the check it asked for', async () => {
     const spec = await quickSpec(`pl-mon-${tag}`);
-    const handle = await client.workflow.start(driftMonitorWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.driftMonitor(spec.name), args: [{ model: spec.name, monitor: spec.monitor }] });
+    const handle = await client.workflow.start(driftMonitorWorkflow, {
+      taskQueue: TASK_QUEUES.cpu,
+      workflowId: WORKFLOW_IDS.driftMonitor(spec.name),
+      args: [{ model: spec.name, monitor: spec.monitor }],
+    });
     try {
       const res = flywheel('monitor', 'check', spec.name, '--json');
       expect(res.status, res.stderr).toBe(0);
@@ -164,10 +201,16 @@ describe('flywheel pipeline and data arrive', () => {
     const ui = new URL(infra.temporalUiUrl);
     const res = flywheel('pipeline', 'status', 'anything', '--address', `127.0.0.1:${ui.port}`);
     expect(res.status).toBe(3);
-    expect(res.stderr, res.stderr).toMatch(new RegExp(`^error: cannot reach Temporal at 127\\.0\\.0\\.1:${ui.port} \\(something listens there, but no Temporal frontend answered within 2\\.5 s: a Web UI or other HTTP port, or TLS on one side only\\?\\); set TEMPORAL_ADDRESS=<host:port> or pass --address <host:port>`));
+    expect(res.stderr, res.stderr).toMatch(
+      new RegExp(
+        `^error: cannot reach Temporal at 127\\.0\\.0\\.1:${ui.port} \\(something listens there, but no Temporal frontend answered within 2\\.5 s: a Web UI or other HTTP port, or TLS on one side only\\?\\); set TEMPORAL_ADDRESS=<host:port> or pass --address <host:port>`,
+      ),
+    );
     const ns = flywheel('--namespace', `nope-${tag}`, 'pipeline', 'status', 'anything');
     expect(ns.status).toBe(2);
-    expect(ns.stderr).toBe(`error: namespace "nope-${tag}" does not exist on Temporal at ${infra.temporalAddress}; set TEMPORAL_NAMESPACE or pass --namespace <name>\n`);
+    expect(ns.stderr).toBe(
+      `error: namespace "nope-${tag}" does not exist on Temporal at ${infra.temporalAddress}; set TEMPORAL_NAMESPACE or pass --namespace <name>\n`,
+    );
   }, 60_000);
 
   it('the real `temporal` CLI starts modelLifecycle from a spec file', async () => {
@@ -176,7 +219,20 @@ describe('flywheel pipeline and data arrive', () => {
     await writeFile(specFile, JSON.stringify(spec));
     const res = spawnSync(
       infra.temporalCliPath,
-      ['workflow', 'start', '--type', 'modelLifecycle', '--task-queue', 'flywheel-cpu', '--workflow-id', WORKFLOW_IDS.modelLifecycle(spec.name), '--input-file', specFile, '--address', infra.temporalAddress],
+      [
+        'workflow',
+        'start',
+        '--type',
+        'modelLifecycle',
+        '--task-queue',
+        'flywheel-cpu',
+        '--workflow-id',
+        WORKFLOW_IDS.modelLifecycle(spec.name),
+        '--input-file',
+        specFile,
+        '--address',
+        infra.temporalAddress,
+      ],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(res.status, res.stderr).toBe(0);

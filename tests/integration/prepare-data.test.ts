@@ -30,7 +30,11 @@ let spec: Record<string, unknown>;
 async function sliceToStore(name: string, where: string, rows: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flywheel-prep-'));
   const out = join(dir, `${name}.parquet`);
-  await withDuck((d) => d.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE ${where} ORDER BY date LIMIT ${rows}) TO '${out}' (FORMAT parquet)`));
+  await withDuck((d) =>
+    d.run(
+      `COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE ${where} ORDER BY date LIMIT ${rows}) TO '${out}' (FORMAT parquet)`,
+    ),
+  );
   return (await store.put(`raw/flights/${name}/part-0000.parquet`, await readFile(out))).uri;
 }
 
@@ -91,8 +95,15 @@ describe('prepareData workflow', () => {
     const bad = (await store.put('raw/flights/month=2001-04/part-0000.parquet', bytes.subarray(0, 1000))).uri;
     const workflowId = WORKFLOW_IDS.prepareData('flights', `bad-${tag}`);
     const err = await client.workflow
-      .execute(prepareDataWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{ dataset: 'flights', sourceUris: [bad], validationSpec: spec }] })
-      .then(() => undefined, (e: unknown) => e);
+      .execute(prepareDataWorkflow, {
+        taskQueue: TASK_QUEUES.cpu,
+        workflowId,
+        args: [{ dataset: 'flights', sourceUris: [bad], validationSpec: spec }],
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const activityFailure = (err as WorkflowFailedError).cause;
     expect(activityFailure).toBeInstanceOf(ActivityFailure);
@@ -101,7 +112,9 @@ describe('prepareData workflow', () => {
     expect((cause as ApplicationFailure).type).toBe('DataValidationFailed');
     expect((cause as ApplicationFailure).message).toContain('month=2001-04');
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const attempts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const attempts = (history.events ?? [])
+      .filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(attempts).toEqual([1]);
   }, 120_000);
 });

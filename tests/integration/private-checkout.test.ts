@@ -21,7 +21,9 @@ describe.skipIf(!isRoot)('infra scripts from a private checkout (as root)', () =
   afterAll(() => {
     if (port) infra('down', 'postgres');
     rmSync(home, { recursive: true, force: true });
-    if (port) for (const p of [`/var/tmp/flywheel-postgres-${port}`, `/var/tmp/flywheel-postgres-${port}.log`]) rmSync(p, { recursive: true, force: true });
+    if (port)
+      for (const p of [`/var/tmp/flywheel-postgres-${port}`, `/var/tmp/flywheel-postgres-${port}.log`])
+        rmSync(p, { recursive: true, force: true });
   });
 
   it('starts PostgreSQL, which cannot enter the checkout, with its data and log outside it', async () => {
@@ -36,7 +38,9 @@ describe.skipIf(!isRoot)('infra scripts from a private checkout (as root)', () =
     expect(up.status, up.stderr).toBe(0);
 
     // The server answers queries, and its log is reachable from the usual place.
-    const psql = spawnSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'flywheel', '-d', 'flywheel', '-tAc', 'SELECT 40 + 2'], { encoding: 'utf8' });
+    const psql = spawnSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'flywheel', '-d', 'flywheel', '-tAc', 'SELECT 40 + 2'], {
+      encoding: 'utf8',
+    });
     expect(psql.stdout.trim()).toBe('42');
     const link = join(checkout, '.flywheel/infra/postgres.log');
     expect(lstatSync(link).isSymbolicLink()).toBe(true);

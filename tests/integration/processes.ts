@@ -47,7 +47,10 @@ export function spawnNode(args: string[], env: Record<string, string>): Spawned 
             done(() => reject(new Error(`process exited before ${String(pattern)}; output:\n${out}`)));
           }
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${String(pattern)}; output:\n${out}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`timed out waiting for ${String(pattern)}; output:\n${out}`))),
+          timeoutMs,
+        );
         const done = (fn: () => void) => {
           clearTimeout(timer);
           listeners.delete(check);

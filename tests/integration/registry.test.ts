@@ -58,13 +58,23 @@ describe('MLflow registry specifics', () => {
     ].join('\n');
     const res = spawnSync(infra.mlflowPython, ['-c', script], { encoding: 'utf8', timeout: 60_000 });
     expect(res.status, res.stderr).toBe(0);
-    expect(JSON.parse(res.stdout.trim().split('\n').at(-1)!)).toEqual({ version: String(v.version), source: 's3://flywheel/training/py-run/model.onnx', aliases: ['champion'], run: 'py-run' });
+    expect(JSON.parse(res.stdout.trim().split('\n').at(-1)!)).toEqual({
+      version: String(v.version),
+      source: 's3://flywheel/training/py-run/model.onnx',
+      aliases: ['champion'],
+      run: 'py-run',
+    });
   }, 90_000);
 
   it('surfaces MLflow error responses with their message', async () => {
     const registry = new MlflowRegistry({ trackingUri: infra.mlflowUri, db });
     const model = `flights-err-${randomUUID().slice(0, 8)}`;
-    await registry.createVersion({ model, runId: 'r', artifactUri: 's3://flywheel/x/model.onnx', lineage: { datasetVersion: 'v', featureSpecHash: 'h', params: {} } });
+    await registry.createVersion({
+      model,
+      runId: 'r',
+      artifactUri: 's3://flywheel/x/model.onnx',
+      lineage: { datasetVersion: 'v', featureSpecHash: 'h', params: {} },
+    });
     const err = await registry.setAlias(model, 'not a valid alias!', 1, { actor: 't', reason: 'r' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MlflowError);
     expect((err as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
@@ -79,7 +89,9 @@ describe('MLflow registry specifics', () => {
     const started = Date.now();
     const err = await registry.getModel('anything').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MlflowUnavailableError);
-    expect((err as Error).message).toContain(`MLflow at http://127.0.0.1:${port} did not answer GET registered-models/get after 3 attempts`);
+    expect((err as Error).message).toContain(
+      `MLflow at http://127.0.0.1:${port} did not answer GET registered-models/get after 3 attempts`,
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(60); // 20 + 40 ms of backoff
   });
 });

@@ -27,7 +27,15 @@ import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { freePort, ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
 import { dataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
-import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate, rolloutStatusQuery, type RolloutEvidence, type RolloutInput, type RolloutResult } from '../../lib/contracts/rollout.ts';
+import {
+  abortRolloutUpdate,
+  pauseRolloutUpdate,
+  resumeRolloutUpdate,
+  rolloutStatusQuery,
+  type RolloutEvidence,
+  type RolloutInput,
+  type RolloutResult,
+} from '../../lib/contracts/rollout.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -52,13 +60,23 @@ let worker: Spawned;
 let flights: Array<FlightInstance & { delay: number }>;
 
 function serve(): Spawned {
-  const s = spawnNode(['bin/flywheel.js', 'serve'], { ...env, FLYWHEEL_SERVE_PORT: String(port), FLYWHEEL_SERVE_MODELS: [GOOD, BAD, CRASH].join(','), FLYWHEEL_SERVE_REFRESH_MS: '1000' });
+  const s = spawnNode(['bin/flywheel.js', 'serve'], {
+    ...env,
+    FLYWHEEL_SERVE_PORT: String(port),
+    FLYWHEEL_SERVE_MODELS: [GOOD, BAD, CRASH].join(','),
+    FLYWHEEL_SERVE_REFRESH_MS: '1000',
+  });
   children.push(s);
   return s;
 }
 
 function startWorker(): Spawned {
-  const w = spawnWorker('cpu', { ...env, FLYWHEEL_SERVING_URL: url, FLYWHEEL_SERVING_ADMIN_KEY: key, FLYWHEEL_WORKER_IDENTITY: `rollout-${tag}` });
+  const w = spawnWorker('cpu', {
+    ...env,
+    FLYWHEEL_SERVING_URL: url,
+    FLYWHEEL_SERVING_ADMIN_KEY: key,
+    FLYWHEEL_WORKER_IDENTITY: `rollout-${tag}`,
+  });
   children.push(w);
   return w;
 }
@@ -92,7 +110,11 @@ function traffic(model: string, rps: number): Traffic {
       }
       t.ok++;
       const requestId = (JSON.parse(text) as { requestId: string }).requestId;
-      await fetch(`${url}/v1/feedback`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ requestId, label: delay > 15 ? 1 : 0 }) });
+      await fetch(`${url}/v1/feedback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ requestId, label: delay > 15 ? 1 : 0 }),
+      });
     } catch (err) {
       t.failed.push({ status: 0, body: (err as Error).message });
     }
@@ -117,8 +139,11 @@ function traffic(model: string, rps: number): Traffic {
 /** Runs the `flywheel` CLI without blocking this process (the traffic keeps flowing). */
 function flywheel(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/flywheel.js', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['bin/flywheel.js', ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -150,7 +175,8 @@ async function route(model: string): Promise<RouteView> {
   return (await res.json()) as RouteView;
 }
 
-const describeRoute = (r: RouteView) => `champion v${r.champion.version}${r.shadow ? ` shadow v${r.shadow.version}` : ''}${r.canary ? ` canary v${r.canary.version}@${r.canary.weight}` : ''}`;
+const describeRoute = (r: RouteView) =>
+  `champion v${r.champion.version}${r.shadow ? ` shadow v${r.shadow.version}` : ''}${r.canary ? ` canary v${r.canary.version}@${r.canary.weight}` : ''}`;
 
 /** Records each distinct routing the server reports, in order, until stopped. */
 function watchRoutes(model: string): { seen: string[]; stop(): Promise<void> } {
@@ -182,7 +208,8 @@ async function startRollout(input: RolloutInput) {
 }
 
 async function plan(steps: Array<Record<string, unknown>>, analysis: Record<string, unknown> = {}): Promise<ModelSpec['rollout']> {
-  return (await quickSpec('plan', { rollout: { steps, analysis: { interval: '2s', minSamples: 30, maxExtension: '60s', ...analysis } } })).rollout;
+  return (await quickSpec('plan', { rollout: { steps, analysis: { interval: '2s', minSamples: 30, maxExtension: '60s', ...analysis } } }))
+    .rollout;
 }
 
 beforeAll(async () => {
@@ -211,7 +238,11 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const id of started) await client?.workflow.getHandle(id).terminate('test done').catch(() => undefined);
+  for (const id of started)
+    await client?.workflow
+      .getHandle(id)
+      .terminate('test done')
+      .catch(() => undefined);
   for (const c of children) c.child.kill('SIGTERM');
   await Promise.all(children.map((c) => c.exited));
   await connection?.close();
@@ -223,7 +254,11 @@ describe('rollout', () => {
     const dir = await mkdtemp(join(tmpdir(), 'flywheel-rollout-'));
     const spec = await quickSpec(GOOD, {
       rollout: {
-        steps: [{ shadow: true, hold: '4s' }, { weight: 25, hold: '4s' }, { weight: 100, hold: '3s' }],
+        steps: [
+          { shadow: true, hold: '4s' },
+          { weight: 25, hold: '4s' },
+          { weight: 100, hold: '3s' },
+        ],
         // Two tiny models on 3,000 rows each are calibrated differently; the shift check is
         // loose here, the error-rate, latency and sample-size checks are the spec's defaults.
         analysis: { interval: '2s', minSamples: 30, maxExtension: '60s', maxPredictionShift: 20, maxAucDrop: 0.25 },
@@ -233,7 +268,13 @@ describe('rollout', () => {
     const lifecycleId = WORKFLOW_IDS.modelLifecycle(GOOD);
     started.push(lifecycleId);
     const jan = await sliceEvent(store, dir, '2001-01', 8000);
-    await client.workflow.signalWithStart(modelLifecycle, { workflowId: lifecycleId, taskQueue: TASK_QUEUES.cpu, args: [spec], signal: dataArrivedSignal, signalArgs: [jan] });
+    await client.workflow.signalWithStart(modelLifecycle, {
+      workflowId: lifecycleId,
+      taskQueue: TASK_QUEUES.cpu,
+      args: [spec],
+      signal: dataArrivedSignal,
+      signalArgs: [jan],
+    });
     // Cycle 1 has no champion to compare with: its rollout is skipped and v1 promoted directly.
     const first = await waitForStatus(client, GOOD, (s) => s.history.length >= 1, 180_000);
     expect(first.history[0]).toMatchObject({ stage: 'promoted', version: 1 });
@@ -253,8 +294,16 @@ describe('rollout', () => {
     const final = describeRoute(await route(GOOD));
     if (watch.seen.at(-1) !== final) watch.seen.push(final);
     // Every step as planned, in order; then the promotion (maybe briefly v2 as its own canary).
-    expect(watch.seen.slice(0, 4), watch.seen.join('\n')).toEqual(['champion v1', 'champion v1 shadow v2', 'champion v1 canary v2@0.25', 'champion v1 shadow v1 canary v2@1']);
-    expect(watch.seen.slice(4).every((d) => d.startsWith('champion v2')), watch.seen.join('\n')).toBe(true);
+    expect(watch.seen.slice(0, 4), watch.seen.join('\n')).toEqual([
+      'champion v1',
+      'champion v1 shadow v2',
+      'champion v1 canary v2@0.25',
+      'champion v1 shadow v1 canary v2@1',
+    ]);
+    expect(
+      watch.seen.slice(4).every((d) => d.startsWith('champion v2')),
+      watch.seen.join('\n'),
+    ).toBe(true);
     expect(watch.seen.at(-1)).toBe('champion v2');
     expect((await registry.getAlias(GOOD, 'champion')).version).toBe(2);
     const result = (await client.workflow.getHandle(WORKFLOW_IDS.rollout(GOOD, 2)).result()) as RolloutResult;
@@ -271,7 +320,16 @@ describe('rollout', () => {
     const load = traffic(BAD, 40);
     let result: RolloutResult;
     try {
-      const handle = await startRollout({ model: BAD, challenger: 2, plan: await plan([{ weight: 30, hold: '30s' }, { weight: 100, hold: '10s' }]), approvedBy: 'test', reason: 'rollback test' });
+      const handle = await startRollout({
+        model: BAD,
+        challenger: 2,
+        plan: await plan([
+          { weight: 30, hold: '30s' },
+          { weight: 100, hold: '10s' },
+        ]),
+        approvedBy: 'test',
+        reason: 'rollback test',
+      });
       result = (await handle.result()) as RolloutResult;
       // Traffic keeps flowing across the compensation.
       await new Promise((r) => setTimeout(r, 1500));
@@ -301,7 +359,16 @@ describe('rollout', () => {
   it('killing the server and the CPU worker during a step: the rollout resumes and finishes', async () => {
     const load = traffic(CRASH, 40);
     try {
-      const handle = await startRollout({ model: CRASH, challenger: 2, plan: await plan([{ weight: 50, hold: '12s' }, { weight: 100, hold: '4s' }]), approvedBy: 'test', reason: 'crash test' });
+      const handle = await startRollout({
+        model: CRASH,
+        challenger: 2,
+        plan: await plan([
+          { weight: 50, hold: '12s' },
+          { weight: 100, hold: '4s' },
+        ]),
+        approvedBy: 'test',
+        reason: 'crash test',
+      });
       await waitUntil('step 1 holding', async () => {
         const s = await handle.query(rolloutStatusQuery);
         return s.state === 'running' && s.step === 0 && s.heldMs >= 2000 ? s : undefined;
@@ -331,13 +398,21 @@ describe('rollout', () => {
   it('pause freezes the hold clock, resume restarts it, abort rolls back with the reason; Updates that make no sense are refused', async () => {
     const load = traffic(BAD, 20);
     try {
-      const handle = await startRollout({ model: BAD, challenger: 3, plan: await plan([{ weight: 20, hold: '60s' }]), approvedBy: 'test', reason: 'pause test' });
+      const handle = await startRollout({
+        model: BAD,
+        challenger: 3,
+        plan: await plan([{ weight: 20, hold: '60s' }]),
+        approvedBy: 'test',
+        reason: 'pause test',
+      });
       await waitUntil('the step holding', async () => {
         const s = await handle.query(rolloutStatusQuery);
         return s.state === 'running' && s.heldMs > 0 ? s : undefined;
       });
       await expect(handle.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] })).rejects.toThrow(WorkflowUpdateFailedError);
-      await expect(handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: '' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: '' }] })).rejects.toThrow(
+        WorkflowUpdateFailedError,
+      );
       // The CLI path: `flywheel rollout pause|status` (the Update and the Query underneath).
       const paused = await flywheel(['rollout', 'pause', BAD, '--version', '3', '--reason', 'looking at a dashboard', '--actor', 'ops']);
       expect(paused.code, paused.stderr).toBe(0);
@@ -351,9 +426,14 @@ describe('rollout', () => {
       const noLifecycle = await flywheel(['rollout', 'status', BAD]);
       expect(noLifecycle.code).not.toBe(0);
       expect(noLifecycle.stderr).toMatch(/no rollout of .* is running now.*--version/);
-      await expect(handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: 'twice' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: 'twice' }] })).rejects.toThrow(
+        WorkflowUpdateFailedError,
+      );
       expect(describeRoute(await route(BAD))).toBe('champion v1 canary v3@0.2'); // paused, not rolled back
-      expect(await handle.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] })).toMatchObject({ state: 'running', resumedBy: 'ops' });
+      expect(await handle.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] })).toMatchObject({
+        state: 'running',
+        resumedBy: 'ops',
+      });
       await handle.executeUpdate(abortRolloutUpdate, { args: [{ actor: 'ops', reason: 'wrong build' }] });
       const result = (await handle.result()) as RolloutResult;
       expect(result).toMatchObject({ outcome: 'rolled-back', champion: 1, reason: 'aborted by ops: wrong build' });

@@ -55,7 +55,9 @@ describe('task-queue routing', () => {
       { queue: 'flywheel-cpu', identity: `test-cpu-${tag}` },
       { queue: 'flywheel-gpu', identity: `test-gpu-${tag}` },
     ]);
-    const workflowTaskWorkers = events.filter((e) => e.workflowTaskStartedEventAttributes).map((e) => e.workflowTaskStartedEventAttributes!.identity);
+    const workflowTaskWorkers = events
+      .filter((e) => e.workflowTaskStartedEventAttributes)
+      .map((e) => e.workflowTaskStartedEventAttributes!.identity);
     expect(new Set(workflowTaskWorkers)).toEqual(new Set([`test-cpu-${tag}`]));
   });
 

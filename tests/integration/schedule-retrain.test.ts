@@ -36,15 +36,26 @@ beforeAll(async () => {
   db = await PostgresDatabase.create(infra.databaseUrl);
   await migrate(db);
   registry = new BuiltinRegistry(db);
-  worker = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `schedule-${tag}` });
+  worker = spawnWorker('cpu', {
+    ...infra.env,
+    MLFLOW_TRACKING_URI: '',
+    ARTIFACT_STORE: storeUri,
+    FLYWHEEL_WORKER_IDENTITY: `schedule-${tag}`,
+  });
   await worker.waitFor('"worker started"', 90_000);
   connection = await Connection.connect({ address: infra.temporalAddress });
   client = new Client({ connection });
 }, 180_000);
 
 afterAll(async () => {
-  await client?.schedule.getHandle(WORKFLOW_IDS.retrainSchedule(MODEL)).delete().catch(() => undefined);
-  await client?.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(MODEL)).terminate('test done').catch(() => undefined);
+  await client?.schedule
+    .getHandle(WORKFLOW_IDS.retrainSchedule(MODEL))
+    .delete()
+    .catch(() => undefined);
+  await client?.workflow
+    .getHandle(WORKFLOW_IDS.modelLifecycle(MODEL))
+    .terminate('test done')
+    .catch(() => undefined);
   worker?.child.kill('SIGTERM');
   await worker?.exited;
   await connection?.close();
@@ -67,7 +78,13 @@ describe('retrain Schedule', () => {
     const jan = await sliceEvent(store, dir, '2001-01', 6000);
     const lifecycleId = WORKFLOW_IDS.modelLifecycle(MODEL);
     // The partition is recorded, not trained on: only the Schedule can start the cycle.
-    await client.workflow.signalWithStart(modelLifecycle, { workflowId: lifecycleId, taskQueue: TASK_QUEUES.cpu, args: [spec], signal: dataArrivedSignal, signalArgs: [{ ...jan, retrain: false }] });
+    await client.workflow.signalWithStart(modelLifecycle, {
+      workflowId: lifecycleId,
+      taskQueue: TASK_QUEUES.cpu,
+      args: [spec],
+      signal: dataArrivedSignal,
+      signalArgs: [{ ...jan, retrain: false }],
+    });
 
     const running = await waitForStatus(client, MODEL, (s) => s.current?.cycle === 1, 30_000);
     expect(running.partitions).toEqual(['2001-01']);
@@ -87,7 +104,10 @@ describe('retrain Schedule', () => {
 
     // Cycle 1 trains on the recorded partition and promotes v1; the next firing starts cycle 2.
     const done = await waitForStatus(client, MODEL, (s) => s.history.length >= 2, 180_000);
-    expect(done.history.map((c) => [c.cycle, c.stage, c.version]), JSON.stringify(done.history)).toEqual([
+    expect(
+      done.history.map((c) => [c.cycle, c.stage, c.version]),
+      JSON.stringify(done.history),
+    ).toEqual([
       [1, 'promoted', 1],
       [2, 'promoted', 2],
     ]);
@@ -112,7 +132,10 @@ describe('retrain Schedule', () => {
     const deadline = Date.now() + 30_000;
     let gone: unknown;
     while (Date.now() < deadline && !gone) {
-      gone = await schedule.describe().then(() => undefined, (e: unknown) => e);
+      gone = await schedule.describe().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (!gone) await new Promise((r) => setTimeout(r, 250));
     }
     expect(gone).toBeInstanceOf(ScheduleNotFoundError);

@@ -35,13 +35,17 @@ let url = '';
 let key = '';
 let instances: FlightInstance[] = [];
 
-const infra = (...args: string[]) => spawnSync('bash', [join(ROOT, 'infra/scripts/infra.sh'), ...args], { env, encoding: 'utf8', timeout: 120_000 });
+const infra = (...args: string[]) =>
+  spawnSync('bash', [join(ROOT, 'infra/scripts/infra.sh'), ...args], { env, encoding: 'utf8', timeout: 120_000 });
 
 /** The postmaster and its backends, so SIGSTOP hangs the whole server. */
 function postgresPids(): number[] {
   const dataDir = readFileSync(join(runDir, 'postgres.datadir'), 'utf8').trim();
   const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean)
+    .map(Number);
   return [postmaster, ...children];
 }
 
@@ -68,7 +72,12 @@ beforeAll(async () => {
   await registerFixtureModel({ registry, store, name: NAME, spec: await fitFixtureSpec(), alias: 'champion' });
   instances = await sampleInstances(200, 7);
   key = (await createApiKey(db, { name: 'outage-load', scopes: ['predict', 'feedback'], rateLimitRps: 1_000_000 })).key;
-  const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: NAME, FLYWHEEL_SERVE_CACHE_SIZE: '0', FLYWHEEL_SERVE_REFRESH_MS: '2000' }).serve;
+  const settings = loadConfig('serve', {
+    FLYWHEEL_SERVE_PORT: '0',
+    FLYWHEEL_SERVE_MODELS: NAME,
+    FLYWHEEL_SERVE_CACHE_SIZE: '0',
+    FLYWHEEL_SERVE_REFRESH_MS: '2000',
+  }).serve;
   server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
   url = await server.start();
 }, 180_000);
@@ -83,7 +92,9 @@ afterAll(async () => {
   await db?.close().catch(() => undefined);
   infra('down', 'postgres');
   rmSync(runDir, { recursive: true, force: true });
-  if (port) for (const p of [`/var/tmp/flywheel-postgres-${port}`, `/var/tmp/flywheel-postgres-${port}.log`]) rmSync(p, { recursive: true, force: true });
+  if (port)
+    for (const p of [`/var/tmp/flywheel-postgres-${port}`, `/var/tmp/flywheel-postgres-${port}.log`])
+      rmSync(p, { recursive: true, force: true });
 });
 
 interface Phase {
@@ -105,7 +116,12 @@ function startLoad(rps: number) {
       const row = instances[(sent++ * 4 + c) % instances.length]!;
       const started = performance.now();
       try {
-        const res = await fetch(`${url}/v1/models/${NAME}/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [row] }), signal: AbortSignal.timeout(5000) });
+        const res = await fetch(`${url}/v1/models/${NAME}/predict`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: [row] }),
+          signal: AbortSignal.timeout(5000),
+        });
         const body = await res.text();
         if (res.status !== 200) phase.failures.push(`${res.status} ${body.slice(0, 200)}`);
       } catch (err) {
@@ -138,7 +154,12 @@ function p99(xs: number[]): number {
 
 async function feedback(): Promise<{ status: number; retryAfter: string | null; ms: number }> {
   const started = performance.now();
-  const res = await fetch(`${url}/v1/feedback`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ requestId: randomUUID(), label: 1 }), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${url}/v1/feedback`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ requestId: randomUUID(), label: 1 }),
+    signal: AbortSignal.timeout(10_000),
+  });
   await res.text();
   return { status: res.status, retryAfter: res.headers.get('retry-after'), ms: performance.now() - started };
 }
@@ -147,7 +168,11 @@ describe('the inference server when its PostgreSQL hangs and dies', () => {
   it('answers every prediction with a bounded p99, fails feedback fast, and writes the buffered log once the database is back', async () => {
     // Warm up (JIT, connections, ONNX sessions) so the baseline measures steady state.
     for (let i = 0; i < 200; i++) {
-      const res = await fetch(`${url}/v1/models/${NAME}/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instances[i % instances.length]] }) });
+      const res = await fetch(`${url}/v1/models/${NAME}/predict`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: [instances[i % instances.length]] }),
+      });
       await res.text();
     }
     const load = startLoad(100);
@@ -158,7 +183,11 @@ describe('the inference server when its PostgreSQL hangs and dies', () => {
     await sleep(2000);
     const hungFeedback = [await feedback(), await feedback(), await feedback(), await feedback()];
     await sleep(HANG_MS - 2000);
-    const hungReady = (await (await fetch(`${url}/readyz`)).json()) as { ready: boolean; database: boolean; predictionLog: { buffered: number } };
+    const hungReady = (await (await fetch(`${url}/readyz`)).json()) as {
+      ready: boolean;
+      database: boolean;
+      predictionLog: { buffered: number };
+    };
     signalPostgres('SIGCONT');
 
     load.enter('recovered');
@@ -176,7 +205,12 @@ describe('the inference server when its PostgreSQL hangs and dies', () => {
     await sleep(4000);
     await load.stop();
 
-    const summary = load.phases.map((p) => ({ phase: p.name, requests: p.latenciesMs.length, failed: p.failures.length, p99Ms: Math.round(p99(p.latenciesMs) * 10) / 10 }));
+    const summary = load.phases.map((p) => ({
+      phase: p.name,
+      requests: p.latenciesMs.length,
+      failed: p.failures.length,
+      p99Ms: Math.round(p99(p.latenciesMs) * 10) / 10,
+    }));
     console.log(`[outage] ${JSON.stringify(summary)}`);
     for (const p of load.phases) {
       expect(p.failures, p.name).toEqual([]);
@@ -195,7 +229,11 @@ describe('the inference server when its PostgreSQL hangs and dies', () => {
     expect(Math.min(...hungFeedback.slice(1).map((f) => f.ms))).toBeLessThan(100);
 
     // The log catches up: a prediction made now is in the table within a few seconds.
-    const probe = await fetch(`${url}/v1/models/${NAME}/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instances[0]] }) });
+    const probe = await fetch(`${url}/v1/models/${NAME}/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [instances[0]] }),
+    });
     const { requestId } = (await probe.json()) as { requestId: string };
     let logged = 0;
     for (let i = 0; i < 50 && logged === 0; i++) {
@@ -203,7 +241,9 @@ describe('the inference server when its PostgreSQL hangs and dies', () => {
       logged = (await db!.query('SELECT 1 FROM prediction_log WHERE request_id = $1', [requestId]).catch(() => ({ rowCount: 0 }))).rowCount;
     }
     expect(logged).toBe(1);
-    const state = ((await (await fetch(`${url}/readyz`)).json()) as { predictionLog: { dropped: number; consecutiveFailures: number; written: number } }).predictionLog;
+    const state = (
+      (await (await fetch(`${url}/readyz`)).json()) as { predictionLog: { dropped: number; consecutiveFailures: number; written: number } }
+    ).predictionLog;
     expect(state).toMatchObject({ dropped: 0, consecutiveFailures: 0 });
     const total = load.phases.reduce((a, p) => a + p.latenciesMs.length, 0);
     expect(state.written).toBeGreaterThanOrEqual(total);

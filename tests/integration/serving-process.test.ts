@@ -23,7 +23,15 @@ const storeUri = `s3://${infra.s3Bucket}/serving-proc-${tag}`;
 const NAME = `flights-proc-${tag}`;
 const WEBHOOK_SECRET = `whsec-${tag}-0123456789`;
 // The receiver runs on loopback, which the webhook policy refuses unless the operator names it.
-const env = { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_SERVE_MODELS: NAME, FLYWHEEL_LOG_LEVEL: 'info', FLYWHEEL_SERVE_WEBHOOK_ALLOW: '127.0.0.1', FLYWHEEL_SERVE_WEBHOOK_SECRET: WEBHOOK_SECRET };
+const env = {
+  ...infra.env,
+  MLFLOW_TRACKING_URI: '',
+  ARTIFACT_STORE: storeUri,
+  FLYWHEEL_SERVE_MODELS: NAME,
+  FLYWHEEL_LOG_LEVEL: 'info',
+  FLYWHEEL_SERVE_WEBHOOK_ALLOW: '127.0.0.1',
+  FLYWHEEL_SERVE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+};
 const children: Spawned[] = [];
 let db: PostgresDatabase;
 let key: string;
@@ -50,7 +58,11 @@ beforeAll(async () => {
   const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
   await registerFixtureModel({ registry: new BuiltinRegistry(db), store, name: NAME, spec: await fitFixtureSpec(), alias: 'champion' });
   instances = await sampleInstances(40, 5000);
-  const created = spawnSync(process.execPath, ['bin/flywheel.js', 'keys', 'create', '--name', `proc-${tag}`, '--scopes', 'predict', '--json'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const created = spawnSync(
+    process.execPath,
+    ['bin/flywheel.js', 'keys', 'create', '--name', `proc-${tag}`, '--scopes', 'predict', '--json'],
+    { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' },
+  );
   expect(created.status, created.stderr).toBe(0);
   key = (JSON.parse(created.stdout) as { key: string }).key;
   expect(key).toMatch(/^fw_[0-9a-f]{8}_/);
@@ -59,7 +71,10 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const timestamp = String(req.headers['x-flywheel-timestamp']);
-      webhookSignaturesOk.push(req.headers['x-flywheel-signature'] === signWebhook(WEBHOOK_SECRET, timestamp, body) && Math.abs(Date.now() / 1000 - Number(timestamp)) < 300);
+      webhookSignaturesOk.push(
+        req.headers['x-flywheel-signature'] === signWebhook(WEBHOOK_SECRET, timestamp, body) &&
+          Math.abs(Date.now() / 1000 - Number(timestamp)) < 300,
+      );
       webhookCalls.push(JSON.parse(body) as (typeof webhookCalls)[number]);
       res.writeHead(204).end();
     });
@@ -89,7 +104,11 @@ describe('flywheel serve (process)', () => {
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const jobIds: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${base}/v1/models/${NAME}/jobs`, { method: 'POST', headers, body: JSON.stringify({ instances: instances.slice(i * 10, i * 10 + 10), ...(i === 0 ? { webhookUrl } : {}) }) });
+      const res = await fetch(`${base}/v1/models/${NAME}/jobs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ instances: instances.slice(i * 10, i * 10 + 10), ...(i === 0 ? { webhookUrl } : {}) }),
+      });
       expect(res.status).toBe(202);
       const body = await json<{ jobId: string; status: string }>(res);
       expect(body.status).toBe('running');
@@ -117,7 +136,9 @@ describe('flywheel serve (process)', () => {
     const done = new Map<string, { status: string; result?: { predictions: Array<{ version: number; probability: number }> } }>();
     while (done.size < jobIds.length && Date.now() < deadline) {
       for (const id of jobIds) {
-        const s = await json<{ status: string; result?: { predictions: Array<{ version: number; probability: number }> } }>(await fetch(`${baseB}/v1/jobs/${id}`, { headers }));
+        const s = await json<{ status: string; result?: { predictions: Array<{ version: number; probability: number }> } }>(
+          await fetch(`${baseB}/v1/jobs/${id}`, { headers }),
+        );
         if (s.status !== 'running') done.set(id, s);
       }
       await new Promise((r) => setTimeout(r, 300));
@@ -145,7 +166,11 @@ describe('flywheel serve (process)', () => {
     const client = async (c: number) => {
       for (let i = 0; !stop; i++) {
         try {
-          const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instances[(c + i) % 40]] }) });
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ instances: [instances[(c + i) % 40]] }),
+          });
           const body = await json<{ requestId: string }>(res);
           if (res.status === 200) answered.push(body.requestId);
           else other.push(String(res.status));
@@ -164,7 +189,10 @@ describe('flywheel serve (process)', () => {
     expect(s.output()).toMatch(/inference server stopped/);
     expect(other.every((status) => status === '503')).toBe(true); // only "closing" on kept-alive sockets
     expect(answered.length).toBeGreaterThan(20);
-    const { rows } = await db.query<{ n: number }>(`SELECT count(DISTINCT request_id)::int AS n FROM prediction_log WHERE request_id = ANY($1::text[])`, [answered]);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(DISTINCT request_id)::int AS n FROM prediction_log WHERE request_id = ANY($1::text[])`,
+      [answered],
+    );
     expect(rows[0]!.n).toBe(answered.length); // every answered request was logged before exit
   }, 120_000);
 });

@@ -40,7 +40,11 @@ afterAll(async () => {
 });
 
 async function submitJob(url: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${url}/v1/models/${NAME}/jobs`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances }) });
+  const res = await fetch(`${url}/v1/models/${NAME}/jobs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ instances }),
+  });
   return { status: res.status, body: await res.text() };
 }
 
@@ -60,14 +64,22 @@ describe('flywheel serve without its workflow service at start', () => {
     await serve.waitFor('inference server listening', 90_000);
     const url = `http://127.0.0.1:${port}`;
 
-    const predict = await fetch(`${url}/v1/models/${NAME}/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances }) });
+    const predict = await fetch(`${url}/v1/models/${NAME}/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances }),
+    });
     expect(predict.status).toBe(200);
     const refused = await submitJob(url);
     expect(refused.status).toBe(503);
     expect(refused.body).toMatch(/has not reached yet \(it keeps trying\)/);
     expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ ready: true, jobs: false });
 
-    temporal = spawn(infra.temporalCliPath, ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless', '--log-level', 'error'], { stdio: 'ignore' });
+    temporal = spawn(
+      infra.temporalCliPath,
+      ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless', '--log-level', 'error'],
+      { stdio: 'ignore' },
+    );
     // Backoff is capped at 30 s; allow for it plus the dev server's start.
     const deadline = Date.now() + 75_000;
     let accepted: { status: number; body: string } | undefined;

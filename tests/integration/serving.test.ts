@@ -32,9 +32,23 @@ let predictKey: string;
 let adminKey: string;
 const servers: InferenceServer[] = [];
 
-async function startServer(env: Record<string, string> = {}, options: { db?: PostgresDatabase } = {}): Promise<{ server: InferenceServer; url: string }> {
-  const settings: ServeSettings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: NAME, FLYWHEEL_SERVE_REFRESH_MS: '600000', ...env }).serve;
-  const server = await createInferenceServer({ settings, db: options.db ?? db, registry: new BuiltinRegistry(options.db ?? db), store, logger });
+async function startServer(
+  env: Record<string, string> = {},
+  options: { db?: PostgresDatabase } = {},
+): Promise<{ server: InferenceServer; url: string }> {
+  const settings: ServeSettings = loadConfig('serve', {
+    FLYWHEEL_SERVE_PORT: '0',
+    FLYWHEEL_SERVE_MODELS: NAME,
+    FLYWHEEL_SERVE_REFRESH_MS: '600000',
+    ...env,
+  }).serve;
+  const server = await createInferenceServer({
+    settings,
+    db: options.db ?? db,
+    registry: new BuiltinRegistry(options.db ?? db),
+    store,
+    logger,
+  });
   servers.push(server);
   return { server, url: await server.start() };
 }
@@ -43,7 +57,11 @@ function call(url: string, path: string, init: { key?: string; body?: unknown; m
   const headers: Record<string, string> = { ...(init.headers ?? {}) };
   if (init.key) headers.authorization = `Bearer ${init.key}`;
   if (init.body !== undefined) headers['content-type'] = 'application/json';
-  return fetch(`${url}${path}`, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+  return fetch(`${url}${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
 }
 
 interface PredictBody {
@@ -51,7 +69,12 @@ interface PredictBody {
   predictions: Array<{ probability: number; version: number; cached: boolean }>;
 }
 
-async function predict(url: string, body: unknown, key = predictKey, model = NAME): Promise<{ status: number; json: PredictBody & { error?: { message: string } }; headers: Headers }> {
+async function predict(
+  url: string,
+  body: unknown,
+  key = predictKey,
+  model = NAME,
+): Promise<{ status: number; json: PredictBody & { error?: { message: string } }; headers: Headers }> {
   const res = await call(url, `/v1/models/${model}/predict`, { key, body });
   return { status: res.status, json: (await res.json()) as PredictBody & { error?: { message: string } }, headers: res.headers };
 }
@@ -106,7 +129,11 @@ describe('inference server', () => {
     const forbidden = await call(url, `/v1/admin/models/${NAME}/routing`, { key: predictKey });
     expect(forbidden.status).toBe(403);
     expect(((await forbidden.json()) as { error: { message: string } }).error.message).toMatch(/lacks the "admin" scope/);
-    const viaHeader = await fetch(`${url}/v1/models/${NAME}/predict`, { method: 'POST', headers: { 'x-api-key': predictKey, 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instances[0]] }) });
+    const viaHeader = await fetch(`${url}/v1/models/${NAME}/predict`, {
+      method: 'POST',
+      headers: { 'x-api-key': predictKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [instances[0]] }),
+    });
     expect(viaHeader.status).toBe(200);
   });
 
@@ -152,7 +179,9 @@ describe('inference server', () => {
     expect(fb.status).toBe(202);
     const bad = await call(url, '/v1/feedback', { key: predictKey, body: { requestId: first.json.requestId, label: 'yes' } });
     expect(bad.status).toBe(400);
-    const { rows: labels } = await db.query(`SELECT instance, label FROM prediction_feedback WHERE request_id = $1`, [first.json.requestId]);
+    const { rows: labels } = await db.query(`SELECT instance, label FROM prediction_feedback WHERE request_id = $1`, [
+      first.json.requestId,
+    ]);
     expect(labels).toEqual([{ instance: 1, label: 1 }]);
   });
 
@@ -172,7 +201,11 @@ describe('inference server', () => {
     expect((await label(labeller, { requestId: served.json.requestId, label: 1 })).status).toBe(202); // a server id is a capability
 
     // A client's own X-Request-Id lives in its key's namespace; only that key may label it.
-    const mine = await call(url, `/v1/models/${NAME}/predict`, { key: predictKey, body: { instances: [instances[151]] }, headers: { 'x-request-id': `order-17-${tag}` } });
+    const mine = await call(url, `/v1/models/${NAME}/predict`, {
+      key: predictKey,
+      body: { instances: [instances[151]] },
+      headers: { 'x-request-id': `order-17-${tag}` },
+    });
     const issued = ((await mine.json()) as PredictBody).requestId;
     expect(issued).toMatch(new RegExp(`^[0-9a-f]{8}:order-17-${tag}$`));
     expect(mine.headers.get('x-request-id')).toBe(issued);
@@ -185,9 +218,18 @@ describe('inference server', () => {
   });
 
   it('splits traffic to a canary by weight, sticky by routing key, persisted so a second replica routes the same; shadow mirrors without answering', async () => {
-    const set = await call(url, `/v1/admin/models/${NAME}/routing`, { key: adminKey, method: 'PUT', body: { canary: { version: 2, weight: 0.3 }, shadow: { version: 3 } } });
+    const set = await call(url, `/v1/admin/models/${NAME}/routing`, {
+      key: adminKey,
+      method: 'PUT',
+      body: { canary: { version: 2, weight: 0.3 }, shadow: { version: 3 } },
+    });
     expect(set.status).toBe(200);
-    expect(await set.json()).toMatchObject({ champion: { version: 1 }, canary: { version: 2, weight: 0.3 }, shadow: { version: 3 }, updatedBy: `admin-${tag}` });
+    expect(await set.json()).toMatchObject({
+      champion: { version: 1 },
+      canary: { version: 2, weight: 0.3 },
+      shadow: { version: 3 },
+      updatedBy: `admin-${tag}`,
+    });
 
     const replica = await startServer();
     const seen = new Map<string, number>();
@@ -201,17 +243,28 @@ describe('inference server', () => {
       expect(v).not.toBe(3); // the shadow never answers
       seen.set(key, v);
       if (v === 2) canary++;
-      const again = await call(i % 2 ? replica.url : url, `/v1/models/${NAME}/predict`, { key: predictKey, body: { instances: [instances[i % 200]] }, headers: { 'x-routing-key': key } });
+      const again = await call(i % 2 ? replica.url : url, `/v1/models/${NAME}/predict`, {
+        key: predictKey,
+        body: { instances: [instances[i % 200]] },
+        headers: { 'x-routing-key': key },
+      });
       expect(((await again.json()) as PredictBody).predictions[0]!.version).toBe(v); // sticky across replicas
     }
     expect(canary / 300).toBeGreaterThan(0.2);
     expect(canary / 300).toBeLessThan(0.4);
 
     await new Promise((r) => setTimeout(r, 600));
-    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM prediction_log WHERE model = $1 AND shadow AND model_version = 3`, [NAME]);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM prediction_log WHERE model = $1 AND shadow AND model_version = 3`,
+      [NAME],
+    );
     expect(rows[0]!.n).toBeGreaterThan(100);
 
-    const cleared = await call(url, `/v1/admin/models/${NAME}/routing`, { key: adminKey, method: 'PUT', body: { canary: null, shadow: null } });
+    const cleared = await call(url, `/v1/admin/models/${NAME}/routing`, {
+      key: adminKey,
+      method: 'PUT',
+      body: { canary: null, shadow: null },
+    });
     expect(await cleared.json()).toMatchObject({ canary: null, shadow: null });
     await replica.server.stop();
   });
@@ -221,7 +274,9 @@ describe('inference server', () => {
     await registry.setAlias(NAME, 'champion', bad.version, { actor: 'test', reason: 'try a skewed model' });
     const reload = await call(url, `/v1/admin/models/${NAME}/reload`, { key: adminKey, method: 'POST' });
     expect(reload.status).toBe(409);
-    expect(((await reload.json()) as { error: { message: string } }).error.message).toMatch(/refusing to serve it \(training\/serving skew\)/);
+    expect(((await reload.json()) as { error: { message: string } }).error.message).toMatch(
+      /refusing to serve it \(training\/serving skew\)/,
+    );
     const res = await predict(url, { instances: [instances[0]] });
     expect(res.json.predictions[0]!.version).toBe(1);
     const ready = await fetch(`${url}/readyz`);
@@ -272,7 +327,12 @@ describe('protection and degradation', () => {
     // A wide model (1M parameters), so a 150-row run takes long enough for a queue to build.
     const wide = `${NAME}-wide`;
     await registerFixtureModel({ registry, store, name: wide, spec, hidden: [1024, 1024], alias: 'champion' });
-    const { url } = await startServer({ FLYWHEEL_SERVE_MODELS: wide, FLYWHEEL_SERVE_MAX_QUEUE_ROWS: '200', FLYWHEEL_SERVE_CACHE_SIZE: '0', FLYWHEEL_SERVE_AUTH: 'false' });
+    const { url } = await startServer({
+      FLYWHEEL_SERVE_MODELS: wide,
+      FLYWHEEL_SERVE_MAX_QUEUE_ROWS: '200',
+      FLYWHEEL_SERVE_CACHE_SIZE: '0',
+      FLYWHEEL_SERVE_AUTH: 'false',
+    });
     const big = { instances: instances.slice(0, 150) };
     const results = await Promise.all(Array.from({ length: 40 }, () => predict(url, big, '', wide)));
     const statuses = results.map((r) => r.status);

@@ -35,7 +35,11 @@ beforeAll(async () => {
   const registry = new BuiltinRegistry(db);
   await registerFixtureModel({ registry, store, name: NAME, spec: await fitFixtureSpec(20_000), alias: 'champion' });
   key = (await createApiKey(db, { name: `replay-${tag}`, scopes: ['predict', 'feedback'] })).key;
-  const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_MODELS: NAME, FLYWHEEL_SERVE_REFRESH_MS: '600000' }).serve;
+  const settings = loadConfig('serve', {
+    FLYWHEEL_SERVE_PORT: '0',
+    FLYWHEEL_SERVE_MODELS: NAME,
+    FLYWHEEL_SERVE_REFRESH_MS: '600000',
+  }).serve;
   server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
   url = await server.start();
 }, 120_000);
@@ -62,7 +66,15 @@ async function trueLabels(): Promise<Map<string, number[]>> {
 describe('flywheel traffic replay', () => {
   it("logs a month's flights as predictions routed by flight, then their true labels as feedback after the delay", async () => {
     const startedAt = Date.now();
-    const replay = replayTraffic({ baseUrl: url, model: NAME, apiKey: key, month: '2001-03', limit: FLIGHTS, rate: 100, feedbackDelayMs: FEEDBACK_DELAY_MS });
+    const replay = replayTraffic({
+      baseUrl: url,
+      model: NAME,
+      apiKey: key,
+      month: '2001-03',
+      limit: FLIGHTS,
+      rate: 100,
+      feedbackDelayMs: FEEDBACK_DELAY_MS,
+    });
 
     // Midway: predictions are logged, but no label is due yet.
     await new Promise((r) => setTimeout(r, 1500));

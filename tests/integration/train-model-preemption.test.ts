@@ -11,7 +11,13 @@ import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import { getInfra } from './infra.ts';
-import { trainModelWorkflow, type TrainActivityInput, type TrainActivityResult, type TrainModelInput, type TrainModelResult } from '../../lib/contracts/train-model.ts';
+import {
+  trainModelWorkflow,
+  type TrainActivityInput,
+  type TrainActivityResult,
+  type TrainModelInput,
+  type TrainModelResult,
+} from '../../lib/contracts/train-model.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let env: TestWorkflowEnvironment;
@@ -53,15 +59,27 @@ async function runWith(calls: string[], spotPreemptions: number, input: Partial<
     ),
   );
   const job: TrainModelInput = { model: 'm', datasetVersion: 'v-test', trainUri: 'x', validationUri: 'y', featureSpecUri: 'z', ...input };
-  const run = env.client.workflow.execute(trainModelWorkflow, { taskQueue: 'flywheel-cpu', workflowId: WORKFLOW_IDS.trainModel('m', randomUUID()), args: [job] });
-  const results = await Promise.all([run.then((r) => r as TrainModelResult, (e: unknown) => e), ...workers.map((w) => w.runUntil(run.catch(() => undefined)))]);
+  const run = env.client.workflow.execute(trainModelWorkflow, {
+    taskQueue: 'flywheel-cpu',
+    workflowId: WORKFLOW_IDS.trainModel('m', randomUUID()),
+    args: [job],
+  });
+  const results = await Promise.all([
+    run.then(
+      (r) => r as TrainModelResult,
+      (e: unknown) => e,
+    ),
+    ...workers.map((w) => w.runUntil(run.catch(() => undefined))),
+  ]);
   return results[0];
 }
 
 describe('trainModel preemption budget', () => {
   it('retries preemptions and moves to the on-demand queue after switchAfter', async () => {
     const calls: string[] = [];
-    const result = (await runWith(calls, 5, { preemption: { maxPreemptions: 5, switchAfter: 2, onDemandQueue: 'on-demand' } })) as TrainModelResult;
+    const result = (await runWith(calls, 5, {
+      preemption: { maxPreemptions: 5, switchAfter: 2, onDemandQueue: 'on-demand' },
+    })) as TrainModelResult;
     expect(calls).toEqual(['flywheel-gpu', 'flywheel-gpu', 'on-demand']);
     expect(result).toMatchObject({ preemptions: 2, taskQueues: ['flywheel-gpu', 'on-demand'] });
   }, 60_000);

@@ -34,7 +34,11 @@ function gpuWorker(name: string): Spawned {
 }
 
 function run(id: string) {
-  return client.workflow.start(trainModelWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId: WORKFLOW_IDS.trainModel('flights-test', `${id}-${tag}`), args: [job] });
+  return client.workflow.start(trainModelWorkflow, {
+    taskQueue: TASK_QUEUES.cpu,
+    workflowId: WORKFLOW_IDS.trainModel('flights-test', `${id}-${tag}`),
+    args: [job],
+  });
 }
 
 beforeAll(async () => {
@@ -44,7 +48,11 @@ beforeAll(async () => {
   client = new Client({ connection: await Connection.connect({ address: infra.temporalAddress }) });
   const dir = await mkdtemp(join(tmpdir(), 'flywheel-train-'));
   const out = join(dir, 'jan.parquet');
-  await withDuck((d) => d.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE date < TIMESTAMP '2001-02-01' ORDER BY date LIMIT 120000) TO '${out}' (FORMAT parquet)`));
+  await withDuck((d) =>
+    d.run(
+      `COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE date < TIMESTAMP '2001-02-01' ORDER BY date LIMIT 120000) TO '${out}' (FORMAT parquet)`,
+    ),
+  );
   const uri = (await store.put('raw/flights/month=2001-01/part-0000.parquet', await readFile(out))).uri;
   const spec = await loadValidationSpec(join(ROOT, 'examples/flights/validation.yaml'));
   const prepared = (await client.workflow.execute(prepareDataWorkflow, {
@@ -76,7 +84,14 @@ describe('spot-tolerant training', () => {
     const w = gpuWorker('gpu-a');
     await w.waitFor('"worker started"', 90_000);
     baseline = (await (await run('baseline')).result()) as TrainModelResult;
-    expect(baseline).toMatchObject({ epochsRun: 6, resumedFrom: null, preemptions: 0, taskQueues: ['flywheel-gpu'], identity: `gpu-a-${tag}`, backend: 'wasm' });
+    expect(baseline).toMatchObject({
+      epochsRun: 6,
+      resumedFrom: null,
+      preemptions: 0,
+      taskQueues: ['flywheel-gpu'],
+      identity: `gpu-a-${tag}`,
+      backend: 'wasm',
+    });
     // The ONNX export agrees with TF.js on 10k validation rows.
     expect(baseline.parity.rows).toBe(10_000);
     expect(baseline.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);

@@ -37,7 +37,12 @@ function chromiumPath(): string {
 }
 
 beforeAll(async () => {
-  worker = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `webui-${tag}` });
+  worker = spawnWorker('cpu', {
+    ...infra.env,
+    MLFLOW_TRACKING_URI: '',
+    ARTIFACT_STORE: storeUri,
+    FLYWHEEL_WORKER_IDENTITY: `webui-${tag}`,
+  });
   await worker.waitFor('"worker started"', 90_000);
   connection = await Connection.connect({ address: infra.temporalAddress });
   client = new Client({ connection });

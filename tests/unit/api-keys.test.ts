@@ -37,10 +37,14 @@ describe('API keys', () => {
   });
 
   it('refuses unknown scopes, no scopes, no name, a bad rate limit, and revoking a missing id', async () => {
-    await expect(createApiKey(db, { name: 'x', scopes: ['root' as never] })).rejects.toThrow('unknown scope "root"; scopes are predict, feedback, admin, events');
+    await expect(createApiKey(db, { name: 'x', scopes: ['root' as never] })).rejects.toThrow(
+      'unknown scope "root"; scopes are predict, feedback, admin, events',
+    );
     await expect(createApiKey(db, { name: 'x', scopes: [] })).rejects.toThrow(ApiKeyError);
     await expect(createApiKey(db, { name: ' ', scopes: ['predict'] })).rejects.toThrow('a key needs a name');
-    await expect(createApiKey(db, { name: 'x', scopes: ['predict'], rateLimitRps: 0 })).rejects.toThrow('rate limit must be a positive number');
+    await expect(createApiKey(db, { name: 'x', scopes: ['predict'], rateLimitRps: 0 })).rejects.toThrow(
+      'rate limit must be a positive number',
+    );
     await expect(revokeApiKey(db, 'deadbeef')).rejects.toThrow('no API key with id deadbeef');
   });
 });

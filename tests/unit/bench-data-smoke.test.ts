@@ -14,6 +14,8 @@ describe('bench:data --quick', () => {
     });
     expect(res.status, res.stderr).toBe(0);
     const last = res.stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^bench:data speedup=\S+ profile_3m_s=\S+ drift_ms=\S+ baseline_s=\S+ missed_shifts=0 false_alarms=0 rows=300000 rounds=1$/);
+    expect(last).toMatch(
+      /^bench:data speedup=\S+ profile_3m_s=\S+ drift_ms=\S+ baseline_s=\S+ missed_shifts=0 false_alarms=0 rows=300000 rounds=1$/,
+    );
   }, 120_000);
 });

@@ -13,7 +13,13 @@ describe('CircuitBreaker', () => {
   it('opens after the threshold, fails fast without calling while open, and closes after a good trial', async () => {
     const c = clock();
     const states: string[] = [];
-    const b = new CircuitBreaker({ name: 'the database', failureThreshold: 3, resetAfterMs: 2000, now: c.now, onStateChange: (s) => states.push(s) });
+    const b = new CircuitBreaker({
+      name: 'the database',
+      failureThreshold: 3,
+      resetAfterMs: 2000,
+      now: c.now,
+      onStateChange: (s) => states.push(s),
+    });
     for (let i = 0; i < 3; i++) await expect(b.run(fail)).rejects.toThrow('ECONNREFUSED');
     expect(b.state).toBe('open');
     let calls = 0;

@@ -19,7 +19,9 @@ describe('flywheel config', () => {
   it('checks the serving settings: FLYWHEEL_SERVE_PORT=abc exits 2 naming the variable', () => {
     const res = config({ FLYWHEEL_SERVE_PORT: 'abc' });
     expect(res.status).toBe(2);
-    expect(res.stderr).toBe('Invalid configuration:\n  FLYWHEEL_SERVE_PORT: expected a TCP port number 0–65535 (0: any free port); got "abc"\n');
+    expect(res.stderr).toBe(
+      'Invalid configuration:\n  FLYWHEEL_SERVE_PORT: expected a TCP port number 0–65535 (0: any free port); got "abc"\n',
+    );
     expect(res.stdout).toBe('');
   }, 60_000);
 
@@ -38,7 +40,11 @@ describe('flywheel config', () => {
     const env = { FLYWHEEL_SERVE_PORT: '9090', FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS: '5000' };
     const res = config(env);
     expect(res.status, res.stderr).toBe(0);
-    const printed = JSON.parse(res.stdout) as { worker: { shutdownGraceMs: number }; serve: { port: number }; temporal: { address: string } };
+    const printed = JSON.parse(res.stdout) as {
+      worker: { shutdownGraceMs: number };
+      serve: { port: number };
+      temporal: { address: string };
+    };
     expect(printed.worker.shutdownGraceMs).toBe(5000);
     expect(printed.serve.port).toBe(9090);
     expect(printed.temporal.address).toBe('127.0.0.1:7233');
@@ -55,7 +61,8 @@ describe('flywheel config', () => {
       DATABASE_URL: 'postgres://u:dbpass@h:5432/d',
     });
     expect(res.status, res.stderr).toBe(0);
-    for (const secret of ['hunter2', 's3cr', 'pw-in-url', 'fw_admin_key', 'temporal-cloud-key', 'dbpass']) expect(res.stdout).not.toContain(secret);
+    for (const secret of ['hunter2', 's3cr', 'pw-in-url', 'fw_admin_key', 'temporal-cloud-key', 'dbpass'])
+      expect(res.stdout).not.toContain(secret);
     const printed = JSON.parse(res.stdout) as {
       mlflow: { trackingUri: string };
       artifactStore: { s3: { endpoint: string } };

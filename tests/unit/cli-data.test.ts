@@ -45,7 +45,13 @@ describe('flywheel data', () => {
   }, 60_000);
 
   it('validates a file by hand: exit 0 when it passes, 1 with the report when it does not', async () => {
-    const good = flywheel('data', 'validate', join(dataDir, 'artifacts/raw/flights/month=2001-02/part-0000.parquet'), '--spec', 'examples/flights/validation.yaml');
+    const good = flywheel(
+      'data',
+      'validate',
+      join(dataDir, 'artifacts/raw/flights/month=2001-02/part-0000.parquet'),
+      '--spec',
+      'examples/flights/validation.yaml',
+    );
     expect(good.status, good.stdout + good.stderr).toBe(0);
     expect(good.stdout).toContain('Result: PASSED — 0 error(s), 0 warning(s), 458170 rows');
 

@@ -41,7 +41,9 @@ describe('flywheel --version and --help', () => {
     expect(res.stdout).toContain('--address <host:port>  Temporal frontend address (overrides TEMPORAL_ADDRESS)');
     expect(res.stdout).toContain('--namespace <name>');
     expect(res.stdout).toContain('Exit codes:');
-    expect(res.stdout).toMatch(/\n {2}1 {2}the command failed, or the workflow it waited on ended failed, cancelled, terminated or timed out\n/);
+    expect(res.stdout).toMatch(
+      /\n {2}1 {2}the command failed, or the workflow it waited on ended failed, cancelled, terminated or timed out\n/,
+    );
     expect(res.stdout).toMatch(/\n {2}3 {2}Temporal unreachable/);
     // A command's help shows them too, as global options.
     expect(flywheel(['pipeline', 'status', '--help']).stdout).toMatch(/Global Options:[\s\S]*--address <host:port>/);
@@ -57,15 +59,19 @@ describe('Temporal unreachable', () => {
     ['batch status', ['batch', 'status', 'batch/m/x', '--address', address]],
     ['rollout status', ['rollout', 'status', 'm', '--address', address]],
     ['monitor check', ['monitor', 'check', 'm', '--address', address]],
-  ])('%s: exit 3 within 5 s, naming the address and TEMPORAL_ADDRESS', (_name, args) => {
-    const res = flywheel(args);
-    expect(res.status, res.stderr).toBe(3);
-    expect(res.elapsedMs).toBeLessThan(5000);
-    expect(res.stderr.trim()).toBe(
-      'error: cannot reach Temporal at 127.0.0.1:1 (connection refused); set TEMPORAL_ADDRESS=<host:port> or pass --address <host:port> (`flywheel dev` runs a local one on 127.0.0.1:7233)',
-    );
-    expect(res.stdout).toBe('');
-  }, 60_000);
+  ])(
+    '%s: exit 3 within 5 s, naming the address and TEMPORAL_ADDRESS',
+    (_name, args) => {
+      const res = flywheel(args);
+      expect(res.status, res.stderr).toBe(3);
+      expect(res.elapsedMs).toBeLessThan(5000);
+      expect(res.stderr.trim()).toBe(
+        'error: cannot reach Temporal at 127.0.0.1:1 (connection refused); set TEMPORAL_ADDRESS=<host:port> or pass --address <host:port> (`flywheel dev` runs a local one on 127.0.0.1:7233)',
+      );
+      expect(res.stdout).toBe('');
+    },
+    60_000,
+  );
 
   it('reads TEMPORAL_ADDRESS when no --address is given', () => {
     const res = flywheel(['pipeline', 'status', 'm'], { TEMPORAL_ADDRESS: address });
@@ -79,8 +85,20 @@ describe('Temporal unreachable', () => {
     expect(res.stderr).toContain('cannot reach Temporal at no-such-host.invalid:7233 (unknown host)');
   }, 60_000);
 
-  it('keeps a command\'s own --version: `batch start --version 3` is the model version, not the CLI\'s', () => {
-    const res = flywheel(['batch', 'start', 'file:///tmp/x.parquet', '--model', 'm', '--output', 'o', '--version', '3', '--address', address]);
+  it("keeps a command's own --version: `batch start --version 3` is the model version, not the CLI's", () => {
+    const res = flywheel([
+      'batch',
+      'start',
+      'file:///tmp/x.parquet',
+      '--model',
+      'm',
+      '--output',
+      'o',
+      '--version',
+      '3',
+      '--address',
+      address,
+    ]);
     expect(res.status).toBe(3);
     expect(res.stdout).toBe('');
   }, 60_000);
@@ -88,7 +106,10 @@ describe('Temporal unreachable', () => {
 
 describe('global options', () => {
   it('--address and --namespace override the variables for every command (flywheel config shows it)', () => {
-    const res = flywheel(['config', '--address', '10.1.2.3:7233', '--namespace', 'prod'], { TEMPORAL_ADDRESS: '127.0.0.1:7233', TEMPORAL_NAMESPACE: 'default' });
+    const res = flywheel(['config', '--address', '10.1.2.3:7233', '--namespace', 'prod'], {
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      TEMPORAL_NAMESPACE: 'default',
+    });
     expect(res.status, res.stderr).toBe(0);
     const printed = JSON.parse(res.stdout) as { temporal: { address: string; namespace: string } };
     expect(printed.temporal).toEqual({ address: '10.1.2.3:7233', namespace: 'prod' });
@@ -97,7 +118,9 @@ describe('global options', () => {
   it('a bad value is invalid configuration: exit 2, naming the option', () => {
     const res = flywheel(['--address', 'localhost', 'pipeline', 'status', 'm']);
     expect(res.status).toBe(2);
-    expect(res.stderr).toBe('Invalid configuration:\n  --address: expected host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233; got "localhost"\n');
+    expect(res.stderr).toBe(
+      'Invalid configuration:\n  --address: expected host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233; got "localhost"\n',
+    );
     const ns = flywheel(['pipeline', 'status', 'm', '--namespace', 'a b']);
     expect(ns.status).toBe(2);
     expect(ns.stderr).toContain('--namespace: expected a namespace name');

@@ -34,7 +34,9 @@ describe('flywheel keys', () => {
 
     const list = flywheel('list', '--json');
     expect(list.status, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([{ id, name: 'ci', scopes: ['predict', 'events'], rateLimitRps: null, createdAt: expect.any(String), revokedAt: null }]);
+    expect(JSON.parse(list.stdout)).toEqual([
+      { id, name: 'ci', scopes: ['predict', 'events'], rateLimitRps: null, createdAt: expect.any(String), revokedAt: null },
+    ]);
     expect(list.stdout).not.toContain(key);
   }, 60_000);
 });

@@ -57,9 +57,13 @@ describe('flywheel models', () => {
   }, 60_000);
 
   it('promotes, rolls back, and shows the whole history', () => {
-    expect(flywheel('promote', 'flights-delay', '1', '--reason', 'first').stdout).toContain('flights-delay@champion: (none) → v1 by cli-test (first)');
+    expect(flywheel('promote', 'flights-delay', '1', '--reason', 'first').stdout).toContain(
+      'flights-delay@champion: (none) → v1 by cli-test (first)',
+    );
     expect(flywheel('promote', 'flights-delay', '2', '--reason', 'better').stdout).toContain('v1 → v2');
-    expect(flywheel('rollback', 'flights-delay', '--reason', 'latency').stdout).toContain('flights-delay@champion: v2 → v1 by cli-test (latency)');
+    expect(flywheel('rollback', 'flights-delay', '--reason', 'latency').stdout).toContain(
+      'flights-delay@champion: v2 → v1 by cli-test (latency)',
+    );
     const show = flywheel('show', 'flights-delay');
     expect(show.stdout).toMatch(/champion=v1/);
     const moves = show.stdout.split('\n').filter((l) => / champion /.test(l));
@@ -86,7 +90,10 @@ describe('flywheel models', () => {
     expect(shown.name).toBe('flights-delay');
     expect(shown.history.map((h) => [h.alias, h.toVersion, h.reason])).toEqual(expect.arrayContaining([['champion', 1, 'latency']]));
     const versions = json('versions', 'flights-delay') as { version: number; runId: string; metrics: { rocAuc: number } }[];
-    expect(versions.map((v) => [v.version, v.runId, v.metrics.rocAuc])).toEqual([[2, 'run-b', 0.72], [1, 'run-a', 0.7]]);
+    expect(versions.map((v) => [v.version, v.runId, v.metrics.rocAuc])).toEqual([
+      [2, 'run-b', 0.72],
+      [1, 'run-a', 0.7],
+    ]);
     expect(json('report', 'flights-delay', '2')).toEqual({
       model: 'flights-delay',
       version: 2,

@@ -34,7 +34,10 @@ beforeEach(async () => {
   tempRoot = join(root, 'tmp');
   await mkdir(tempRoot);
   store = await LocalArtifactStore.create(pathToFileURL(storeRoot).toString());
-  const train = await store.put('datasets/flights/v1/train.csv', 'date,distance,origin,destination,delay\n2001-01-01T08:00:00,300,SFO,LAX,3\n2001-01-01T09:00:00,400,SFO,SEA,30\n');
+  const train = await store.put(
+    'datasets/flights/v1/train.csv',
+    'date,distance,origin,destination,delay\n2001-01-01T08:00:00,300,SFO,LAX,3\n2001-01-01T09:00:00,400,SFO,SEA,30\n',
+  );
   const spec = await store.put('datasets/flights/v1/feature-spec.json', JSON.stringify({ kind: 'flights-v1' }));
   inputs = { train: train.uri, featureSpec: spec.uri };
 });
@@ -113,11 +116,22 @@ describe('runCommandTrainer', () => {
     expect(result.outputUri).toBe(store.uriFor(`${RUN_KEY}/output`));
     expect(result.outputFiles).toEqual([store.uriFor(`${RUN_KEY}/output/extra/notes.txt`), store.uriFor(`${RUN_KEY}/output/model.json`)]);
     const model = JSON.parse((await store.get(`${RUN_KEY}/output/model.json`)).toString('utf8')) as Record<string, unknown>;
-    expect(model).toEqual({ total: 55, trainRows: 2, kind: 'flights-v1', hyperparameters: { total_steps: 10, checkpoint_every: 4, lr: 0.01 } });
+    expect(model).toEqual({
+      total: 55,
+      trainRows: 2,
+      kind: 'flights-v1',
+      hyperparameters: { total_steps: 10, checkpoint_every: 4, lr: 0.01 },
+    });
 
     // Non-event stdout lines (including malformed JSON) are debug logs, not crashes.
-    const stdoutLogs = logLines.map((l) => JSON.parse(l) as { level: number; stream?: string; line?: string }).filter((l) => l.stream === 'stdout');
-    expect(stdoutLogs.map((l) => l.line)).toEqual(['this is a plain log line', '{"type": "progress", "step": broken json', '{"kind": "not an event"}']);
+    const stdoutLogs = logLines
+      .map((l) => JSON.parse(l) as { level: number; stream?: string; line?: string })
+      .filter((l) => l.stream === 'stdout');
+    expect(stdoutLogs.map((l) => l.line)).toEqual([
+      'this is a plain log line',
+      '{"type": "progress", "step": broken json',
+      '{"kind": "not an event"}',
+    ]);
     expect(stdoutLogs.every((l) => l.level === 20)).toBe(true);
     expect(await readdir(tempRoot)).toEqual([]);
   });
@@ -232,7 +246,7 @@ describe('the command environment', () => {
       script,
       [
         'import json, os',
-        '# The protocol variables only: a developer\'s shell may hold other FLYWHEEL_* settings.',
+        "# The protocol variables only: a developer's shell may hold other FLYWHEEL_* settings.",
         'PROTOCOL = ("FLYWHEEL_HYPERPARAMETERS", "FLYWHEEL_CHECKPOINT_DIR", "FLYWHEEL_OUTPUT_DIR", "FLYWHEEL_RESUME_DIR")',
         'env = {k: v for k, v in os.environ.items() if k.startswith("FLYWHEEL_INPUT_") or k in PROTOCOL}',
         'parts = env["FLYWHEEL_INPUT_TRAIN_PARTS"]',
@@ -252,7 +266,13 @@ describe('the command environment', () => {
     );
     expect(result.metrics).toEqual({});
     expect(JSON.parse((await store.get(`${RUN_KEY}/output/env.json`)).toString('utf8'))).toEqual({
-      names: ['FLYWHEEL_CHECKPOINT_DIR', 'FLYWHEEL_HYPERPARAMETERS', 'FLYWHEEL_INPUT_FEATURE_SPEC', 'FLYWHEEL_INPUT_TRAIN_PARTS', 'FLYWHEEL_OUTPUT_DIR'],
+      names: [
+        'FLYWHEEL_CHECKPOINT_DIR',
+        'FLYWHEEL_HYPERPARAMETERS',
+        'FLYWHEEL_INPUT_FEATURE_SPEC',
+        'FLYWHEEL_INPUT_TRAIN_PARTS',
+        'FLYWHEEL_OUTPUT_DIR',
+      ],
       spec: '{"kind":"flights-v1"}',
       specFile: 'feature-spec.json',
       files: ['a.parquet', 'sub/b.parquet'],
@@ -262,9 +282,9 @@ describe('the command environment', () => {
   });
 
   it('refuses input names that map to the same variable', async () => {
-    await expect(runCommandTrainer(options({ inputs: { featureSpec: inputs.featureSpec!, 'feature-spec': inputs.featureSpec! } }))).rejects.toThrow(
-      'inputs "featureSpec" and "feature-spec" both map to FLYWHEEL_INPUT_FEATURE_SPEC',
-    );
+    await expect(
+      runCommandTrainer(options({ inputs: { featureSpec: inputs.featureSpec!, 'feature-spec': inputs.featureSpec! } })),
+    ).rejects.toThrow('inputs "featureSpec" and "feature-spec" both map to FLYWHEEL_INPUT_FEATURE_SPEC');
   });
 });
 
@@ -273,7 +293,10 @@ describe('latestCheckpoint', () => {
     await runCommandTrainer(options({ hyperparameters: { total_steps: 12, checkpoint_every: 4 } }));
     const step = (n: number) => store.uriFor(`${RUN_KEY}/checkpoints/step-${String(n).padStart(10, '0')}`);
     // Bytes changed behind the store's back (bit rot, a torn copy) in the newest checkpoint.
-    await writeFile(join(storeRoot, ...RUN_KEY.split('/'), 'checkpoints', 'step-0000000012', 'nested', 'weights.bin'), Buffer.alloc(1024, 7));
+    await writeFile(
+      join(storeRoot, ...RUN_KEY.split('/'), 'checkpoints', 'step-0000000012', 'nested', 'weights.bin'),
+      Buffer.alloc(1024, 7),
+    );
     const found = await latestCheckpoint(store, RUN_KEY);
     expect(found.uri).toBe(step(8));
     expect(found.skipped).toEqual([{ uri: step(12), reason: expect.stringContaining('checksum mismatch') as string }]);

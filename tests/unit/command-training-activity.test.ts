@@ -29,7 +29,12 @@ beforeAll(async () => {
 });
 
 function acts(preempt = new AbortController()) {
-  return createCommandTrainingActivities({ store, logger: silentLogger(), identity: 'gpu-test', preemption: { signal: preempt.signal, dispose: () => undefined } });
+  return createCommandTrainingActivities({
+    store,
+    logger: silentLogger(),
+    identity: 'gpu-test',
+    preemption: { signal: preempt.signal, dispose: () => undefined },
+  });
 }
 
 function run(a: ReturnType<typeof acts>, input: CommandTrainInput, env = new MockActivityEnvironment(undefined, { logger: quiet })) {
@@ -41,13 +46,21 @@ describe('trainWithCommand activity', () => {
     const beats: TrainHeartbeat[] = [];
     const env = new MockActivityEnvironment(undefined, { logger: quiet });
     env.on('heartbeat', (d: unknown) => beats.push(d as TrainHeartbeat));
-    const first = await run(acts(), { runKey: 'cmd/a', command: FAKE, inputs, hyperparameters: { total_steps: 8, checkpoint_every: 3 } }, env);
+    const first = await run(
+      acts(),
+      { runKey: 'cmd/a', command: FAKE, inputs, hyperparameters: { total_steps: 8, checkpoint_every: 3 } },
+      env,
+    );
     expect(first.resumedFrom).toBeNull();
     const withCkpt = beats.filter((b) => b.checkpointUri);
     expect(withCkpt.at(-1)?.checkpointUri).toBe(store.uriFor('cmd/a/checkpoints/step-0000000006'));
 
     const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: withCkpt.at(-1) }, { logger: quiet });
-    const second = await run(acts(), { runKey: 'cmd/a', command: FAKE, inputs, hyperparameters: { total_steps: 8, checkpoint_every: 3 } }, retry);
+    const second = await run(
+      acts(),
+      { runKey: 'cmd/a', command: FAKE, inputs, hyperparameters: { total_steps: 8, checkpoint_every: 3 } },
+      retry,
+    );
     expect(second.resumedFrom).toBe(withCkpt.at(-1)!.checkpointUri);
     expect(second.metrics).toMatchObject({ total: 36, stepsRun: 2 });
   }, 30_000);
@@ -57,12 +70,26 @@ describe('trainWithCommand activity', () => {
     // The worker's interceptor turns the activity's PreemptedError into the failure workflows see.
     const env = new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
     env.on('heartbeat', (d: unknown) => (d as TrainHeartbeat).step >= 5 && preempt.abort(new Error('SIGTERM')));
-    const err = await run(acts(preempt), { runKey: 'cmd/b', command: FAKE, inputs, hyperparameters: { total_steps: 50, checkpoint_every: 100, step_seconds: 0.05, checkpoint_on_term: true } }, env).then(
+    const err = await run(
+      acts(preempt),
+      {
+        runKey: 'cmd/b',
+        command: FAKE,
+        inputs,
+        hyperparameters: { total_steps: 50, checkpoint_every: 100, step_seconds: 0.05, checkpoint_on_term: true },
+      },
+      env,
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toMatchObject({ type: 'Preempted', nonRetryable: false });
-    const resumed = await run(acts(), { runKey: 'cmd/b', command: FAKE, inputs, hyperparameters: { total_steps: 50, checkpoint_every: 100 } });
+    const resumed = await run(acts(), {
+      runKey: 'cmd/b',
+      command: FAKE,
+      inputs,
+      hyperparameters: { total_steps: 50, checkpoint_every: 100 },
+    });
     expect(resumed.resumedFrom).toMatch(/cmd\/b\/checkpoints\/step-000000000[5-9]$/);
   }, 30_000);
 
@@ -70,7 +97,11 @@ describe('trainWithCommand activity', () => {
     const env = new MockActivityEnvironment(undefined, { logger: quiet });
     const started = Date.now();
     env.on('heartbeat', () => env.cancel());
-    const err = await run(acts(), { runKey: 'cmd/c', command: FAKE, inputs, hyperparameters: { total_steps: 1000, step_seconds: 0.05 }, killGraceMs: 2000 }, env).then(
+    const err = await run(
+      acts(),
+      { runKey: 'cmd/c', command: FAKE, inputs, hyperparameters: { total_steps: 1000, step_seconds: 0.05 }, killGraceMs: 2000 },
+      env,
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );

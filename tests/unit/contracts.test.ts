@@ -11,7 +11,9 @@ function isWorkflowRef(value: unknown): value is contracts.WorkflowRef<contracts
   return typeof value === 'function' && 'workflowType' in value;
 }
 
-const refs = Object.entries(contracts).filter(([, value]) => isWorkflowRef(value)) as Array<[string, contracts.WorkflowRef<contracts.ModelLifecycleWorkflow>]>;
+const refs = Object.entries(contracts).filter(([, value]) => isWorkflowRef(value)) as Array<
+  [string, contracts.WorkflowRef<contracts.ModelLifecycleWorkflow>]
+>;
 
 describe('workflow handles', () => {
   it('name exactly the workflows the bundle exports, each under its own name', () => {

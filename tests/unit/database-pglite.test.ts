@@ -22,7 +22,10 @@ function openInChild(dir: string, then: 'wait' | 'exit-without-close') {
     console.log('open');
     ${then === 'wait' ? 'setInterval(() => undefined, 1000);' : 'process.exit(0);'}
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));

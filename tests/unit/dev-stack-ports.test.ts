@@ -10,7 +10,9 @@ describe('assertPortFree', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      await expect(assertPortFree(port, 'the Web UI (--ui-port)')).rejects.toThrow(`port ${port} for the Web UI (--ui-port) is already in use`);
+      await expect(assertPortFree(port, 'the Web UI (--ui-port)')).rejects.toThrow(
+        `port ${port} for the Web UI (--ui-port) is already in use`,
+      );
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }

@@ -14,7 +14,9 @@ describe('drift methods', () => {
 
   it('are what the model spec accepts, named in the same order', () => {
     for (const m of DRIFT_METHODS) expect(withDrift({ numericMethod: m, thresholds: { [m]: 0.2 } })).not.toThrow();
-    expect(withDrift({ numericMethod: 'chi2' })).toThrow('monitor.drift.numericMethod: Invalid option: expected one of "wasserstein"|"ks"|"psi"|"jensen_shannon"|"hellinger"');
+    expect(withDrift({ numericMethod: 'chi2' })).toThrow(
+      'monitor.drift.numericMethod: Invalid option: expected one of "wasserstein"|"ks"|"psi"|"jensen_shannon"|"hellinger"',
+    );
     expect(withDrift({ thresholds: { chi2: 0.1 } })).toThrow('monitor.drift.thresholds: Unrecognized key: "chi2"');
   });
 

@@ -21,10 +21,20 @@ let db: PGliteDatabase;
 let store: LocalArtifactStore;
 let registry: BuiltinRegistry;
 let control: FlightInstance[];
-const monitor = modelSpecSchema.shape.monitor.parse({ window: '10m', minSamples: 300, drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] }, slo: { p99LatencyMs: 50, minLabels: 100 } });
+const monitor = modelSpecSchema.shape.monitor.parse({
+  window: '10m',
+  minSamples: 300,
+  drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] },
+  slo: { p99LatencyMs: 50, minLabels: 100 },
+});
 
 async function model(name: string, withChampion = true): Promise<void> {
-  const v = await registry.createVersion({ model: name, runId: `run-${name}`, artifactUri: 'file:///nowhere/model.onnx', lineage: { datasetVersion: 'fixture', featureSpecHash: 'h', params: {} } });
+  const v = await registry.createVersion({
+    model: name,
+    runId: `run-${name}`,
+    artifactUri: 'file:///nowhere/model.onnx',
+    lineage: { datasetVersion: 'fixture', featureSpecHash: 'h', params: {} },
+  });
   if (withChampion) await registry.setAlias(name, 'champion', v.version, { actor: 'test', reason: 'test' });
 }
 
@@ -61,7 +71,10 @@ describe('runDriftCheck', () => {
     expect(summary.reportUri).toBe(store.uriFor(`${checkPrefix('drifty', 'c1')}/drift.json`));
     const report = await getJson<DriftCheckReport>(store, `${checkPrefix('drifty', 'c1')}/drift.json`);
     expect(report.drift?.features.map((f) => f.feature)).toEqual(['hour', 'day_of_week', 'distance', 'origin']);
-    expect(report.current?.features.distance).toMatchObject({ kind: 'numeric', histogram: { edges: (report.reference?.features.distance as { histogram: { edges: number[] } }).histogram.edges } });
+    expect(report.current?.features.distance).toMatchObject({
+      kind: 'numeric',
+      histogram: { edges: (report.reference?.features.distance as { histogram: { edges: number[] } }).histogram.edges },
+    });
     const html = new TextDecoder().decode(await store.get(`${checkPrefix('drifty', 'c1')}/drift.html`));
     expect(html).toMatch(/^<!doctype html>/);
     expect(html.match(/<svg/g)).toHaveLength(4);
@@ -94,8 +107,14 @@ describe('runDriftCheck', () => {
       reasons: ['50 predictions in the last 10m, 300 needed'],
     });
     await model('unserved', false);
-    expect(await runDriftCheck({ db, store, registry }, { model: 'unserved', checkId: 'c1', monitor })).toMatchObject({ status: 'no-champion', breach: false });
-    expect(await runDriftCheck({ db, store, registry }, { model: 'quiet', dataset: 'other', checkId: 'c2', monitor })).toMatchObject({ status: 'no-reference', breach: false });
+    expect(await runDriftCheck({ db, store, registry }, { model: 'unserved', checkId: 'c1', monitor })).toMatchObject({
+      status: 'no-champion',
+      breach: false,
+    });
+    expect(await runDriftCheck({ db, store, registry }, { model: 'quiet', dataset: 'other', checkId: 'c2', monitor })).toMatchObject({
+      status: 'no-reference',
+      breach: false,
+    });
   });
 });
 
@@ -107,12 +126,19 @@ describe('SLO metrics', () => {
     const m = sloMetrics(rows, 50);
     expect(m).toMatchObject({ samples: 100, p99LatencyMs: 1, errorRate: 0.01, labels: 99, auc: 1 });
     expect(sloMetrics(rows, 100).auc).toBeNull();
-    expect(sloMetrics(rows.map((r) => ({ ...r, label: r.label === null ? null : 1 })), 50).auc).toBeNull();
+    expect(
+      sloMetrics(
+        rows.map((r) => ({ ...r, label: r.label === null ? null : 1 })),
+        50,
+      ).auc,
+    ).toBeNull();
     expect(judgeSlos(m, { minLabels: 50, maxErrorRate: 0.005, minAuc: 0.9 })).toEqual([
       { name: 'maxErrorRate', observed: 0.01, limit: 0.005, judged: true, breached: true },
       { name: 'minAuc', observed: 1, limit: 0.9, judged: true, breached: false },
     ]);
-    expect(judgeSlos(sloMetrics([], 1), { minLabels: 1, p99LatencyMs: 10 })).toEqual([{ name: 'p99LatencyMs', observed: null, limit: 10, judged: false, breached: false }]);
+    expect(judgeSlos(sloMetrics([], 1), { minLabels: 1, p99LatencyMs: 10 })).toEqual([
+      { name: 'p99LatencyMs', observed: null, limit: 10, judged: false, breached: false },
+    ]);
   });
 
   it('label shift: the window share of positive labels against the training share from the delay ECDF', () => {
@@ -120,7 +146,20 @@ describe('SLO metrics', () => {
       source: 'ref',
       rows: 100,
       // 25 of 100 training flights left more than 15 minutes late.
-      features: { delay: { kind: 'numeric' as const, count: 100, nulls: 0, min: -5, max: 60, mean: 10, std: 10, quantiles: {}, histogram: { edges: [-5, 60], counts: [100] }, ecdf: { values: [-5, 15, 16, 60], counts: [50, 25, 20, 5], exact: true } } },
+      features: {
+        delay: {
+          kind: 'numeric' as const,
+          count: 100,
+          nulls: 0,
+          min: -5,
+          max: 60,
+          mean: 10,
+          std: 10,
+          quantiles: {},
+          histogram: { edges: [-5, 60], counts: [100] },
+          ecdf: { values: [-5, 15, 16, 60], counts: [50, 25, 20, 5], exact: true },
+        },
+      },
     };
     expect(referencePositiveRate(reference)).toBeCloseTo(0.25, 12);
     expect(referencePositiveRate({ source: 'x', rows: 0, features: {} })).toBeNull();

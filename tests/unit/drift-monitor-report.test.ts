@@ -4,9 +4,15 @@ import { sloReason } from '../../lib/monitor/report.ts';
 
 describe('sloReason', () => {
   it('names the SLO, what was seen and the limit it crossed', () => {
-    expect(sloReason({ name: 'p99LatencyMs', observed: 80, limit: 50, judged: true, breached: true })).toBe('SLO p99 latency (ms): 80 > 50');
-    expect(sloReason({ name: 'minAuc', observed: 0.612345, limit: 0.7, judged: true, breached: true })).toBe('SLO online AUC: 0.6123 < 0.7');
-    expect(sloReason({ name: 'maxErrorRate', observed: null, limit: 0.01, judged: false, breached: false })).toBe('SLO error rate: — > 0.01');
+    expect(sloReason({ name: 'p99LatencyMs', observed: 80, limit: 50, judged: true, breached: true })).toBe(
+      'SLO p99 latency (ms): 80 > 50',
+    );
+    expect(sloReason({ name: 'minAuc', observed: 0.612345, limit: 0.7, judged: true, breached: true })).toBe(
+      'SLO online AUC: 0.6123 < 0.7',
+    );
+    expect(sloReason({ name: 'maxErrorRate', observed: null, limit: 0.01, judged: false, breached: false })).toBe(
+      'SLO error rate: — > 0.01',
+    );
   });
 });
 

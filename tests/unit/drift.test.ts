@@ -13,13 +13,7 @@ import {
   wassersteinDistance,
 } from '../../lib/data/drift/index.ts';
 import type { Ecdf } from '../../lib/data/profile-types.ts';
-import {
-  categoricalProfile,
-  categoricalSample,
-  datasetProfile,
-  normalSample,
-  numericProfile,
-} from './helpers/profile-from-arrays.ts';
+import { categoricalProfile, categoricalSample, datasetProfile, normalSample, numericProfile } from './helpers/profile-from-arrays.ts';
 
 const ecdf = (values: number[], counts: number[]): Ecdf => ({ values, counts, exact: true });
 
@@ -92,7 +86,10 @@ describe('wassersteinDistance', () => {
 
   it('is the shift when a distribution moves by c', () => {
     for (const c of [0, 0.5, 2.5, -7]) {
-      const shifted = ecdf(ref.values.map((v) => v + c), ref.counts);
+      const shifted = ecdf(
+        ref.values.map((v) => v + c),
+        ref.counts,
+      );
       expect(wassersteinDistance(ref, shifted)).toBeCloseTo(Math.abs(c), 12);
     }
   });
@@ -104,7 +101,10 @@ describe('wassersteinDistance', () => {
   });
 
   it('normalized divides by the reference std, and by 1 when the std is 0 or null', () => {
-    const shifted = ecdf(ref.values.map((v) => v + 2.5), ref.counts);
+    const shifted = ecdf(
+      ref.values.map((v) => v + 2.5),
+      ref.counts,
+    );
     expect(normalizedWasserstein(ref, shifted, 1.25)).toBeCloseTo(2, 12);
     expect(normalizedWasserstein(ref, shifted, 0)).toBeCloseTo(2.5, 12);
     expect(normalizedWasserstein(ref, shifted, null)).toBeCloseTo(2.5, 12);
@@ -113,7 +113,15 @@ describe('wassersteinDistance', () => {
 
 describe('jensenShannonDistance', () => {
   it('is 0 for identical distributions, Map or object, whatever the scale', () => {
-    expect(jensenShannonDistance({ a: 2, b: 2 }, new Map([['a', 5], ['b', 5]]))).toBe(0);
+    expect(
+      jensenShannonDistance(
+        { a: 2, b: 2 },
+        new Map([
+          ['a', 5],
+          ['b', 5],
+        ]),
+      ),
+    ).toBe(0);
   });
 
   it('is 1 for disjoint categories (a category missing on one side counts as 0)', () => {
@@ -145,10 +153,24 @@ describe('hellingerDistance', () => {
 
 describe('categoricalCounts', () => {
   it('adds an __other__ bucket only when the profile has a tail', () => {
-    const top = [{ value: 'ORD', count: 5 }, { value: 'ATL', count: 3 }];
+    const top = [
+      { value: 'ORD', count: 5 },
+      { value: 'ATL', count: 3 },
+    ];
     const base = { kind: 'categorical' as const, count: 12, nulls: 2, distinct: 4, top };
-    expect(categoricalCounts({ ...base, otherCount: 2 })).toEqual(new Map([['ORD', 5], ['ATL', 3], ['__other__', 2]]));
-    expect(categoricalCounts({ ...base, otherCount: 0 })).toEqual(new Map([['ORD', 5], ['ATL', 3]]));
+    expect(categoricalCounts({ ...base, otherCount: 2 })).toEqual(
+      new Map([
+        ['ORD', 5],
+        ['ATL', 3],
+        ['__other__', 2],
+      ]),
+    );
+    expect(categoricalCounts({ ...base, otherCount: 0 })).toEqual(
+      new Map([
+        ['ORD', 5],
+        ['ATL', 3],
+      ]),
+    );
   });
 });
 

@@ -29,7 +29,9 @@ describe('parseDurationMs', () => {
 
   it('rejects what is not a duration with a RangeError naming the bare unit', () => {
     expect(() => parseDurationMs('soon', { bareUnit: 's' })).toThrow(RangeError);
-    expect(() => parseDurationMs('-5s', { bareUnit: 's' })).toThrow('not a duration like 500ms, 30s, 15m, 2h or 7d (a bare number counts s): "-5s"');
+    expect(() => parseDurationMs('-5s', { bareUnit: 's' })).toThrow(
+      'not a duration like 500ms, 30s, 15m, 2h or 7d (a bare number counts s): "-5s"',
+    );
     expect(() => parseDurationMs('5w', { bareUnit: 'ms' })).toThrow('not a duration');
   });
 });

@@ -20,15 +20,23 @@ describe('entry points with invalid configuration', () => {
     ['flywheel dev', ['bin/flywheel.js', 'dev']],
     ['CPU worker', ['--import', 'tsx', 'workers/cpu/main.ts']],
     ['GPU worker', ['--import', 'tsx', 'workers/gpu/main.ts']],
-  ])('%s exits 2 naming the variable', (_name, args) => {
-    const res = run(args, { TEMPORAL_ADDRESS: 'localhost', FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS: '-5' });
-    expect(res.status, res.stderr).toBe(2);
-    expect(res.stderr).toContain('TEMPORAL_ADDRESS: expected host:port');
-    expect(res.stderr).toContain('FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS');
-  }, 60_000);
+  ])(
+    '%s exits 2 naming the variable',
+    (_name, args) => {
+      const res = run(args, { TEMPORAL_ADDRESS: 'localhost', FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS: '-5' });
+      expect(res.status, res.stderr).toBe(2);
+      expect(res.stderr).toContain('TEMPORAL_ADDRESS: expected host:port');
+      expect(res.stderr).toContain('FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS');
+    },
+    60_000,
+  );
 
   it('flywheel serve exits 2 naming each bad variable', () => {
-    const res = run(['bin/flywheel.js', 'serve'], { TEMPORAL_ADDRESS: 'localhost', FLYWHEEL_SERVE_PORT: '99999', FLYWHEEL_SERVE_BATCHING: 'maybe' });
+    const res = run(['bin/flywheel.js', 'serve'], {
+      TEMPORAL_ADDRESS: 'localhost',
+      FLYWHEEL_SERVE_PORT: '99999',
+      FLYWHEEL_SERVE_BATCHING: 'maybe',
+    });
     expect(res.status, res.stderr).toBe(2);
     expect(res.stderr).toContain('TEMPORAL_ADDRESS: expected host:port');
     expect(res.stderr).toContain('FLYWHEEL_SERVE_PORT: expected a TCP port number 0–65535 (0: any free port); got "99999"');

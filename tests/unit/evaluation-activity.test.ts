@@ -46,7 +46,10 @@ beforeAll(async () => {
   db = await PGliteDatabase.create(join(root, 'db'));
   await migrate(db);
   registry = new BuiltinRegistry(db);
-  acts = { ...createEvaluationActivities({ store, registry, logger: silentLogger() }), ...createRegistryActivities({ registry, logger: silentLogger() }) };
+  acts = {
+    ...createEvaluationActivities({ store, registry, logger: silentLogger() }),
+    ...createRegistryActivities({ registry, logger: silentLogger() }),
+  };
   const slice = join(root, 'slice.parquet');
   await withDuck(async (duck) => {
     await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 40000) TO '${slice}' (FORMAT parquet)`);
@@ -69,7 +72,15 @@ beforeAll(async () => {
 afterAll(async () => db?.close());
 
 function input(runKey: string, modelUri: string): EvaluateCandidateInput {
-  return { model: 'flights-eval', runKey, modelUri, featureSpecUri: features.featureSpecUri, testUri: features.splits.test.uri, validationUri: features.splits.validation.uri, gates };
+  return {
+    model: 'flights-eval',
+    runKey,
+    modelUri,
+    featureSpecUri: features.featureSpecUri,
+    testUri: features.splits.test.uri,
+    validationUri: features.splits.validation.uri,
+    gates,
+  };
 }
 
 describe('evaluation and registration activities', () => {
@@ -84,7 +95,17 @@ describe('evaluation and registration activities', () => {
     const html = (await store.get(store.keyFor(first.reportUri))).toString();
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
     const lineage = { datasetVersion: 'v', featureSpecHash: featureSpecHash(spec), params: {} };
-    const registered = { model: 'flights-eval', runKey: 'runs/good', modelUri: goodModelUri, featureSpecUri: features.featureSpecUri, lineage, metrics: first.metrics, gateReportUri: first.gateReportUri, reportUri: first.reportUri, summary: first.summary };
+    const registered = {
+      model: 'flights-eval',
+      runKey: 'runs/good',
+      modelUri: goodModelUri,
+      featureSpecUri: features.featureSpecUri,
+      lineage,
+      metrics: first.metrics,
+      gateReportUri: first.gateReportUri,
+      reportUri: first.reportUri,
+      summary: first.summary,
+    };
     const { version } = (await env.run(acts.registerCandidate, registered)) as { version: number };
     const again = (await env.run(acts.registerCandidate, registered)) as { version: number };
     expect(again.version).toBe(version);
@@ -94,7 +115,10 @@ describe('evaluation and registration activities', () => {
   }, 60_000);
 
   it('fails an untrained candidate with QualityGateFailed naming the failed gates', async () => {
-    const err = await env.run(acts.evaluateCandidate, input('runs/bad', badModelUri)).then(() => undefined, (e: unknown) => e);
+    const err = await env.run(acts.evaluateCandidate, input('runs/bad', badModelUri)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
     const failure = err as ApplicationFailure;
     expect(failure.type).toBe('QualityGateFailed');

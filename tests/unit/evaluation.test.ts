@@ -39,7 +39,7 @@ describe('metrics on eight hand-checked rows', () => {
     // Probabilities given to the true label: .9 .8 .3 .6 .45 .4 .7 .9; product = 0.01469664.
     // Log loss = −ln(0.01469664) / 8 = 4.2201364 / 8.
     expect(logLoss(SCORES, LABELS)).toBeCloseTo(-Math.log(0.01469664) / 8, 12);
-    expect(logLoss(SCORES, LABELS)).toBeCloseTo(0.5275170, 6);
+    expect(logLoss(SCORES, LABELS)).toBeCloseTo(0.527517, 6);
     // Clipping at 1e-15: a confident mistake costs −ln(1e-15) ≈ 34.54, not Infinity.
     expect(logLoss([0], [1])).toBeCloseTo(-Math.log(1e-15), 9);
     // Squared errors: .01 .04 .49 .16 .3025 .36 .09 .01 → 1.4625 / 8.
@@ -83,7 +83,15 @@ describe('metrics on eight hand-checked rows', () => {
     // One step per distinct score: positives move TPR up by 1/4, negatives FPR right by 1/4.
     const roc = rocCurve(SCORES, LABELS);
     expect(roc.map((p) => [p.fpr, p.tpr])).toEqual([
-      [0, 0], [0, 0.25], [0, 0.5], [0.25, 0.5], [0.25, 0.75], [0.5, 0.75], [0.5, 1], [0.75, 1], [1, 1],
+      [0, 0],
+      [0, 0.25],
+      [0, 0.5],
+      [0.25, 0.5],
+      [0.25, 0.75],
+      [0.5, 0.75],
+      [0.5, 1],
+      [0.75, 1],
+      [1, 1],
     ]);
     // Three of nine points: indices 0, 4, 8.
     expect(rocCurve(SCORES, LABELS, 3)).toEqual([roc[0], roc[4], roc[8]]);
@@ -102,7 +110,11 @@ describe('metrics on eight hand-checked rows', () => {
     // A: positives .9 .8 .6 vs negatives .7 .55 → .9 and .8 beat both, .6 beats .55: 5/6.
     // B: .4 (pos) beats .3 → 1. C: one negative → no AUC.
     const slices = sliceMetrics(SCORES, LABELS, SLICE_KEYS, { minRows: 1 });
-    expect(slices.map((s) => [s.slice, s.rows, s.positives])).toEqual([['A', 5, 3], ['B', 2, 1], ['C', 1, 0]]);
+    expect(slices.map((s) => [s.slice, s.rows, s.positives])).toEqual([
+      ['A', 5, 3],
+      ['B', 2, 1],
+      ['C', 1, 0],
+    ]);
     expect(slices[0]!.auc).toBeCloseTo(5 / 6, 12);
     expect(slices[1]!.auc).toBe(1);
     expect(slices[2]!.auc).toBeNull();
@@ -146,7 +158,10 @@ describe('evaluateBinary', () => {
     expect(metrics.f1).toBeCloseTo(4 / 7, 12);
     // Hour 7 holds two positives (no AUC). Hour 8: positives .6 .4 vs negatives .7 .55 .3 .1;
     // .6 beats three, .4 beats two → 5/8, below origin A's 5/6 and B's 1.
-    expect(metrics.slices['hour']!.map((s) => [s.slice, s.auc])).toEqual([['8', 5 / 8], ['7', null]]);
+    expect(metrics.slices['hour']!.map((s) => [s.slice, s.auc])).toEqual([
+      ['8', 5 / 8],
+      ['7', null],
+    ]);
     expect(metrics.worstSlice).toMatchObject({ family: 'hour', slice: '8', rows: 6, auc: 5 / 8 });
     expect(metrics.curves.roc).toHaveLength(9);
     expect(JSON.parse(JSON.stringify(metrics))).toEqual(metrics);
@@ -216,7 +231,9 @@ describe('quality gates', () => {
     const report = checkGates(GATES, candidate(bad), champion);
     expect(report.passed).toBe(false);
     expect(failedNames(report)).toEqual(['minAuc', 'maxAucDropVsChampion', 'maxWorstSliceDrop']);
-    expect(report.summary).toMatch(/^2\/5 gates passed — failed: AUC 0\.\d{3} < min 0\.7; AUC 0\.\d{3} vs champion 0\.\d{3} \(max drop 0\.01\); worst slice origin=/);
+    expect(report.summary).toMatch(
+      /^2\/5 gates passed — failed: AUC 0\.\d{3} < min 0\.7; AUC 0\.\d{3} vs champion 0\.\d{3} \(max drop 0\.01\); worst slice origin=/,
+    );
     expect(report.gates[0]).toMatchObject({ name: 'minAuc', observed: bad.rocAuc, limit: 0.7 });
   });
 
@@ -224,7 +241,9 @@ describe('quality gates', () => {
     expect(sliceRegression.rocAuc).toBeGreaterThan(champion.metrics.rocAuc + 0.01);
     const report = checkGates(GATES, candidate(sliceRegression), champion);
     expect(failedNames(report)).toEqual(['maxWorstSliceDrop']);
-    expect(report.summary).toMatch(/^4\/5 gates passed — failed: worst slice origin=ORD AUC 0\.\d{3} vs champion 0\.\d{3} \(max drop 0\.03\)$/);
+    expect(report.summary).toMatch(
+      /^4\/5 gates passed — failed: worst slice origin=ORD AUC 0\.\d{3} vs champion 0\.\d{3} \(max drop 0\.03\)$/,
+    );
     const gate = report.gates.find((g) => g.name === 'maxWorstSliceDrop')!;
     const ord = (m: EvaluationMetrics) => m.slices['origin']!.find((s) => s.slice === 'ORD')!.auc!;
     expect(gate.observed).toBeCloseTo(ord(champion.metrics) - ord(sliceRegression), 12);
@@ -250,7 +269,10 @@ describe('quality gates', () => {
     expect(failedNames(report)).toEqual(['maxP99LatencyMs', 'maxModelSizeBytes']);
     expect(report.summary).toContain('p99 latency 12.50 ms > max 5 ms; model size 2,000,000 bytes > max 1,000,000 bytes');
     const unmeasured = checkGates({ maxP99LatencyMs: 5, maxModelSizeBytes: 10 }, { metrics: good });
-    expect(unmeasured.gates.map((g) => [g.passed, g.observed])).toEqual([[false, null], [false, null]]);
+    expect(unmeasured.gates.map((g) => [g.passed, g.observed])).toEqual([
+      [false, null],
+      [false, null],
+    ]);
   });
 
   it('validates declared gates', () => {
@@ -279,7 +301,11 @@ describe('renderEvaluationReport', () => {
     expect(html).toContain('worst slice origin=ORD');
     expect(html).toContain('Champion (v3)');
 
-    const alone = await renderEvaluationReport({ title: 'no champion', candidate: candidate(good), gates: checkGates(GATES, candidate(good)) });
+    const alone = await renderEvaluationReport({
+      title: 'no champion',
+      candidate: candidate(good),
+      gates: checkGates(GATES, candidate(good)),
+    });
     expect(alone.match(/<svg/g)).toHaveLength(4);
     expect(alone).not.toContain('<th>Champion');
   });
@@ -292,7 +318,10 @@ describe('measureLatency', () => {
     const session = await OnnxSession.create(bytes);
     try {
       const latency = await measureLatency(session, dim, [1, 64], 30);
-      expect(latency.map((l) => [l.batchSize, l.iterations])).toEqual([[1, 30], [64, 30]]);
+      expect(latency.map((l) => [l.batchSize, l.iterations])).toEqual([
+        [1, 30],
+        [64, 30],
+      ]);
       for (const { p50Ms, p99Ms } of latency) {
         expect(p50Ms).toBeGreaterThan(0);
         expect(p50Ms).toBeLessThanOrEqual(p99Ms);

@@ -63,7 +63,13 @@ describe('flights features', () => {
   }, 60_000);
 
   it('hashes the fitted state deterministically', () => {
-    const spec = { kind: 'flights-v1' as const, fittedOn: 'a', distance: { mean: 700, std: 500 }, originVocab: ['ATL'], destinationVocab: ['ORD'] };
+    const spec = {
+      kind: 'flights-v1' as const,
+      fittedOn: 'a',
+      distance: { mean: 700, std: 500 },
+      originVocab: ['ATL'],
+      destinationVocab: ['ORD'],
+    };
     expect(featureSpecHash(spec)).toBe(featureSpecHash({ ...spec, fittedOn: 'b' }));
     expect(featureSpecHash(spec)).not.toBe(featureSpecHash({ ...spec, originVocab: ['ORD'] }));
   });
@@ -74,6 +80,8 @@ describe('flights features', () => {
     expect(parseNaiveTimestamp('2001-03-04T13:45:00Z')).toBeNull();
     expect(parseNaiveTimestamp('2001-02-30T10:00:00')).toBeNull();
     expect(parseNaiveTimestamp('yesterday')).toBeNull();
-    expect(() => batchFromInstances([{ date: '2001-03-04T13:45:00+02:00', distance: 1, origin: 'A', destination: 'B' }])).toThrow('instance 0: date');
+    expect(() => batchFromInstances([{ date: '2001-03-04T13:45:00+02:00', distance: 1, origin: 'A', destination: 'B' }])).toThrow(
+      'instance 0: date',
+    );
   });
 });

@@ -23,7 +23,9 @@ beforeAll(async () => {
       [`r${i}`, 0.2 + i * 0.2],
     );
   }
-  await db.query(`INSERT INTO prediction_feedback (request_id, instance, label, key_id) VALUES ('r0', 0, 1, 'k1'), ('r1', 0, 0, 'k1'), ('r2', 0, 1, NULL), ('r3', 0, 0.5, 'k1')`);
+  await db.query(
+    `INSERT INTO prediction_feedback (request_id, instance, label, key_id) VALUES ('r0', 0, 1, 'k1'), ('r1', 0, 0, 'k1'), ('r2', 0, 1, NULL), ('r3', 0, 0.5, 'k1')`,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -33,7 +35,13 @@ afterAll(async () => {
 
 describe('label attribution', () => {
   it('the rollout analysis counts only attributed 0/1 labels', async () => {
-    const stats = await readArmStats(db, { model: 'm', version: 1, shadow: false, since: new Date(Date.now() - 60_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString() });
+    const stats = await readArmStats(db, {
+      model: 'm',
+      version: 1,
+      shadow: false,
+      since: new Date(Date.now() - 60_000).toISOString(),
+      until: new Date(Date.now() + 60_000).toISOString(),
+    });
     expect(stats.samples).toBe(4);
     expect(stats.labels).toBe(2);
     expect(stats.positives).toBe(1);
@@ -42,6 +50,11 @@ describe('label attribution', () => {
   it('the drift monitor window sees labels only on those predictions', async () => {
     const rows = await readWindow(db, { model: 'm', version: 1, windowMs: 60_000 });
     expect(rows).toHaveLength(4);
-    expect(rows.filter((r) => r.label !== null).map((r) => r.label).sort()).toEqual([0, 1]);
+    expect(
+      rows
+        .filter((r) => r.label !== null)
+        .map((r) => r.label)
+        .sort(),
+    ).toEqual([0, 1]);
   });
 });

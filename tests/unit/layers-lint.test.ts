@@ -27,7 +27,8 @@ describe('layer lint rule', () => {
   }, 120_000);
 
   it('accepts a lib → lib import', async () => {
-    const code = "import type { Logger } from '../log.ts';\nimport { TASK_QUEUES } from './constants.ts';\nexport const layered = (l: Logger) => l && TASK_QUEUES;\n";
+    const code =
+      "import type { Logger } from '../log.ts';\nimport { TASK_QUEUES } from './constants.ts';\nexport const layered = (l: Logger) => l && TASK_QUEUES;\n";
     expect(await layerErrors(code, 'lib/temporal/runtime.ts')).toEqual([]);
   }, 120_000);
 
@@ -38,7 +39,8 @@ describe('layer lint rule', () => {
   }, 120_000);
 
   it('rejects a Worker.create outside lib/temporal/worker.ts, so no worker misses the failure mapping', async () => {
-    const code = "import { Worker } from '@temporalio/worker';\nexport const w = () => Worker.create({ taskQueue: 'q', activities: {} });\n";
+    const code =
+      "import { Worker } from '@temporalio/worker';\nexport const w = () => Worker.create({ taskQueue: 'q', activities: {} });\n";
     const [result] = await eslint.lintText(code, { filePath: fileURLToPath(new URL('../../serving/server.ts', import.meta.url)) });
     const messages = (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
     expect(messages).toEqual(['Create workers with createWorker (lib/temporal/worker.ts), so activities get the failure mapping.']);

@@ -55,7 +55,10 @@ describe('model spec', () => {
   it('never echoes the content of a file that is not a spec (e.g. --spec /etc/passwd, or a secrets file)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flywheel-spec-'));
     await writeFile(join(dir, 'secrets.yaml'), 'password: hunter2-secret\n  bad: [unclosed\n');
-    const err = (await loadModelSpec(join(dir, 'secrets.yaml')).then(() => new Error('loaded'), (e: unknown) => e)) as Error;
+    const err = (await loadModelSpec(join(dir, 'secrets.yaml')).then(
+      () => new Error('loaded'),
+      (e: unknown) => e,
+    )) as Error;
     expect(err.message).toMatch(/^cannot read model spec .*secrets\.yaml: .*line 1, column 11$/);
     expect(err.message).not.toContain('hunter2');
   });

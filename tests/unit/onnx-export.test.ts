@@ -68,7 +68,9 @@ function mlpFromTf(model: tf.Sequential): MlpWeights {
 }
 
 function predictTf(model: tf.Sequential, x: Float32Array, rows: number): Float32Array {
-  return tf.tidy(() => (model.predict(tf.tensor2d(x, [rows, model.layers[0]!.getWeights()[0]!.shape[0]!])) as tf.Tensor).dataSync() as Float32Array);
+  return tf.tidy(
+    () => (model.predict(tf.tensor2d(x, [rows, model.layers[0]!.getWeights()[0]!.shape[0]!])) as tf.Tensor).dataSync() as Float32Array,
+  );
 }
 
 function absDiff(a: Float32Array, b: Float32Array): { max: number; mean: number } {
@@ -105,7 +107,6 @@ async function optimizedOps(model: Uint8Array): Promise<string[]> {
     await rm(dir, { recursive: true, force: true });
   }
 }
-
 
 describe('exportMlpToOnnx (fp32)', () => {
   const rows = 10_000;
@@ -307,9 +308,7 @@ describe('dynamic batch', () => {
   it('refuses an input whose length is not rows × inputDim', async () => {
     const session = await OnnxSession.create(models.fp32);
     try {
-      await expect(session.run(new Float32Array(10), 1)).rejects.toThrow(
-        new InvalidModelError('expected 1×231 = 231 values, got 10'),
-      );
+      await expect(session.run(new Float32Array(10), 1)).rejects.toThrow(new InvalidModelError('expected 1×231 = 231 values, got 10'));
     } finally {
       await session.dispose();
     }

@@ -16,7 +16,12 @@ describe('the report shell', () => {
   });
 
   it('renders a Vega-Lite chart to inline SVG', async () => {
-    const svg = await renderSvg({ ...CHART_SIZE, data: { values: [{ x: 1, y: 2 }] }, mark: 'point', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
+    const svg = await renderSvg({
+      ...CHART_SIZE,
+      data: { values: [{ x: 1, y: 2 }] },
+      mark: 'point',
+      encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+    });
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).not.toContain('<script');
   });

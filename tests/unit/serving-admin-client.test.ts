@@ -31,13 +31,22 @@ async function failure(call: Promise<unknown>): Promise<ServingAdminError> {
 describe('serving admin client', () => {
   it('reads a route in the shape the server sends', async () => {
     const route = await admin.getRoute('flights');
-    expect(route).toEqual({ model: 'flights', champion: { version: expect.any(Number) as number }, canary: null, shadow: null, updatedBy: null, updatedAt: null });
+    expect(route).toEqual({
+      model: 'flights',
+      champion: { version: expect.any(Number) as number },
+      canary: null,
+      shadow: null,
+      updatedBy: null,
+      updatedAt: null,
+    });
   });
 
   it("turns a 400 error body into an error whose message is the server's message", async () => {
     const { champion } = await admin.getRoute('flights');
     const err = await failure(admin.setRoute('flights', { canary: { version: champion.version, weight: 0.1 }, shadow: null }));
-    expect(err.message).toBe(`PUT ${embedded.url}/v1/admin/models/flights/routing → 400: v${champion.version} is already the champion; a canary must be another version`);
+    expect(err.message).toBe(
+      `PUT ${embedded.url}/v1/admin/models/flights/routing → 400: v${champion.version} is already the champion; a canary must be another version`,
+    );
     expect(err.status).toBe(400);
     expect(err.permanent).toBe(true);
   });

@@ -114,12 +114,9 @@ describe('DynamicBatcher', () => {
 
   it('rejects every request of a failed run with the error, and keeps serving', async () => {
     let fail = true;
-    const b = new DynamicBatcher(
-      (_x, rows) => (fail ? Promise.reject(new Error('boom')) : Promise.resolve(new Float32Array(rows))),
-      3,
-      1,
-      { concurrency: 1 },
-    );
+    const b = new DynamicBatcher((_x, rows) => (fail ? Promise.reject(new Error('boom')) : Promise.resolve(new Float32Array(rows))), 3, 1, {
+      concurrency: 1,
+    });
     await expect(b.submit(row(1), 1)).rejects.toThrow('boom');
     fail = false;
     await expect(b.submit(row(1), 1)).resolves.toHaveLength(1);

@@ -22,7 +22,11 @@ let valid: FlightInstance[];
 let key: string;
 
 beforeAll(async () => {
-  embedded = await startEmbeddedServer({ FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '262144', FLYWHEEL_SERVE_MAX_INSTANCES: '50', FLYWHEEL_SERVE_RATE_LIMIT_ROWS: '10000000' });
+  embedded = await startEmbeddedServer({
+    FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '262144',
+    FLYWHEEL_SERVE_MAX_INSTANCES: '50',
+    FLYWHEEL_SERVE_RATE_LIMIT_ROWS: '10000000',
+  });
   ({ db, server, url } = embedded);
   valid = await sampleInstances(3);
   // Every scope, so each route's body is reached past authentication.
@@ -38,20 +42,59 @@ afterAll(async () => {
 const nasty = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('\u0000', 'A\u0000B', '\ud800', '\udfff', 'x\ud83d', '\u202e', '\r\n', '%00', '../../etc/passwd', '${jndi:x}', "'; DROP TABLE prediction_log; --"),
+  fc.constantFrom(
+    '\u0000',
+    'A\u0000B',
+    '\ud800',
+    '\udfff',
+    'x\ud83d',
+    '\u202e',
+    '\r\n',
+    '%00',
+    '../../etc/passwd',
+    '${jndi:x}',
+    "'; DROP TABLE prediction_log; --",
+  ),
   fc.integer({ min: 257, max: 20_000 }).map((n) => 'k'.repeat(n)),
 );
-const value = fc.oneof(nasty, fc.jsonValue({ maxDepth: 3 }), fc.double(), fc.integer(), fc.constant(null), fc.boolean(), fc.constant(2 ** 31), fc.constant(-1));
+const value = fc.oneof(
+  nasty,
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.double(),
+  fc.integer(),
+  fc.constant(null),
+  fc.boolean(),
+  fc.constant(2 ** 31),
+  fc.constant(-1),
+);
 const instance = fc.record(
-  { date: fc.oneof(value, fc.constant('2001-03-04T13:45:00')), distance: fc.oneof(value, fc.double({ min: 0, max: 5000 })), origin: fc.oneof(value, fc.constantFrom('SFO', 'LAX')), destination: fc.oneof(value, fc.constant('JFK')), extra: value },
+  {
+    date: fc.oneof(value, fc.constant('2001-03-04T13:45:00')),
+    distance: fc.oneof(value, fc.double({ min: 0, max: 5000 })),
+    origin: fc.oneof(value, fc.constantFrom('SFO', 'LAX')),
+    destination: fc.oneof(value, fc.constant('JFK')),
+    extra: value,
+  },
   { requiredKeys: [] },
 );
 const body = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-  fc.record({ instances: fc.array(instance, { maxLength: 4 }), routingKey: value, webhookUrl: value }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
+  fc
+    .record({ instances: fc.array(instance, { maxLength: 4 }), routingKey: value, webhookUrl: value }, { requiredKeys: [] })
+    .map((b) => JSON.stringify(b)),
   fc.record({ requestId: value, instance: value, label: value }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
-  fc.record({ canary: fc.oneof(value, fc.record({ version: value, weight: value })), shadow: fc.oneof(value, fc.record({ version: value })) }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
-  fc.record({ eventId: value, dataset: value, partition: value, uris: fc.array(value, { maxLength: 3 }), retrain: value }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
+  fc
+    .record(
+      { canary: fc.oneof(value, fc.record({ version: value, weight: value })), shadow: fc.oneof(value, fc.record({ version: value })) },
+      { requiredKeys: [] },
+    )
+    .map((b) => JSON.stringify(b)),
+  fc
+    .record(
+      { eventId: value, dataset: value, partition: value, uris: fc.array(value, { maxLength: 3 }), retrain: value },
+      { requiredKeys: [] },
+    )
+    .map((b) => JSON.stringify(b)),
   fc.integer({ min: 1000, max: 200_000 }).map((n) => '['.repeat(n) + ']'.repeat(n)),
   fc.integer({ min: 270_000, max: 600_000 }).map((n) => JSON.stringify({ instances: valid, pad: 'x'.repeat(n) })),
   fc.string({ maxLength: 100 }),
@@ -71,7 +114,11 @@ const headerValue = fc.oneof(
 const headers = fc.record(
   {
     // Mostly the real key, so requests get past authentication to the bodies.
-    authorization: fc.oneof({ arbitrary: fc.constant('KEY'), weight: 6 }, { arbitrary: headerValue.map((v) => `Bearer ${v}`), weight: 1 }, { arbitrary: headerValue, weight: 1 }),
+    authorization: fc.oneof(
+      { arbitrary: fc.constant('KEY'), weight: 6 },
+      { arbitrary: headerValue.map((v) => `Bearer ${v}`), weight: 1 },
+      { arbitrary: headerValue, weight: 1 },
+    ),
     'x-routing-key': headerValue,
     'x-request-id': headerValue,
     'x-api-key': headerValue,
@@ -88,36 +135,46 @@ describe('fuzz: every route, body, header and path parameter', () => {
     expect(routes.length).toBeGreaterThanOrEqual(12);
     const writtenBefore = server.metrics ? (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM prediction_log')).rows[0]!.n : 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), fc.array(segment, { minLength: 2, maxLength: 2 }), headers, body, async (route, segments, hdrs, payload) => {
-        let i = 0;
-        const path = route.url.replace(/:(\w+)/g, () => segments[i++ % 2]!);
-        const h: Record<string, string> = { ...hdrs };
-        if (h.authorization === 'KEY') h.authorization = `Bearer ${key}`;
-        let res: Response;
-        try {
-          res = await fetch(`${url}${path}`, { method: route.method, headers: h, ...(route.method === 'GET' ? {} : { body: payload }) });
-        } catch (err) {
-          // The client refused to send it (e.g. a URL it cannot parse): nothing reached the server.
-          if (err instanceof TypeError && !String((err as { cause?: unknown }).cause ?? '').includes('ECONNRESET')) return;
-          throw err;
-        }
-        const text = await res.text();
-        const where = `${route.method} ${path.slice(0, 120)} (${payload.length} bytes) → ${res.status} ${text.slice(0, 200)}`;
-        const workflowRoute = route.url.includes('/jobs') || route.url.includes('/events/');
-        if (res.status >= 500) expect(workflowRoute && res.status === 503, where).toBe(true);
-        if (res.status >= 400) {
-          const parsed = JSON.parse(text) as { error?: { code?: string; message?: string }; requestId?: string };
-          expect(DOCUMENTED_CODES.has(parsed.error?.code ?? ''), where).toBe(true);
-          expect(typeof parsed.error?.message, where).toBe('string');
-          expect(parsed.requestId, where).toBeTruthy();
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.array(segment, { minLength: 2, maxLength: 2 }),
+        headers,
+        body,
+        async (route, segments, hdrs, payload) => {
+          let i = 0;
+          const path = route.url.replace(/:(\w+)/g, () => segments[i++ % 2]!);
+          const h: Record<string, string> = { ...hdrs };
+          if (h.authorization === 'KEY') h.authorization = `Bearer ${key}`;
+          let res: Response;
+          try {
+            res = await fetch(`${url}${path}`, { method: route.method, headers: h, ...(route.method === 'GET' ? {} : { body: payload }) });
+          } catch (err) {
+            // The client refused to send it (e.g. a URL it cannot parse): nothing reached the server.
+            if (err instanceof TypeError && !String((err as { cause?: unknown }).cause ?? '').includes('ECONNRESET')) return;
+            throw err;
+          }
+          const text = await res.text();
+          const where = `${route.method} ${path.slice(0, 120)} (${payload.length} bytes) → ${res.status} ${text.slice(0, 200)}`;
+          const workflowRoute = route.url.includes('/jobs') || route.url.includes('/events/');
+          if (res.status >= 500) expect(workflowRoute && res.status === 503, where).toBe(true);
+          if (res.status >= 400) {
+            const parsed = JSON.parse(text) as { error?: { code?: string; message?: string }; requestId?: string };
+            expect(DOCUMENTED_CODES.has(parsed.error?.code ?? ''), where).toBe(true);
+            expect(typeof parsed.error?.message, where).toBe('string');
+            expect(parsed.requestId, where).toBeTruthy();
+          }
+        },
+      ),
       { numRuns: 500 },
     );
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
     // A normal prediction made after the fuzz is in the log within the flush interval (200 ms).
-    const ok = await fetch(`${url}/v1/models/flights/predict`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ instances: valid.slice(0, 1) }) });
+    const ok = await fetch(`${url}/v1/models/flights/predict`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: valid.slice(0, 1) }),
+    });
     expect(ok.status).toBe(200);
     const { requestId } = (await ok.json()) as { requestId: string };
     let logged = 0;

@@ -18,7 +18,11 @@ let url: string;
 let valid: FlightInstance[];
 
 beforeAll(async () => {
-  embedded = await startEmbeddedServer({ FLYWHEEL_SERVE_AUTH: 'false', FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '65536', FLYWHEEL_SERVE_MAX_INSTANCES: '50' });
+  embedded = await startEmbeddedServer({
+    FLYWHEEL_SERVE_AUTH: 'false',
+    FLYWHEEL_SERVE_BODY_LIMIT_BYTES: '65536',
+    FLYWHEEL_SERVE_MAX_INSTANCES: '50',
+  });
   ({ db, server, url } = embedded);
   valid = await sampleInstances(5);
 }, 120_000);
@@ -35,7 +39,9 @@ async function post(path: string, body: string, contentType = 'application/json'
 
 describe('OpenAPI document', () => {
   it('describes exactly the routes the app serves', () => {
-    const documented = Object.entries(OPENAPI.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`));
+    const documented = Object.entries(OPENAPI.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
+    );
     const served = routesOf(server.app).map((r) => `${r.method} ${r.url}`);
     expect(new Set(served)).toEqual(new Set(documented));
     expect(served.length).toBe(documented.length);
@@ -58,16 +64,66 @@ describe('bad input', () => {
   it.each([
     ['malformed JSON', '{"instances": [', 400, /malformed JSON/],
     ['an empty body', '', 400, /body/i],
-    ['a missing field', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO' }] }), 400, /instances\[0\]\.destination/],
-    ['an extra field', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX', tail: 'N1' }] }), 400, /tail/],
-    ['a mistyped field', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: '5', origin: 'SFO', destination: 'LAX' }] }), 400, /instances\[0\]\.distance.*number/],
-    ['Infinity (1e999)', '{"instances":[{"date":"2001-01-01T10:00:00","distance":1e999,"origin":"SFO","destination":"LAX"}]}', 400, /distance/],
-    ['a date with a zone', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00Z', distance: 5, origin: 'SFO', destination: 'LAX' }] }), 400, /instances\[0\]\.date/],
-    ['too many instances', JSON.stringify({ instances: Array.from({ length: 51 }, () => ({ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX' })) }), 400, /instances.*50/],
+    [
+      'a missing field',
+      JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO' }] }),
+      400,
+      /instances\[0\]\.destination/,
+    ],
+    [
+      'an extra field',
+      JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX', tail: 'N1' }] }),
+      400,
+      /tail/,
+    ],
+    [
+      'a mistyped field',
+      JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: '5', origin: 'SFO', destination: 'LAX' }] }),
+      400,
+      /instances\[0\]\.distance.*number/,
+    ],
+    [
+      'Infinity (1e999)',
+      '{"instances":[{"date":"2001-01-01T10:00:00","distance":1e999,"origin":"SFO","destination":"LAX"}]}',
+      400,
+      /distance/,
+    ],
+    [
+      'a date with a zone',
+      JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00Z', distance: 5, origin: 'SFO', destination: 'LAX' }] }),
+      400,
+      /instances\[0\]\.date/,
+    ],
+    [
+      'too many instances',
+      JSON.stringify({
+        instances: Array.from({ length: 51 }, () => ({ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX' })),
+      }),
+      400,
+      /instances.*50/,
+    ],
     ['no instances', JSON.stringify({ instances: [] }), 400, /instances/],
-    ['a lone surrogate in a string feature', '{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"\\ud800","destination":"LAX"}]}', 400, /instances\[0\]\.origin: contains an unpaired UTF-16 surrogate/],
-    ['a NUL in a string feature', '{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"A\\u0000","destination":"LAX"}]}', 400, /instances\[0\]\.origin: contains a NUL character/],
-    ['a NUL in routingKey', JSON.stringify({ instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX' }], routingKey: 'k\u0000' }), 400, /routingKey: contains a NUL/],
+    [
+      'a lone surrogate in a string feature',
+      '{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"\\ud800","destination":"LAX"}]}',
+      400,
+      /instances\[0\]\.origin: contains an unpaired UTF-16 surrogate/,
+    ],
+    [
+      'a NUL in a string feature',
+      '{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"A\\u0000","destination":"LAX"}]}',
+      400,
+      /instances\[0\]\.origin: contains a NUL character/,
+    ],
+    [
+      'a NUL in routingKey',
+      JSON.stringify({
+        instances: [{ date: '2001-01-01T10:00:00', distance: 5, origin: 'SFO', destination: 'LAX' }],
+        routingKey: 'k\u0000',
+      }),
+      400,
+      /routingKey: contains a NUL/,
+    ],
   ])('%s → %s naming the problem', async (_name, body, status, message) => {
     const res = await post('/v1/models/flights/predict', body);
     expect(res.status).toBe(status);
@@ -81,11 +137,17 @@ describe('bad input', () => {
     expect((await post('/v1/models/flights/predict', 'instances=1', 'application/x-www-form-urlencoded')).status).toBe(415);
     const unknown = await post('/v1/models/nope/predict', JSON.stringify({ instances: valid }));
     expect(unknown.status).toBe(404);
-    expect((JSON.parse(unknown.text) as { error: { message: string } }).error.message).toBe('model "nope" is not served here (served: flights)');
+    expect((JSON.parse(unknown.text) as { error: { message: string } }).error.message).toBe(
+      'model "nope" is not served here (served: flights)',
+    );
   });
 
   it('a header-sourced field is held to its body twin: X-Routing-Key longer than 256 → 400', async () => {
-    const res = await fetch(`${url}/v1/models/flights/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-routing-key': 'k'.repeat(15_000) }, body: JSON.stringify({ instances: valid }) });
+    const res = await fetch(`${url}/v1/models/flights/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-routing-key': 'k'.repeat(15_000) },
+      body: JSON.stringify({ instances: valid }),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^invalid X-Routing-Key header: .*256/);
   });
@@ -97,7 +159,11 @@ describe('bad input', () => {
   });
 
   it('small things a careless client hits get a 4xx in the documented format', async () => {
-    const overflow = await fetch(`${url}/v1/admin/models/flights/routing`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ canary: { version: 2147483648, weight: 0.1 } }) });
+    const overflow = await fetch(`${url}/v1/admin/models/flights/routing`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ canary: { version: 2147483648, weight: 0.1 } }),
+    });
     expect(overflow.status).toBe(400);
     expect(((await overflow.json()) as { error: { message: string } }).error.message).toMatch(/canary\.version/);
     const longName = 'm'.repeat(10_000);
@@ -119,7 +185,10 @@ describe('bad input', () => {
 
   it('after poison requests, a normal prediction still reaches the log within the flush interval', async () => {
     for (const origin of ['\\ud800', 'A\\u0000', '\\udc00x']) {
-      await post('/v1/models/flights/predict', `{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"${origin}","destination":"LAX"}]}`);
+      await post(
+        '/v1/models/flights/predict',
+        `{"instances":[{"date":"2001-01-01T10:00:00","distance":5,"origin":"${origin}","destination":"LAX"}]}`,
+      );
     }
     const ok = await post('/v1/models/flights/predict', JSON.stringify({ instances: valid.slice(0, 1) }));
     expect(ok.status).toBe(200);
@@ -138,16 +207,34 @@ describe('bad input', () => {
   it('fuzz: arbitrary JSON, mutated instances and raw strings never get a 5xx, and the server stays up', async () => {
     const field = fc.oneof(fc.jsonValue(), fc.double(), fc.string(), fc.constant(null), fc.integer());
     const mutated = fc.record(
-      { date: fc.oneof(field, fc.constant('2001-03-04T13:45:00'), fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString().slice(0, 19)))), distance: fc.oneof(field, fc.double({ min: 0, max: 5000 })), origin: fc.oneof(field, fc.constantFrom('SFO', 'LAX', 'ZZZ')), destination: field, extra: field },
+      {
+        date: fc.oneof(
+          field,
+          fc.constant('2001-03-04T13:45:00'),
+          fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString().slice(0, 19))),
+        ),
+        distance: fc.oneof(field, fc.double({ min: 0, max: 5000 })),
+        origin: fc.oneof(field, fc.constantFrom('SFO', 'LAX', 'ZZZ')),
+        destination: field,
+        extra: field,
+      },
       { requiredKeys: [] },
     );
     const bodies = fc.oneof(
       fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.array(mutated, { maxLength: 4 }).map((instances) => JSON.stringify({ instances })),
-      fc.record({ instances: fc.array(mutated, { maxLength: 3 }), routingKey: field }, { requiredKeys: ['instances'] }).map((b) => JSON.stringify(b)),
+      fc
+        .record({ instances: fc.array(mutated, { maxLength: 3 }), routingKey: field }, { requiredKeys: ['instances'] })
+        .map((b) => JSON.stringify(b)),
       fc.string({ maxLength: 200 }),
     );
-    const paths = fc.constantFrom('/v1/models/flights/predict', '/v1/feedback', '/v1/models/flights/jobs', '/v1/admin/models/flights/routing', '/v1/models/%00/predict');
+    const paths = fc.constantFrom(
+      '/v1/models/flights/predict',
+      '/v1/feedback',
+      '/v1/models/flights/jobs',
+      '/v1/admin/models/flights/routing',
+      '/v1/models/%00/predict',
+    );
     await fc.assert(
       fc.asyncProperty(paths, bodies, async (path, body) => {
         const res = await post(path, body);

@@ -81,7 +81,12 @@ describe('KeyCache', () => {
     const results: Array<number | undefined> = [];
     for (let i = 0; i < 30; i++) {
       const guess = `fw_${String(i).padStart(8, '0')}_${'y'.repeat(43)}`;
-      results.push(await cache.verify(guess, '203.0.113.9').then(() => undefined, (e: unknown) => (e as ServingError).status));
+      results.push(
+        await cache.verify(guess, '203.0.113.9').then(
+          () => undefined,
+          (e: unknown) => (e as ServingError).status,
+        ),
+      );
     }
     expect(state.queries - q).toBe(10); // the burst; the rest are refused before the database
     expect(results.filter((s) => s === 429)).toHaveLength(20);
@@ -105,7 +110,14 @@ describe('KeyCache', () => {
     const { key } = await createApiKey(pg, { name: 'stale', scopes: ['predict'] });
     let t = 1_000_000;
     const { db, state } = switchable(pg);
-    const cache = new KeyCache({ db, logger: createLogger({ level: 'silent' }), limiter: new RateLimiter(), refreshMs: 60_000, maxStaleMs: 5000, now: () => t });
+    const cache = new KeyCache({
+      db,
+      logger: createLogger({ level: 'silent' }),
+      limiter: new RateLimiter(),
+      refreshMs: 60_000,
+      maxStaleMs: 5000,
+      now: () => t,
+    });
     await cache.start();
     state.down = true;
     t += 4000;

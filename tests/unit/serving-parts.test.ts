@@ -67,7 +67,8 @@ describe('chooseArm', () => {
   it('raising the weight only moves keys from champion to canary', () => {
     for (let i = 0; i < 2000; i++) {
       const key = `k${i}`;
-      if (chooseArm(route, key).arm === 'canary') expect(chooseArm({ champion: 1, canary: { version: 2, weight: 0.5 } }, key).arm).toBe('canary');
+      if (chooseArm(route, key).arm === 'canary')
+        expect(chooseArm({ champion: 1, canary: { version: 2, weight: 0.5 } }, key).arm).toBe('canary');
     }
   });
 

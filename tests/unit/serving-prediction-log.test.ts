@@ -40,7 +40,12 @@ describe('PredictionLog', () => {
   it('buffers while the database is down, drops and counts past the bound, and writes everything it kept on recovery', async () => {
     const { db, state } = flakyDb();
     let dropped = 0;
-    const log = new PredictionLog(db, createLogger({ level: 'silent' }), { maxBuffer: 100, batchSize: 30, flushIntervalMs: 60_000, onDropped: (n) => (dropped += n) });
+    const log = new PredictionLog(db, createLogger({ level: 'silent' }), {
+      maxBuffer: 100,
+      batchSize: 30,
+      flushIntervalMs: 60_000,
+      onDropped: (n) => (dropped += n),
+    });
     for (let i = 0; i < 150; i++) log.record(entry(i)); // never throws, never waits
     expect(log.buffered).toBe(100);
     expect(dropped).toBe(50);
@@ -83,7 +88,11 @@ describe('PredictionLog on a real database (PGlite)', () => {
   it('quarantines the rows the database refuses (NUL, lone surrogate) and writes every other row of the batch', async () => {
     await withDb(async (db) => {
       const dropped: string[] = [];
-      const log = new PredictionLog(db, createLogger({ level: 'silent' }), { batchSize: 1000, flushIntervalMs: 60_000, onDropped: (_n, r) => dropped.push(r) });
+      const log = new PredictionLog(db, createLogger({ level: 'silent' }), {
+        batchSize: 1000,
+        flushIntervalMs: 60_000,
+        onDropped: (_n, r) => dropped.push(r),
+      });
       for (let i = 0; i < 50; i++) log.record(entry(i));
       log.record({ ...entry(50), features: { origin: 'A\u0000' } });
       log.record({ ...entry(51), routingKey: 'k\u0000' });
@@ -92,7 +101,9 @@ describe('PredictionLog on a real database (PGlite)', () => {
       await log.flush();
       expect(log.state()).toMatchObject({ buffered: 0, written: 97, quarantined: 3, dropped: 0, consecutiveFailures: 0, lastError: null });
       expect((await db.query('SELECT count(*)::int AS n FROM prediction_log')).rows[0]).toEqual({ n: 97 });
-      const q = await db.query<{ sqlstate: string; reason: string; entry: string }>('SELECT sqlstate, reason, entry FROM prediction_log_quarantine ORDER BY id');
+      const q = await db.query<{ sqlstate: string; reason: string; entry: string }>(
+        'SELECT sqlstate, reason, entry FROM prediction_log_quarantine ORDER BY id',
+      );
       expect(q.rows.map((r) => r.sqlstate)).toEqual(['22P05', '22021', '22P02']);
       expect((JSON.parse(q.rows[0]!.entry) as PredictionLogEntry).features).toEqual({ origin: 'A\u0000' });
       expect((JSON.parse(q.rows[1]!.entry) as PredictionLogEntry).routingKey).toBe('k\u0000');
@@ -107,7 +118,10 @@ describe('PredictionLog on a real database (PGlite)', () => {
   it('counts what it could not write at shutdown as dropped (reason shutdown), never silently', async () => {
     const { db } = flakyDb(); // down for good
     const dropped: Array<[number, string]> = [];
-    const log = new PredictionLog(db, createLogger({ level: 'silent' }), { flushIntervalMs: 60_000, onDropped: (n, r) => dropped.push([n, r]) });
+    const log = new PredictionLog(db, createLogger({ level: 'silent' }), {
+      flushIntervalMs: 60_000,
+      onDropped: (n, r) => dropped.push([n, r]),
+    });
     for (let i = 0; i < 7; i++) log.record(entry(i));
     await log.close();
     expect(dropped).toEqual([[7, 'shutdown']]);

@@ -13,9 +13,23 @@ const loopback = parseWebhookPolicy(['127.0.0.1']);
 
 describe('webhook policy', () => {
   it.each([
-    ['127.0.0.1', false], ['10.1.2.3', false], ['172.20.0.1', false], ['192.168.1.1', false], ['169.254.169.254', false],
-    ['100.64.0.1', false], ['0.0.0.0', false], ['::1', false], ['fe80::1', false], ['fd00::1', false], ['::ffff:10.0.0.1', false],
-    ['::ffff:127.0.0.1', false], ['::ffff:a00:1', false], ['::ffff:7f00:1', false], ['8.8.8.8', true], ['2606:4700::1111', true], ['::ffff:8.8.8.8', true],
+    ['127.0.0.1', false],
+    ['10.1.2.3', false],
+    ['172.20.0.1', false],
+    ['192.168.1.1', false],
+    ['169.254.169.254', false],
+    ['100.64.0.1', false],
+    ['0.0.0.0', false],
+    ['::1', false],
+    ['fe80::1', false],
+    ['fd00::1', false],
+    ['::ffff:10.0.0.1', false],
+    ['::ffff:127.0.0.1', false],
+    ['::ffff:a00:1', false],
+    ['::ffff:7f00:1', false],
+    ['8.8.8.8', true],
+    ['2606:4700::1111', true],
+    ['::ffff:8.8.8.8', true],
   ])('%s is public: %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
   });
@@ -71,22 +85,33 @@ describe('webhook delivery', () => {
   afterAll(() => new Promise((r) => receiver.close(r)));
 
   it('POSTs the body signed with HMAC-SHA256 over "<timestamp>.<body>"', async () => {
-    await deliverWebhook({ url: `http://127.0.0.1:${port}/ok`, body: { jobId: 'job-1', status: 'completed' }, policy: loopback, secret: SECRET });
+    await deliverWebhook({
+      url: `http://127.0.0.1:${port}/ok`,
+      body: { jobId: 'job-1', status: 'completed' },
+      policy: loopback,
+      secret: SECRET,
+    });
     const call = calls.at(-1)!;
     expect(JSON.parse(call.body)).toEqual({ jobId: 'job-1', status: 'completed' });
-    const expected = `v1=${createHmac('sha256', SECRET).update(`${String(call.headers['x-flywheel-timestamp'])}.${call.body}`).digest('hex')}`;
+    const expected = `v1=${createHmac('sha256', SECRET)
+      .update(`${String(call.headers['x-flywheel-timestamp'])}.${call.body}`)
+      .digest('hex')}`;
     expect(call.headers['x-flywheel-signature']).toBe(expected);
   });
 
   it('refuses a name that resolves to a private address unless the policy names it', async () => {
-    const err = await deliverWebhook({ url: `http://localhost:${port}/ok`, body: {}, policy: open, secret: SECRET }).catch((e: unknown) => e);
+    const err = await deliverWebhook({ url: `http://localhost:${port}/ok`, body: {}, policy: open, secret: SECRET }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WebhookPolicyError);
     expect(calls.filter((c) => c.path === '/ok')).toHaveLength(1); // nothing new arrived
   });
 
   it('checks the address on every delivery: no pooled connection skips the check', async () => {
     await deliverWebhook({ url: `http://localhost:${port}/ok`, body: {}, policy: parseWebhookPolicy(['localhost']), secret: SECRET });
-    const err = await deliverWebhook({ url: `http://localhost:${port}/ok`, body: {}, policy: open, secret: SECRET }).catch((e: unknown) => e);
+    const err = await deliverWebhook({ url: `http://localhost:${port}/ok`, body: {}, policy: open, secret: SECRET }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WebhookPolicyError);
   });
 

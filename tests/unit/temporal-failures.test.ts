@@ -21,7 +21,13 @@ import {
 } from '../../lib/registry/errors.ts';
 import { ServingAdminError } from '../../lib/rollout/serving-admin.ts';
 import { ArtifactCorruptError, ArtifactNotFoundError } from '../../lib/storage/errors.ts';
-import { DomainFailureInterceptor, failureMappingFor, FAILURE_MAPPINGS, flywheelActivityInterceptors, toTemporalFailure } from '../../lib/temporal/failures.ts';
+import {
+  DomainFailureInterceptor,
+  failureMappingFor,
+  FAILURE_MAPPINGS,
+  flywheelActivityInterceptors,
+  toTemporalFailure,
+} from '../../lib/temporal/failures.ts';
 import { TrainerExitError, TrainerProtocolError } from '../../lib/training/command/errors.ts';
 import { PreemptedError } from '../../lib/training/preemption.ts';
 
@@ -145,12 +151,20 @@ describe('the failure table', () => {
 describe('the activity interceptor', () => {
   const input: ActivityExecuteInput = { args: [], headers: {} };
   const interceptor = new DomainFailureInterceptor();
-  const rejection = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+  const rejection = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
 
   it('turns a thrown domain error into its failure', async () => {
     const err = await rejection(interceptor.execute(input, () => Promise.reject(new ArtifactCorruptError('file:///a', 'aa', 'bb'))));
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: 'ArtifactCorrupt', nonRetryable: true, message: 'artifact checksum mismatch: file:///a (expected sha256 aa, got bb)' });
+    expect(err).toMatchObject({
+      type: 'ArtifactCorrupt',
+      nonRetryable: true,
+      message: 'artifact checksum mismatch: file:///a (expected sha256 aa, got bb)',
+    });
   });
 
   it('rethrows an unknown error as it is', async () => {
@@ -175,6 +189,11 @@ describe('the activity interceptor', () => {
     };
     const err = await rejection(env.run(activity, 'flights'));
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: 'NotFound', nonRetryable: true, message: 'model "flights" is not registered', details: [{ summary: 'model "flights" is not registered' }] });
+    expect(err).toMatchObject({
+      type: 'NotFound',
+      nonRetryable: true,
+      message: 'model "flights" is not registered',
+      details: [{ summary: 'model "flights" is not registered' }],
+    });
   });
 });

@@ -41,10 +41,21 @@ describe('trainMlp', () => {
     expect(result.epochsRun).toBe(3);
     const model = tf.sequential();
     for (const [i, [, units]] of result.layers.entries()) {
-      model.add(tf.layers.dense({ units, activation: i === result.layers.length - 1 ? 'sigmoid' : 'relu', ...(i === 0 ? { inputShape: [train.dim] } : {}) }));
+      model.add(
+        tf.layers.dense({
+          units,
+          activation: i === result.layers.length - 1 ? 'sigmoid' : 'relu',
+          ...(i === 0 ? { inputShape: [train.dim] } : {}),
+        }),
+      );
     }
     const n = result.layers.length;
-    model.setWeights(result.layers.flatMap((_, i) => [tf.tensor(result.weights[i]!.data, result.weights[i]!.shape), tf.tensor(result.weights[n + i]!.data, result.weights[n + i]!.shape)]));
+    model.setWeights(
+      result.layers.flatMap((_, i) => [
+        tf.tensor(result.weights[i]!.data, result.weights[i]!.shape),
+        tf.tensor(result.weights[n + i]!.data, result.weights[n + i]!.shape),
+      ]),
+    );
     const p = (model.predict(tf.tensor2d(validation.x, [validation.rows, validation.dim])) as tf.Tensor).dataSync() as Float32Array;
     expect(auc(p, validation.y)).toBeGreaterThan(0.75);
   }, 60_000);
@@ -82,7 +93,7 @@ describe('trainMlp', () => {
     }
   }, 60_000);
 
-  it('resumes exactly after a stop at an epoch boundary, before the epoch\'s first step', async () => {
+  it("resumes exactly after a stop at an epoch boundary, before the epoch's first step", async () => {
     const uninterrupted = await trainMlp(config, train, validation);
     const controller = new AbortController();
     let saved: Buffer | undefined;

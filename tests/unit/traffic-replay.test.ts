@@ -34,7 +34,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as Seen['body']) : {};
   const auth = req.headers.authorization;
   if (auth === 'Bearer bad') return reply(res, 401, { error: { code: 'unauthorized', message: 'unknown API key' } });
-  if (auth === 'Bearer admin-only') return reply(res, 403, { error: { code: 'forbidden', message: 'this API key lacks the "predict" scope' } });
+  if (auth === 'Bearer admin-only')
+    return reply(res, 403, { error: { code: 'forbidden', message: 'this API key lacks the "predict" scope' } });
   if (req.method === 'GET' && req.url === '/v1/models') return reply(res, 200, { models: [{ name: 'm' }] });
   if (req.method === 'POST' && req.url === '/v1/models/m/predict') {
     const n = predictions.push({ at: performance.now(), body });
@@ -44,18 +45,25 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     try {
       if (behaviour.hangEvery && n % behaviour.hangEvery === 0) await new Promise((r) => setTimeout(r, 2000));
       if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
-      if (behaviour.failEvery && n % behaviour.failEvery === 0) return reply(res, 503, { error: { code: 'unavailable', message: 'queue full' } });
+      if (behaviour.failEvery && n % behaviour.failEvery === 0)
+        return reply(res, 503, { error: { code: 'unavailable', message: 'queue full' } });
       const requestId = `req-${n}`;
       answered.set(requestId, performance.now());
-      return reply(res, 200, { requestId, model: 'm', predictions: body.instances!.map(() => ({ probability: 0.5, version: 1, cached: false })) });
+      return reply(res, 200, {
+        requestId,
+        model: 'm',
+        predictions: body.instances!.map(() => ({ probability: 0.5, version: 1, cached: false })),
+      });
     } finally {
       if (mine === generation) inFlight--;
     }
   }
   if (req.method === 'POST' && req.url === '/v1/feedback') {
     // As the real server: scope first, then the body.
-    if (auth === 'Bearer predict-only') return reply(res, 403, { error: { code: 'forbidden', message: 'this API key lacks the "feedback" scope' } });
-    if (!(body as { requestId?: string }).requestId) return reply(res, 400, { error: { code: 'badRequest', message: 'invalid request body: requestId: required' } });
+    if (auth === 'Bearer predict-only')
+      return reply(res, 403, { error: { code: 'forbidden', message: 'this API key lacks the "feedback" scope' } });
+    if (!(body as { requestId?: string }).requestId)
+      return reply(res, 400, { error: { code: 'badRequest', message: 'invalid request body: requestId: required' } });
     labels.push({ at: performance.now(), body });
     return reply(res, 202, { stored: true });
   }
@@ -64,7 +72,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 
 async function* fakeFlights(count: number): AsyncGenerator<ReplayFlight> {
   for (let i = 0; i < count; i++) {
-    yield { instance: { date: `2001-03-01T${String(i % 24).padStart(2, '0')}:00:00`, distance: 100 + i, origin: 'SFO', destination: 'LAX' }, key: `flight-${i}`, label: i % 3 === 0 ? 1 : 0 };
+    yield {
+      instance: { date: `2001-03-01T${String(i % 24).padStart(2, '0')}:00:00`, distance: 100 + i, origin: 'SFO', destination: 'LAX' },
+      key: `flight-${i}`,
+      label: i % 3 === 0 ? 1 : 0,
+    };
   }
 }
 
@@ -102,8 +114,12 @@ describe('replayTraffic', () => {
     // Sent in order; the server may see neighbours swapped when a request waits for a new
     // keep-alive connection, so arrival order is checked up to a displacement of two.
     const arrived = predictions.map((p) => String(p.body.routingKey));
-    expect([...arrived].sort((a, b) => Number(a.slice(7)) - Number(b.slice(7)))).toEqual(Array.from({ length: 30 }, (_, i) => `flight-${i}`));
-    arrived.forEach((key, position) => expect(Math.abs(Number(key.slice(7)) - position), `${key} arrived at ${position}`).toBeLessThanOrEqual(2));
+    expect([...arrived].sort((a, b) => Number(a.slice(7)) - Number(b.slice(7)))).toEqual(
+      Array.from({ length: 30 }, (_, i) => `flight-${i}`),
+    );
+    arrived.forEach((key, position) =>
+      expect(Math.abs(Number(key.slice(7)) - position), `${key} arrived at ${position}`).toBeLessThanOrEqual(2),
+    );
     // 50/s is one request per 20 ms: no 100 ms window may hold more than 5 (+1 for timer jitter).
     const times = predictions.map((p) => p.at);
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 100).length).toBeLessThanOrEqual(6);
@@ -114,7 +130,15 @@ describe('replayTraffic', () => {
   });
 
   it('posts each true label after the feedback delay, to the right request and instance, for the chosen share', async () => {
-    const stats = await replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(60), rate: 200, batch: 3, feedbackDelayMs: 300, feedbackShare: 0.5 });
+    const stats = await replayTraffic({
+      ...base,
+      baseUrl: url,
+      flights: fakeFlights(60),
+      rate: 200,
+      batch: 3,
+      feedbackDelayMs: 300,
+      feedbackShare: 0.5,
+    });
     expect(stats).toMatchObject({ flights: 60, sent: 20, ok: 20 });
     expect(stats.feedback.posted + stats.feedback.skipped).toBe(60);
     expect(stats.feedback.posted).toBeGreaterThan(15);
@@ -124,7 +148,9 @@ describe('replayTraffic', () => {
     for (const l of labels) {
       const n = Number(l.body.requestId!.slice('req-'.length));
       const flightIndex = (n - 1) * 3 + l.body.instance!;
-      expect(predictions[n - 1]!.body.instances![l.body.instance!]!.date).toBe(`2001-03-01T${String(flightIndex % 24).padStart(2, '0')}:00:00`);
+      expect(predictions[n - 1]!.body.instances![l.body.instance!]!.date).toBe(
+        `2001-03-01T${String(flightIndex % 24).padStart(2, '0')}:00:00`,
+      );
       expect(l.body.label).toBe(flightIndex % 3 === 0 ? 1 : 0);
       expect(l.at - answered.get(l.body.requestId!)!).toBeGreaterThanOrEqual(295);
     }
@@ -138,7 +164,14 @@ describe('replayTraffic', () => {
 
   it('counts failures by status and timeouts, and labels only the flights that were predicted', async () => {
     behaviour = { failEvery: 4, hangEvery: 10 };
-    const stats = await replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(20), rate: 100, feedbackDelayMs: 0, requestTimeoutMs: 300 });
+    const stats = await replayTraffic({
+      ...base,
+      baseUrl: url,
+      flights: fakeFlights(20),
+      rate: 100,
+      feedbackDelayMs: 0,
+      requestTimeoutMs: 300,
+    });
     // Requests 4, 8, 12, 16 and 20 get 503 (20 after hanging past the timeout); 10 times out.
     expect(stats.failures).toEqual({ '503': 4, timeout: 2 });
     expect(stats).toMatchObject({ sent: 20, ok: 14, failed: 6 });
@@ -156,7 +189,14 @@ describe('replayTraffic', () => {
     const stop = new AbortController();
     setTimeout(() => stop.abort(), 150);
     const t0 = performance.now();
-    const stats = await replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(1000), rate: 50, feedbackDelayMs: 400, stopSignal: stop.signal });
+    const stats = await replayTraffic({
+      ...base,
+      baseUrl: url,
+      flights: fakeFlights(1000),
+      rate: 50,
+      feedbackDelayMs: 400,
+      stopSignal: stop.signal,
+    });
     expect(stats.stopped).toBe(true);
     expect(stats.sent).toBeGreaterThan(1);
     expect(stats.sent).toBeLessThan(15);
@@ -168,7 +208,14 @@ describe('replayTraffic', () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(), 150);
     const t0 = performance.now();
-    const stats = await replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(1000), rate: 50, feedbackDelayMs: 10_000, signal: abort.signal });
+    const stats = await replayTraffic({
+      ...base,
+      baseUrl: url,
+      flights: fakeFlights(1000),
+      rate: 50,
+      feedbackDelayMs: 10_000,
+      signal: abort.signal,
+    });
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(stats.stopped).toBe(true);
     expect(stats.sent).toBeLessThan(15);
@@ -181,16 +228,37 @@ describe('replayTraffic', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise((r) => closed.close(r));
-    const run = (extra: Partial<Parameters<typeof replayTraffic>[0]>) => replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(5), rate: 10, ...extra });
+    const run = (extra: Partial<Parameters<typeof replayTraffic>[0]>) =>
+      replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(5), rate: 10, ...extra });
 
-    await expect(run({ baseUrl: deadUrl })).rejects.toThrow(new TrafficReplayError('unreachable', `cannot reach the inference server at ${deadUrl} (ECONNREFUSED); is \`flywheel serve\` running there?`));
-    await expect(run({ apiKey: 'bad' })).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/refused the API key \(401: unknown API key\).*--scopes predict/) });
-    await expect(run({ apiKey: 'admin-only' })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('lacks the "predict" scope') });
-    await expect(run({ apiKey: 'predict-only' })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringContaining('lacks the "feedback" scope that labels need') });
+    await expect(run({ baseUrl: deadUrl })).rejects.toThrow(
+      new TrafficReplayError(
+        'unreachable',
+        `cannot reach the inference server at ${deadUrl} (ECONNREFUSED); is \`flywheel serve\` running there?`,
+      ),
+    );
+    await expect(run({ apiKey: 'bad' })).rejects.toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringMatching(/refused the API key \(401: unknown API key\).*--scopes predict/),
+    });
+    await expect(run({ apiKey: 'admin-only' })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('lacks the "predict" scope'),
+    });
+    await expect(run({ apiKey: 'predict-only' })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: expect.stringContaining('lacks the "feedback" scope that labels need'),
+    });
     expect((await run({ apiKey: 'predict-only', feedbackShare: 0 })).ok).toBe(5); // no labels, no feedback scope needed
     predictions.length = 0;
-    await expect(run({ model: 'nope' })).rejects.toMatchObject({ code: 'unknownModel', message: `the inference server at ${url} does not serve model "nope" (404; served: m)` });
-    await expect(run({ rate: 0 })).rejects.toMatchObject({ code: 'invalid', message: 'rate must be a positive number of requests per second, got 0' });
+    await expect(run({ model: 'nope' })).rejects.toMatchObject({
+      code: 'unknownModel',
+      message: `the inference server at ${url} does not serve model "nope" (404; served: m)`,
+    });
+    await expect(run({ rate: 0 })).rejects.toMatchObject({
+      code: 'invalid',
+      message: 'rate must be a positive number of requests per second, got 0',
+    });
     await expect(run({ flights: undefined, month: '2001-3' })).rejects.toMatchObject({ code: 'badMonth' });
     expect(predictions).toHaveLength(0);
   });
@@ -212,13 +280,20 @@ describe('monthFlights', () => {
       ),
     );
     expect(flights.map((f) => f.label)).toEqual(truth.map((t) => (t.delay > 15 ? 1 : 0)));
-    expect(flights.map((f) => f.instance)).toEqual(truth.map(({ date, distance, origin, destination }) => ({ date, distance, origin, destination })));
+    expect(flights.map((f) => f.instance)).toEqual(
+      truth.map(({ date, distance, origin, destination }) => ({ date, distance, origin, destination })),
+    );
   });
 
   it('names the months it has when asked for one it lacks', async () => {
     const read = async () => {
       for await (const f of monthFlights('2001-09')) void f;
     };
-    await expect(read()).rejects.toMatchObject({ code: 'badMonth', message: expect.stringMatching(/^the flights data has no month 2001-09 \(available: 2001-01, 2001-02, 2001-03, 2001-04, 2001-05, 2001-06/) });
+    await expect(read()).rejects.toMatchObject({
+      code: 'badMonth',
+      message: expect.stringMatching(
+        /^the flights data has no month 2001-09 \(available: 2001-01, 2001-02, 2001-03, 2001-04, 2001-05, 2001-06/,
+      ),
+    });
   });
 });

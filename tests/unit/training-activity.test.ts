@@ -44,7 +44,10 @@ beforeAll(async () => {
 }, 60_000);
 
 function activities(preempt?: AbortController, lines?: string[]) {
-  const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines?.push(l) } as unknown as NodeJS.WritableStream });
+  const logger = createLogger({
+    level: 'warn',
+    destination: { write: (l: string) => void lines?.push(l) } as unknown as NodeJS.WritableStream,
+  });
   return createTrainingActivities({
     store,
     logger,
@@ -54,7 +57,11 @@ function activities(preempt?: AbortController, lines?: string[]) {
   });
 }
 
-async function train(acts: ReturnType<typeof activities>, runKey: string, onHeartbeat?: (d: unknown) => void): Promise<TrainActivityResult> {
+async function train(
+  acts: ReturnType<typeof activities>,
+  runKey: string,
+  onHeartbeat?: (d: unknown) => void,
+): Promise<TrainActivityResult> {
   // With the worker's interceptor, so failures are what workflows see (PreemptedError → Preempted).
   const env = new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
   if (onHeartbeat) env.on('heartbeat', onHeartbeat);
@@ -69,7 +76,10 @@ describe('trainFlightsMlp activity', () => {
     const err = await train(acts, 'training/unit/preempt', (d) => {
       beats.push(d as { epoch: number; checkpointUri?: string });
       if ((d as { epoch: number }).epoch >= 1) preempt.abort(new Error('SIGTERM'));
-    }).then(() => undefined, (e: unknown) => e);
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ type: 'Preempted', nonRetryable: false });
     expect(beats.some((b) => b.checkpointUri)).toBe(true);
 

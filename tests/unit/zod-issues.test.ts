@@ -7,7 +7,9 @@ import { formatZodIssues } from '../../lib/zod-issues.ts';
 describe('formatZodIssues', () => {
   it('writes one indented line per issue, named by its dotted path', () => {
     const r = z.strictObject({ a: z.strictObject({ b: z.number() }), c: z.string() }).safeParse({ a: { b: 'x' }, c: 1 });
-    expect(formatZodIssues(r.error!.issues)).toBe('  a.b: Invalid input: expected number, received string\n  c: Invalid input: expected string, received number');
+    expect(formatZodIssues(r.error!.issues)).toBe(
+      '  a.b: Invalid input: expected number, received string\n  c: Invalid input: expected string, received number',
+    );
   });
 
   it('names the value as a whole (root)', () => {

@@ -18,10 +18,35 @@ export function cpuActivities(deps: ActivityDeps): object {
         ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
         ...createRegistryActivities({ registry: deps.registry, logger: deps.logger }),
         ...createLifecycleActivities({ registry: deps.registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
-        ...(deps.db ? createRolloutActivities({ db: deps.db, registry: deps.registry, store: deps.store, logger: deps.logger, serving: deps.serving ?? (() => undefined) }) : {}),
-        ...createBatchActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...(deps.db ? { db: deps.db } : {}), ...s3 }),
-        ...createMonitorActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, client: deps.temporalClient ?? noClient, ...(deps.db ? { db: deps.db } : {}) }),
+        ...(deps.db
+          ? createRolloutActivities({
+              db: deps.db,
+              registry: deps.registry,
+              store: deps.store,
+              logger: deps.logger,
+              serving: deps.serving ?? (() => undefined),
+            })
+          : {}),
+        ...createBatchActivities({
+          store: deps.store,
+          logger: deps.logger,
+          registry: deps.registry,
+          ...(deps.db ? { db: deps.db } : {}),
+          ...s3,
+        }),
+        ...createMonitorActivities({
+          store: deps.store,
+          logger: deps.logger,
+          registry: deps.registry,
+          client: deps.temporalClient ?? noClient,
+          ...(deps.db ? { db: deps.db } : {}),
+        }),
       }
     : {};
-  return { ...system, ...trainerActivities(deps), ...withRegistry, ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }) };
+  return {
+    ...system,
+    ...trainerActivities(deps),
+    ...withRegistry,
+    ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }),
+  };
 }

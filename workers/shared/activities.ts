@@ -52,6 +52,11 @@ export function trainerActivities(deps: ActivityDeps) {
     backend: deps.trainingBackend ?? 'auto',
     ...s3Option(deps),
   });
-  const command = createCommandTrainingActivities({ store: deps.store, logger: deps.logger, identity: deps.identity, preemption: deps.preemption ?? noPreemption() });
+  const command = createCommandTrainingActivities({
+    store: deps.store,
+    logger: deps.logger,
+    identity: deps.identity,
+    preemption: deps.preemption ?? noPreemption(),
+  });
   return { ...training, ...command };
 }

@@ -30,11 +30,7 @@ export function defaultIdentity(kind: WorkerKind): string {
 export async function createFlywheelWorker(options: CreateFlywheelWorkerOptions): Promise<Worker> {
   const { kind } = options;
   const workflows =
-    kind === 'cpu'
-      ? options.workflowBundle
-        ? { workflowBundle: options.workflowBundle }
-        : { workflowsPath: WORKFLOWS_PATH }
-      : {};
+    kind === 'cpu' ? (options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) : {};
   return createWorker({
     connection: options.connection,
     namespace: options.namespace,

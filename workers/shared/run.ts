@@ -55,7 +55,17 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       connection,
       namespace: config.temporal.namespace,
       identity,
-      activities: activities({ identity, logger, store, s3: s3OptionsFrom(config.artifactStore), preemption, trainingBackend: config.worker.trainingBackend, temporalClient: () => (client ??= connectClient(config.temporal)), serving: () => servingTarget(config), ...(db ? { db, registry: createRegistry(config, db) } : {}) }),
+      activities: activities({
+        identity,
+        logger,
+        store,
+        s3: s3OptionsFrom(config.artifactStore),
+        preemption,
+        trainingBackend: config.worker.trainingBackend,
+        temporalClient: () => (client ??= connectClient(config.temporal)),
+        serving: () => servingTarget(config),
+        ...(db ? { db, registry: createRegistry(config, db) } : {}),
+      }),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });

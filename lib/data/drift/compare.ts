@@ -150,7 +150,10 @@ export function compareFeature(
   }
   // Even with minSamples 0, an empty side has no distribution to compare.
   const needed = Math.max(1, minSamples);
-  for (const [side, n] of [['reference', stats.refSamples ?? 0], ['current', stats.curSamples ?? 0]] as const) {
+  for (const [side, n] of [
+    ['reference', stats.refSamples ?? 0],
+    ['current', stats.curSamples ?? 0],
+  ] as const) {
     if (n < needed) return { ...base, status: 'insufficient_data', stats, reason: `${side} has ${n} non-null rows < ${needed}` };
   }
 

@@ -61,14 +61,32 @@ export async function validateTable(duck: Duck, options: ValidateTableOptions): 
   const [{ n: rows } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${from}`, signal);
 
   if (rows === 0) {
-    problems.push({ severity: 'error', rule: 'empty', message: 'the data has 0 rows (empty file)', observed: 0, expected: `≥ ${spec.rowCount.min ?? 1}` });
+    problems.push({
+      severity: 'error',
+      rule: 'empty',
+      message: 'the data has 0 rows (empty file)',
+      observed: 0,
+      expected: `≥ ${spec.rowCount.min ?? 1}`,
+    });
     return buildReport(spec.dataset, options.subject, 0, problems, reference !== undefined);
   }
   if (spec.rowCount.min !== undefined && rows < spec.rowCount.min) {
-    problems.push({ severity: 'error', rule: 'row_count', message: `${rows} rows, fewer than the minimum ${spec.rowCount.min}`, observed: rows, expected: { min: spec.rowCount.min } });
+    problems.push({
+      severity: 'error',
+      rule: 'row_count',
+      message: `${rows} rows, fewer than the minimum ${spec.rowCount.min}`,
+      observed: rows,
+      expected: { min: spec.rowCount.min },
+    });
   }
   if (spec.rowCount.max !== undefined && rows > spec.rowCount.max) {
-    problems.push({ severity: 'error', rule: 'row_count', message: `${rows} rows, more than the maximum ${spec.rowCount.max}`, observed: rows, expected: { max: spec.rowCount.max } });
+    problems.push({
+      severity: 'error',
+      rule: 'row_count',
+      message: `${rows} rows, more than the maximum ${spec.rowCount.max}`,
+      observed: rows,
+      expected: { max: spec.rowCount.max },
+    });
   }
   if (reference && reference.rows > 0) {
     const { min, max } = spec.reference.rowCountFactor;
@@ -102,7 +120,14 @@ export async function validateTable(duck: Duck, options: ValidateTableOptions): 
     }
     const found = logicalType(duckType);
     if (!typeAccepts(rule.type, found)) {
-      problems.push({ severity: 'error', rule: 'type', column, message: `column ${column} has type ${duckType}, expected ${rule.type}`, observed: duckType, expected: rule.type });
+      problems.push({
+        severity: 'error',
+        rule: 'type',
+        column,
+        message: `column ${column} has type ${duckType}, expected ${rule.type}`,
+        observed: duckType,
+        expected: rule.type,
+      });
       continue;
     }
     checked.push([column, rule]);
@@ -156,9 +181,23 @@ export async function validateTable(duck: Duck, options: ValidateTableOptions): 
     const nulls = rows - num(`nn_${i}`);
     const nullRatio = nulls / rows;
     if (!rule.nullable && nulls > 0) {
-      problems.push({ severity: 'error', rule: 'not_null', column, message: `column ${column} has ${nulls} nulls (${pct(nullRatio)}) but is not nullable`, observed: nulls, expected: 0 });
+      problems.push({
+        severity: 'error',
+        rule: 'not_null',
+        column,
+        message: `column ${column} has ${nulls} nulls (${pct(nullRatio)}) but is not nullable`,
+        observed: nulls,
+        expected: 0,
+      });
     } else if (rule.maxNullRatio !== undefined && nullRatio > rule.maxNullRatio) {
-      problems.push({ severity: 'error', rule: 'null_ratio', column, message: `column ${column} null ratio ${pct(nullRatio)} exceeds ${pct(rule.maxNullRatio)} (${nulls} of ${rows} rows)`, observed: nullRatio, expected: { max: rule.maxNullRatio } });
+      problems.push({
+        severity: 'error',
+        rule: 'null_ratio',
+        column,
+        message: `column ${column} null ratio ${pct(nullRatio)} exceeds ${pct(rule.maxNullRatio)} (${nulls} of ${rows} rows)`,
+        observed: nullRatio,
+        expected: { max: rule.maxNullRatio },
+      });
     }
     const refFeature = reference?.features[column];
     if (refFeature && refFeature.count > 0) {
@@ -194,11 +233,23 @@ export async function validateTable(duck: Duck, options: ValidateTableOptions): 
     }
     if (num(`notallowed_${i}`) > 0) {
       const examples = agg[`notallowedx_${i}`] as string[];
-      problems.push({ severity: 'error', rule: 'allowed', column, message: `column ${column} has ${num(`notallowed_${i}`)} values outside the allowed set (e.g. ${examples.join(', ')})`, observed: examples });
+      problems.push({
+        severity: 'error',
+        rule: 'allowed',
+        column,
+        message: `column ${column} has ${num(`notallowed_${i}`)} values outside the allowed set (e.g. ${examples.join(', ')})`,
+        observed: examples,
+      });
     }
     if (num(`badpat_${i}`) > 0) {
       const examples = agg[`badpatx_${i}`] as string[];
-      problems.push({ severity: 'error', rule: 'pattern', column, message: `column ${column} has ${num(`badpat_${i}`)} values not matching /${rule.pattern}/ (e.g. ${examples.join(', ')})`, observed: examples });
+      problems.push({
+        severity: 'error',
+        rule: 'pattern',
+        column,
+        message: `column ${column} has ${num(`badpat_${i}`)} values not matching /${rule.pattern}/ (e.g. ${examples.join(', ')})`,
+        observed: examples,
+      });
     }
     if (refCats.has(column)) {
       const unseen = num(`unseen_${i}`);

@@ -26,7 +26,13 @@ export interface ValidationReport {
   referenceUsed: boolean;
 }
 
-export function buildReport(dataset: string, subject: string, rows: number, problems: ValidationProblem[], referenceUsed: boolean): ValidationReport {
+export function buildReport(
+  dataset: string,
+  subject: string,
+  rows: number,
+  problems: ValidationProblem[],
+  referenceUsed: boolean,
+): ValidationReport {
   const errors = problems.filter((p) => p.severity === 'error');
   const warnings = problems.length - errors.length;
   const summary =

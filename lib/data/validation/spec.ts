@@ -37,7 +37,10 @@ export const columnRuleSchema = z
 export const validationSpecSchema = z
   .object({
     dataset: z.string().min(1),
-    rowCount: z.object({ min: z.number().int().min(0).optional(), max: z.number().int().positive().optional() }).strict().default({}),
+    rowCount: z
+      .object({ min: z.number().int().min(0).optional(), max: z.number().int().positive().optional() })
+      .strict()
+      .default({}),
     /** Columns the spec does not name: a warning when true, a hard violation when false. @default true */
     allowExtraColumns: z.boolean().default(true),
     reference: z

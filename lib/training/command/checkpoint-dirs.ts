@@ -63,7 +63,10 @@ export async function storeCheckpoint(
     createdAt: new Date().toISOString(),
     files,
   };
-  await store.put(`${prefix}/${CHECKPOINT_MANIFEST}`, JSON.stringify(manifest, null, 2), { contentType: 'application/json', ...(signal ? { signal } : {}) });
+  await store.put(`${prefix}/${CHECKPOINT_MANIFEST}`, JSON.stringify(manifest, null, 2), {
+    contentType: 'application/json',
+    ...(signal ? { signal } : {}),
+  });
   await rm(checkpoint.localDir, { recursive: true, force: true });
   return { uri: store.uriFor(prefix), manifest };
 }
@@ -79,7 +82,9 @@ function isManifest(value: unknown): value is CheckpointManifest {
     m.version === 1 &&
     typeof m.step === 'number' &&
     Array.isArray(m.files) &&
-    m.files.every((f) => typeof f?.path === 'string' && isSafeRelativeDir(f.path) && typeof f.sha256 === 'string' && typeof f.size === 'number')
+    m.files.every(
+      (f) => typeof f?.path === 'string' && isSafeRelativeDir(f.path) && typeof f.sha256 === 'string' && typeof f.size === 'number',
+    )
   );
 }
 
@@ -98,7 +103,10 @@ export async function restoreCheckpoint(store: ArtifactStore, uri: string, dir: 
   const prefix = checkpointPrefixOf(store, uri);
   const manifest = await readCheckpointManifest(store, uri);
   for (const file of manifest.files) {
-    await downloadFile(store, `${prefix}/${file.path}`, join(dir, ...file.path.split('/')), { expectedSha256: file.sha256, ...(signal ? { signal } : {}) });
+    await downloadFile(store, `${prefix}/${file.path}`, join(dir, ...file.path.split('/')), {
+      expectedSha256: file.sha256,
+      ...(signal ? { signal } : {}),
+    });
   }
   return manifest;
 }
@@ -118,7 +126,11 @@ async function verifyCheckpoint(store: ArtifactStore, prefix: string, signal?: A
 
 /** The newest checkpoint of a run that is complete and whose bytes verify. Reads the checkpoints
  * it checks in full (newest first, stopping at the first good one). */
-export async function latestCheckpoint(store: ArtifactStore, runKey: string, options: { signal?: AbortSignal } = {}): Promise<CheckpointSearch> {
+export async function latestCheckpoint(
+  store: ArtifactStore,
+  runKey: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<CheckpointSearch> {
   const base = `${runKey}/checkpoints/`;
   const steps = new Map<string, { step: number; hasManifest: boolean }>();
   for await (const info of store.list(base)) {

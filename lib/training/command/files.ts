@@ -44,7 +44,10 @@ export async function downloadFile(
     },
   });
   await mkdir(dirname(path), { recursive: true });
-  const source = await store.getStream(key, { verify: options.expectedSha256 === undefined, ...(options.signal ? { signal: options.signal } : {}) });
+  const source = await store.getStream(key, {
+    verify: options.expectedSha256 === undefined,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   await pipeline(source, hasher, createWriteStream(path), options.signal ? { signal: options.signal } : {});
   const actual = hash.digest('hex');
   if (options.expectedSha256 !== undefined && actual !== options.expectedSha256) {

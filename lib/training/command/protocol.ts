@@ -89,7 +89,10 @@ export function parseLine(line: string): ParsedLine {
   const metrics = metricsOf(value.metrics);
   switch (value.type) {
     case 'progress':
-      return { kind: 'event', event: { type: 'progress', ...(epoch !== undefined ? { epoch } : {}), ...(step !== undefined ? { step } : {}), metrics } };
+      return {
+        kind: 'event',
+        event: { type: 'progress', ...(epoch !== undefined ? { epoch } : {}), ...(step !== undefined ? { step } : {}), metrics },
+      };
     case 'done':
       return { kind: 'event', event: { type: 'done', metrics } };
     case 'checkpoint': {

@@ -109,7 +109,12 @@ export async function superviseCommand(o: SuperviseOptions): Promise<SupervisedR
         throw new TrainerProtocolError(`checkpoint event names "${request.dir}", which is not a folder in FLYWHEEL_CHECKPOINT_DIR`);
       }
       const { step, epoch, metrics } = request;
-      const stored = await storeCheckpoint(o.store, o.runKey, { step, ...(epoch !== undefined ? { epoch } : {}), metrics, localDir }, uploads.signal);
+      const stored = await storeCheckpoint(
+        o.store,
+        o.runKey,
+        { step, ...(epoch !== undefined ? { epoch } : {}), metrics, localDir },
+        uploads.signal,
+      );
       lastCheckpointUri = stored.uri;
       log.info({ checkpointUri: stored.uri, step }, 'checkpoint stored');
       emit({ type: 'checkpoint', step, ...(epoch !== undefined ? { epoch } : {}), metrics, checkpointUri: stored.uri });

@@ -63,7 +63,8 @@ export class CheckpointFormatError extends Error {
 }
 
 export function decodeCheckpoint(bytes: Buffer): Checkpoint {
-  if (bytes.length < MAGIC.length + 4 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new CheckpointFormatError('not a Flywheel checkpoint');
+  if (bytes.length < MAGIC.length + 4 || !bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    throw new CheckpointFormatError('not a Flywheel checkpoint');
   const jsonLen = bytes.readUInt32LE(MAGIC.length);
   const jsonStart = MAGIC.length + 4;
   if (jsonStart + jsonLen > bytes.length) throw new CheckpointFormatError('truncated checkpoint header');

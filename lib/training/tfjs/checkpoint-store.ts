@@ -10,7 +10,9 @@ export function checkpointKey(runKey: string, globalStep: number): string {
 }
 
 export async function saveCheckpoint(store: ArtifactStore, runKey: string, ckpt: Checkpoint): Promise<string> {
-  const info = await store.put(checkpointKey(runKey, ckpt.state.globalStep), encodeCheckpoint(ckpt), { contentType: 'application/octet-stream' });
+  const info = await store.put(checkpointKey(runKey, ckpt.state.globalStep), encodeCheckpoint(ckpt), {
+    contentType: 'application/octet-stream',
+  });
   return info.uri;
 }
 
@@ -35,7 +37,13 @@ export async function latestValidCheckpoint(store: ArtifactStore, runKey: string
     try {
       return { uri, checkpoint: await loadCheckpoint(store, uri), skipped };
     } catch (err) {
-      if (!(err instanceof ArtifactCorruptError || err instanceof CheckpointFormatError || err instanceof ArtifactNotFoundError || err instanceof SyntaxError)) throw err;
+      if (!(
+        err instanceof ArtifactCorruptError ||
+        err instanceof CheckpointFormatError ||
+        err instanceof ArtifactNotFoundError ||
+        err instanceof SyntaxError
+      ))
+        throw err;
       skipped.push({ uri, reason: err.message });
       logger?.warn({ uri, reason: err.message }, 'skipping a corrupt checkpoint');
     }

@@ -72,7 +72,11 @@ export function l2Penalty(vars: MlpVariables, l2: number): tf.Scalar {
 }
 
 export function snapshot(vars: MlpVariables): NamedTensor[] {
-  return [...vars.kernels, ...vars.biases].map((v, i) => ({ name: vars.names[i]!, shape: v.shape, data: Float32Array.from(v.dataSync() as Float32Array) }));
+  return [...vars.kernels, ...vars.biases].map((v, i) => ({
+    name: vars.names[i]!,
+    shape: v.shape,
+    data: Float32Array.from(v.dataSync() as Float32Array),
+  }));
 }
 
 export function restore(vars: MlpVariables, tensors: readonly NamedTensor[]): void {
@@ -81,7 +85,8 @@ export function restore(vars: MlpVariables, tensors: readonly NamedTensor[]): vo
     const name = vars.names[i]!;
     const t = byName.get(name);
     if (!t) throw new Error(`checkpoint has no tensor ${name}`);
-    if (t.shape.join('x') !== v.shape.join('x')) throw new Error(`checkpoint tensor ${name} has shape ${t.shape.join('x')}, model has ${v.shape.join('x')}`);
+    if (t.shape.join('x') !== v.shape.join('x'))
+      throw new Error(`checkpoint tensor ${name} has shape ${t.shape.join('x')}, model has ${v.shape.join('x')}`);
     tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
   });
 }

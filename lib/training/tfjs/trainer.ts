@@ -6,7 +6,17 @@
 // float rounding, not bit for bit.)
 import * as tf from '@tensorflow/tfjs';
 import type { Checkpoint, NamedTensor, TrainingState } from './checkpoint-format.ts';
-import { disposeVariables, initVariables, l2Penalty, layerSizes, logits, restore, snapshot, weightedBce, type MlpVariables } from './model.ts';
+import {
+  disposeVariables,
+  initVariables,
+  l2Penalty,
+  layerSizes,
+  logits,
+  restore,
+  snapshot,
+  weightedBce,
+  type MlpVariables,
+} from './model.ts';
 import { Rng } from './rng.ts';
 
 export interface MlpTrainConfig {
@@ -123,7 +133,9 @@ export function predictProbabilities(vars: MlpVariables, data: Pick<Dataset, 'x'
   const out = new Float32Array(data.rows);
   for (let start = 0; start < data.rows; start += chunk) {
     const end = Math.min(data.rows, start + chunk);
-    const p = tf.tidy(() => tf.sigmoid(logits(vars, tf.tensor2d(data.x.subarray(start * data.dim, end * data.dim), [end - start, data.dim]))).dataSync());
+    const p = tf.tidy(() =>
+      tf.sigmoid(logits(vars, tf.tensor2d(data.x.subarray(start * data.dim, end * data.dim), [end - start, data.dim]))).dataSync(),
+    );
     out.set(p as Float32Array, start);
   }
   return out;
@@ -131,7 +143,13 @@ export function predictProbabilities(vars: MlpVariables, data: Pick<Dataset, 'x'
 
 async function optimizerState(optimizer: tf.AdamOptimizer): Promise<NamedTensor[]> {
   const weights = await optimizer.getWeights();
-  return Promise.all(weights.map(async (w, i) => ({ name: `adam_${i}`, shape: w.tensor.shape, data: Float32Array.from((await w.tensor.data()) as Float32Array) })));
+  return Promise.all(
+    weights.map(async (w, i) => ({
+      name: `adam_${i}`,
+      shape: w.tensor.shape,
+      data: Float32Array.from((await w.tensor.data()) as Float32Array),
+    })),
+  );
 }
 
 export async function trainMlp(
@@ -165,7 +183,8 @@ export async function trainMlp(
   let best: NamedTensor[] = snapshot(vars);
   if (resume) {
     restore(vars, resume.weights);
-    if (resume.optimizer.length > 0) await optimizer.setWeights(resume.optimizer.map((t) => ({ name: t.name, tensor: tf.tensor(t.data, t.shape) })));
+    if (resume.optimizer.length > 0)
+      await optimizer.setWeights(resume.optimizer.map((t) => ({ name: t.name, tensor: tf.tensor(t.data, t.shape) })));
     state = structuredClone(resume.state);
     best = resume.best.length ? resume.best : snapshot(vars);
   }

@@ -37,7 +37,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServingContext): 
     // Omitted fields keep their value; null clears.
     const canary = body.canary === undefined ? (current.route.canary ?? null) : body.canary;
     const shadow = body.shadow === undefined ? (current.route.shadow ?? null) : (body.shadow?.version ?? null);
-    if (canary && canary.version === current.route.champion) throw new ServingError('badRequest', `v${canary.version} is already the champion; a canary must be another version`);
+    if (canary && canary.version === current.route.champion)
+      throw new ServingError('badRequest', `v${canary.version} is already the champion; a canary must be another version`);
     return routingView(await ctx.models.setRouting(request.params.name, { canary, shadow }, principal.name));
   });
 

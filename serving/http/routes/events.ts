@@ -12,14 +12,23 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServingContext): 
     await ctx.authenticate(request, 'events');
     const body = parseBody(dataArrivedBodySchema, request.body);
     const notify = ctx.notifyDataArrived();
-    if (!notify) throw new ServingError('unavailable', 'events need the workflow service (TEMPORAL_ADDRESS), which this server has not reached yet (it keeps trying); retry later', 5);
+    if (!notify)
+      throw new ServingError(
+        'unavailable',
+        'events need the workflow service (TEMPORAL_ADDRESS), which this server has not reached yet (it keeps trying); retry later',
+        5,
+      );
     const event = { ...body, eventId: body.eventId ?? eventIdFor(body) };
     let models: string[];
     try {
       models = await notify(event);
     } catch (err) {
       ctx.logger.warn({ err, eventId: event.eventId }, 'data-arrived event not delivered');
-      throw new ServingError('unavailable', `the event could not be delivered right now (${(err as Error).message}); retry with the same eventId`, 5);
+      throw new ServingError(
+        'unavailable',
+        `the event could not be delivered right now (${(err as Error).message}); retry with the same eventId`,
+        5,
+      );
     }
     void reply.status(202);
     return { eventId: event.eventId, models };

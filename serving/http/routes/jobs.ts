@@ -13,31 +13,44 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
 
   function jobs() {
     const jobs = ctx.jobs();
-    if (!jobs) throw new ServingError('unavailable', 'async jobs need the workflow service (TEMPORAL_ADDRESS), which this server has not reached yet (it keeps trying); retry later', 5);
+    if (!jobs)
+      throw new ServingError(
+        'unavailable',
+        'async jobs need the workflow service (TEMPORAL_ADDRESS), which this server has not reached yet (it keeps trying); retry later',
+        5,
+      );
     return jobs;
   }
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/jobs', { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) }, async function submitJobRoute(request, reply) {
-    const principal = principalOf(request);
-    const body = parseBody(bodySchema, request.body);
-    ctx.limitRows(principal, body.instances.length);
-    checkInstances(body.instances);
-    if (body.webhookUrl !== undefined) {
-      if (!ctx.webhooks.enabled) throw new ServingError('badRequest', 'webhookUrl: webhooks are off on this server (it has no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with); poll statusUrl instead');
-      const problem = webhookUrlProblem(ctx.webhooks.policy, body.webhookUrl);
-      if (problem) throw new ServingError('badRequest', `webhookUrl: ${problem}`);
-    }
-    const name = request.params.name;
-    if (!ctx.models.get(name)) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
-    const jobId = await jobs().start({
-      model: name,
-      instances: body.instances,
-      ...(body.routingKey !== undefined ? { routingKey: body.routingKey } : {}),
-      ...(body.webhookUrl !== undefined ? { webhookUrl: body.webhookUrl } : {}),
-    });
-    void reply.status(202).header('location', `/v1/jobs/${jobId}`);
-    return { jobId, status: 'running', statusUrl: `/v1/jobs/${jobId}` };
-  });
+  app.post<{ Params: { name: string } }>(
+    '/v1/models/:name/jobs',
+    { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) },
+    async function submitJobRoute(request, reply) {
+      const principal = principalOf(request);
+      const body = parseBody(bodySchema, request.body);
+      ctx.limitRows(principal, body.instances.length);
+      checkInstances(body.instances);
+      if (body.webhookUrl !== undefined) {
+        if (!ctx.webhooks.enabled)
+          throw new ServingError(
+            'badRequest',
+            'webhookUrl: webhooks are off on this server (it has no FLYWHEEL_SERVE_WEBHOOK_SECRET to sign them with); poll statusUrl instead',
+          );
+        const problem = webhookUrlProblem(ctx.webhooks.policy, body.webhookUrl);
+        if (problem) throw new ServingError('badRequest', `webhookUrl: ${problem}`);
+      }
+      const name = request.params.name;
+      if (!ctx.models.get(name)) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
+      const jobId = await jobs().start({
+        model: name,
+        instances: body.instances,
+        ...(body.routingKey !== undefined ? { routingKey: body.routingKey } : {}),
+        ...(body.webhookUrl !== undefined ? { webhookUrl: body.webhookUrl } : {}),
+      });
+      void reply.status(202).header('location', `/v1/jobs/${jobId}`);
+      return { jobId, status: 'running', statusUrl: `/v1/jobs/${jobId}` };
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async function jobStatusRoute(request) {
     await ctx.authenticate(request, 'predict');

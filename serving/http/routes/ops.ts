@@ -37,7 +37,14 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): vo
     // A stuck prediction log does not make the replica unready (it still answers predictions);
     // its state is here and in the metrics, so the stall is visible rather than silent.
     const predictionLog = ctx.predictionLog() ?? null;
-    return { ready: modelsOk, jobs: ctx.jobs() !== undefined, models: ctx.models.list().map((m) => ({ name: m.name, champion: m.route.champion })), database: dbOk, predictionLog, problems };
+    return {
+      ready: modelsOk,
+      jobs: ctx.jobs() !== undefined,
+      models: ctx.models.list().map((m) => ({ name: m.name, champion: m.route.champion })),
+      database: dbOk,
+      predictionLog,
+      problems,
+    };
   });
 
   app.get('/metrics', async function metricsRoute(_request, reply) {

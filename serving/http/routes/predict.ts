@@ -8,24 +8,29 @@ import { parseBody, parseHeader, predictBodySchema, routingKeySchema } from '../
 export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const bodySchema = predictBodySchema(ctx.settings.maxInstances);
 
-  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) }, async function predictRoute(request, reply) {
-    const startedAt = performance.now();
-    const principal = principalOf(request);
-    const body = parseBody(bodySchema, request.body);
-    ctx.limitRows(principal, body.instances.length);
-    const header = request.headers['x-routing-key'];
-    const routingKey = body.routingKey ?? (typeof header === 'string' && header ? parseHeader(routingKeySchema, 'X-Routing-Key', header) : undefined);
-    const requestId = issueRequestId(principal, request.id, request.headers['x-request-id']);
-    void reply.header('x-request-id', requestId);
-    const out = await ctx.predict({
-      model: request.params.name,
-      instances: body.instances,
-      requestId,
-      startedAt,
-      ...(routingKey !== undefined ? { routingKey } : {}),
-    });
-    return { requestId: out.requestId, model: out.model, predictions: out.predictions };
-  });
+  app.post<{ Params: { name: string } }>(
+    '/v1/models/:name/predict',
+    { onRequest: authenticateBeforeBody(ctx.authenticate, 'predict', ctx.limitRows) },
+    async function predictRoute(request, reply) {
+      const startedAt = performance.now();
+      const principal = principalOf(request);
+      const body = parseBody(bodySchema, request.body);
+      ctx.limitRows(principal, body.instances.length);
+      const header = request.headers['x-routing-key'];
+      const routingKey =
+        body.routingKey ?? (typeof header === 'string' && header ? parseHeader(routingKeySchema, 'X-Routing-Key', header) : undefined);
+      const requestId = issueRequestId(principal, request.id, request.headers['x-request-id']);
+      void reply.header('x-request-id', requestId);
+      const out = await ctx.predict({
+        model: request.params.name,
+        instances: body.instances,
+        requestId,
+        startedAt,
+        ...(routingKey !== undefined ? { routingKey } : {}),
+      });
+      return { requestId: out.requestId, model: out.model, predictions: out.predictions };
+    },
+  );
 
   app.get('/v1/models', async function listModelsRoute(request) {
     await ctx.authenticate(request, 'predict');

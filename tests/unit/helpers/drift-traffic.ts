@@ -9,7 +9,11 @@ import type { FlightInstance } from '../../../lib/features/flights.ts';
 
 /** January in a fixed shuffled order: the first `referenceRows` are the training profile, the
  * next `controlRows` the control requests. */
-export async function januaryTraffic(referenceRows: number, controlRows: number, source = 'fixture'): Promise<{ reference: DatasetProfile; control: FlightInstance[] }> {
+export async function januaryTraffic(
+  referenceRows: number,
+  controlRows: number,
+  source = 'fixture',
+): Promise<{ reference: DatasetProfile; control: FlightInstance[] }> {
   return withDuck(async (duck) => {
     await duck.run(
       `CREATE TABLE jan AS SELECT * FROM read_parquet('${flightsParquetPath()}') WHERE month(date) = 1
@@ -26,5 +30,9 @@ export async function januaryTraffic(referenceRows: number, controlRows: number,
 
 /** The same flights, three times as far and seven hours later. */
 export function drifted(instances: readonly FlightInstance[]): FlightInstance[] {
-  return instances.map((f) => ({ ...f, distance: f.distance * 3, date: new Date(Date.parse(`${f.date}Z`) + 7 * 3_600_000).toISOString().slice(0, 19) }));
+  return instances.map((f) => ({
+    ...f,
+    distance: f.distance * 3,
+    date: new Date(Date.parse(`${f.date}Z`) + 7 * 3_600_000).toISOString().slice(0, 19),
+  }));
 }
