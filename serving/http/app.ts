@@ -113,12 +113,10 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .status(404)
-      .send({
-        error: { code: 'notFound', message: `no route ${request.method} ${request.url.split('?')[0]}` },
-        requestId: request.id,
-      } satisfies ServingErrorBody<ErrorCode>);
+    void reply.status(404).send({
+      error: { code: 'notFound', message: `no route ${request.method} ${request.url.split('?')[0]}` },
+      requestId: request.id,
+    } satisfies ServingErrorBody<ErrorCode>);
   });
 
   registerOpsRoutes(app, ctx);
