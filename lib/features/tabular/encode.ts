@@ -38,10 +38,12 @@ export class FeatureInputError extends Error {
   override readonly name = 'FeatureInputError';
 }
 
-/** Writes one feature of rows [0, n) into `x` at column `offset` of rows `dim` wide. */
-type FeatureWriter = (column: FeatureColumn, x: Float32Array, n: number, dim: number) => void;
+/** Writes one feature of rows [start, end) into `x` at column `offset` of rows `dim` wide. */
+type FeatureWriter = (column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) => void;
 
 const TWO_PI = 2 * Math.PI;
+/** Rows encoded feature by feature before moving on (a block of output stays in cache). */
+const BLOCK_ROWS = 256;
 
 function numericWriter(state: Extract<FeatureState, { kind: 'numeric' }>, def: Extract<FeatureDef, { kind: 'numeric' }>, offset: number) {
   const { impute, center, scale } = state;
@@ -58,16 +60,16 @@ function numericWriter(state: Extract<FeatureState, { kind: 'numeric' }>, def: E
   // A value log1p cannot take (≤ −1) encodes like a missing one rather than as NaN.
   const fallback = (Number.isNaN(imputed) ? 0 : imputed - center) / scale;
   if (!clip && !log1p)
-    return function writeNumeric(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+    return function writeNumeric(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
       const col = column as NumberColumn;
-      for (let i = 0, o = offset; i < n; i++, o += dim) {
+      for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
         const v = col[i];
         x[o] = v === null || v === undefined || v !== v ? fallback : (v - center) / scale;
       }
     };
-  return function writeNumericTransformed(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+  return function writeNumericTransformed(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
     const col = column as NumberColumn;
-    for (let i = 0, o = offset; i < n; i++, o += dim) {
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
       const v = col[i];
       const t = v === null || v === undefined || v !== v ? NaN : transform(v);
       x[o] = t !== t ? fallback : (t - center) / scale;
@@ -79,9 +81,9 @@ function categoricalWriter(def: Extract<FeatureDef, { kind: 'categorical' }>, st
   const index = def.encoding === 'index';
   if (def.hash) {
     const buckets = def.hash.buckets;
-    return function writeHashed(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+    return function writeHashed(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
       const col = column as StringColumn;
-      for (let i = 0, o = offset; i < n; i++, o += dim) {
+      for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
         const b = fnv1a32(col[i] ?? '') % buckets;
         if (index) x[o] = b;
         else x[o + b] = 1;
@@ -91,9 +93,9 @@ function categoricalWriter(def: Extract<FeatureDef, { kind: 'categorical' }>, st
   const vocabulary = state?.kind === 'categorical' ? (state.vocabulary ?? []) : [];
   const lookup = new Map(vocabulary.map((v, i) => [v, i]));
   const oov = vocabulary.length;
-  return function writeVocabulary(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+  return function writeVocabulary(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
     const col = column as StringColumn;
-    for (let i = 0, o = offset; i < n; i++, o += dim) {
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
       const k = lookup.get(col[i]!) ?? oov;
       if (index) x[o] = k;
       else x[o + k] = 1;
@@ -103,9 +105,9 @@ function categoricalWriter(def: Extract<FeatureDef, { kind: 'categorical' }>, st
 
 function booleanWriter(def: Extract<FeatureDef, { kind: 'boolean' }>, offset: number) {
   const imputed = def.impute ? 1 : 0;
-  return function writeBoolean(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+  return function writeBoolean(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
     const col = column as BooleanColumn;
-    for (let i = 0, o = offset; i < n; i++, o += dim) {
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
       const v = col[i];
       x[o] = v === true || v === 1 ? 1 : v === false || v === 0 ? 0 : imputed;
     }
@@ -119,14 +121,43 @@ const PART_OF: Record<DatetimePart, (ms: number) => number> = {
   dayOfMonth: (ms) => dayOfMonthOfMs(ms) - 1,
 };
 
-function datetimePartWriter(part: DatetimePart, cyclic: boolean, offset: number) {
+const MS_PER_HOUR = 3_600_000;
+const MS_PER_DAY = 86_400_000;
+
+// Hour and day of week are the common parts: each gets its own loop with the arithmetic inline
+// (one shared loop calling a part function would be polymorphic there and slower).
+function hourOneHotWriter(offset: number): FeatureWriter {
+  return function writeHourOneHot(column, x, start, end, dim) {
+    const col = column as TimestampColumn;
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
+      const ms = col[i];
+      if (ms === null || ms === undefined || ms !== ms) continue;
+      x[o + Math.floor((((ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY) / MS_PER_HOUR)] = 1;
+    }
+  };
+}
+
+function dayOfWeekOneHotWriter(offset: number): FeatureWriter {
+  return function writeDayOfWeekOneHot(column, x, start, end, dim) {
+    const col = column as TimestampColumn;
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
+      const ms = col[i];
+      if (ms === null || ms === undefined || ms !== ms) continue;
+      x[o + ((((Math.floor(ms / MS_PER_DAY) + 3) % 7) + 7) % 7)] = 1;
+    }
+  };
+}
+
+function datetimePartWriter(part: DatetimePart, cyclic: boolean, offset: number): FeatureWriter {
+  if (!cyclic && part === 'hour') return hourOneHotWriter(offset);
+  if (!cyclic && part === 'dayOfWeek') return dayOfWeekOneHotWriter(offset);
   const of = PART_OF[part];
   if (cyclic) {
     const period = PART_SIZES[part];
     const monthly = part === 'dayOfMonth';
-    return function writeCyclic(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+    return function writeCyclic(column, x, start, end, dim) {
       const col = column as TimestampColumn;
-      for (let i = 0, o = offset; i < n; i++, o += dim) {
+      for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
         const ms = col[i];
         if (ms === null || ms === undefined || ms !== ms) continue;
         const angle = (TWO_PI * of(ms)) / (monthly ? daysInMonthOfMs(ms) : period);
@@ -135,9 +166,9 @@ function datetimePartWriter(part: DatetimePart, cyclic: boolean, offset: number)
       }
     };
   }
-  return function writeOneHot(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+  return function writeOneHot(column, x, start, end, dim) {
     const col = column as TimestampColumn;
-    for (let i = 0, o = offset; i < n; i++, o += dim) {
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
       const ms = col[i];
       if (ms === null || ms === undefined || ms !== ms) continue;
       x[o + of(ms)] = 1;
@@ -152,13 +183,13 @@ function vectorWriter(def: Extract<FeatureDef, { kind: 'vector' }>, state: Featu
   const put = (x: Float32Array, o: number, k: number, v: number | null | undefined) => {
     x[o + k] = v === null || v === undefined || v !== v ? 0 : (v - center[k]!) / scale[k]!;
   };
-  return function writeVector(column: FeatureColumn, x: Float32Array, n: number, dim: number) {
+  return function writeVector(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
     if (column instanceof Float64Array || column instanceof Float32Array) {
-      for (let i = 0, o = offset; i < n; i++, o += dim) for (let k = 0; k < len; k++) put(x, o, k, column[i * len + k]);
+      for (let i = start, o = start * dim + offset; i < end; i++, o += dim) for (let k = 0; k < len; k++) put(x, o, k, column[i * len + k]);
       return;
     }
     const col = column as ArrayLike<ArrayLike<number | null> | null>;
-    for (let i = 0, o = offset; i < n; i++, o += dim) {
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
       const v = col[i];
       if (v === null || v === undefined) {
         for (let k = 0; k < len; k++) put(x, o, k, null);
@@ -241,8 +272,13 @@ export function createFeatureEncoder(fitted: FittedFeatures): FeatureEncoder {
             `column ${column} has ${col.length} ${flat ? 'values' : 'rows'}, the batch needs ${flat ? n * perRow.get(column)! : n}`,
           );
       }
-      if (out) x.fill(0, 0, size);
-      for (const { column, write } of plan) write(batch.columns[column]!, x, n, dimension);
+      // Row blocks keep the rows being written in cache while every feature's loop visits them.
+      const cols = plan.map((p) => batch.columns[p.column]!);
+      for (let start = 0; start < n; start += BLOCK_ROWS) {
+        const end = Math.min(n, start + BLOCK_ROWS);
+        if (out) x.fill(0, start * dimension, end * dimension);
+        for (let p = 0; p < plan.length; p++) plan[p]!.write(cols[p]!, x, start, end, dimension);
+      }
       return x;
     },
   };
