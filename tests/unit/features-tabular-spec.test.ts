@@ -1,7 +1,9 @@
 // The tabular feature spec as a contract: validation errors that name the feature, the data check
 // before fitting, deterministic fitting, the hash of fitted state, and request instances read
 // into columns with every bad field reported.
+import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { withDuck } from '../../lib/data/duck.ts';
 import {
   batchFromInstances,
@@ -281,5 +283,29 @@ describe('request instances', () => {
       { maxErrors: 5 },
     );
     expect(r.ok ? 0 : r.errors.length).toBe(5);
+  });
+});
+
+describe('the feature library', () => {
+  it('knows nothing of flights: no flights names in lib/features/tabular', async () => {
+    const dir = new URL('../../lib/features/tabular/', import.meta.url);
+    for (const file of await readdir(dir)) {
+      const text = await readFile(new URL(file, dir), 'utf8');
+      expect(text, file).not.toMatch(/flight|airport|origin|destination|distance/i);
+    }
+  });
+
+  it('parses the example in docs/features.md', async () => {
+    const doc = await readFile(new URL('../../docs/features.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    expect(parseFeatureSpec(parseYaml(yaml)).features.map((f) => f.name)).toEqual([
+      'hour',
+      'when',
+      'fare',
+      'carrier',
+      'route',
+      'refundable',
+      'embedding',
+    ]);
   });
 });

@@ -229,7 +229,7 @@ export interface FeatureEncoder {
   /** sha256 of the fitted spec and state (fittedFeaturesHash). */
   readonly hash: string;
   readonly fitted: FittedFeatures;
-  /** Output names in order (`hour=3`, `origin=<oov>`). */
+  /** Output names in order (`hour=3`, `city=<oov>`). */
   names(): string[];
   /** Source columns the batch must carry. */
   readonly columns: readonly string[];

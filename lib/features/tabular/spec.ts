@@ -1,5 +1,5 @@
 // The declarative tabular feature spec: which columns become which model inputs, written in YAML
-// or JSON and validated with zod so an error names the feature (`features.2 (origin).clip: …`).
+// or JSON and validated with zod so an error names the feature (`features.2 (fare).clip: …`).
 // docs/features.md is the reference for every knob; fit.ts fits it, encode.ts applies it.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -11,7 +11,7 @@ const featureName = z
   .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'a name starts with a letter or _ and has letters, digits, _ . - (at most 128)');
 
 const common = {
-  /** Output name; the prefix of every output feature name (`origin=ATL`). */
+  /** Output name; the prefix of every output feature name (`city=Paris`). */
   name: featureName,
   /** Source column; defaults to the name. */
   column: z.string().min(1).optional(),

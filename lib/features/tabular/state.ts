@@ -159,7 +159,7 @@ export function fittedDimension(fitted: Pick<FittedFeatures, 'spec' | 'state'>):
   return fitted.spec.features.reduce((n, def, i) => n + widthOf(def, fitted.state[i]), 0);
 }
 
-/** Names of the encoded row's inputs, in order (`hour=3`, `origin=ATL`, `origin=<oov>`). */
+/** Names of the encoded row's inputs, in order (`hour=3`, `city=Paris`, `city=<oov>`). */
 export function fittedFeatureNames(fitted: Pick<FittedFeatures, 'spec' | 'state'>): string[] {
   return fitted.spec.features.flatMap((def, i) => namesOf(def, fitted.state[i]));
 }
