@@ -3,7 +3,15 @@
 // ordered by frequency, ties by value. A spec that does not match the table's columns fails with a
 // report naming each feature before anything is fitted.
 import { sqlIdent, type Duck } from '../../data/duck.ts';
-import { parseFeatureSpec, sourceColumn, type FeatureDef, type FeatureSpec, type NumericFeature, type VectorFeature } from './spec.ts';
+import {
+  parseFeatureSpec,
+  sourceColumn,
+  type FeatureDef,
+  type FeatureSpec,
+  type FeatureSpecInput,
+  type NumericFeature,
+  type VectorFeature,
+} from './spec.ts';
 import { FITTED_FEATURES_FORMAT, type FeatureState, type FittedFeatures } from './state.ts';
 
 export interface FitFeaturesOptions {
@@ -125,11 +133,12 @@ async function fitVector(duck: Duck, from: string, def: VectorFeature, signal?: 
   return { kind: 'vector', center, scale };
 }
 
-/** Fits `spec` (parsed or raw) on the rows of `from` (a table, view or `read_parquet(…)`). */
+/** Fits `spec` (parsed, or as written: it is validated here) on the rows of `from` (a table, a
+ * view or `read_parquet(…)`). */
 export async function fitFeatures(
   duck: Duck,
   from: string,
-  spec: FeatureSpec | unknown,
+  spec: FeatureSpecInput,
   options: FitFeaturesOptions = {},
 ): Promise<FittedFeatures> {
   const parsed = parseFeatureSpec(spec);
