@@ -28,14 +28,16 @@ async function fitAndEncode(duck: Duck, spec: FeatureSpecInput, table = 't') {
 const f32 = (v: number) => Math.fround(v);
 
 describe('numeric features', () => {
-  it('standardise with the population mean and standard deviation; nulls and NaN take the mean', async () => {
+  it('standardise with the population mean and standard deviation; null, NaN and ±Infinity take the mean', async () => {
     await withDuck(async (duck) => {
-      await duck.run(`CREATE TABLE t AS SELECT * FROM (VALUES (1.0::DOUBLE), (2.0), (3.0), (6.0), (NULL), ('NaN'::DOUBLE)) v(x)`);
+      await duck.run(
+        `CREATE TABLE t AS SELECT * FROM (VALUES (1.0::DOUBLE), (2.0), (3.0), (6.0), (NULL), ('NaN'::DOUBLE), ('Infinity'::DOUBLE)) v(x)`,
+      );
       const { fitted, rows } = await fitAndEncode(duck, { features: [{ name: 'x', kind: 'numeric' }] });
       const std = Math.sqrt((4 + 1 + 0 + 9) / 4);
       expect(fitted.state[0]).toEqual({ kind: 'numeric', impute: 3, center: 3, scale: std });
-      expect(rows.map((r) => r[0])).toEqual([1, 2, 3, 6, 3, 3].map((v) => f32((v - 3) / std)));
-      expect(fitted.rows).toBe(6);
+      expect(rows.map((r) => r[0])).toEqual([1, 2, 3, 6, 3, 3, 3].map((v) => f32((v - 3) / std)));
+      expect(fitted.rows).toBe(7);
     });
   });
 

@@ -14,7 +14,7 @@ import {
   type FittedFeatures,
 } from './state.ts';
 
-/** Missing numbers are `null` or NaN. A plain array or a Float64Array both work. */
+/** Missing numbers are `null`, NaN or ±Infinity. A plain array or a Float64Array both work. */
 export type NumberColumn = ArrayLike<number | null>;
 /** Category values; `null` (or any value outside the vocabulary) goes to the unseen bucket. */
 export type StringColumn = ArrayLike<string | null>;
@@ -22,8 +22,8 @@ export type StringColumn = ArrayLike<string | null>;
 export type BooleanColumn = ArrayLike<boolean | number | null>;
 /** Naive timestamps as epoch milliseconds (UTC math); `null` or NaN encodes as all zeros. */
 export type TimestampColumn = ArrayLike<number | null>;
-/** One array per row, or one flat row-major array of rows × length; `null`/NaN elements take the
- * training mean (0 after standardisation). */
+/** One array per row, or one flat row-major array of rows × length; `null` or non-finite elements
+ * take the training mean (0 after standardisation). */
 export type VectorColumn = ArrayLike<ArrayLike<number> | null> | Float64Array | Float32Array;
 
 export type FeatureColumn = NumberColumn | StringColumn | BooleanColumn | TimestampColumn | VectorColumn;
@@ -64,14 +64,14 @@ function numericWriter(state: Extract<FeatureState, { kind: 'numeric' }>, def: E
       const col = column as NumberColumn;
       for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
         const v = col[i];
-        x[o] = v === null || v === undefined || v !== v ? fallback : (v - center) / scale;
+        x[o] = v === null || v === undefined || v - v !== 0 ? fallback : (v - center) / scale;
       }
     };
   return function writeNumericTransformed(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
     const col = column as NumberColumn;
     for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
       const v = col[i];
-      const t = v === null || v === undefined || v !== v ? NaN : transform(v);
+      const t = v === null || v === undefined || v - v !== 0 ? NaN : transform(v);
       x[o] = t !== t ? fallback : (t - center) / scale;
     }
   };
@@ -181,7 +181,7 @@ function vectorWriter(def: Extract<FeatureDef, { kind: 'vector' }>, state: Featu
   const center = state?.kind === 'vector' && state.center ? Float64Array.from(state.center) : new Float64Array(len);
   const scale = state?.kind === 'vector' && state.scale ? Float64Array.from(state.scale) : new Float64Array(len).fill(1);
   const put = (x: Float32Array, o: number, k: number, v: number | null | undefined) => {
-    x[o + k] = v === null || v === undefined || v !== v ? 0 : (v - center[k]!) / scale[k]!;
+    x[o + k] = v === null || v === undefined || v - v !== 0 ? 0 : (v - center[k]!) / scale[k]!;
   };
   return function writeVector(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
     if (column instanceof Float64Array || column instanceof Float32Array) {

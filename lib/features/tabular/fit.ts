@@ -83,7 +83,7 @@ async function fitNumeric(duck: Duck, from: string, defs: NumericFeature[], type
   const select: string[] = [];
   defs.forEach((def, i) => {
     const raw = sqlIdent(sourceColumn(def));
-    const filter = FLOATING.test(types.get(sourceColumn(def)) ?? '') ? ` FILTER (WHERE NOT isnan(${raw}))` : '';
+    const filter = FLOATING.test(types.get(sourceColumn(def)) ?? '') ? ` FILTER (WHERE isfinite(${raw}))` : '';
     const x = transformedSql(def);
     if (def.impute === 'mean') select.push(`avg(${raw})${filter}::DOUBLE AS i${i}`);
     else if (def.impute === 'median') select.push(`quantile_cont(${raw}, 0.5)${filter}::DOUBLE AS i${i}`);
@@ -121,7 +121,7 @@ async function fitVector(duck: Duck, from: string, def: VectorFeature, signal?: 
   const rows = await duck.all<{ i: number; mean: number | null; std: number | null }>(
     `SELECT i, avg(x)::DOUBLE AS mean, stddev_pop(x)::DOUBLE AS std
      FROM (SELECT unnest(range(1, len(${c}) + 1)) AS i, unnest(${c})::DOUBLE AS x FROM ${from} WHERE len(${c}) = ${def.length})
-     WHERE x IS NOT NULL AND NOT isnan(x) GROUP BY i ORDER BY i`,
+     WHERE isfinite(x) GROUP BY i ORDER BY i`,
     signal,
   );
   const center = new Array<number>(def.length).fill(0);

@@ -21,7 +21,7 @@ const common = {
 const numericFeature = z.strictObject({
   ...common,
   kind: z.literal('numeric'),
-  /** Value for null/NaN: the training mean or median, or a constant (raw units). */
+  /** Value for null, NaN or ±Infinity: the training mean or median, or a constant (raw units). */
   impute: z.union([z.enum(['mean', 'median']), z.strictObject({ constant: z.number() })]).default('mean'),
   /** Clip raw values into [lo, hi] before log1p and scaling (fitted statistics see clipped values). */
   clip: z

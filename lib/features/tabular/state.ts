@@ -10,7 +10,7 @@ export const FITTED_FEATURES_FORMAT = 'flywheel.tabular-features/v1';
 
 const numericState = z.strictObject({
   kind: z.literal('numeric'),
-  /** Raw value that replaces null/NaN. */
+  /** Raw value that replaces a missing (null or non-finite) value. */
   impute: z.number(),
   /** Output is (transformed − center) / scale; scale is never 0. */
   center: z.number(),
