@@ -3,6 +3,7 @@
 // `encodeFlights`. Fitted state (vocabularies, distance scaling) is a JSON artifact tied to the
 // dataset version it was fitted on; its hash identifies it in model metadata.
 import { createHash } from 'node:crypto';
+import { dayOfWeekOfMs, hourOfMs, parseNaiveTimestampMs } from '../time/naive-timestamp.ts';
 
 export const FLIGHTS_FEATURE_SPEC_KIND = 'flights-v1';
 /** The label: a flight counts as delayed when it left more than 15 minutes late. */
@@ -67,32 +68,16 @@ export function featureSpecHash(spec: FlightsFeatureSpec): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-const MS_PER_HOUR = 3_600_000;
-const MS_PER_DAY = 86_400_000;
-
 /** Hour of day 0–23 of a naive timestamp. */
-export function hourOf(dateMs: number): number {
-  return Math.floor((((dateMs % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY) / MS_PER_HOUR);
-}
+export const hourOf = hourOfMs;
 
-/** Day of week, Monday = 0 … Sunday = 6 (1970-01-01 was a Thursday). */
-export function dayOfWeekOf(dateMs: number): number {
-  return (((Math.floor(dateMs / MS_PER_DAY) + 3) % 7) + 7) % 7;
-}
+/** Day of week, Monday = 0 … Sunday = 6. */
+export const dayOfWeekOf = dayOfWeekOfMs;
 
-const NAIVE_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?$/;
-
-/** Parses a naive timestamp (no zone: the flight's local time). Returns null when malformed
- * or when it carries a zone, which would silently shift the hour. */
+/** Parses a naive timestamp with its time of day (no zone: the flight's local time). Returns null
+ * when malformed, date-only, or when it carries a zone, which would silently shift the hour. */
 export function parseNaiveTimestamp(value: string): number | null {
-  const m = NAIVE_TIMESTAMP.exec(value);
-  if (!m) return null;
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s) + (m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0);
-  const back = new Date(ms);
-  if (back.getUTCDate() !== d || back.getUTCMonth() !== mo - 1) return null; // e.g. Feb 30
-  return ms;
+  return parseNaiveTimestampMs(value, { requireTime: true });
 }
 
 export function batchFromInstances(instances: readonly FlightInstance[]): FlightsBatch {

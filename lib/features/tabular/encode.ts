@@ -2,7 +2,7 @@
 // out. A fitted spec compiles once into one loop per feature with its lookups prebuilt, so encoding
 // allocates nothing per row; training, batch scoring and serving all call the same `encode`.
 import { fnv1a32 } from '../../hash.ts';
-import { dayOfMonthOfMs, dayOfWeekOfMs, daysInMonthOfMs, hourOfMs, monthOfMs } from './datetime.ts';
+import { dayOfMonthOfMs, dayOfWeekOfMs, daysInMonthOfMs, hourOfMs, monthOfMs } from '../../time/naive-timestamp.ts';
 import { sourceColumn, type DatetimePart, type FeatureDef } from './spec.ts';
 import {
   fittedDimension,

@@ -6,4 +6,4 @@ export * from './fit.ts';
 export * from './encode.ts';
 export * from './instances.ts';
 export * from './columns.ts';
-export { parseNaiveTimestampMs } from './datetime.ts';
+export { parseNaiveTimestampMs } from '../../time/naive-timestamp.ts';

@@ -1,7 +1,7 @@
 // Request-style JSON instances (one object per row) into the encoder's columns. Every bad field is
 // reported with its instance index and name, so a server can answer one 400 that lists them all
 // rather than stopping at the first.
-import { parseNaiveTimestampMs } from './datetime.ts';
+import { parseNaiveTimestampMs } from '../../time/naive-timestamp.ts';
 import type { FeatureBatch, FeatureColumn } from './encode.ts';
 import { inputKind, sourceColumn, type FeatureSpec, type InputKind } from './spec.ts';
 

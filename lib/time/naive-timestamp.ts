@@ -1,4 +1,5 @@
-// Calendar parts of naive timestamps held as epoch milliseconds (UTC math: the value is the local
+// One home for naive-timestamp maths (the flights encoder and the tabular feature encoder share
+// it). Calendar parts of naive timestamps held as epoch milliseconds (UTC math: the value is the local
 // wall-clock time with no zone). Integer arithmetic only, so encoding allocates no Date per row.
 
 const MS_PER_HOUR = 3_600_000;
@@ -52,11 +53,13 @@ export function daysInMonthOfMs(ms: number): number {
 
 const NAIVE_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$/;
 
-/** Parses a naive timestamp (`2001-03-04T13:45:00`, `2001-03-04 13:45`) or date (`2001-03-04`)
- * to epoch ms. Returns null when malformed or when it carries a zone, which would shift parts. */
-export function parseNaiveTimestampMs(value: string): number | null {
+/** Parses a naive timestamp (`2001-03-04T13:45:00`, `2001-03-04 13:45`) or, unless `requireTime`,
+ * a date (`2001-03-04`) to epoch ms. Returns null when malformed or when it carries a zone, which
+ * would shift the parts. */
+export function parseNaiveTimestampMs(value: string, options: { requireTime?: boolean } = {}): number | null {
   const m = NAIVE_TIMESTAMP.exec(value);
   if (!m) return null;
+  if (options.requireTime && m[4] === undefined) return null;
   const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4] ?? '0', m[5] ?? '0', m[6] ?? '0'].map(Number) as [
     number,
     number,
