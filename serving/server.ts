@@ -24,6 +24,7 @@ import type { Executor } from './inference/executor.ts';
 import { InferencePool } from './inference/pool.ts';
 import { createServingActivities } from './jobs/activities.ts';
 import { createJobsClient } from './jobs/client.ts';
+import { SERVING_FAILURE_MAPPINGS } from './jobs/failures.ts';
 import { createServingMetrics, type ServingMetrics } from './metrics.ts';
 import { ModelManager } from './models.ts';
 import { createPredictor, type Predict } from './predictor.ts';
@@ -180,6 +181,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
         webhook: { policy: webhookPolicy, secret: settings.webhookSecret?.reveal() },
       }),
       maxConcurrentActivityTaskExecutions: 8,
+      failureMappings: SERVING_FAILURE_MAPPINGS,
     });
     workerRun = worker.run().catch((err: unknown) => logger.error({ err }, 'job worker stopped with an error'));
     logger.info({ taskQueue: SERVING_TASK_QUEUE }, 'async job worker started');

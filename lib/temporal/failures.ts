@@ -74,15 +74,21 @@ export const FAILURE_MAPPINGS: readonly FailureMapping[] = [
   }),
 ];
 
+/** A table with a process's own rows after the library's: an app layer (the inference server's job
+ * activities) maps error classes lib/ cannot import through the same mechanism, never its own catch. */
+export function failureTable(extra: readonly FailureMapping[] = []): readonly FailureMapping[] {
+  return extra.length ? [...FAILURE_MAPPINGS, ...extra] : FAILURE_MAPPINGS;
+}
+
 /** The table's row for an error, if any. */
-export function failureMappingFor(err: unknown): FailureMapping | undefined {
+export function failureMappingFor(err: unknown, table: readonly FailureMapping[] = FAILURE_MAPPINGS): FailureMapping | undefined {
   if (!(err instanceof Error) || err instanceof ApplicationFailure) return undefined;
-  return FAILURE_MAPPINGS.find((m) => err instanceof m.error && (m.when?.(err) ?? true));
+  return table.find((m) => err instanceof m.error && (m.when?.(err) ?? true));
 }
 
 /** The ApplicationFailure for a domain error in the table; any other error, unchanged. */
-export function toTemporalFailure(err: unknown): unknown {
-  const mapping = failureMappingFor(err);
+export function toTemporalFailure(err: unknown, table: readonly FailureMapping[] = FAILURE_MAPPINGS): unknown {
+  const mapping = failureMappingFor(err, table);
   if (!mapping) return err;
   const domain = err as Error;
   const failure = ApplicationFailure.create({
@@ -98,11 +104,13 @@ export function toTemporalFailure(err: unknown): unknown {
 
 /** Applies the table to whatever an activity throws. */
 export class DomainFailureInterceptor implements ActivityInboundCallsInterceptor {
+  constructor(private readonly table: readonly FailureMapping[] = FAILURE_MAPPINGS) {}
+
   async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
     try {
       return await next(input);
     } catch (err) {
-      throw toTemporalFailure(err);
+      throw toTemporalFailure(err, this.table);
     }
   }
 }
@@ -110,4 +118,10 @@ export class DomainFailureInterceptor implements ActivityInboundCallsInterceptor
 /** The activity interceptors every Flywheel worker runs (and activity tests, to see what a worker sends). */
 export function flywheelActivityInterceptors(): ActivityInterceptors {
   return { inbound: new DomainFailureInterceptor() };
+}
+
+/** The same, with a process's own rows after the library's. */
+export function activityInterceptorsWith(extra: readonly FailureMapping[]): () => ActivityInterceptors {
+  const table = failureTable(extra);
+  return () => ({ inbound: new DomainFailureInterceptor(table) });
 }

@@ -2,7 +2,6 @@
 // models and batchers): score a job's instances, and deliver its webhook.
 import { Context } from '@temporalio/activity';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
-import { ServingError } from '../errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Predict } from '../predictor.ts';
 import { deliverWebhook, WebhookPolicyError } from './webhook.ts';
@@ -21,26 +20,19 @@ export function createServingActivities(deps: ServingActivityDeps) {
   return {
     async scoreJob(input: InferenceJobInput & { jobId: string }): Promise<InferenceJobPredictions> {
       await deps.ready();
-      try {
-        const out = await deps.predict({
-          model: input.model,
-          instances: input.instances,
-          requestId: input.jobId,
-          ...(input.routingKey !== undefined ? { routingKey: input.routingKey } : {}),
-        });
-        return {
-          requestId: out.requestId,
-          model: out.model,
-          predictions: out.predictions.map(({ probability, version }) => ({ probability, version })),
-        };
-      } catch (err) {
-        // Bad input or an unknown model will not get better; overload and timeouts will.
-        if (err instanceof ServingError && err.code === 'badRequest')
-          throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
-        if (err instanceof ServingError && err.code === 'notFound')
-          throw permanentFailure(FAILURE_TYPES.NotFound, { summary: err.message });
-        throw err;
-      }
+      // A bad instance or an unknown model throws a ServingError, which the job worker's failure
+      // table (./failures.ts) makes permanent; overload and timeouts retry.
+      const out = await deps.predict({
+        model: input.model,
+        instances: input.instances,
+        requestId: input.jobId,
+        ...(input.routingKey !== undefined ? { routingKey: input.routingKey } : {}),
+      });
+      return {
+        requestId: out.requestId,
+        model: out.model,
+        predictions: out.predictions.map(({ probability, version }) => ({ probability, version })),
+      };
     },
 
     async deliverWebhook(input: { url: string; body: unknown }): Promise<void> {
@@ -60,7 +52,8 @@ export function createServingActivities(deps: ServingActivityDeps) {
       } catch (err) {
         // The job result gets the generic message; the cause stays in this server's log.
         deps.logger.warn({ err, cause: (err as Error).cause, url: input.url }, 'webhook not delivered');
-        if (err instanceof WebhookPolicyError) throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err.message });
+        // A refused address stays refused (permanent, through the failure table); anything else retries.
+        if (err instanceof WebhookPolicyError) throw err;
         throw new Error((err as Error).message);
       }
     },
