@@ -38,7 +38,8 @@ describe('postgres source', () => {
       [
         '1,t,2001-01-01 00:01:00,2001-01-01 05:00:00+00,3.25,"a, ""quoted"" city",2001-01-01',
         '2,f,2001-01-02 10:30:00.5,2001-01-02 00:00:00+00,,"",2001-01-02',
-        '3,,,,-1e+300,,',
+        '3,,,,-1e+300,"two\nlines, and a ""quote""",',
+        '4,t,2001-01-03 00:00:00,2001-01-03 00:00:00+00,0,,2001-01-03',
         '',
       ].join('\n'),
     );
@@ -71,7 +72,8 @@ describe('postgres source', () => {
       expect(rows).toEqual([
         { id: 1, ok: true, at: '2001-01-01 00:01:00.000', utc: 978325200, fare: 3.25, city: 'a, "quoted" city', day: '2001-01-01' },
         { id: 2, ok: false, at: '2001-01-02 10:30:00.500', utc: 978393600, fare: null, city: '', day: '2001-01-02' },
-        { id: 3, ok: null, at: null, utc: null, fare: -1e300, city: null, day: null },
+        { id: 3, ok: null, at: null, utc: null, fare: -1e300, city: 'two\nlines, and a "quote"', day: null },
+        { id: 4, ok: true, at: '2001-01-03 00:00:00.000', utc: 978480000, fare: 0, city: null, day: '2001-01-03' },
       ]);
 
       await writeFile(join(dir, 'none.csv'), '');
