@@ -1,9 +1,10 @@
 // The dataset source spec as a user writes it: what it accepts, the defaults it fills in, and
 // errors that name the field.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { withDuck } from '../../lib/data/duck.ts';
 import { labelSql } from '../../lib/data/resolve.ts';
 import { formatFor, loadSourceSpec, parseSourceSpec, partitioningOf, SourceSpecError } from '../../lib/data/source-spec.ts';
@@ -97,5 +98,18 @@ describe('source spec', () => {
       expect(row).toEqual({ a: 2, b: 2 });
       expect(labelSql('Body Mass (g)')).toBe('"Body Mass (g)"');
     });
+  });
+});
+
+describe('docs/data-sources.md', () => {
+  it('parses every example in it', async () => {
+    const doc = await readFile(new URL('../../docs/data-sources.md', import.meta.url), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parseYaml(m[1]!) as unknown);
+    expect(blocks).toHaveLength(3);
+    const specs = blocks.map((b, i) => parseSourceSpec(b, `example ${i + 1}`));
+    expect(specs[0]!.label).toEqual({ expression: 'delay > 15' });
+    expect(partitioningOf(specs[0]!)).toEqual({ by: 'month', column: 'date' });
+    expect(specs[1]!.csv).toMatchObject({ delimiter: ';', skip: 1, nullstr: ['NA', ''], dateFormat: '%d/%m/%Y', decimalSeparator: ',' });
+    expect(specs[2]!.postgres?.url).toBe('TRIPS_DATABASE_URL');
   });
 });
