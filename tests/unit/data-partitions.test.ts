@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath, flightsPartitionKey } from '../../lib/data/flights.ts';
-import { flightsMonths, seedFlights } from '../../lib/data/lake.ts';
+import { arrivalKey, flightsMonths, publishPartitionArrival, seedFlights } from '../../lib/data/lake.ts';
 import {
   assertPartitionName,
   escapePartitionValue,
@@ -18,7 +18,7 @@ import {
   unescapePartitionValue,
   writePartitions,
 } from '../../lib/data/partitions.ts';
-import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import { ArtifactNotFoundError, LocalArtifactStore } from '../../lib/storage/index.ts';
 
 async function tempStore(): Promise<LocalArtifactStore> {
   return LocalArtifactStore.create(pathToFileURL(await mkdtemp(join(tmpdir(), 'flywheel-partitions-test-'))).toString());
@@ -176,4 +176,33 @@ describe('splitting a table', () => {
       expect(await split.get(part!.key)).toEqual(await seeded.get(flightsPartitionKey('2001-07')));
     });
   }, 60_000);
+});
+
+describe('publishing a partition', () => {
+  it('announces any partition once per content, keyed like the flights months', async () => {
+    const store = await tempStore();
+    const rows = `(SELECT * FROM (VALUES (DATE '2012-01-02', 1), (DATE '2012-01-03', 2)) AS t(day, n))`;
+    await withDuck(async (duck) => {
+      const [week] = await writePartitions(duck, store, { dataset: 'weather', from: rows, partitioning: { by: 'week', column: 'day' } });
+      const first = await publishPartitionArrival(store, 'weather', week!.name, week!.key);
+      const sha256 = (await store.stat(week!.key))!.sha256!;
+      expect(first.isNew).toBe(true);
+      expect(first.event).toEqual({
+        type: 'data-arrived',
+        dataset: 'weather',
+        partition: '2012-W01',
+        uris: [store.uriFor('raw/weather/week=2012-W01/part-0000.parquet')],
+        sha256,
+        eventId: `data-arrived/weather/2012-W01/${sha256.slice(0, 12)}`,
+        publishedAt: first.event.publishedAt,
+      });
+      expect(await store.exists(arrivalKey('weather', '2012-W01'))).toBe(true);
+      const second = await publishPartitionArrival(store, 'weather', week!.name, week!.key);
+      expect(second).toEqual({ event: first.event, isNew: false });
+      await expect(publishPartitionArrival(store, 'weather', '../x', week!.key)).rejects.toThrow('contains "/"');
+      await expect(publishPartitionArrival(store, 'weather', '2012-W02', 'raw/weather/week=2012-W02/part-0000.parquet')).rejects.toThrow(
+        ArtifactNotFoundError,
+      );
+    });
+  });
 });
