@@ -7,8 +7,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
 import { DataValidationError } from '../../lib/data/errors.ts';
+import { vegaDatasetsDataDir } from '../../lib/data/flights.ts';
 import { ingestDataset, ingestSource } from '../../lib/data/ingest.ts';
+import { loadDataset, profileDatasetVersion, validateDatasetVersion } from '../../lib/data/prepare.ts';
 import { parseSourceSpec } from '../../lib/data/source-spec.ts';
+import { parseValidationSpec } from '../../lib/data/validation/spec.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 
 async function setup() {
@@ -77,6 +80,34 @@ describe('ingestSource', () => {
       expect(problem.rule).toBe('unreadable');
       expect(problem.message).toContain(`cannot read ${base}/day=2001-01-02/b.csv`);
       expect(problem.message).toContain('not a well-formed CSV (separated by ";", quoted by "\\"", with a header row)');
+    });
+  });
+});
+
+describe('a dataset other than flights through the prepare steps', () => {
+  it('ingests Seattle weather from a source spec, validates it and profiles it with its time column', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-ingest-weather-'));
+    const store = await LocalArtifactStore.create(pathToFileURL(join(dir, 'store')).toString());
+    const source = parseSourceSpec({ uri: pathToFileURL(join(vegaDatasetsDataDir(), 'seattle-weather.csv')).toString(), time: 'date' });
+    await withDuck(async (duck) => {
+      const manifest = await ingestSource(duck, { store }, { dataset: 'seattle-weather', source });
+      expect(manifest.rows).toBe(1461);
+      await loadDataset(duck, { store }, manifest);
+      const spec = parseValidationSpec({
+        dataset: 'seattle-weather',
+        rowCount: { min: 1000 },
+        columns: { date: { type: 'timestamp', nullable: false }, weather: { type: 'string', nullable: false } },
+      });
+      const { report } = await validateDatasetVersion(duck, store, manifest, spec, undefined);
+      expect(report.passed).toBe(true);
+      const { profile } = await profileDatasetVersion(duck, store, manifest, undefined, undefined, {
+        time: source.time!,
+        exclude: ['wind'],
+      });
+      expect(Object.keys(profile.features)).toEqual(['date.day_of_week', 'date.month', 'precipitation', 'temp_max', 'temp_min', 'weather']);
+      // Without the time column, as before: the date as epoch seconds, every column.
+      const plain = await profileDatasetVersion(duck, store, manifest, undefined);
+      expect(Object.keys(plain.profile.features)).toEqual(['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather']);
     });
   });
 });
