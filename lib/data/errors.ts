@@ -11,3 +11,15 @@ export class DataValidationError extends Error {
     super(report.summary);
   }
 }
+
+/** A source names no data: a glob or prefix with no match, an unknown scheme, a missing
+ * connection-string variable. `pattern` is what the spec said. */
+export class SourceNotFoundError extends Error {
+  override readonly name = 'SourceNotFoundError';
+  constructor(
+    readonly pattern: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

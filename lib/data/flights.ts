@@ -27,7 +27,8 @@ export function flightsPartitionKey(month: string): string {
   return `raw/${FLIGHTS_DATASET}/month=${month}/part-0000.parquet`;
 }
 
-export const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
+/** A month partition's name, `YYYY-MM` (the flights lake is partitioned by month). */
+export { MONTH_PATTERN } from './partitions.ts';
 
 /** Profiled features of the flights data: raw columns plus the derived time features the model
  * sees, so the drift monitor can compare like with like. */

@@ -5,10 +5,11 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getJson, putJson, type ArtifactStore } from '../storage/index.ts';
+import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import type { Duck } from './duck.ts';
 import { sqlString } from './duck.ts';
 import { FLIGHTS_DATASET, flightsParquetPath, flightsPartitionKey, MONTH_PATTERN } from './flights.ts';
+import { assertPartitionName } from './partitions.ts';
 
 export interface SeededPartition {
   month: string;
@@ -78,29 +79,43 @@ export function arrivalKey(dataset: string, partition: string): string {
   return `events/data-arrived/${dataset}/${partition}.json`;
 }
 
+/** Publishes the arrival of one partition already in the lake (its object at `key`): an event
+ * keyed by dataset, partition and content, so announcing the same bytes twice is one event.
+ * Returns the event and whether it is new. The partition name is checked as one path segment. */
+export async function publishPartitionArrival(
+  store: ArtifactStore,
+  dataset: string,
+  partition: string,
+  key: string,
+): Promise<{ event: DataArrivedEvent; isNew: boolean }> {
+  assertPartitionName('value', partition);
+  const info = await store.stat(key);
+  if (!info) throw new ArtifactNotFoundError(store.uriFor(key));
+  const sha256 = info.sha256 ?? '';
+  const eventId = `data-arrived/${dataset}/${partition}/${sha256.slice(0, 12)}`;
+  const existing = (await store.exists(arrivalKey(dataset, partition)))
+    ? await getJson<DataArrivedEvent>(store, arrivalKey(dataset, partition))
+    : undefined;
+  if (existing?.eventId === eventId) return { event: existing, isNew: false };
+  const event: DataArrivedEvent = {
+    type: 'data-arrived',
+    dataset,
+    partition,
+    uris: [store.uriFor(key)],
+    sha256,
+    eventId,
+    publishedAt: new Date().toISOString(),
+  };
+  await putJson(store, arrivalKey(dataset, partition), event);
+  return { event, isNew: true };
+}
+
 /** Publishes one month; seeds it first when needed. Returns the event and whether it is new. */
 export async function arriveFlightsMonth(
   duck: Duck,
   store: ArtifactStore,
   month: string,
 ): Promise<{ event: DataArrivedEvent; isNew: boolean }> {
-  const [partition] = await seedFlights(duck, store, [month]);
-  const key = flightsPartitionKey(month);
-  const sha256 = (await store.stat(key))?.sha256 ?? '';
-  const eventId = `data-arrived/${FLIGHTS_DATASET}/${month}/${sha256.slice(0, 12)}`;
-  const existing = (await store.exists(arrivalKey(FLIGHTS_DATASET, month)))
-    ? await getJson<DataArrivedEvent>(store, arrivalKey(FLIGHTS_DATASET, month))
-    : undefined;
-  if (existing?.eventId === eventId) return { event: existing, isNew: false };
-  const event: DataArrivedEvent = {
-    type: 'data-arrived',
-    dataset: FLIGHTS_DATASET,
-    partition: month,
-    uris: [partition!.uri],
-    sha256,
-    eventId,
-    publishedAt: new Date().toISOString(),
-  };
-  await putJson(store, arrivalKey(FLIGHTS_DATASET, month), event);
-  return { event, isNew: true };
+  await seedFlights(duck, store, [month]);
+  return publishPartitionArrival(store, FLIGHTS_DATASET, month, flightsPartitionKey(month));
 }

@@ -13,7 +13,7 @@ import { sqlString } from './duck.ts';
 import { DataValidationError } from './errors.ts';
 import { FLIGHTS_DATASET, FLIGHTS_PROFILE_FEATURES } from './flights.ts';
 import { datasetPrefix, type DatasetManifest } from './ingest.ts';
-import { defaultFeatures, profileTable } from './profile.ts';
+import { inferProfileFeatures, profileTable, type FeatureDef, type InferFeaturesOptions } from './profile.ts';
 import type { DatasetProfile } from './profile-types.ts';
 import { materializeSource, readSql, type SourceContext } from './sources.ts';
 import { splitPredicate, timeSplitCutoffs, type SplitCutoffs, type SplitFractions } from './splits.ts';
@@ -71,14 +71,28 @@ export async function validateDatasetVersion(
   return { report, reportUri: info.uri };
 }
 
+/** What a dataset's profile covers: the flights features for flights (raw columns plus the
+ * hour and weekday the model sees); for any other table its columns by type, with the time
+ * column's calendar parts when the source names one. */
+export async function profileFeaturesFor(
+  duck: Duck,
+  from: string,
+  dataset: string,
+  options: InferFeaturesOptions = {},
+): Promise<FeatureDef[]> {
+  return dataset === FLIGHTS_DATASET ? [...FLIGHTS_PROFILE_FEATURES] : inferProfileFeatures(duck, from, options);
+}
+
 export async function profileDatasetVersion(
   duck: Duck,
   store: ArtifactStore,
   manifest: DatasetManifest,
   reference: DatasetProfile | undefined,
   signal?: AbortSignal,
+  /** The source's time column (and columns to leave out), for a dataset other than flights. */
+  options: InferFeaturesOptions = {},
 ): Promise<{ profile: DatasetProfile; profileUri: string }> {
-  const features = manifest.dataset === FLIGHTS_DATASET ? [...FLIGHTS_PROFILE_FEATURES] : await defaultFeatures(duck, TABLE);
+  const features = await profileFeaturesFor(duck, TABLE, manifest.dataset, options);
   const profile = await profileTable(duck, {
     from: TABLE,
     source: manifest.datasetVersion,

@@ -39,17 +39,55 @@ export interface ProfileOptions {
 const QUANTILES = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99] as const;
 const QUANTILE_KEYS = ['p01', 'p05', 'p25', 'p50', 'p75', 'p95', 'p99'] as const;
 
-/** Profiles raw columns by their DuckDB type: numbers numeric, text categorical, timestamps as epoch seconds. */
-export async function defaultFeatures(duck: Duck, from: string): Promise<FeatureDef[]> {
+export interface InferFeaturesOptions {
+  /** The time column: profiled as its hour (TIMESTAMP only), day of week and month, named
+   * `<time>.hour`, `<time>.day_of_week`, `<time>.month`, instead of as epoch seconds (an instant
+   * always drifts; the hour of day or the weekday is what a model sees). */
+  time?: string;
+  /** Columns left out (an id, the raw text of a derived label). */
+  exclude?: readonly string[];
+}
+
+/** Profile features of a time column: its calendar parts over fixed ranges, so a window of
+ * traffic and the training data share histogram bins. */
+export function timeProfileFeatures(column: string, duckType: string): FeatureDef[] {
+  const t = duckType.toUpperCase();
+  // A zoned instant is profiled in UTC; a naive timestamp or a date as written.
+  const c = t.includes('TIME ZONE') || t === 'TIMESTAMPTZ' ? `timezone('UTC', ${sqlIdent(column)})` : sqlIdent(column);
+  return [
+    ...(t === 'DATE'
+      ? []
+      : [{ name: `${column}.hour`, kind: 'numeric' as const, sql: `hour(${c})`, bins: 24, range: [0, 24] as [number, number] }]),
+    { name: `${column}.day_of_week`, kind: 'numeric', sql: `isodow(${c}) - 1`, bins: 7, range: [0, 7] },
+    { name: `${column}.month`, kind: 'numeric', sql: `month(${c})`, bins: 12, range: [1, 13] },
+  ];
+}
+
+/** Profile features of any table, from its columns and their DuckDB types: numbers numeric,
+ * text and booleans categorical, dates and timestamps as epoch seconds — or, for the time
+ * column, its calendar parts. Nested, binary and interval columns are left out. */
+export async function inferProfileFeatures(duck: Duck, from: string, options: InferFeaturesOptions = {}): Promise<FeatureDef[]> {
   const cols = await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${from}`);
+  if (options.time !== undefined && !cols.some((c) => c.column_name === options.time))
+    throw new Error(`time column ${options.time} is not in the data (columns: ${cols.map((c) => c.column_name).join(', ')})`);
   const defs: FeatureDef[] = [];
   for (const { column_name: name, column_type: type } of cols) {
+    if (options.exclude?.includes(name)) continue;
     const t = type.toUpperCase();
-    if (t.startsWith('TIMESTAMP') || t === 'DATE') defs.push({ name, kind: 'numeric', sql: `epoch(${sqlIdent(name)})` });
-    else if (/INT|FLOAT|DOUBLE|REAL|DECIMAL/.test(t)) defs.push({ name, kind: 'numeric' });
+    const temporal = t.startsWith('TIMESTAMP') || t === 'DATE';
+    if (name === options.time) {
+      if (!temporal) throw new Error(`time column ${name} has type ${type}; it needs DATE or TIMESTAMP`);
+      defs.push(...timeProfileFeatures(name, t));
+    } else if (temporal) defs.push({ name, kind: 'numeric', sql: `epoch(${sqlIdent(name)})` });
+    else if (/INT|FLOAT|DOUBLE|REAL|DECIMAL/.test(t) && t !== 'INTERVAL') defs.push({ name, kind: 'numeric' });
     else if (t.startsWith('VARCHAR') || t === 'BOOLEAN') defs.push({ name, kind: 'categorical' });
   }
   return defs;
+}
+
+/** Profiles raw columns by their DuckDB type: numbers numeric, text categorical, timestamps as epoch seconds. */
+export async function defaultFeatures(duck: Duck, from: string): Promise<FeatureDef[]> {
+  return inferProfileFeatures(duck, from);
 }
 
 function edgesFor(min: number, max: number, bins: number): number[] {

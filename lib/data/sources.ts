@@ -9,6 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { ArtifactNotFoundError, S3ArtifactStore, type ArtifactStore, type S3StoreOptions } from '../storage/index.ts';
 import { parseS3Uri } from '../storage/s3-store.ts';
+import { sqlString } from './duck.ts';
+import type { CsvOptions } from './source-spec.ts';
 
 export interface SourceFile {
   uri: string;
@@ -40,14 +42,22 @@ async function sha256File(path: string): Promise<string> {
 // One client per foreign bucket per context, not one per file read (each holds sockets).
 const foreignStores = new WeakMap<SourceContext, Map<string, ArtifactStore>>();
 
-function storeFor(ctx: SourceContext, uri: string): { store: ArtifactStore; key: string } {
-  if (uri.startsWith(`${ctx.store.baseUri}/`)) return { store: ctx.store, key: ctx.store.keyFor(uri) };
-  const { bucket, prefix } = parseS3Uri(uri);
+/** The store an s3:// URI lives in (the context's own, or a client for another bucket) and the
+ * URI's path inside it, as written (a trailing `/` or glob characters are kept). */
+export function s3Location(ctx: SourceContext, uri: string): { store: ArtifactStore; path: string } {
+  if (uri.startsWith(`${ctx.store.baseUri}/`)) return { store: ctx.store, path: uri.slice(ctx.store.baseUri.length + 1) };
+  const { bucket } = parseS3Uri(uri);
   let stores = foreignStores.get(ctx);
   if (!stores) foreignStores.set(ctx, (stores = new Map()));
   let store = stores.get(bucket);
   if (!store) stores.set(bucket, (store = S3ArtifactStore.create(`s3://${bucket}`, ctx.s3 ?? {})));
-  return { store, key: prefix };
+  return { store, path: uri.slice(`s3://${bucket}/`.length) };
+}
+
+function storeFor(ctx: SourceContext, uri: string): { store: ArtifactStore; key: string } {
+  if (uri.startsWith(`${ctx.store.baseUri}/`)) return { store: ctx.store, key: ctx.store.keyFor(uri) };
+  const { prefix } = parseS3Uri(uri);
+  return { store: s3Location(ctx, uri).store, key: prefix };
 }
 
 export async function materializeSource(ctx: SourceContext, uri: string, tmpDir: string, signal?: AbortSignal): Promise<SourceFile> {
@@ -73,11 +83,29 @@ export async function materializeSource(ctx: SourceContext, uri: string, tmpDir:
  * from a downloaded S3 copy would differ. CSV means RFC 4180 — comma-separated, double quotes
  * (doubled to escape), a header row — read strictly with column types detected: left to guess
  * the dialect, DuckDB reads a file with one ragged row as a single text column, and an
- * unterminated quote as data. */
-export function readSql(files: readonly SourceFile[]): string {
+ * unterminated quote as data. A source spec's `csv` options change the dialect, still strictly. */
+export function readSql(files: readonly SourceFile[], csv?: CsvOptions): string {
   const paths = files.map((f) => `'${f.path.replaceAll("'", "''")}'`).join(', ');
   const format = files[0]?.format ?? 'parquet';
-  return format === 'csv'
-    ? `read_csv([${paths}], header = true, delim = ',', quote = '"', escape = '"', strict_mode = true, auto_detect = true, hive_partitioning = false)`
-    : `read_parquet([${paths}], hive_partitioning = false)`;
+  if (format !== 'csv') return `read_parquet([${paths}], hive_partitioning = false)`;
+  if (!csv) {
+    return `read_csv([${paths}], header = true, delim = ',', quote = '"', escape = '"', strict_mode = true, auto_detect = true, hive_partitioning = false)`;
+  }
+  const options = [
+    `header = ${csv.header}`,
+    `delim = ${sqlString(csv.delimiter)}`,
+    `quote = ${sqlString(csv.quote)}`,
+    `escape = ${sqlString(csv.escape)}`,
+    ...(csv.skip ? [`skip = ${csv.skip}`] : []),
+    ...(csv.nullstr !== undefined
+      ? [`nullstr = ${Array.isArray(csv.nullstr) ? `[${csv.nullstr.map(sqlString).join(', ')}]` : sqlString(csv.nullstr)}`]
+      : []),
+    ...(csv.dateFormat ? [`dateformat = ${sqlString(csv.dateFormat)}`] : []),
+    ...(csv.timestampFormat ? [`timestampformat = ${sqlString(csv.timestampFormat)}`] : []),
+    ...(csv.decimalSeparator !== '.' ? [`decimal_separator = ${sqlString(csv.decimalSeparator)}`] : []),
+    'strict_mode = true',
+    'auto_detect = true',
+    'hive_partitioning = false',
+  ];
+  return `read_csv([${paths}], ${options.join(', ')})`;
 }
