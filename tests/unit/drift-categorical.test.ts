@@ -1,7 +1,7 @@
 // Categorical drift beyond the raw distance: the unseen-category share with its own threshold,
 // and a distance threshold that grows with the number of categories and shrinks with the window
 // (the sampling noise of two samples of one distribution). Synthetic samples with known
-// distributions; tests/unit/drift-categorical-data.test.ts does the same on real data.
+// distributions; tests/unit/drift-every-feature.test.ts does the same on real data.
 import { describe, expect, it } from 'vitest';
 import { compareFeature, compareProfiles, DRIFT_DEFAULTS } from '../../lib/data/drift/index.ts';
 import { chiSquareQuantile, normalQuantile, nullDistanceQuantile } from '../../lib/data/drift/noise.ts';
