@@ -12,7 +12,7 @@ import { flightsLabel } from '../features/flights.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';
 import { sloReason, type DriftCheckReport } from './report.ts';
-import { profileWindow, readWindow, REQUEST_FEATURES, sloMetrics, type WindowRow } from './window.ts';
+import { profileDefinitions, profileWindow, readWindow, sloMetrics, type WindowRow } from './window.ts';
 import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from '../contracts/drift-monitor.ts';
 
 export interface DriftCheckDeps {
@@ -66,12 +66,6 @@ export function driftOptionsOf(monitor: MonitorSpec): DriftOptions {
   };
 }
 
-/** Profile features a request carries, narrowed to `drift.features` when set, and present in the reference. */
-export function monitoredFeatures(monitor: MonitorSpec, reference: DatasetProfile) {
-  const wanted = monitor.drift.features;
-  return REQUEST_FEATURES.filter((f) => reference.features[f.name] !== undefined && (!wanted || wanted.includes(f.name)));
-}
-
 export function referenceProfileKey(dataset: string, datasetVersion: string): string {
   return `${datasetPrefix(dataset, datasetVersion)}/profile.json`;
 }
@@ -123,16 +117,22 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
 
   const rows: WindowRow[] = await readWindow(deps.db, { model, version: champion.version, windowMs: durationMs(monitor.window) });
   const metrics = sloMetrics(rows, monitor.slo.minLabels);
-  const features = monitoredFeatures(monitor, referenceFull);
+  // Every feature of the reference that the logged requests carry (the label never is one),
+  // numeric and categorical, narrowed by `drift.features`.
+  const window = await profileWindow(rows, referenceFull, `prediction-log ${model} v${champion.version} ${at} (${monitor.window})`, {
+    definitions: profileDefinitions(dataset),
+    only: monitor.drift.features,
+    minRows: monitor.minSamples,
+  });
   const reference = pick(
     referenceFull,
-    features.map((f) => f.name),
+    window.features.map((f) => f.name),
   );
+  const current = window.current;
   let summary: DriftCheckSummary;
   let drift: DriftReport | null = null;
-  let current: DatasetProfile | null = null;
   let slos: SloResult[] = [];
-  if (rows.length < monitor.minSamples) {
+  if (!current) {
     summary = {
       ...withChampion,
       status: 'insufficient-data',
@@ -141,7 +141,6 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
       reasons: [`${rows.length} predictions in the last ${monitor.window}, ${monitor.minSamples} needed`],
     };
   } else {
-    current = await profileWindow(rows, features, reference, `prediction-log ${model} v${champion.version} ${at} (${monitor.window})`);
     drift = compareProfiles(reference, current, driftOptionsOf(monitor));
     slos = judgeSlos(metrics, monitor.slo, referencePositiveRate(referenceFull));
     const reasons = [...(drift.drifted ? [`data drift: ${drift.summary}`] : []), ...slos.filter((s) => s.breached).map(sloReason)];

@@ -87,9 +87,14 @@ function driftTable(features: FeatureDrift[]): string {
   const rows = features.map((f) => {
     const status = f.status !== 'ok' ? 'skipped' : f.drifted ? 'failed' : 'passed';
     const verdict = f.status !== 'ok' ? f.status.replace('_', ' ') : f.drifted ? 'drifted' : 'stable';
-    return `<tr class="${status}"><th>${escapeHtml(f.feature)}</th><td>${verdict}</td><td>${escapeHtml(f.method)}</td><td>${format(f.score)}</td><td>${format(f.threshold)}</td><td>${format(f.stats.psi)}</td><td>${f.stats.refSamples ?? '—'} / ${f.stats.curSamples ?? '—'}</td><td>${escapeHtml(f.reason ?? '')}</td></tr>`;
+    // Categoricals: the threshold the score met (raised to the sampling-noise floor when higher)
+    // and the unseen share against the reference's own.
+    const limit = f.effectiveThreshold ?? f.threshold;
+    const threshold = limit > f.threshold ? `${format(limit)} (noise floor; set ${format(f.threshold)})` : format(f.threshold);
+    const unseen = f.stats.unseenShare === undefined ? '—' : `${format(f.stats.unseenShare)} (ref ${format(f.stats.unseenBaseline ?? 0)})`;
+    return `<tr class="${status}"><th>${escapeHtml(f.feature)}</th><td>${verdict}</td><td>${escapeHtml(f.method)}</td><td>${format(f.score)}</td><td>${threshold}</td><td>${unseen}</td><td>${format(f.stats.psi)}</td><td>${f.stats.refSamples ?? '—'} / ${f.stats.curSamples ?? '—'}</td><td>${escapeHtml(f.reason ?? '')}</td></tr>`;
   });
-  return `<table><thead><tr><th>Feature</th><th>Verdict</th><th>Method</th><th>Score</th><th>Threshold</th><th>PSI</th><th>Rows (ref / recent)</th><th>Note</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table><thead><tr><th>Feature</th><th>Verdict</th><th>Method</th><th>Score</th><th>Threshold</th><th>Unseen share</th><th>PSI</th><th>Rows (ref / recent)</th><th>Note</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function sloTable(report: DriftCheckReport): string {

@@ -90,6 +90,27 @@ describe('runDriftCheck', () => {
     expect(summary.drift?.compared).toBe(4);
   });
 
+  it('watches every request feature by default, airports included: a 30% flood of never-seen airports breaches', async () => {
+    // 2 of the 5 request features drift under a flood of airports, so the share is set to 0.4.
+    const every = modelSpecSchema.shape.monitor.parse({ window: '10m', minSamples: 300, drift: { driftShare: 0.4 } });
+    await model('all-steady');
+    await log('all-steady', control);
+    const steady = await runDriftCheck({ db, store, registry }, { model: 'all-steady', checkId: 'c1', monitor: every });
+    expect(steady, JSON.stringify(steady.drift)).toMatchObject({ status: 'ok', breach: false, drift: { compared: 5 } });
+
+    await model('all-flood');
+    await log(
+      'all-flood',
+      control.map((f, i) => (i % 10 < 3 ? { ...f, origin: `Q${i % 40}`, destination: `R${i % 40}` } : f)),
+    );
+    const flooded = await runDriftCheck({ db, store, registry }, { model: 'all-flood', checkId: 'c1', monitor: every });
+    expect(flooded).toMatchObject({ status: 'breach', breach: true, drift: { compared: 5 } });
+    expect(flooded.drift?.driftedFeatures.sort()).toEqual(['destination', 'origin']);
+    const report = await getJson<DriftCheckReport>(store, `${checkPrefix('all-flood', 'c1')}/drift.json`);
+    const origin = report.drift?.features.find((f) => f.feature === 'origin');
+    expect(origin).toMatchObject({ drifted: true, unseenDrifted: true, stats: { unseenShare: 0.3 } });
+  });
+
   it('an SLO breach counts like drift', async () => {
     await model('slow');
     await log('slow', control, 80);

@@ -4,6 +4,7 @@
 import type { CategoricalProfile, DatasetProfile, FeatureProfile, NumericProfile } from '../profile-types.ts';
 import { alignCategories, hellingerOfCounts, jensenShannonOfCounts, psi } from './distances.ts';
 import { binEcdf, ksStatistic, normalizedWasserstein, wassersteinDistance } from './ecdf.ts';
+import { normalQuantile, nullDistanceQuantile, type CategoricalMethod } from './noise.ts';
 import {
   DRIFT_DEFAULTS,
   DRIFT_METHODS,
@@ -44,6 +45,11 @@ interface Resolved {
   threshold: number;
   minSamples: number;
   psiEpsilon: number;
+  unseenShareIncrease: number;
+  vocabulary: readonly string[] | undefined;
+  noiseQuantile: number;
+  noiseReplicates: number;
+  noiseSeed: number;
 }
 
 // Options come from config files as often as from code, so bad values fail loudly here.
@@ -61,7 +67,26 @@ function resolve(name: string, kind: FeatureProfile['kind'], options: DriftOptio
   const minSamples = own.minSamples ?? options.minSamples ?? DRIFT_DEFAULTS.minSamples;
   if (!(minSamples >= 0)) throw new RangeError(`feature "${name}": minSamples must be ≥ 0, got ${minSamples}`);
   const psiEpsilon = options.psiEpsilon ?? DRIFT_DEFAULTS.psiEpsilon;
-  return { method, threshold, minSamples, psiEpsilon };
+  const unseenShareIncrease = own.unseenShareIncrease ?? options.unseenShareIncrease ?? DRIFT_DEFAULTS.unseenShareIncrease;
+  if (!(unseenShareIncrease >= 0)) throw new RangeError(`feature "${name}": unseenShareIncrease must be ≥ 0, got ${unseenShareIncrease}`);
+  const noiseQuantile = options.noiseQuantile ?? DRIFT_DEFAULTS.noiseQuantile;
+  if (!(noiseQuantile >= 0 && noiseQuantile < 1)) throw new RangeError(`noiseQuantile must be in [0, 1), got ${noiseQuantile}`);
+  const noiseReplicates = options.noiseReplicates ?? DRIFT_DEFAULTS.noiseReplicates;
+  if (!(Number.isInteger(noiseReplicates) && noiseReplicates >= 2)) {
+    throw new RangeError(`noiseReplicates must be an integer ≥ 2, got ${noiseReplicates}`);
+  }
+  const noiseSeed = options.noiseSeed ?? DRIFT_DEFAULTS.noiseSeed;
+  return {
+    method,
+    threshold,
+    minSamples,
+    psiEpsilon,
+    unseenShareIncrease,
+    vocabulary: own.vocabulary,
+    noiseQuantile,
+    noiseReplicates,
+    noiseSeed,
+  };
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -96,25 +121,76 @@ function numericStats(ref: NumericProfile, cur: NumericProfile, psiEpsilon: numb
   return stats;
 }
 
-function categoricalStats(ref: CategoricalProfile, cur: CategoricalProfile, psiEpsilon: number): DriftStats {
+/** Share of the reference's own rows a fresh sample would put outside the known categories:
+ * outside the vocabulary when there is one; otherwise the `__other__` tail plus the Good–Turing
+ * estimate of the mass of categories the reference never saw (categories seen once / rows). */
+function unseenBaseline(ref: CategoricalProfile, refTotal: number, vocabulary: ReadonlySet<string> | undefined): number {
+  if (refTotal === 0) return 0;
+  const outside = vocabulary
+    ? sum(ref.top.filter((t) => !vocabulary.has(t.value)).map((t) => t.count))
+    : ref.top.filter((t) => t.count === 1).length;
+  return Math.min(1, (outside + ref.otherCount) / refTotal);
+}
+
+function categoricalStats(
+  ref: CategoricalProfile,
+  cur: CategoricalProfile,
+  psiEpsilon: number,
+  vocabulary?: readonly string[],
+): DriftStats {
   const refCounts = categoricalCounts(ref);
   const a = alignCategories(refCounts, categoricalCounts(cur));
   // Only categories the current profile names: its own `__other__` tail is unknown. When the
   // reference has a tail too, a "new" category may be hiding in it, so this is an upper bound.
-  const seen = new Set(ref.top.map((t) => t.value));
+  const known = vocabulary ? new Set(vocabulary) : undefined;
+  const seen = known ?? new Set(ref.top.map((t) => t.value));
   const unseen = sum(cur.top.filter((t) => !seen.has(t.value)).map((t) => t.count));
   return {
     psi: psi(a.ref, a.cur, psiEpsilon),
     jensenShannon: jensenShannonOfCounts(a.ref, a.cur),
     hellinger: hellingerOfCounts(a.ref, a.cur),
     unseenShare: unseen / sum(a.cur),
+    unseenBaseline: unseenBaseline(ref, sum(a.ref), known),
+    categories: refCounts.size,
   };
 }
 
-function statsOf(ref: FeatureProfile, cur: FeatureProfile, psiEpsilon: number): DriftStats {
-  if (ref.kind === 'numeric' && cur.kind === 'numeric') return numericStats(ref, cur, psiEpsilon);
-  if (ref.kind === 'categorical' && cur.kind === 'categorical') return categoricalStats(ref, cur, psiEpsilon);
+function statsOf(ref: FeatureProfile, cur: FeatureProfile, r: Resolved): DriftStats {
+  if (ref.kind === 'numeric' && cur.kind === 'numeric') return numericStats(ref, cur, r.psiEpsilon);
+  if (ref.kind === 'categorical' && cur.kind === 'categorical') return categoricalStats(ref, cur, r.psiEpsilon, r.vocabulary);
   return {};
+}
+
+/** A categorical feature's two alarms: its score against max(threshold, sampling noise), and its
+ * unseen share against the reference's own plus max(unseenShareIncrease, sampling noise). */
+function categoricalVerdict(
+  ref: CategoricalProfile,
+  score: number,
+  stats: DriftStats,
+  r: Resolved,
+): Pick<FeatureDrift, 'effectiveThreshold' | 'unseenThreshold' | 'unseenDrifted' | 'drifted'> {
+  const nRef = stats.refSamples ?? 0;
+  const nCur = stats.curSamples ?? 0;
+  const noise =
+    r.noiseQuantile > 0
+      ? nullDistanceQuantile(r.method as CategoricalMethod, [...categoricalCounts(ref).values()], nRef, nCur, {
+          quantile: r.noiseQuantile,
+          replicates: r.noiseReplicates,
+          seed: r.noiseSeed,
+          psiEpsilon: r.psiEpsilon,
+        })
+      : 0;
+  stats.noiseThreshold = noise;
+  const effectiveThreshold = Math.max(r.threshold, noise);
+  // The unseen count of a window is binomial around the baseline; its spread at this size,
+  // at the same quantile as the distance's noise floor, can outgrow a fixed increase.
+  const b = stats.unseenBaseline ?? 0;
+  const spread =
+    r.noiseQuantile > 0 && nCur > 0 && nRef > 0 ? normalQuantile(r.noiseQuantile) * Math.sqrt(b * (1 - b) * (1 / nCur + 1 / nRef)) : 0;
+  const unseenThreshold = Math.max(r.unseenShareIncrease, spread);
+  const rise = (stats.unseenShare ?? 0) - b;
+  const unseenDrifted = rise > 0 && rise >= unseenThreshold;
+  return { effectiveThreshold, unseenThreshold, unseenDrifted, drifted: score >= effectiveThreshold || unseenDrifted };
 }
 
 /**
@@ -131,7 +207,8 @@ export function compareFeature(
 ): FeatureDrift {
   const present = ref ?? cur;
   if (!present) throw new RangeError(`feature "${name}" is in neither profile`);
-  const { method, threshold, minSamples, psiEpsilon } = resolve(name, present.kind, options);
+  const resolved = resolve(name, present.kind, options);
+  const { method, threshold, minSamples } = resolved;
   const base = { feature: name, kind: present.kind, method, threshold, score: null, drifted: false };
 
   if (!ref || !cur) {
@@ -157,18 +234,27 @@ export function compareFeature(
     if (n < needed) return { ...base, status: 'insufficient_data', stats, reason: `${side} has ${n} non-null rows < ${needed}` };
   }
 
-  Object.assign(stats, statsOf(ref, cur, psiEpsilon));
+  Object.assign(stats, statsOf(ref, cur, resolved));
   const score = stats[STAT_OF_METHOD[method]];
   if (score === undefined) {
     return { ...base, status: 'insufficient_data', stats, reason: 'reference histogram has no bins' };
   }
+  if (ref.kind === 'categorical') return { ...base, status: 'ok', score, ...categoricalVerdict(ref, score, stats, resolved), stats };
   // ≥, as Evidently decides: a score at the threshold is drift.
   return { ...base, status: 'ok', score, drifted: score >= threshold, stats };
 }
 
+const ratio = (value: number, limit: number) => (limit > 0 ? value / limit : value > 0 ? Infinity : 0);
+
+/** The threshold the score was held against. */
+const thresholdOf = (f: FeatureDrift) => f.effectiveThreshold ?? f.threshold;
+
+/** Drifted by the unseen share alone (the score stayed under its threshold). */
+const unseenOnly = (f: FeatureDrift) => f.unseenDrifted === true && (f.score ?? 0) < thresholdOf(f);
+
 function severity(f: FeatureDrift): number {
-  const score = f.score ?? 0;
-  return f.threshold > 0 ? score / f.threshold : score > 0 ? Infinity : 0;
+  if (unseenOnly(f)) return ratio((f.stats.unseenShare ?? 0) - (f.stats.unseenBaseline ?? 0), f.unseenThreshold ?? 0);
+  return ratio(f.score ?? 0, thresholdOf(f));
 }
 
 /** Enough digits that a score never prints equal to the threshold it crossed. */
@@ -180,13 +266,32 @@ function formatScore(score: number, threshold: number): string {
   return String(score);
 }
 
+/** Two numbers at the fewest digits (2 to 6) that print them apart. */
+function distinct(a: number, b: number): [string, string] {
+  for (let digits = 2; digits <= 6; digits++) {
+    const x = Number(a.toPrecision(digits));
+    const y = Number(b.toPrecision(digits));
+    if (x !== y || digits === 6) return [String(x), String(y)];
+  }
+  return [String(a), String(b)];
+}
+
 function summarize(report: Omit<DriftReport, 'summary'>): string {
   const drifted = report.driftedFeatures
     .map((name) => report.features.find((f) => f.feature === name))
     .filter((f): f is FeatureDrift => f !== undefined);
   const named = drifted.slice(0, SUMMARY_MAX_FEATURES).map((f) => {
+    if (unseenOnly(f)) {
+      const limit = (f.stats.unseenBaseline ?? 0) + (f.unseenThreshold ?? 0);
+      const [share, shown] = distinct(f.stats.unseenShare ?? 0, limit);
+      return `${f.feature}: unseen share ${share} ≥ ${shown}`;
+    }
     const score = f.score ?? 0;
-    return `${f.feature}: ${f.method} ${formatScore(score, f.threshold)} ${score > f.threshold ? '>' : '≥'} ${f.threshold}`;
+    const limit = thresholdOf(f);
+    const sign = score > limit ? '>' : '≥';
+    if (limit === f.threshold) return `${f.feature}: ${f.method} ${formatScore(score, limit)} ${sign} ${limit}`;
+    const [a, b] = distinct(score, limit);
+    return `${f.feature}: ${f.method} ${a} ${sign} ${b} (noise floor at ${f.stats.curSamples ?? 0} rows; threshold ${f.threshold})`;
   });
   if (drifted.length > SUMMARY_MAX_FEATURES) named.push(`+${drifted.length - SUMMARY_MAX_FEATURES} more`);
   const details = named.join('; ');

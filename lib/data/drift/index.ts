@@ -2,6 +2,7 @@
 // See docs/drift.md for each statistic, its default threshold and why.
 export { compareFeature, compareProfiles, categoricalCounts, OTHER_CATEGORY } from './compare.ts';
 export { hellingerDistance, jensenShannonDistance, psi, type CategoryCounts } from './distances.ts';
+export { chiSquareQuantile, normalQuantile, nullDistanceQuantile, type CategoricalMethod, type NoiseOptions } from './noise.ts';
 export { binEcdf, ksStatistic, normalizedWasserstein, wassersteinDistance } from './ecdf.ts';
 export {
   DRIFT_DEFAULTS,

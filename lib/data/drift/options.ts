@@ -32,6 +32,14 @@ export const DRIFT_DEFAULTS = {
   driftShare: 0.5,
   minSamples: 1000,
   psiEpsilon: 1e-4,
+  // A categorical feature drifts when its unseen share rises by 5 points over what the reference
+  // itself would show (docs/drift.md, "Unseen categories").
+  unseenShareIncrease: 0.05,
+  // A categorical distance alarms only above this quantile of the distance two samples of the
+  // reference distribution reach at the same sizes (docs/drift.md, "Sampling noise").
+  noiseQuantile: 0.999,
+  noiseReplicates: 200,
+  noiseSeed: 1,
 } as const satisfies {
   numericMethod: DriftMethod;
   categoricalMethod: DriftMethod;
@@ -39,6 +47,10 @@ export const DRIFT_DEFAULTS = {
   driftShare: number;
   minSamples: number;
   psiEpsilon: number;
+  unseenShareIncrease: number;
+  noiseQuantile: number;
+  noiseReplicates: number;
+  noiseSeed: number;
 };
 
 export interface FeatureDriftOptions {
@@ -48,6 +60,12 @@ export interface FeatureDriftOptions {
   threshold?: number;
   /** @default DriftOptions.minSamples */
   minSamples?: number;
+  /** Categorical: @default DriftOptions.unseenShareIncrease */
+  unseenShareIncrease?: number;
+  /** Categorical: the fitted vocabulary (the categories the model knows). With it, "unseen"
+   * means outside the vocabulary rather than outside the reference profile's categories.
+   * @default the reference profile's categories */
+  vocabulary?: readonly string[];
 }
 
 export interface DriftOptions {
@@ -71,6 +89,20 @@ export interface DriftOptions {
   /** Floor for bin proportions in PSI, so an empty bin does not give log(0).
    * @default 1e-4 */
   psiEpsilon?: number;
+  /** Categorical features drift when the share of current rows in unseen categories exceeds the
+   * reference's own (`stats.unseenBaseline`) by at least this much (absolute), or by the
+   * sampling noise of that share at this window size when that is larger.
+   * @default 0.05 */
+  unseenShareIncrease?: number;
+  /** Categorical features: the effective threshold is max(threshold, this quantile of the
+   * method's score between two samples of the reference distribution of the compared sizes).
+   * 0 turns the correction off (the threshold is used as configured).
+   * @default 0.999 */
+  noiseQuantile?: number;
+  /** Bootstrap pairs behind that quantile. @default 200 */
+  noiseReplicates?: number;
+  /** Seed of the bootstrap, so a report is reproducible. @default 1 */
+  noiseSeed?: number;
 }
 
 export const FEATURE_DRIFT_STATUSES = {
@@ -104,8 +136,18 @@ export interface DriftStats {
   /** Numeric: on the reference histogram's bins. Categorical: over categories. */
   jensenShannon?: number;
   hellinger?: number;
-  /** Categorical: share of current rows in categories the reference never listed. */
+  /** Categorical: share of current rows in categories the reference never listed (or, with
+   * a vocabulary, outside the vocabulary). */
   unseenShare?: number;
+  /** Categorical: the unseen share a fresh sample of the reference distribution would show:
+   * with a vocabulary, the reference's rows outside it; without, the reference's `__other__`
+   * tail plus its Good–Turing missing mass (categories seen once / rows). */
+  unseenBaseline?: number;
+  /** Categorical: categories in the reference distribution (its `__other__` tail as one). */
+  categories?: number;
+  /** Categorical: the `noiseQuantile` of the method's score between two samples of the
+   * reference distribution with refSamples and curSamples rows (0 when turned off). */
+  noiseThreshold?: number;
 }
 
 export interface FeatureDrift {
@@ -117,7 +159,15 @@ export interface FeatureDrift {
   /** The method's statistic; null unless status is 'ok'. */
   score: number | null;
   threshold: number;
-  /** Only ever true when status is 'ok'. */
+  /** Categorical, status 'ok': max(threshold, stats.noiseThreshold), what the score is held
+   * against. Absent for numeric features, whose score is held against `threshold`. */
+  effectiveThreshold?: number;
+  /** Categorical, status 'ok': how much unseenShare − unseenBaseline must reach to drift. */
+  unseenThreshold?: number;
+  /** Categorical, status 'ok': the unseen share alone says drift. */
+  unseenDrifted?: boolean;
+  /** Only ever true when status is 'ok': score ≥ the (effective) threshold, or the unseen
+   * share rose past its threshold. */
   drifted: boolean;
   stats: DriftStats;
   /** Why the feature was not compared; absent when status is 'ok'. */
