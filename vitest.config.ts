@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          // Unit files run in parallel on two cores: a PGlite start plus migrations can pass 5 s there.
+          testTimeout: 20_000,
         },
       },
       {

@@ -87,6 +87,19 @@ function pick(profile: DatasetProfile, names: readonly string[]): DatasetProfile
   return { ...profile, features: Object.fromEntries(names.flatMap((n) => (profile.features[n] ? [[n, profile.features[n]]] : []))) };
 }
 
+/** A surge of never-seen categories is a data problem on its own (a new upstream code, a broken
+ * join): it breaches whatever share of the other features drifted, so one flooded column among many
+ * is not diluted below `driftShare`. */
+function unseenReasons(drift: DriftReport): string[] {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  return drift.features
+    .filter((f) => f.unseenDrifted)
+    .map(
+      (f) =>
+        `unseen ${f.feature}: ${pct(f.stats.unseenShare ?? 0)} of the window is outside the reference's categories (reference ${pct(f.stats.unseenBaseline ?? 0)}, limit +${pct(f.unseenThreshold ?? 0)})`,
+    );
+}
+
 export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput): Promise<DriftCheckSummary> {
   const { model, monitor, checkId } = input;
   const dataset = input.dataset ?? 'flights';
@@ -143,7 +156,11 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   } else {
     drift = compareProfiles(reference, current, driftOptionsOf(monitor));
     slos = judgeSlos(metrics, monitor.slo, referencePositiveRate(referenceFull));
-    const reasons = [...(drift.drifted ? [`data drift: ${drift.summary}`] : []), ...slos.filter((s) => s.breached).map(sloReason)];
+    const reasons = [
+      ...(drift.drifted ? [`data drift: ${drift.summary}`] : []),
+      ...unseenReasons(drift),
+      ...slos.filter((s) => s.breached).map(sloReason),
+    ];
     const { drifted, share, driftShare, compared, driftedFeatures } = drift;
     summary = {
       ...withChampion,

@@ -111,6 +111,20 @@ describe('runDriftCheck', () => {
     expect(origin).toMatchObject({ drifted: true, unseenDrifted: true, stats: { unseenShare: 0.3 } });
   });
 
+  it('a flood of never-seen airports breaches at the default driftShare, though only 2 of 5 features drift', async () => {
+    const defaults = modelSpecSchema.shape.monitor.parse({ window: '10m', minSamples: 300 });
+    await model('default-flood');
+    await log(
+      'default-flood',
+      control.map((f, i) => (i % 10 < 3 ? { ...f, origin: `Q${i % 40}`, destination: `R${i % 40}` } : f)),
+    );
+    const flooded = await runDriftCheck({ db, store, registry }, { model: 'default-flood', checkId: 'c1', monitor: defaults });
+    expect(flooded).toMatchObject({ status: 'breach', breach: true, drift: { compared: 5, drifted: false, driftShare: 0.5 } });
+    const unseen = flooded.reasons.filter((r) => r.startsWith('unseen '));
+    expect(unseen.map((r) => r.split(':')[0]).sort()).toEqual(['unseen destination', 'unseen origin']);
+    expect(unseen[0]).toMatch(/30\.0% of the window is outside the reference's categories/);
+  });
+
   it('an SLO breach counts like drift', async () => {
     await model('slow');
     await log('slow', control, 80);
