@@ -5,7 +5,8 @@ import type { TopLevelSpec } from 'vega-lite';
 import { CHART_SIZE } from '../report/html.ts';
 import { sliceName } from './evaluate.ts';
 import type { MulticlassEvaluationMetrics, RegressionEvaluationMetrics } from './evaluate-tasks.ts';
-import { colorEncoding, costRows, figures, fixed, roles, type MetricRow, type ReportModel, type Role, type Row } from './report-html.ts';
+import type { ReportModel } from './report-html.ts';
+import { colorEncoding, costRows, figures, fixed, roles, type MetricRow, type Role, type Row } from './report-parts.ts';
 
 type Multiclass = ReportModel & { metrics: MulticlassEvaluationMetrics };
 type Regression = ReportModel & { metrics: RegressionEvaluationMetrics };

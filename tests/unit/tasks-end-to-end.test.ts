@@ -2,7 +2,10 @@
 // encode with lib/features/tabular, train the TF.js MLP for a few epochs, export ONNX, check that
 // ONNX Runtime scores like TF.js (≤ 1e-5) and that the metrics beat the trivial baseline.
 // Penguins species (JSON) is the multiclass task; cars' miles per gallon (JSON) the regression.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withDuck, type Duck } from '../../lib/data/duck.ts';
@@ -17,7 +20,8 @@ import {
 } from '../../lib/features/tabular/index.ts';
 import { OnnxSession, exportMlpToOnnx } from '../../lib/onnx/index.ts';
 import { encodeLabels, fitClasses, type Task } from '../../lib/tasks/index.ts';
-import { mlpWeightsFrom } from '../../lib/training/export.ts';
+import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import { exportRun, mlpWeightsFrom } from '../../lib/training/export.ts';
 import { disposeVariables, initVariables, restore } from '../../lib/training/tfjs/model.ts';
 import { Rng } from '../../lib/training/tfjs/rng.ts';
 import { predictOutputs, trainMlp, type Dataset, type TrainResult } from '../../lib/training/tfjs/trainer.ts';
@@ -85,6 +89,18 @@ async function scoreBoth(result: TrainResult, task: Task, test: Dataset): Promis
   }
 }
 
+/** What a training activity does: exportRun writes fp32 and int8 models and measures their parity. */
+async function exportParity(result: TrainResult, task: Task, train: Dataset, validation: Dataset) {
+  const root = await mkdtemp(join(tmpdir(), 'flywheel-tasks-'));
+  try {
+    const store = await LocalArtifactStore.create(pathToFileURL(root).toString());
+    const meta = { featureSpecHash: 'sha256:test', datasetVersion: 'test' };
+    return (await exportRun(store, 'runs/1', result.weights, result.layers, result.config.hidden, train, validation, meta, task)).parity;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
   let m = 0;
@@ -122,6 +138,10 @@ describe('multiclass: penguins species', () => {
 
       const { tfjs, onnx } = await scoreBoth(result, task, test);
       expect(maxAbsDiff(onnx, tfjs)).toBeLessThanOrEqual(1e-5);
+
+      const parity = await exportParity(result, task, train, validation);
+      expect(parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+      expect(parity.int8MaxAbsDiff).toBeLessThan(0.1);
 
       const metrics = evaluateMulticlass({ probabilities: onnx, labels: test.y, classes: task.classes, slices: {} });
       const counts = [0, 0, 0];
@@ -165,6 +185,10 @@ describe('regression: cars miles per gallon', () => {
       const { tfjs, onnx } = await scoreBoth(result, task, test);
       // Raw units (mpg ≈ 10–45): 1e-5 absolute is float32 rounding of the last layer.
       expect(maxAbsDiff(onnx, tfjs)).toBeLessThanOrEqual(1e-5);
+
+      const parity = await exportParity(result, task, train, validation);
+      expect(parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+      expect(parity.int8MaxAbsDiff).toBeLessThan(0.05 * result.targetScaling!.mean);
 
       const metrics = evaluateRegression({ predictions: onnx, targets: test.y, slices: {} });
       const baseline = evaluateRegression({
