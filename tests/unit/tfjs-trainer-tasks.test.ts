@@ -61,6 +61,13 @@ describe('multiclass head', () => {
     expect(accuracy(predict(result, validation, species), validation.y, 3)).toBeGreaterThan(0.85);
   });
 
+  it('refuses a target that is not a class index', async () => {
+    const bad = { ...validation, y: validation.y.map((v, i) => (i === 4 ? 3 : v)) };
+    await expect(trainMlp({ ...config, task: species }, train, bad)).rejects.toThrow(
+      new RangeError('validation target at row 4 is 3, not a class index in [0, 3)'),
+    );
+  });
+
   it("weighs classes n / (K · n_k) with 'balanced', 1 with 'none'", () => {
     const y = Float32Array.from([0, 0, 0, 0, 0, 0, 1, 1, 2]);
     expect([...multiclassWeights(y, 4, 'balanced')]).toEqual([9 / 24, 9 / 8, 9 / 4, 9 / 4].map(Math.fround));

@@ -1,11 +1,11 @@
 // The built-in TF.js trainer: a manual loop over seeded mini-batches with Adam, class weights,
 // L2, dropout and early stopping on validation loss, for any task's head (lib/tasks): sigmoid +
 // binary cross-entropy, softmax + categorical cross-entropy, or linear + squared error on a
-// standardised target, folded back into the last layer so the weights predict in raw units. Every bit of state that decides what comes
-// next (weights, Adam moments, RNG, position in the epoch, early-stopping counters) goes into a
-// checkpoint, so a resumed run continues where the checkpoint left it: same batches, same
-// dropout masks. (Adam's bias-correction powers are recomputed on restore, so weights agree to
-// float rounding, not bit for bit.)
+// standardised target, folded back into the last layer so the weights predict in raw units.
+// Every bit of state that decides what comes next (weights, Adam moments, RNG, position in the
+// epoch, early-stopping counters) goes into a checkpoint, so a resumed run continues where the
+// checkpoint left it: same batches, same dropout masks. (Adam's bias-correction powers are
+// recomputed on restore, so weights agree to float rounding, not bit for bit.)
 import * as tf from '@tensorflow/tfjs';
 import type { Checkpoint, NamedTensor, TrainingState } from './checkpoint-format.ts';
 import { taskHead, type Task } from '../../tasks/task.ts';
@@ -130,6 +130,21 @@ export function targetScaling(y: Float32Array): { mean: number; std: number } {
   return { mean, std: std > 0 ? std : 1 };
 }
 
+/** Refuses targets the task's loss would silently misread (a class index outside [0, K) one-hot
+ * encodes as all zeros; a NaN target poisons every gradient). */
+function checkTargets(task: Task, data: Dataset, split: string): void {
+  if (task.kind === 'binary') return;
+  const k = task.kind === 'multiclass' ? task.classes.length : 0;
+  for (let i = 0; i < data.rows; i++) {
+    const v = data.y[i]!;
+    const ok = task.kind === 'multiclass' ? Number.isInteger(v) && v >= 0 && v < k : Number.isFinite(v);
+    if (!ok) {
+      const want = task.kind === 'multiclass' ? `a class index in [0, ${k})` : 'a finite number';
+      throw new RangeError(`${split} target at row ${i} is ${v}, not ${want}`);
+    }
+  }
+}
+
 function scaled(data: Dataset, { mean, std }: { mean: number; std: number }): Dataset {
   return { ...data, y: data.y.map((v) => (v - mean) / std) };
 }
@@ -143,7 +158,8 @@ function unscale(weights: NamedTensor[], lastLayer: number, { mean, std }: { mea
   });
 }
 
-/** The task's unweighted loss for a batch, from logits: what validation and early stopping use. */
+/** The task's loss for a batch, from logits: weighted per row when `rowWeights` is given
+ * (multiclass training), unweighted otherwise (validation and early stopping). */
 function taskLoss(task: Task, z: tf.Tensor2D, y: Float32Array, rows: number, rowWeights?: Float32Array): tf.Scalar {
   if (task.kind === 'multiclass') {
     const oneHot = tf.oneHot(tf.tensor1d(y, 'int32'), task.classes.length).toFloat() as tf.Tensor2D;
@@ -244,6 +260,8 @@ export async function trainMlp(
   if (validation.rows === 0 || train.rows === 0) throw new RangeError('training needs non-empty training and validation data');
   const task: Task = config.task ?? { kind: 'binary' };
   const head = taskHead(task);
+  checkTargets(task, train, 'training');
+  checkTargets(task, validation, 'validation');
   // Standardised targets keep a regression's loss and gradients near 1 whatever the units.
   const scaling = task.kind === 'regression' ? targetScaling(train.y) : undefined;
   if (scaling) {
