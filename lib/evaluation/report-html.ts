@@ -1,13 +1,24 @@
 // The evaluation report a reviewer opens before approving a model: one self-contained HTML
 // file in the shared report shell (lib/report/html.ts): charts of candidate against champion,
-// and the quality-gate results.
+// and the quality-gate results. The charts and the metrics table follow the task: ROC, PR,
+// calibration for a binary classifier; a confusion matrix and per-class bars for a multiclass
+// one (report-html-tasks.ts); predicted against actual and residuals for a regressor.
 import type { TopLevelSpec } from 'vega-lite';
-import { CHART_SIZE, escapeHtml, renderSvg, reportDocument, SERIES_COLORS } from '../report/html.ts';
+import { CHART_SIZE, escapeHtml, reportDocument } from '../report/html.ts';
 import { sliceName, type EvaluationMetrics } from './evaluate.ts';
-import type { GateCandidate, GateReport } from './gates.ts';
+import { taskOfMetrics } from './evaluate-tasks.ts';
+import type { GateCandidate, GateReport, TaskGateCandidate } from './gates.ts';
+import { taskCharts, taskMetricRows } from './report-html-tasks.ts';
+import { colorEncoding, costRows, figures, fixed, roles, table, type Role, type Row } from './report-parts.ts';
 
-export interface ReportModel extends GateCandidate {
+/** A model of any task in the report. */
+export interface ReportModel extends TaskGateCandidate {
   /** Shown in the table header, e.g. `v7`. */
+  label?: string;
+}
+
+/** A binary classifier in the report. */
+interface BinaryReportModel extends GateCandidate {
   label?: string;
 }
 
@@ -17,28 +28,6 @@ export interface EvaluationReportInput {
   champion?: ReportModel;
   gates: GateReport;
 }
-
-type Role = 'candidate' | 'champion';
-type Row = Record<string, string | number>;
-
-const COLORS: Record<Role, string> = { candidate: SERIES_COLORS.judged, champion: SERIES_COLORS.baseline };
-
-function roles(candidate: ReportModel, champion: ReportModel | undefined): [Role, ReportModel][] {
-  return champion
-    ? [
-        ['candidate', candidate],
-        ['champion', champion],
-      ]
-    : [['candidate', candidate]];
-}
-
-const colorEncoding = (present: Role[]) => ({
-  field: 'model',
-  type: 'nominal' as const,
-  title: null,
-  scale: { domain: present, range: present.map((r) => COLORS[r]) },
-  legend: { orient: 'bottom-right' as const },
-});
 
 const diagonal = {
   data: {
@@ -94,7 +83,7 @@ function sliceSpec(values: Row[], present: Role[]): TopLevelSpec {
   };
 }
 
-async function charts(candidate: ReportModel, champion: ReportModel | undefined): Promise<string> {
+async function charts(candidate: BinaryReportModel, champion: BinaryReportModel | undefined): Promise<string> {
   const models = roles(candidate, champion);
   const present = models.map(([role]) => role);
   const rows = (pick: (m: EvaluationMetrics) => object[]): Row[] =>
@@ -144,28 +133,15 @@ async function charts(candidate: ReportModel, champion: ReportModel | undefined)
     ],
     ['AUC per slice', sliceRows.length > 0 ? sliceSpec(sliceRows, present) : null],
   ];
-  const figures = await Promise.all(
-    sections.map(async ([title, spec]) => {
-      const body = spec ? await renderSvg(spec) : '<p class="muted">No slice has both classes.</p>';
-      return `<figure><figcaption>${escapeHtml(title)}</figcaption>${body}</figure>`;
-    }),
-  );
-  return `<div class="charts">${figures.join('')}</div>`;
+  return figures(sections, 'No slice has both classes.');
 }
 
-const fixed = (digits: number) => (value: number) => value.toFixed(digits);
-
-function metricsTable(candidate: ReportModel, champion: ReportModel | undefined): string {
-  type Pick = (m: ReportModel) => number | string | undefined;
+function metricsTable(candidate: BinaryReportModel, champion: BinaryReportModel | undefined): string {
+  type Pick = (m: BinaryReportModel) => number | string | undefined;
   const metric =
     (f: (m: EvaluationMetrics) => number): Pick =>
     (m) =>
       f(m.metrics);
-  const latency =
-    (batch: number, p: 'p50Ms' | 'p99Ms'): Pick =>
-    (m) =>
-      m.latency?.find((l) => l.batchSize === batch)?.[p];
-  const batches = [...new Set(candidate.latency?.map((l) => l.batchSize) ?? [])];
   const rows: [string, Pick, (v: number) => string][] = [
     ['ROC AUC', metric((m) => m.rocAuc), fixed(4)],
     ['PR AUC (average precision)', metric((m) => m.prAuc), fixed(4)],
@@ -183,30 +159,9 @@ function metricsTable(candidate: ReportModel, champion: ReportModel | undefined)
       (m) => (m.metrics.worstSlice ? `${sliceName(m.metrics.worstSlice)} (AUC ${m.metrics.worstSlice.auc?.toFixed(3)})` : undefined),
       String,
     ],
-    ...batches.flatMap((b): [string, Pick, (v: number) => string][] => [
-      [`p50 latency, batch ${b} (ms)`, latency(b, 'p50Ms'), fixed(3)],
-      [`p99 latency, batch ${b} (ms)`, latency(b, 'p99Ms'), fixed(3)],
-    ]),
-    ['Model size (bytes)', (m) => m.sizeBytes, (v) => v.toLocaleString('en-US')],
+    ...costRows(candidate),
   ];
-  const cell = (value: number | string | undefined, format: (v: number) => string) =>
-    `<td>${value === undefined ? '—' : escapeHtml(typeof value === 'number' ? format(value) : value)}</td>`;
-  const header = ['Metric', `Candidate${candidate.label ? ` (${candidate.label})` : ''}`];
-  if (champion) header.push(`Champion${champion.label ? ` (${champion.label})` : ''}`, 'Δ');
-  const body = rows.map(([name, pick, format]) => {
-    const ours = pick(candidate);
-    const cells = [`<th>${escapeHtml(name)}</th>`, cell(ours, format)];
-    if (champion) {
-      const theirs = pick(champion);
-      const delta = typeof ours === 'number' && typeof theirs === 'number' ? ours - theirs : undefined;
-      cells.push(
-        cell(theirs, format),
-        cell(delta, (v) => (v > 0 ? '+' : '') + format(v)),
-      );
-    }
-    return `<tr>${cells.join('')}</tr>`;
-  });
-  return `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+  return table(rows, candidate, champion);
 }
 
 function gatesTable(gates: GateReport): string {
@@ -222,15 +177,29 @@ function gatesTable(gates: GateReport): string {
 /** The whole report as one HTML document; every string from the input is escaped. */
 export async function renderEvaluationReport(input: EvaluationReportInput): Promise<string> {
   const { title, candidate, champion, gates } = input;
+  const kind = taskOfMetrics(candidate.metrics);
+  if (champion && taskOfMetrics(champion.metrics) !== kind) {
+    throw new RangeError(`the champion is a ${taskOfMetrics(champion.metrics)} model, the candidate a ${kind} one`);
+  }
+  let metricsHtml: string;
+  let chartsHtml: string;
+  if (kind === 'binary') {
+    const binary = (m: ReportModel | undefined) => m as BinaryReportModel | undefined;
+    metricsHtml = metricsTable(binary(candidate)!, binary(champion));
+    chartsHtml = await charts(binary(candidate)!, binary(champion));
+  } else {
+    metricsHtml = table(taskMetricRows(candidate), candidate, champion);
+    chartsHtml = await taskCharts(candidate, champion);
+  }
   const status = gates.passed ? 'passed' : 'failed';
   return reportDocument(
     title,
     `<p class="summary ${status}">Quality gates ${status}: ${escapeHtml(gates.summary)}</p>
 <h2>Metrics</h2>
-${metricsTable(candidate, champion)}
+${metricsHtml}
 <h2>Quality gates</h2>
 ${gatesTable(gates)}
 <h2>Charts</h2>
-${await charts(candidate, champion)}`,
+${chartsHtml}`,
   );
 }

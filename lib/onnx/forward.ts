@@ -15,6 +15,15 @@ function activate(activation: MlpActivation, v: number): number {
   return v;
 }
 
+/** Softmax of `logits` (max subtracted first, so exp never overflows) into `out` at `offset`. */
+function softmaxInto(logits: Float64Array, out: Float32Array, offset: number): void {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  for (let j = 0; j < logits.length; j++) out[offset + j] = Math.exp(logits[j]! - max) / sum;
+}
+
 function observe(range: ActivationRange, values: Float32Array): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
@@ -51,7 +60,8 @@ export function forwardMlp(mlp: MlpWeights, x: Float32Array, rows: number, range
         const wOffset = k * units;
         for (let j = 0; j < units; j++) acc[j]! += xv * weights[wOffset + j]!;
       }
-      for (let j = 0; j < units; j++) out[r * units + j] = activate(activation, acc[j]!);
+      if (activation === 'softmax') softmaxInto(acc, out, r * units);
+      else for (let j = 0; j < units; j++) out[r * units + j] = activate(activation, acc[j]!);
     }
     if (ranges) observe(ranges[li + 1]!, out);
     input = out;

@@ -7,9 +7,13 @@ export { INT8_QUANTIZATION, quantizeMlpInt8 } from './quantize.ts';
 export { OnnxSession, type OnnxSessionOptions } from './session.ts';
 export {
   MLP_ACTIVATIONS,
+  MLP_HEADS,
   ONNX_INPUT_NAME,
   ONNX_OUTPUT_NAME,
+  ONNX_OUTPUT_NAMES,
+  onnxOutputName,
   type MlpActivation,
+  type MlpHead,
   type MlpLayer,
   type MlpWeights,
   type OnnxModelMetadata,

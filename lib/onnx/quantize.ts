@@ -15,10 +15,10 @@
 // docs suggest a reduced weight range there if accuracy drops. The tests measure the drift.
 import type { onnx as Onnx } from 'onnx-proto';
 import { InvalidModelError } from './errors.ts';
-import { activationNode } from './export.ts';
+import { activationNode, nameOutput } from './export.ts';
 import { forwardMlp, type ActivationRange } from './forward.ts';
 import { batchValueInfo, encodeModel, floatTensor, int8Tensor, intAttribute, node, uint8Tensor } from './proto.ts';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, type MlpLayer, type MlpWeights, type OnnxModelMetadata } from './types.ts';
+import { ONNX_INPUT_NAME, onnxOutputName, type MlpLayer, type MlpWeights, type OnnxModelMetadata } from './types.ts';
 import { validateMlp } from './validate.ts';
 
 /** `metadata_props.quantization` of models from `quantizeMlpInt8`. */
@@ -137,14 +137,15 @@ export function quantizeMlpInt8(mlp: MlpWeights, calibration: Float32Array, meta
       node('Sum', [`dense${i}.matmul`, `dense${i}.bias`], [`dense${i}.linear`]),
     );
     const last = i === mlp.layers.length - 1;
-    current = activationNode(layer, `dense${i}.linear`, last ? ONNX_OUTPUT_NAME : `dense${i}.out`, graph.nodes);
+    current = activationNode(layer, `dense${i}.linear`, last ? onnxOutputName(mlp) : `dense${i}.out`, graph.nodes);
   });
+  nameOutput(current, onnxOutputName(mlp), graph.nodes);
   const graphProto: Onnx.IGraphProto = {
     name: 'mlp_int8_qdq',
     node: graph.nodes,
     initializer: graph.initializers,
     input: [batchValueInfo(ONNX_INPUT_NAME, mlp.inputDim)],
-    output: [batchValueInfo(ONNX_OUTPUT_NAME, mlp.layers[mlp.layers.length - 1]!.units)],
+    output: [batchValueInfo(onnxOutputName(mlp), mlp.layers[mlp.layers.length - 1]!.units)],
   };
   return encodeModel(graphProto, { ...metadata, quantization: INT8_QUANTIZATION });
 }

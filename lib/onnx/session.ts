@@ -3,7 +3,7 @@
 // is off: on a shared 2-core machine ORT's default busy-waiting threads starve everything else.
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { InvalidModelError } from './errors.ts';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from './types.ts';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_OUTPUT_NAMES } from './types.ts';
 import { checkRows } from './validate.ts';
 
 export interface OnnxSessionOptions {
@@ -26,6 +26,8 @@ export class OnnxSession {
     readonly inputDim: number,
     /** Output values per row. */
     readonly outputDim: number,
+    /** `probability`, `probabilities` or `value`: the head the model was exported with. */
+    readonly outputName: string = ONNX_OUTPUT_NAME,
   ) {}
 
   /** Loads a model from bytes or a file path. */
@@ -46,7 +48,13 @@ export class OnnxSession {
         ? await InferenceSession.create(model, sessionOptions)
         : await InferenceSession.create(model, sessionOptions);
     try {
-      return new OnnxSession(session, widthOf(session.inputMetadata, ONNX_INPUT_NAME), widthOf(session.outputMetadata, ONNX_OUTPUT_NAME));
+      const outputName = headOutput(session.outputMetadata);
+      return new OnnxSession(
+        session,
+        widthOf(session.inputMetadata, ONNX_INPUT_NAME),
+        widthOf(session.outputMetadata, outputName),
+        outputName,
+      );
     } catch (err) {
       await session.release();
       throw err;
@@ -58,9 +66,9 @@ export class OnnxSession {
     checkRows(x, rows, this.inputDim);
     const feeds = { [ONNX_INPUT_NAME]: new Tensor('float32', x, [rows, this.inputDim]) };
     const result = await this.session.run(feeds);
-    const output = result[ONNX_OUTPUT_NAME];
+    const output = result[this.outputName];
     if (!output || !(output.data instanceof Float32Array)) {
-      throw new InvalidModelError(`model returned no float32 ${ONNX_OUTPUT_NAME} output`);
+      throw new InvalidModelError(`model returned no float32 ${this.outputName} output`);
     }
     return output.data;
   }
@@ -68,6 +76,12 @@ export class OnnxSession {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The output of a known head, `probability` first (what every model had before heads). */
+function headOutput(metadata: readonly InferenceSession.ValueMetadata[]): string {
+  const names = Object.values(ONNX_OUTPUT_NAMES);
+  return names.find((name) => metadata.some((m) => m.name === name)) ?? ONNX_OUTPUT_NAME;
 }
 
 function widthOf(metadata: readonly InferenceSession.ValueMetadata[], name: string): number {

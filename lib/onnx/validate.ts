@@ -1,7 +1,7 @@
 // Shape checks on MlpWeights, run before anything is encoded so a bad kernel fails with a
 // message naming the layer instead of an ORT load error.
 import { InvalidModelError } from './errors.ts';
-import { MLP_ACTIVATIONS, type MlpWeights } from './types.ts';
+import { MLP_ACTIVATIONS, MLP_HEADS, type MlpWeights } from './types.ts';
 
 export function validateMlp(mlp: MlpWeights): void {
   if (!Number.isInteger(mlp.inputDim) || mlp.inputDim < 1) {
@@ -27,11 +27,24 @@ export function validateMlp(mlp: MlpWeights): void {
     }
     width = layer.units;
   });
+  mlp.layers.slice(0, -1).forEach((layer, i) => {
+    if (layer.activation === 'softmax') throw new InvalidModelError(`layer ${i} is hidden; only the last layer may be a softmax`);
+  });
   const last = mlp.layers[mlp.layers.length - 1]!;
-  if (last.units !== 1 || last.activation !== 'sigmoid') {
+  const head = mlp.head ?? 'binary';
+  if (!MLP_HEADS.includes(head)) throw new InvalidModelError(`unknown head ${String(head)}`);
+  if (head === 'binary' && (last.units !== 1 || last.activation !== 'sigmoid')) {
     throw new InvalidModelError(
       `the last layer must have 1 unit and a sigmoid (binary classifier), got ${last.units} × ${last.activation}`,
     );
+  }
+  if (head === 'multiclass' && (last.units < 2 || last.activation !== 'softmax')) {
+    throw new InvalidModelError(
+      `the last layer must have 2 or more units and a softmax (multiclass classifier), got ${last.units} × ${last.activation}`,
+    );
+  }
+  if (head === 'regression' && (last.units !== 1 || last.activation !== 'linear')) {
+    throw new InvalidModelError(`the last layer must have 1 unit and no activation (regression), got ${last.units} × ${last.activation}`);
   }
 }
 

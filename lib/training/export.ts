@@ -3,25 +3,30 @@
 // each against TF.js measured on up to 10,000 validation rows.
 import { exportMlpToOnnx, OnnxSession, quantizeMlpInt8, type MlpWeights, type OnnxModelMetadata } from '../onnx/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
+import { taskHead, type Task } from '../tasks/task.ts';
 import type { NamedTensor } from './tfjs/checkpoint-format.ts';
 import { initVariables, restore, disposeVariables } from './tfjs/model.ts';
 import { Rng } from './tfjs/rng.ts';
-import { predictProbabilities, type Dataset } from './tfjs/trainer.ts';
+import { predictOutputs, predictProbabilities, type Dataset } from './tfjs/trainer.ts';
 
 export const PARITY_ROWS = 10_000;
 
-export function mlpWeightsFrom(weights: readonly NamedTensor[], layers: ReadonlyArray<[number, number]>): MlpWeights {
+/** The trained weights as an exportable MLP whose last layer is `task`'s head (binary by default). */
+export function mlpWeightsFrom(weights: readonly NamedTensor[], layers: ReadonlyArray<[number, number]>, task?: Task): MlpWeights {
   const byName = new Map(weights.map((w) => [w.name, w]));
-  return {
+  const mlp: MlpWeights = {
     inputDim: layers[0]![0],
     layers: layers.map(([inputs, units], i) => ({
       inputs,
       units,
       weights: byName.get(`kernel_${i}`)!.data,
       bias: byName.get(`bias_${i}`)!.data,
-      activation: i === layers.length - 1 ? 'sigmoid' : 'relu',
+      activation: i === layers.length - 1 ? (task ? taskHead(task).activation : 'sigmoid') : 'relu',
     })),
   };
+  // Binary MLPs keep their old shape (no `head` key).
+  if (task && task.kind !== 'binary') mlp.head = task.kind;
+  return mlp;
 }
 
 function head(data: Dataset, rows: number): Dataset {
@@ -52,18 +57,21 @@ export async function exportRun(
   train: Dataset,
   validation: Dataset,
   metadata: OnnxModelMetadata,
+  /** @default { kind: 'binary' } */
+  task?: Task,
 ): Promise<ExportedModels> {
-  const mlp = mlpWeightsFrom(weights, layers);
+  const mlp = mlpWeightsFrom(weights, layers, task);
   const fp32 = exportMlpToOnnx(mlp, metadata);
   const calibration = head(train, PARITY_ROWS);
   const int8 = quantizeMlpInt8(mlp, calibration.x, metadata);
   const sample = head(validation, PARITY_ROWS);
 
-  const vars = initVariables({ inputDim: mlp.inputDim, hidden }, new Rng(0));
+  const outputs = layers[layers.length - 1]![1];
+  const vars = initVariables(outputs === 1 ? { inputDim: mlp.inputDim, hidden } : { inputDim: mlp.inputDim, hidden, outputs }, new Rng(0));
   let reference: Float32Array;
   try {
     restore(vars, weights);
-    reference = predictProbabilities(vars, sample); // tidies its own tensors
+    reference = task ? predictOutputs(vars, sample, task) : predictProbabilities(vars, sample); // tidies its own tensors
   } finally {
     disposeVariables(vars);
   }

@@ -1,6 +1,6 @@
 // The MLP as plain TF.js variables (no Layers API), so every source of randomness is ours:
 // seeded Glorot initialization, dropout masks seeded per step, and a loss computed from logits
-// (numerically stable weighted binary cross-entropy plus L2).
+// (numerically stable weighted binary or categorical cross-entropy, or squared error, plus L2).
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from './checkpoint-format.ts';
 import type { Rng } from './rng.ts';
@@ -9,6 +9,8 @@ export interface MlpShape {
   inputDim: number;
   /** Hidden layer widths; [] is logistic regression. */
   hidden: number[];
+  /** Output units: 1 (a sigmoid probability or a regression value) or K softmax classes. @default 1 */
+  outputs?: number;
 }
 
 export interface MlpVariables {
@@ -22,7 +24,7 @@ export interface MlpVariables {
 let instances = 0;
 
 export function layerSizes(shape: MlpShape): Array<[number, number]> {
-  const sizes = [shape.inputDim, ...shape.hidden, 1];
+  const sizes = [shape.inputDim, ...shape.hidden, shape.outputs ?? 1];
   return sizes.slice(0, -1).map((n, i) => [n, sizes[i + 1]!]);
 }
 
@@ -64,6 +66,17 @@ export function logits(vars: MlpVariables, x: tf.Tensor2D, dropout?: { rate: num
 export function weightedBce(z: tf.Tensor2D, y: tf.Tensor2D, w: tf.Tensor2D): tf.Scalar {
   const perRow = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
   return tf.div(tf.sum(tf.mul(perRow, w)), tf.sum(w)) as tf.Scalar;
+}
+
+/** Mean of w_y · −ln softmax(z)_y over rows, from logits z; `oneHot` is [n, K], `w` is [n]. */
+export function weightedSoftmaxCe(z: tf.Tensor2D, oneHot: tf.Tensor2D, w: tf.Tensor1D): tf.Scalar {
+  const perRow = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(z)), 1));
+  return tf.div(tf.sum(tf.mul(perRow, w)), tf.sum(w)) as tf.Scalar;
+}
+
+/** Mean squared error of the linear output z against targets y, both [n, 1]. */
+export function meanSquaredError(z: tf.Tensor2D, y: tf.Tensor2D): tf.Scalar {
+  return tf.mean(tf.squaredDifference(z, y)) as tf.Scalar;
 }
 
 export function l2Penalty(vars: MlpVariables, l2: number): tf.Scalar {

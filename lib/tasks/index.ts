@@ -1,0 +1,2 @@
+// Tasks: binary classification, multiclass classification and regression.
+export * from './task.ts';
