@@ -1,10 +1,9 @@
 // The dataset source spec: where a table's rows come from (Parquet or CSV files on file:// or
 // s3:// — one file, a glob or a prefix — or a PostgreSQL query), which column is the label and
 // which the time, and how the table is cut into partitions. docs/data-sources.md has every knob.
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { formatZodIssues } from '../zod-issues.ts';
+import { parseOrThrow } from '../zod-issues.ts';
+import { firstLine, readSpecFile } from '../spec-file.ts';
 
 export const SOURCE_FORMATS = ['parquet', 'csv'] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
@@ -133,19 +132,13 @@ export function formatFor(uri: string, format?: SourceFormat): SourceFormat {
 
 /** Parses a source spec, naming the offending field on error. */
 export function parseSourceSpec(value: unknown, source = 'source spec'): SourceSpec {
-  const result = sourceSpecSchema.safeParse(value);
-  if (result.success) return result.data;
-  throw new SourceSpecError(`invalid ${source}:\n${formatZodIssues(result.error.issues)}`);
+  return parseOrThrow(sourceSpecSchema, value, (issues) => new SourceSpecError(`invalid ${source}:\n${issues}`));
 }
 
 export async function loadSourceSpec(path: string): Promise<SourceSpec> {
-  let value: unknown;
-  try {
-    const text = await readFile(path, 'utf8');
-    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new SourceSpecError(`cannot read source spec ${path}: ${(err as Error).message.split('\n')[0]}`);
-  }
+  const value = await readSpecFile(path).catch((err: unknown) => {
+    throw new SourceSpecError(`cannot read source spec ${path}: ${firstLine(err)}`);
+  });
   return parseSourceSpec(value, path);
 }
 

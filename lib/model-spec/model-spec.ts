@@ -2,14 +2,13 @@
 // is validated, how it is trained and gated, when it retrains and who approves. Validated with
 // zod, so an error names the field (`retrain.cooldown: …`). The parsed spec is plain JSON: it is
 // the `modelLifecycle` workflow's input, from the SDK, the `temporal` CLI or `flywheel`.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { qualityGatesSchema } from '../evaluation/gates.ts';
 import { DRIFT_METHODS, METHODS_BY_KIND } from '../data/drift/options.ts';
 import { validationSpecSchema } from '../data/validation/spec.ts';
-import { formatZodIssues } from '../zod-issues.ts';
+import { parseOrThrow } from '../zod-issues.ts';
+import { firstLine, readSpecFile } from '../spec-file.ts';
 import { DURATION_PATTERN } from './duration.ts';
 
 /** Durations as people write them: `90s`, `15m`, `2h`, `7d`, or milliseconds as a number. */
@@ -188,35 +187,20 @@ export class ModelSpecError extends Error {
 }
 
 export function parseModelSpec(value: unknown, source = 'model spec'): ModelSpec {
-  const result = modelSpecSchema.safeParse(value);
-  if (result.success) return result.data;
-  throw new ModelSpecError(`${source} is invalid:\n${formatZodIssues(result.error.issues)}`);
+  return parseOrThrow(modelSpecSchema, value, (issues) => new ModelSpecError(`${source} is invalid:\n${issues}`));
 }
 
 /** Reads a YAML or JSON spec; `data.validation` may be a path relative to the spec file. */
-/** A parse error's first line: YAML errors go on to quote the offending source line, which must
- * not reach a terminal or a log (a spec path may be any file, secrets included). */
-function firstLine(err: unknown): string {
-  return ((err as Error).message.split('\n')[0] ?? '').replace(/:\s*$/, '');
-}
-
 export async function loadModelSpec(path: string): Promise<ModelSpec> {
-  let raw: unknown;
-  try {
-    const text = await readFile(path, 'utf8');
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
+  const raw = await readSpecFile(path).catch((err: unknown) => {
     throw new ModelSpecError(`cannot read model spec ${path}: ${firstLine(err)}`);
-  }
+  });
   const data = (raw as { data?: { validation?: unknown } } | null)?.data;
   if (data && typeof data.validation === 'string') {
     const validationPath = resolve(dirname(path), data.validation);
-    try {
-      const text = await readFile(validationPath, 'utf8');
-      data.validation = validationPath.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-    } catch (err) {
+    data.validation = await readSpecFile(validationPath).catch((err: unknown) => {
       throw new ModelSpecError(`${path}: data.validation: cannot read ${validationPath}: ${firstLine(err)}`);
-    }
+    });
   }
   return parseModelSpec(raw, path);
 }

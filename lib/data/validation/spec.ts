@@ -1,9 +1,8 @@
 // The declarative validation spec, one per dataset (JSON or YAML). Hard rules stop the pipeline
 // (DataValidationFailed); soft rules are warnings in the report.
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { formatZodIssues } from '../../zod-issues.ts';
+import { parseOrThrow } from '../../zod-issues.ts';
+import { firstLine, readSpecFile } from '../../spec-file.ts';
 
 export const COLUMN_TYPES = ['integer', 'float', 'string', 'timestamp', 'boolean'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -68,13 +67,12 @@ export class InvalidSpecError extends Error {
 
 /** Parses a spec object, naming the offending field on error. */
 export function parseValidationSpec(value: unknown, source = 'validation spec'): ValidationSpec {
-  const result = validationSpecSchema.safeParse(value);
-  if (result.success) return result.data;
-  throw new InvalidSpecError(`invalid ${source}:\n${formatZodIssues(result.error.issues)}`);
+  return parseOrThrow(validationSpecSchema, value, (issues) => new InvalidSpecError(`invalid ${source}:\n${issues}`));
 }
 
 export async function loadValidationSpec(path: string): Promise<ValidationSpec> {
-  const text = await readFile(path, 'utf8');
-  const value: unknown = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  const value = await readSpecFile(path).catch((err: unknown) => {
+    throw new InvalidSpecError(`cannot read validation spec ${path}: ${firstLine(err)}`);
+  });
   return parseValidationSpec(value, path);
 }

@@ -1,10 +1,9 @@
 // The declarative tabular feature spec: which columns become which model inputs, written in YAML
 // or JSON and validated with zod so an error names the feature (`features.2 (fare).clip: …`).
 // docs/features.md is the reference for every knob; fit.ts fits it, encode.ts applies it.
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { formatZodIssues } from '../../zod-issues.ts';
+import { parseOrThrow } from '../../zod-issues.ts';
+import { firstLine, readSpecFile } from '../../spec-file.ts';
 
 const featureName = z
   .string()
@@ -161,19 +160,17 @@ function nameFeatures(value: unknown, path: readonly PropertyKey[]): PropertyKey
 
 /** Parses a feature spec, naming the feature and field of every problem. */
 export function parseFeatureSpec(value: unknown, source = 'feature spec'): FeatureSpec {
-  const result = featureSpecSchema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: nameFeatures(value, i.path), message: i.message }));
-  throw new FeatureSpecError(`invalid ${source}:\n${formatZodIssues(issues)}`);
+  return parseOrThrow(
+    featureSpecSchema,
+    value,
+    (issues) => new FeatureSpecError(`invalid ${source}:\n${issues}`),
+    (i) => ({ path: nameFeatures(value, i.path), message: i.message }),
+  );
 }
 
 export async function loadFeatureSpec(path: string): Promise<FeatureSpec> {
-  let value: unknown;
-  try {
-    const text = await readFile(path, 'utf8');
-    value = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new FeatureSpecError(`cannot read feature spec ${path}: ${(err as Error).message.split('\n')[0]}`);
-  }
+  const value = await readSpecFile(path).catch((err: unknown) => {
+    throw new FeatureSpecError(`cannot read feature spec ${path}: ${firstLine(err)}`);
+  });
   return parseFeatureSpec(value, path);
 }

@@ -3,7 +3,7 @@
 // model metadata, and the output layout (dimension, feature names) follows from it alone.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { formatZodIssues } from '../../zod-issues.ts';
+import { parseOrThrow } from '../../zod-issues.ts';
 import { featureSpecSchema, type DatetimePart, type FeatureDef, type FeatureSpec } from './spec.ts';
 
 export const FITTED_FEATURES_FORMAT = 'flywheel.tabular-features/v1';
@@ -79,9 +79,7 @@ export class FittedFeaturesError extends Error {
 
 /** Checks fitted state read back from storage (JSON) before an encoder trusts it. */
 export function parseFittedFeatures(value: unknown, source = 'fitted features'): FittedFeatures {
-  const result = fittedFeaturesSchema.safeParse(value);
-  if (result.success) return result.data;
-  throw new FittedFeaturesError(`invalid ${source}:\n${formatZodIssues(result.error.issues)}`);
+  return parseOrThrow(fittedFeaturesSchema, value, (issues) => new FittedFeaturesError(`invalid ${source}:\n${issues}`));
 }
 
 /** JSON with object keys sorted at every level, so equal values always serialise alike. */
