@@ -6,7 +6,7 @@ import { CHART_SIZE } from '../report/html.ts';
 import { sliceName } from './evaluate.ts';
 import type { MulticlassEvaluationMetrics, RegressionEvaluationMetrics } from './evaluate-tasks.ts';
 import type { ReportModel } from './report-html.ts';
-import { colorEncoding, costRows, figures, fixed, roles, type MetricRow, type Role, type Row } from './report-parts.ts';
+import { barsSpec, colorEncoding, costRows, figures, fixed, roles, type MetricRow, type Row } from './report-parts.ts';
 
 type Multiclass = ReportModel & { metrics: MulticlassEvaluationMetrics };
 type Regression = ReportModel & { metrics: RegressionEvaluationMetrics };
@@ -59,23 +59,6 @@ export function taskMetricRows(candidate: ReportModel): MetricRow<ReportModel>[]
   ) as MetricRow<ReportModel>[];
 }
 
-/** Horizontal bars per category, candidate and champion side by side, from `floor`. */
-function barsSpec(values: Row[], present: Role[], field: string, title: string, domain: [number, number]): TopLevelSpec {
-  return {
-    width: CHART_SIZE.width,
-    height: { step: 11, for: 'offset' },
-    data: { values },
-    mark: { type: 'bar', clip: true },
-    encoding: {
-      y: { field: 'name', type: 'nominal', title: null, sort: null },
-      yOffset: { field: 'model', sort: present },
-      x: { field, type: 'quantitative', title, scale: { domain } },
-      x2: { datum: domain[0] },
-      color: colorEncoding(present),
-    },
-  };
-}
-
 function confusionSpec(m: MulticlassEvaluationMetrics): TopLevelSpec {
   // Shares of each actual class, so a rare class reads as clearly as a common one.
   const values = m.confusion.flatMap((row, a) => {
@@ -122,8 +105,11 @@ async function multiclassCharts(candidate: Multiclass, champion: Multiclass | un
   return figures(
     [
       ['Confusion matrix (candidate)', confusionSpec(candidate.metrics)],
-      ['F1 per class', barsSpec(f1Rows, present, 'f1', 'F1', [0, 1])],
-      ['Accuracy per slice', sliceRows.length > 0 ? barsSpec(sliceRows, present, 'accuracy', 'Accuracy', [0, 1]) : null],
+      ['F1 per class', barsSpec(f1Rows, present, { y: 'name', x: 'f1', title: 'F1', domain: [0, 1] })],
+      [
+        'Accuracy per slice',
+        sliceRows.length > 0 ? barsSpec(sliceRows, present, { y: 'name', x: 'accuracy', title: 'Accuracy', domain: [0, 1] }) : null,
+      ],
     ],
     'No slice has enough rows.',
   );
@@ -191,7 +177,10 @@ async function regressionCharts(candidate: Regression, champion: Regression | un
     [
       [`Predicted vs actual (${candidate.metrics.charts.scatter.length} sampled test rows)`, scatter],
       ['Residuals', histogram],
-      ['RMSE per slice', sliceRows.length > 0 ? barsSpec(sliceRows, present, 'rmse', 'RMSE', [0, maxRmse || 1]) : null],
+      [
+        'RMSE per slice',
+        sliceRows.length > 0 ? barsSpec(sliceRows, present, { y: 'name', x: 'rmse', title: 'RMSE', domain: [0, maxRmse || 1] }) : null,
+      ],
     ],
     'No slice has enough rows.',
   );

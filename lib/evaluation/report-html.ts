@@ -9,7 +9,7 @@ import { sliceName, type EvaluationMetrics } from './evaluate.ts';
 import { taskOfMetrics } from './evaluate-tasks.ts';
 import type { GateCandidate, GateReport, TaskGateCandidate } from './gates.ts';
 import { taskCharts, taskMetricRows } from './report-html-tasks.ts';
-import { colorEncoding, costRows, figures, fixed, roles, table, type Role, type Row } from './report-parts.ts';
+import { barsSpec, colorEncoding, costRows, figures, fixed, roles, table, type Role, type Row } from './report-parts.ts';
 
 /** A model of any task in the report. */
 export interface ReportModel extends TaskGateCandidate {
@@ -68,19 +68,7 @@ function curveSpec(chart: CurveChart): TopLevelSpec {
 function sliceSpec(values: Row[], present: Role[]): TopLevelSpec {
   // Bars start at the axis floor, not at 0, so that small AUC differences stay visible.
   const floor = Math.floor(Math.min(0.5, ...values.map((v) => Number(v.auc))) * 10) / 10;
-  return {
-    width: CHART_SIZE.width,
-    height: { step: 11, for: 'offset' },
-    data: { values },
-    mark: { type: 'bar', clip: true },
-    encoding: {
-      y: { field: 'slice', type: 'nominal', title: null, sort: null },
-      yOffset: { field: 'model', sort: present },
-      x: { field: 'auc', type: 'quantitative', title: 'ROC AUC', scale: { domain: [floor, 1] } },
-      x2: { datum: floor },
-      color: colorEncoding(present),
-    },
-  };
+  return barsSpec(values, present, { y: 'slice', x: 'auc', title: 'ROC AUC', domain: [floor, 1] });
 }
 
 async function charts(candidate: BinaryReportModel, champion: BinaryReportModel | undefined): Promise<string> {

@@ -1,13 +1,35 @@
 // Pieces every task's evaluation report is built from: candidate/champion series and colours,
 // captioned chart figures, and the metrics table with its latency and size rows.
 import type { TopLevelSpec } from 'vega-lite';
-import { escapeHtml, renderSvg, SERIES_COLORS } from '../report/html.ts';
+import { CHART_SIZE, escapeHtml, renderSvg, SERIES_COLORS } from '../report/html.ts';
 import type { ReportModel } from './report-html.ts';
 
 export type Role = 'candidate' | 'champion';
 export type Row = Record<string, string | number>;
 
 const COLORS: Record<Role, string> = { candidate: SERIES_COLORS.judged, champion: SERIES_COLORS.baseline };
+
+/** Horizontal bars per category (field `y`), candidate and champion side by side, starting at
+ * the domain's floor so small differences stay visible. */
+export function barsSpec(
+  values: Row[],
+  present: Role[],
+  bars: { y: string; x: string; title: string; domain: [number, number] },
+): TopLevelSpec {
+  return {
+    width: CHART_SIZE.width,
+    height: { step: 11, for: 'offset' },
+    data: { values },
+    mark: { type: 'bar', clip: true },
+    encoding: {
+      y: { field: bars.y, type: 'nominal', title: null, sort: null },
+      yOffset: { field: 'model', sort: present },
+      x: { field: bars.x, type: 'quantitative', title: bars.title, scale: { domain: bars.domain } },
+      x2: { datum: bars.domain[0] },
+      color: colorEncoding(present),
+    },
+  };
+}
 
 export function roles<M>(candidate: M, champion: M | undefined): [Role, M][] {
   return champion
