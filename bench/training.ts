@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { rocAuc } from '../lib/evaluation/auc.ts';
 import { predictProbabilities, trainMlp, type Dataset } from '../lib/training/tfjs/trainer.ts';
 import { initVariables, restore } from '../lib/training/tfjs/model.ts';
-import { Rng } from '../lib/training/tfjs/rng.ts';
+import { Rng } from '../lib/random.ts';
 import { prepareFlightsSlice } from './flights-slice.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
 

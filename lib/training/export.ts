@@ -6,7 +6,7 @@ import type { ArtifactStore } from '../storage/index.ts';
 import { taskHead, type Task } from '../tasks/task.ts';
 import type { NamedTensor } from './tfjs/checkpoint-format.ts';
 import { initVariables, restore, disposeVariables } from './tfjs/model.ts';
-import { Rng } from './tfjs/rng.ts';
+import { Rng } from '../random.ts';
 import { predictOutputs, predictProbabilities, type Dataset } from './tfjs/trainer.ts';
 
 export const PARITY_ROWS = 10_000;

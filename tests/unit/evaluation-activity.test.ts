@@ -23,7 +23,7 @@ import { getJson, LocalArtifactStore } from '../../lib/storage/index.ts';
 import { loadFlightsSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { initVariables, snapshot, disposeVariables } from '../../lib/training/tfjs/model.ts';
-import { Rng } from '../../lib/training/tfjs/rng.ts';
+import { Rng } from '../../lib/random.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
 

@@ -23,7 +23,7 @@ import { encodeLabels, fitClasses, type Task } from '../../lib/tasks/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { exportRun, mlpWeightsFrom } from '../../lib/training/export.ts';
 import { disposeVariables, initVariables, restore } from '../../lib/training/tfjs/model.ts';
-import { Rng } from '../../lib/training/tfjs/rng.ts';
+import { Rng } from '../../lib/random.ts';
 import { predictOutputs, trainMlp, type Dataset, type TrainResult } from '../../lib/training/tfjs/trainer.ts';
 
 const data = vegaDatasetsDataDir();

@@ -8,7 +8,7 @@ import { accuracy, r2 } from '../../lib/evaluation/index.ts';
 import type { Task } from '../../lib/tasks/index.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { disposeVariables, initVariables, restore } from '../../lib/training/tfjs/model.ts';
-import { Rng } from '../../lib/training/tfjs/rng.ts';
+import { Rng } from '../../lib/random.ts';
 import { multiclassWeights, predictOutputs, trainMlp, type Dataset, type TrainResult } from '../../lib/training/tfjs/trainer.ts';
 
 const DIM = 8;

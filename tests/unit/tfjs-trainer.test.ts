@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, CheckpointFormatError, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { rocAuc as auc } from '../../lib/evaluation/auc.ts';
-import { Rng } from '../../lib/training/tfjs/rng.ts';
+import { Rng } from '../../lib/random.ts';
 import { trainMlp, type Dataset } from '../../lib/training/tfjs/trainer.ts';
 
 function synthetic(rows: number, dim: number, seed: number): Dataset {

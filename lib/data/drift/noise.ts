@@ -2,6 +2,7 @@
 // feature's threshold can grow with its number of categories and shrink with the window size.
 // A small parametric bootstrap from the reference's own proportions, summarised by a scaled
 // chi-square with the bootstrap's mean and variance (docs/drift.md, "Sampling noise").
+import { Rng } from '../../random.ts';
 import { hellingerOfCounts, jensenShannonOfCounts, psi } from './distances.ts';
 
 /** The categorical methods whose null this module can simulate. */
@@ -16,18 +17,6 @@ export interface NoiseOptions {
   seed: number;
   /** PSI's floor for empty bins. */
   psiEpsilon: number;
-}
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return function next(): number {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function standardNormal(rand: () => number): number {
@@ -138,7 +127,8 @@ export function nullDistanceQuantile(
     .filter((c) => c > 0)
     .map((c) => c / total)
     .sort((x, y) => y - x);
-  const rand = generator(seed);
+  const rng = new Rng(seed);
+  const rand = (): number => rng.next();
   const a = new Array<number>(p.length).fill(0);
   const b = new Array<number>(p.length).fill(0);
   let sum = 0;

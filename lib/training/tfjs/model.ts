@@ -3,7 +3,7 @@
 // (numerically stable weighted binary or categorical cross-entropy, or squared error, plus L2).
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from './checkpoint-format.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../random.ts';
 
 export interface MlpShape {
   inputDim: number;

@@ -22,7 +22,7 @@ import {
   weightedSoftmaxCe,
   type MlpVariables,
 } from './model.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../../random.ts';
 
 export interface MlpTrainConfig {
   /** Hidden layer widths; [] is logistic regression. @default [64, 32] */

@@ -1,6 +1,7 @@
 // Builds dataset profiles from raw arrays, so drift tests can start from samples whose
 // distributions they know. Shapes follow lib/data/profile-types.ts; the real profiles come
 // from DuckDB.
+import { Rng } from '../../../lib/random.ts';
 import {
   CATEGORY_MAX_VALUES,
   ECDF_MAX_POINTS,
@@ -12,16 +13,10 @@ import {
   type NumericProfile,
 } from '../../../lib/data/profile-types.ts';
 
-/** A small seeded PRNG (mulberry32): uniform in [0, 1), the same sequence for the same seed. */
+/** A seeded uniform generator in [0, 1): the library's mulberry32. */
 export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return function next(): number {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 /** `n` draws from Normal(mean, std) by Box–Muller. */

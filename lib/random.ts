@@ -1,5 +1,6 @@
-// A small seeded PRNG whose whole state is one number, so it can be checkpointed and restored
-// exactly (shuffles and dropout masks replay identically after a resume).
+// A small seeded PRNG (mulberry32) whose whole state is one number, so it can be checkpointed and
+// restored exactly: the trainer's shuffles and dropout masks replay identically after a resume, and
+// the drift noise floor is the same for the same inputs.
 
 export class Rng {
   #state: number;
