@@ -4,7 +4,11 @@
 // into storage, registry and ONNX code that must not enter the workflow bundle.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptors, Next } from '@temporalio/worker';
-import { DataValidationError } from '../data/errors.ts';
+import { DataValidationError, SourceNotFoundError } from '../data/errors.ts';
+import { InvalidPartitionError } from '../data/partitions.ts';
+import { SourceSpecError } from '../data/source-spec.ts';
+import { FeatureSpecError } from '../features/tabular/spec.ts';
+import { FittedFeaturesError } from '../features/tabular/state.ts';
 import { InvalidSpecError } from '../data/validation/spec.ts';
 import { FAILURE_TYPES, type FailureReport, type FailureType } from '../errors.ts';
 import { InvalidModelError } from '../onnx/errors.ts';
@@ -50,6 +54,12 @@ export const FAILURE_MAPPINGS: readonly FailureMapping[] = [
   row({ error: TrainerProtocolError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
   // Only answers that asking again cannot change (a bad key, a bad request); the rest retry.
   row({ error: ServingAdminError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true, when: (err) => err.permanent }),
+  // Specs of the tabular data path (sources, partitions, features, fitted state): the same text
+  // fails the same way on every attempt.
+  row({ error: SourceSpecError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
+  row({ error: InvalidPartitionError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
+  row({ error: FeatureSpecError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
+  row({ error: FittedFeaturesError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
   // Model, version and alias not found alike (the subclasses).
   row({ error: RegistryNotFoundError, type: FAILURE_TYPES.NotFound, nonRetryable: true }),
   row({
@@ -58,6 +68,8 @@ export const FAILURE_MAPPINGS: readonly FailureMapping[] = [
     nonRetryable: true,
     details: (err) => ({ summary: err.message, uri: err.uri }),
   }),
+  // A source pattern with no match, like a missing artifact, is not retried into existence.
+  row({ error: SourceNotFoundError, type: FAILURE_TYPES.NotFound, nonRetryable: true }),
   // The stored bytes stay corrupt however often they are read again.
   row({
     error: ArtifactCorruptError,

@@ -5,7 +5,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityExecuteInput } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { DataValidationError } from '../../lib/data/errors.ts';
+import { DataValidationError, SourceNotFoundError } from '../../lib/data/errors.ts';
+import { InvalidPartitionError } from '../../lib/data/partitions.ts';
+import { SourceSpecError } from '../../lib/data/source-spec.ts';
+import { FeatureSpecError } from '../../lib/features/tabular/spec.ts';
+import { FittedFeaturesError } from '../../lib/features/tabular/state.ts';
 import type { ValidationReport } from '../../lib/data/validation/report.ts';
 import { InvalidSpecError } from '../../lib/data/validation/spec.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
@@ -67,6 +71,11 @@ describe('the failure table', () => {
     ['ArtifactNotFoundError', new ArtifactNotFoundError('file:///a/model.onnx'), 'NotFound', true],
     ['ArtifactCorruptError', new ArtifactCorruptError('file:///a/model.onnx', 'aa', 'bb'), 'ArtifactCorrupt', true],
     ['PreemptedError', new PreemptedError('gpu-1', 'file:///c/step-5'), 'Preempted', false],
+    ['SourceSpecError', new SourceSpecError('invalid source spec:\n  uri: Required'), 'InvalidConfig', true],
+    ['InvalidPartitionError', new InvalidPartitionError('partition "..": not a path segment'), 'InvalidConfig', true],
+    ['FeatureSpecError', new FeatureSpecError('invalid feature spec:\n  features.0.kind: Invalid'), 'InvalidConfig', true],
+    ['FittedFeaturesError', new FittedFeaturesError('invalid fitted features:\n  state: Required'), 'InvalidConfig', true],
+    ['SourceNotFoundError', new SourceNotFoundError('s3://b/raw/*.csv', 'no object matches s3://b/raw/*.csv'), 'NotFound', true],
   ];
 
   it.each(cases)('%s → %s', (_name, err, type, nonRetryable) => {
@@ -83,6 +92,11 @@ describe('the failure table', () => {
       'InvalidConfig',
       'InvalidConfig',
       'InvalidConfig',
+      'InvalidConfig',
+      'InvalidConfig',
+      'InvalidConfig',
+      'InvalidConfig',
+      'NotFound',
       'NotFound',
       'NotFound',
       'ArtifactCorrupt',
