@@ -23,3 +23,8 @@ export class SourceNotFoundError extends Error {
     super(message);
   }
 }
+
+/** A partition name that cannot be a path segment or does not match its partitioning. */
+export class InvalidPartitionError extends Error {
+  override readonly name = 'InvalidPartitionError';
+}

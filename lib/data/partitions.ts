@@ -11,6 +11,7 @@ import type { ArtifactStore } from '../storage/index.ts';
 import type { Duck } from './duck.ts';
 import { sqlIdent, sqlString } from './duck.ts';
 import type { Partitioning, TimePartition } from './source-spec.ts';
+import { InvalidPartitionError } from './errors.ts';
 
 /** Longest partition name, in UTF-8 bytes (object keys and file names stay well inside limits). */
 export const PARTITION_NAME_MAX_BYTES = 200;
@@ -22,9 +23,7 @@ export const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/;
 const EXAMPLES: Record<TimePartition, string> = { day: '2001-03-04', week: '2001-W09', month: '2001-03' };
 const PATTERNS: Record<TimePartition, RegExp> = { day: DAY_PATTERN, week: WEEK_PATTERN, month: MONTH_PATTERN };
 
-export class InvalidPartitionError extends Error {
-  override readonly name = 'InvalidPartitionError';
-}
+export { InvalidPartitionError };
 
 function isoWeeksIn(year: number): number {
   // A year has 53 ISO weeks when 1 January or 31 December falls on a Thursday.

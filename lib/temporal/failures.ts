@@ -4,8 +4,7 @@
 // into storage, registry and ONNX code that must not enter the workflow bundle.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptors, Next } from '@temporalio/worker';
-import { DataValidationError, SourceNotFoundError } from '../data/errors.ts';
-import { InvalidPartitionError } from '../data/partitions.ts';
+import { DataValidationError, InvalidPartitionError, SourceNotFoundError } from '../data/errors.ts';
 import { SourceSpecError } from '../data/source-spec.ts';
 import { FeatureSpecError } from '../features/tabular/spec.ts';
 import { FittedFeaturesError } from '../features/tabular/state.ts';

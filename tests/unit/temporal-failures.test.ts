@@ -1,12 +1,13 @@
 // The one mapping from domain errors to Temporal failures: each domain error class (and subclass)
 // becomes the typed failure workflows match on, retryable or not as the table says; anything
 // else, an ApplicationFailure included, reaches Temporal exactly as thrown.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityExecuteInput } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { DataValidationError, SourceNotFoundError } from '../../lib/data/errors.ts';
-import { InvalidPartitionError } from '../../lib/data/partitions.ts';
+import { DataValidationError, InvalidPartitionError, SourceNotFoundError } from '../../lib/data/errors.ts';
 import { SourceSpecError } from '../../lib/data/source-spec.ts';
 import { FeatureSpecError } from '../../lib/features/tabular/spec.ts';
 import { FittedFeaturesError } from '../../lib/features/tabular/state.ts';
@@ -209,5 +210,20 @@ describe('the activity interceptor', () => {
       message: 'model "flights" is not registered',
       details: [{ summary: 'model "flights" is not registered' }],
     });
+  });
+});
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('the failure table stays light', () => {
+  it('loads no DuckDB, ONNX Runtime or TF.js (every worker and the inference server import it)', () => {
+    const script = [
+      "await import('./lib/temporal/failures.ts');",
+      "const { createRequire } = await import('node:module');",
+      'const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /duckdb|onnxruntime|tfjs/.test(k));',
+      'process.stdout.write(JSON.stringify(loaded));',
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([]);
   });
 });
