@@ -5,64 +5,43 @@
 // flights, three times as far and seven hours later); the monitor breaches twice and signals
 // drift; the lifecycle's cycle 2 (trigger kind `drift`) trains on January and February and
 // promotes v2, and the champion alias moves to it.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { loadConfig } from '../../lib/config/index.ts';
-import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
+import type { PostgresDatabase } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/log.ts';
-import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import { S3ArtifactStore } from '../../lib/storage/index.ts';
+import type { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { drifted, januaryTraffic } from '../unit/helpers/drift-traffic.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
-import { pollUntil, predictAll, quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
-import { spawnWorker, type Spawned } from './processes.ts';
+import { LifecycleWorld, pollUntil, predictAll, quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { driftMonitorStatusQuery } from '../../lib/contracts/drift-monitor.ts';
 import { dataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
-const tag = randomUUID().slice(0, 8);
-const storeUri = `s3://${infra.s3Bucket}/loop-${tag}`;
-const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
+const world = new LifecycleWorld(infra, 'loop');
+const { tag, store } = world;
 const MODEL = `loop-${tag}`;
-let worker: Spawned;
-let connection: Connection;
 let client: Client;
 let db: PostgresDatabase;
 let registry: BuiltinRegistry;
 let server: InferenceServer | undefined;
 
 beforeAll(async () => {
-  db = await PostgresDatabase.create(infra.databaseUrl);
-  await migrate(db);
-  registry = new BuiltinRegistry(db);
-  worker = spawnWorker('cpu', { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_WORKER_IDENTITY: `loop-${tag}` });
-  await worker.waitFor('"worker started"', 90_000);
-  connection = await Connection.connect({ address: infra.temporalAddress });
-  client = new Client({ connection });
+  ({ db, registry, client } = await world.start());
 }, 180_000);
 
 afterAll(async () => {
-  for (const id of [WORKFLOW_IDS.driftMonitor(MODEL), WORKFLOW_IDS.modelLifecycle(MODEL)]) {
-    await client?.workflow
-      .getHandle(id)
-      .terminate('test done')
-      .catch(() => undefined);
-  }
+  await world.terminate([WORKFLOW_IDS.driftMonitor(MODEL), WORKFLOW_IDS.modelLifecycle(MODEL)]);
   await server?.stop().catch(() => undefined);
-  worker?.child.kill('SIGTERM');
-  await worker?.exited;
-  await connection?.close();
-  await db?.close();
-  store.dispose();
+  await world.stop();
 });
 
 describe('drift → retrain → promote', () => {

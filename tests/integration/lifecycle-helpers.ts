@@ -1,9 +1,15 @@
-// Shared set-up for the lifecycle tests: small flights slices in the S3 store as data-arrival
+// Shared set-up for the lifecycle tests: one test file's world on the shared servers, small flights slices in the S3 store as data-arrival
 // events, a quick model spec, polling the lifecycle's status Query (or anything else), and
 // prediction traffic to an inference server.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
+import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { S3ArtifactStore } from '../../lib/storage/index.ts';
+import type { InfraEnv } from './infra.ts';
+import { spawnWorker, type Spawned } from './processes.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
@@ -13,6 +19,62 @@ import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ROOT } from './processes.ts';
 import { statusQuery, type DataArrivedSignal, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
+
+/** One lifecycle test file's world on the shared servers: its own store prefix, the built-in
+ * registry on PostgreSQL, a CPU worker process using both, and a Temporal client. */
+export class LifecycleWorld {
+  readonly tag = randomUUID().slice(0, 8);
+  readonly storeUri: string;
+  readonly store: S3ArtifactStore;
+  db!: PostgresDatabase;
+  registry!: BuiltinRegistry;
+  worker!: Spawned;
+  connection!: Connection;
+  client!: Client;
+
+  constructor(
+    private readonly infra: InfraEnv,
+    private readonly prefix: string,
+  ) {
+    this.storeUri = `s3://${infra.s3Bucket}/${prefix}-${this.tag}`;
+    this.store = S3ArtifactStore.create(this.storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
+  }
+
+  /** Registry, worker and client; call from beforeAll (the worker takes up to 90 s to start). */
+  async start(): Promise<this> {
+    this.db = await PostgresDatabase.create(this.infra.databaseUrl);
+    await migrate(this.db);
+    this.registry = new BuiltinRegistry(this.db);
+    this.worker = spawnWorker('cpu', {
+      ...this.infra.env,
+      MLFLOW_TRACKING_URI: '',
+      ARTIFACT_STORE: this.storeUri,
+      FLYWHEEL_WORKER_IDENTITY: `${this.prefix}-${this.tag}`,
+    });
+    await this.worker.waitFor('"worker started"', 90_000);
+    this.connection = await Connection.connect({ address: this.infra.temporalAddress });
+    this.client = new Client({ connection: this.connection });
+    return this;
+  }
+
+  /** Entity workflows run forever: end them so the shared dev server does not collect them. */
+  async terminate(workflowIds: readonly string[]): Promise<void> {
+    for (const id of workflowIds)
+      await this.client?.workflow
+        .getHandle(id)
+        .terminate('test done')
+        .catch(() => undefined);
+  }
+
+  /** Stops the worker and closes every connection (whatever start got to). */
+  async stop(): Promise<void> {
+    this.worker?.child.kill('SIGTERM');
+    await this.worker?.exited;
+    await this.connection?.close();
+    await this.db?.close();
+    this.store.dispose();
+  }
+}
 
 /** `rows` flights of `month` (from `offset`) as a partition in the store, announced as an event. */
 export async function sliceEvent(

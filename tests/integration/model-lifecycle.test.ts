@@ -3,32 +3,24 @@
 // cycle that ends with a champion the registry, the artifacts and the status Query agree on;
 // events during a cycle coalesce into one follow-up cycle; duplicate events start nothing;
 // manual approvals wait, take Updates (validated), reject with a reason, or time out to the default.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresDatabase, migrate } from '../../lib/db/index.ts';
-import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import type { BuiltinRegistry } from '../../lib/registry/index.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
-import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
-import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
-import { spawnWorker, type Spawned } from './processes.ts';
+import { LifecycleWorld, quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { approveUpdate, dataArrivedSignal, rejectUpdate, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
-const tag = randomUUID().slice(0, 8);
-const storeUri = `s3://${infra.s3Bucket}/lifecycle-${tag}`;
-const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
-let worker: Spawned;
+const world = new LifecycleWorld(infra, 'lifecycle');
+const { tag, store } = world;
 let client: Client;
-let connection: Connection;
-let db: PostgresDatabase;
 let registry: BuiltinRegistry;
 let jan: DataArrivedSignal;
 let feb: DataArrivedSignal;
@@ -49,33 +41,14 @@ function start(spec: ModelSpec, event: DataArrivedSignal) {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flywheel-lifecycle-'));
-  db = await PostgresDatabase.create(infra.databaseUrl);
-  await migrate(db);
-  registry = new BuiltinRegistry(db);
   jan = await sliceEvent(store, dir, '2001-01', 15_000);
   feb = await sliceEvent(store, dir, '2001-02', 15_000);
-  worker = spawnWorker('cpu', {
-    ...infra.env,
-    MLFLOW_TRACKING_URI: '',
-    ARTIFACT_STORE: storeUri,
-    FLYWHEEL_WORKER_IDENTITY: `lifecycle-${tag}`,
-  });
-  await worker.waitFor('"worker started"', 90_000);
-  connection = await Connection.connect({ address: infra.temporalAddress });
-  client = new Client({ connection });
+  ({ registry, client } = await world.start());
 }, 180_000);
 
 afterAll(async () => {
-  // Entity workflows run forever: end them so the shared dev server does not collect them.
-  for (const id of started)
-    await client?.workflow
-      .getHandle(id)
-      .terminate('test done')
-      .catch(() => undefined);
-  worker?.child.kill('SIGTERM');
-  await worker?.exited;
-  await connection?.close();
-  await db?.close();
+  await world.terminate(started);
+  await world.stop();
 });
 
 describe('modelLifecycle', () => {

@@ -4,47 +4,28 @@
 // lifecycle for a retrain. A partition recorded without a retrain is trained on by a cycle the
 // Schedule started (trigger kind `schedule`), the next firing starts the next cycle, and
 // starting the lifecycle again with the schedule removed deletes the Schedule.
-import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, ScheduleNotFoundError } from '@temporalio/client';
+import { type Client, ScheduleNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import { S3ArtifactStore } from '../../lib/storage/index.ts';
+import type { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { dataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
-import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
-import { spawnWorker, type Spawned } from './processes.ts';
+import { LifecycleWorld, quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
-const tag = randomUUID().slice(0, 8);
-const storeUri = `s3://${infra.s3Bucket}/schedule-${tag}`;
-const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
+const world = new LifecycleWorld(infra, 'schedule');
+const { tag, store } = world;
 const MODEL = `sched-${tag}`;
-let worker: Spawned;
-let connection: Connection;
 let client: Client;
-let db: PostgresDatabase;
 let registry: BuiltinRegistry;
 
 beforeAll(async () => {
-  db = await PostgresDatabase.create(infra.databaseUrl);
-  await migrate(db);
-  registry = new BuiltinRegistry(db);
-  worker = spawnWorker('cpu', {
-    ...infra.env,
-    MLFLOW_TRACKING_URI: '',
-    ARTIFACT_STORE: storeUri,
-    FLYWHEEL_WORKER_IDENTITY: `schedule-${tag}`,
-  });
-  await worker.waitFor('"worker started"', 90_000);
-  connection = await Connection.connect({ address: infra.temporalAddress });
-  client = new Client({ connection });
+  ({ registry, client } = await world.start());
 }, 180_000);
 
 afterAll(async () => {
@@ -52,15 +33,8 @@ afterAll(async () => {
     .getHandle(WORKFLOW_IDS.retrainSchedule(MODEL))
     .delete()
     .catch(() => undefined);
-  await client?.workflow
-    .getHandle(WORKFLOW_IDS.modelLifecycle(MODEL))
-    .terminate('test done')
-    .catch(() => undefined);
-  worker?.child.kill('SIGTERM');
-  await worker?.exited;
-  await connection?.close();
-  await db?.close();
-  store.dispose();
+  await world.terminate([WORKFLOW_IDS.modelLifecycle(MODEL)]);
+  await world.stop();
 });
 
 /** Completed `scheduledRetrain` runs the Schedule started for `model` (visibility). */
