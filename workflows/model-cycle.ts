@@ -123,6 +123,11 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
           validationSpec: spec.data.validation as Record<string, unknown>,
           ...(input.referenceProfileUri ? { referenceProfileUri: input.referenceProfileUri } : {}),
           ...(spec.data.splits ? { splits: spec.data.splits } : {}),
+          // Specs from before the feature language carry none of these; buildFeatures refuses them.
+          ...(spec.features ? { features: spec.features } : {}),
+          ...(spec.task ? { task: spec.task } : {}),
+          ...(spec.data.label !== undefined ? { label: spec.data.label } : {}),
+          ...(spec.data.time ? { time: spec.data.time } : {}),
         },
       ],
       staticSummary: `cycle ${cycle} of ${model}: ingest, validate, profile, features`,

@@ -16,9 +16,29 @@ const data = proxyActivities<DataActivities>({
 export async function prepareData(input: PrepareDataInput): Promise<PrepareDataResult> {
   const ingested = await data.ingestDataset({ dataset: input.dataset, sourceUris: input.sourceUris });
   const reference = input.referenceProfileUri ? { referenceProfileUri: input.referenceProfileUri } : {};
-  const validation = await data.validateDataset({ manifestUri: ingested.manifestUri, validationSpec: input.validationSpec, ...reference });
-  const { profileUri } = await data.profileDataset({ manifestUri: ingested.manifestUri, ...reference });
-  const features = await data.buildFeatures({ manifestUri: ingested.manifestUri, ...(input.splits ? { splits: input.splits } : {}) });
+  const validation = await data.validateDataset({
+    manifestUri: ingested.manifestUri,
+    validationSpec: input.validationSpec,
+    ...reference,
+    ...(input.features ? { features: input.features } : {}),
+    ...(input.label !== undefined ? { label: input.label } : {}),
+    ...(input.time ? { time: input.time } : {}),
+  });
+  const { profileUri } = await data.profileDataset({
+    manifestUri: ingested.manifestUri,
+    ...reference,
+    ...(input.features ? { features: input.features } : {}),
+    ...(input.label !== undefined ? { label: input.label } : {}),
+    ...(input.time ? { time: input.time } : {}),
+  });
+  const features = await data.buildFeatures({
+    manifestUri: ingested.manifestUri,
+    ...(input.splits ? { splits: input.splits } : {}),
+    ...(input.features ? { features: input.features } : {}),
+    ...(input.task ? { task: input.task } : {}),
+    ...(input.label !== undefined ? { label: input.label } : {}),
+    ...(input.time ? { time: input.time } : {}),
+  });
   return {
     dataset: input.dataset,
     datasetVersion: ingested.datasetVersion,

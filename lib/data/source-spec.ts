@@ -68,6 +68,16 @@ const partition = z.union([
   z.strictObject({ column }),
 ]);
 
+/** The columns a model reads from its dataset: the label, the time column and the partitioning
+ * (the model spec's `data`; a standalone source spec has the same fields). */
+export const tableColumnsShape = {
+  /** The label: a column, or `{ expression }` in SQL over the row (e.g. `delay > 15`). */
+  label,
+  /** The time column: time-ordered splits, day/week/month partitions, calendar parts in profiles. */
+  time: column.optional(),
+  partition: partition.optional(),
+};
+
 const uri = z
   .string()
   .min(1)
@@ -109,6 +119,23 @@ export const sourceSpecSchema = z
         message: `partition by ${spec.partition.by} needs a time column: set partition.column or time`,
       });
   });
+
+/** Where a model's dataset is read from, without its columns (those are the model spec's
+ * `data.label`, `data.time`, `data.partition`). */
+export const tableSourceSchema = z
+  .strictObject({
+    uri: uri.optional(),
+    format: z.enum(SOURCE_FORMATS).optional(),
+    csv: csvOptions.optional(),
+    postgres: postgresSource.optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if ((spec.uri === undefined) === (spec.postgres === undefined))
+      ctx.addIssue({ code: 'custom', path: ['uri'], message: 'a source has a uri (files) or a postgres query, not both' });
+    if (spec.csv !== undefined && spec.uri !== undefined && formatFor(spec.uri, spec.format) !== 'csv')
+      ctx.addIssue({ code: 'custom', path: ['csv'], message: 'csv options need format: csv (or a .csv uri)' });
+  });
+export type TableSource = z.output<typeof tableSourceSchema>;
 
 export type SourceSpec = z.output<typeof sourceSpecSchema>;
 export type SourceSpecInput = z.input<typeof sourceSpecSchema>;

@@ -4,7 +4,10 @@
 // the `modelLifecycle` workflow's input, from the SDK, the `temporal` CLI or `flywheel`.
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { qualityGatesSchema } from '../evaluation/gates.ts';
+import { qualityGatesSchemaFor, type TaskQualityGates } from '../evaluation/gates.ts';
+import { featureSpecSchema } from '../features/tabular/spec.ts';
+import { TASK_KINDS } from '../tasks/task.ts';
+import { tableSourceSchema, tableColumnsShape } from '../data/source-spec.ts';
 import { DRIFT_METHODS, METHODS_BY_KIND } from '../data/drift/options.ts';
 import { validationSpecSchema } from '../data/validation/spec.ts';
 import { parseOrThrow } from '../zod-issues.ts';
@@ -80,7 +83,7 @@ const rolloutAnalysis = z.strictObject({
 });
 
 /** Drift and SLO monitoring of the served champion. */
-const monitorSpec = z.strictObject({
+export const monitorSpecSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Time between checks. */
   interval: duration.default('5m'),
@@ -120,64 +123,92 @@ const monitorSpec = z.strictObject({
   cooldown: duration.default('6h'),
 });
 
-export const modelSpecSchema = z.strictObject({
-  /** Registry model name; the lifecycle workflow is `model/<name>`. */
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ - (at most 63)'),
-  description: z.string().default(''),
-  data: z.strictObject({
-    /** The dataset whose data-arrival events feed this model. */
-    dataset: z.string().min(1).default('flights'),
-    /** Validation rules, inline (a path is resolved by `loadModelSpec`). */
-    validation: validationSpecSchema,
-    /** Train on the newest N partitions (months); unset: every partition that arrived. */
-    windowPartitions: z.number().int().positive().optional(),
-    splits: z
-      .strictObject({ train: z.number().positive().max(1).optional(), validation: z.number().positive().max(1).optional() })
-      .optional(),
-  }),
-  features: z.strictObject({ kind: z.literal('flights-v1') }).default({ kind: 'flights-v1' }),
-  trainer: z
-    .strictObject({
-      kind: z.literal('tfjs-mlp').default('tfjs-mlp'),
-      hyperparameters,
-      /** `gpu: true` routes training to the GPU queue. */
-      resources: z
-        .strictObject({ gpu: z.boolean().default(false), memoryMb: z.number().int().positive().optional() })
-        .default({ gpu: false }),
-      /** Train and evaluate on at most N rows per split (quick runs, tests). */
-      limitRows: z.number().int().positive().optional(),
-    })
-    .default({ kind: 'tfjs-mlp', hyperparameters: {}, resources: { gpu: false } }),
-  gates: qualityGatesSchema.default({}),
-  retrain: z
-    .strictObject({
-      /** Temporal Schedule: retrain on this cron or `@every` interval (overlap: skip; catch-up window 10 minutes). */
-      schedule: schedule.optional(),
-      onNewData: z.boolean().default(true),
-      onDrift: z.boolean().default(true),
-      /** Least time between the end of one automatic cycle and the start of the next. */
-      cooldown: duration.default('0s'),
-    })
-    .default({ onNewData: true, onDrift: true, cooldown: '0s' }),
-  approval: z
-    .strictObject({
-      mode: z.enum(['automatic', 'manual']).default('automatic'),
-      /** How long a manual approval waits. */
-      timeout: duration.default('24h'),
-      /** What happens when nobody decides in time. */
-      default: z.enum(['approve', 'reject']).default('reject'),
-    })
-    .default({ mode: 'automatic', timeout: '24h', default: 'reject' }),
-  /** Progressive delivery between approval and promotion; no steps: promote at once. */
-  rollout: z
-    .strictObject({
-      steps: z.array(rolloutStep).max(10).default([]),
-      analysis: rolloutAnalysis.default(rolloutAnalysis.parse({})),
-    })
-    .default({ steps: [], analysis: rolloutAnalysis.parse({}) }),
-  /** The drift monitor (`monitor/<name>`), started when the model first gets a champion. */
-  monitor: monitorSpec.default(monitorSpec.parse({})),
-});
+export const modelSpecSchema = z
+  .strictObject({
+    /** Registry model name; the lifecycle workflow is `model/<name>`. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ - (at most 63)'),
+    description: z.string().default(''),
+    /** What the model predicts: `binary` (0/1), `multiclass` (classes fitted from the label column)
+     * or `regression` (a number). Sets the output head, metrics, gates and the response shape. */
+    task: z.enum(TASK_KINDS).default('binary'),
+    data: z.strictObject({
+      /** The dataset whose data-arrival events feed this model. */
+      dataset: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (at most 64)'),
+      /** The label (a column, or `{ expression }` in SQL over the row), the time column (time
+       * splits, day/week/month partitions) and the partitioning (docs/data-sources.md). */
+      ...tableColumnsShape,
+      /** Where `flywheel data arrive <partition>` cuts partitions from: files or a PostgreSQL query
+       * (docs/data-sources.md). Unset: partitions arrive as URIs (the events endpoint). */
+      source: tableSourceSchema.optional(),
+      /** Validation rules, inline (a path is resolved by `loadModelSpec`). */
+      validation: validationSpecSchema,
+      /** Train on the newest N partitions; unset: every partition that arrived. */
+      windowPartitions: z.number().int().positive().optional(),
+      splits: z
+        .strictObject({ train: z.number().positive().max(1).optional(), validation: z.number().positive().max(1).optional() })
+        .optional(),
+    }),
+    /** The feature spec (docs/features.md), inline or a path relative to the spec file. */
+    /** The feature spec (docs/features.md), inline or a path relative to the spec file. */
+    features: featureSpecSchema,
+    trainer: z
+      .strictObject({
+        kind: z.literal('tfjs-mlp').default('tfjs-mlp'),
+        hyperparameters,
+        /** `gpu: true` routes training to the GPU queue. */
+        resources: z
+          .strictObject({ gpu: z.boolean().default(false), memoryMb: z.number().int().positive().optional() })
+          .default({ gpu: false }),
+        /** Train and evaluate on at most N rows per split (quick runs, tests). */
+        limitRows: z.number().int().positive().optional(),
+      })
+      .default({ kind: 'tfjs-mlp', hyperparameters: {}, resources: { gpu: false } }),
+    /** Quality gates for the model's task (docs/tasks.md); checked after `task` is known. */
+    gates: z.record(z.string(), z.unknown()).default({}),
+    retrain: z
+      .strictObject({
+        /** Temporal Schedule: retrain on this cron or `@every` interval (overlap: skip; catch-up window 10 minutes). */
+        schedule: schedule.optional(),
+        onNewData: z.boolean().default(true),
+        onDrift: z.boolean().default(true),
+        /** Least time between the end of one automatic cycle and the start of the next. */
+        cooldown: duration.default('0s'),
+      })
+      .default({ onNewData: true, onDrift: true, cooldown: '0s' }),
+    approval: z
+      .strictObject({
+        mode: z.enum(['automatic', 'manual']).default('automatic'),
+        /** How long a manual approval waits. */
+        timeout: duration.default('24h'),
+        /** What happens when nobody decides in time. */
+        default: z.enum(['approve', 'reject']).default('reject'),
+      })
+      .default({ mode: 'automatic', timeout: '24h', default: 'reject' }),
+    /** Progressive delivery between approval and promotion; no steps: promote at once. */
+    rollout: z
+      .strictObject({
+        steps: z.array(rolloutStep).max(10).default([]),
+        analysis: rolloutAnalysis.default(rolloutAnalysis.parse({})),
+      })
+      .default({ steps: [], analysis: rolloutAnalysis.parse({}) }),
+    /** The drift monitor (`monitor/<name>`), started when the model first gets a champion. */
+    monitor: monitorSpecSchema.default(monitorSpecSchema.parse({})),
+  })
+  .transform((spec, ctx) => {
+    const p = spec.data.partition;
+    if (p && 'by' in p && p.column === undefined && spec.data.time === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'partition', 'column'],
+        message: `partition by ${p.by} needs a time column: set data.partition.column or data.time`,
+      });
+    const gates = qualityGatesSchemaFor(spec.task).safeParse(spec.gates);
+    if (!gates.success) {
+      for (const issue of gates.error.issues) ctx.addIssue({ code: 'custom', path: ['gates', ...issue.path], message: issue.message });
+      return z.NEVER;
+    }
+    return { ...spec, gates: gates.data as TaskQualityGates };
+  });
 
 export type ModelSpec = z.output<typeof modelSpecSchema>;
 export type ModelSpecInput = z.input<typeof modelSpecSchema>;
@@ -186,7 +217,13 @@ export class ModelSpecError extends Error {
   override readonly name = 'ModelSpecError';
 }
 
+/** Specs written before the feature language name the removed built-in `flights-v1`. */
+const LEGACY_FEATURES_HINT =
+  'features.kind flights-v1 was replaced by the feature spec language: write `features: ./features.yaml` (see examples/flights/features.yaml and docs/features.md)';
+
 export function parseModelSpec(value: unknown, source = 'model spec'): ModelSpec {
+  const features = (value as { features?: { kind?: unknown } } | null)?.features;
+  if (features?.kind === 'flights-v1') throw new ModelSpecError(`${source} is invalid:\n  features: ${LEGACY_FEATURES_HINT}`);
   return parseOrThrow(modelSpecSchema, value, (issues) => new ModelSpecError(`${source} is invalid:\n${issues}`));
 }
 
@@ -195,7 +232,16 @@ export async function loadModelSpec(path: string): Promise<ModelSpec> {
   const raw = await readSpecFile(path).catch((err: unknown) => {
     throw new ModelSpecError(`cannot read model spec ${path}: ${firstLine(err)}`);
   });
-  const data = (raw as { data?: { validation?: unknown } } | null)?.data;
+  const spec = raw as { data?: { validation?: unknown }; features?: unknown } | null;
+  if (spec && typeof spec.features === 'string') {
+    const featuresPath = resolve(dirname(path), spec.features);
+    const features = await readSpecFile(featuresPath).catch((err: unknown) => {
+      throw new ModelSpecError(`${path}: features: cannot read ${featuresPath}: ${firstLine(err)}`);
+    });
+    // A feature spec file may carry its own comments and a top-level `features:` list.
+    spec.features = features;
+  }
+  const data = spec?.data;
   if (data && typeof data.validation === 'string') {
     const validationPath = resolve(dirname(path), data.validation);
     data.validation = await readSpecFile(validationPath).catch((err: unknown) => {

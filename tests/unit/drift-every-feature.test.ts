@@ -14,7 +14,7 @@ import type { DatasetProfile } from '../../lib/data/profile-types.ts';
 import type { FlightInstance } from '../../lib/features/flights.ts';
 import { driftOptionsOf } from '../../lib/monitor/check.ts';
 import { loggedColumns, profileDefinitions, profileWindow, type WindowRow } from '../../lib/monitor/window.ts';
-import { modelSpecSchema } from '../../lib/model-spec/model-spec.ts';
+import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
 import { drifted, januaryTraffic } from './helpers/drift-traffic.ts';
 
 const asRows = (requests: readonly object[]): WindowRow[] =>
@@ -22,7 +22,7 @@ const asRows = (requests: readonly object[]): WindowRow[] =>
 
 /** One monitor check's drift verdict on `requests`, with the spec's defaults (every feature). */
 async function check(reference: DatasetProfile, requests: readonly object[], dataset: string): Promise<DriftReport> {
-  const monitor = modelSpecSchema.shape.monitor.parse({ minSamples: 200 });
+  const monitor = monitorSpecSchema.parse({ minSamples: 200 });
   const { features, current } = await profileWindow(asRows(requests), reference, 'window', { definitions: profileDefinitions(dataset) });
   const names = features.map((f) => f.name);
   const picked = { ...reference, features: Object.fromEntries(names.map((n) => [n, reference.features[n]!])) };

@@ -13,7 +13,7 @@ import { checkPrefix, judgeSlos, referencePositiveRate, referenceProfileKey, run
 import type { DriftCheckReport } from '../../lib/monitor/report.ts';
 import { sloMetrics } from '../../lib/monitor/window.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import { modelSpecSchema } from '../../lib/model-spec/model-spec.ts';
+import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
 import { getJson, LocalArtifactStore, putJson } from '../../lib/storage/index.ts';
 import { drifted, januaryTraffic } from './helpers/drift-traffic.ts';
 
@@ -21,7 +21,7 @@ let db: PGliteDatabase;
 let store: LocalArtifactStore;
 let registry: BuiltinRegistry;
 let control: FlightInstance[];
-const monitor = modelSpecSchema.shape.monitor.parse({
+const monitor = monitorSpecSchema.parse({
   window: '10m',
   minSamples: 300,
   drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] },
@@ -92,7 +92,7 @@ describe('runDriftCheck', () => {
 
   it('watches every request feature by default, airports included: a 30% flood of never-seen airports breaches', async () => {
     // 2 of the 5 request features drift under a flood of airports, so the share is set to 0.4.
-    const every = modelSpecSchema.shape.monitor.parse({ window: '10m', minSamples: 300, drift: { driftShare: 0.4 } });
+    const every = monitorSpecSchema.parse({ window: '10m', minSamples: 300, drift: { driftShare: 0.4 } });
     await model('all-steady');
     await log('all-steady', control);
     const steady = await runDriftCheck({ db, store, registry }, { model: 'all-steady', checkId: 'c1', monitor: every });
@@ -112,7 +112,7 @@ describe('runDriftCheck', () => {
   });
 
   it('a flood of never-seen airports breaches at the default driftShare, though only 2 of 5 features drift', async () => {
-    const defaults = modelSpecSchema.shape.monitor.parse({ window: '10m', minSamples: 300 });
+    const defaults = monitorSpecSchema.parse({ window: '10m', minSamples: 300 });
     await model('default-flood');
     await log(
       'default-flood',

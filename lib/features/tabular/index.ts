@@ -7,3 +7,4 @@ export * from './encode.ts';
 export * from './instances.ts';
 export * from './columns.ts';
 export { parseNaiveTimestampMs } from '../../time/naive-timestamp.ts';
+export * from './model-io.ts';

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { parseOrThrow } from '../../zod-issues.ts';
+import { taskSchema } from '../../tasks/task.ts';
 import { featureSpecSchema, type DatetimePart, type FeatureDef, type FeatureSpec } from './spec.ts';
 
 export const FITTED_FEATURES_FORMAT = 'flywheel.tabular-features/v1';
@@ -47,6 +48,11 @@ export const fittedFeaturesSchema = z
     spec: featureSpecSchema,
     /** One state per feature of the spec, in spec order. */
     state: z.array(featureStateSchema),
+    /** What the model trained on these features predicts, with its fitted classes (multiclass):
+     * serving shapes responses and reads feedback labels by it. Part of the hash when present. */
+    task: taskSchema.optional(),
+    /** The label as the model spec gave it (a column or a SQL expression), for reports. */
+    label: z.string().optional(),
     /** Dataset version (or table) the state was fitted on; not part of the hash. */
     fittedOn: z.string(),
     /** Training rows seen; not part of the hash. */
@@ -96,9 +102,9 @@ export function canonicalJson(value: unknown): string {
 
 /** sha256 of the canonical spec and state (not `fittedOn` or `rows`): models record it and serving
  * refuses a mismatch. */
-export function fittedFeaturesHash(fitted: Pick<FittedFeatures, 'format' | 'spec' | 'state'>): string {
+export function fittedFeaturesHash(fitted: Pick<FittedFeatures, 'format' | 'spec' | 'state' | 'task'>): string {
   return createHash('sha256')
-    .update(canonicalJson({ format: fitted.format, spec: fitted.spec, state: fitted.state }))
+    .update(canonicalJson({ format: fitted.format, spec: fitted.spec, state: fitted.state, task: fitted.task }))
     .digest('hex');
 }
 
