@@ -7,8 +7,7 @@
 //   npm run bench:features -- --quick # 25k rows, 1 round (smoke test; asserts nothing on speed)
 import { withDuck } from '../lib/data/duck.ts';
 import { flightsParquetPath } from '../lib/data/flights.ts';
-import { fitFlightsFeatureSpec } from '../lib/features/fit.ts';
-import { encodeFlights, type FlightsBatch } from '../lib/features/flights.ts';
+import { encodeFlights, fitFlightsFeatureSpec, type FlightsBatch } from '../examples/flights/legacy-encoder.ts';
 import {
   batchFromDuckColumns,
   createFeatureEncoder,

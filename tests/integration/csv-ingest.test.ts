@@ -19,12 +19,13 @@ import type { DatasetManifest } from '../../lib/data/ingest.ts';
 import type { DatasetProfile } from '../../lib/data/profile-types.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
 import type { ValidationReport } from '../../lib/data/validation/report.ts';
-import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import type { FittedFeatures } from '../../lib/features/tabular/index.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
 import { prepareDataWorkflow, type PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
+import { flightsPrepareFields } from '../fixtures/flights-example.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -72,12 +73,12 @@ async function toStore(file: string, key: string): Promise<string> {
   return (await store.put(key, await readFile(file))).uri;
 }
 
-function prepare(label: string, sourceUris: string[]): Promise<PrepareDataResult> {
+async function prepare(label: string, sourceUris: string[]): Promise<PrepareDataResult> {
   const workflowId = WORKFLOW_IDS.prepareData('flights', `csv-${label}-${tag}`);
   return client.workflow.execute(prepareDataWorkflow, {
     taskQueue: TASK_QUEUES.cpu,
     workflowId,
-    args: [{ dataset: 'flights', sourceUris, validationSpec }],
+    args: [{ dataset: 'flights', sourceUris, validationSpec, ...(await flightsPrepareFields()) }],
   }) as Promise<PrepareDataResult>;
 }
 
@@ -154,7 +155,7 @@ describe('CSV ingestion through prepareData', () => {
       parquet.features.featureSpecHash,
     ]);
     const spec = async (r: PrepareDataResult) => ({
-      ...(await getJson<FlightsFeatureSpec>(store, store.keyFor(r.features.featureSpecUri))),
+      ...(await getJson<FittedFeatures>(store, store.keyFor(r.features.featureSpecUri))),
       fittedOn: undefined,
     });
     expect(await spec(fromFile)).toEqual(await spec(parquet));
@@ -192,7 +193,7 @@ describe('CSV ingestion through prepareData', () => {
         .execute(prepareDataWorkflow, {
           taskQueue: TASK_QUEUES.cpu,
           workflowId,
-          args: [{ dataset: 'flights', sourceUris: [uri], validationSpec }],
+          args: [{ dataset: 'flights', sourceUris: [uri], validationSpec, ...(await flightsPrepareFields()) }],
         })
         .then(
           () => undefined,

@@ -15,7 +15,7 @@ import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
+import type { FlightInstance } from '../fixtures/fixture-models.ts';
 import { createLogger } from '../../lib/log.ts';
 import { referenceProfileKey } from '../../lib/monitor/check.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';

@@ -13,7 +13,9 @@ import { spawnWorker, type Spawned } from './processes.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
+import type { FlightInstance } from '../fixtures/fixture-models.ts';
+import { loadFeatureSpec } from '../../lib/features/tabular/index.ts';
+import { FLIGHTS_FEATURES_PATH, FLIGHTS_LABEL } from '../fixtures/flights-example.ts';
 import { parseModelSpec, type ModelSpec, type ModelSpecInput } from '../../lib/model-spec/model-spec.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
@@ -99,7 +101,9 @@ export async function quickSpec(name: string, overrides: Partial<ModelSpecInput>
   const validation = await loadValidationSpec(join(ROOT, 'examples/flights/validation.yaml'));
   return parseModelSpec({
     name,
-    data: { dataset: 'flights', validation, windowPartitions: 2 },
+    task: 'binary',
+    data: { dataset: 'flights', label: FLIGHTS_LABEL, time: 'date', partition: { by: 'month' }, validation, windowPartitions: 2 },
+    features: await loadFeatureSpec(FLIGHTS_FEATURES_PATH),
     trainer: { hyperparameters: { hidden: [8], epochs: 2, seed: 5 }, resources: { gpu: false }, limitRows: 3000 },
     // No gates by default: a tiny model on a few thousand rows sits near AUC 0.5 either way.
     gates: {},

@@ -15,7 +15,7 @@ import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
+import type { FlightInstance } from '../fixtures/fixture-models.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';

@@ -16,6 +16,7 @@ import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
 import { prepareDataWorkflow, type PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
 import { trainModelWorkflow, type TrainModelInput, type TrainModelResult } from '../../lib/contracts/train-model.ts';
+import { flightsPrepareFields } from '../fixtures/flights-example.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -58,7 +59,7 @@ beforeAll(async () => {
   const prepared = (await client.workflow.execute(prepareDataWorkflow, {
     taskQueue: TASK_QUEUES.cpu,
     workflowId: WORKFLOW_IDS.prepareData('flights', `train-${tag}`),
-    args: [{ dataset: 'flights', sourceUris: [uri], validationSpec: spec }],
+    args: [{ dataset: 'flights', sourceUris: [uri], validationSpec: spec, ...(await flightsPrepareFields()) }],
   })) as PrepareDataResult;
   job = {
     model: 'flights-test',

@@ -5,8 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
-import { fitFlightsFeatureSpec } from '../../lib/features/fit.ts';
-import { encodeFlights, featureDimension, featureNames } from '../../lib/features/flights.ts';
+import { encodeFlights, featureDimension, featureNames, fitFlightsFeatureSpec } from '../../examples/flights/legacy-encoder.ts';
 import {
   batchFromDuckColumns,
   batchFromInstances,
