@@ -7,6 +7,9 @@ import { durationMs } from '../../lib/model-spec/duration.ts';
 import { loadModelSpec, ModelSpecError, parseModelSpec } from '../../lib/model-spec/model-spec.ts';
 
 const validation = { dataset: 'flights', columns: { date: { type: 'timestamp' } } };
+/** The least a spec names: the dataset, the label and the features. */
+const data = { dataset: 'd', label: 'y', validation };
+const features = { features: [{ name: 'x', kind: 'numeric' }] };
 
 describe('model spec', () => {
   it('loads examples/flights/model.yaml with its validation rules from the referenced file', async () => {
@@ -20,27 +23,54 @@ describe('model spec', () => {
   });
 
   it('fills defaults for everything but the name and data', () => {
-    const spec = parseModelSpec({ name: 'm', data: { validation } });
+    const spec = parseModelSpec({ name: 'm', data, features });
     expect(spec.approval.mode).toBe('automatic');
     expect(spec.retrain).toEqual({ onNewData: true, onDrift: true, cooldown: '0s' });
     expect(spec.trainer.kind).toBe('tfjs-mlp');
     expect(spec.gates).toEqual({});
+    expect(spec.task).toBe('binary');
+  });
+
+  it('reads task, label, time, partition and a feature spec path relative to the spec file', async () => {
+    const spec = await loadModelSpec('examples/flights/model.yaml');
+    expect(spec.task).toBe('binary');
+    expect(spec.data).toMatchObject({ dataset: 'flights', label: { expression: 'delay > 15' }, time: 'date', partition: { by: 'month' } });
+    expect(spec.features.features.map((f) => f.name)).toEqual(['hour', 'dow', 'distance_scaled', 'origin', 'destination']);
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-spec-'));
+    await writeFile(
+      join(dir, 'm.yaml'),
+      'name: m\ndata: {dataset: d, label: y, validation: {dataset: d, columns: {}}}\nfeatures: ./nope.yaml\n',
+    );
+    await expect(loadModelSpec(join(dir, 'm.yaml'))).rejects.toThrow(/features: cannot read .*nope\.yaml/);
   });
 
   it('takes drift thresholds for some methods only (the rest keep their defaults)', () => {
-    const spec = parseModelSpec({ name: 'm', data: { validation }, monitor: { drift: { thresholds: { psi: 0.3 } } } });
+    const spec = parseModelSpec({ name: 'm', data, features, monitor: { drift: { thresholds: { psi: 0.3 } } } });
     expect(spec.monitor.drift?.thresholds).toEqual({ psi: 0.3 });
   });
 
   it.each([
-    [{ name: 'Bad Name', data: { validation } }, /name: lower-case letters/],
-    [{ name: 'm', data: { validation }, retrain: { cooldown: 'soon' } }, /retrain\.cooldown/],
-    [{ name: 'm', data: { validation }, retrain: { schedule: 'every monday' } }, /retrain\.schedule: not a five-field cron/],
-    [{ name: 'm', data: { validation }, approval: { mode: 'maybe' } }, /approval\.mode/],
-    [{ name: 'm', data: { validation }, trainer: { hyperparameters: { epochs: -1 } } }, /trainer\.hyperparameters\.epochs/],
-    [{ name: 'm', data: { validation }, gates: { minAuc: 2 } }, /gates\.minAuc/],
-    [{ name: 'm', data: { validation }, extra: 1 }, /extra/],
+    [{ name: 'Bad Name', data, features }, /name: lower-case letters/],
+    [{ name: 'm', data, features, retrain: { cooldown: 'soon' } }, /retrain\.cooldown/],
+    [{ name: 'm', data, features, retrain: { schedule: 'every monday' } }, /retrain\.schedule: not a five-field cron/],
+    [{ name: 'm', data, features, approval: { mode: 'maybe' } }, /approval\.mode/],
+    [{ name: 'm', data, features, trainer: { hyperparameters: { epochs: -1 } } }, /trainer\.hyperparameters\.epochs/],
+    [{ name: 'm', data, features, gates: { minAuc: 2 } }, /gates\.minAuc/],
+    [{ name: 'm', data, features, extra: 1 }, /extra/],
     [{ name: 'm' }, /data/],
+    [{ name: 'm', data }, /features/],
+    [{ name: 'm', data: { validation, label: 'y' }, features }, /data\.dataset/],
+    [{ name: 'm', data: { validation, dataset: 'd' }, features }, /data\.label/],
+    [{ name: 'm', data, features: { kind: 'flights-v1' } }, /flights-v1 was replaced .*examples\/flights\/features\.yaml/],
+    [
+      { name: 'm', task: 'regression', data, features, gates: { minAuc: 0.7 } },
+      /gates: minAuc is a binary classification gate; a regression model's gates are maxRmse/,
+    ],
+    [{ name: 'm', task: 'ordinal', data, features }, /task/],
+    [
+      { name: 'm', data: { ...data, partition: { by: 'month' } }, features },
+      /data\.partition\.column: partition by month needs a time column/,
+    ],
   ])('refuses %j naming the field', (value, message) => {
     expect(() => parseModelSpec(value, 'spec.yaml')).toThrow(ModelSpecError);
     expect(() => parseModelSpec(value, 'spec.yaml')).toThrow(message);
@@ -48,7 +78,10 @@ describe('model spec', () => {
 
   it('says which file and field when a referenced validation file is missing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flywheel-spec-'));
-    await writeFile(join(dir, 'm.yaml'), 'name: m\ndata:\n  validation: ./nope.yaml\n');
+    await writeFile(
+      join(dir, 'm.yaml'),
+      'name: m\ndata:\n  dataset: d\n  label: y\n  validation: ./nope.yaml\nfeatures: {features: [{name: x, kind: numeric}]}\n',
+    );
     await expect(loadModelSpec(join(dir, 'm.yaml'))).rejects.toThrow(/data\.validation: cannot read .*nope\.yaml/);
   });
 
