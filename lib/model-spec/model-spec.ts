@@ -109,9 +109,17 @@ export const monitorSpecSchema = z.strictObject({
       maxErrorRate: z.number().min(0).max(1).optional(),
       /** Online AUC from feedback labels, when at least `minLabels` arrived in the window. */
       minAuc: z.number().min(0).max(1).optional(),
-      /** Label (target) drift: |share of positive labels in the window − share in the training
-       * data| may be at most this, when at least `minLabels` labels arrived. */
-      maxLabelShift: z.number().min(0).max(1).optional(),
+      /** Label (target) drift, when at least `minLabels` labels arrived: binary |share of positive
+       * labels in the window − share in the training data|; multiclass the total variation
+       * distance of the class shares; regression the label mean's shift in training standard
+       * deviations (so above 1 is allowed). */
+      maxLabelShift: z.number().min(0).optional(),
+      /** Multiclass: online accuracy from feedback labels, when at least `minLabels` arrived. */
+      minAccuracy: z.number().min(0).max(1).optional(),
+      /** Regression: online RMSE from feedback labels (label units), when at least `minLabels` arrived. */
+      maxRmse: z.number().positive().optional(),
+      /** Prediction drift against the training label distribution (see SloMetrics.predictionShift). */
+      maxPredictionShift: z.number().nonnegative().optional(),
       minLabels: z.number().int().positive().default(200),
     })
     .default({ minLabels: 200 }),
