@@ -78,8 +78,13 @@ const rolloutAnalysis = z.strictObject({
   maxPredictionShift: z.number().positive().default(1),
   /** Labelled predictions (feedback) per arm needed before online AUC is compared. */
   minLabels: z.number().int().nonnegative().default(100),
-  /** Challenger online AUC may be at most this much below the champion's. */
+  /** Challenger online AUC may be at most this much below the champion's (binary; multiclass
+   * accuracy too, unless `maxAccuracyDrop` is set). */
   maxAucDrop: z.number().min(0).max(1).default(0.03),
+  /** Multiclass: challenger online accuracy may be at most this much below the champion's. */
+  maxAccuracyDrop: z.number().min(0).max(1).optional(),
+  /** Regression: challenger online RMSE may be at most (1 + this) × the champion's (default 0.1). */
+  maxRmseIncrease: z.number().min(0).optional(),
 });
 
 /** Drift and SLO monitoring of the served champion. */
