@@ -13,7 +13,7 @@ import { modelIO, readFittedFeatures, type ModelIO } from '../features/tabular/m
 import { FittedFeaturesError } from '../features/tabular/state.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';
-import { LABEL_FEATURE, profileDefinitionsForFeatures } from './feature-profile-defs.ts';
+import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures } from './feature-profile-defs.ts';
 import { labelReference, sloMetrics } from './labels.ts';
 import { sloReason, type DriftCheckReport } from './report.ts';
 import { profileWindow, readWindow, type WindowRow } from './window.ts';
@@ -157,7 +157,7 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   // requests carry, computed as the reference computed it; the label is judged apart.
   const window = await profileWindow(rows, referenceFull, `prediction-log ${model} v${champion.version} ${at} (${monitor.window})`, {
     ...(io ? { definitions: profileDefinitionsForFeatures(io.fitted.spec), inputs: io.inputs } : {}),
-    only: (watched(io, monitor.drift.features) ?? Object.keys(referenceFull.features)).filter((n) => n !== LABEL_FEATURE),
+    only: (watched(io, monitor.drift.features) ?? Object.keys(referenceFull.features)).filter((n) => n !== LABEL_PROFILE_NAME),
     minRows: monitor.minSamples,
   });
   const reference = pick(

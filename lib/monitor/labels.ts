@@ -8,7 +8,7 @@ import { rocAuc } from '../evaluation/auc.ts';
 import { percentile } from '../percentile.ts';
 import type { TaskKind } from '../tasks/task.ts';
 import type { SloMetrics } from '../contracts/drift-monitor.ts';
-import { LABEL_FEATURE } from './feature-profile-defs.ts';
+import { LABEL_PROFILE_NAME } from './feature-profile-defs.ts';
 import type { WindowRow } from './window.ts';
 
 /** The training label distribution a window is compared with. */
@@ -20,7 +20,7 @@ export type LabelReference =
 /** The training labels of `task` from the reference profile's `__label`; null when the profile
  * has none (a profile from before tasks) or it does not fit the task. */
 export function labelReference(reference: DatasetProfile, task: TaskKind): LabelReference | null {
-  const label = reference.features[LABEL_FEATURE];
+  const label = reference.features[LABEL_PROFILE_NAME];
   if (!label) return null;
   if (task === 'multiclass') {
     if (label.kind !== 'categorical') return null;

@@ -48,7 +48,7 @@ async function referenceOf(
   const classes =
     task === 'multiclass' ? fitClasses((await duck.all<{ l: string }>(`SELECT DISTINCT __label AS l FROM ${from}`)).map((r) => r.l)) : [];
   const withTask: FittedFeatures = { ...fitted, task: task === 'multiclass' ? { kind: task, classes } : { kind: task } };
-  const reference = await profileTable(duck, { from, source, features: profileDefinitionsForFeatures(fitted.spec, task) });
+  const reference = await profileTable(duck, { from, source, features: profileDefinitionsForFeatures(fitted.spec, { label: '__label', task }) });
   return { reference, fitted: withTask };
 }
 
