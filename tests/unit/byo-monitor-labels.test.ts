@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DatasetProfile } from '../../lib/data/profile-types.ts';
 import { judgeSlos } from '../../lib/monitor/check.ts';
+import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
 import { labelReference, sloMetrics, totalVariation } from '../../lib/monitor/labels.ts';
 import type { WindowRow } from '../../lib/monitor/window.ts';
 import { categoricalProfile, categoricalSample, datasetProfile, normalSample, numericProfile } from './helpers/profile-from-arrays.ts';
@@ -157,5 +158,19 @@ describe('regression', () => {
     expect(labelReference(datasetProfile('old', { delay: numericProfile([1, 2, 3]) }), 'regression')).toBeNull();
     const m = sloMetrics(rows(training.slice(0, 200), training.slice(0, 200)), 100, 'regression', null);
     expect(m).toMatchObject({ labelShift: null, predictionShift: null, rmse: 0 });
+  });
+});
+
+describe('the monitor spec', () => {
+  it('takes the per-task SLOs; a regression label shift is in standard deviations, so above 1 is allowed', () => {
+    expect(monitorSpecSchema.parse({ slo: { minAccuracy: 0.7, maxRmse: 2.5, maxPredictionShift: 0.2, maxLabelShift: 1.5 } }).slo).toEqual({
+      minAccuracy: 0.7,
+      maxRmse: 2.5,
+      maxPredictionShift: 0.2,
+      maxLabelShift: 1.5,
+      minLabels: 200,
+    });
+    expect(() => monitorSpecSchema.parse({ slo: { minAccuracy: 1.5 } })).toThrow();
+    expect(() => monitorSpecSchema.parse({ slo: { maxRmse: 0 } })).toThrow();
   });
 });
