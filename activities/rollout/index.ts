@@ -6,7 +6,10 @@ import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
-import { judgeStep, readArmStats } from '../../lib/rollout/analysis.ts';
+import { readFittedFeatures } from '../../lib/features/tabular/model-io.ts';
+import { FEATURE_SPEC_TAG } from '../../lib/registry/tags.ts';
+import { judgeStep, readArmStats, readValueEdges } from '../../lib/rollout/analysis.ts';
+import type { TaskKind } from '../../lib/tasks/task.ts';
 import { createServingAdmin, type ServingAdmin, type ServingAdminOptions } from '../../lib/rollout/serving-admin.ts';
 import type { AnalyzeInput, RolloutEvidence, RouteInput, StepAnalysis } from '../../lib/contracts/rollout.ts';
 import type { ServingRoute } from '../../lib/contracts/serving-admin.ts';
@@ -27,7 +30,29 @@ export interface RolloutActivityDeps {
   serving: () => ServingTarget | undefined;
 }
 
+/** Versions whose task an analysing worker remembers (a step is analysed every few seconds). */
+const TASK_CACHE_MAX = 64;
+
 export function createRolloutActivities(deps: RolloutActivityDeps) {
+  const tasks = new Map<string, Promise<TaskKind>>();
+
+  /** The task a version serves, from its fitted features (feature-spec tag); a version without
+   * the tag predates tasks and is binary. */
+  function taskOf(model: string, version: number): Promise<TaskKind> {
+    const key = `${model}/${version}`;
+    let task = tasks.get(key);
+    if (!task) {
+      task = (async () => {
+        const uri = (await deps.registry.getVersion(model, version)).tags[FEATURE_SPEC_TAG];
+        return uri ? ((await readFittedFeatures(deps.store, uri)).task?.kind ?? 'binary') : 'binary';
+      })();
+      task.catch(() => tasks.delete(key));
+      if (tasks.size >= TASK_CACHE_MAX) tasks.delete(tasks.keys().next().value!);
+      tasks.set(key, task);
+    }
+    return task;
+  }
+
   function admin(): ServingAdmin {
     const target = deps.serving();
     if (!target) {
@@ -88,8 +113,11 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
 
     async analyzeRolloutStep(input: AnalyzeInput): Promise<StepAnalysis> {
       const until = new Date().toISOString();
-      const arm = (version: number, shadow: boolean) =>
-        readArmStats(deps.db, { model: input.model, version, shadow, since: input.since, until });
+      // The challenger's task decides the comparison (both serve the same model spec).
+      const task = await taskOf(input.model, input.challenger);
+      const query = (version: number, shadow: boolean) => ({ model: input.model, version, shadow, since: input.since, until });
+      const valueEdges = task === 'regression' ? await readValueEdges(deps.db, query(input.champion, input.championShadow)) : undefined;
+      const arm = (version: number, shadow: boolean) => readArmStats(deps.db, query(version, shadow), { task, valueEdges });
       const [challenger, champion] = await Promise.all([arm(input.challenger, input.shadow), arm(input.champion, input.championShadow)]);
       return { ...judgeStep(champion, challenger, input.criteria), window: { since: input.since, until }, champion, challenger };
     },

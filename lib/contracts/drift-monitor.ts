@@ -2,6 +2,7 @@
 // `status` Query, and the check activity's input and summary.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
+import type { TaskKind } from '../tasks/task.ts';
 import { workflowRef } from './workflow-ref.ts';
 
 /** The spec's `monitor` section (lib/model-spec/model-spec.ts), as the workflow receives it. */
@@ -65,10 +66,25 @@ export interface SloMetrics {
   auc: number | null;
   /** Share of labelled predictions whose label is positive, when at least `slo.minLabels` arrived. */
   positiveRate: number | null;
+  /** The champion's task; absent in checks from before tasks (binary). */
+  task?: TaskKind;
+  /** Multiclass: share of labelled predictions whose class is the true class (≥ minLabels). */
+  accuracy?: number | null;
+  /** Regression: root mean squared and mean absolute error on labelled predictions (≥ minLabels). */
+  rmse?: number | null;
+  mae?: number | null;
+  /** Label drift against the training label distribution (≥ minLabels labels): binary |positive
+   * share − training share|; multiclass total variation distance of the class shares; regression
+   * |mean − training mean| in training standard deviations. */
+  labelShift?: number | null;
+  /** Prediction drift against the training label distribution: binary |mean P(1) − training
+   * positive share|; multiclass total variation distance of the predicted-class shares;
+   * regression Wasserstein distance of the predicted values in training standard deviations. */
+  predictionShift?: number | null;
 }
 
 export interface SloResult {
-  name: 'p99LatencyMs' | 'maxErrorRate' | 'minAuc' | 'maxLabelShift';
+  name: 'p99LatencyMs' | 'maxErrorRate' | 'minAuc' | 'maxLabelShift' | 'minAccuracy' | 'maxRmse' | 'maxPredictionShift';
   observed: number | null;
   limit: number;
   /** False when there was nothing to judge (e.g. too few labels). */

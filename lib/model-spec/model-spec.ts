@@ -78,8 +78,13 @@ const rolloutAnalysis = z.strictObject({
   maxPredictionShift: z.number().positive().default(1),
   /** Labelled predictions (feedback) per arm needed before online AUC is compared. */
   minLabels: z.number().int().nonnegative().default(100),
-  /** Challenger online AUC may be at most this much below the champion's. */
+  /** Challenger online AUC may be at most this much below the champion's (binary; multiclass
+   * accuracy too, unless `maxAccuracyDrop` is set). */
   maxAucDrop: z.number().min(0).max(1).default(0.03),
+  /** Multiclass: challenger online accuracy may be at most this much below the champion's. */
+  maxAccuracyDrop: z.number().min(0).max(1).optional(),
+  /** Regression: challenger online RMSE may be at most (1 + this) × the champion's (default 0.1). */
+  maxRmseIncrease: z.number().min(0).optional(),
 });
 
 /** Drift and SLO monitoring of the served champion. */
@@ -109,9 +114,17 @@ export const monitorSpecSchema = z.strictObject({
       maxErrorRate: z.number().min(0).max(1).optional(),
       /** Online AUC from feedback labels, when at least `minLabels` arrived in the window. */
       minAuc: z.number().min(0).max(1).optional(),
-      /** Label (target) drift: |share of positive labels in the window − share in the training
-       * data| may be at most this, when at least `minLabels` labels arrived. */
-      maxLabelShift: z.number().min(0).max(1).optional(),
+      /** Label (target) drift, when at least `minLabels` labels arrived: binary |share of positive
+       * labels in the window − share in the training data|; multiclass the total variation
+       * distance of the class shares; regression the label mean's shift in training standard
+       * deviations (so above 1 is allowed). */
+      maxLabelShift: z.number().min(0).optional(),
+      /** Multiclass: online accuracy from feedback labels, when at least `minLabels` arrived. */
+      minAccuracy: z.number().min(0).max(1).optional(),
+      /** Regression: online RMSE from feedback labels (label units), when at least `minLabels` arrived. */
+      maxRmse: z.number().positive().optional(),
+      /** Prediction drift against the training label distribution (see SloMetrics.predictionShift). */
+      maxPredictionShift: z.number().nonnegative().optional(),
       minLabels: z.number().int().positive().default(200),
     })
     .default({ minLabels: 200 }),

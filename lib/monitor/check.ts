@@ -7,12 +7,16 @@ import { compareProfiles, type DriftOptions, type DriftReport } from '../data/dr
 import { datasetPrefix } from '../data/ingest.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
 import { ALIASES, findAlias, type ModelRegistry, type ModelVersion } from '../registry/index.ts';
+import { FEATURE_SPEC_TAG } from '../registry/tags.ts';
 import { durationMs } from '../model-spec/duration.ts';
-import { flightsLabel } from '../features/flights.ts';
+import { modelIO, readFittedFeatures, type ModelIO } from '../features/tabular/model-io.ts';
+import { FittedFeaturesError } from '../features/tabular/state.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';
+import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures } from './feature-profile-defs.ts';
+import { labelReference, sloMetrics } from './labels.ts';
 import { sloReason, type DriftCheckReport } from './report.ts';
-import { profileDefinitions, profileWindow, readWindow, sloMetrics, type WindowRow } from './window.ts';
+import { profileWindow, readWindow, type WindowRow } from './window.ts';
 import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from '../contracts/drift-monitor.ts';
 
 export interface DriftCheckDeps {
@@ -23,8 +27,10 @@ export interface DriftCheckDeps {
   now?: () => Date;
 }
 
-/** The SLOs the spec declares, judged against the window's metrics. */
-export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo'], referencePositiveRate: number | null = null): SloResult[] {
+/** The SLOs the spec declares, judged against the window's metrics. Online quality is judged
+ * per task (AUC binary, accuracy multiclass, RMSE regression); an SLO of another task is not
+ * judged. */
+export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo']): SloResult[] {
   const results: SloResult[] = [];
   const add = (name: SloResult['name'], observed: number | null, limit: number | undefined, worse: (o: number, l: number) => boolean) => {
     if (limit === undefined) return;
@@ -33,25 +39,11 @@ export function judgeSlos(metrics: SloMetrics, slo: MonitorSpec['slo'], referenc
   add('p99LatencyMs', metrics.p99LatencyMs, slo.p99LatencyMs, (o, l) => o > l);
   add('maxErrorRate', metrics.errorRate, slo.maxErrorRate, (o, l) => o > l);
   add('minAuc', metrics.auc, slo.minAuc, (o, l) => o < l);
-  const shift =
-    metrics.positiveRate !== null && referencePositiveRate !== null ? Math.abs(metrics.positiveRate - referencePositiveRate) : null;
-  add('maxLabelShift', shift, slo.maxLabelShift, (o, l) => o > l);
+  add('minAccuracy', metrics.accuracy ?? null, slo.minAccuracy, (o, l) => o < l);
+  add('maxRmse', metrics.rmse ?? null, slo.maxRmse, (o, l) => o > l);
+  add('maxLabelShift', metrics.labelShift ?? null, slo.maxLabelShift, (o, l) => o > l);
+  add('maxPredictionShift', metrics.predictionShift ?? null, slo.maxPredictionShift, (o, l) => o > l);
   return results;
-}
-
-/** Share of the training rows whose label is positive (delay > 15 min), from the reference
- * profile's delay ECDF; null when the profile has no delay. */
-export function referencePositiveRate(reference: DatasetProfile): number | null {
-  const delay = reference.features.delay;
-  if (delay?.kind !== 'numeric') return null;
-  let total = 0;
-  let positive = 0;
-  delay.ecdf.values.forEach((v, i) => {
-    const n = delay.ecdf.counts[i] ?? 0;
-    total += n;
-    if (flightsLabel(v) === 1) positive += n;
-  });
-  return total > 0 ? positive / total : null;
 }
 
 export function driftOptionsOf(monitor: MonitorSpec): DriftOptions {
@@ -81,6 +73,29 @@ async function referenceOf(store: ArtifactStore, dataset: string, champion: Mode
     if (err instanceof ArtifactNotFoundError) return null;
     throw err;
   }
+}
+
+/** The champion's fitted features (its task, inputs and feature spec), from its feature-spec tag;
+ * null for a version without one (then the window's raw columns are compared, as a binary model). */
+async function championIO(store: ArtifactStore, champion: ModelVersion): Promise<ModelIO | null> {
+  const uri = champion.tags[FEATURE_SPEC_TAG];
+  return uri ? modelIO(await readFittedFeatures(store, uri)) : null;
+}
+
+/** `drift.features` may name spec features or profiled columns: a feature name stands for the
+ * profile features computed from it (its source column, or its datetime parts). */
+function watched(io: ModelIO | null, only: readonly string[] | undefined): readonly string[] | undefined {
+  if (!io) return only;
+  const defs = profileDefinitionsForFeatures(io.fitted.spec);
+  if (!only) return defs.map((d) => d.name);
+  const out = new Set<string>();
+  for (const name of only) {
+    if (defs.some((d) => d.name === name)) out.add(name);
+    for (const f of io.fitted.spec.features.filter((x) => x.name === name)) {
+      for (const d of profileDefinitionsForFeatures({ features: [f] })) out.add(d.name);
+    }
+  }
+  return [...out];
 }
 
 function pick(profile: DatasetProfile, names: readonly string[]): DatasetProfile {
@@ -128,13 +143,21 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
     };
   }
 
-  const rows: WindowRow[] = await readWindow(deps.db, { model, version: champion.version, windowMs: durationMs(monitor.window) });
-  const metrics = sloMetrics(rows, monitor.slo.minLabels);
-  // Every feature of the reference that the logged requests carry (the label never is one),
-  // numeric and categorical, narrowed by `drift.features`.
+  let io: ModelIO | null;
+  try {
+    io = await championIO(deps.store, champion);
+  } catch (err) {
+    if (!(err instanceof ArtifactNotFoundError || err instanceof FittedFeaturesError)) throw err;
+    return { ...withChampion, status: 'no-reference', reasons: [`the fitted features of v${champion.version}: ${err.message}`] };
+  }
+  const task = io?.task.kind ?? 'binary';
+  const rows: WindowRow[] = await readWindow(deps.db, { model, version: champion.version, windowMs: durationMs(monitor.window), task });
+  const metrics = sloMetrics(rows, monitor.slo.minLabels, task, labelReference(referenceFull, task));
+  // Every feature of the champion's spec (by default) that the reference profiled and the logged
+  // requests carry, computed as the reference computed it; the label is judged apart.
   const window = await profileWindow(rows, referenceFull, `prediction-log ${model} v${champion.version} ${at} (${monitor.window})`, {
-    definitions: profileDefinitions(dataset),
-    only: monitor.drift.features,
+    ...(io ? { definitions: profileDefinitionsForFeatures(io.fitted.spec), inputs: io.inputs } : {}),
+    only: (watched(io, monitor.drift.features) ?? Object.keys(referenceFull.features)).filter((n) => n !== LABEL_PROFILE_NAME),
     minRows: monitor.minSamples,
   });
   const reference = pick(
@@ -155,7 +178,7 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
     };
   } else {
     drift = compareProfiles(reference, current, driftOptionsOf(monitor));
-    slos = judgeSlos(metrics, monitor.slo, referencePositiveRate(referenceFull));
+    slos = judgeSlos(metrics, monitor.slo);
     const reasons = [
       ...(drift.drifted ? [`data drift: ${drift.summary}`] : []),
       ...unseenReasons(drift),

@@ -97,9 +97,20 @@ function driftTable(features: FeatureDrift[]): string {
   return `<table><thead><tr><th>Feature</th><th>Verdict</th><th>Method</th><th>Score</th><th>Threshold</th><th>Unseen share</th><th>PSI</th><th>Rows (ref / recent)</th><th>Note</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** The task's online quality and label/prediction shift, as measured. */
+function onlineQuality(m: DriftCheckReport['summary']['slo']): string {
+  const quality =
+    m.task === 'multiclass'
+      ? `online accuracy ${format(m.accuracy ?? null)}`
+      : m.task === 'regression'
+        ? `online RMSE ${format(m.rmse ?? null)}, MAE ${format(m.mae ?? null)}`
+        : `online AUC ${format(m.auc)}`;
+  return `${quality}; label shift ${format(m.labelShift ?? null)}; prediction shift ${format(m.predictionShift ?? null)}`;
+}
+
 function sloTable(report: DriftCheckReport): string {
   const m = report.summary.slo;
-  const measured = `<p>${m.samples.toLocaleString('en-US')} predictions; p99 latency ${format(m.p99LatencyMs)} ms; error rate ${format(m.errorRate)}; ${m.labels} labelled, online AUC ${format(m.auc)}.</p>`;
+  const measured = `<p>${m.samples.toLocaleString('en-US')} predictions; p99 latency ${format(m.p99LatencyMs)} ms; error rate ${format(m.errorRate)}; ${m.labels} labelled, ${onlineQuality(m)}.</p>`;
   if (report.slos.length === 0) return `${measured}<p class="muted">No SLOs declared.</p>`;
   const rows = report.slos.map((s) => {
     const status = !s.judged ? 'skipped' : s.breached ? 'failed' : 'passed';

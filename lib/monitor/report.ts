@@ -20,10 +20,16 @@ const SLO_TEXT: Record<SloResult['name'], string> = {
   p99LatencyMs: 'p99 latency (ms)',
   maxErrorRate: 'error rate',
   minAuc: 'online AUC',
-  maxLabelShift: 'label shift (share of late flights vs training)',
+  minAccuracy: 'online accuracy',
+  maxRmse: 'online RMSE',
+  maxLabelShift: 'label shift vs training',
+  maxPredictionShift: 'prediction shift vs training labels',
 };
+
+/** SLOs that are floors (breached below the limit); the others are ceilings. */
+const FLOORS: ReadonlySet<SloResult['name']> = new Set(['minAuc', 'minAccuracy']);
 
 export function sloReason(r: SloResult): string {
   const observed = r.observed === null ? '—' : String(Number(r.observed.toPrecision(4)));
-  return `SLO ${SLO_TEXT[r.name]}: ${observed} ${r.name === 'minAuc' ? '<' : '>'} ${r.limit}`;
+  return `SLO ${SLO_TEXT[r.name]}: ${observed} ${FLOORS.has(r.name) ? '<' : '>'} ${r.limit}`;
 }

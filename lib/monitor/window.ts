@@ -1,48 +1,67 @@
 // The recent window of the prediction log: the champion's non-shadow predictions of the last
-// `window`, profiled in DuckDB on the reference profile's bins, plus the SLO metrics (p99
-// latency, error rate, online AUC from feedback labels).
+// `window` with their feedback labels, loaded into DuckDB typed by the model's input columns and
+// profiled with the same definitions as the reference profile, on the reference's bins.
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { Database } from '../db/index.ts';
 import { featuresToCompare } from '../data/compare-features.ts';
 import { sqlIdent, withDuck, type Duck } from '../data/duck.ts';
-import { FLIGHTS_DATASET, FLIGHTS_PROFILE_FEATURES } from '../data/flights.ts';
 import { defaultFeatures, profileTable, type FeatureDef } from '../data/profile.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
-import { rocAuc } from '../evaluation/auc.ts';
-import type { SloMetrics } from '../contracts/drift-monitor.ts';
-import { percentile } from '../percentile.ts';
+import type { InputKind } from '../features/tabular/spec.ts';
+import type { TaskKind } from '../tasks/task.ts';
+import { parseNaiveTimestampMs } from '../time/naive-timestamp.ts';
+
+export { sloMetrics } from './labels.ts';
 
 /** Newest rows a check reads at most; a busier window is judged on its newest rows. */
 export const WINDOW_MAX_ROWS = 200_000;
 
-/** How a dataset's reference profile computed its features, as `prepareData` profiles it: the
- * flights profile's derived features (hour and day of week from `date`), otherwise the raw
- * columns (`defaultFeatures` on the window). */
-export function profileDefinitions(dataset: string): readonly FeatureDef[] | undefined {
-  return dataset === FLIGHTS_DATASET ? FLIGHTS_PROFILE_FEATURES : undefined;
-}
-
 export interface WindowRow {
+  /** The request instance as sent (prediction_log.features). */
   features: Record<string, unknown>;
+  /** Binary P(1); multiclass the probability of the predicted class; regression the value. */
   output: number;
+  /** Multiclass: the predicted class (prediction_log.output_class). */
+  outputClass?: string | null;
   latencyMs: number;
+  /** Feedback label: binary 0/1 or the regression value; null when unlabelled (or multiclass). */
   label: number | null;
+  /** Multiclass feedback: the true class (prediction_feedback.label_class). */
+  labelClass?: string | null;
 }
 
 export interface WindowQuery {
   model: string;
   version: number;
   windowMs: number;
+  /** Which feedback counts as a label: binary 0/1, a multiclass class name, a regression number.
+   * @default 'binary' */
+  task?: TaskKind;
   /** @default WINDOW_MAX_ROWS */
   maxRows?: number;
 }
 
+/** Feedback that labels a prediction of each task (the migration 0007 contract); only labels
+ * posted by a key can be attributed. */
+const LABEL_FILTER: Record<TaskKind, string> = {
+  binary: 'f.label IN (0, 1)',
+  multiclass: 'f.label_class IS NOT NULL',
+  regression: "f.label IS NOT NULL AND f.label NOT IN ('NaN', 'Infinity', '-Infinity')",
+};
+
 /** The window's rows, newest first; the window ends at the database's now(). */
 export async function readWindow(db: Database, query: WindowQuery): Promise<WindowRow[]> {
-  const { rows } = await db.query<{ features: Record<string, unknown>; output: number; latency_ms: number; label: number | null }>(
-    `SELECT l.features, l.output, l.latency_ms, f.label
+  const { rows } = await db.query<{
+    features: Record<string, unknown>;
+    output: number;
+    output_class: string | null;
+    latency_ms: number;
+    label: number | null;
+    label_class: string | null;
+  }>(
+    `SELECT l.features, l.output, l.output_class, l.latency_ms, f.label, f.label_class
      FROM prediction_log l LEFT JOIN prediction_feedback f ON f.request_id = l.request_id AND f.instance = l.instance
-       AND f.key_id IS NOT NULL AND f.label IN (0, 1)
+       AND f.key_id IS NOT NULL AND ${LABEL_FILTER[query.task ?? 'binary']}
      WHERE l.model = $1 AND l.model_version = $2 AND NOT l.shadow
        AND l.created_at >= now() - ($3::double precision * interval '1 millisecond')
      ORDER BY l.created_at DESC LIMIT $4`,
@@ -51,31 +70,11 @@ export async function readWindow(db: Database, query: WindowQuery): Promise<Wind
   return rows.map((r) => ({
     features: r.features,
     output: Number(r.output),
+    outputClass: r.output_class,
     latencyMs: Number(r.latency_ms),
     label: r.label === null ? null : Number(r.label),
+    labelClass: r.label_class,
   }));
-}
-
-export function sloMetrics(rows: readonly WindowRow[], minLabels: number): SloMetrics {
-  const latencies = rows.map((r) => r.latencyMs).sort((a, b) => a - b);
-  const errors = rows.filter((r) => !Number.isFinite(r.output)).length;
-  const labelled = rows.filter((r) => r.label !== null && Number.isFinite(r.output));
-  const labels = labelled.map((r) => (r.label! > 0.5 ? 1 : 0));
-  const positives = labels.reduce<number>((s, l) => s + l, 0);
-  const judgeable = labelled.length >= minLabels && positives > 0 && positives < labelled.length;
-  return {
-    samples: rows.length,
-    p99LatencyMs: percentile(latencies, 0.99) ?? null,
-    errorRate: rows.length === 0 ? null : errors / rows.length,
-    labels: labelled.length,
-    auc: judgeable
-      ? rocAuc(
-          labelled.map((r) => r.output),
-          labels,
-        )
-      : null,
-    positiveRate: labelled.length >= minLabels && labelled.length > 0 ? positives / labelled.length : null,
-  };
 }
 
 function appendText(a: DuckDBAppender, value: unknown): void {
@@ -149,6 +148,51 @@ async function loadWindow(duck: Duck, rows: readonly WindowRow[], columns: reado
   await duck.run(`CREATE TEMP TABLE window_rows AS SELECT ${select.join(', ')} FROM raw_window`);
 }
 
+/** A logged value as a number: booleans as 0/1 (how a boolean feature is profiled), numeric text
+ * read as a number; anything else null. */
+function numberOf(value: unknown): number | null {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Naive timestamps as the server accepts them, as epoch milliseconds; anything else null. */
+function timestampMsOf(value: unknown): number | null {
+  return typeof value === 'string' ? parseNaiveTimestampMs(value) : null;
+}
+
+/**
+ * Loads the rows into `window_rows` with one column per model input, typed as the training split
+ * holds it, so the reference's SQL definitions (`hour(date)`) evaluate alike: numbers and booleans
+ * as DOUBLE, categories as VARCHAR (an integer code as `7`), naive ISO timestamps as TIMESTAMP.
+ * A malformed value becomes a null; vectors are not profiled.
+ */
+async function loadTypedWindow(duck: Duck, rows: readonly WindowRow[], inputs: readonly WindowInput[]): Promise<void> {
+  const columns = inputs.filter((c) => !c.kind.startsWith('vector'));
+  if (columns.length === 0) {
+    await duck.run(`CREATE TEMP TABLE window_rows AS SELECT * FROM range(${rows.length}) t(row_number)`);
+    return;
+  }
+  const raw = columns.map((c) => `${sqlIdent(c.column)} ${c.kind === 'string' ? 'VARCHAR' : 'DOUBLE'}`);
+  await duck.run(`CREATE TEMP TABLE raw_window (${raw.join(', ')})`);
+  await duck.appendRows('raw_window', rows.length, (a, i) => {
+    const f = rows[i]!.features ?? {};
+    for (const c of columns) {
+      const value = f[c.column];
+      if (c.kind === 'string') appendText(a, value);
+      else {
+        const n = c.kind === 'timestamp' ? timestampMsOf(value) : numberOf(value);
+        if (n === null) a.appendNull();
+        else a.appendDouble(n);
+      }
+    }
+  });
+  const select = columns.map((c) =>
+    c.kind === 'timestamp' ? `epoch_ms(${sqlIdent(c.column)}::BIGINT) AS ${sqlIdent(c.column)}` : sqlIdent(c.column),
+  );
+  await duck.run(`CREATE TEMP TABLE window_rows AS SELECT ${select.join(', ')} FROM raw_window`);
+}
+
 /** The definitions DuckDB can evaluate on the window: a feature whose columns no request carries
  * (the label, a field the server never logged) is left out. */
 async function computable(duck: Duck, defs: readonly FeatureDef[]): Promise<FeatureDef[]> {
@@ -164,10 +208,19 @@ async function computable(duck: Duck, defs: readonly FeatureDef[]): Promise<Feat
   return out;
 }
 
+/** One model input column and what it holds (`ModelIO.inputs`). */
+export interface WindowInput {
+  column: string;
+  kind: InputKind;
+}
+
 export interface WindowProfileOptions {
-  /** How the reference computed its features (`profileDefinitions(dataset)`); unset: the raw
-   * columns of the window, as `defaultFeatures` reads them. */
+  /** How the reference computed its features (`profileDefinitionsForFeatures` of the champion's
+   * feature spec); unset: the raw columns of the window, as `defaultFeatures` reads them. */
   definitions?: readonly FeatureDef[];
+  /** The champion's input columns: the window table is typed by them. Unset: each field's type
+   * is guessed from its logged values (`loggedColumns`). */
+  inputs?: readonly WindowInput[];
   /** Compare only these features (`monitor.drift.features`). */
   only?: readonly string[];
   /** Profile the window only when it has at least this many rows; fewer: `current` is null and
@@ -189,7 +242,8 @@ export async function profileWindow(
 ): Promise<{ features: FeatureDef[]; current: DatasetProfile | null }> {
   return withDuck(async (duck) => {
     const categorical = new Set(Object.entries(reference.features).flatMap(([name, f]) => (f.kind === 'categorical' ? [name] : [])));
-    await loadWindow(duck, rows, loggedColumns(rows, categorical));
+    if (options.inputs) await loadTypedWindow(duck, rows, options.inputs);
+    else await loadWindow(duck, rows, loggedColumns(rows, categorical));
     const definitions = options.definitions ?? (await defaultFeatures(duck, 'window_rows'));
     const features = await computable(duck, featuresToCompare(reference, { definitions, only: options.only }));
     if (rows.length < (options.minRows ?? 0)) return { features, current: null };

@@ -2,28 +2,38 @@
 // → profileWindow → compareProfiles with the monitor's options): every feature of the reference
 // is watched by default, airports included; unchanged traffic raises no alarm in small or large
 // windows; a flood of never-seen categories, a shift between known categories (in a big enough
-// window) and a numeric shift are each flagged. Flights (vega-datasets' 3M rows) and one
-// non-flights table (seattle-weather.csv, with its label left out of the requests).
+// window) and a numeric shift are each flagged. Flights (vega-datasets' 3M rows, profiled from the
+// example's feature spec) and one table of a model without fitted features (seattle-weather.csv,
+// raw columns, with its label left out of the requests).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { featuresToCompare } from '../../lib/data/compare-features.ts';
 import { compareProfiles, type DriftReport, type FeatureDrift } from '../../lib/data/drift/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
-import { vegaDatasetsDataDir } from '../../lib/data/flights.ts';
-import { defaultFeatures, profileTable } from '../../lib/data/profile.ts';
+import { defaultFeatures, profileTable, type FeatureDef } from '../../lib/data/profile.ts';
 import type { DatasetProfile } from '../../lib/data/profile-types.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
+import { modelIO } from '../../lib/features/tabular/model-io.ts';
+import type { FittedFeatures } from '../../lib/features/tabular/state.ts';
 import { driftOptionsOf } from '../../lib/monitor/check.ts';
-import { loggedColumns, profileDefinitions, profileWindow, type WindowRow } from '../../lib/monitor/window.ts';
+import { profileDefinitionsForFeatures } from '../../lib/monitor/feature-profile-defs.ts';
+import { loggedColumns, profileWindow, type WindowProfileOptions, type WindowRow } from '../../lib/monitor/window.ts';
 import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
-import { drifted, januaryTraffic } from './helpers/drift-traffic.ts';
+import { drifted, januaryTraffic, vegaData, type FlightRequest } from './helpers/drift-traffic.ts';
 
 const asRows = (requests: readonly object[]): WindowRow[] =>
   requests.map((features) => ({ features: features as Record<string, unknown>, output: 0.2, latencyMs: 1, label: null }));
 
+/** How the monitor profiles a champion's window: the definitions and input types of its fitted
+ * features (flights), or, for a model without them, the raw logged columns. */
+function windowOptionsOf(fitted: FittedFeatures | null): WindowProfileOptions {
+  if (!fitted) return {};
+  const definitions: FeatureDef[] = profileDefinitionsForFeatures(fitted.spec);
+  return { definitions, inputs: modelIO(fitted).inputs, only: definitions.map((d) => d.name) };
+}
+
 /** One monitor check's drift verdict on `requests`, with the spec's defaults (every feature). */
-async function check(reference: DatasetProfile, requests: readonly object[], dataset: string): Promise<DriftReport> {
+async function check(reference: DatasetProfile, requests: readonly object[], fitted: FittedFeatures | null): Promise<DriftReport> {
   const monitor = monitorSpecSchema.parse({ minSamples: 200 });
-  const { features, current } = await profileWindow(asRows(requests), reference, 'window', { definitions: profileDefinitions(dataset) });
+  const { features, current } = await profileWindow(asRows(requests), reference, 'window', windowOptionsOf(fitted));
   const names = features.map((f) => f.name);
   const picked = { ...reference, features: Object.fromEntries(names.map((n) => [n, reference.features[n]!])) };
   return compareProfiles(picked, current!, driftOptionsOf(monitor));
@@ -40,25 +50,26 @@ function flood<T extends object>(rows: readonly T[], fields: readonly string[], 
 
 describe('drift on every flights feature (January: 20,000 reference rows, held-out windows)', () => {
   let reference: DatasetProfile;
-  let control: FlightInstance[];
+  let fitted: FittedFeatures;
+  let control: FlightRequest[];
   const SMALL = 300; // a 60 s window at ~5 requests/s
   const windows = (size: number, count: number, offset = 0) =>
     Array.from({ length: count }, (_, i) => control.slice(offset + i * size, offset + (i + 1) * size));
 
   beforeAll(async () => {
-    ({ reference, control } = await januaryTraffic(20_000, 20_000));
+    ({ reference, fitted, control } = await januaryTraffic(20_000, 20_000));
   }, 120_000);
 
   it('watches every feature a request carries, airports included, never the label', async () => {
-    const report = await check(reference, control.slice(0, SMALL), 'flights');
-    expect(report.features.map((f) => f.feature)).toEqual(['hour', 'day_of_week', 'distance', 'origin', 'destination']);
+    const report = await check(reference, control.slice(0, SMALL), fitted);
+    expect(report.features.map((f) => f.feature)).toEqual(['hour', 'dow', 'distance', 'origin', 'destination']);
     expect(report.compared).toBe(5);
   });
 
   it('raises no alarm on unchanged traffic, in small and large windows', async () => {
     const cases = [...windows(SMALL, 6), ...windows(1_000, 3, 6 * SMALL), ...windows(5_000, 2, 6 * SMALL + 3_000)];
     for (const w of cases) {
-      const report = await check(reference, w, 'flights');
+      const report = await check(reference, w, fitted);
       const f = byName(report);
       expect(report.compared).toBe(5);
       expect(report.drifted, report.summary).toBe(false);
@@ -70,14 +81,14 @@ describe('drift on every flights feature (January: 20,000 reference rows, held-o
       }
       if (w.length >= 1_000) expect(alarms(report), `${w.length} rows`).toEqual([]);
     }
-    const small = byName(await check(reference, control.slice(0, SMALL), 'flights'));
+    const small = byName(await check(reference, control.slice(0, SMALL), fitted));
     expect(small.destination!.score).toBeGreaterThan(0.1);
     expect(small.destination!.effectiveThreshold).toBeGreaterThan(small.destination!.score!);
   });
 
   it('flags a 30% flood of never-seen airports by the unseen share, in every window size', async () => {
     for (const w of [...windows(SMALL, 3), ...windows(5_000, 1, 3 * SMALL)]) {
-      const report = await check(reference, flood(w, ['origin', 'destination'], 0.3), 'flights');
+      const report = await check(reference, flood(w, ['origin', 'destination'], 0.3), fitted);
       const f = byName(report);
       for (const airport of [f.origin!, f.destination!]) {
         expect(airport).toMatchObject({ status: 'ok', drifted: true, unseenDrifted: true });
@@ -91,16 +102,16 @@ describe('drift on every flights feature (January: 20,000 reference rows, held-o
     const busiest = new Set((reference.features.origin as { top: Array<{ value: string }> }).top.slice(0, 10).map((t) => t.value));
     let dropped = 0;
     const shifted = control.filter((f) => !(busiest.has(f.origin) && dropped++ % 2 === 0));
-    const big = byName(await check(reference, shifted.slice(0, 10_000), 'flights')).origin!;
+    const big = byName(await check(reference, shifted.slice(0, 10_000), fitted)).origin!;
     expect(big).toMatchObject({ drifted: true, unseenDrifted: false });
     expect(big.score).toBeGreaterThan(big.effectiveThreshold!);
     // A 60 s window cannot tell this shift from sampling noise.
-    expect(byName(await check(reference, shifted.slice(0, SMALL), 'flights')).origin).toMatchObject({ drifted: false });
+    expect(byName(await check(reference, shifted.slice(0, SMALL), fitted)).origin).toMatchObject({ drifted: false });
   });
 
   it('flags a numeric shift as before (distances tripled, departures seven hours later)', async () => {
     for (const w of [control.slice(0, SMALL), control.slice(SMALL, SMALL + 5_000)]) {
-      const report = await check(reference, drifted(w), 'flights');
+      const report = await check(reference, drifted(w), fitted);
       // Two of the five features: a dataset verdict at driftShare 0.4, as with today's default
       // feature list (which already had the airports).
       expect(report.driftedFeatures).toEqual(expect.arrayContaining(['distance', 'hour']));
@@ -117,7 +128,7 @@ describe('drift on every feature of a non-flights table (seattle-weather.csv, la
 
   beforeAll(async () => {
     await withDuck(async (duck) => {
-      await duck.run(`CREATE TABLE days AS SELECT * FROM read_csv('${vegaDatasetsDataDir()}/seattle-weather.csv') ORDER BY hash(date)`);
+      await duck.run(`CREATE TABLE days AS SELECT * FROM read_csv('${vegaData('seattle-weather.csv')}') ORDER BY hash(date)`);
       await duck.run('CREATE TABLE ref AS SELECT * FROM days LIMIT 1000');
       // As prepareData profiles any table: its raw columns, the label among them.
       reference = await profileTable(duck, { from: 'ref', source: 'seattle', features: await defaultFeatures(duck, 'ref') });
@@ -130,7 +141,7 @@ describe('drift on every feature of a non-flights table (seattle-weather.csv, la
 
   it('watches every feature the requests carry, and raises no alarm on unchanged days', async () => {
     for (const w of windows()) {
-      const report = await check(reference, w, 'seattle-weather');
+      const report = await check(reference, w, null);
       expect(report.features.map((f) => f.feature)).toEqual(['date', 'temp_max', 'temp_min', 'wind', 'weather']);
       expect(report.compared).toBe(5);
       expect(report.drifted, report.summary).toBe(false);
@@ -143,13 +154,13 @@ describe('drift on every feature of a non-flights table (seattle-weather.csv, la
 
   it('flags a 30% flood of never-seen weather, and a numeric shift', async () => {
     for (const w of windows()) {
-      const flooded = byName(await check(reference, flood(w, ['weather'], 0.3), 'seattle-weather'));
+      const flooded = byName(await check(reference, flood(w, ['weather'], 0.3), null));
       expect(flooded.weather).toMatchObject({ drifted: true, unseenDrifted: true });
       const warmer = byName(
         await check(
           reference,
           w.map((d) => ({ ...d, temp_max: d.temp_max + 5 })),
-          'seattle-weather',
+          null,
         ),
       );
       expect(warmer.temp_max).toMatchObject({ drifted: true });

@@ -4,7 +4,9 @@ import { DRIFT_DEFAULTS, DRIFT_METHODS, METHODS_BY_KIND } from '../../lib/data/d
 import { parseModelSpec } from '../../lib/model-spec/model-spec.ts';
 
 const validation = { dataset: 'flights', columns: { date: { type: 'timestamp' } } };
-const withDrift = (drift: unknown) => () => parseModelSpec({ name: 'm', data: { validation }, monitor: { drift } });
+const features = { features: [{ name: 'x', kind: 'numeric' }] };
+const withDrift = (drift: unknown) => () =>
+  parseModelSpec({ name: 'm', data: { dataset: 'd', label: 'y', validation }, features, monitor: { drift } });
 
 describe('drift methods', () => {
   it('have a default threshold each, and numeric features can use every one', () => {

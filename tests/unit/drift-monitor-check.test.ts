@@ -8,23 +8,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
-import { checkPrefix, judgeSlos, referencePositiveRate, referenceProfileKey, runDriftCheck } from '../../lib/monitor/check.ts';
+import { checkPrefix, judgeSlos, referenceProfileKey, runDriftCheck } from '../../lib/monitor/check.ts';
+import { labelReference } from '../../lib/monitor/labels.ts';
 import type { DriftCheckReport } from '../../lib/monitor/report.ts';
 import { sloMetrics } from '../../lib/monitor/window.ts';
-import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { BuiltinRegistry, FEATURE_SPEC_TAG } from '../../lib/registry/index.ts';
 import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
 import { getJson, LocalArtifactStore, putJson } from '../../lib/storage/index.ts';
-import { drifted, januaryTraffic } from './helpers/drift-traffic.ts';
+import { numericProfile } from './helpers/profile-from-arrays.ts';
+import { drifted, januaryTraffic, type FlightRequest } from './helpers/drift-traffic.ts';
 
 let db: PGliteDatabase;
 let store: LocalArtifactStore;
 let registry: BuiltinRegistry;
-let control: FlightInstance[];
+let control: FlightRequest[];
+/** The champion's fitted features (the flights example's spec, fitted on the reference rows). */
+let featureSpecUri: string;
 const monitor = monitorSpecSchema.parse({
   window: '10m',
   minSamples: 300,
-  drift: { features: ['hour', 'day_of_week', 'distance', 'origin'] },
+  // Spec feature names (`dow`, `distance_scaled`) or profiled columns (`hour`, `origin`).
+  drift: { features: ['hour', 'dow', 'distance_scaled', 'origin'] },
   slo: { p99LatencyMs: 50, minLabels: 100 },
 });
 
@@ -34,11 +38,12 @@ async function model(name: string, withChampion = true): Promise<void> {
     runId: `run-${name}`,
     artifactUri: 'file:///nowhere/model.onnx',
     lineage: { datasetVersion: 'fixture', featureSpecHash: 'h', params: {} },
+    tags: { [FEATURE_SPEC_TAG]: featureSpecUri },
   });
   if (withChampion) await registry.setAlias(name, 'champion', v.version, { actor: 'test', reason: 'test' });
 }
 
-async function log(name: string, instances: readonly FlightInstance[], latencyMs = 2, ageMs = 0): Promise<void> {
+async function log(name: string, instances: readonly FlightRequest[], latencyMs = 2, ageMs = 0): Promise<void> {
   const requestId = randomUUID();
   for (const [i, f] of instances.entries()) {
     await db.query(
@@ -55,6 +60,7 @@ beforeAll(async () => {
   store = await LocalArtifactStore.create(`file://${await mkdtemp(join(tmpdir(), 'flywheel-monitor-store-'))}`);
   const traffic = await januaryTraffic(20_000, 600);
   control = traffic.control;
+  featureSpecUri = (await putJson(store, 'fixture/features.json', traffic.fitted)).uri;
   await putJson(store, referenceProfileKey('flights', 'fixture'), traffic.reference);
 }, 120_000);
 afterAll(async () => db?.close());
@@ -70,7 +76,7 @@ describe('runDriftCheck', () => {
     expect(summary.reasons[0]).toMatch(/^data drift: /);
     expect(summary.reportUri).toBe(store.uriFor(`${checkPrefix('drifty', 'c1')}/drift.json`));
     const report = await getJson<DriftCheckReport>(store, `${checkPrefix('drifty', 'c1')}/drift.json`);
-    expect(report.drift?.features.map((f) => f.feature)).toEqual(['hour', 'day_of_week', 'distance', 'origin']);
+    expect(report.drift?.features.map((f) => f.feature)).toEqual(['hour', 'dow', 'distance', 'origin']);
     expect(report.current?.features.distance).toMatchObject({
       kind: 'numeric',
       histogram: { edges: (report.reference?.features.distance as { histogram: { edges: number[] } }).histogram.edges },
@@ -176,36 +182,25 @@ describe('SLO metrics', () => {
     ]);
   });
 
-  it('label shift: the window share of positive labels against the training share from the delay ECDF', () => {
-    const reference = {
-      source: 'ref',
-      rows: 100,
-      // 25 of 100 training flights left more than 15 minutes late.
-      features: {
-        delay: {
-          kind: 'numeric' as const,
-          count: 100,
-          nulls: 0,
-          min: -5,
-          max: 60,
-          mean: 10,
-          std: 10,
-          quantiles: {},
-          histogram: { edges: [-5, 60], counts: [100] },
-          ecdf: { values: [-5, 15, 16, 60], counts: [50, 25, 20, 5], exact: true },
-        },
-      },
-    };
-    expect(referencePositiveRate(reference)).toBeCloseTo(0.25, 12);
-    expect(referencePositiveRate({ source: 'x', rows: 0, features: {} })).toBeNull();
+  it('label shift: the window share of positive labels against the training share of `__label`', () => {
+    // 25 of 100 training flights left more than 15 minutes late.
+    const reference = { source: 'ref', rows: 100, features: { __label: numericProfile([...Array(25).fill(1), ...Array(75).fill(0)]) } };
+    const ref = labelReference(reference, 'binary');
+    expect(ref).toEqual({ kind: 'binary', positiveRate: 0.25 });
+    expect(labelReference({ source: 'x', rows: 0, features: {} }, 'binary')).toBeNull();
     const rows = Array.from({ length: 100 }, (_, i) => row(0.5, 1, i < 10 ? 1 : 0)); // 10% late
-    const m = sloMetrics(rows, 50);
+    const m = sloMetrics(rows, 50, 'binary', ref);
     expect(m.positiveRate).toBeCloseTo(0.1, 12);
-    expect(sloMetrics(rows, 101).positiveRate).toBeNull();
-    const [shift] = judgeSlos(m, { minLabels: 50, maxLabelShift: 0.1 }, 0.25);
+    expect(m.labelShift).toBeCloseTo(0.15, 12);
+    expect(m.predictionShift).toBeCloseTo(0.25, 12); // mean P(1) 0.5 vs 0.25
+    expect(sloMetrics(rows, 101, 'binary', ref)).toMatchObject({ positiveRate: null, labelShift: null });
+    const [shift] = judgeSlos(m, { minLabels: 50, maxLabelShift: 0.1 });
     expect(shift).toMatchObject({ name: 'maxLabelShift', judged: true, breached: true });
     expect(shift!.observed).toBeCloseTo(0.15, 12);
-    expect(judgeSlos(m, { minLabels: 50, maxLabelShift: 0.2 }, 0.25)[0]).toMatchObject({ breached: false });
-    expect(judgeSlos(m, { minLabels: 50, maxLabelShift: 0.1 }, null)[0]).toMatchObject({ judged: false, breached: false });
+    expect(judgeSlos(m, { minLabels: 50, maxLabelShift: 0.2 })[0]).toMatchObject({ breached: false });
+    expect(judgeSlos(sloMetrics(rows, 50, 'binary', null), { minLabels: 50, maxLabelShift: 0.1 })[0]).toMatchObject({
+      judged: false,
+      breached: false,
+    });
   });
 });
