@@ -54,6 +54,9 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     maxPredictionShift: a.maxPredictionShift,
     minLabels: a.minLabels,
     maxAucDrop: a.maxAucDrop,
+    // Optional per-task limits (multiclass, regression); absent in plans written before tasks.
+    ...(a.maxAccuracyDrop !== undefined ? { maxAccuracyDrop: a.maxAccuracyDrop } : {}),
+    ...(a.maxRmseIncrease !== undefined ? { maxRmseIncrease: a.maxRmseIncrease } : {}),
   };
   const intervalMs = durationMs(a.interval);
   const maxExtensionMs = durationMs(a.maxExtension);
