@@ -5,12 +5,12 @@
 import { Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
-import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { loadModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
-import { getJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { selectBackend, type TfjsBackend } from '../../lib/training/backend.ts';
 import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
-import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { loadSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
@@ -48,12 +48,16 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
       const ctx = Context.current();
       const backend = await selectBackend(deps.backend ?? 'auto', deps.logger);
       const sources: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
-      const spec = await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(input.featureSpecUri));
+      const io = await loadModelIO(deps.store, input.featureSpecUri);
       const limit = input.limitRows ? { limit: input.limitRows } : {};
       const [train, validation] = await withDuck(async (duck) => [
-        await loadFlightsSplit(duck, sources, input.trainUri, spec, limit),
-        await loadFlightsSplit(duck, sources, input.validationUri, spec, limit),
+        await loadSplit(duck, sources, input.trainUri, io, limit),
+        await loadSplit(duck, sources, input.validationUri, io, limit),
       ]);
+      // A binary run's config stays exactly what it was before tasks (no `task` key), so its
+      // checkpoints, and a resume of one written by older code, are unchanged.
+      const task = io.task.kind === 'binary' ? undefined : io.task;
+      const hyperparameters = { ...(input.hyperparameters ?? {}), ...(task ? { task } : {}) };
 
       const resume = await resumePoint(deps, input.runKey, ctx.info.heartbeatDetails as TrainHeartbeat | undefined);
       if (resume)
@@ -74,7 +78,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
       const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
       try {
         const result = await trainMlp(
-          input.hyperparameters ?? {},
+          hyperparameters,
           train,
           validation,
           {
@@ -128,13 +132,24 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             best: result.weights,
           }),
         );
-        const specHash = featureSpecHash(spec);
-        const exported = await exportRun(deps.store, input.runKey, result.weights, result.layers, result.config.hidden, train, validation, {
-          featureSpecHash: specHash,
-          datasetVersion: input.datasetVersion,
-          runKey: input.runKey,
-          trainer: 'flywheel-tfjs-mlp',
-        });
+        const specHash = io.hash;
+        const exported = await exportRun(
+          deps.store,
+          input.runKey,
+          result.weights,
+          result.layers,
+          result.config.hidden,
+          train,
+          validation,
+          {
+            featureSpecHash: specHash,
+            datasetVersion: input.datasetVersion,
+            runKey: input.runKey,
+            trainer: 'flywheel-tfjs-mlp',
+            task: io.task.kind,
+          },
+          task,
+        );
         return {
           runKey: input.runKey,
           weightsUri: weights.uri,
@@ -147,8 +162,11 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             trainUri: input.trainUri,
             validationUri: input.validationUri,
             featureSpecUri: input.featureSpecUri,
+            featureSpecHash: specHash,
+            task: io.task.kind,
             hyperparameters: { ...result.config },
           },
+          task: io.task,
           backend,
           bestValLoss: result.bestValLoss,
           epochsRun: result.epochsRun,
