@@ -152,7 +152,11 @@ export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promis
   const dim = io.encoder.dimension;
   if (options.session.inputDim !== dim)
     throw new RangeError(`the model takes ${options.session.inputDim} inputs, its fitted features give ${dim}`);
-  const units = options.session.outputDim;
+  const units = io.head.units;
+  if (options.session.outputDim !== units)
+    throw new RangeError(
+      `the model gives ${options.session.outputDim} outputs per row, a ${io.task.kind} head with its fitted classes ${units}`,
+    );
   const batchRows = options.batchRows ?? 16_384;
   const outputs = new Float32Array(rows * units);
   const x = new Float32Array(batchRows * dim);
