@@ -24,6 +24,7 @@ import { OnnxSession, readOnnxMetadata } from '../../lib/onnx/index.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { LocalArtifactStore, putJson } from '../../lib/storage/index.ts';
 import { fitClasses, predictionOf, type Task } from '../../lib/tasks/task.ts';
+import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import { noPreemption } from '../../lib/training/preemption.ts';
 import type { BatchChunkResult, BatchPlan } from '../../lib/contracts/batch-predict.ts';
 import type { EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
@@ -229,6 +230,40 @@ describe('multiclass: Seattle and New York weather', () => {
     expect(trained.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     const meta = readOnnxMetadata(await store.get(store.keyFor(trained.modelUri)));
     expect(meta).toMatchObject({ featureSpecHash: io.hash, task: 'multiclass' });
+  }, 60_000);
+
+  it('checkpoints a preempted multiclass run and resumes it to the same result', async () => {
+    const preempt = new AbortController();
+    const acts = createTrainingActivities({
+      store,
+      logger: silentLogger(),
+      identity: 'test',
+      backend: 'cpu',
+      preemption: { signal: preempt.signal, dispose: () => undefined },
+    });
+    const runEnv = new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
+    runEnv.on('heartbeat', (d: unknown) => {
+      if ((d as { epoch: number }).epoch >= 2) preempt.abort(new Error('SIGTERM'));
+    });
+    const input = {
+      runKey: 'runs/weather/preempted',
+      trainUri: weather.trainUri,
+      validationUri: weather.validationUri,
+      featureSpecUri: weather.featureSpecUri,
+      datasetVersion: 'test',
+      hyperparameters,
+      checkpoint: { everySteps: 5 },
+    };
+    const err = await runEnv.run(acts.trainFlightsMlp, input).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ type: 'Preempted', nonRetryable: false });
+    const resumed = (await env.run(training().trainFlightsMlp, input)) as TrainActivityResult;
+    expect(resumed.resumedFrom?.epoch).toBeGreaterThanOrEqual(2);
+    expect(resumed.epochsRun).toBe(trained.epochsRun);
+    // Deterministic resume: the same weights as the uninterrupted run, so the same best loss.
+    expect(resumed.bestValLoss).toBeCloseTo(trained.bestValLoss, 5);
   }, 60_000);
 
   it('evaluates accuracy and macro-F1, slices by location, passes its gates and writes the report', async () => {
