@@ -28,7 +28,7 @@ import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
 import { putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { describeTask } from '../../lib/tasks/task.ts';
-import { encodeSplit, loadSplitRows, type SplitRows } from '../../lib/training/data.ts';
+import { describeDropped, encodeSplit, keepKnownClasses, loadSplitRows, type SplitRows } from '../../lib/training/data.ts';
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
@@ -112,13 +112,18 @@ function incomparable(candidate: ModelIO, champion: ModelIO): string | null {
 export function createEvaluationActivities(deps: EvaluationActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
 
-  async function loadRows(io: ModelIO, input: EvaluateCandidateInput): Promise<EvalRows> {
+  /** The rows one model is scored on; `notes` hears of test rows it cannot be scored on. */
+  async function loadRows(io: ModelIO, input: EvaluateCandidateInput, notes: string[], who: string): Promise<EvalRows> {
     const limit = input.limitRows ? { limit: input.limitRows } : {};
-    return withDuck(async (duck) => ({
+    const rows = await withDuck(async (duck) => ({
       test: await loadSplitRows(duck, ctx, input.testUri, io.fitted.spec, limit),
       // Only a binary model uses validation rows: its decision threshold is chosen on them.
       ...(io.task.kind === 'binary' ? { validation: await loadSplitRows(duck, ctx, input.validationUri, io.fitted.spec, limit) } : {}),
     }));
+    const known = keepKnownClasses(io.task, rows.test);
+    if (Object.keys(known.dropped).length > 0)
+      notes.push(`${who}: test rows of classes it was not fitted with left out (${describeDropped(known.dropped)})`);
+    return { ...rows, test: known.rows };
   }
 
   async function evaluateModel(
@@ -133,6 +138,8 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
     try {
       if (session.inputDim !== io.encoder.dimension)
         throw new RangeError(`the model takes ${session.inputDim} inputs, its fitted features give ${io.encoder.dimension}`);
+      if (session.outputDim !== io.head.units)
+        throw new RangeError(`the model gives ${session.outputDim} outputs per row, its ${io.task.kind} head ${io.head.units}`);
       const test = encodeSplit(io, rows.test);
       const outputs = await score(session, test);
       let metrics: TaskEvaluationMetrics;
@@ -171,13 +178,13 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
         });
       }
       heartbeat('loading test rows');
-      const rows = await loadRows(io, input);
+      const notes: string[] = [];
+      const rows = await loadRows(io, input, notes, 'candidate');
       // Slices come from the candidate's spec and rows, so the champion is sliced the same way.
       const slices = featureSlices(io.fitted.spec, rows.test.batch);
 
       heartbeat('scoring the candidate');
       const candidate = await evaluateModel(input.modelUri, io, rows, slices, true);
-      const notes: string[] = [];
       const championVersion = await findAlias(deps.registry, input.model, ALIASES.champion);
       let champion: ScoredModel | undefined;
       if (championVersion) {
@@ -191,7 +198,7 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
           if (why) {
             notes.push(`${label} not compared: ${why}`);
           } else {
-            const championRows = championIO.hash === io.hash ? rows : await loadRows(championIO, input);
+            const championRows = championIO.hash === io.hash ? rows : await loadRows(championIO, input, notes, label);
             champion = await evaluateModel(championVersion.artifactUri, championIO, championRows, slices, false);
           }
         } catch (err) {
@@ -199,8 +206,8 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
           // must not block every future candidate; the champion gates count as skipped.
           notes.push(`${label} not compared: ${err instanceof Error ? err.message : String(err)}`);
         }
-        for (const note of notes) deps.logger.warn({ model: input.model, runKey: input.runKey }, note);
       }
+      for (const note of notes) deps.logger.warn({ model: input.model, runKey: input.runKey }, note);
 
       const gates = checkTaskGates(parsed.data as TaskQualityGates, candidate, champion ? { metrics: champion.metrics } : undefined);
       const summary = notes.length > 0 ? `${gates.summary} (${notes.join('; ')})` : gates.summary;

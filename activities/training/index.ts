@@ -10,7 +10,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { selectBackend, type TfjsBackend } from '../../lib/training/backend.ts';
 import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
-import { loadSplit } from '../../lib/training/data.ts';
+import { describeDropped, loadSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
@@ -50,9 +50,14 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
       const sources: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
       const io = await loadModelIO(deps.store, input.featureSpecUri);
       const limit = input.limitRows ? { limit: input.limitRows } : {};
+      const dropped = (split: string) => (d: Record<string, number>) =>
+        deps.logger.warn(
+          { runKey: input.runKey, split, dropped: d },
+          `rows of classes the features were not fitted with left out: ${describeDropped(d)}`,
+        );
       const [train, validation] = await withDuck(async (duck) => [
-        await loadSplit(duck, sources, input.trainUri, io, limit),
-        await loadSplit(duck, sources, input.validationUri, io, limit),
+        await loadSplit(duck, sources, input.trainUri, io, { ...limit, onDropped: dropped('train') }),
+        await loadSplit(duck, sources, input.validationUri, io, { ...limit, onDropped: dropped('validation') }),
       ]);
       // A binary run's config stays exactly what it was before tasks (no `task` key), so its
       // checkpoints, and a resume of one written by older code, are unchanged.

@@ -1,7 +1,7 @@
 // Slice keys for any table, read from the model's own feature spec: one family per categorical
 // feature's source column (its values; groupSlices then keeps the most frequent) and one per
 // datetime feature's first part (hour, day of week, month or day of month). Flights get
-// `origin=ORD` and `date.hour=17` without the evaluator knowing what a flight is.
+// `city=Paris` and `date.hour=17` without the evaluator knowing what the table holds.
 import type { FeatureBatch } from '../features/tabular/encode.ts';
 import { sourceColumn, type DatetimePart, type FeatureSpec } from '../features/tabular/spec.ts';
 import { dayOfMonthOfMs, dayOfWeekOfMs, hourOfMs, monthOfMs } from '../time/naive-timestamp.ts';

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { sqlIdent, type Duck } from '../data/duck.ts';
 import { materializeSource, readSql, type SourceContext } from '../data/sources.ts';
 import { batchFromDuckColumns, featureColumnsSelect } from '../features/tabular/columns.ts';
-import type { FeatureBatch } from '../features/tabular/encode.ts';
+import type { FeatureBatch, FeatureColumn } from '../features/tabular/encode.ts';
 import type { ModelIO } from '../features/tabular/model-io.ts';
 import type { FeatureSpec } from '../features/tabular/spec.ts';
-import { encodeLabels, type LabelValue } from '../tasks/task.ts';
+import { encodeLabels, type LabelValue, type Task } from '../tasks/task.ts';
 import type { Dataset } from './tfjs/trainer.ts';
 
 /** The label column every split carries (the prepare → train/evaluate data contract): binary
@@ -63,18 +63,58 @@ export async function loadSplitRows(
   }
 }
 
+/** The rows at `keep` (ascending indices) of a split, every column alike. */
+export function selectRows(rows: SplitRows, keep: readonly number[]): SplitRows {
+  const pick = <T>(values: ArrayLike<T>): T[] => keep.map((i) => values[i]!);
+  const columns: Record<string, FeatureColumn> = {};
+  for (const [name, col] of Object.entries(rows.batch.columns))
+    columns[name] =
+      col instanceof Float64Array ? Float64Array.from(keep, (i) => col[i]!) : (pick(col as ArrayLike<unknown>) as FeatureColumn);
+  const extra: Record<string, (string | null)[]> = {};
+  for (const [name, col] of Object.entries(rows.extra)) extra[name] = pick(col);
+  return { spec: rows.spec, batch: { rows: keep.length, columns }, labels: pick(rows.labels), extra, rows: keep.length };
+}
+
+/**
+ * A multiclass split without the rows whose class the model was not fitted with (classes are
+ * fitted on the training split, so a rare class can appear only later): such a row has no
+ * target. `dropped` counts them per class; other tasks pass through.
+ */
+export function keepKnownClasses(task: Task, rows: SplitRows): { rows: SplitRows; dropped: Record<string, number> } {
+  if (task.kind !== 'multiclass') return { rows, dropped: {} };
+  const known = new Set(task.classes);
+  const keep: number[] = [];
+  const dropped: Record<string, number> = {};
+  rows.labels.forEach((v, i) => {
+    const c = v === null || v === undefined ? null : String(v);
+    if (c !== null && known.has(c)) keep.push(i);
+    else dropped[String(c)] = (dropped[String(c)] ?? 0) + 1;
+  });
+  return { rows: keep.length === rows.rows ? rows : selectRows(rows, keep), dropped };
+}
+
+/** `snow: 3 rows, fog: 1 row` for notes and logs; '' when nothing was dropped. */
+export function describeDropped(dropped: Record<string, number>): string {
+  return Object.entries(dropped)
+    .map(([c, n]) => `${c}: ${n} ${n === 1 ? 'row' : 'rows'}`)
+    .join(', ');
+}
+
 /** Encodes split rows with a model's fitted features; targets follow its task (encodeLabels). */
 export function encodeSplit(io: ModelIO, rows: SplitRows): Dataset {
   return { x: io.encoder.encode(rows.batch), y: encodeLabels(io.task, rows.labels), rows: rows.rows, dim: io.encoder.dimension };
 }
 
-/** loadSplitRows + encodeSplit with the model's own spec. */
+/** loadSplitRows + keepKnownClasses + encodeSplit with the model's own spec; `onDropped` hears
+ * of multiclass rows left out for a class the model was not fitted with. */
 export async function loadSplit(
   duck: Duck,
   ctx: SourceContext,
   splitUri: string,
   io: ModelIO,
-  options: LoadSplitOptions = {},
+  options: LoadSplitOptions & { onDropped?: (dropped: Record<string, number>) => void } = {},
 ): Promise<Dataset> {
-  return encodeSplit(io, await loadSplitRows(duck, ctx, splitUri, io.fitted.spec, options));
+  const known = keepKnownClasses(io.task, await loadSplitRows(duck, ctx, splitUri, io.fitted.spec, options));
+  if (Object.keys(known.dropped).length > 0) options.onDropped?.(known.dropped);
+  return encodeSplit(io, known.rows);
 }
