@@ -1,7 +1,9 @@
 // Training activities (GPU queue, or CPU when a job needs no GPU). They heartbeat
 // {checkpointUri, epoch, step, metrics}, checkpoint to the artifact store on a step/time policy,
 // resume from the heartbeat's checkpoint or else the newest intact one in storage, and on a
-// preemption notice checkpoint at once and fail with a retryable `Preempted`.
+// preemption notice checkpoint at once and fail with a retryable `Preempted`. `trainFlightsMlp`
+// keeps its name (workflow histories hold it) but trains any table and task: the split is encoded
+// with the run's fitted features and the head follows their task.
 import { Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
@@ -152,6 +154,8 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             runKey: input.runKey,
             trainer: 'flywheel-tfjs-mlp',
             task: io.task.kind,
+            // Output k is P(classes[k]): the file says so itself, not only its fitted features.
+            ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
           },
           task,
         );

@@ -230,6 +230,7 @@ describe('multiclass: Seattle and New York weather', () => {
     expect(trained.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     const meta = readOnnxMetadata(await store.get(store.keyFor(trained.modelUri)));
     expect(meta).toMatchObject({ featureSpecHash: io.hash, task: 'multiclass' });
+    expect(JSON.parse(meta.classes!)).toEqual(io.task.kind === 'multiclass' ? io.task.classes : []);
   }, 60_000);
 
   it('checkpoints a preempted multiclass run and resumes it to the same result', async () => {
