@@ -5,17 +5,17 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { planChunks, scoreChunk } from '../../lib/batch/score.ts';
+import { outputColumns, planChunks, scoreChunk } from '../../lib/batch/score.ts';
 import { loadChunk, publishJob, registerJob } from '../../lib/batch/table.ts';
 import type { Database } from '../../lib/db/index.ts';
-import { withDuck } from '../../lib/data/duck.ts';
+import { sqlString, withDuck } from '../../lib/data/duck.ts';
 import { materializeSource, type SourceContext, type SourceFile } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
-import type { FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { loadModelIO, type ModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
-import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import { putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { FEATURE_SPEC_TAG } from '../evaluation/index.ts';
 import type { BatchChunkResult, BatchManifest, BatchPlan, BatchPredictInput } from '../../lib/contracts/batch-predict.ts';
 
@@ -31,7 +31,7 @@ export interface BatchActivityDeps {
 export function createBatchActivities(deps: BatchActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
   const datasets = new Map<string, Promise<SourceFile>>();
-  const sessions = new Map<string, Promise<{ session: OnnxSession; spec: FlightsFeatureSpec }>>();
+  const sessions = new Map<string, Promise<{ session: OnnxSession; io: ModelIO }>>();
   const cacheDir = join(tmpdir(), `flywheel-batch-${process.pid}`);
 
   function requireDb(): Database {
@@ -58,7 +58,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         session: await OnnxSession.create(await deps.store.get(deps.store.keyFor(plan.artifactUri), { verify: true }), {
           intraOpNumThreads: 1,
         }),
-        spec: await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(plan.featureSpecUri)),
+        io: await loadModelIO(deps.store, plan.featureSpecUri),
       }))();
       entry.catch(() => sessions.delete(key));
       sessions.set(key, entry);
@@ -76,16 +76,31 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
           summary: `${version.model} v${version.version} has no ${FEATURE_SPEC_TAG} tag: which feature spec it needs is unknown`,
         });
+      const io = await loadModelIO(deps.store, featureSpecUri);
       const file = await dataset(input.datasetUri);
-      const [{ n } = { n: 0 }] = await withDuck((duck) =>
-        duck.all<{ n: number }>(
-          `SELECT count(*)::BIGINT AS n FROM read_parquet('${file.path.replaceAll("'", "''")}', hive_partitioning = false)`,
-        ),
-      );
+      const from = `read_parquet(${sqlString(file.path)}, hive_partitioning = false)`;
+      const [[{ n } = { n: 0 }], described] = await withDuck(async (duck) => [
+        await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${from}`),
+        await duck.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${from}`),
+      ]);
+      // A dataset without one of the model's input columns would fail every chunk the same way.
+      const present = new Set(described.map((c) => c.column_name));
+      const missing = io.inputs.filter((c) => !present.has(c.column)).map((c) => c.column);
+      if (missing.length > 0)
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
+          summary: `${input.datasetUri} lacks the input column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${version.model} v${version.version}`,
+        });
       return {
         rows: n,
         chunks: planChunks(n, input.chunkRows ?? 250_000),
-        model: { name: version.model, version: version.version, artifactUri: version.artifactUri, featureSpecUri },
+        model: {
+          name: version.model,
+          version: version.version,
+          artifactUri: version.artifactUri,
+          featureSpecUri,
+          task: io.task.kind,
+          outputColumns: outputColumns(io.task).map((c) => c.name),
+        },
       };
     },
 
@@ -99,13 +114,13 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     }): Promise<BatchChunkResult> {
       const context = Context.current();
       const file = await dataset(input.datasetUri);
-      const { session, spec } = await model(input.plan);
+      const { session, io } = await model(input.plan);
       return withDuck(
         (duck) =>
           scoreChunk(duck, {
             path: file.path,
             chunk: input.chunk,
-            spec,
+            io,
             session,
             modelVersion: input.plan.version,
             store: deps.store,

@@ -1,26 +1,34 @@
 // Evaluation activity (CPU queue). The candidate and the current champion are scored by ONNX
-// Runtime on the same held-out test rows (each encoded with its own feature spec), checked against
-// the model's quality gates, and written up as JSON and an HTML report. A failed gate is a
-// non-retryable QualityGateFailed; a passing candidate is registered by activities/registry/.
+// Runtime on the same held-out test rows (each encoded with its own fitted features), evaluated
+// for the model's task, checked against its quality gates, and written up as JSON and an HTML
+// report. A failed gate is a non-retryable QualityGateFailed; a passing candidate is registered by
+// activities/registry/. A champion that cannot be compared (another task, other classes, other
+// inputs, unreadable features) is left out with a note, never compared wrongly.
 import { Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
-import { hourOf, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
 import {
-  checkGates,
+  checkTaskGates,
   evaluateBinary,
+  evaluateMulticlass,
+  evaluateRegression,
   measureLatency,
-  qualityGatesSchema,
+  qualityGatesSchemaFor,
   renderEvaluationReport,
   sliceName,
-  type EvaluationMetrics,
+  type BatchLatency,
+  type TaskEvaluationMetrics,
+  type TaskQualityGates,
 } from '../../lib/evaluation/index.ts';
+import { featureSlices } from '../../lib/evaluation/feature-slices.ts';
+import { loadModelIO, type ModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
-import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
-import { encodeRows, loadFlightsRows, type FlightsRows } from '../../lib/training/data.ts';
+import { putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import { describeTask } from '../../lib/tasks/task.ts';
+import { describeDropped, encodeSplit, keepKnownClasses, loadSplitRows, type SplitRows } from '../../lib/training/data.ts';
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
@@ -36,62 +44,121 @@ export interface EvaluationActivityDeps {
   logger: Logger;
 }
 
+/** One model scored on the split: what the gates, the report and metrics.json take. */
+interface ScoredModel {
+  metrics: TaskEvaluationMetrics;
+  latency?: readonly BatchLatency[];
+  sizeBytes: number;
+}
+
+/** Test (and, for a binary model, validation) rows read with one model's input spec. */
+interface EvalRows {
+  test: SplitRows;
+  validation?: SplitRows;
+}
+
 async function score(session: OnnxSession, data: Dataset): Promise<Float32Array> {
-  const out = new Float32Array(data.rows);
+  const units = session.outputDim;
+  const out = new Float32Array(data.rows * units);
   for (let start = 0; start < data.rows; start += CHUNK) {
     const end = Math.min(data.rows, start + CHUNK);
-    out.set(await session.run(data.x.subarray(start * data.dim, end * data.dim), end - start), start);
+    out.set(await session.run(data.x.subarray(start * data.dim, end * data.dim), end - start), start * units);
   }
   return out;
 }
 
-/** Slices people ask about: the busiest origin airports and 4-hour blocks of the day. */
-function sliceKeys(rows: FlightsRows): Record<string, string[]> {
-  const hour = Array.from(rows.batch.dateMs, (ms) => {
-    const b = Math.floor(hourOf(ms) / 4) * 4;
-    return `${String(b).padStart(2, '0')}-${String(b + 3).padStart(2, '0')}`;
-  });
-  return { origin: Array.from(rows.batch.origin), hour };
+/**
+ * The flat numbers the registry stores per version (and `flywheel models` lists), per task:
+ * binary rocAuc, prAuc, logLoss, brier, ece, threshold, precision, recall, f1; multiclass
+ * accuracy, macroF1, logLoss, topKAccuracy, topK, classes; regression rmse, mae, r2, targetMean.
+ */
+export function summarizeMetrics(m: TaskEvaluationMetrics): Record<string, number> {
+  if (!('task' in m))
+    return {
+      rocAuc: m.rocAuc,
+      prAuc: m.prAuc,
+      logLoss: m.logLoss,
+      brier: m.brier,
+      ece: m.ece,
+      threshold: m.threshold,
+      precision: m.precision,
+      recall: m.recall,
+      f1: m.f1,
+    };
+  if (m.task === 'multiclass')
+    return {
+      accuracy: m.accuracy,
+      macroF1: m.macroF1,
+      logLoss: m.logLoss,
+      topKAccuracy: m.topK.accuracy,
+      topK: m.topK.k,
+      classes: m.classes.length,
+    };
+  return { rmse: m.rmse, mae: m.mae, r2: m.r2, targetMean: m.targetMean };
 }
 
-function summarize(m: EvaluationMetrics): Record<string, number> {
-  return {
-    rocAuc: m.rocAuc,
-    prAuc: m.prAuc,
-    logLoss: m.logLoss,
-    brier: m.brier,
-    ece: m.ece,
-    threshold: m.threshold,
-    precision: m.precision,
-    recall: m.recall,
-    f1: m.f1,
-  };
+/** Why a champion cannot be compared with the candidate on these rows, or null when it can. */
+function incomparable(candidate: ModelIO, champion: ModelIO): string | null {
+  if (champion.task.kind !== candidate.task.kind)
+    return `it is a ${describeTask(champion.task.kind)} model, the candidate a ${describeTask(candidate.task.kind)} one`;
+  if (champion.task.kind === 'multiclass' && candidate.task.kind === 'multiclass') {
+    const theirs = champion.task.classes.join(',');
+    if (theirs !== candidate.task.classes.join(','))
+      return `its classes (${champion.task.classes.join(', ')}) are not the candidate's (${candidate.task.classes.join(', ')})`;
+  }
+  return null;
 }
 
 export function createEvaluationActivities(deps: EvaluationActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
 
+  /** The rows one model is scored on; `notes` hears of test rows it cannot be scored on. */
+  async function loadRows(io: ModelIO, input: EvaluateCandidateInput, notes: string[], who: string): Promise<EvalRows> {
+    const limit = input.limitRows ? { limit: input.limitRows } : {};
+    const rows = await withDuck(async (duck) => ({
+      test: await loadSplitRows(duck, ctx, input.testUri, io.fitted.spec, limit),
+      // Only a binary model uses validation rows: its decision threshold is chosen on them.
+      ...(io.task.kind === 'binary' ? { validation: await loadSplitRows(duck, ctx, input.validationUri, io.fitted.spec, limit) } : {}),
+    }));
+    const known = keepKnownClasses(io.task, rows.test);
+    if (Object.keys(known.dropped).length > 0)
+      notes.push(`${who}: test rows of classes it was not fitted with left out (${describeDropped(known.dropped)})`);
+    return { ...rows, test: known.rows };
+  }
+
   async function evaluateModel(
     modelUri: string,
-    spec: FlightsFeatureSpec,
-    test: FlightsRows,
-    validation: FlightsRows,
+    io: ModelIO,
+    rows: EvalRows,
+    slices: Record<string, string[]>,
     withLatency: boolean,
-  ) {
+  ): Promise<ScoredModel> {
     const bytes = await deps.store.get(deps.store.keyFor(modelUri), { verify: true });
     const session = await OnnxSession.create(bytes);
     try {
-      const testData = encodeRows(spec, test);
-      const validationData = encodeRows(spec, validation);
-      const metrics = evaluateBinary({
-        scores: await score(session, testData),
-        labels: test.labels,
-        validationScores: await score(session, validationData),
-        validationLabels: validation.labels,
-        slices: sliceKeys(test),
-      });
-      const latency = withLatency ? await measureLatency(session, testData.dim) : undefined;
-      return { metrics, latency, sizeBytes: bytes.byteLength };
+      if (session.inputDim !== io.encoder.dimension)
+        throw new RangeError(`the model takes ${session.inputDim} inputs, its fitted features give ${io.encoder.dimension}`);
+      if (session.outputDim !== io.head.units)
+        throw new RangeError(`the model gives ${session.outputDim} outputs per row, its ${io.task.kind} head ${io.head.units}`);
+      const test = encodeSplit(io, rows.test);
+      const outputs = await score(session, test);
+      let metrics: TaskEvaluationMetrics;
+      if (io.task.kind === 'multiclass') {
+        metrics = evaluateMulticlass({ probabilities: outputs, labels: test.y, classes: io.task.classes, slices });
+      } else if (io.task.kind === 'regression') {
+        metrics = evaluateRegression({ predictions: outputs, targets: test.y, slices });
+      } else {
+        const validation = encodeSplit(io, rows.validation!);
+        metrics = evaluateBinary({
+          scores: outputs,
+          labels: test.y,
+          validationScores: await score(session, validation),
+          validationLabels: validation.y,
+          slices,
+        });
+      }
+      const latency = withLatency ? await measureLatency(session, test.dim) : undefined;
+      return { metrics, ...(latency ? { latency } : {}), sizeBytes: bytes.byteLength };
     } finally {
       await session.dispose();
     }
@@ -99,65 +166,96 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
 
   return {
     async evaluateCandidate(input: EvaluateCandidateInput): Promise<EvaluateCandidateResult> {
-      const parsed = qualityGatesSchema.safeParse(input.gates ?? {});
+      const heartbeat = (step: string) => Context.current().heartbeat({ step });
+      const io = await loadModelIO(deps.store, input.featureSpecUri);
+      const kind = io.task.kind;
+      const parsed = qualityGatesSchemaFor(kind).safeParse(input.gates ?? {});
       if (!parsed.success) {
         throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
-          summary: `invalid quality gates: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          summary: `invalid quality gates for a ${describeTask(kind)} model: ${parsed.error.issues
+            .map((i) => `${i.path.join('.') || '(gates)'}: ${i.message}`)
+            .join('; ')}`,
         });
       }
-      const heartbeat = (step: string) => Context.current().heartbeat({ step });
       heartbeat('loading test rows');
-      const limit = input.limitRows ? { limit: input.limitRows } : {};
-      const [test, validation] = await withDuck(async (duck) => [
-        await loadFlightsRows(duck, ctx, input.testUri, limit),
-        await loadFlightsRows(duck, ctx, input.validationUri, limit),
-      ]);
-      const spec = await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(input.featureSpecUri));
+      const notes: string[] = [];
+      const rows = await loadRows(io, input, notes, 'candidate');
+      // Slices come from the candidate's spec and rows, so the champion is sliced the same way.
+      const slices = featureSlices(io.fitted.spec, rows.test.batch);
 
       heartbeat('scoring the candidate');
-      const candidate = await evaluateModel(input.modelUri, spec, test, validation, true);
+      const candidate = await evaluateModel(input.modelUri, io, rows, slices, true);
       const championVersion = await findAlias(deps.registry, input.model, ALIASES.champion);
-      let champion: Awaited<ReturnType<typeof evaluateModel>> | undefined;
+      let champion: ScoredModel | undefined;
       if (championVersion) {
         heartbeat(`scoring champion v${championVersion.version}`);
-        const championSpecUri = championVersion.tags[FEATURE_SPEC_TAG];
-        const championSpec = championSpecUri ? await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(championSpecUri)) : spec;
-        champion = await evaluateModel(championVersion.artifactUri, championSpec, test, validation, false);
+        const label = `champion v${championVersion.version}`;
+        try {
+          const championSpecUri = championVersion.tags[FEATURE_SPEC_TAG];
+          const championIO =
+            !championSpecUri || championSpecUri === input.featureSpecUri ? io : await loadModelIO(deps.store, championSpecUri);
+          const why = incomparable(io, championIO);
+          if (why) {
+            notes.push(`${label} not compared: ${why}`);
+          } else {
+            const championRows = championIO.hash === io.hash ? rows : await loadRows(championIO, input, notes, label);
+            champion = await evaluateModel(championVersion.artifactUri, championIO, championRows, slices, false);
+          }
+        } catch (err) {
+          // A champion that cannot be read or scored (legacy feature state, another input width)
+          // must not block every future candidate; the champion gates count as skipped.
+          notes.push(`${label} not compared: ${err instanceof Error ? err.message : String(err)}`);
+        }
       }
+      for (const note of notes) deps.logger.warn({ model: input.model, runKey: input.runKey }, note);
 
-      const gates = checkGates(parsed.data, candidate, champion ? { metrics: champion.metrics } : undefined);
+      const gates = checkTaskGates(parsed.data as TaskQualityGates, candidate, champion ? { metrics: champion.metrics } : undefined);
+      const summary = notes.length > 0 ? `${gates.summary} (${notes.join('; ')})` : gates.summary;
+      const report = { ...gates, summary };
       const html = await renderEvaluationReport({
         title: `${input.model}: ${input.runKey}`,
         candidate: { ...candidate, label: 'candidate' },
         ...(champion && championVersion ? { champion: { ...champion, label: `champion v${championVersion.version}` } } : {}),
-        gates,
+        gates: report,
       });
       const prefix = `${input.runKey}/evaluation`;
       const metricsInfo = await putJson(deps.store, `${prefix}/metrics.json`, {
+        task: kind,
         candidate,
         champion: champion ? { version: championVersion!.version, ...champion } : null,
+        notes,
       });
-      const gatesInfo = await putJson(deps.store, `${prefix}/gates.json`, gates);
+      const gatesInfo = await putJson(deps.store, `${prefix}/gates.json`, report);
       const reportInfo = await deps.store.put(`${prefix}/report.html`, html, { contentType: 'text/html' });
-      deps.logger.info({ model: input.model, runKey: input.runKey, summary: gates.summary, report: reportInfo.uri }, 'evaluation done');
+      deps.logger.info({ model: input.model, runKey: input.runKey, summary, report: reportInfo.uri }, 'evaluation done');
       if (!gates.passed) {
         throw permanentFailure(FAILURE_TYPES.QualityGateFailed, {
-          summary: gates.summary,
+          summary,
           reportUri: gatesInfo.uri,
           htmlReportUri: reportInfo.uri,
           failedGates: gates.gates.filter((g) => !g.passed).map((g) => g.name),
         });
       }
+      const championSummary = champion ? summarizeMetrics(champion.metrics) : undefined;
       return {
-        summary: gates.summary,
+        summary,
         passed: true,
         gateReportUri: gatesInfo.uri,
         reportUri: reportInfo.uri,
         metricsUri: metricsInfo.uri,
-        metrics: summarize(candidate.metrics),
+        metrics: summarizeMetrics(candidate.metrics),
         worstSlice: candidate.metrics.worstSlice ? sliceName(candidate.metrics.worstSlice) : null,
-        champion: champion && championVersion ? { version: championVersion.version, rocAuc: champion.metrics.rocAuc } : null,
+        champion:
+          champion && championVersion && championSummary
+            ? {
+                version: championVersion.version,
+                ...(championSummary.rocAuc !== undefined ? { rocAuc: championSummary.rocAuc } : {}),
+                ...(kind === 'binary' ? {} : { metrics: championSummary }),
+              }
+            : null,
         sizeBytes: candidate.sizeBytes,
+        task: kind,
+        ...(notes.length > 0 ? { notes } : {}),
       };
     },
   };

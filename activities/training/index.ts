@@ -1,16 +1,18 @@
 // Training activities (GPU queue, or CPU when a job needs no GPU). They heartbeat
 // {checkpointUri, epoch, step, metrics}, checkpoint to the artifact store on a step/time policy,
 // resume from the heartbeat's checkpoint or else the newest intact one in storage, and on a
-// preemption notice checkpoint at once and fail with a retryable `Preempted`.
+// preemption notice checkpoint at once and fail with a retryable `Preempted`. `trainFlightsMlp`
+// keeps its name (workflow histories hold it) but trains any table and task: the split is encoded
+// with the run's fitted features and the head follows their task.
 import { Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
-import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { loadModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
-import { getJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { selectBackend, type TfjsBackend } from '../../lib/training/backend.ts';
 import { latestValidCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
-import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { describeDropped, loadSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
@@ -48,12 +50,21 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
       const ctx = Context.current();
       const backend = await selectBackend(deps.backend ?? 'auto', deps.logger);
       const sources: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
-      const spec = await getJson<FlightsFeatureSpec>(deps.store, deps.store.keyFor(input.featureSpecUri));
+      const io = await loadModelIO(deps.store, input.featureSpecUri);
       const limit = input.limitRows ? { limit: input.limitRows } : {};
+      const dropped = (split: string) => (d: Record<string, number>) =>
+        deps.logger.warn(
+          { runKey: input.runKey, split, dropped: d },
+          `rows of classes the features were not fitted with left out: ${describeDropped(d)}`,
+        );
       const [train, validation] = await withDuck(async (duck) => [
-        await loadFlightsSplit(duck, sources, input.trainUri, spec, limit),
-        await loadFlightsSplit(duck, sources, input.validationUri, spec, limit),
+        await loadSplit(duck, sources, input.trainUri, io, { ...limit, onDropped: dropped('train') }),
+        await loadSplit(duck, sources, input.validationUri, io, { ...limit, onDropped: dropped('validation') }),
       ]);
+      // A binary run's config stays exactly what it was before tasks (no `task` key), so its
+      // checkpoints, and a resume of one written by older code, are unchanged.
+      const task = io.task.kind === 'binary' ? undefined : io.task;
+      const hyperparameters = { ...(input.hyperparameters ?? {}), ...(task ? { task } : {}) };
 
       const resume = await resumePoint(deps, input.runKey, ctx.info.heartbeatDetails as TrainHeartbeat | undefined);
       if (resume)
@@ -74,7 +85,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
       const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
       try {
         const result = await trainMlp(
-          input.hyperparameters ?? {},
+          hyperparameters,
           train,
           validation,
           {
@@ -128,13 +139,26 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             best: result.weights,
           }),
         );
-        const specHash = featureSpecHash(spec);
-        const exported = await exportRun(deps.store, input.runKey, result.weights, result.layers, result.config.hidden, train, validation, {
-          featureSpecHash: specHash,
-          datasetVersion: input.datasetVersion,
-          runKey: input.runKey,
-          trainer: 'flywheel-tfjs-mlp',
-        });
+        const specHash = io.hash;
+        const exported = await exportRun(
+          deps.store,
+          input.runKey,
+          result.weights,
+          result.layers,
+          result.config.hidden,
+          train,
+          validation,
+          {
+            featureSpecHash: specHash,
+            datasetVersion: input.datasetVersion,
+            runKey: input.runKey,
+            trainer: 'flywheel-tfjs-mlp',
+            task: io.task.kind,
+            // Output k is P(classes[k]): the file says so itself, not only its fitted features.
+            ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
+          },
+          task,
+        );
         return {
           runKey: input.runKey,
           weightsUri: weights.uri,
@@ -147,8 +171,11 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             trainUri: input.trainUri,
             validationUri: input.validationUri,
             featureSpecUri: input.featureSpecUri,
+            featureSpecHash: specHash,
+            task: io.task.kind,
             hyperparameters: { ...result.config },
           },
+          task: io.task,
           backend,
           bestValLoss: result.bestValLoss,
           epochsRun: result.epochsRun,

@@ -77,11 +77,11 @@ export function registerBatchCommands(program: Command): void {
 
   batch
     .command('start')
-    .argument('<dataset-uri>', 'Parquet dataset: file:// or s3:// URI')
+    .argument('<dataset-uri>', "Parquet dataset (file:// or s3:// URI) holding the model's input columns")
     .requiredOption('--model <name>', 'registered model name')
     .option('--alias <alias>', 'model alias to resolve (ignored with --version)', 'champion')
     .option('--version <n>', 'exact model version')
-    .requiredOption('--output <prefix>', 'artifact-store prefix for outputs, e.g. batch/flights/2001-h1')
+    .requiredOption('--output <prefix>', 'artifact-store prefix for outputs, e.g. batch/weather/2015')
     .option('--chunk-rows <n>', 'rows per chunk', '250000')
     .option('--parallel <n>', 'chunks in flight at once', '4')
     .option('--id <label>', 'job label in the workflow id (default: the output prefix)')

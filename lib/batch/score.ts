@@ -1,16 +1,21 @@
-// Scores one chunk of a dataset: reads its rows columnar by file row number, encodes them with
-// the model's feature spec, runs ONNX Runtime in large batches, and writes one Parquet file.
+// Scores one chunk of a dataset: reads the model's input columns by file row number, encodes them
+// with the version's fitted features (the encoder serving uses, so online and batch agree), runs
+// ONNX Runtime in large batches, and writes one Parquet file with the task's output columns.
 // The same chunk always reads the same rows and writes the same key, so a retried chunk
 // overwrites its own output and never duplicates rows.
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DuckDBAppender } from '@duckdb/node-api';
 import type { Duck } from '../data/duck.ts';
-import { sqlString } from '../data/duck.ts';
-import { encodeFlights, featureDimension, type FlightsFeatureSpec } from '../features/flights.ts';
+import { sqlIdent, sqlString } from '../data/duck.ts';
+import { batchFromDuckColumns, featureColumnsSelect } from '../features/tabular/columns.ts';
+import type { FeatureBatch, FeatureColumn } from '../features/tabular/encode.ts';
+import type { ModelIO } from '../features/tabular/model-io.ts';
 import type { OnnxSession } from '../onnx/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
+import { argmax, type Task } from '../tasks/task.ts';
 
 export interface ChunkRange {
   index: number;
@@ -39,11 +44,73 @@ export function chunkKey(outputPrefix: string, index: number): string {
   return `${outputPrefix}/part-${String(index).padStart(5, '0')}.parquet`;
 }
 
+/** One output column of a scored chunk (between `row_number` and `model_version`). */
+export interface OutputColumn {
+  name: string;
+  type: 'FLOAT' | 'VARCHAR';
+}
+
+/**
+ * The columns a task's predictions are written as: binary `probability` (of label 1);
+ * multiclass `class` (the predicted one), `probability` (of that class) and `p_<class>` per class
+ * in model output order; regression `value`.
+ */
+export function outputColumns(task: Task): OutputColumn[] {
+  switch (task.kind) {
+    case 'binary':
+      return [{ name: 'probability', type: 'FLOAT' }];
+    case 'multiclass':
+      return [
+        { name: 'class', type: 'VARCHAR' },
+        { name: 'probability', type: 'FLOAT' },
+        ...task.classes.map((c) => ({ name: `p_${c}`, type: 'FLOAT' as const })),
+      ];
+    case 'regression':
+      return [{ name: 'value', type: 'FLOAT' }];
+  }
+}
+
+/** Scored rows as the task reads them; `outputs` is the model's raw `rows × units`. */
+export interface ScoredRows {
+  rowNumbers: ArrayLike<number>;
+  /** Per row what prediction_log.output holds: P(label = 1), P(predicted class), or the value.
+   * (Named for the binary case the batch table was built for.) */
+  probabilities: Float32Array;
+  /** Multiclass: the predicted class per row. */
+  classes?: string[];
+  outputs: Float32Array;
+  modelVersion: number;
+}
+
+/** The primary output (and predicted class) per row from the model's raw outputs. */
+export function readOutputs(task: Task, outputs: Float32Array, rows: number): Pick<ScoredRows, 'probabilities' | 'classes'> {
+  if (task.kind !== 'multiclass') return { probabilities: outputs.length === rows ? outputs : outputs.slice(0, rows) };
+  const k = task.classes.length;
+  const probabilities = new Float32Array(rows);
+  const classes = new Array<string>(rows);
+  for (let i = 0; i < rows; i++) {
+    const best = argmax(outputs, i * k, k);
+    probabilities[i] = outputs[i * k + best]!;
+    classes[i] = task.classes[best]!;
+  }
+  return { probabilities, classes };
+}
+
+/** Rows [start, end) of a batch without copying typed columns. */
+function sliceBatch(batch: FeatureBatch, start: number, end: number): FeatureBatch {
+  const columns: Record<string, FeatureColumn> = {};
+  for (const [name, col] of Object.entries(batch.columns))
+    columns[name] = ArrayBuffer.isView(col) ? (col as Float64Array).subarray(start, end) : Array.prototype.slice.call(col, start, end);
+  return { rows: end - start, columns };
+}
+
 export interface ScoreChunkOptions {
-  /** Local Parquet file of the dataset. */
+  /** Local Parquet file of the dataset; it must hold the model's input columns (any others are
+   * ignored). */
   path: string;
   chunk: ChunkRange;
-  spec: FlightsFeatureSpec;
+  /** The version's fitted features (loadModelIO of its featureSpecUri tag). */
+  io: ModelIO;
   session: OnnxSession;
   modelVersion: number;
   store: ArtifactStore;
@@ -52,48 +119,65 @@ export interface ScoreChunkOptions {
   batchRows?: number;
   onProgress?: (rowsDone: number) => void;
   /** Called with the scored rows before the chunk's file is written (e.g. to load a table). */
-  onScored?: (rows: { rowNumbers: ArrayLike<number>; probabilities: Float32Array; modelVersion: number }) => Promise<void>;
+  onScored?: (rows: ScoredRows) => Promise<void>;
   signal?: AbortSignal;
 }
 
+const ROW_NUMBER = '__flywheel_row_number';
+
+/** Appends one row's output columns, in `outputColumns` order. */
+function appendOutputs(task: Task, outputs: Float32Array, read: Pick<ScoredRows, 'probabilities' | 'classes'>) {
+  const { probabilities, classes } = read;
+  if (task.kind !== 'multiclass' || !classes) return (a: DuckDBAppender, i: number) => a.appendFloat(probabilities[i]!);
+  const k = task.classes.length;
+  return (a: DuckDBAppender, i: number) => {
+    a.appendVarchar(classes[i]!);
+    a.appendFloat(probabilities[i]!);
+    for (let j = 0; j < k; j++) a.appendFloat(outputs[i * k + j]!);
+  };
+}
+
 export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promise<ChunkOutput> {
-  const { chunk, spec } = options;
+  const { chunk, io } = options;
+  const spec = io.fitted.spec;
   const cols = await duck.columns(
-    `SELECT file_row_number::DOUBLE AS r, epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination
+    `SELECT file_row_number::DOUBLE AS ${ROW_NUMBER}, ${featureColumnsSelect(spec)}
      FROM read_parquet(${sqlString(options.path)}, file_row_number = true, hive_partitioning = false)
      WHERE file_row_number >= ${chunk.start} AND file_row_number < ${chunk.end} ORDER BY file_row_number`,
     options.signal,
   );
-  const rows = (cols.r ?? []).length;
-  const dim = featureDimension(spec);
+  const rowNumbers = (cols[ROW_NUMBER] ?? []) as number[];
+  const rows = rowNumbers.length;
+  const batch = { ...batchFromDuckColumns(spec, cols), rows };
+  const dim = io.encoder.dimension;
+  if (options.session.inputDim !== dim)
+    throw new RangeError(`the model takes ${options.session.inputDim} inputs, its fitted features give ${dim}`);
+  const units = io.head.units;
+  if (options.session.outputDim !== units)
+    throw new RangeError(
+      `the model gives ${options.session.outputDim} outputs per row, a ${io.task.kind} head with its fitted classes ${units}`,
+    );
   const batchRows = options.batchRows ?? 16_384;
-  const predictions = new Float32Array(rows);
+  const outputs = new Float32Array(rows * units);
   const x = new Float32Array(batchRows * dim);
   for (let start = 0; start < rows; start += batchRows) {
     options.signal?.throwIfAborted();
     const end = Math.min(rows, start + batchRows);
-    encodeFlights(
-      spec,
-      {
-        dateMs: (cols.ms as number[]).slice(start, end),
-        distance: (cols.distance as number[]).slice(start, end),
-        origin: (cols.origin as string[]).slice(start, end),
-        destination: (cols.destination as string[]).slice(start, end),
-      },
-      x,
-    );
-    predictions.set(await options.session.run(x.subarray(0, (end - start) * dim), end - start), start);
+    io.encoder.encode(sliceBatch(batch, start, end), x);
+    outputs.set(await options.session.run(x.subarray(0, (end - start) * dim), end - start), start * units);
     options.onProgress?.(end);
   }
 
-  await options.onScored?.({ rowNumbers: cols.r as number[], probabilities: predictions, modelVersion: options.modelVersion });
+  const read = readOutputs(io.task, outputs, rows);
+  await options.onScored?.({ rowNumbers, ...read, outputs, modelVersion: options.modelVersion });
   const table = `chunk_${chunk.index}`;
-  await duck.run(`CREATE OR REPLACE TEMP TABLE ${table} (row_number BIGINT, probability FLOAT, model_version INTEGER)`);
+  const columns = outputColumns(io.task).map((c) => `${sqlIdent(c.name)} ${c.type}`);
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${table} (row_number BIGINT, ${columns.join(', ')}, model_version INTEGER)`);
+  const append = appendOutputs(io.task, outputs, read);
   // Row numbers fit a double exactly; the appender widens them to BIGINT without a BigInt per row.
-  const rowNumbers = cols.r as number[];
   await duck.appendRows(table, rows, (a, i) => {
     a.appendDouble(rowNumbers[i]!);
-    a.appendFloat(predictions[i]!);
+    append(a, i);
     a.appendInteger(options.modelVersion);
   });
   const tmp = await mkdtemp(join(tmpdir(), 'flywheel-chunk-'));

@@ -5,7 +5,7 @@ import { workflowRef } from './workflow-ref.ts';
 
 /** Input of `batchPredict`: score a whole dataset with one registered model version. */
 export interface BatchPredictInput {
-  /** Parquet dataset (file:// or s3://) with the flights columns. */
+  /** Parquet dataset (file:// or s3://) holding the model's input columns (others are ignored). */
   datasetUri: string;
   /** Model name plus an alias (default champion) or an exact version. */
   model: { name: string; alias?: string; version?: number };
@@ -31,7 +31,17 @@ export interface BatchChunkResult {
 export interface BatchPlan {
   rows: number;
   chunks: Array<{ index: number; start: number; end: number }>;
-  model: { name: string; version: number; artifactUri: string; featureSpecUri: string };
+  model: {
+    name: string;
+    version: number;
+    artifactUri: string;
+    featureSpecUri: string;
+    /** The version's task; absent from plans made before tasks (binary). */
+    task?: 'binary' | 'multiclass' | 'regression';
+    /** Prediction columns each output file holds between `row_number` and `model_version`:
+     * binary `probability`; multiclass `class`, `probability`, `p_<class>`…; regression `value`. */
+    outputColumns?: string[];
+  };
 }
 
 /** Carried across continue-as-new. */

@@ -84,10 +84,19 @@ export interface EvaluateCandidateResult {
   gateReportUri: string;
   reportUri: string;
   metricsUri: string;
+  /** Per task (summarizeMetrics in activities/evaluation): binary rocAuc, prAuc, logLoss, brier, ece,
+   * threshold, precision, recall, f1; multiclass accuracy, macroF1, logLoss, topKAccuracy, topK,
+   * classes; regression rmse, mae, r2, targetMean. */
   metrics: Record<string, number>;
   worstSlice: string | null;
-  champion: { version: number; rocAuc: number } | null;
+  /** The champion scored on the same rows; `rocAuc` for a binary one, `metrics` (same keys as
+   * `metrics`) for the other tasks. null when there is none or it could not be compared (`notes`). */
+  champion: { version: number; rocAuc?: number; metrics?: Record<string, number> } | null;
   sizeBytes: number;
+  /** The candidate's task; absent from results written before tasks (binary). */
+  task?: 'binary' | 'multiclass' | 'regression';
+  /** Why a champion was not compared (another task, other classes, unreadable features). */
+  notes?: string[];
 }
 
 export interface RegisterCandidateInput {

@@ -1,6 +1,7 @@
 // `trainModel` and the training activities it (or a command trainer) runs: one training run of one
 // model on one dataset version, with checkpoints, heartbeats and preemption handling.
 import type { MlpHyperparameters } from '../model-spec/model-spec.ts';
+import type { Task, TaskKind } from '../tasks/task.ts';
 import { workflowRef } from './workflow-ref.ts';
 
 export type { MlpHyperparameters };
@@ -50,8 +51,14 @@ export interface TrainActivityResult {
     trainUri: string;
     validationUri: string;
     featureSpecUri: string;
+    /** ModelIO.hash of the fitted features (also in the ONNX metadata). */
+    featureSpecHash?: string;
+    task?: TaskKind;
     hyperparameters: Record<string, unknown>;
   };
+  /** What the model predicts, from its fitted features (classes for multiclass). Absent from
+   * results written before tasks: binary. */
+  task?: Task;
   backend: string;
   bestValLoss: number;
   epochsRun: number;

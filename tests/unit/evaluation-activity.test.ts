@@ -1,7 +1,9 @@
-// evaluateCandidate and registerCandidate with real trained models on a local store and the
-// built-in registry (PGlite): a good candidate passes and becomes challenger, an untrained one
+// evaluateCandidate and registerCandidate with real trained binary models on a local store and
+// the built-in registry (PGlite): a good candidate passes and becomes challenger, an untrained one
 // fails its gates with QualityGateFailed naming them, and the champion is scored like for like.
-import { mkdtemp } from 'node:fs/promises';
+// The splits are written as prepare writes them (every source column plus `__label`) and the
+// features are the flights example's spec fitted on the training split.
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,15 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
 import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { migrate, PGliteDatabase } from '../../lib/db/index.ts';
-import { withDuck } from '../../lib/data/duck.ts';
+import { sqlString, withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
-import { ingestDataset } from '../../lib/data/ingest.ts';
-import { buildFlightsFeatures, loadDataset, type FeaturesOutcome } from '../../lib/data/prepare.ts';
-import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { fitFeatures, loadFeatureSpec, modelIO, type ModelIO } from '../../lib/features/tabular/index.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
-import { getJson, LocalArtifactStore } from '../../lib/storage/index.ts';
-import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { LocalArtifactStore, putJson } from '../../lib/storage/index.ts';
+import { loadSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { initVariables, snapshot, disposeVariables } from '../../lib/training/tfjs/model.ts';
 import { Rng } from '../../lib/random.ts';
@@ -33,8 +33,8 @@ const gates = { minAuc: 0.55, maxAucDropVsChampion: 0.02, maxP99LatencyMs: 200, 
 let store: LocalArtifactStore;
 let db: PGliteDatabase;
 let registry: BuiltinRegistry;
-let features: FeaturesOutcome;
-let spec: FlightsFeatureSpec;
+let features: { featureSpecUri: string; splits: Record<'train' | 'validation' | 'test', { uri: string }> };
+let io: ModelIO;
 let goodModelUri: string;
 let badModelUri: string;
 let acts: ReturnType<typeof createEvaluationActivities> & ReturnType<typeof createRegistryActivities>;
@@ -50,16 +50,27 @@ beforeAll(async () => {
     ...createEvaluationActivities({ store, registry, logger: silentLogger() }),
     ...createRegistryActivities({ registry, logger: silentLogger() }),
   };
-  const slice = join(root, 'slice.parquet');
   await withDuck(async (duck) => {
-    await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 40000) TO '${slice}' (FORMAT parquet)`);
-    const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [pathToFileURL(slice).toString()] });
-    await loadDataset(duck, { store }, manifest);
-    features = await buildFlightsFeatures(duck, store, manifest);
-    spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(features.featureSpecUri));
-    const train = await loadFlightsSplit(duck, { store }, features.splits.train.uri, spec);
-    const validation = await loadFlightsSplit(duck, { store }, features.splits.validation.uri, spec);
-    const meta = { featureSpecHash: featureSpecHash(spec), datasetVersion: manifest.datasetVersion };
+    await duck.run(
+      `CREATE TABLE flights AS SELECT *, (delay > 15)::INTEGER AS __label,
+         ntile(5) OVER (ORDER BY date, origin, destination) AS fifth
+       FROM (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 40000)`,
+    );
+    const where = { train: 'fifth <= 3', validation: 'fifth = 4', test: 'fifth = 5' };
+    const splits = {} as typeof features.splits;
+    for (const [name, clause] of Object.entries(where) as [keyof typeof where, string][]) {
+      const file = join(root, `${name}.parquet`);
+      await duck.run(`COPY (SELECT * EXCLUDE (fifth) FROM flights WHERE ${clause}) TO ${sqlString(file)} (FORMAT parquet)`);
+      splits[name] = { uri: (await store.put(`data/flights/${name}.parquet`, await readFile(file))).uri };
+    }
+    await duck.run(`CREATE TABLE flights_train AS SELECT * FROM flights WHERE ${where.train}`);
+    const spec = await loadFeatureSpec(join(import.meta.dirname, '../../examples/flights/features.yaml'));
+    const fitted = { ...(await fitFeatures(duck, 'flights_train', spec, { fittedOn: 'test' })), task: { kind: 'binary' as const } };
+    io = modelIO(fitted);
+    features = { featureSpecUri: (await putJson(store, 'features/flights.json', fitted)).uri, splits };
+    const train = await loadSplit(duck, { store }, features.splits.train.uri, io);
+    const validation = await loadSplit(duck, { store }, features.splits.validation.uri, io);
+    const meta = { featureSpecHash: io.hash, datasetVersion: 'test' };
     const trained = await trainMlp({ hidden: [16], epochs: 3, learningRate: 0.01, seed: 1 }, train, validation);
     goodModelUri = (await exportRun(store, 'runs/good', trained.weights, trained.layers, [16], train, validation, meta)).modelUri;
     // "Bad": the same architecture, never trained — what a broken training run would ship.
@@ -91,10 +102,10 @@ describe('evaluation and registration activities', () => {
     expect(first.summary).toMatch(/gates passed \(\d skipped: no champion\)/);
     expect(first.metrics.rocAuc).toBeGreaterThan(0.55);
     expect(first.champion).toBeNull();
-    expect(first.worstSlice).toMatch(/^(origin|hour)=/);
+    expect(first.worstSlice).toMatch(/^(origin|destination|date\.hour|date\.dayOfWeek)=/);
     const html = (await store.get(store.keyFor(first.reportUri))).toString();
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
-    const lineage = { datasetVersion: 'v', featureSpecHash: featureSpecHash(spec), params: {} };
+    const lineage = { datasetVersion: 'v', featureSpecHash: io.hash, params: {} };
     const registered = {
       model: 'flights-eval',
       runKey: 'runs/good',
@@ -133,5 +144,25 @@ describe('evaluation and registration activities', () => {
     const again = (await env.run(acts.evaluateCandidate, input('runs/good-again', goodModelUri))) as EvaluateCandidateResult;
     expect(again.champion).toEqual({ version: 1, rocAuc: first.metrics.rocAuc });
     expect(again.summary).toMatch(/^\d+\/\d+ gates passed$/);
+  }, 60_000);
+
+  it('does not compare a champion whose features cannot be read, and says why', async () => {
+    const legacy = await putJson(store, 'features/legacy.json', { kind: 'flights-v1', originVocab: [] });
+    const { version } = (await env.run(acts.registerCandidate, {
+      model: 'flights-eval',
+      runKey: 'runs/legacy',
+      modelUri: goodModelUri,
+      featureSpecUri: legacy.uri,
+      lineage: { datasetVersion: 'v', featureSpecHash: 'sha256:legacy', params: {} },
+      metrics: first.metrics,
+      gateReportUri: first.gateReportUri,
+      reportUri: first.reportUri,
+      summary: first.summary,
+    })) as { version: number };
+    await registry.setAlias('flights-eval', 'champion', version, { actor: 'test', reason: 'legacy champion' });
+    const result = (await env.run(acts.evaluateCandidate, input('runs/good-3', goodModelUri))) as EvaluateCandidateResult;
+    expect(result.champion).toBeNull();
+    expect(result.notes?.[0]).toMatch(new RegExp(`^champion v${version} not compared: .*flights-v1`));
+    expect(result.summary).toContain('skipped: no champion');
   }, 60_000);
 });
