@@ -137,6 +137,22 @@ describe('flywheel init: generated tables', () => {
     expect(nextCommands(p, join(dir, 'houses'), dir)[2]).toContain('<partition>');
   });
 
+  it('Parquet and tab-separated files, as file:// URIs', async () => {
+    await withDuck(async (duck) => {
+      await duck.run(`COPY (SELECT * FROM read_csv('${join(dir, 'flowers.csv')}')) TO '${join(dir, 'flowers.parquet')}' (FORMAT parquet)`);
+      await duck.run(
+        `COPY (SELECT * FROM read_csv('${join(dir, 'houses.csv')}')) TO '${join(dir, 'houses.tsv')}' (HEADER, DELIMITER '\t')`,
+      );
+    });
+    const parquet = await propose({ data: `file://${join(dir, 'flowers.parquet')}`, label: 'grade' });
+    expect(parquet).toMatchObject({ dataset: 'flowers', task: { value: 'multiclass' }, time: { value: 'measured' } });
+    expect(parquet.summary.columns.find((c) => c.name === 'measured')?.duckType).toBe('DATE');
+    const tsv = await propose({ data: 'houses.tsv', label: 'price' });
+    expect(tsv.summary.columns.map((c) => c.name)).toEqual(['id', 'time', 'rooms', 'area', 'price']);
+    const { spec } = await writeProposal(tsv, join(dir, 'tsv'));
+    expect(spec.data.source).toMatchObject({ format: 'csv', csv: { delimiter: '\t' } });
+  });
+
   it('a task given on the command line wins, and is checked against the label', async () => {
     const p = await propose({ data: 'flowers.csv', label: 'grade', task: 'regression' });
     expect(p.task).toEqual({ value: 'regression', reason: '--task regression as given' });
