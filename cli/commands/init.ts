@@ -4,12 +4,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { OnboardingError } from '../../lib/onboarding/errors.ts';
 import { nextCommands, proposeProject, writeProposal } from '../../lib/onboarding/init.ts';
-import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
+import { createArtifactStore, LocalArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
 import { TASK_KINDS, type TaskKind } from '../../lib/tasks/task.ts';
 import { CliError, EXIT_CODES, say, warn } from '../output.ts';
 
@@ -39,10 +40,14 @@ export function registerInitCommand(program: Command): void {
     .option('--force', 'replace files already there')
     .action(async (opts: InitOpts) => {
       const config = loadConfig('cli');
-      const store = await createArtifactStore(config.artifactStore);
       const outDir = resolve(opts.out ?? '.');
       const tmp = await mkdtemp(join(tmpdir(), 'flywheel-init-'));
       try {
+        // Reading needs a store only for s3:// data in the configured bucket; a local store
+        // would create .flywheel/ in whatever directory init runs in, so it lives in tmp instead.
+        const store = config.artifactStore.uri.startsWith('s3://')
+          ? await createArtifactStore(config.artifactStore)
+          : await LocalArtifactStore.create(pathToFileURL(join(tmp, 'store')).toString());
         const proposal = await withDuck((duck) =>
           proposeProject(
             duck,

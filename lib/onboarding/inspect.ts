@@ -53,10 +53,10 @@ function statsSelect(c: { name: string; kind: ColumnKind; duckType: string }, i:
   } else if (c.kind === 'timestamp') {
     const format = c.duckType.toUpperCase() === 'DATE' ? '%Y-%m-%d' : '%Y-%m-%dT%H:%M:%S';
     parts.push(`strftime(min(${x}), '${format}') AS lo_${i}`, `strftime(max(${x}), '${format}') AS hi_${i}`);
-    // A DATE has no time of day; a TIMESTAMP column of midnights is a date written long-hand.
-    parts.push(
-      c.duckType.toUpperCase() === 'DATE' ? `false AS tod_${i}` : `coalesce(bool_or(${x}::TIME <> TIME '00:00:00'), false) AS tod_${i}`,
-    );
+    // A DATE has no time of day; a TIMESTAMP column of midnights is a date written long-hand
+    // (hour/minute/second rather than a TIME cast, which a zoned timestamp does not take).
+    const clock = `hour(${x}) <> 0 OR minute(${x}) <> 0 OR second(${x}) <> 0`;
+    parts.push(c.duckType.toUpperCase() === 'DATE' ? `false AS tod_${i}` : `coalesce(bool_or(${clock}), false) AS tod_${i}`);
   }
   return parts;
 }

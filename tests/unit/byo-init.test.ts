@@ -3,6 +3,7 @@
 // parsers, the feature spec fits on the data, the example instance reads as a predict request,
 // and its mistakes say what is wrong (the missing label lists the columns).
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +219,7 @@ describe('flywheel init: mistakes', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stderr).toContain('task: multiclass');
     expect(ok.stdout).toContain('npx flywheel pipeline start cli/model.yaml');
+    expect(existsSync(join(dir, 'fw'))).toBe(false); // reading a local file touches no artifact store
     const bad = run('--data', 'flowers.csv', '--label', 'nope', '--out', 'cli2');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('error: label column "nope" is not in the data; its columns are: measured, petal, sepal, grade');
