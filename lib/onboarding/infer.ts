@@ -8,6 +8,12 @@ import type { ColumnSummary, TableSummary } from './inspect.ts';
 export const MAX_CLASSES = 50;
 
 const BINARY_VALUES = new Set(['0', '1', 'true', 'false']);
+
+/** Two values a binary label can hold: 0/1 (`1.0` too, from a DOUBLE column) or true/false. */
+function isBinary(label: ColumnSummary, values: readonly string[]): boolean {
+  const numeric = label.kind === 'integer' || label.kind === 'float';
+  return label.distinct === 2 && values.every((v) => (numeric ? Number(v) === 0 || Number(v) === 1 : BINARY_VALUES.has(v.toLowerCase())));
+}
 const TIME_NAMES = ['date', 'time', 'timestamp', 'datetime'];
 
 export interface Choice<T> {
@@ -32,8 +38,7 @@ export function findColumn(summary: TableSummary, name: string, what: string): C
  */
 export function inferTask(label: ColumnSummary, values: readonly string[]): Choice<TaskKind> {
   const numeric = label.kind === 'integer' || label.kind === 'float';
-  if (label.distinct === 2 && values.every((v) => BINARY_VALUES.has(v.toLowerCase())))
-    return { value: 'binary', reason: `${label.name} has two values, ${values.join(' and ')}: a binary label` };
+  if (isBinary(label, values)) return { value: 'binary', reason: `${label.name} has two values, ${values.join(' and ')}: a binary label` };
   if (label.distinct === 2)
     return {
       value: 'multiclass',
@@ -51,7 +56,7 @@ export function inferTask(label: ColumnSummary, values: readonly string[]): Choi
 
 /** Checks a task given on the command line against the label column. */
 export function checkTask(task: TaskKind, label: ColumnSummary, values: readonly string[]): Choice<TaskKind> {
-  if (task === 'binary' && !(label.distinct === 2 && values.every((v) => BINARY_VALUES.has(v.toLowerCase()))))
+  if (task === 'binary' && !isBinary(label, values))
     throw new OnboardingError(
       `--task binary needs a label with the two values 0/1 or true/false; ${label.name} has ${label.distinct} (${values.slice(0, 5).join(', ')}${label.distinct > 5 ? ', …' : ''}): choose multiclass, or write data.label: { expression: … } in the spec by hand`,
     );

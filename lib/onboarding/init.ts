@@ -107,7 +107,7 @@ function baselineOf(
   // values holds the most frequent few; shares are of every labelled row.
   const nonNull = Math.max(1, rows - label.nulls);
   if (task === 'binary') {
-    const positive = values.find((v) => ['1', 'true'].includes(v.value.toLowerCase()))?.count ?? 0;
+    const positive = values.find((v) => v.value.toLowerCase() === 'true' || Number(v.value) === 1)?.count ?? 0;
     return { task, positiveShare: positive / nonNull };
   }
   if (task === 'multiclass') {

@@ -47,6 +47,10 @@ beforeAll(async () => {
     join(dir, 'constant.csv'),
     lines('x,y', 30, (i) => `${i},same`),
   );
+  await writeFile(
+    join(dir, 'clicks.csv'),
+    lines('url,score,clicked', 3000, (i) => `/page/${i % 1500},${(i % 11) / 2},${i % 3 === 0 ? '1.0' : '0.0'}`),
+  );
 });
 
 afterAll(async () => {
@@ -152,6 +156,14 @@ describe('flywheel init: generated tables', () => {
     expect(tsv.summary.columns.map((c) => c.name)).toEqual(['id', 'time', 'rooms', 'area', 'price']);
     const { spec } = await writeProposal(tsv, join(dir, 'tsv'));
     expect(spec.data.source).toMatchObject({ format: 'csv', csv: { delimiter: '\t' } });
+  });
+
+  it('high-cardinality text is hashed; a DOUBLE 0.0/1.0 label is binary', async () => {
+    const p = await propose({ data: 'clicks.csv', label: 'clicked' });
+    expect(p.task.value).toBe('binary');
+    expect(p.features.features[0]).toMatchObject({ column: 'url', entry: { kind: 'categorical', hash: { buckets: 512 } } });
+    expect(p.features.features[0]!.why).toContain('1500 distinct values');
+    await writeAndCheck(p, 'clicks');
   });
 
   it('a task given on the command line wins, and is checked against the label', async () => {
