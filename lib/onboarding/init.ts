@@ -201,6 +201,8 @@ export async function proposeProject(duck: Duck, ctx: SourceContext, options: In
 
   const used = new Set([label.name, ...(time.value ? [time.value] : []), ...features.features.map((f) => f.column)]);
   const validation = proposeValidation(summary, { dataset, label: label.name, used });
+  const timeColumn = time.value ? summary.columns.find((c) => c.name === time.value) : undefined;
+  const firstPartition = timeColumn?.min ? String(timeColumn.min).slice(0, 7) : undefined;
   const modelInput: ModelProposalInput = {
     name,
     dataset,
@@ -211,8 +213,8 @@ export async function proposeProject(duck: Duck, ctx: SourceContext, options: In
     rows: summary.rows,
     baseline: baselineOf(task.value, label, summary.rows, values),
     taskReason: task.reason,
+    ...(firstPartition ? { firstPartition } : {}),
   };
-  const timeColumn = time.value ? summary.columns.find((c) => c.name === time.value) : undefined;
   const exampleInstance: InitProposal['exampleInstance'] = {};
   for (const f of features.features) {
     const c = summary.columns.find((col) => col.name === f.column)!;
@@ -228,7 +230,7 @@ export async function proposeProject(duck: Duck, ctx: SourceContext, options: In
     sourceUri: uri,
     summary,
     features,
-    ...(timeColumn?.min ? { firstPartition: String(timeColumn.min).slice(0, 7) } : {}),
+    ...(firstPartition ? { firstPartition } : {}),
     exampleInstance,
     files: {
       'model.yaml': renderModel(
@@ -279,7 +281,7 @@ export function nextCommands(proposal: InitProposal, outDir: string, cwd = proce
   const spec = shellQuote(displayPath(join(outDir, 'model.yaml'), cwd));
   const body = JSON.stringify({ instances: [proposal.exampleInstance] });
   return [
-    'npx flywheel dev --serve         # another terminal: Temporal, workers, the inference server; prints an API key',
+    'npx flywheel dev --serve         # another terminal: Temporal, workers, the inference server; export the API key it prints as FLYWHEEL_API_KEY',
     `npx flywheel pipeline start ${spec}`,
     proposal.firstPartition
       ? `npx flywheel data arrive ${proposal.firstPartition} --spec ${spec}`

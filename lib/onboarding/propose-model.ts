@@ -23,6 +23,8 @@ export interface ModelProposalInput {
   source: { uri: string; format?: SourceFormat; csv?: CsvOptionsInput };
   rows: number;
   baseline: LabelBaseline;
+  /** The first month, `YYYY-MM`, for the comment beside the partitioning. */
+  firstPartition?: string;
   /** The task's reason, for the comment beside `task`. */
   taskReason: string;
 }
@@ -102,7 +104,7 @@ export function renderModel(input: ModelProposalInput, header: string): string {
     ...(input.time
       ? [
           noted(`  time: ${flow(input.time)}`, "time-ordered splits; calendar parts in the monitor's profiles"),
-          noted('  partition: { by: month }', '`flywheel data arrive 2024-03 --spec …` publishes one month'),
+          noted('  partition: { by: month }', `\`flywheel data arrive ${input.firstPartition ?? 'YYYY-MM'} --spec …\` publishes one month`),
         ]
       : ['  # no time column: random splits and no partitions (add data.time and data.partition by hand)']),
     noted('  source:', 'where `flywheel data arrive` cuts partitions from'),
