@@ -8,6 +8,7 @@ import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerInitCommand } from './commands/init.ts';
 import { registerMonitorCommands } from './commands/monitor.ts';
 import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerKeysCommands } from './commands/keys.ts';
@@ -45,6 +46,7 @@ for (const o of GLOBAL_OPTIONS) program.option(o.flags, o.help);
 
 registerDevCommand(program);
 registerDemoCommand(program);
+registerInitCommand(program);
 registerRolloutCommands(program);
 registerMonitorCommands(program);
 registerConfigCommand(program);
