@@ -20,11 +20,17 @@ export interface CheckedInstances {
   canonical: string[];
 }
 
+export interface CheckOptions {
+  /** Refuse fields the model does not read. A shadow, which may read fewer columns than the
+   * version that answers, ignores them instead. @default true */
+  strict?: boolean;
+}
+
 /** Throws a 400 naming each field of `instances` that `io` cannot encode, or returns its columns. */
-export function checkInstancesFor(io: ModelIO, instances: readonly object[], model: string): CheckedInstances {
+export function checkInstancesFor(io: ModelIO, instances: readonly object[], model: string, options: CheckOptions = {}): CheckedInstances {
   const problems: string[] = [];
   const known = new Set(io.inputs.map((i) => i.column));
-  for (let i = 0; i < instances.length && problems.length < MAX_COLLECTED; i++) {
+  for (let i = 0; i < instances.length && problems.length < MAX_COLLECTED && (options.strict ?? true); i++) {
     for (const field of Object.keys(instances[i]!)) {
       if (!known.has(field)) problems.push(`instances[${i}].${field}: unknown field (${model} reads ${describeInputs(io)})`);
       if (problems.length >= MAX_COLLECTED) break;

@@ -125,7 +125,7 @@ export function createPredictor(deps: PredictorDeps) {
     try {
       // The shadow may read other columns than the served version; instances it cannot encode
       // are its problem, never the caller's.
-      batch = checked?.batch ?? checkInstancesFor(lv.io, req.instances, req.model).batch;
+      batch = checked?.batch ?? checkInstancesFor(lv.io, req.instances, req.model, { strict: false }).batch;
     } catch (err) {
       deps.logger.debug({ err, model: req.model, version: lv.version }, 'shadow cannot encode the instances');
       return;

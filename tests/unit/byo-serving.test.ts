@@ -57,6 +57,15 @@ beforeAll(async () => {
   for (const [name, spec] of Object.entries(models))
     await registerFixtureModel({ registry, store, name, spec, hidden: [8], alias: 'champion' });
   await registerFixtureModel({ registry, store, name: 'rainy', spec: fitted({ kind: 'binary' }), hidden: [8], alias: 'champion' });
+  // v2 of the multiclass model reads fewer columns: the shadow test mirrors traffic to it.
+  const fewer = fitted({ kind: 'multiclass', classes: CLASSES });
+  await registerFixtureModel({
+    registry,
+    store,
+    name: 'weather',
+    spec: parseFittedFeatures({ ...fewer, spec: { features: fewer.spec.features.slice(0, 2) }, state: fewer.state.slice(0, 2) }),
+    hidden: [4],
+  });
   const settings = loadConfig('serve', { FLYWHEEL_SERVE_PORT: '0', FLYWHEEL_SERVE_AUTH: 'false' }).serve;
   server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
   url = await server.start();
@@ -134,6 +143,37 @@ describe('a multiclass model', () => {
       example: { city: 'Seattle', temp: 12, date: '2001-03-04T13:45:00', station: null },
     });
     await predict('weather', [schema.example]);
+  });
+});
+
+describe('a shadow that reads other columns', () => {
+  it('is scored on the same instances and logged with its class, never answering', async () => {
+    const put = await fetch(`${url}/v1/admin/models/weather/routing`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ shadow: { version: 2 } }),
+    });
+    expect(put.status).toBe(200);
+    try {
+      const out = await predict('weather', [instance, { ...instance, city: 'Paris' }]);
+      expect(out.predictions.map((p) => p.version)).toEqual([1, 1]);
+      let rows: Array<{ instance: number; output_class: string | null }> = [];
+      for (let tries = 0; tries < 40 && rows.length < 2; tries++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ({ rows } = await db.query<{ instance: number; output_class: string | null }>(
+          'SELECT instance, output_class FROM prediction_log WHERE request_id = $1 AND shadow AND model_version = 2 ORDER BY instance',
+          [out.requestId],
+        ));
+      }
+      expect(rows.map((r) => r.instance)).toEqual([0, 1]);
+      expect(rows.every((r) => CLASSES.includes(r.output_class!))).toBe(true);
+    } finally {
+      await fetch(`${url}/v1/admin/models/weather/routing`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ shadow: null }),
+      });
+    }
   });
 });
 
