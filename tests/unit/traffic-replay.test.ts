@@ -294,6 +294,26 @@ describe('tableRows', () => {
     expect(rows[0]!.key).toBe('row-1');
   });
 
+  it('reads a regression table: hourly timestamps as naive text, a numeric label', async () => {
+    const rows: ReplayRow[] = [];
+    const hourly = tableRows('node_modules/vega-datasets/data/seattle-weather-hourly-normals.csv', {
+      inputs: [
+        { name: 'date', kind: 'timestamp' },
+        { name: 'pressure', kind: 'number' },
+        { name: 'wind', kind: 'number' },
+      ],
+      label: 'temperature',
+      orderBy: 'date',
+      limit: 3,
+    });
+    for await (const r of hourly) rows.push(r);
+    expect(rows).toEqual([
+      { instance: { date: '2010-01-01T01:00:00', pressure: 1016.6, wind: 3.8 }, key: 'row-1', label: 4 },
+      { instance: { date: '2010-01-01T02:00:00', pressure: 1016.6, wind: 3.8 }, key: 'row-2', label: 3.9 },
+      expect.objectContaining({ key: 'row-3' }),
+    ]);
+  });
+
   it('names the columns the file lacks', async () => {
     const read = async () => {
       for await (const r of tableRows(weather, { inputs: [...inputs, { name: 'pressure', kind: 'number' }], label: 'weather' })) void r;
