@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type ServeSettings } from '../lib/config/index.ts';
 import { migrate, PostgresDatabase } from '../lib/db/index.ts';
-import { featureDimension } from '../lib/features/flights.ts';
+import { fittedDimension } from '../lib/features/tabular/state.ts';
 import { BuiltinRegistry } from '../lib/registry/index.ts';
 import { LocalArtifactStore } from '../lib/storage/index.ts';
 import { sleep } from '../lib/time/sleep.ts';
@@ -134,7 +134,7 @@ try {
   const started = await Promise.all([
     startServer('batched', { ...common, settings: { ...base, models: Object.values(names) } }),
     startServer('unbatched', { ...common, settings: { ...base, batching: false, models: [names.flights, names.wide] } }),
-    startServer('noop', { ...common, settings: { ...base, models: [names.flights] }, noopInputDim: featureDimension(spec) }),
+    startServer('noop', { ...common, settings: { ...base, models: [names.flights] }, noopInputDim: fittedDimension(spec) }),
     // B3 is on the wide MLP, where inference is the largest share of a request's cost and a cache
     // can save the most. Default cache size; a long TTL so the hot set does not expire mid-bench.
     startServer('cached', { ...common, settings: { ...base, cacheSize: defaults.cacheSize, cacheTtlMs: 3_600_000, models: [names.wide] } }),

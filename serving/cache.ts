@@ -10,7 +10,8 @@ export interface ResponseCacheOptions {
 }
 
 interface Entry {
-  value: number;
+  /** The model's output row (head units values). */
+  value: Float32Array;
   expiresAt: number;
 }
 
@@ -34,7 +35,7 @@ export class ResponseCache {
     return this.entries.size;
   }
 
-  get(key: string): number | undefined {
+  get(key: string): Float32Array | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
@@ -43,7 +44,7 @@ export class ResponseCache {
     return entry.value;
   }
 
-  set(key: string, value: number): void {
+  set(key: string, value: Float32Array): void {
     if (!this.enabled) return;
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
@@ -61,8 +62,8 @@ export class ResponseCache {
   }
 }
 
-/** `model@version:` + the instance's canonical form (fields in a fixed order, the date as parsed
- * epoch ms), so equal inputs written differently share an entry. The canonical form is short, so
+/** `model@version:` + the instance's canonical form (its input columns in the model's order as
+ * JSON, timestamps as parsed epoch ms), so equal inputs written differently share an entry. The canonical form is short, so
  * it is its own key: the Map hashes it anyway, and a digest on top would only add work per
  * instance (and a collision risk where there is none). */
 export function cacheKey(model: string, version: number, canonical: string): string {

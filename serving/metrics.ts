@@ -33,6 +33,12 @@ export function createServingMetrics() {
       labelNames: ['model', 'result'] as const,
       registers: [registry],
     }),
+    unseenCategories: new Counter({
+      name: 'flywheel_unseen_category_total',
+      help: 'Categorical values outside the fitted vocabulary (encoded in the unseen bucket), by model and feature.',
+      labelNames: ['model', 'feature'] as const,
+      registers: [registry],
+    }),
     shed: new Counter({
       name: 'flywheel_serving_shed_total',
       help: 'Requests refused to protect latency (queue_full, timeout, rate_limited).',

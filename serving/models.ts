@@ -1,24 +1,29 @@
 // Which model versions this server runs, resolved from registry aliases (champion) and the
 // routes table (canary, shadow). A version is downloaded, checksum-verified, checked against its
-// feature spec, loaded and warmed up before it takes traffic; the switch is one assignment, and
+// fitted features (hash, input width, output width of its task's head), loaded and warmed up before it takes traffic; the switch is one assignment, and
 // the old version is unloaded only after its batcher drained, so a hot swap drops no request.
 import type { Database } from '../lib/db/index.ts';
-import { featureDimension, featureSpecHash, type FlightsFeatureSpec } from '../lib/features/flights.ts';
+import { loadModelIO, type ModelIO } from '../lib/features/tabular/model-io.ts';
+import { FittedFeaturesError } from '../lib/features/tabular/state.ts';
 import type { Logger } from '../lib/log.ts';
 import { readOnnxMetadata } from '../lib/onnx/index.ts';
 import { ALIASES, FEATURE_SPEC_TAG, RegistryNotFoundError, type ModelRegistry } from '../lib/registry/index.ts';
-import { getJson, type ArtifactStore } from '../lib/storage/index.ts';
+import type { ArtifactStore } from '../lib/storage/index.ts';
 import { DynamicBatcher, type BatcherOptions } from './batcher.ts';
 import { ServingError } from './errors.ts';
 import type { Executor } from './inference/executor.ts';
 import type { ServingMetrics } from './metrics.ts';
 import type { RouteTable } from './router.ts';
+import { createUnseenCounter, type CountUnseen } from './unseen.ts';
 import { readRoutes, writeRoute, type StoredRoute } from './traffic-splits.ts';
 
 export interface LoadedVersion {
   model: string;
   version: number;
-  spec: FlightsFeatureSpec;
+  /** The version's fitted features: its encoder, task, head and input columns. */
+  io: ModelIO;
+  /** Unseen-bucket hits of a batch, per vocabulary feature (the unseen-category metric). */
+  countUnseen: CountUnseen;
   batcher: DynamicBatcher;
 }
 
@@ -198,8 +203,15 @@ export class ModelManager {
     if (!specUri) throw new ModelRefusedError(`${name} v${version} has no ${FEATURE_SPEC_TAG} tag: its feature spec is unknown`);
     // `verify` compares the bytes with the SHA-256 recorded when the model was written.
     const bytes = await store.get(store.keyFor(mv.artifactUri), { verify: true });
-    const spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(specUri));
-    const specHash = featureSpecHash(spec);
+    let io: ModelIO;
+    try {
+      io = await loadModelIO(store, specUri);
+    } catch (err) {
+      // Unreadable or pre-spec-language feature state: this version can never be served as it is.
+      if (err instanceof FittedFeaturesError) throw new ModelRefusedError(`${name} v${version}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    const specHash = io.hash;
     const modelHash = readOnnxMetadata(bytes).featureSpecHash;
     if (modelHash !== specHash || mv.lineage.featureSpecHash !== specHash) {
       throw new ModelRefusedError(
@@ -208,10 +220,10 @@ export class ModelManager {
     }
     const key = versionKey(name, version);
     const info = await executor.load(key, bytes, { warmupRows: this.options.batcher.maxBatchSize ?? 32 });
-    if (info.inputDim !== featureDimension(spec) || info.outputDim !== 1) {
+    if (info.inputDim !== io.encoder.dimension || info.outputDim !== io.head.units) {
       await executor.unload(key);
       throw new ModelRefusedError(
-        `${name} v${version} takes ${info.inputDim} features and gives ${info.outputDim} outputs; its feature spec makes ${featureDimension(spec)} and serving needs 1`,
+        `${name} v${version} takes ${info.inputDim} features and gives ${info.outputDim} outputs; its feature spec makes ${io.encoder.dimension} and its ${io.task.kind} task needs ${io.head.units}`,
       );
     }
     const labels = { model: name, version: String(version) };
@@ -221,7 +233,7 @@ export class ModelManager {
       onShed: (reason) => metrics.shed.inc({ reason }),
     });
     logger.info({ model: name, version, ms: Math.round(performance.now() - started) }, 'version loaded and warmed up');
-    return { model: name, version, spec, batcher };
+    return { model: name, version, io, countUnseen: createUnseenCounter(io), batcher };
   }
 }
 

@@ -16,8 +16,13 @@ export interface PredictionLogEntry {
   version: number;
   shadow: boolean;
   routingKey: string | undefined;
+  /** The request instance as sent (the model's input columns). */
   features: object;
+  /** Binary: P(label = 1); multiclass: the probability of the predicted class; regression: the
+   * predicted value (NaN when the model failed). */
   output: number;
+  /** Multiclass: the predicted class; null otherwise. */
+  outputClass?: string | null;
   latencyMs: number;
   at: Date;
 }
@@ -213,8 +218,8 @@ export class PredictionLog {
     // Arrays + unnest: one statement and one round trip per batch on PostgreSQL and PGlite alike.
     // ON CONFLICT makes a retry after an ambiguous failure harmless.
     await this.db.query(
-      `INSERT INTO prediction_log (request_id, instance, model, model_version, shadow, routing_key, features, output, latency_ms, created_at)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bool[], $6::text[], $7::jsonb[], $8::real[], $9::real[], $10::timestamptz[])
+      `INSERT INTO prediction_log (request_id, instance, model, model_version, shadow, routing_key, features, output, latency_ms, created_at, output_class)
+       SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bool[], $6::text[], $7::jsonb[], $8::real[], $9::real[], $10::timestamptz[], $11::text[])
        ON CONFLICT DO NOTHING`,
       [
         batch.map((e) => e.requestId),
@@ -227,6 +232,7 @@ export class PredictionLog {
         batch.map((e) => e.output),
         batch.map((e) => e.latencyMs),
         batch.map((e) => e.at.toISOString()),
+        batch.map((e) => e.outputClass ?? null),
       ],
     );
   }

@@ -1,29 +1,33 @@
 // One prediction request, whichever door it came in by (HTTP or an async job): route to a
-// version, answer from the cache where possible, encode the rest with that version's own feature
-// spec (the spec training used: no skew), batch, log, and mirror to the shadow if one is set.
-import { encodeFlights, parseNaiveTimestamp, type FlightInstance } from '../lib/features/flights.ts';
+// version, check the instances against that version's fitted features, answer from the cache
+// where possible, encode the rest with the version's own encoder (the one training used: no
+// skew), batch, shape each answer by the model's task, log, and mirror to the shadow if one is set.
+import type { FeatureBatch, FeatureColumn } from '../lib/features/tabular/encode.ts';
 import type { Logger } from '../lib/log.ts';
+import { argmax, predictionOf, type Prediction as TaskPrediction } from '../lib/tasks/task.ts';
 import { cacheKey, type ResponseCache } from './cache.ts';
 import { ServingError } from './errors.ts';
+import { checkInstancesFor, type CheckedInstances } from './instances.ts';
 import type { ServingMetrics } from './metrics.ts';
-import type { LoadedVersion, ModelManager } from './models.ts';
+import type { LoadedVersion, ModelManager, ServedModel } from './models.ts';
 import type { PredictionLog } from './prediction-log.ts';
 import { chooseArm, type Arm } from './router.ts';
 
+/** A request instance: the model's input columns by name (checked generically at the door). */
+export type Instance = Readonly<Record<string, unknown>>;
+
 export interface PredictRequest {
   model: string;
-  instances: readonly FlightInstance[];
+  instances: readonly Instance[];
   requestId: string;
   routingKey?: string;
   /** performance.now() when the request arrived, for the latency metric and log. */
   startedAt?: number;
 }
 
-export interface Prediction {
-  probability: number;
-  version: number;
-  cached: boolean;
-}
+/** What the task predicts (`probability`; `class` + `probabilities`; `value`), the version that
+ * served it, and whether it came from the cache. */
+export type Prediction = TaskPrediction & { version: number; cached: boolean };
 
 export interface PredictResponse {
   requestId: string;
@@ -40,156 +44,173 @@ export interface PredictorDeps {
   logger: Logger;
 }
 
-/** Throws the same 400 a predict would for an instance the model cannot encode, so an async job
- * is refused at submission rather than accepted and failed later. */
-export function checkInstances(instances: readonly FlightInstance[]): void {
-  for (let i = 0; i < instances.length; i++) {
-    const date = instances[i]!.date;
-    if (parseNaiveTimestamp(date) === null)
-      throw new ServingError(
-        'badRequest',
-        `instances[${i}].date: ${JSON.stringify(date)} is not a naive timestamp like 2001-03-04T13:45:00`,
-      );
+function servedModel(models: ModelManager, model: string): ServedModel {
+  const served = models.get(model);
+  if (served) return served;
+  const names = models.list().map((m) => m.name);
+  throw new ServingError(
+    'notFound',
+    `model ${JSON.stringify(model)} is not served here (served: ${names.length ? names.join(', ') : 'none'})`,
+  );
+}
+
+/** Throws the same 400 a predict would for instances the model's champion cannot encode, so an
+ * async job is refused at submission rather than accepted and failed later. */
+export function checkInstances(models: ModelManager, model: string, instances: readonly Instance[]): void {
+  const served = servedModel(models, model);
+  const lv = served.versions.get(served.route.champion);
+  if (lv) checkInstancesFor(lv.io, instances, model);
+}
+
+/** The rows `rows` of `batch`, column by column. */
+function pickRows(batch: FeatureBatch, rows: readonly number[]): FeatureBatch {
+  if (rows.length === batch.rows) return batch;
+  const columns: Record<string, FeatureColumn> = {};
+  for (const [name, col] of Object.entries(batch.columns)) {
+    if (!col) continue;
+    if (col instanceof Float64Array) {
+      const out = new Float64Array(rows.length);
+      rows.forEach((r, j) => (out[j] = col[r]!));
+      columns[name] = out;
+    } else columns[name] = rows.map((r) => (col as ArrayLike<unknown>)[r]) as FeatureColumn;
   }
+  return { rows: rows.length, columns };
 }
 
 export function createPredictor(deps: PredictorDeps) {
   const { models, cache, metrics } = deps;
 
-  function canonicalize(instances: readonly FlightInstance[]): { dateMs: Float64Array; canonical: string[] } {
-    const dateMs = new Float64Array(instances.length);
-    const canonical = new Array<string>(instances.length);
-    for (let i = 0; i < instances.length; i++) {
-      const inst = instances[i]!;
-      const ms = parseNaiveTimestamp(inst.date);
-      if (ms === null)
-        throw new ServingError(
-          'badRequest',
-          `instances[${i}].date: ${JSON.stringify(inst.date)} is not a naive timestamp like 2001-03-04T13:45:00`,
-        );
-      dateMs[i] = ms;
-      canonical[i] = `${ms}|${inst.distance}|${inst.origin}|${inst.destination}`;
-    }
-    return { dateMs, canonical };
+  function score(lv: LoadedVersion, batch: FeatureBatch, rows: readonly number[]): Promise<Float32Array> {
+    return lv.batcher.submit(lv.io.encoder.encode(pickRows(batch, rows)), rows.length);
   }
 
-  async function score(
-    lv: LoadedVersion,
-    instances: readonly FlightInstance[],
-    dateMs: Float64Array,
-    rows: readonly number[],
-  ): Promise<Float32Array> {
-    const batch = {
-      dateMs: rows.map((i) => dateMs[i]!),
-      distance: rows.map((i) => instances[i]!.distance),
-      origin: rows.map((i) => instances[i]!.origin),
-      destination: rows.map((i) => instances[i]!.destination),
-    };
-    return lv.batcher.submit(encodeFlights(lv.spec, batch), rows.length);
-  }
-
-  function logAll(req: PredictRequest, version: number, shadow: boolean, outputs: ArrayLike<number>, latencyMs: number): void {
+  /** Logs one row per instance: `outputs` holds rows × head units values (NaN: the model failed). */
+  function logAll(req: PredictRequest, lv: LoadedVersion, shadow: boolean, outputs: ArrayLike<number>, latencyMs: number): void {
     if (!deps.log) return;
     const at = new Date();
+    const { task, head } = lv.io;
     for (let i = 0; i < req.instances.length; i++) {
+      const o = i * head.units;
+      let output = outputs[o]!;
+      let outputClass: string | null = null;
+      // Multiclass logs the predicted class and its probability (migration 0007).
+      if (task.kind === 'multiclass' && !Number.isNaN(output)) {
+        const k = argmax(outputs, o, head.units);
+        output = outputs[o + k]!;
+        outputClass = task.classes[k]!;
+      }
       deps.log.record({
         requestId: req.requestId,
         instance: i,
         model: req.model,
-        version,
+        version: lv.version,
         shadow,
         routingKey: req.routingKey,
         features: req.instances[i]!,
-        output: outputs[i]!,
+        output,
+        outputClass,
         latencyMs,
         at,
       });
     }
   }
 
-  function mirror(req: PredictRequest, lv: LoadedVersion, dateMs: Float64Array): void {
+  function failed(lv: LoadedVersion, rows: number): Float32Array {
+    return new Float32Array(rows * lv.io.head.units).fill(NaN);
+  }
+
+  function mirror(req: PredictRequest, lv: LoadedVersion, checked: CheckedInstances | undefined): void {
     const started = performance.now();
+    let batch: FeatureBatch;
+    try {
+      // The shadow may read other columns than the served version; instances it cannot encode
+      // are its problem, never the caller's.
+      batch = checked?.batch ?? checkInstancesFor(lv.io, req.instances, req.model, { strict: false }).batch;
+    } catch (err) {
+      deps.logger.debug({ err, model: req.model, version: lv.version }, 'shadow cannot encode the instances');
+      return;
+    }
     score(
       lv,
-      req.instances,
-      dateMs,
+      batch,
       req.instances.map((_, i) => i),
     ).then(
       (y) => {
         metrics.predictions.inc({ model: req.model, version: String(lv.version), arm: 'shadow' }, req.instances.length);
-        logAll(req, lv.version, true, y, performance.now() - started);
+        logAll(req, lv, true, y, performance.now() - started);
       },
       (err: unknown) => {
         deps.logger.debug({ err, model: req.model, version: lv.version }, 'shadow prediction failed');
-        if (!(err instanceof ServingError))
-          logAll(req, lv.version, true, new Float64Array(req.instances.length).fill(NaN), performance.now() - started);
+        if (!(err instanceof ServingError)) logAll(req, lv, true, failed(lv, req.instances.length), performance.now() - started);
       },
     );
   }
 
+  function countUnseen(model: string, lv: LoadedVersion, batch: FeatureBatch): void {
+    for (const { feature, count } of lv.countUnseen(batch)) metrics.unseenCategories.inc({ model, feature }, count);
+  }
+
   return async function predict(req: PredictRequest): Promise<PredictResponse> {
     const startedAt = req.startedAt ?? performance.now();
-    const served = models.get(req.model);
-    if (!served) {
-      const names = models.list().map((m) => m.name);
-      throw new ServingError(
-        'notFound',
-        `model ${JSON.stringify(req.model)} is not served here (served: ${names.length ? names.join(', ') : 'none'})`,
-      );
-    }
+    const served = servedModel(models, req.model);
     const { arm, version } = chooseArm(served.route, req.routingKey);
     const lv = served.versions.get(version);
     if (!lv) throw new ServingError('unavailable', `${req.model} v${version} is not loaded yet`, 1);
-    const { dateMs, canonical } = canonicalize(req.instances);
+    const checked = checkInstancesFor(lv.io, req.instances, req.model);
+    countUnseen(req.model, lv, checked.batch);
 
-    const probabilities = new Float64Array(req.instances.length);
-    const cached = new Array<boolean>(req.instances.length).fill(false);
+    const n = req.instances.length;
+    const units = lv.io.head.units;
+    const outputs = new Float32Array(n * units);
+    const cached = new Array<boolean>(n).fill(false);
     const misses: number[] = [];
-    const keys = cache.enabled ? canonical.map((c) => cacheKey(req.model, version, c)) : [];
-    for (let i = 0; i < req.instances.length; i++) {
+    const keys = cache.enabled ? checked.canonical.map((c) => cacheKey(req.model, version, c)) : [];
+    for (let i = 0; i < n; i++) {
       const hit = cache.enabled ? cache.get(keys[i]!) : undefined;
       if (hit === undefined) misses.push(i);
       else {
-        probabilities[i] = hit;
+        outputs.set(hit, i * units);
         cached[i] = true;
       }
     }
     if (cache.enabled) {
-      const hits = req.instances.length - misses.length;
+      const hits = n - misses.length;
       if (hits) metrics.cache.inc({ model: req.model, result: 'hit' }, hits);
       if (misses.length) metrics.cache.inc({ model: req.model, result: 'miss' }, misses.length);
     }
     if (misses.length > 0) {
-      let y: ArrayLike<number>;
+      let y: Float32Array;
       try {
-        y = await score(lv, req.instances, dateMs, misses);
+        y = await score(lv, checked.batch, misses);
       } catch (err) {
         // A model that fails to score is logged as NaN outputs, so the rollout analysis and the
         // drift monitor count its error rate per version; shedding and timeouts are the
         // server's, not the model's, and are not.
-        if (!(err instanceof ServingError))
-          logAll(req, version, false, new Float64Array(req.instances.length).fill(NaN), performance.now() - startedAt);
+        if (!(err instanceof ServingError)) logAll(req, lv, false, failed(lv, n), performance.now() - startedAt);
         throw err;
       }
       misses.forEach((row, j) => {
-        probabilities[row] = y[j]!;
-        if (cache.enabled) cache.set(keys[row]!, y[j]!);
+        const out = y.subarray(j * units, (j + 1) * units);
+        outputs.set(out, row * units);
+        if (cache.enabled) cache.set(keys[row]!, out.slice());
       });
     }
 
     const shadowVersion = served.route.shadow;
     const shadow = shadowVersion !== undefined && shadowVersion !== version ? served.versions.get(shadowVersion) : undefined;
-    if (shadow) mirror(req, shadow, dateMs);
+    // The same fitted features encode the same way: the shadow reuses the checked batch.
+    if (shadow) mirror(req, shadow, shadow.io.hash === lv.io.hash ? checked : undefined);
 
     const latencyMs = performance.now() - startedAt;
     metrics.latency.observe({ model: req.model, version: String(version) }, latencyMs / 1000);
-    metrics.predictions.inc({ model: req.model, version: String(version), arm }, req.instances.length);
-    logAll(req, version, false, probabilities, latencyMs);
+    metrics.predictions.inc({ model: req.model, version: String(version), arm }, n);
+    logAll(req, lv, false, outputs, latencyMs);
+    const { task } = lv.io;
     return {
       requestId: req.requestId,
       model: req.model,
       arm,
-      predictions: Array.from(probabilities, (probability, i) => ({ probability, version, cached: cached[i]! })),
+      predictions: Array.from({ length: n }, (_, i) => ({ ...predictionOf(task, outputs, i * units), version, cached: cached[i]! })),
     };
   };
 }

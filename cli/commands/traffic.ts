@@ -1,10 +1,12 @@
-// `flywheel traffic replay`: a month of real flights sent to the inference server at a steady
-// rate, with their true labels posted later as feedback (see lib/traffic/replay.ts).
+// `flywheel traffic replay`: rows of a Parquet or CSV file (or, for the flights example, a month
+// of its flights) sent to the inference server at a steady rate, with their true labels posted
+// later as feedback (see lib/traffic/replay.ts).
 import type { Command } from 'commander';
 import { ConfigError, ENV_VARS } from '../../lib/config/index.ts';
 import { MONTH_PATTERN } from '../../lib/data/flights.ts';
 import { parseDurationMs } from '../../lib/time/duration.ts';
-import { replayTraffic, type ReplayStats } from '../../lib/traffic/replay.ts';
+import { fetchModelInputs, replayTraffic, tableRows, type ReplayRow, type ReplayStats } from '../../lib/traffic/replay.ts';
+import { monthFlights } from '../../examples/flights/traffic-source.ts';
 import { say, table, warn } from '../output.ts';
 
 function envVar<K extends 'FLYWHEEL_SERVE_PORT' | 'FLYWHEEL_API_KEY'>(name: K): unknown {
@@ -37,7 +39,11 @@ function progressLine(s: ReplayStats): string {
 }
 
 interface ReplayOpts {
-  month: string;
+  month?: string;
+  file?: string;
+  label?: string;
+  keyColumn?: string;
+  orderBy?: string;
   rate: string;
   model: string;
   url?: string;
@@ -56,24 +62,33 @@ export function registerTrafficCommands(program: Command): void {
   traffic
     .command('replay')
     .description(
-      "send a month's real flights as prediction requests, in scheduled order at a steady rate, and post their true delays later as feedback",
+      'send rows of a table (--file, --label) or a month of the flights example (--month) as prediction requests, in order at a steady rate, and post their true labels later as feedback',
     )
-    .requiredOption('--month <month>', 'the month of flights to replay, YYYY-MM (2001-01 … 2001-06)')
+    .option('--file <path>', "a Parquet or CSV file holding the served model's input columns and a label column")
+    .option('--label <column>', 'with --file: the column holding the true outcome')
+    .option('--key-column <column>', 'with --file: the column routing keys come from (default: the row number)')
+    .option('--order-by <column>', "with --file: replay in this column's order, e.g. the time column (default: file order)")
+    .option('--month <month>', 'the flights example instead of a file: the month of flights to replay, YYYY-MM (2001-01 … 2001-06)')
     .requiredOption('--rate <rps>', 'prediction requests per second')
-    .option('--model <name>', 'served model to call', 'flights-delay')
+    .option('--model <name>', 'served model to call (default with --month: flights-delay)')
     .option('--url <url>', 'inference server (default: http://127.0.0.1:FLYWHEEL_SERVE_PORT, port 8080)')
     .option('--key <key>', 'API key with the predict scope (default: FLYWHEEL_API_KEY)')
-    .option('--limit <n>', 'send at most this many flights (the earliest)')
-    .option(
-      '--sample <n>',
-      "replay a seeded random sample of n of the month's flights, in scheduled order (time-compressed traffic that spans the month)",
-    )
-    .option('--batch <n>', 'flights per request', '1')
+    .option('--limit <n>', 'send at most this many rows (the first)')
+    .option('--sample <n>', 'replay a seeded random sample of n rows, still in order (time-compressed traffic that spans the source)')
+    .option('--batch <n>', 'rows per request', '1')
     .option('--feedback-delay <duration>', 'post each label this long after its prediction (30s, 500ms, 2m)', '30s')
-    .option('--feedback-share <0..1>', 'share of flights whose label is posted', '1')
+    .option('--feedback-share <0..1>', 'share of rows whose label is posted', '1')
     .option('--concurrency <n>', 'requests in flight at most (predictions and labels)', '64')
     .action(async (opts: ReplayOpts) => {
-      if (!MONTH_PATTERN.test(opts.month)) throw new Error(`--month must be YYYY-MM, got ${JSON.stringify(opts.month)}`);
+      if ((opts.month === undefined) === (opts.file === undefined))
+        throw new Error('name what to replay: --file <path> --label <column>, or --month YYYY-MM');
+      if (opts.month !== undefined && !MONTH_PATTERN.test(opts.month))
+        throw new Error(`--month must be YYYY-MM, got ${JSON.stringify(opts.month)}`);
+      if (opts.file !== undefined && opts.label === undefined) throw new Error('--file needs --label <column> (the true outcome)');
+      if (opts.file === undefined && (opts.label ?? opts.keyColumn ?? opts.orderBy) !== undefined)
+        throw new Error('--label, --key-column and --order-by go with --file');
+      const model = opts.model ?? (opts.month !== undefined ? 'flights-delay' : undefined);
+      if (model === undefined) throw new Error('--model <name>: the served model to call');
       const rate = number('--rate', opts.rate, (n) => Number.isFinite(n) && n > 0, 'a positive number of requests per second')!;
       const limit = number('--limit', opts.limit, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0');
       const sample = number('--sample', opts.sample, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
@@ -99,19 +114,34 @@ export function registerTrafficCommands(program: Command): void {
         } else abort.abort();
       };
       process.on('SIGINT', onSigint);
+      const source = opts.month ?? opts.file!;
+      const picked = { ...(limit !== undefined ? { limit } : {}), ...(sample !== undefined ? { sample } : {}), signal: abort.signal };
+      let rows: AsyncIterable<ReplayRow>;
+      if (opts.month !== undefined) rows = monthFlights(opts.month, picked);
+      else {
+        // The columns to send are the served model's, as the server describes them.
+        const inputs = await fetchModelInputs(url, model, apiKey, abort.signal);
+        rows = tableRows(opts.file!, {
+          inputs,
+          label: opts.label!,
+          ...(opts.keyColumn !== undefined ? { key: opts.keyColumn } : {}),
+          ...(opts.orderBy !== undefined ? { orderBy: opts.orderBy } : {}),
+          ...picked,
+        });
+      }
       say(
-        `Replaying ${opts.month} against ${url} (model ${opts.model}) at ${rate} requests/s × ${batch} flight${batch === 1 ? '' : 's'}; labels after ${feedbackDelayMs / 1000}s for ${Math.round(share * 100)}% of flights`,
+        `Replaying ${source} against ${url} (model ${model}) at ${rate} requests/s × ${batch} row${batch === 1 ? '' : 's'}; labels after ${feedbackDelayMs / 1000}s for ${Math.round(share * 100)}% of rows`,
       );
       let stats: ReplayStats;
       try {
         stats = await replayTraffic({
           baseUrl: url,
-          model: opts.model,
+          model,
           ...(apiKey ? { apiKey } : {}),
-          month: opts.month,
+          source,
+          rows,
           rate,
           ...(limit !== undefined ? { limit } : {}),
-          ...(sample !== undefined ? { sample } : {}),
           batch,
           feedbackDelayMs,
           feedbackShare: share,
@@ -127,7 +157,7 @@ export function registerTrafficCommands(program: Command): void {
       say(stats.stopped ? 'Stopped early.' : 'Done.');
       say(
         table([
-          ['flights', stats.flights.toLocaleString('en-US')],
+          ['instances', stats.instances.toLocaleString('en-US')],
           [
             'requests',
             `${stats.sent.toLocaleString('en-US')} sent at ${stats.rate.toFixed(1)}/s, ${stats.ok.toLocaleString('en-US')} ok, ${stats.failed} failed${counts(stats.failures)}${stats.cancelled ? `, ${stats.cancelled} cancelled` : ''}`,

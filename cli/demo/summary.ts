@@ -61,7 +61,7 @@ export function printSummary(s: DemoSummary, out: (l: string) => void): void {
   out('');
   for (const t of s.traffic) {
     out(
-      `traffic ${t.month}: ${t.ok} answered, ${t.failed} failed${t.failed ? ` (${JSON.stringify(t.failures)})` : ''}, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`,
+      `traffic ${t.source}: ${t.ok} answered, ${t.failed} failed${t.failed ? ` (${JSON.stringify(t.failures)})` : ''}, ${t.feedback.posted} labels, p50 ${t.latencyMs.p50.toFixed(1)} ms, p99 ${t.latencyMs.p99.toFixed(1)} ms`,
     );
   }
   out('');

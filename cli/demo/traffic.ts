@@ -1,4 +1,5 @@
 // The demo's live traffic: one month's flights replayed in repeated passes until its phase ends.
+import { monthFlights } from '../../examples/flights/traffic-source.ts';
 import { replayTraffic, type ReplayStats } from '../../lib/traffic/replay.ts';
 
 /** A running replay of one month's traffic, stopped when its phase ends. */
@@ -35,9 +36,9 @@ export function startReplay(o: ReplayOptions): Replay {
         baseUrl: o.url,
         apiKey: o.apiKey,
         model: o.model,
-        month: o.month,
+        source: o.month,
+        rows: monthFlights(o.month, { sample: o.sample, signal: abort.signal }),
         rate: o.rate,
-        sample: o.sample,
         feedbackDelayMs: o.feedbackDelayMs,
         progressIntervalMs: 5000,
         onProgress: (s) => {
@@ -81,8 +82,8 @@ function combine(month: string, passes: ReplayStats[]): ReplayStats {
   const base = passes[0];
   return {
     ...(base ?? ({} as ReplayStats)),
-    month,
-    flights: sum((s) => s.flights),
+    source: month,
+    instances: sum((s) => s.instances),
     sent: sum((s) => s.sent),
     ok: sum((s) => s.ok),
     failed: sum((s) => s.failed),

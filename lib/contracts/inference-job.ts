@@ -2,13 +2,9 @@
 // the workflow id. Its scoring activity runs on the serving queue.
 import { workflowRef } from './workflow-ref.ts';
 
-/** One flight as raw fields, as a prediction request carries it (see lib/features/flights.ts). */
-export interface InferenceInstance {
-  date: string;
-  distance: number;
-  origin: string;
-  destination: string;
-}
+/** One instance as a prediction request carries it: the served model's input columns by name
+ * (checked against that model's fitted features when the job is submitted). */
+export type InferenceInstance = Record<string, unknown>;
 
 /** Input of `inferenceJob`: an async prediction request accepted by the inference server. */
 export interface InferenceJobInput {
@@ -22,7 +18,11 @@ export interface InferenceJobInput {
 export interface InferenceJobPredictions {
   requestId: string;
   model: string;
-  predictions: Array<{ probability: number; version: number }>;
+  /** Per instance, what its model's task predicts (`probability`; `class` + `probabilities`;
+   * `value`) and the version that served it. Jobs from before tasks carry `probability` only. */
+  predictions: Array<
+    ({ probability: number } | { class: string; probabilities: Record<string, number> } | { value: number }) & { version: number }
+  >;
 }
 
 export interface InferenceJobResult extends InferenceJobPredictions {

@@ -7,7 +7,8 @@ export interface PendingLabel {
   dueAt: number;
   requestId: string;
   instance: number;
-  label: 0 | 1;
+  /** Binary 0/1, a regression value or a multiclass class name. */
+  label: number | string;
 }
 
 /** Labels waiting for their delay, oldest first; `close()` says no more will come. */

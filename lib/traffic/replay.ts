@@ -1,44 +1,41 @@
-// Traffic replay: a month of real flights sent to the inference server as prediction requests in
-// scheduled-departure order at a steady rate, and each flight's true label posted as feedback a
-// fixed delay later (delayed labels), so rollouts and drift monitoring see realistic traffic.
-import { MONTH_PATTERN } from '../data/flights.ts';
+// Traffic replay: rows of a table sent to the inference server as prediction requests in the
+// order they happened at a steady rate, and each row's true label posted as feedback a fixed
+// delay later (delayed labels), so rollouts and drift monitoring see realistic traffic. Any model,
+// any task: a row is an instance of the model's input columns, a routing key and a label.
 import { unitHash } from '../hash.ts';
 import { sleep } from '../time/sleep.ts';
 import { TrafficReplayError } from './errors.ts';
-import { monthFlights, type ReplayFlight } from './flights-source.ts';
 import { LabelQueue, type PendingLabel } from './label-queue.ts';
 import { LatencyHistogram } from './latency.ts';
 import { SlotLimiter } from './limiter.ts';
+import type { ReplayInput, ReplayRow } from './source.ts';
 
 export { TrafficReplayError, type TrafficReplayErrorCode } from './errors.ts';
-export { monthFlights, type ReplayFlight } from './flights-source.ts';
+export type { ReplayInput, ReplayRow } from './source.ts';
+export { tableRows, type TableRowsOptions } from './table-source.ts';
 
 export interface ReplayTrafficOptions {
   /** The inference server, e.g. `http://127.0.0.1:8080`. */
   baseUrl: string;
-  /** The served model to call, e.g. `flights-delay`. */
+  /** The served model to call. */
   model: string;
   /** An API key with the `predict` and `feedback` scopes (predictions and labels); unset when
    * the server runs without auth. */
   apiKey?: string;
-  /** Which month of the bundled flights to replay (`2001-03`). */
-  month: string;
-  /** Flights to send instead of the month's from the bundled dataset (tests, other sources);
-   * they are sent in the order given. */
-  flights?: AsyncIterable<ReplayFlight>;
-  /** Prediction requests per second (each carries `batch` flights). */
+  /** What is replayed, for stats and messages (a month, a file name). */
+  source: string;
+  /** The rows to send, in the order given (tableRows, the flights example's monthFlights, a test's). */
+  rows: AsyncIterable<ReplayRow>;
+  /** Prediction requests per second (each carries `batch` rows). */
   rate: number;
-  /** Send at most this many flights (the earliest ones). @default the whole month */
+  /** Send at most this many rows (the first ones). @default every row */
   limit?: number;
-  /** Replay a seeded random sample of this many of the month's flights, in scheduled order
-   * (time-compressed: any stretch of the replay spans the month). @default every flight */
-  sample?: number;
-  /** Flights per prediction request. @default 1 */
+  /** Rows per prediction request. @default 1 */
   batch?: number;
-  /** How long after its prediction a flight's true label is posted. @default 30_000 */
+  /** How long after its prediction a row's true label is posted. @default 30_000 */
   feedbackDelayMs?: number;
-  /** Share of predicted flights (0–1) whose label is posted; which ones is fixed by the flight,
-   * so two replays label the same flights. @default 1 */
+  /** Share of predicted rows (0–1) whose label is posted; which ones is fixed by the row's key,
+   * so two replays label the same rows. @default 1 */
   feedbackShare?: number;
   /** HTTP requests (predictions and feedback) in flight at once; past it the pacer waits rather
    * than piling up on a slow server. @default 64 */
@@ -58,9 +55,10 @@ export interface ReplayTrafficOptions {
 
 export interface ReplayStats {
   model: string;
-  month: string;
-  /** Flights sent in prediction requests. */
-  flights: number;
+  /** What was replayed (`source`). */
+  source: string;
+  /** Rows sent in prediction requests. */
+  instances: number;
   /** Prediction requests sent. */
   sent: number;
   ok: number;
@@ -80,7 +78,7 @@ export interface ReplayStats {
     failures: Record<string, number>;
     /** Labels waiting for their delay to pass. */
     pending: number;
-    /** Predicted flights left out by `feedbackShare`. */
+    /** Predicted rows left out by `feedbackShare`. */
     skipped: number;
     /** Labels never posted because the replay was aborted. */
     abandoned: number;
@@ -174,9 +172,34 @@ export async function preflightReplay(baseUrl: string, model: string, apiKey?: s
   }
 }
 
-/** Replays a month of flights against the server and returns what happened. Resolves once every
- * label is posted (or, after `signal` aborts, abandoned); throws `TrafficReplayError` on a bad
- * month or, with `preflight`, an unreachable server, a refused key or an unknown model. */
+/** The input columns of the model the server serves (`GET /v1/models/{name}/schema`), so a table
+ * source can select them; throws `TrafficReplayError` when the server cannot say. */
+export async function fetchModelInputs(baseUrl: string, model: string, apiKey?: string, signal?: AbortSignal): Promise<ReplayInput[]> {
+  const url = `${baseUrl.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(model)}/schema`;
+  const timeout = AbortSignal.timeout(10_000);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new TrafficReplayError('unreachable', `cannot reach the inference server at ${baseUrl}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (res.status === 404)
+    throw new TrafficReplayError('unknownModel', `the inference server at ${baseUrl} does not serve model "${model}"`);
+  if (!res.ok) throw new TrafficReplayError('invalid', `GET ${url} answered ${res.status}: ${await errorMessage(res)}`);
+  const body = (await res.json()) as { inputs?: ReplayInput[] };
+  if (!Array.isArray(body.inputs)) throw new TrafficReplayError('invalid', `GET ${url} did not list the model's inputs`);
+  return body.inputs;
+}
+
+/** Replays rows against the server and returns what happened. Resolves once every label is
+ * posted (or, after `signal` aborts, abandoned); throws `TrafficReplayError` on bad options or,
+ * with `preflight`, an unreachable server, a refused key or an unknown model. */
 export async function replayTraffic(options: ReplayTrafficOptions): Promise<ReplayStats> {
   const settings = resolveOptions(options);
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -187,10 +210,11 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
   const replay: Replay = {
     predictUrl: `${baseUrl}/v1/models/${encodeURIComponent(options.model)}/predict`,
     feedbackUrl: `${baseUrl}/v1/feedback`,
+    model: options.model,
     headers: requestHeaders(options.apiKey),
     settings,
     abort,
-    stats: emptyStats(options.model, options.month),
+    stats: emptyStats(options.model, options.source),
     latency: new LatencyHistogram(),
     labels: new LabelQueue(),
   };
@@ -202,7 +226,7 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
   const snapshot = () => snapshotStats(replay, predictions.size, startedAt, pacer.firstSentAt, sendingEndedAt);
 
   /** Sends `group` at its time in the schedule, once an in-flight slot is free. */
-  async function send(group: ReplayFlight[]): Promise<void> {
+  async function send(group: ReplayRow[]): Promise<void> {
     const wait = pacer.untilNextMs();
     if (wait > 0) await sleep(wait, stopSending);
     if (stopSending.aborted || !(await limiter.acquire(stopSending))) return;
@@ -215,7 +239,7 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
   }
 
   async function sendAll(): Promise<void> {
-    for await (const group of batches(replayFlights(options, abort), settings.batch, options.limit, stopSending)) await send(group);
+    for await (const group of batches(options.rows, settings.batch, options.limit, stopSending)) await send(group);
   }
 
   const progress = options.onProgress ? setInterval(() => options.onProgress?.(snapshot()), options.progressIntervalMs ?? 5000) : undefined;
@@ -226,7 +250,7 @@ export async function replayTraffic(options: ReplayTrafficOptions): Promise<Repl
       replay.stats.feedback.abandoned += abandoned;
     });
   try {
-    // An abort mid-read surfaces as DuckDB's interruption; the stats still say what was done.
+    // An abort mid-read surfaces as the source's interruption; the stats still say what was done.
     await sendAll().catch((err: unknown) => {
       if (!abort.aborted) throw err;
     });
@@ -262,15 +286,9 @@ function resolveOptions(options: ReplayTrafficOptions): ReplaySettings {
     options.limit === undefined || (Number.isInteger(options.limit) && options.limit >= 0),
     `limit must be an integer ≥ 0, got ${options.limit}`,
   );
-  check(
-    options.sample === undefined || (Number.isInteger(options.sample) && options.sample > 0),
-    `sample must be a positive integer, got ${options.sample}`,
-  );
   check(Number.isFinite(feedbackDelayMs) && feedbackDelayMs >= 0, `feedbackDelayMs must be ≥ 0, got ${feedbackDelayMs}`);
   check(feedbackShare >= 0 && feedbackShare <= 1, `feedbackShare must be between 0 and 1, got ${feedbackShare}`);
   check(Number.isInteger(maxInFlight) && maxInFlight >= 1, `maxInFlight must be a positive integer, got ${maxInFlight}`);
-  if (!options.flights && !MONTH_PATTERN.test(options.month))
-    throw new TrafficReplayError('badMonth', `month must be YYYY-MM, got ${JSON.stringify(options.month)}`);
   return { batch, feedbackDelayMs, feedbackShare, maxInFlight, requestTimeoutMs };
 }
 
@@ -278,6 +296,8 @@ function resolveOptions(options: ReplayTrafficOptions): ReplaySettings {
 interface Replay {
   predictUrl: string;
   feedbackUrl: string;
+  /** Sent with each label, so the server checks it against the model's task. */
+  model: string;
   headers: Record<string, string>;
   settings: ReplaySettings;
   /** `signal`, or one that never fires. */
@@ -293,11 +313,11 @@ function requestHeaders(apiKey: string | undefined): Record<string, string> {
   return headers;
 }
 
-function emptyStats(model: string, month: string): ReplayStats {
+function emptyStats(model: string, source: string): ReplayStats {
   return {
     model,
-    month,
-    flights: 0,
+    source,
+    instances: 0,
     sent: 0,
     ok: 0,
     failed: 0,
@@ -326,7 +346,7 @@ function snapshotStats(
 ): ReplayStats {
   const { stats, latency } = replay;
   const now = performance.now();
-  // Reading the month takes a moment before the first request; the rate starts with that.
+  // Reading the source takes a moment before the first request; the rate starts with that.
   const sendingMs = firstSentAt === undefined ? 0 : (sendingEndedAt ?? now) - firstSentAt;
   return {
     ...stats,
@@ -339,32 +359,20 @@ function snapshotStats(
   };
 }
 
-/** The flights to replay: `options.flights`, or the month's from the bundled dataset. */
-function replayFlights(options: ReplayTrafficOptions, abort: AbortSignal): AsyncIterable<ReplayFlight> {
-  return (
-    options.flights ??
-    monthFlights(options.month, {
-      ...(options.limit !== undefined ? { limit: options.limit } : {}),
-      ...(options.sample !== undefined ? { sample: options.sample } : {}),
-      signal: abort,
-    })
-  );
-}
-
-/** `flights` in groups of `size` (the last may be smaller), at most `limit` flights in all, until
+/** `rows` in groups of `size` (the last may be smaller), at most `limit` rows in all, until
  * `stop` fires. */
 async function* batches(
-  flights: AsyncIterable<ReplayFlight>,
+  rows: AsyncIterable<ReplayRow>,
   size: number,
   limit: number | undefined,
   stop: AbortSignal,
-): AsyncGenerator<ReplayFlight[]> {
-  let group: ReplayFlight[] = [];
+): AsyncGenerator<ReplayRow[]> {
+  let group: ReplayRow[] = [];
   let taken = 0;
-  for await (const flight of flights) {
+  for await (const row of rows) {
     if (stop.aborted || (limit !== undefined && taken >= limit)) break;
     taken++;
-    group.push(flight);
+    group.push(row);
     if (group.length === size) {
       yield group;
       group = [];
@@ -401,19 +409,19 @@ function createPacer(rate: number) {
   };
 }
 
-/** One prediction request for `flights`; when answered, their labels (those in the share) join
+/** One prediction request for `rows`; when answered, their labels (those in the share) join
  * the label queue, due `feedbackDelayMs` from now. */
-async function sendBatch(replay: Replay, flights: ReplayFlight[]): Promise<void> {
+async function sendBatch(replay: Replay, rows: ReplayRow[]): Promise<void> {
   const { stats, settings, abort } = replay;
   stats.sent++;
-  stats.flights += flights.length;
+  stats.instances += rows.length;
   const timeout = AbortSignal.timeout(settings.requestTimeoutMs);
   const t0 = performance.now();
   try {
     const res = await fetch(replay.predictUrl, {
       method: 'POST',
       headers: replay.headers,
-      body: JSON.stringify({ instances: flights.map((f) => f.instance), routingKey: flights[0]!.key }),
+      body: JSON.stringify({ instances: rows.map((r) => r.instance), routingKey: rows[0]!.key }),
       signal: AbortSignal.any([abort, timeout]),
     });
     if (!res.ok) {
@@ -428,9 +436,9 @@ async function sendBatch(replay: Replay, flights: ReplayFlight[]): Promise<void>
     const requestId = body.requestId ?? res.headers.get('x-request-id');
     if (!requestId) return;
     const dueAt = performance.now() + settings.feedbackDelayMs;
-    flights.forEach((f, instance) => {
-      // FNV-1a of the flight key: the same flight is always in or out.
-      if (unitHash(f.key) < settings.feedbackShare) replay.labels.push({ dueAt, requestId, instance, label: f.label });
+    rows.forEach((r, instance) => {
+      // FNV-1a of the row key: the same row is always in or out.
+      if (unitHash(r.key) < settings.feedbackShare) replay.labels.push({ dueAt, requestId, instance, label: r.label });
       else stats.feedback.skipped++;
     });
     replay.labels.notify();
@@ -447,7 +455,7 @@ async function sendBatch(replay: Replay, flights: ReplayFlight[]): Promise<void>
 /** Posts one label; a shed or rate-limited post waits as told and is retried. */
 async function postLabel(replay: Replay, item: PendingLabel): Promise<void> {
   const { stats, abort } = replay;
-  const body = JSON.stringify({ requestId: item.requestId, instance: item.instance, label: item.label });
+  const body = JSON.stringify({ requestId: item.requestId, instance: item.instance, label: item.label, model: replay.model });
   let reason = 'network';
   for (let attempt = 0; attempt <= FEEDBACK_RETRIES && !abort.aborted; attempt++) {
     const timeout = AbortSignal.timeout(replay.settings.requestTimeoutMs);

@@ -25,13 +25,12 @@ export const OPENAPI = {
     schemas: {
       Instance: {
         type: 'object',
-        additionalProperties: false,
-        required: ['date', 'distance', 'origin', 'destination'],
-        properties: {
-          date: { type: 'string', description: 'Scheduled local departure, naive timestamp', examples: ['2001-03-04T13:45:00'] },
-          distance: { type: 'number', minimum: 0, maximum: 100000, description: 'Miles' },
-          origin: { type: 'string', minLength: 1, maxLength: 16, examples: ['SFO'] },
-          destination: { type: 'string', minLength: 1, maxLength: 16, examples: ['LAX'] },
+        description:
+          "The served model's input columns by name: every column its fitted features read (null for a missing value), and no other field. Which columns, and what each holds, differ by model: GET /v1/models/{name}/schema lists them with an example instance. Values are null, booleans, finite numbers, strings (at most 4096 characters, no NUL or unpaired surrogate; timestamps are naive, like 2001-03-04T13:45:00) or flat arrays of numbers (vector features); a category outside the fitted vocabulary is encoded as unseen.",
+        maxProperties: 512,
+        additionalProperties: {
+          type: ['string', 'number', 'boolean', 'null', 'array'],
+          items: { type: ['number', 'null'] },
         },
       },
       PredictRequest: {
@@ -49,12 +48,59 @@ export const OPENAPI = {
         },
       },
       Prediction: {
+        description: "By the model's task (GET /v1/models/{name}/schema says which): binary, multiclass or regression.",
+        oneOf: [
+          {
+            type: 'object',
+            title: 'binary',
+            required: ['probability', 'version', 'cached'],
+            properties: {
+              probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(label = 1)' },
+              version: { type: 'integer', description: 'Model version that served it' },
+              cached: { type: 'boolean' },
+            },
+          },
+          {
+            type: 'object',
+            title: 'multiclass',
+            required: ['class', 'probabilities', 'version', 'cached'],
+            properties: {
+              class: { type: 'string', description: 'The most probable class' },
+              probabilities: { type: 'object', additionalProperties: { type: 'number' }, description: 'P(class) for every class' },
+              version: { type: 'integer' },
+              cached: { type: 'boolean' },
+            },
+          },
+          {
+            type: 'object',
+            title: 'regression',
+            required: ['value', 'version', 'cached'],
+            properties: { value: { type: 'number' }, version: { type: 'integer' }, cached: { type: 'boolean' } },
+          },
+        ],
+      },
+      ModelSchema: {
         type: 'object',
-        required: ['probability', 'version', 'cached'],
+        required: ['model', 'version', 'task', 'predictionFields', 'inputs', 'instanceSchema', 'example'],
         properties: {
-          probability: { type: 'number', description: 'Probability the flight leaves more than 15 minutes late' },
-          version: { type: 'integer', description: 'Model version that served it' },
-          cached: { type: 'boolean' },
+          model: { type: 'string' },
+          version: { type: 'integer', description: 'The champion version whose fitted features these are' },
+          task: { enum: ['binary', 'multiclass', 'regression'] },
+          classes: { type: 'array', items: { type: 'string' }, description: 'Multiclass: the classes, in output order' },
+          predictionFields: { type: 'array', items: { type: 'string' } },
+          inputs: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'kind'],
+              properties: {
+                name: { type: 'string' },
+                kind: { type: 'string', description: 'number, string, boolean, timestamp or vector[<length>]' },
+              },
+            },
+          },
+          instanceSchema: { type: 'object', description: 'The instance as a JSON Schema (strict: no other fields)' },
+          example: { type: 'object', description: 'A valid instance built from the fitted features' },
         },
       },
       PredictResponse: {
@@ -95,7 +141,7 @@ export const OPENAPI = {
           startedAt: { type: 'string', format: 'date-time' },
           result: {
             type: 'object',
-            description: 'When completed: requestId, model, predictions [{probability, version}], completedAt, webhook',
+            description: 'When completed: requestId, model, predictions (as a predict answers, without cached), completedAt, webhook',
           },
           error: { type: 'string', description: 'When failed' },
         },
@@ -110,7 +156,15 @@ export const OPENAPI = {
             description: 'The requestId a prediction answered with (a namespaced <keyId>:<id> only from that key)',
           },
           instance: { type: 'integer', minimum: 0, default: 0 },
-          label: { type: 'number', enum: [0, 1] },
+          label: {
+            type: ['number', 'string'],
+            description: 'The true outcome: binary 0 or 1, a regression value, or a multiclass class name (stored as label_class)',
+          },
+          model: {
+            type: 'string',
+            description:
+              'The model that served the prediction: the label is then checked against its task (binary 0/1, one of its classes, a finite number)',
+          },
         },
       },
       Routing: {
@@ -145,7 +199,7 @@ export const OPENAPI = {
         required: ['dataset', 'partition', 'uris'],
         properties: {
           eventId: { type: 'string', description: 'Stable id; unset: derived from dataset, partition and URIs' },
-          dataset: { type: 'string', examples: ['flights'] },
+          dataset: { type: 'string', examples: ['sales'] },
           partition: { type: 'string', examples: ['2001-03'] },
           uris: { type: 'array', minItems: 1, items: { type: 'string', description: 'file:// or s3:// URI' } },
           retrain: { type: 'boolean', default: true, description: 'false: record the partition for the next cycle without starting one' },
@@ -173,7 +227,7 @@ export const OPENAPI = {
             description: 'Predictions',
             content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictResponse' } } },
           },
-          400: errorResponse('Malformed JSON or an invalid field (named in the message)'),
+          400: errorResponse('Malformed JSON, or an invalid, missing or unknown field (up to five named: instances[i].<field>)'),
           401: errorResponse('Missing or invalid API key'),
           403: errorResponse('Key lacks the predict scope'),
           404: errorResponse('Model not served'),
@@ -182,6 +236,19 @@ export const OPENAPI = {
           429: errorResponse('Rate limit exceeded (Retry-After)'),
           503: errorResponse('Overloaded: the queue is full (Retry-After)'),
           504: errorResponse('Waited longer than FLYWHEEL_SERVE_TIMEOUT_MS'),
+        },
+      },
+    },
+    '/v1/models/{name}/schema': {
+      get: {
+        summary: 'What the served model reads and predicts: its input columns with kinds, task, classes and an example instance',
+        security: secured,
+        parameters: [modelParam],
+        responses: {
+          200: { description: 'Model schema', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelSchema' } } } },
+          401: errorResponse('Missing or invalid API key'),
+          404: errorResponse('Model not served'),
+          503: errorResponse('Champion not loaded yet (Retry-After)'),
         },
       },
     },
@@ -203,7 +270,7 @@ export const OPENAPI = {
             description: 'Accepted; poll the Location',
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } },
           },
-          400: errorResponse('Invalid body'),
+          400: errorResponse('Invalid body, or instances the champion cannot read (fields named as a predict would)'),
           404: errorResponse('Model not served'),
           503: errorResponse('Workflow service unreachable'),
         },
@@ -227,7 +294,8 @@ export const OPENAPI = {
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Feedback' } } } },
         responses: {
           202: { description: 'Stored' },
-          400: errorResponse('Invalid body, or not a request id this server issued'),
+          400: errorResponse("Invalid body, not a request id this server issued, or a label that does not suit the named model's task"),
+          404: errorResponse('The named model is not served'),
           403: errorResponse("Key lacks the feedback scope, or the id is another key's"),
           503: errorResponse('Database unreachable'),
         },

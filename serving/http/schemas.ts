@@ -20,15 +20,74 @@ export function text(min: number, max: number) {
     });
 }
 
-const airport = text(1, 16);
+/** Bounds on one instance before any model looks at it: the body limit caps the bytes, these
+ * cap the work (fields to check, elements to copy) and keep every string storable in the log. */
+export const INSTANCE_LIMITS = {
+  /** Fields per instance. */
+  maxFields: 512,
+  /** Characters in a field name. */
+  maxFieldName: 128,
+  /** Characters in a string value. */
+  maxString: 4096,
+  /** Elements in an array value (a vector feature); arrays hold numbers or nulls, never objects. */
+  maxArray: 65_536,
+} as const;
 
-export const instanceSchema = z.strictObject({
-  date: text(1, 40),
-  // z.number() refuses NaN and ±Infinity (1e999 in JSON parses to Infinity).
-  distance: z.number().min(0).max(100_000),
-  origin: airport,
-  destination: airport,
+/** Why a field's value is refused before any model sees it, or null. No objects and no nested
+ * arrays: no input kind takes them, so nesting is bounded to one level. */
+function fieldValueProblem(value: unknown): string | null {
+  switch (typeof value) {
+    case 'boolean':
+      return null;
+    case 'number':
+      // JSON's 1e999 parses to Infinity; no model input is infinite.
+      return Number.isFinite(value) ? null : 'must be a finite number';
+    case 'string':
+      if (value.length > INSTANCE_LIMITS.maxString) return `is longer than ${INSTANCE_LIMITS.maxString} characters`;
+      return storableTextProblem(value) ?? null;
+    case 'object': {
+      if (value === null) return null;
+      if (!Array.isArray(value)) return 'must be a string, a number, a boolean, null or an array of numbers, not an object';
+      if (value.length > INSTANCE_LIMITS.maxArray) return `has more than ${INSTANCE_LIMITS.maxArray} elements`;
+      for (const e of value)
+        if (e !== null && !(typeof e === 'number' && Number.isFinite(e))) return 'must hold only finite numbers or nulls';
+      return null;
+    }
+    default:
+      return 'is not a JSON value';
+  }
+}
+
+/**
+ * A request instance, checked the same way for every model: a JSON object of bounded size whose
+ * names and values are storable as they are (the log writes the instance as sent, so a NUL or a
+ * lone surrogate would poison it). Which fields it must have and what each must hold is the
+ * served model's business: serving/instances.ts checks that once the route has chosen a version.
+ */
+export const instanceSchema = z.record(z.string(), z.unknown()).superRefine((instance, ctx) => {
+  const names = Object.keys(instance);
+  if (names.length > INSTANCE_LIMITS.maxFields) {
+    ctx.addIssue({ code: 'custom', message: `has ${names.length} fields, at most ${INSTANCE_LIMITS.maxFields} are accepted` });
+    return;
+  }
+  for (const name of names) {
+    const nameProblem =
+      name.length === 0
+        ? 'a field name is not empty'
+        : name.length > INSTANCE_LIMITS.maxFieldName
+          ? `a field name is at most ${INSTANCE_LIMITS.maxFieldName} characters`
+          : (storableTextProblem(name) ?? null);
+    if (nameProblem) {
+      // The name itself is not echoed: it is what was refused.
+      ctx.addIssue({ code: 'custom', message: `field name: ${nameProblem}` });
+      continue;
+    }
+    const problem = fieldValueProblem(instance[name]);
+    if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+  }
 });
+
+export type RequestInstance = z.output<typeof instanceSchema>;
 
 /** The body's `routingKey` and its twin, the `X-Routing-Key` header: same bounds, same checks. */
 export const routingKeySchema = text(1, 256);
@@ -52,13 +111,23 @@ export function jobBodySchema(maxInstances: number) {
   });
 }
 
+/** A model name as it appears in a route (`/v1/models/:name/…`). */
+export const modelNameSchema = text(1, 200);
+
 export const feedbackBodySchema = z.strictObject({
   requestId: text(1, 128),
   /** Which instance of the request (0 for single-instance requests). */
   instance: z.number().int().min(0).max(1_000_000).default(0),
-  /** The served models are binary classifiers: the true class, 0 or 1. */
-  label: z.number().refine((v) => v === 0 || v === 1, 'must be 0 or 1 (the true class of a binary classifier)'),
+  /**
+   * The true outcome: a number (binary 0/1, or a regression value) or a class name (multiclass).
+   * Without `model` any of these is stored; with it the label is checked against that model's task.
+   */
+  label: z.union([z.number(), text(1, 256)]),
+  /** The model that served the prediction: when given, the label must suit its task. */
+  model: modelNameSchema.optional(),
 });
+
+export type FeedbackBody = z.output<typeof feedbackBodySchema>;
 
 /** Model versions are PostgreSQL integers (at most 2^31 − 1). */
 const version = z.number().int().positive().max(2_147_483_647);

@@ -31,7 +31,8 @@ export function createServingActivities(deps: ServingActivityDeps) {
       return {
         requestId: out.requestId,
         model: out.model,
-        predictions: out.predictions.map(({ probability, version }) => ({ probability, version })),
+        // What the task predicts and the version; whether it was cached is no business of a job's.
+        predictions: out.predictions.map(({ cached: _cached, ...prediction }) => prediction),
       };
     },
 

@@ -58,10 +58,10 @@ describe('flywheel demo --quick', () => {
         expect(['promoted', 'rolled-back']).toContain(drift!.stage);
 
         // Every replayed request was answered (the demo's rate is far below what the server sheds).
-        expect(summary.traffic.map((t) => t.month)).toEqual(['2001-03', '2001-05']);
+        expect(summary.traffic.map((t) => t.source)).toEqual(['2001-03', '2001-05']);
         for (const t of summary.traffic) {
-          expect(t.ok, `${t.month}: ${JSON.stringify(t)}`).toBeGreaterThan(500);
-          expect(t.failed, `${t.month}: ${JSON.stringify(t.failures)}`).toBe(0);
+          expect(t.ok, `${t.source}: ${JSON.stringify(t)}`).toBeGreaterThan(500);
+          expect(t.failed, `${t.source}: ${JSON.stringify(t.failures)}`).toBe(0);
           expect(t.feedback.failed).toBe(0);
         }
         expect(demo.output()).toMatch(/Flywheel demo finished in \d+\.\d minutes; champion: v\d/);

@@ -15,7 +15,7 @@ import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../fixtures/fixture-models.ts';
+import type { FixtureInstance } from '../fixtures/fixture-models.ts';
 import { createLogger } from '../../lib/log.ts';
 import { referenceProfileKey } from '../../lib/monitor/check.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
@@ -58,7 +58,7 @@ let registry: BuiltinRegistry;
 let server: InferenceServer;
 let url: string;
 let key: string;
-let control: FlightInstance[];
+let control: FixtureInstance[];
 const started: string[] = [];
 
 /** Checks only on `checkNow` (the interval is an hour); an alert after two breaches, then an hour's cooldown. */
@@ -77,7 +77,7 @@ function spec(name: string, breachesToAlert = 2): Promise<ModelSpec> {
   });
 }
 
-async function predictAll(model: string, instances: readonly FlightInstance[]): Promise<void> {
+async function predictAll(model: string, instances: readonly FixtureInstance[]): Promise<void> {
   for (let i = 0; i < instances.length; i += 100) {
     const res = await fetch(`${url}/v1/models/${model}/predict`, {
       method: 'POST',

@@ -13,7 +13,7 @@ import { spawnWorker, type Spawned } from './processes.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
-import type { FlightInstance } from '../fixtures/fixture-models.ts';
+import type { FixtureInstance } from '../fixtures/fixture-models.ts';
 import { loadFeatureSpec } from '../../lib/features/tabular/index.ts';
 import { FLIGHTS_FEATURES_PATH, FLIGHTS_LABEL } from '../fixtures/flights-example.ts';
 import { parseModelSpec, type ModelSpec, type ModelSpecInput } from '../../lib/model-spec/model-spec.ts';
@@ -133,7 +133,7 @@ export async function waitForStatus(
 }
 
 /** Sends `instances` to the inference server's predict endpoint, 100 per request; every answer must be a 200. */
-export async function predictAll(url: string, key: string, model: string, instances: readonly FlightInstance[]): Promise<void> {
+export async function predictAll(url: string, key: string, model: string, instances: readonly FixtureInstance[]): Promise<void> {
   for (let i = 0; i < instances.length; i += 100) {
     const res = await fetch(`${url}/v1/models/${model}/predict`, {
       method: 'POST',

@@ -15,7 +15,7 @@ import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../fixtures/fixture-models.ts';
+import type { FixtureInstance } from '../fixtures/fixture-models.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
@@ -57,7 +57,7 @@ let port: number;
 let url: string;
 let server: Spawned;
 let worker: Spawned;
-let flights: Array<FlightInstance & { delay: number }>;
+let flights: Array<FixtureInstance & { delay: number }>;
 
 function serve(): Spawned {
   const s = spawnNode(['bin/flywheel.js', 'serve'], {
@@ -222,7 +222,7 @@ beforeAll(async () => {
   await registerFixtureModel({ registry, store, name: CRASH, spec, seed: 1, variant: 'again' }); // v2: the champion's weights again
   await registerFixtureModel({ registry, store, name: BAD, spec, seed: 1, variant: 'paused' }); // v3: for pause/resume/abort
   flights = await withDuck((duck) =>
-    duck.all<FlightInstance & { delay: number } & Record<string, unknown>>(
+    duck.all<FixtureInstance & { delay: number } & Record<string, unknown>>(
       `SELECT strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, distance::DOUBLE AS distance, origin, destination, delay::DOUBLE AS delay
        FROM read_parquet('${flightsParquetPath()}') WHERE strftime(date, '%Y-%m') = '2001-03' USING SAMPLE 3000 ROWS (reservoir, 7)`,
     ),

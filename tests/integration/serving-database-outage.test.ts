@@ -13,12 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
 import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { sleep } from '../../lib/time/sleep.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances, type FixtureInstance } from '../fixtures/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { freePort, ROOT } from './processes.ts';
 
@@ -33,7 +32,7 @@ let db: PostgresDatabase | undefined;
 let server: InferenceServer | undefined;
 let url = '';
 let key = '';
-let instances: FlightInstance[] = [];
+let instances: FixtureInstance[] = [];
 
 const infra = (...args: string[]) =>
   spawnSync('bash', [join(ROOT, 'infra/scripts/infra.sh'), ...args], { env, encoding: 'utf8', timeout: 120_000 });

@@ -6,10 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances, type FixtureInstance } from '../fixtures/fixture-models.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { freePort, spawnNode, type Spawned } from './processes.ts';
 
@@ -20,7 +19,7 @@ const storeUri = `s3://${infra.s3Bucket}/serving-reconnect-${tag}`;
 const NAME = `flights-reconnect-${tag}`;
 let db: PostgresDatabase;
 let key: string;
-let instances: FlightInstance[];
+let instances: FixtureInstance[];
 let serve: Spawned | undefined;
 let temporal: ChildProcess | undefined;
 

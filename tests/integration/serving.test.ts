@@ -9,12 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../lib/auth/api-keys.ts';
 import { loadConfig, type ServeSettings } from '../../lib/config/index.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import { batchFromInstances, encodeFlights, type FlightInstance, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { batchFromInstances } from '../../lib/features/tabular/instances.ts';
+import { modelIO } from '../../lib/features/tabular/model-io.ts';
+import type { FittedFeatures } from '../../lib/features/tabular/state.ts';
 import { createLogger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
-import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../fixtures/fixture-models.ts';
+import { fitFixtureSpec, registerFixtureModel, sampleInstances, type FixtureInstance } from '../fixtures/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 
@@ -26,8 +28,8 @@ const logger = createLogger({ level: 'silent' });
 const NAME = `flights-serve-${tag}`;
 let db: PostgresDatabase;
 let registry: BuiltinRegistry;
-let spec: FlightsFeatureSpec;
-let instances: FlightInstance[];
+let spec: FittedFeatures;
+let instances: FixtureInstance[];
 let predictKey: string;
 let adminKey: string;
 const servers: InferenceServer[] = [];
@@ -113,7 +115,9 @@ describe('inference server', () => {
     expect(new Set(res.json.predictions.map((p) => p.version))).toEqual(new Set([1]));
     const v1 = await registry.getVersion(NAME, 1);
     const session = await OnnxSession.create(await store.get(store.keyFor(v1.artifactUri)));
-    const expected = await session.run(encodeFlights(spec, batchFromInstances(instances.slice(0, 50))), 50);
+    const encoded = batchFromInstances(spec.spec, instances.slice(0, 50));
+    if (!encoded.ok) throw new Error(JSON.stringify(encoded.errors));
+    const expected = await session.run(modelIO(spec).encoder.encode(encoded.batch), 50);
     await session.dispose();
     res.json.predictions.forEach((p, i) => expect(Math.abs(p.probability - expected[i]!)).toBeLessThan(1e-6));
     const one = await predict(url, { instances: [instances[0]] });
@@ -167,7 +171,7 @@ describe('inference server', () => {
     expect(metrics).toMatch(/flywheel_serving_shed_total\{reason="rate_limited"\} [1-9]/);
 
     await new Promise((r) => setTimeout(r, 600)); // the log flushes every 200 ms
-    const { rows } = await db.query<{ instance: number; model_version: number; output: number; features: FlightInstance }>(
+    const { rows } = await db.query<{ instance: number; model_version: number; output: number; features: FixtureInstance }>(
       `SELECT instance, model_version, output, features FROM prediction_log WHERE request_id = $1 ORDER BY instance`,
       [first.json.requestId],
     );
@@ -177,7 +181,7 @@ describe('inference server', () => {
 
     const fb = await call(url, '/v1/feedback', { key: predictKey, body: { requestId: first.json.requestId, instance: 1, label: 1 } });
     expect(fb.status).toBe(202);
-    const bad = await call(url, '/v1/feedback', { key: predictKey, body: { requestId: first.json.requestId, label: 'yes' } });
+    const bad = await call(url, '/v1/feedback', { key: predictKey, body: { requestId: first.json.requestId, label: 'yes', model: NAME } });
     expect(bad.status).toBe(400);
     const { rows: labels } = await db.query(`SELECT instance, label FROM prediction_feedback WHERE request_id = $1`, [
       first.json.requestId,
@@ -194,7 +198,7 @@ describe('inference server', () => {
     const noScope = await label(predictOnly, { requestId: served.json.requestId, label: 1 });
     expect(noScope.status).toBe(403);
     expect(((await noScope.json()) as { error: { message: string } }).error.message).toMatch(/lacks the "feedback" scope/);
-    const half = await label(labeller, { requestId: served.json.requestId, label: 0.5 });
+    const half = await label(labeller, { requestId: served.json.requestId, label: 0.5, model: NAME });
     expect(half.status).toBe(400);
     expect(((await half.json()) as { error: { message: string } }).error.message).toMatch(/label: must be 0 or 1/);
     expect((await label(labeller, { requestId: 'someone-elses-id', label: 1 })).status).toBe(400);

@@ -8,7 +8,7 @@ import { loadConfig } from '../../lib/config/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../fixtures/fixture-models.ts';
+import { monthFlights, type FlightFields } from '../../examples/flights/traffic-source.ts';
 import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
@@ -70,7 +70,8 @@ describe('flywheel traffic replay', () => {
       baseUrl: url,
       model: NAME,
       apiKey: key,
-      month: '2001-03',
+      source: '2001-03',
+      rows: monthFlights('2001-03'),
       limit: FLIGHTS,
       rate: 100,
       feedbackDelayMs: FEEDBACK_DELAY_MS,
@@ -87,12 +88,12 @@ describe('flywheel traffic replay', () => {
     expect(midway.rows[0]!.labelled).toBe(0);
 
     const stats = await replay;
-    expect(stats).toMatchObject({ flights: FLIGHTS, sent: FLIGHTS, ok: FLIGHTS, failed: 0, failures: {} });
+    expect(stats).toMatchObject({ instances: FLIGHTS, sent: FLIGHTS, ok: FLIGHTS, failed: 0, failures: {} });
     expect(stats.feedback).toMatchObject({ posted: FLIGHTS, failed: 0, pending: 0, abandoned: 0 });
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual((FLIGHTS / 100) * 1000 + FEEDBACK_DELAY_MS - 600);
 
     await new Promise((r) => setTimeout(r, 600)); // the prediction log flushes every 200 ms
-    const { rows } = await db.query<{ routing_key: string; features: FlightInstance; label: number | null; lag_ms: number | null }>(
+    const { rows } = await db.query<{ routing_key: string; features: FlightFields; label: number | null; lag_ms: number | null }>(
       `SELECT l.routing_key, l.features, f.label, EXTRACT(EPOCH FROM f.received_at - l.created_at)::float8 * 1000 AS lag_ms
        FROM prediction_log l LEFT JOIN prediction_feedback f USING (request_id, instance)
        WHERE l.model = $1 AND NOT l.shadow ORDER BY l.created_at`,

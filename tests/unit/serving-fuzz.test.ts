@@ -8,9 +8,8 @@ import { startEmbeddedServer, type EmbeddedServer } from '../fixtures/embedded-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY_SCOPES, createApiKey } from '../../lib/auth/api-keys.ts';
 import type { PGliteDatabase } from '../../lib/db/index.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
 import { ERROR_CODES } from '../../serving/errors.ts';
-import { sampleInstances } from '../fixtures/fixture-models.ts';
+import { sampleInstances, type FixtureInstance } from '../fixtures/fixture-models.ts';
 import { routesOf } from '../../serving/http/app.ts';
 import type { InferenceServer } from '../../serving/server.ts';
 
@@ -18,7 +17,7 @@ let embedded: EmbeddedServer;
 let db: PGliteDatabase;
 let server: InferenceServer;
 let url: string;
-let valid: FlightInstance[];
+let valid: FixtureInstance[];
 let key: string;
 
 beforeAll(async () => {

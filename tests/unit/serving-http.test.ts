@@ -5,17 +5,16 @@ import fc from 'fast-check';
 import { startEmbeddedServer, type EmbeddedServer } from '../fixtures/embedded-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PGliteDatabase } from '../../lib/db/index.ts';
-import { sampleInstances } from '../fixtures/fixture-models.ts';
+import { sampleInstances, type FixtureInstance } from '../fixtures/fixture-models.ts';
 import { routesOf } from '../../serving/http/app.ts';
 import { OPENAPI } from '../../serving/http/openapi.ts';
 import type { InferenceServer } from '../../serving/server.ts';
-import type { FlightInstance } from '../../lib/features/flights.ts';
 
 let embedded: EmbeddedServer;
 let db: PGliteDatabase;
 let server: InferenceServer;
 let url: string;
-let valid: FlightInstance[];
+let valid: FixtureInstance[];
 
 beforeAll(async () => {
   embedded = await startEmbeddedServer({
@@ -174,7 +173,53 @@ describe('bad input', () => {
     expect(tooLong.text).not.toContain('mmmmmmmmmm');
     const badJob = await post('/v1/models/flights/jobs', JSON.stringify({ instances: [{ ...valid[0], date: '2001-01-01T10:00:00Z' }] }));
     expect(badJob.status).toBe(400);
-    expect((JSON.parse(badJob.text) as { error: { message: string } }).error.message).toMatch(/^instances\[0\]\.date/);
+    expect((JSON.parse(badJob.text) as { error: { message: string } }).error.message).toMatch(
+      /^invalid request body: instances\[0\]\.date: must be a naive timestamp/,
+    );
+  });
+
+  it('every bad field is named, at most five, with how many more', async () => {
+    const bad = { date: 'soon', distance: 'far', origin: 1.5, destination: {}, tail: 'N1' };
+    const res = await post('/v1/models/flights/predict', JSON.stringify({ instances: [valid[0], { ...bad, destination: 'LAX' }, bad] }));
+    expect(res.status).toBe(400);
+    const message = (JSON.parse(res.text) as { error: { message: string } }).error.message;
+    // The generic check runs first: an object value is refused before the model looks.
+    expect(message).toBe(
+      'invalid request body: instances[2].destination: must be a string, a number, a boolean, null or an array of numbers, not an object',
+    );
+    const typed = await post(
+      '/v1/models/flights/predict',
+      JSON.stringify({
+        instances: [
+          { ...bad, destination: 'LAX' },
+          { ...bad, destination: 'LAX' },
+        ],
+      }),
+    );
+    expect((JSON.parse(typed.text) as { error: { message: string } }).error.message).toBe(
+      'invalid request body: instances[0].tail: unknown field (flights reads date (timestamp), distance (number), origin (string), destination (string)); ' +
+        'instances[1].tail: unknown field (flights reads date (timestamp), distance (number), origin (string), destination (string)); ' +
+        'instances[0].date: must be a naive timestamp like 2001-03-04T13:45:00 (no zone) or null; ' +
+        'instances[0].distance: must be a finite number or null; ' +
+        'instances[0].origin: must be a string, an integer or null (and 3 more)',
+    );
+  });
+
+  it('GET /v1/models/:name/schema describes the champion from its fitted features, with an example that predicts', async () => {
+    const res = await fetch(`${url}/v1/models/flights/schema`);
+    expect(res.status).toBe(200);
+    const schema = (await res.json()) as { task: string; inputs: unknown[]; example: Record<string, unknown>; predictionFields: string[] };
+    expect(schema.task).toBe('binary');
+    expect(schema.predictionFields).toEqual(['probability']);
+    expect(schema.inputs).toEqual([
+      { name: 'date', kind: 'timestamp' },
+      { name: 'distance', kind: 'number' },
+      { name: 'origin', kind: 'string' },
+      { name: 'destination', kind: 'string' },
+    ]);
+    const predicted = await post('/v1/models/flights/predict', JSON.stringify({ instances: [schema.example] }));
+    expect(predicted.status).toBe(200);
+    expect((await fetch(`${url}/v1/models/nope/schema`)).status).toBe(404);
   });
 
   it('a NUL in a feedback requestId → 400, not a database error', async () => {

@@ -6,24 +6,27 @@ import { createRowLimiter } from '../../serving/http/auth.ts';
 import type { ServingError } from '../../serving/errors.ts';
 import { chooseArm, stickyBucket } from '../../serving/router.ts';
 
+/** A cached output row (head units values: 1, or one per class). */
+const row = (...values: number[]) => Float32Array.from(values);
+
 describe('ResponseCache', () => {
   it('evicts the least recently used entry past maxEntries', () => {
     const c = new ResponseCache({ maxEntries: 2 });
-    c.set('a', 1);
-    c.set('b', 2);
-    expect(c.get('a')).toBe(1); // a is now the most recent
-    c.set('c', 3);
+    c.set('a', row(1));
+    c.set('b', row(2));
+    expect(c.get('a')).toEqual(row(1)); // a is now the most recent
+    c.set('c', row(3));
     expect(c.get('b')).toBeUndefined();
-    expect(c.get('a')).toBe(1);
-    expect(c.get('c')).toBe(3);
+    expect(c.get('a')).toEqual(row(1));
+    expect(c.get('c')).toEqual(row(3));
   });
 
   it('expires entries after ttlMs', () => {
     let now = 1000;
     const c = new ResponseCache({ ttlMs: 50, now: () => now });
-    c.set('a', 1);
+    c.set('a', row(1));
     now += 49;
-    expect(c.get('a')).toBe(1);
+    expect(c.get('a')).toEqual(row(1));
     now += 50;
     expect(c.get('a')).toBeUndefined();
     expect(c.size).toBe(0);
@@ -31,13 +34,13 @@ describe('ResponseCache', () => {
 
   it('drops only the switched model on invalidation, and stores nothing when off', () => {
     const c = new ResponseCache();
-    c.set(cacheKey('m', 1, 'x'), 0.5);
-    c.set(cacheKey('other', 1, 'x'), 0.25);
+    c.set(cacheKey('m', 1, 'x'), row(0.5));
+    c.set(cacheKey('other', 1, 'x'), row(0.25, 0.75));
     c.invalidateModel('m');
     expect(c.get(cacheKey('m', 1, 'x'))).toBeUndefined();
-    expect(c.get(cacheKey('other', 1, 'x'))).toBe(0.25);
+    expect(c.get(cacheKey('other', 1, 'x'))).toEqual(row(0.25, 0.75));
     const off = new ResponseCache({ maxEntries: 0 });
-    off.set('a', 1);
+    off.set('a', row(1));
     expect(off.enabled).toBe(false);
     expect(off.get('a')).toBeUndefined();
   });

@@ -1,16 +1,25 @@
 // Traffic replay against a small fake inference server on 127.0.0.1: pacing, order, delayed
 // labels and their share, failure counting, bounded in-flight requests, stop and abort, the
-// preflight's errors, and reading a month of the real flights in order.
+// preflight's errors; reading rows of a CSV file as any model's instances (the weather dataset,
+// multiclass), and a month of the flights example in order.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
-import { monthFlights, replayTraffic, TrafficReplayError, type ReplayFlight } from '../../lib/traffic/replay.ts';
+import { monthFlights, type ReplayFlight } from '../../examples/flights/traffic-source.ts';
+import { replayTraffic, tableRows, TrafficReplayError, type ReplayRow } from '../../lib/traffic/replay.ts';
 
 interface Seen {
   at: number;
-  body: { instances?: Array<{ date: string }>; routingKey?: string; requestId?: string; instance?: number; label?: number };
+  body: {
+    instances?: Array<{ date: string }>;
+    routingKey?: string;
+    requestId?: string;
+    instance?: number;
+    label?: number | string;
+    model?: string;
+  };
 }
 
 const predictions: Seen[] = [];
@@ -80,7 +89,7 @@ async function* fakeFlights(count: number): AsyncGenerator<ReplayFlight> {
   }
 }
 
-const base = { model: 'm', month: '2001-03', apiKey: 'good' } as const;
+const base = { model: 'm', source: '2001-03', apiKey: 'good' } as const;
 
 beforeAll(async () => {
   server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
@@ -106,9 +115,9 @@ beforeEach(() => {
 describe('replayTraffic', () => {
   it('sends flights in order at a steady rate, never in bursts, with the flight as routing key', async () => {
     const t0 = performance.now();
-    const stats = await replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(30), rate: 50, feedbackShare: 0 });
+    const stats = await replayTraffic({ ...base, baseUrl: url, rows: fakeFlights(30), rate: 50, feedbackShare: 0 });
     const elapsed = performance.now() - t0;
-    expect(stats).toMatchObject({ flights: 30, sent: 30, ok: 30, failed: 0, stopped: false });
+    expect(stats).toMatchObject({ instances: 30, sent: 30, ok: 30, failed: 0, stopped: false });
     expect(elapsed).toBeGreaterThanOrEqual(29 * 20 - 15);
     expect(elapsed).toBeLessThan(2000); // loose: CI runs other test files on the same two cores
     // Sent in order; the server may see neighbours swapped when a request waits for a new
@@ -133,13 +142,13 @@ describe('replayTraffic', () => {
     const stats = await replayTraffic({
       ...base,
       baseUrl: url,
-      flights: fakeFlights(60),
+      rows: fakeFlights(60),
       rate: 200,
       batch: 3,
       feedbackDelayMs: 300,
       feedbackShare: 0.5,
     });
-    expect(stats).toMatchObject({ flights: 60, sent: 20, ok: 20 });
+    expect(stats).toMatchObject({ instances: 60, sent: 20, ok: 20 });
     expect(stats.feedback.posted + stats.feedback.skipped).toBe(60);
     expect(stats.feedback.posted).toBeGreaterThan(15);
     expect(stats.feedback.posted).toBeLessThan(45);
@@ -158,7 +167,7 @@ describe('replayTraffic', () => {
     const first = labels.map((l) => `${l.body.requestId}/${l.body.instance}`).sort();
     labels.length = 0;
     predictions.length = 0;
-    await replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(60), rate: 200, batch: 3, feedbackDelayMs: 0, feedbackShare: 0.5 });
+    await replayTraffic({ ...base, baseUrl: url, rows: fakeFlights(60), rate: 200, batch: 3, feedbackDelayMs: 0, feedbackShare: 0.5 });
     expect(labels.map((l) => `${l.body.requestId}/${l.body.instance}`).sort()).toEqual(first);
   });
 
@@ -167,7 +176,7 @@ describe('replayTraffic', () => {
     const stats = await replayTraffic({
       ...base,
       baseUrl: url,
-      flights: fakeFlights(20),
+      rows: fakeFlights(20),
       rate: 100,
       feedbackDelayMs: 0,
       requestTimeoutMs: 300,
@@ -180,7 +189,7 @@ describe('replayTraffic', () => {
 
   it('keeps at most maxInFlight requests open against a slow server', async () => {
     behaviour = { delayMs: 100 };
-    const stats = await replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(10), rate: 1000, maxInFlight: 2, feedbackShare: 0 });
+    const stats = await replayTraffic({ ...base, baseUrl: url, rows: fakeFlights(10), rate: 1000, maxInFlight: 2, feedbackShare: 0 });
     expect(stats.ok).toBe(10);
     expect(maxInFlight).toBe(2);
   });
@@ -192,7 +201,7 @@ describe('replayTraffic', () => {
     const stats = await replayTraffic({
       ...base,
       baseUrl: url,
-      flights: fakeFlights(1000),
+      rows: fakeFlights(1000),
       rate: 50,
       feedbackDelayMs: 400,
       stopSignal: stop.signal,
@@ -211,7 +220,7 @@ describe('replayTraffic', () => {
     const stats = await replayTraffic({
       ...base,
       baseUrl: url,
-      flights: fakeFlights(1000),
+      rows: fakeFlights(1000),
       rate: 50,
       feedbackDelayMs: 10_000,
       signal: abort.signal,
@@ -229,7 +238,7 @@ describe('replayTraffic', () => {
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise((r) => closed.close(r));
     const run = (extra: Partial<Parameters<typeof replayTraffic>[0]>) =>
-      replayTraffic({ ...base, baseUrl: url, flights: fakeFlights(5), rate: 10, ...extra });
+      replayTraffic({ ...base, baseUrl: url, rows: fakeFlights(5), rate: 10, ...extra });
 
     await expect(run({ baseUrl: deadUrl })).rejects.toThrow(
       new TrafficReplayError(
@@ -259,12 +268,70 @@ describe('replayTraffic', () => {
       code: 'invalid',
       message: 'rate must be a positive number of requests per second, got 0',
     });
-    await expect(run({ flights: undefined, month: '2001-3' })).rejects.toMatchObject({ code: 'badMonth' });
     expect(predictions).toHaveLength(0);
   });
 });
 
-describe('monthFlights', () => {
+describe('tableRows', () => {
+  const weather = 'node_modules/vega-datasets/data/weather.csv';
+  const inputs = [
+    { name: 'location', kind: 'string' },
+    { name: 'date', kind: 'timestamp' },
+    { name: 'precipitation', kind: 'number' },
+    { name: 'temp_max', kind: 'number' },
+  ];
+
+  it("reads a CSV's rows as the model's instances in time order, with a class-name label", async () => {
+    const rows: ReplayRow[] = [];
+    for await (const r of tableRows(weather, { inputs, label: 'weather', orderBy: 'date', limit: 50, chunkRows: 16 })) rows.push(r);
+    expect(rows).toHaveLength(50);
+    expect(Object.keys(rows[0]!.instance)).toEqual(['location', 'date', 'precipitation', 'temp_max']);
+    const dates = rows.map((r) => r.instance.date as string);
+    expect([...dates].sort()).toEqual(dates);
+    expect(dates[0]).toBe('2012-01-01T00:00:00');
+    expect(rows.every((r) => typeof r.instance.precipitation === 'number' && typeof r.label === 'string')).toBe(true);
+    expect(new Set(rows.map((r) => r.label)).size).toBeGreaterThan(1);
+    expect(rows[0]!.key).toBe('row-1');
+  });
+
+  it('reads a regression table: hourly timestamps as naive text, a numeric label', async () => {
+    const rows: ReplayRow[] = [];
+    const hourly = tableRows('node_modules/vega-datasets/data/seattle-weather-hourly-normals.csv', {
+      inputs: [
+        { name: 'date', kind: 'timestamp' },
+        { name: 'pressure', kind: 'number' },
+        { name: 'wind', kind: 'number' },
+      ],
+      label: 'temperature',
+      orderBy: 'date',
+      limit: 3,
+    });
+    for await (const r of hourly) rows.push(r);
+    expect(rows).toEqual([
+      { instance: { date: '2010-01-01T01:00:00', pressure: 1016.6, wind: 3.8 }, key: 'row-1', label: 4 },
+      { instance: { date: '2010-01-01T02:00:00', pressure: 1016.6, wind: 3.8 }, key: 'row-2', label: 3.9 },
+      expect.objectContaining({ key: 'row-3' }),
+    ]);
+  });
+
+  it('names the columns the file lacks', async () => {
+    const read = async () => {
+      for await (const r of tableRows(weather, { inputs: [...inputs, { name: 'pressure', kind: 'number' }], label: 'weather' })) void r;
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'invalid', message: expect.stringMatching(/has no column pressure \(it has /) });
+  });
+
+  it('posts a class-name label with the model, so the server checks it against the task', async () => {
+    const rows = tableRows(weather, { inputs, label: 'weather', key: 'date', limit: 4 });
+    const stats = await replayTraffic({ ...base, baseUrl: url, source: 'weather.csv', rows, rate: 200, feedbackDelayMs: 0 });
+    expect(stats).toMatchObject({ ok: 4, instances: 4, source: 'weather.csv', feedback: { posted: 4 } });
+    expect(labels.map((l) => l.body.model)).toEqual(['m', 'm', 'm', 'm']);
+    expect(labels.every((l) => typeof l.body.label === 'string')).toBe(true);
+    expect(predictions[0]!.body.routingKey).toMatch(/^2012-01-0\d/);
+  });
+});
+
+describe('monthFlights (the flights example)', () => {
   it("reads the month's real flights in scheduled order, labelled delay > 15", async () => {
     const flights: ReplayFlight[] = [];
     for await (const f of monthFlights('2001-02', { limit: 300, chunkRows: 128 })) flights.push(f);

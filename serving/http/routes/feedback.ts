@@ -1,24 +1,37 @@
 // POST /v1/feedback (scope `feedback`): delayed ground truth for a prediction, joined to the log by
-// request id — only for ids this server issued, and labels of the task's kind (0 or 1).
+// request id — only for ids this server issued. The label is a number (binary 0/1, a regression
+// value) or a class name (multiclass); naming the model checks it against the model's task.
 import type { FastifyInstance } from 'fastify';
 import { DependencyUnavailableError } from '../../../lib/resilience/breaker.ts';
+import type { Task } from '../../../lib/tasks/task.ts';
 import { ServingError } from '../../errors.ts';
+import { storedLabel } from '../../feedback-label.ts';
 import { labelRequestIdProblem } from '../../request-ids.ts';
 import type { ServingContext } from '../context.ts';
 import { feedbackBodySchema, parseBody } from '../schemas.ts';
 
 export function registerFeedbackRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  /** The task of the served model `name` (its champion's), or a 404. */
+  function taskOf(name: string): Task {
+    const served = ctx.models.get(name);
+    const lv = served?.versions.get(served.route.champion);
+    if (!lv) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
+    return lv.io.task;
+  }
+
   app.post('/v1/feedback', async function feedbackRoute(request, reply) {
     const principal = await ctx.authenticate(request, 'feedback');
     const body = parseBody(feedbackBodySchema, request.body);
     const problem = labelRequestIdProblem(principal, body.requestId);
     if (problem) throw new ServingError(problem.status, problem.message);
+    const { label, labelClass } = storedLabel(body.label, body.model !== undefined ? taskOf(body.model) : undefined, body.model);
     try {
       // A label may arrive again (a corrected one): the latest wins, and who sent it is kept.
       await ctx.db.query(
-        `INSERT INTO prediction_feedback (request_id, instance, label, key_id) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (request_id, instance) DO UPDATE SET label = EXCLUDED.label, key_id = EXCLUDED.key_id, received_at = now()`,
-        [body.requestId, body.instance, body.label, principal.keyId],
+        `INSERT INTO prediction_feedback (request_id, instance, label, label_class, key_id) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (request_id, instance) DO UPDATE
+           SET label = EXCLUDED.label, label_class = EXCLUDED.label_class, key_id = EXCLUDED.key_id, received_at = now()`,
+        [body.requestId, body.instance, label, labelClass, principal.keyId],
       );
     } catch (err) {
       ctx.logger.warn({ err }, 'feedback not stored');

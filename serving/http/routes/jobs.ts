@@ -29,7 +29,9 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
       const principal = principalOf(request);
       const body = parseBody(bodySchema, request.body);
       ctx.limitRows(principal, body.instances.length);
-      checkInstances(body.instances);
+      const name = request.params.name;
+      // Unknown model → 404, then the instances as the champion reads them → 400 naming fields.
+      checkInstances(ctx.models, name, body.instances);
       if (body.webhookUrl !== undefined) {
         if (!ctx.webhooks.enabled)
           throw new ServingError(
@@ -39,8 +41,6 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
         const problem = webhookUrlProblem(ctx.webhooks.policy, body.webhookUrl);
         if (problem) throw new ServingError('badRequest', `webhookUrl: ${problem}`);
       }
-      const name = request.params.name;
-      if (!ctx.models.get(name)) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
       const jobId = await jobs().start({
         model: name,
         instances: body.instances,

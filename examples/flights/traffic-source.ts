@@ -1,18 +1,24 @@
-// One month of real flights, in scheduled-departure order, read from the bundled dataset a chunk
-// at a time: DuckDB holds the sorted month (columnar, compact); JavaScript holds one chunk.
-import { Duck, sqlString } from '../data/duck.ts';
-import { flightsParquetPath, MONTH_PATTERN } from '../data/flights.ts';
-import { flightsLabel, type FlightInstance } from '../features/flights.ts';
-import { TrafficReplayError } from './errors.ts';
+// The flights example's traffic: one month of real flights, in scheduled-departure order, read
+// from the bundled dataset a chunk at a time (DuckDB holds the sorted month; JavaScript holds one
+// chunk). `flywheel traffic replay --month` sends these; any other table replays through
+// lib/traffic/table-source.ts.
+import { Duck, sqlString } from '../../lib/data/duck.ts';
+import { flightsParquetPath, MONTH_PATTERN } from '../../lib/data/flights.ts';
+import { TrafficReplayError } from '../../lib/traffic/errors.ts';
+import type { ReplayRow } from '../../lib/traffic/source.ts';
 
-/** One flight to replay: the request instance, the key it routes by, and its true label. */
-export interface ReplayFlight {
-  instance: FlightInstance;
-  /** A stable id of the flight (`SFO-LAX-2001-03-04T13:45:00`), used as the routing key. */
-  key: string;
-  /** 1 when the flight left more than 15 minutes late (the training label). */
-  label: 0 | 1;
+/** A flight as the example's model reads it (examples/flights/features.yaml). */
+export interface FlightFields {
+  date: string;
+  distance: number;
+  origin: string;
+  destination: string;
 }
+
+/** One flight to replay: the instance, the key it routes by (`SFO-LAX-2001-03-04T13:45:00`), and
+ * its label: 1 when it left more than 15 minutes late (the example's label expression
+ * `delay > 15`, examples/flights/model.yaml). */
+export type ReplayFlight = ReplayRow & { instance: FlightFields; label: 0 | 1 };
 
 export interface MonthFlightsOptions {
   /** Stop after this many flights (the earliest ones). */
@@ -62,7 +68,7 @@ export async function* monthFlights(month: string, options: MonthFlightsOptions 
         yield {
           instance: { date: r.date, distance: r.distance, origin: r.origin, destination: r.destination },
           key: `${r.origin}-${r.destination}-${r.date}`,
-          label: flightsLabel(r.delay),
+          label: r.delay > 15 ? 1 : 0,
         };
       }
     }
