@@ -5,7 +5,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { FeatureSpec } from '../features/tabular/spec.ts';
 import { canonicalJson } from '../features/tabular/state.ts';
@@ -105,12 +104,12 @@ export interface ProfileColumns extends InferFeaturesOptions {
   features?: FeatureSpec;
   /** Profiled as `__label`. */
   label?: LabelSpec;
-  /** How the label is profiled; unset: numeric when its values are numbers or booleans, else as classes. */
+  /** How the label is profiled; unset: guessed from its type (BOOLEAN binary, numbers regression, else classes). */
   task?: TaskKind;
 }
 
-const NUMERIC_OR_BOOLEAN =
-  /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
+const NUMBER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
+/^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
 
 /** What a dataset's profile covers: with a feature spec, the model's inputs and label
  * (profileDefinitionsForFeatures); without one (inputs from before the feature language), the
@@ -122,7 +121,8 @@ export async function profileFeaturesFor(duck: Duck, from: string, options: Prof
   let kind = task;
   if (!kind) {
     const [d] = await duck.all<{ column_type: string }>(`DESCRIBE SELECT ${labelSql(label)} AS v FROM ${from}`);
-    kind = NUMERIC_OR_BOOLEAN.test(d?.column_type ?? '') ? 'regression' : 'multiclass';
+    const type = d?.column_type ?? '';
+    kind = type === 'BOOLEAN' ? 'binary' : NUMBER.test(type) ? 'regression' : 'multiclass';
   }
   const defs = profileDefinitionsForFeatures(features);
   return [...defs, labelProfileDefinition(label, kind)];
