@@ -88,7 +88,8 @@ export function registerDataCommands(program: Command): void {
       if (data) {
         ({ event, isNew } = await withDuck((duck) => arriveSourcePartition(duck, ctx, data, partition)));
       } else {
-        if (!MONTH_PATTERN.test(partition)) throw new Error(`a flights partition is a month, YYYY-MM; got ${JSON.stringify(partition)}`);
+        if (!MONTH_PATTERN.test(partition))
+          throw new Error(`a flights partition is a month: month must be YYYY-MM, got ${JSON.stringify(partition)}`);
         ({ event, isNew } = await withDuck((duck) => arriveFlightsMonth(duck, store, partition)));
       }
       say(isNew ? `Published ${event.eventId}` : `Already published: ${event.eventId} (same data, no new event)`);
