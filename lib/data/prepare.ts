@@ -12,7 +12,7 @@ import { getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import type { TaskKind } from '../tasks/task.ts';
 import type { Duck } from './duck.ts';
 import { DataValidationError } from './errors.ts';
-import { labelProfileDefinition, profileDefinitionsForFeatures } from './feature-profile.ts';
+import { profileDefinitionsForFeatures } from './feature-profile.ts';
 import { datasetPrefix, type DatasetManifest } from './ingest.ts';
 import { inferProfileFeatures, profileTable, type FeatureDef, type InferFeaturesOptions } from './profile.ts';
 import type { DatasetProfile } from './profile-types.ts';
@@ -109,7 +109,6 @@ export interface ProfileColumns extends InferFeaturesOptions {
 }
 
 const NUMBER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
-/^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
 
 /** What a dataset's profile covers: with a feature spec, the model's inputs and label
  * (profileDefinitionsForFeatures); without one (inputs from before the feature language), the
@@ -124,8 +123,7 @@ export async function profileFeaturesFor(duck: Duck, from: string, options: Prof
     const type = d?.column_type ?? '';
     kind = type === 'BOOLEAN' ? 'binary' : NUMBER.test(type) ? 'regression' : 'multiclass';
   }
-  const defs = profileDefinitionsForFeatures(features);
-  return [...defs, labelProfileDefinition(label, kind)];
+  return profileDefinitionsForFeatures(features, { label, task: kind });
 }
 
 export async function profileDatasetVersion(
