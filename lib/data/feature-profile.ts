@@ -2,11 +2,14 @@
 // the model reads, named so drift settings can say which to watch. The training profile and the
 // drift monitor's window profile are both computed from these definitions, so they compare like
 // with like.
+import { createHash } from 'node:crypto';
 import { sqlIdent } from './duck.ts';
+import { datasetPrefix } from './ingest.ts';
 import type { FeatureDef as ProfileFeatureDef } from './profile.ts';
 import type { LabelSpec } from './source-spec.ts';
 import type { DatetimePart, FeatureSpec } from '../features/tabular/spec.ts';
 import { sourceColumn } from '../features/tabular/spec.ts';
+import { canonicalJson } from '../features/tabular/state.ts';
 import type { TaskKind } from '../tasks/task.ts';
 
 /** The profile name of the label (a name no feature can have: feature names start with a letter or
@@ -87,4 +90,21 @@ export function profileDefinitionsForFeatures(spec: FeatureSpec, label?: { label
   }
   if (label) add(labelProfileDefinition(label.label, label.task));
   return defs;
+}
+
+/**
+ * Where `profileDataset` stores a dataset version's profile for a model: `profile-<hash>.json`,
+ * the hash over the model's feature spec and label (as parsed from the model spec), so models with
+ * different specs on one version keep their own profiles; `profile.json` without either (inputs
+ * from before the feature language). The drift monitor finds its champion's reference profile here
+ * with the same arguments.
+ */
+export function profileKey(dataset: string, datasetVersion: string, model: { features?: FeatureSpec; label?: LabelSpec } = {}): string {
+  const prefix = `${datasetPrefix(dataset, datasetVersion)}/profile`;
+  if (!model.features && model.label === undefined) return `${prefix}.json`;
+  const hash = createHash('sha256')
+    .update(canonicalJson({ features: model.features ?? null, label: model.label ?? null }))
+    .digest('hex')
+    .slice(0, 16);
+  return `${prefix}-${hash}.json`;
 }

@@ -12,7 +12,7 @@ import { getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import type { TaskKind } from '../tasks/task.ts';
 import type { Duck } from './duck.ts';
 import { DataValidationError } from './errors.ts';
-import { profileDefinitionsForFeatures } from './feature-profile.ts';
+import { profileDefinitionsForFeatures, profileKey } from './feature-profile.ts';
 import { datasetPrefix, type DatasetManifest } from './ingest.ts';
 import { inferProfileFeatures, profileTable, type FeatureDef, type InferFeaturesOptions } from './profile.ts';
 import type { DatasetProfile } from './profile-types.ts';
@@ -143,11 +143,8 @@ export async function profileDatasetVersion(
     ...(reference ? { reference } : {}),
     ...(signal ? { signal } : {}),
   });
-  const info = await putJson(
-    store,
-    `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/profile${columnsSuffix(options)}.json`,
-    profile,
-  );
+  // Keyed by the model's feature spec and label: the drift monitor finds it with profileKey too.
+  const info = await putJson(store, profileKey(manifest.dataset, manifest.datasetVersion, options), profile);
   return { profile, profileUri: info.uri };
 }
 

@@ -4,7 +4,7 @@
 // over the typed table.
 import { describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
-import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures } from '../../lib/data/feature-profile.ts';
+import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures, profileKey } from '../../lib/data/feature-profile.ts';
 import { profileDatasetVersion, profileFeaturesFor } from '../../lib/data/prepare.ts';
 import { inferProfileFeatures, profileTable } from '../../lib/data/profile.ts';
 import { loadFeatureSpec, parseFeatureSpec } from '../../lib/features/tabular/spec.ts';
@@ -87,6 +87,8 @@ describe('profileDefinitionsForFeatures', () => {
         '__label',
       ]);
       expect(profile.features.__label).toMatchObject({ kind: 'numeric', min: 10, max: 14 });
+      // Where the drift monitor looks for it, from the model spec's feature spec and label.
+      expect(profileUri).toBe(store.uriFor(profileKey('byo', manifest.datasetVersion, { features, label: 'temp' })));
       expect(profileUri).toMatch(/profile-[0-9a-f]{16}\.json$/);
       // No task: a text label is profiled as classes.
       const guessed = await profileFeaturesFor(duck, 'dataset_rows', { features, label: 'sky' });
