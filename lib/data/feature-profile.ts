@@ -94,16 +94,18 @@ export function profileDefinitionsForFeatures(spec: FeatureSpec, label?: { label
 
 /**
  * Where `profileDataset` stores a dataset version's profile for a model: `profile-<hash>.json`,
- * the hash over the model's feature spec and label (as parsed from the model spec), so models with
- * different specs on one version keep their own profiles; `profile.json` without either (inputs
- * from before the feature language). The drift monitor finds its champion's reference profile here
- * with the same arguments.
+ * the hash over the feature spec and the label's text (a column name or an expression), so models
+ * with different specs on one version keep their own profiles; `profile.json` without either
+ * (inputs from before the feature language). The drift monitor finds its champion's reference with
+ * the champion's fitted features: `profileKey(dataset, version, { features: fitted.spec, label:
+ * fitted.label })` — the fitted spec is the model spec's features as parsed, so the keys agree.
  */
 export function profileKey(dataset: string, datasetVersion: string, model: { features?: FeatureSpec; label?: LabelSpec } = {}): string {
   const prefix = `${datasetPrefix(dataset, datasetVersion)}/profile`;
   if (!model.features && model.label === undefined) return `${prefix}.json`;
+  const label = model.label === undefined ? null : typeof model.label === 'string' ? model.label : model.label.expression;
   const hash = createHash('sha256')
-    .update(canonicalJson({ features: model.features ?? null, label: model.label ?? null }))
+    .update(canonicalJson({ features: model.features ?? null, label }))
     .digest('hex')
     .slice(0, 16);
   return `${prefix}-${hash}.json`;

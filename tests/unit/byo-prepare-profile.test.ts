@@ -7,6 +7,7 @@ import { withDuck } from '../../lib/data/duck.ts';
 import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures, profileKey } from '../../lib/data/feature-profile.ts';
 import { profileDatasetVersion, profileFeaturesFor } from '../../lib/data/prepare.ts';
 import { inferProfileFeatures, profileTable } from '../../lib/data/profile.ts';
+import { fitFeatures } from '../../lib/features/tabular/fit.ts';
 import { loadFeatureSpec, parseFeatureSpec } from '../../lib/features/tabular/spec.ts';
 import { byoDataset } from './helpers/byo-prepare-table.ts';
 
@@ -87,8 +88,12 @@ describe('profileDefinitionsForFeatures', () => {
         '__label',
       ]);
       expect(profile.features.__label).toMatchObject({ kind: 'numeric', min: 10, max: 14 });
-      // Where the drift monitor looks for it, from the model spec's feature spec and label.
-      expect(profileUri).toBe(store.uriFor(profileKey('byo', manifest.datasetVersion, { features, label: 'temp' })));
+      // Where the drift monitor looks for it: from the champion's fitted features, which carry the
+      // same spec (as parsed) and the label's text.
+      const fitted = await fitFeatures(duck, 'dataset_rows', features);
+      expect(profileUri).toBe(store.uriFor(profileKey('byo', manifest.datasetVersion, { features: fitted.spec, label: 'temp' })));
+      const expression = profileKey('byo', manifest.datasetVersion, { features, label: { expression: 'temp * 2' } });
+      expect(expression).toBe(profileKey('byo', manifest.datasetVersion, { features: fitted.spec, label: 'temp * 2' }));
       expect(profileUri).toMatch(/profile-[0-9a-f]{16}\.json$/);
       // No task: a text label is profiled as classes.
       const guessed = await profileFeaturesFor(duck, 'dataset_rows', { features, label: 'sky' });
