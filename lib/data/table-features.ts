@@ -124,8 +124,9 @@ const problem = (message: string, extra: Partial<ValidationProblem> = {}): Valid
 });
 
 /**
- * Builds the splits and fitted features of `from` (a dataset version loaded as a table, read in
- * file order) for one model. Idempotent: a retry returns the stored summary. Labels that cannot be
+ * Builds the splits and fitted features of `from` — a TABLE holding a dataset version in file
+ * order (loadDataset's `dataset_rows`): without a time column rows are split by a hash of their
+ * `rowid` — for one model. Idempotent: a retry returns the stored summary. Labels that cannot be
  * targets, a multiclass training split with fewer than 2 classes and a spec that does not match
  * the data fail with a DataValidationError whose report is stored beside the outputs.
  */
