@@ -99,7 +99,7 @@ export const dataArrivedBodySchema = z.strictObject({
   eventId: text(1, 256).optional(),
   dataset: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   /** Any name `flywheel data arrive` accepts: one safe path segment (a month, a day, a value). */
-  partition: z.string().superRefine((value, ctx) => {
+  partition: text(1, 256).superRefine((value, ctx) => {
     try {
       assertPartitionName('value', value);
     } catch (err) {

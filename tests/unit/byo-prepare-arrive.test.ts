@@ -72,7 +72,8 @@ describe('data arrive from a model spec', () => {
     const body = (partition: string) => ({ dataset: 'byo', partition, uris: ['file:///tmp/x.parquet'] });
     for (const ok of ['2001-03', '2001-W09', '2001-03-04', 'Seattle', 'a=b c'])
       expect(dataArrivedBodySchema.safeParse(body(ok)).success).toBe(true);
-    for (const bad of ['', '..', 'a/b', 'x\u0001']) {
+    expect(dataArrivedBodySchema.safeParse(body('')).success).toBe(false);
+    for (const bad of ['..', 'a/b', 'x\u0001']) {
       const r = dataArrivedBodySchema.safeParse(body(bad));
       expect(r.success).toBe(false);
       expect(r.error?.issues[0]?.message).toMatch(/partition .* a partition name is one path segment/);
