@@ -6,11 +6,12 @@ import { Context } from '@temporalio/activity';
 import { withDuck, type Duck } from '../../lib/data/duck.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
 import {
-  buildFlightsFeatures,
+  buildFeaturesForVersion,
   loadDataset,
   profileDatasetVersion,
   readManifest,
   readProfile,
+  requireModelColumns,
   validateDatasetVersion,
 } from '../../lib/data/prepare.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
@@ -31,6 +32,18 @@ export interface DataActivityDeps {
   logger: Logger;
   /** @default 10000 */
   heartbeatIntervalMs?: number;
+}
+
+/** What the model reads, as the workflow passes it (absent in inputs from before the feature language). */
+type ModelColumnsInput = Pick<PrepareDataInput, 'features' | 'task' | 'label' | 'time'>;
+
+function columnsOf(input: ModelColumnsInput) {
+  return {
+    ...(input.features ? { features: input.features } : {}),
+    ...(input.label !== undefined ? { label: input.label } : {}),
+    ...(input.task ? { task: input.task } : {}),
+    ...(input.time !== undefined ? { time: input.time } : {}),
+  };
 }
 
 export function createDataActivities(deps: DataActivityDeps) {
@@ -64,11 +77,13 @@ export function createDataActivities(deps: DataActivityDeps) {
       });
     },
 
-    async validateDataset(input: {
-      manifestUri: string;
-      validationSpec: Record<string, unknown>;
-      referenceProfileUri?: string;
-    }): Promise<ValidateDatasetResult> {
+    async validateDataset(
+      input: {
+        manifestUri: string;
+        validationSpec: Record<string, unknown>;
+        referenceProfileUri?: string;
+      } & ModelColumnsInput,
+    ): Promise<ValidateDatasetResult> {
       return step('validate', async (duck, signal, progress) => {
         const spec = parseValidationSpec(input.validationSpec);
         const manifest = await readManifest(deps.store, input.manifestUri);
@@ -76,31 +91,35 @@ export function createDataActivities(deps: DataActivityDeps) {
         progress('loading');
         await loadDataset(duck, ctx, manifest, signal);
         progress('checking rules');
-        const { report, reportUri } = await validateDatasetVersion(duck, deps.store, manifest, spec, reference, signal);
+        const { report, reportUri } = await validateDatasetVersion(duck, deps.store, manifest, spec, reference, signal, columnsOf(input));
         return { reportUri, summary: report.summary, warnings: report.warnings };
       });
     },
 
-    async profileDataset(input: { manifestUri: string; referenceProfileUri?: string }): Promise<ProfileDatasetResult> {
+    async profileDataset(input: { manifestUri: string; referenceProfileUri?: string } & ModelColumnsInput): Promise<ProfileDatasetResult> {
       return step('profile', async (duck, signal, progress) => {
         const manifest = await readManifest(deps.store, input.manifestUri);
         const reference = input.referenceProfileUri ? await readProfile(deps.store, input.referenceProfileUri) : undefined;
         progress('loading');
         await loadDataset(duck, ctx, manifest, signal);
         progress('computing statistics');
-        const { profile, profileUri } = await profileDatasetVersion(duck, deps.store, manifest, reference, signal);
+        const { profile, profileUri } = await profileDatasetVersion(duck, deps.store, manifest, reference, signal, columnsOf(input));
         return { profileUri, rows: profile.rows };
       });
     },
 
-    async buildFeatures(input: { manifestUri: string; splits?: PrepareDataInput['splits'] }): Promise<BuildFeaturesResult> {
+    async buildFeatures(
+      input: { manifestUri: string; splits?: PrepareDataInput['splits'] } & ModelColumnsInput,
+    ): Promise<BuildFeaturesResult> {
+      // An input from before the feature language fails at once, not after loading the data.
+      const columns = requireModelColumns(input);
       return step('features', async (duck, signal, progress) => {
         const manifest = await readManifest(deps.store, input.manifestUri);
         progress('loading');
         await loadDataset(duck, ctx, manifest, signal);
         progress('splitting and fitting');
-        const out = await buildFlightsFeatures(duck, deps.store, manifest, input.splits ?? {}, signal);
-        return { featureSpecUri: out.featureSpecUri, featureSpecHash: out.featureSpecHash, splits: out.splits };
+        const out = await buildFeaturesForVersion(duck, deps.store, manifest, columns, input.splits ?? {}, signal);
+        return { featureSpecUri: out.featureSpecUri, featureSpecHash: out.featureSpecHash, task: out.task, splits: out.splits };
       });
     },
   };

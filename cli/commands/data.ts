@@ -1,4 +1,5 @@
-// `flywheel data …`: seed the flights data lake, publish a month's arrival, validate a file.
+// `flywheel data …`: seed the flights data lake, publish a partition's arrival (a flights month, or
+// any model's `data.source` with --spec), validate a file.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,7 +8,15 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { MONTH_PATTERN } from '../../lib/data/flights.ts';
-import { arriveFlightsMonth, seedFlights } from '../../lib/data/lake.ts';
+import {
+  arriveFlightsMonth,
+  flightsMonths,
+  arriveSourcePartition,
+  listSourcePartitions,
+  seedFlights,
+  type DataArrivedEvent,
+} from '../../lib/data/lake.ts';
+import { loadModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { readProfile } from '../../lib/data/prepare.ts';
 import { materializeSource, readSql } from '../../lib/data/sources.ts';
 import { validateTable } from '../../lib/data/validation/engine.ts';
@@ -17,6 +26,15 @@ import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
 import { notifyDataArrived } from '../../lib/lifecycle/notify.ts';
 import { printJson, say, warn } from '../output.ts';
 import { connectCli, TemporalUnreachableError } from '../temporal-client.ts';
+
+/** The fields of a model spec's `data` that say where partitions come from. */
+function pick(data: ModelSpec['data']) {
+  return {
+    ...(data.source ? { source: data.source } : {}),
+    ...(data.partition ? { partition: data.partition } : {}),
+    ...(data.time !== undefined ? { time: data.time } : {}),
+  };
+}
 
 function toUri(value: string): string {
   return /^(file|s3):\/\//.test(value) ? value : pathToFileURL(resolve(value)).toString();
@@ -40,18 +58,40 @@ export function registerDataCommands(program: Command): void {
 
   data
     .command('arrive')
-    .argument('<month>', 'the month to publish, YYYY-MM')
-    .description("publish one month's partition as a data-arrival event (seeds it first if needed) and notify the lifecycles")
+    .argument('[partition]', 'the partition to publish: a flights month YYYY-MM, or with --spec a partition of its data.source')
+    .description(
+      "publish one partition as a data-arrival event (cut into the lake first if needed) and notify the lifecycles; flights by default, any model's data.source with --spec",
+    )
+    .option('--spec <model.yaml>', "cut the partition from this model spec's data.source, partitioned by its data.partition")
+    .option('--list', 'print the partitions available (of --spec, or the flights months) and exit')
     .option('--no-notify', 'only publish the event; do not signal the model lifecycles')
     .option(
       '--no-retrain',
       'signal the lifecycles, but only record the partition for their next cycle (drift, the Schedule or a person starts it)',
     )
-    .action(async (month: string, opts: { notify?: boolean; retrain?: boolean }) => {
-      if (!MONTH_PATTERN.test(month)) throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
+    .action(async (partition: string | undefined, opts: { spec?: string; list?: boolean; notify?: boolean; retrain?: boolean }) => {
       const config = loadConfig('cli');
       const store = await createArtifactStore(config.artifactStore);
-      const { event, isNew } = await withDuck((duck) => arriveFlightsMonth(duck, store, month));
+      const ctx = { store, s3: s3OptionsFrom(config.artifactStore) };
+      const spec: ModelSpec | undefined = opts.spec ? await loadModelSpec(opts.spec) : undefined;
+      const data = spec ? { dataset: spec.data.dataset, ...pick(spec.data) } : undefined;
+      if (opts.list) {
+        const partitions = await withDuck((duck) =>
+          data ? listSourcePartitions(duck, ctx, data) : flightsMonths(duck).then((ms) => ms.map((m) => ({ name: m.month, rows: m.rows }))),
+        );
+        for (const p of partitions) say(`${p.name}\t${p.rows} rows`);
+        return;
+      }
+      if (partition === undefined) throw new Error('name the partition to publish (or pass --list to see them)');
+      let event: DataArrivedEvent;
+      let isNew: boolean;
+      if (data) {
+        ({ event, isNew } = await withDuck((duck) => arriveSourcePartition(duck, ctx, data, partition)));
+      } else {
+        if (!MONTH_PATTERN.test(partition))
+          throw new Error(`a flights partition is a month: month must be YYYY-MM, got ${JSON.stringify(partition)}`);
+        ({ event, isNew } = await withDuck((duck) => arriveFlightsMonth(duck, store, partition)));
+      }
       say(isNew ? `Published ${event.eventId}` : `Already published: ${event.eventId} (same data, no new event)`);
       say(JSON.stringify(event, null, 2));
       if (opts.notify === false) return;

@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FeatureDef } from './profile.ts';
 
 export const FLIGHTS_DATASET = 'flights';
 
@@ -29,14 +28,3 @@ export function flightsPartitionKey(month: string): string {
 
 /** A month partition's name, `YYYY-MM` (the flights lake is partitioned by month). */
 export { MONTH_PATTERN } from './partitions.ts';
-
-/** Profiled features of the flights data: raw columns plus the derived time features the model
- * sees, so the drift monitor can compare like with like. */
-export const FLIGHTS_PROFILE_FEATURES = [
-  { name: 'hour', kind: 'numeric', sql: 'hour(date)', bins: 24, range: [0, 24] },
-  { name: 'day_of_week', kind: 'numeric', sql: 'isodow(date) - 1', bins: 7, range: [0, 7] },
-  { name: 'distance', kind: 'numeric' },
-  { name: 'delay', kind: 'numeric' },
-  { name: 'origin', kind: 'categorical' },
-  { name: 'destination', kind: 'categorical' },
-] as const satisfies ReadonlyArray<FeatureDef>;

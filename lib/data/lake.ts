@@ -1,6 +1,7 @@
-// The flights data lake: `flywheel data seed` writes monthly partitions into the artifact store,
-// and `flywheel data arrive <month>` publishes one month as a data-arrival event (an object
-// under events/, keyed by month and content, so announcing the same data twice is one event).
+// The data lake: `flywheel data seed` writes the flights months into the artifact store, and
+// `flywheel data arrive <partition>` cuts one partition — of the flights data, or of any model's
+// `data.source` — into the lake and publishes it as a data-arrival event (an object under events/,
+// keyed by partition and content, so announcing the same data twice is one event).
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,10 @@ import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../
 import type { Duck } from './duck.ts';
 import { sqlString } from './duck.ts';
 import { FLIGHTS_DATASET, flightsParquetPath, flightsPartitionKey, MONTH_PATTERN } from './flights.ts';
-import { assertPartitionName } from './partitions.ts';
+import { assertPartitionName, listPartitions, writePartitions, type TablePartition } from './partitions.ts';
+import { resolveSource } from './resolve.ts';
+import { partitioningOf, SourceSpecError, type PartitionSpec, type Partitioning, type TableSource } from './source-spec.ts';
+import type { SourceContext } from './sources.ts';
 
 export interface SeededPartition {
   month: string;
@@ -118,4 +122,89 @@ export async function arriveFlightsMonth(
 ): Promise<{ event: DataArrivedEvent; isNew: boolean }> {
   await seedFlights(duck, store, [month]);
   return publishPartitionArrival(store, FLIGHTS_DATASET, month, flightsPartitionKey(month));
+}
+
+/** What `data arrive --spec` reads from a model spec: its dataset, where its rows come from and
+ * how they are cut. */
+export interface SourcePartitioning {
+  dataset: string;
+  source?: TableSource;
+  partition?: PartitionSpec;
+  time?: string;
+}
+
+export interface SourcePartitionOptions {
+  /** Where a PostgreSQL source's connection-string variable is read. @default process.env */
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+}
+
+function sourceOf(spec: SourcePartitioning): { source: TableSource; partitioning: Partitioning } {
+  if (!spec.source)
+    throw new SourceSpecError(
+      `the model spec of dataset ${spec.dataset} has no data.source: set it (files or a postgres query) to cut partitions from, or announce partitions by URI (POST /v1/events/data-arrived)`,
+    );
+  const partitioning = partitioningOf({ partition: spec.partition, time: spec.time });
+  if (!partitioning)
+    throw new SourceSpecError(
+      `the model spec of dataset ${spec.dataset} has no data.partition: say how its rows are cut (e.g. { by: month })`,
+    );
+  return { source: spec.source, partitioning };
+}
+
+/** Brings the source's rows to a temp folder for `fn` (files, or a PostgreSQL query's result). */
+async function withSourceRows<T>(
+  duck: Duck,
+  ctx: SourceContext,
+  source: TableSource,
+  options: SourcePartitionOptions,
+  fn: (from: string) => Promise<T>,
+): Promise<T> {
+  const tmp = await mkdtemp(join(tmpdir(), 'flywheel-arrive-'));
+  try {
+    const resolved = await resolveSource(duck, ctx, source, {
+      tmpDir: tmp,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return await fn(resolved.sql);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The partitions a model spec's source holds, by name, with their row counts. */
+export async function listSourcePartitions(
+  duck: Duck,
+  ctx: SourceContext,
+  spec: SourcePartitioning,
+  options: SourcePartitionOptions = {},
+): Promise<TablePartition[]> {
+  const { source, partitioning } = sourceOf(spec);
+  return withSourceRows(duck, ctx, source, options, (from) => listPartitions(duck, from, partitioning, options.signal));
+}
+
+/** Cuts one partition of a model spec's source into the lake (unless it is there already) and
+ * publishes its arrival. A partition the source does not hold fails with InvalidPartitionError
+ * listing some that it does. */
+export async function arriveSourcePartition(
+  duck: Duck,
+  ctx: SourceContext,
+  spec: SourcePartitioning,
+  partition: string,
+  options: SourcePartitionOptions = {},
+): Promise<{ event: DataArrivedEvent; isNew: boolean; rows: number }> {
+  const { source, partitioning } = sourceOf(spec);
+  assertPartitionName(partitioning.by, partition);
+  const [written] = await withSourceRows(duck, ctx, source, options, (from) =>
+    writePartitions(duck, ctx.store, {
+      dataset: spec.dataset,
+      from,
+      partitioning,
+      only: [partition],
+      ...(options.signal ? { signal: options.signal } : {}),
+    }),
+  );
+  const published = await publishPartitionArrival(ctx.store, spec.dataset, written!.name, written!.key);
+  return { ...published, rows: written!.rows };
 }

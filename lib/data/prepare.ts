@@ -1,25 +1,32 @@
-// The steps after ingest, over a dataset version: validate, profile, and build the feature
-// state plus time splits. Each step reads the version's Parquet file into DuckDB and writes its
-// outputs beside the version in the artifact store.
+// The steps after ingest, over a dataset version: validate, profile, and build the splits and
+// fitted features. Each step reads the version's Parquet file into DuckDB and writes its outputs
+// beside the version in the artifact store. What the model reads (feature spec, label, time)
+// decides what is checked and profiled; nothing here knows any one dataset.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createReadStream } from 'node:fs';
-import { fitFlightsFeatureSpec } from '../features/fit.ts';
-import { featureSpecHash, FLIGHTS_LABEL_SQL, type FlightsFeatureSpec } from '../features/flights.ts';
+import { createHash } from 'node:crypto';
+import type { FeatureSpec } from '../features/tabular/spec.ts';
+import { canonicalJson } from '../features/tabular/state.ts';
 import { getJson, putJson, type ArtifactStore } from '../storage/index.ts';
+import type { TaskKind } from '../tasks/task.ts';
 import type { Duck } from './duck.ts';
-import { sqlString } from './duck.ts';
 import { DataValidationError } from './errors.ts';
-import { FLIGHTS_DATASET, FLIGHTS_PROFILE_FEATURES } from './flights.ts';
+import { profileDefinitionsForFeatures, profileKey } from './feature-profile.ts';
 import { datasetPrefix, type DatasetManifest } from './ingest.ts';
 import { inferProfileFeatures, profileTable, type FeatureDef, type InferFeaturesOptions } from './profile.ts';
 import type { DatasetProfile } from './profile-types.ts';
+import { labelSql } from './resolve.ts';
+import type { LabelSpec } from './source-spec.ts';
 import { materializeSource, readSql, type SourceContext } from './sources.ts';
-import { splitPredicate, timeSplitCutoffs, type SplitCutoffs, type SplitFractions } from './splits.ts';
+import { specColumnProblems, type SpecColumns } from './spec-columns.ts';
+import type { SplitFractions } from './splits.ts';
+import { buildTableFeatures, type FeaturesOutcome, type ModelColumns } from './table-features.ts';
 import { validateTable } from './validation/engine.ts';
-import { renderReportText, type ValidationReport } from './validation/report.ts';
+import { buildReport, renderReportText, type ValidationReport } from './validation/report.ts';
 import type { ValidationSpec } from './validation/spec.ts';
+
+export { requireModelColumns, type FeaturesOutcome, type ModelColumns, type SplitInfo } from './table-features.ts';
 
 const TABLE = 'dataset_rows';
 
@@ -43,12 +50,27 @@ export async function readProfile(store: ArtifactStore, profileUri: string): Pro
   return getJson<DatasetProfile>(store, store.keyFor(profileUri));
 }
 
+/** `-<hash>` of the model's columns when it has a feature spec or a label (its outputs are its
+ * own); empty otherwise, the names written before the feature language. */
+function columnsSuffix(columns: { features?: FeatureSpec; label?: LabelSpec; task?: TaskKind; time?: string }): string {
+  if (!columns.features && columns.label === undefined) return '';
+  const value = {
+    features: columns.features ?? null,
+    label: columns.label ?? null,
+    task: columns.task ?? null,
+    time: columns.time ?? null,
+  };
+  return `-${createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16)}`;
+}
+
 export interface ValidationOutcome {
   report: ValidationReport;
   reportUri: string;
 }
 
-/** Validates, stores the report (JSON + text), and throws DataValidationError on hard violations. */
+/** Validates, stores the report (JSON + text), and throws DataValidationError on hard violations.
+ * With the model's columns (feature spec, label, time), a column the model reads that is missing or
+ * of an unusable type is a hard violation (rule `spec_column`) before any training. */
 export async function validateDatasetVersion(
   duck: Duck,
   store: ArtifactStore,
@@ -56,31 +78,52 @@ export async function validateDatasetVersion(
   spec: ValidationSpec,
   reference: DatasetProfile | undefined,
   signal?: AbortSignal,
+  columns: SpecColumns = {},
 ): Promise<ValidationOutcome> {
-  const report = await validateTable(duck, {
+  const mismatches = await specColumnProblems(duck, TABLE, columns, signal);
+  const ruled = await validateTable(duck, {
     from: TABLE,
     spec,
     subject: manifest.datasetVersion,
     ...(reference ? { reference } : {}),
     ...(signal ? { signal } : {}),
   });
-  const prefix = `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/validation`;
+  const report = mismatches.length
+    ? buildReport(ruled.dataset, ruled.subject, ruled.rows, [...mismatches, ...ruled.problems], ruled.referenceUsed)
+    : ruled;
+  // Models with different specs check different columns: each keeps its own report.
+  const prefix = `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/validation${columnsSuffix(columns)}`;
   const info = await putJson(store, `${prefix}.json`, report);
   await store.put(`${prefix}.txt`, renderReportText(report), { contentType: 'text/plain' });
   if (!report.passed) throw new DataValidationError(report, info.uri);
   return { report, reportUri: info.uri };
 }
 
-/** What a dataset's profile covers: the flights features for flights (raw columns plus the
- * hour and weekday the model sees); for any other table its columns by type, with the time
- * column's calendar parts when the source names one. */
-export async function profileFeaturesFor(
-  duck: Duck,
-  from: string,
-  dataset: string,
-  options: InferFeaturesOptions = {},
-): Promise<FeatureDef[]> {
-  return dataset === FLIGHTS_DATASET ? [...FLIGHTS_PROFILE_FEATURES] : inferProfileFeatures(duck, from, options);
+export interface ProfileColumns extends InferFeaturesOptions {
+  /** The model's feature spec: the profile covers what the model reads (profileDefinitionsForFeatures). */
+  features?: FeatureSpec;
+  /** Profiled as `__label`. */
+  label?: LabelSpec;
+  /** How the label is profiled; unset: guessed from its type (BOOLEAN binary, numbers regression, else classes). */
+  task?: TaskKind;
+}
+
+const NUMBER = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/;
+
+/** What a dataset's profile covers: with a feature spec, the model's inputs and label
+ * (profileDefinitionsForFeatures); without one (inputs from before the feature language), the
+ * table's columns by type, with the time column's calendar parts. */
+export async function profileFeaturesFor(duck: Duck, from: string, options: ProfileColumns = {}): Promise<FeatureDef[]> {
+  const { features, label, task, ...infer } = options;
+  if (!features) return inferProfileFeatures(duck, from, infer);
+  if (label === undefined) return profileDefinitionsForFeatures(features);
+  let kind = task;
+  if (!kind) {
+    const [d] = await duck.all<{ column_type: string }>(`DESCRIBE SELECT ${labelSql(label)} AS v FROM ${from}`);
+    const type = d?.column_type ?? '';
+    kind = type === 'BOOLEAN' ? 'binary' : NUMBER.test(type) ? 'regression' : 'multiclass';
+  }
+  return profileDefinitionsForFeatures(features, { label, task: kind });
 }
 
 export async function profileDatasetVersion(
@@ -89,10 +132,10 @@ export async function profileDatasetVersion(
   manifest: DatasetManifest,
   reference: DatasetProfile | undefined,
   signal?: AbortSignal,
-  /** The source's time column (and columns to leave out), for a dataset other than flights. */
-  options: InferFeaturesOptions = {},
+  /** The model's columns; without a feature spec, the time column and columns to leave out. */
+  options: ProfileColumns = {},
 ): Promise<{ profile: DatasetProfile; profileUri: string }> {
-  const features = await profileFeaturesFor(duck, TABLE, manifest.dataset, options);
+  const features = await profileFeaturesFor(duck, TABLE, options);
   const profile = await profileTable(duck, {
     from: TABLE,
     source: manifest.datasetVersion,
@@ -100,64 +143,24 @@ export async function profileDatasetVersion(
     ...(reference ? { reference } : {}),
     ...(signal ? { signal } : {}),
   });
-  const info = await putJson(store, `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/profile.json`, profile);
+  // Keyed by the model's feature spec and label: the drift monitor finds it with profileKey too.
+  const key = profileKey(manifest.dataset, manifest.datasetVersion, options);
+  const info = await putJson(store, key, profile);
+  // The unkeyed name the drift monitor read before profileKey, kept until it reads the keyed one.
+  const legacy = profileKey(manifest.dataset, manifest.datasetVersion);
+  if (key !== legacy) await putJson(store, legacy, profile);
   return { profile, profileUri: info.uri };
 }
 
-export interface SplitInfo {
-  uri: string;
-  rows: number;
-  positives: number;
-}
-
-export interface FeaturesOutcome {
-  featureSpecUri: string;
-  featureSpecHash: string;
-  cutoffs: SplitCutoffs;
-  splits: { train: SplitInfo; validation: SplitInfo; test: SplitInfo };
-}
-
-/** Splits by time, fits the feature spec on the training split, and writes both. Idempotent. */
-export async function buildFlightsFeatures(
+/** Builds the splits and fitted features of a loaded dataset version for one model (see
+ * buildTableFeatures). */
+export async function buildFeaturesForVersion(
   duck: Duck,
   store: ArtifactStore,
   manifest: DatasetManifest,
+  columns: ModelColumns,
   fractions: SplitFractions = {},
   signal?: AbortSignal,
 ): Promise<FeaturesOutcome> {
-  const prefix = datasetPrefix(manifest.dataset, manifest.datasetVersion);
-  const summaryKey = `${prefix}/features/summary.json`;
-  if (await store.exists(summaryKey)) return getJson<FeaturesOutcome>(store, summaryKey);
-
-  const cutoffs = await timeSplitCutoffs(duck, TABLE, 'date', fractions, signal);
-  const tmp = await mkdtemp(join(tmpdir(), 'flywheel-features-'));
-  try {
-    const splits = {} as FeaturesOutcome['splits'];
-    for (const split of ['train', 'validation', 'test'] as const) {
-      const out = join(tmp, `${split}.parquet`);
-      // Rows without a label cannot train or evaluate; the raw version keeps them.
-      await duck.run(
-        `COPY (SELECT date, distance, origin, destination, delay, ${FLIGHTS_LABEL_SQL} AS label FROM ${TABLE}
-               WHERE ${splitPredicate(split, 'date', cutoffs)} AND delay IS NOT NULL AND date IS NOT NULL ORDER BY date)
-         TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
-        signal,
-      );
-      const [c] = await duck.all<{ n: number; p: number }>(
-        `SELECT count(*)::BIGINT AS n, coalesce(sum(label), 0)::BIGINT AS p FROM read_parquet(${sqlString(out)})`,
-        signal,
-      );
-      const info = await store.putStream(`${prefix}/splits/${split}.parquet`, createReadStream(out), {
-        contentType: 'application/vnd.apache.parquet',
-      });
-      splits[split] = { uri: info.uri, rows: c?.n ?? 0, positives: c?.p ?? 0 };
-    }
-    const trainFrom = `(SELECT * FROM ${TABLE} WHERE ${splitPredicate('train', 'date', cutoffs)})`;
-    const spec: FlightsFeatureSpec = await fitFlightsFeatureSpec(duck, trainFrom, manifest.datasetVersion, signal ? { signal } : {});
-    const specInfo = await putJson(store, `${prefix}/features/flights-v1.json`, spec);
-    const outcome: FeaturesOutcome = { featureSpecUri: specInfo.uri, featureSpecHash: featureSpecHash(spec), cutoffs, splits };
-    await putJson(store, summaryKey, outcome);
-    return outcome;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+  return buildTableFeatures(duck, store, manifest, TABLE, columns, fractions, signal);
 }

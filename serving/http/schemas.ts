@@ -1,6 +1,7 @@
 // Request bodies, validated with zod so an error names the exact field and what was wrong.
 // Objects are strict: an unknown field is an error, not silently ignored.
 import { z } from 'zod';
+import { assertPartitionName, InvalidPartitionError } from '../../lib/data/partition-names.ts';
 import { storableTextProblem } from '../../lib/text/storable.ts';
 import { ServingError } from '../errors.ts';
 
@@ -166,7 +167,15 @@ export const dataArrivedBodySchema = z.strictObject({
   /** Stable id of the event; unset: derived from dataset, partition and URIs (a repeat is one event). */
   eventId: text(1, 256).optional(),
   dataset: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  partition: z.string().regex(/^[A-Za-z0-9._=-]{1,64}$/),
+  /** Any name `flywheel data arrive` accepts: one safe path segment (a month, a day, a value). */
+  partition: text(1, 256).superRefine((value, ctx) => {
+    try {
+      assertPartitionName('value', value);
+    } catch (err) {
+      if (!(err instanceof InvalidPartitionError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  }),
   uris: z
     .array(
       z

@@ -64,7 +64,7 @@ describe('flywheel pipeline and data arrive', () => {
   it('start → arrive (twice: one cycle) → status → approve; events endpoint → reject; approve with nothing pending fails', async () => {
     const spec = await quickSpec(`pl-${tag}`, {
       approval: { mode: 'manual', timeout: '1h', default: 'reject' },
-      data: { dataset: 'flights', validation: (await quickSpec('x')).data.validation, windowPartitions: 1 },
+      data: { ...(await quickSpec('x')).data, dataset: 'flights', windowPartitions: 1 },
     });
     const specFile = join(dir, 'spec.json');
     await writeFile(specFile, JSON.stringify(spec));

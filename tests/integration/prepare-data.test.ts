@@ -1,6 +1,7 @@
 // prepareData end to end on the real Temporal dev server, S3 store and PostgreSQL, with the CPU
-// worker as a child process: a clean month becomes a dataset version with a profile, feature
-// state and splits; a corrupt month fails fast with DataValidationFailed and is not retried.
+// worker as a child process: a clean month becomes a dataset version with a profile, fitted
+// features and splits (every source column plus `__label`); a corrupt month fails fast with
+// DataValidationFailed and is not retried.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { loadValidationSpec } from '../../lib/data/validation/spec.ts';
-import { featureSpecHash, type FlightsFeatureSpec } from '../../lib/features/flights.ts';
+import { readFittedFeatures } from '../../lib/features/tabular/model-io.ts';
+import { loadFeatureSpec, type FeatureSpec } from '../../lib/features/tabular/spec.ts';
+import { fittedFeaturesHash } from '../../lib/features/tabular/state.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
@@ -26,6 +29,7 @@ const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, for
 let worker: Spawned;
 let client: Client;
 let spec: Record<string, unknown>;
+let model: { features: FeatureSpec; task: 'binary'; label: { expression: string }; time: string };
 
 async function sliceToStore(name: string, where: string, rows: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flywheel-prep-'));
@@ -43,6 +47,8 @@ beforeAll(async () => {
   await worker.waitFor('"worker started"', 90_000);
   client = new Client({ connection: await Connection.connect({ address: infra.temporalAddress }) });
   spec = (await loadValidationSpec(join(ROOT, 'examples/flights/validation.yaml'))) as unknown as Record<string, unknown>;
+  const features = await loadFeatureSpec(join(ROOT, 'examples/flights/features.yaml'));
+  model = { features, task: 'binary', label: { expression: 'delay > 15' }, time: 'date' };
 }, 120_000);
 
 afterAll(async () => {
@@ -61,7 +67,7 @@ describe('prepareData workflow', () => {
     const result = (await client.workflow.execute(prepareDataWorkflow, {
       taskQueue: TASK_QUEUES.cpu,
       workflowId: WORKFLOW_IDS.prepareData('flights', `test-${tag}`),
-      args: [{ dataset: 'flights', sourceUris: [feb, jan], validationSpec: spec }],
+      args: [{ dataset: 'flights', sourceUris: [feb, jan], validationSpec: spec, ...model }],
     })) as PrepareDataResult;
 
     expect(result.rows).toBe(60_000);
@@ -72,18 +78,22 @@ describe('prepareData workflow', () => {
     expect(train.rows).toBeGreaterThan(validation.rows);
     expect(train.positives).toBeGreaterThan(0);
 
-    const featureSpec = await getJson<FlightsFeatureSpec>(store, store.keyFor(result.features.featureSpecUri));
-    expect(featureSpecHash(featureSpec)).toBe(result.features.featureSpecHash);
-    expect(featureSpec.fittedOn).toBe(result.datasetVersion);
+    expect(result.features.task).toEqual({ kind: 'binary' });
+    const fitted = await readFittedFeatures(store, result.features.featureSpecUri);
+    expect(fittedFeaturesHash(fitted)).toBe(result.features.featureSpecHash);
+    expect(fitted.fittedOn).toBe(result.datasetVersion);
+    expect(fitted.task).toEqual({ kind: 'binary' });
+    expect(fitted.label).toBe('delay > 15');
     const profile = await getJson<{ rows: number; features: Record<string, unknown> }>(store, store.keyFor(result.profileUri));
     expect(profile.rows).toBe(60_000);
-    expect(Object.keys(profile.features)).toEqual(['hour', 'day_of_week', 'distance', 'delay', 'origin', 'destination']);
+    // Named from the feature spec: the flights demo's drift settings watch hour, distance, origin, destination.
+    expect(Object.keys(profile.features)).toEqual(['hour', 'dow', 'distance', 'origin', 'destination', '__label']);
 
     // Same partitions in any order: the same version, and the cached outputs.
     const again = (await client.workflow.execute(prepareDataWorkflow, {
       taskQueue: TASK_QUEUES.cpu,
       workflowId: WORKFLOW_IDS.prepareData('flights', `test-${tag}-again`),
-      args: [{ dataset: 'flights', sourceUris: [jan, feb], validationSpec: spec }],
+      args: [{ dataset: 'flights', sourceUris: [jan, feb], validationSpec: spec, ...model }],
     })) as PrepareDataResult;
     expect(again.datasetVersion).toBe(result.datasetVersion);
     expect(again.features).toEqual(result.features);
@@ -98,7 +108,7 @@ describe('prepareData workflow', () => {
       .execute(prepareDataWorkflow, {
         taskQueue: TASK_QUEUES.cpu,
         workflowId,
-        args: [{ dataset: 'flights', sourceUris: [bad], validationSpec: spec }],
+        args: [{ dataset: 'flights', sourceUris: [bad], validationSpec: spec, ...model }],
       })
       .then(
         () => undefined,
