@@ -1,5 +1,9 @@
 // B9 — bench:batch: all 3M flights rows scored through the batchPredict workflow with two CPU
 // worker processes, against one process with one ONNX Runtime session in one loop, interleaved.
+// The workflow encodes through the generic tabular path (examples/flights/features.yaml); the
+// one-process loop runs twice per round, once with the hand-written encoder it replaced
+// (examples/flights/legacy-encoder.ts, the baseline) and once with the generic reader + encoder,
+// so `generic_time_ratio` isolates what the generic path costs on the same job.
 // Needs the real Temporal dev server and PostgreSQL (the registry); it starts them through
 // infra/scripts/infra.sh like the tests do.
 //
@@ -17,10 +21,10 @@ import { batchPredictWorkflow } from '../lib/contracts/batch-predict.ts';
 import { migrate, PostgresDatabase } from '../lib/db/index.ts';
 import { withDuck } from '../lib/data/duck.ts';
 import { flightsParquetPath } from '../lib/data/flights.ts';
-import { encodeFlights, featureDimension, featureSpecHash, type FlightsFeatureSpec } from '../lib/features/flights.ts';
+import { encodeFlights, featureDimension, FLIGHTS_FEATURE_SPEC_KIND, type FlightsFeatureSpec } from '../examples/flights/legacy-encoder.ts';
+import { batchFromDuckColumns, featureColumnsSelect, loadModelIO, type FittedFeatures } from '../lib/features/tabular/index.ts';
 import { OnnxSession } from '../lib/onnx/index.ts';
 import { BuiltinRegistry } from '../lib/registry/index.ts';
-import { getJson } from '../lib/storage/index.ts';
 import { selectBackend } from '../lib/training/backend.ts';
 import { exportRun } from '../lib/training/export.ts';
 import { trainMlp } from '../lib/training/tfjs/trainer.ts';
@@ -64,10 +68,29 @@ async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
 const env = infraEnv();
 const slice = await prepareFlightsSlice(30_000);
 await selectBackend('wasm', silentLogger());
-const spec = await getJson<FlightsFeatureSpec>(slice.store, slice.store.keyFor(slice.featureSpecUri));
+const io = await loadModelIO(slice.store, slice.featureSpecUri);
+const spec = legacyState(io.fitted);
+
+/** The hand-written encoder's state from the fitted example spec: the same scaling and
+ * vocabularies, so both encoders write the same vectors for the model. */
+function legacyState(fitted: FittedFeatures): FlightsFeatureSpec {
+  const state = (name: string) => fitted.state[fitted.spec.features.findIndex((f) => f.name === name)];
+  const distance = state('distance_scaled');
+  const origin = state('origin');
+  const destination = state('destination');
+  if (distance?.kind !== 'numeric' || origin?.kind !== 'categorical' || destination?.kind !== 'categorical')
+    throw new Error('the flights example spec changed: distance_scaled, origin and destination are not where the bench expects');
+  return {
+    kind: FLIGHTS_FEATURE_SPEC_KIND,
+    fittedOn: fitted.fittedOn,
+    distance: { mean: distance.center, std: distance.scale },
+    originVocab: origin.vocabulary ?? [],
+    destinationVocab: destination.vocabulary ?? [],
+  };
+}
 const trained = await trainMlp({ hidden: [64, 32], epochs: 1, seed: 1 }, slice.train, slice.validation);
 const { modelUri } = await exportRun(slice.store, 'runs/bench', trained.weights, trained.layers, [64, 32], slice.train, slice.validation, {
-  featureSpecHash: featureSpecHash(spec),
+  featureSpecHash: io.hash,
   datasetVersion: 'bench',
 });
 const db = await PostgresDatabase.create(env.DATABASE_URL!);
@@ -78,7 +101,7 @@ await registry.createVersion({
   model: modelName,
   runId: 'bench',
   artifactUri: modelUri,
-  lineage: { datasetVersion: 'bench', featureSpecHash: featureSpecHash(spec), params: {} },
+  lineage: { datasetVersion: 'bench', featureSpecHash: io.hash, params: {} },
   tags: { [FEATURE_SPEC_TAG]: slice.featureSpecUri },
 });
 await registry.setAlias(modelName, 'champion', 1, { actor: 'bench', reason: 'bench' });
@@ -98,33 +121,59 @@ const workers = [await startWorker(workerEnv), await startWorker(workerEnv)];
 const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS! }) });
 
 /** Baseline: one process, one session, one loop over all rows, one output Parquet file with the
- * same columns as the workflow's parts (the same job, done without Temporal). */
-async function baseline(): Promise<number> {
+ * same columns as the workflow's parts (the same job, done without Temporal). `generic`: the
+ * columns are read and encoded by the model's fitted features (what batch scoring does) instead of
+ * the hand-written encoder. */
+async function baseline(generic = false): Promise<number> {
   const session = await OnnxSession.create(await slice.store.get(slice.store.keyFor(modelUri)), { intraOpNumThreads: 1 });
   try {
     return await withDuck(
       async (duck) => {
-        const cols = await duck.columns(
-          `SELECT epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination FROM read_parquet('${datasetPath}')`,
-        );
-        const n = (cols.ms ?? []).length;
         const batch = 16_384;
         const dim = featureDimension(spec);
+        if (dim !== io.encoder.dimension) throw new Error(`hand-written width ${dim} ≠ generic ${io.encoder.dimension}`);
         const x = new Float32Array(batch * dim);
-        const out = new Float32Array(n);
-        for (let s = 0; s < n; s += batch) {
-          const e = Math.min(n, s + batch);
-          encodeFlights(
-            spec,
-            {
-              dateMs: (cols.ms as number[]).slice(s, e),
-              distance: (cols.distance as number[]).slice(s, e),
-              origin: (cols.origin as string[]).slice(s, e),
-              destination: (cols.destination as string[]).slice(s, e),
-            },
-            x,
+        let out: Float32Array;
+        let n: number;
+        if (generic) {
+          const cols = await duck.columns(`SELECT ${featureColumnsSelect(io.fitted.spec)} FROM read_parquet('${datasetPath}')`);
+          const all = batchFromDuckColumns(io.fitted.spec, cols);
+          n = all.rows;
+          out = new Float32Array(n);
+          for (let s = 0; s < n; s += batch) {
+            const e = Math.min(n, s + batch);
+            const chunk = {
+              rows: e - s,
+              columns: Object.fromEntries(
+                Object.entries(all.columns).map(([k, v]) => [
+                  k,
+                  v instanceof Float64Array ? v.subarray(s, e) : (v as string[]).slice(s, e),
+                ]),
+              ),
+            };
+            io.encoder.encode(chunk, x);
+            out.set(await session.run(x.subarray(0, (e - s) * dim), e - s), s);
+          }
+        } else {
+          const cols = await duck.columns(
+            `SELECT epoch_ms(date)::DOUBLE AS ms, distance::DOUBLE AS distance, origin, destination FROM read_parquet('${datasetPath}')`,
           );
-          out.set(await session.run(x.subarray(0, (e - s) * dim), e - s), s);
+          n = (cols.ms ?? []).length;
+          out = new Float32Array(n);
+          for (let s = 0; s < n; s += batch) {
+            const e = Math.min(n, s + batch);
+            encodeFlights(
+              spec,
+              {
+                dateMs: (cols.ms as number[]).slice(s, e),
+                distance: (cols.distance as number[]).slice(s, e),
+                origin: (cols.origin as string[]).slice(s, e),
+                destination: (cols.destination as string[]).slice(s, e),
+              },
+              x,
+            );
+            out.set(await session.run(x.subarray(0, (e - s) * dim), e - s), s);
+          }
         }
         await duck.run('CREATE OR REPLACE TEMP TABLE baseline_out (row_number BIGINT, probability FLOAT, model_version INTEGER)');
         await duck.appendRows('baseline_out', n, (a, i) => {
@@ -132,7 +181,9 @@ async function baseline(): Promise<number> {
           a.appendFloat(out[i]!);
           a.appendInteger(1);
         });
-        await duck.run(`COPY baseline_out TO '${join(dir, 'baseline.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
+        await duck.run(
+          `COPY baseline_out TO '${join(dir, generic ? 'generic.parquet' : 'baseline.parquet')}' (FORMAT parquet, COMPRESSION zstd)`,
+        );
         return n;
       },
       { threads: 1 },
@@ -144,6 +195,7 @@ async function baseline(): Promise<number> {
 
 const wf: number[] = [];
 const base: number[] = [];
+const gen: number[] = [];
 try {
   console.log(
     `bench:batch — ${rows.toLocaleString('en-US')} rows, 2 worker processes vs 1 process/1 session/1 loop, ${warmups} warm-up + ${rounds} rounds`,
@@ -158,14 +210,16 @@ try {
         ],
       }),
     );
-    const b = await timed(baseline);
-    if (b.value !== rows) throw new Error(`baseline scored ${b.value} rows, expected ${rows}`);
+    const b = await timed(() => baseline(false));
+    const g = await timed(() => baseline(true));
+    if (b.value !== rows || g.value !== rows) throw new Error(`baselines scored ${b.value} and ${g.value} rows, expected ${rows}`);
     if (i >= warmups) {
       wf.push(a.ms);
       base.push(b.ms);
+      gen.push(g.ms);
     }
     console.log(
-      `  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: workflow ${(a.ms / 1000).toFixed(2)} s (${Math.round(rows / (a.ms / 1000)).toLocaleString('en-US')} rows/s), baseline ${(b.ms / 1000).toFixed(2)} s`,
+      `  round ${i + 1}${i < warmups ? ' (warm-up)' : ''}: workflow ${(a.ms / 1000).toFixed(2)} s (${Math.round(rows / (a.ms / 1000)).toLocaleString('en-US')} rows/s), baseline ${(b.ms / 1000).toFixed(2)} s, generic loop ${(g.ms / 1000).toFixed(2)} s`,
     );
   }
 } finally {
@@ -176,9 +230,10 @@ const summary = {
   speedup: median(wf.map((t, i) => base[i]! / t)),
   workflow_rows_per_s: Math.round(rows / (median(wf) / 1000)),
   baseline_rows_per_s: Math.round(rows / (median(base) / 1000)),
+  generic_time_ratio: median(gen.map((t, i) => t / base[i]!)),
   rows,
   rounds,
 };
-console.log(`raw rounds: ${await saveResults('batch', { summary, workflowMs: wf, baselineMs: base })}`);
+console.log(`raw rounds: ${await saveResults('batch', { summary, workflowMs: wf, baselineMs: base, genericMs: gen })}`);
 console.log(summaryLine('batch', summary));
 process.exit(0);

@@ -1,4 +1,5 @@
-// A fixed, real slice of the flights data prepared through the data plane (ingest → features)
+// A fixed, real slice of the flights data prepared through the data plane (ingest → features, with
+// the example's feature spec)
 // into a temporary local store, for the training benchmarks.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,10 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { withDuck } from '../lib/data/duck.ts';
 import { flightsParquetPath } from '../lib/data/flights.ts';
 import { ingestDataset } from '../lib/data/ingest.ts';
-import { buildFlightsFeatures, loadDataset } from '../lib/data/prepare.ts';
-import { getJson, LocalArtifactStore } from '../lib/storage/index.ts';
-import { loadFlightsSplit } from '../lib/training/data.ts';
-import type { FlightsFeatureSpec } from '../lib/features/flights.ts';
+import { buildFeaturesForVersion, loadDataset } from '../lib/data/prepare.ts';
+import { loadFeatureSpec, loadModelIO } from '../lib/features/tabular/index.ts';
+import { LocalArtifactStore } from '../lib/storage/index.ts';
+import { loadSplit } from '../lib/training/data.ts';
 import type { Dataset } from '../lib/training/tfjs/trainer.ts';
 
 export interface FlightsSlice {
@@ -34,14 +35,20 @@ export async function prepareFlightsSlice(rows: number): Promise<FlightsSlice> {
     );
     const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [pathToFileURL(file).toString()] });
     await loadDataset(duck, { store }, manifest);
-    const f = await buildFlightsFeatures(duck, store, manifest);
-    const spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(f.featureSpecUri));
+    const features = await loadFeatureSpec(new URL('../examples/flights/features.yaml', import.meta.url).pathname);
+    const f = await buildFeaturesForVersion(duck, store, manifest, {
+      features,
+      task: 'binary',
+      label: { expression: 'delay > 15' },
+      time: 'date',
+    });
+    const io = await loadModelIO(store, f.featureSpecUri);
     return {
       root,
       store,
-      train: await loadFlightsSplit(duck, { store }, f.splits.train.uri, spec),
-      validation: await loadFlightsSplit(duck, { store }, f.splits.validation.uri, spec),
-      test: await loadFlightsSplit(duck, { store }, f.splits.test.uri, spec),
+      train: await loadSplit(duck, { store }, f.splits.train.uri, io),
+      validation: await loadSplit(duck, { store }, f.splits.validation.uri, io),
+      test: await loadSplit(duck, { store }, f.splits.test.uri, io),
       trainUri: f.splits.train.uri,
       validationUri: f.splits.validation.uri,
       featureSpecUri: f.featureSpecUri,

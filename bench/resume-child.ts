@@ -2,12 +2,12 @@
 // store, resuming from the newest intact checkpoint of its run, and prints each step as a JSON
 // line so the parent knows when to kill it.
 import { withDuck } from '../lib/data/duck.ts';
-import type { FlightsFeatureSpec } from '../lib/features/flights.ts';
+import { loadModelIO } from '../lib/features/tabular/index.ts';
 import { silentLogger } from '../lib/log.ts';
-import { getJson, LocalArtifactStore } from '../lib/storage/index.ts';
+import { LocalArtifactStore } from '../lib/storage/index.ts';
 import { selectBackend } from '../lib/training/backend.ts';
 import { latestValidCheckpoint, saveCheckpoint } from '../lib/training/tfjs/checkpoint-store.ts';
-import { loadFlightsSplit } from '../lib/training/data.ts';
+import { loadSplit } from '../lib/training/data.ts';
 import { trainMlp } from '../lib/training/tfjs/trainer.ts';
 
 const [storeUri, runKey, trainUri, validationUri, specUri, everyStepsArg] = process.argv.slice(2) as [
@@ -21,10 +21,10 @@ const [storeUri, runKey, trainUri, validationUri, specUri, everyStepsArg] = proc
 const everySteps = Number(everyStepsArg);
 const store = await LocalArtifactStore.create(storeUri);
 await selectBackend('wasm', silentLogger());
-const spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(specUri));
+const io = await loadModelIO(store, specUri);
 const [train, validation] = await withDuck(async (duck) => [
-  await loadFlightsSplit(duck, { store }, trainUri, spec),
-  await loadFlightsSplit(duck, { store }, validationUri, spec),
+  await loadSplit(duck, { store }, trainUri, io),
+  await loadSplit(duck, { store }, validationUri, io),
 ]);
 const resume = await latestValidCheckpoint(store, runKey);
 let lastSaved = resume?.checkpoint.state.globalStep ?? 0;

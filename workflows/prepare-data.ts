@@ -21,6 +21,7 @@ export async function prepareData(input: PrepareDataInput): Promise<PrepareDataR
     validationSpec: input.validationSpec,
     ...reference,
     ...(input.features ? { features: input.features } : {}),
+    ...(input.task ? { task: input.task } : {}),
     ...(input.label !== undefined ? { label: input.label } : {}),
     ...(input.time ? { time: input.time } : {}),
   });
@@ -28,6 +29,7 @@ export async function prepareData(input: PrepareDataInput): Promise<PrepareDataR
     manifestUri: ingested.manifestUri,
     ...reference,
     ...(input.features ? { features: input.features } : {}),
+    ...(input.task ? { task: input.task } : {}),
     ...(input.label !== undefined ? { label: input.label } : {}),
     ...(input.time ? { time: input.time } : {}),
   });

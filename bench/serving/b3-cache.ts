@@ -1,6 +1,6 @@
 // B3 (bench:serving): the response cache at ~0% and ~80% hits vs cache off, on the wide MLP:
 // capacity, and p99 at one fixed rate (80% of cache off's capacity that round).
-import type { FlightInstance } from '../../lib/features/flights.ts';
+import type { FlightInstance } from '../../examples/flights/legacy-encoder.ts';
 import { median } from '../lib.ts';
 import { focus, isDisturbed, steadyRun } from './capacity.ts';
 import { call } from './connection.ts';

@@ -1,7 +1,7 @@
 // B1/B3/B4 request bodies: one real flight each, and a routing key drawn from many (all variants
 // send one, so all parse the same body); rendered around the distance so a never-seen input is
 // cheap. The three streams share one random sequence and one cursor over the flights.
-import type { FlightInstance } from '../../lib/features/flights.ts';
+import type { FlightInstance } from '../../examples/flights/legacy-encoder.ts';
 import { HIT_SHARE, hotRows, keyCount } from './method.ts';
 
 export type Body = { body: string; tag: string };

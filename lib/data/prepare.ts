@@ -146,9 +146,6 @@ export async function profileDatasetVersion(
   // Keyed by the model's feature spec and label: the drift monitor finds it with profileKey too.
   const key = profileKey(manifest.dataset, manifest.datasetVersion, options);
   const info = await putJson(store, key, profile);
-  // The unkeyed name the drift monitor read before profileKey, kept until it reads the keyed one.
-  const legacy = profileKey(manifest.dataset, manifest.datasetVersion);
-  if (key !== legacy) await putJson(store, legacy, profile);
   return { profile, profileUri: info.uri };
 }
 

@@ -13,7 +13,7 @@ import { modelIO, readFittedFeatures, type ModelIO } from '../features/tabular/m
 import { FittedFeaturesError } from '../features/tabular/state.ts';
 import { ArtifactNotFoundError, getJson, putJson, type ArtifactStore } from '../storage/index.ts';
 import { renderDriftReport } from './drift-report-html.ts';
-import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures } from './feature-profile-defs.ts';
+import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures, profileKey } from '../data/feature-profile.ts';
 import { labelReference, sloMetrics } from './labels.ts';
 import { sloReason, type DriftCheckReport } from './report.ts';
 import { profileWindow, readWindow, type WindowRow } from './window.ts';
@@ -66,13 +66,27 @@ export function checkPrefix(model: string, checkId: string): string {
   return `monitoring/${model}/${checkId}`;
 }
 
-async function referenceOf(store: ArtifactStore, dataset: string, champion: ModelVersion): Promise<DatasetProfile | null> {
-  try {
-    return await getJson<DatasetProfile>(store, referenceProfileKey(dataset, champion.lineage.datasetVersion));
-  } catch (err) {
-    if (err instanceof ArtifactNotFoundError) return null;
-    throw err;
+/** The champion's training profile: the one prepare wrote for its feature spec and label, else (a
+ * champion trained before profiles were keyed by model) the dataset version's unkeyed profile. */
+async function referenceOf(
+  store: ArtifactStore,
+  dataset: string,
+  champion: ModelVersion,
+  io: ModelIO | null,
+): Promise<{ profile: DatasetProfile | null; key: string }> {
+  const version = champion.lineage.datasetVersion;
+  const keys = io
+    ? [profileKey(dataset, version, { features: io.fitted.spec, ...(io.fitted.label !== undefined ? { label: io.fitted.label } : {}) })]
+    : [];
+  keys.push(referenceProfileKey(dataset, version));
+  for (const key of keys) {
+    try {
+      return { profile: await getJson<DatasetProfile>(store, key), key };
+    } catch (err) {
+      if (!(err instanceof ArtifactNotFoundError)) throw err;
+    }
   }
+  return { profile: null, key: keys[0]! };
 }
 
 /** The champion's fitted features (its task, inputs and feature spec), from its feature-spec tag;
@@ -134,21 +148,20 @@ export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput
   const champion = await findAlias(deps.registry, model, ALIASES.champion);
   if (!champion) return { ...base, status: 'no-champion', reasons: [`${model} has no champion yet`] };
   const withChampion = { ...base, championVersion: champion.version, reference: champion.lineage.datasetVersion };
-  const referenceFull = await referenceOf(deps.store, dataset, champion);
-  if (!referenceFull) {
-    return {
-      ...withChampion,
-      status: 'no-reference',
-      reasons: [`no training profile at ${referenceProfileKey(dataset, champion.lineage.datasetVersion)} for v${champion.version}`],
-    };
-  }
-
   let io: ModelIO | null;
   try {
     io = await championIO(deps.store, champion);
   } catch (err) {
     if (!(err instanceof ArtifactNotFoundError || err instanceof FittedFeaturesError)) throw err;
     return { ...withChampion, status: 'no-reference', reasons: [`the fitted features of v${champion.version}: ${err.message}`] };
+  }
+  const { profile: referenceFull, key: referenceKey } = await referenceOf(deps.store, dataset, champion, io);
+  if (!referenceFull) {
+    return {
+      ...withChampion,
+      status: 'no-reference',
+      reasons: [`no training profile at ${referenceKey} for v${champion.version}`],
+    };
   }
   const task = io?.task.kind ?? 'binary';
   const rows: WindowRow[] = await readWindow(deps.db, { model, version: champion.version, windowMs: durationMs(monitor.window), task });

@@ -8,7 +8,7 @@ import { rocAuc } from '../evaluation/auc.ts';
 import { percentile } from '../percentile.ts';
 import type { TaskKind } from '../tasks/task.ts';
 import type { SloMetrics } from '../contracts/drift-monitor.ts';
-import { LABEL_PROFILE_NAME } from './feature-profile-defs.ts';
+import { LABEL_PROFILE_NAME } from '../data/feature-profile.ts';
 import type { WindowRow } from './window.ts';
 
 /** The training label distribution a window is compared with. */

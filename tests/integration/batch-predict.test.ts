@@ -16,20 +16,15 @@ import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
-import { buildFlightsFeatures, loadDataset } from '../../lib/data/prepare.ts';
-import {
-  batchFromInstances,
-  encodeFlights,
-  featureDimension,
-  featureSpecHash,
-  type FlightsFeatureSpec,
-} from '../../lib/features/flights.ts';
+import { buildFeaturesForVersion, loadDataset } from '../../lib/data/prepare.ts';
+import { flightsPrepareFields } from '../fixtures/flights-example.ts';
+import { batchFromInstances, loadModelIO, type ModelIO } from '../../lib/features/tabular/index.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { readPrediction } from '../../lib/batch/table.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { getJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS, TASK_QUEUES } from '../../lib/temporal/constants.ts';
-import { loadFlightsSplit } from '../../lib/training/data.ts';
+import { loadSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
@@ -48,7 +43,7 @@ let client: Client;
 let db: PostgresDatabase;
 let datasetUri: string;
 let modelUri: string;
-let spec: FlightsFeatureSpec;
+let io: ModelIO;
 let dir: string;
 
 beforeAll(async () => {
@@ -69,14 +64,14 @@ beforeAll(async () => {
     const jan = (await store.put('raw/jan.parquet', await readFile(janFile))).uri;
     const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [jan] });
     await loadDataset(duck, { store }, manifest);
-    const f = await buildFlightsFeatures(duck, store, manifest);
-    spec = await getJson<FlightsFeatureSpec>(store, store.keyFor(f.featureSpecUri));
-    const train = await loadFlightsSplit(duck, { store }, f.splits.train.uri, spec);
-    const validation = await loadFlightsSplit(duck, { store }, f.splits.validation.uri, spec);
+    const f = await buildFeaturesForVersion(duck, store, manifest, await flightsPrepareFields());
+    io = await loadModelIO(store, f.featureSpecUri);
+    const train = await loadSplit(duck, { store }, f.splits.train.uri, io);
+    const validation = await loadSplit(duck, { store }, f.splits.validation.uri, io);
     const run = await trainMlp({ hidden: [8], epochs: 2, seed: 3 }, train, validation);
     modelUri = (
       await exportRun(store, `runs/${tag}`, run.weights, run.layers, [8], train, validation, {
-        featureSpecHash: featureSpecHash(spec),
+        featureSpecHash: io.hash,
         datasetVersion: manifest.datasetVersion,
       })
     ).modelUri;
@@ -84,7 +79,7 @@ beforeAll(async () => {
       model: modelName,
       runId: `runs/${tag}`,
       artifactUri: modelUri,
-      lineage: { datasetVersion: manifest.datasetVersion, featureSpecHash: featureSpecHash(spec), params: {} },
+      lineage: { datasetVersion: manifest.datasetVersion, featureSpecHash: io.hash, params: {} },
       tags: { [FEATURE_SPEC_TAG]: f.featureSpecUri },
     });
     await new BuiltinRegistry(db).setAlias(modelName, 'champion', 1, { actor: 'test', reason: 'batch test' });
@@ -170,14 +165,16 @@ describe('batchPredict', () => {
         `SELECT strftime(date, '%Y-%m-%dT%H:%M:%S') AS iso, distance::DOUBLE AS distance, origin, destination FROM read_parquet('${join(dir, 'score.parquet')}', file_row_number = true) WHERE file_row_number % 997 = 0 ORDER BY file_row_number`,
       ),
     );
-    const x = encodeFlights(
-      spec,
-      batchFromInstances(raw.map((r) => ({ date: r.iso, distance: r.distance, origin: r.origin, destination: r.destination }))),
+    const parsed = batchFromInstances(
+      io.fitted.spec,
+      raw.map((r) => ({ date: r.iso, distance: r.distance, origin: r.origin, destination: r.destination })),
     );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const x = io.encoder.encode(parsed.batch);
     const session = await OnnxSession.create(await store.get(store.keyFor(modelUri)));
     const expected = await session.run(x, raw.length);
     await session.dispose();
-    expect(x.length).toBe(raw.length * featureDimension(spec));
+    expect(x.length).toBe(raw.length * io.encoder.dimension);
     expect(out.sample).toHaveLength(raw.length);
     out.sample.forEach((s, i) => {
       expect(s.v).toBe(1);

@@ -9,7 +9,7 @@ import { compareProfiles, type DriftReport, type FeatureDrift } from '../../lib/
 import { modelIO } from '../../lib/features/tabular/model-io.ts';
 import type { FeatureSpecInput } from '../../lib/features/tabular/spec.ts';
 import { driftOptionsOf } from '../../lib/monitor/check.ts';
-import { profileDefinitionsForFeatures } from '../../lib/monitor/feature-profile-defs.ts';
+import { profileDefinitionsForFeatures } from '../../lib/data/feature-profile.ts';
 import { profileWindow, type WindowRow } from '../../lib/monitor/window.ts';
 import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
 import { heldOutTraffic, type HeldOutTraffic } from './helpers/drift-traffic.ts';

@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { withDuck } from '../../lib/data/duck.ts';
 import { labelSql } from '../../lib/data/resolve.ts';
 import { formatFor, loadSourceSpec, parseSourceSpec, partitioningOf, SourceSpecError } from '../../lib/data/source-spec.ts';
-import { FLIGHTS_LABEL_SQL } from '../../lib/features/flights.ts';
+import { FLIGHTS_LABEL_SQL } from '../../examples/flights/legacy-encoder.ts';
 
 function problem(value: unknown): string {
   try {

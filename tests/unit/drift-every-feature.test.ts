@@ -14,7 +14,7 @@ import type { DatasetProfile } from '../../lib/data/profile-types.ts';
 import { modelIO } from '../../lib/features/tabular/model-io.ts';
 import type { FittedFeatures } from '../../lib/features/tabular/state.ts';
 import { driftOptionsOf } from '../../lib/monitor/check.ts';
-import { profileDefinitionsForFeatures } from '../../lib/monitor/feature-profile-defs.ts';
+import { profileDefinitionsForFeatures } from '../../lib/data/feature-profile.ts';
 import { loggedColumns, profileWindow, type WindowProfileOptions, type WindowRow } from '../../lib/monitor/window.ts';
 import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
 import { drifted, januaryTraffic, vegaData, type FlightRequest } from './helpers/drift-traffic.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNaiveTimestamp } from '../../lib/features/flights.ts';
+import { parseNaiveTimestamp } from '../../examples/flights/legacy-encoder.ts';
 import { parseNaiveTimestampMs } from '../../lib/time/naive-timestamp.ts';
 
 describe('naive timestamps (one parser for the flights and tabular encoders)', () => {

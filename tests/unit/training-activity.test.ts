@@ -10,7 +10,8 @@ import { createTrainingActivities } from '../../activities/training/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { flightsParquetPath } from '../../lib/data/flights.ts';
 import { ingestDataset } from '../../lib/data/ingest.ts';
-import { buildFlightsFeatures, loadDataset } from '../../lib/data/prepare.ts';
+import { buildFeaturesForVersion, loadDataset } from '../../lib/data/prepare.ts';
+import { flightsPrepareFields } from '../fixtures/flights-example.ts';
 import { createLogger } from '../../lib/log.ts';
 import { readOnnxMetadata } from '../../lib/onnx/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
@@ -31,7 +32,7 @@ beforeAll(async () => {
     await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 20000) TO '${slice}' (FORMAT parquet)`);
     const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [pathToFileURL(slice).toString()] });
     await loadDataset(duck, { store }, manifest);
-    const features = await buildFlightsFeatures(duck, store, manifest);
+    const features = await buildFeaturesForVersion(duck, store, manifest, await flightsPrepareFields());
     input = {
       datasetVersion: manifest.datasetVersion,
       trainUri: features.splits.train.uri,

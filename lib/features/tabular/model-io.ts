@@ -28,8 +28,8 @@ export function modelIO(fitted: FittedFeatures): ModelIO {
 }
 
 /**
- * Reads and checks fitted features from the artifact store. State written by the removed built-in
- * flights encoder (`kind: flights-v1`) is refused with what to do, not misread.
+ * Reads and checks fitted features from the artifact store. State written by a built-in encoder of
+ * an earlier version (it has a `kind`, not this `format`) is refused with what to do, not misread.
  */
 export async function readFittedFeatures(store: ArtifactStore, uri: string): Promise<FittedFeatures> {
   const value = await getJson<unknown>(store, store.keyFor(uri));

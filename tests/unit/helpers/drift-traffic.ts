@@ -11,7 +11,7 @@ import type { DatasetProfile } from '../../../lib/data/profile-types.ts';
 import { fitFeatures } from '../../../lib/features/tabular/fit.ts';
 import { loadFeatureSpec, type FeatureSpec, type FeatureSpecInput } from '../../../lib/features/tabular/spec.ts';
 import type { FittedFeatures } from '../../../lib/features/tabular/state.ts';
-import { profileDefinitionsForFeatures } from '../../../lib/monitor/feature-profile-defs.ts';
+import { profileDefinitionsForFeatures } from '../../../lib/data/feature-profile.ts';
 import { fitClasses, type Task } from '../../../lib/tasks/task.ts';
 
 /** A file of the vega-datasets package's data folder (its `exports` map hides package.json, so
@@ -48,7 +48,11 @@ async function referenceOf(
   const classes =
     task === 'multiclass' ? fitClasses((await duck.all<{ l: string }>(`SELECT DISTINCT __label AS l FROM ${from}`)).map((r) => r.l)) : [];
   const withTask: FittedFeatures = { ...fitted, task: task === 'multiclass' ? { kind: task, classes } : { kind: task } };
-  const reference = await profileTable(duck, { from, source, features: profileDefinitionsForFeatures(fitted.spec, { label: '__label', task }) });
+  const reference = await profileTable(duck, {
+    from,
+    source,
+    features: profileDefinitionsForFeatures(fitted.spec, { label: '__label', task }),
+  });
   return { reference, fitted: withTask };
 }
 
