@@ -58,72 +58,93 @@ export function registerDataCommands(program: Command): void {
 
   data
     .command('arrive')
-    .argument('[partition]', 'the partition to publish: a flights month YYYY-MM, or with --spec a partition of its data.source')
-    .description(
-      "publish one partition as a data-arrival event (cut into the lake first if needed) and notify the lifecycles; flights by default, any model's data.source with --spec",
+    .argument(
+      '[partitions...]',
+      'the partitions to publish: flights months YYYY-MM, or with --spec partitions of its data.source; several: the earlier ones are recorded and the last starts one cycle',
     )
-    .option('--spec <model.yaml>', "cut the partition from this model spec's data.source, partitioned by its data.partition")
+    .description(
+      "publish partitions as data-arrival events (cut into the lake first if needed) and notify the lifecycles; flights by default, any model's data.source with --spec",
+    )
+    .option('--spec <model.yaml>', "cut the partitions from this model spec's data.source, partitioned by its data.partition")
     .option('--list', 'print the partitions available (of --spec, or the flights months) and exit')
-    .option('--no-notify', 'only publish the event; do not signal the model lifecycles')
+    .option('--all', 'publish every partition available, oldest first (one training cycle on all of them)')
+    .option('--no-notify', 'only publish the events; do not signal the model lifecycles')
     .option(
       '--no-retrain',
-      'signal the lifecycles, but only record the partition for their next cycle (drift, the Schedule or a person starts it)',
+      'signal the lifecycles, but only record the partitions for their next cycle (drift, the Schedule or a person starts it)',
     )
-    .action(async (partition: string | undefined, opts: { spec?: string; list?: boolean; notify?: boolean; retrain?: boolean }) => {
-      const config = loadConfig('cli');
-      const store = await createArtifactStore(config.artifactStore);
-      const ctx = { store, s3: s3OptionsFrom(config.artifactStore) };
-      const spec: ModelSpec | undefined = opts.spec ? await loadModelSpec(opts.spec) : undefined;
-      const data = spec ? { dataset: spec.data.dataset, ...pick(spec.data) } : undefined;
-      if (opts.list) {
-        const partitions = await withDuck((duck) =>
-          data ? listSourcePartitions(duck, ctx, data) : flightsMonths(duck).then((ms) => ms.map((m) => ({ name: m.month, rows: m.rows }))),
-        );
-        for (const p of partitions) say(`${p.name}\t${p.rows} rows`);
-        return;
-      }
-      if (partition === undefined) throw new Error('name the partition to publish (or pass --list to see them)');
-      let event: DataArrivedEvent;
-      let isNew: boolean;
-      if (data) {
-        ({ event, isNew } = await withDuck((duck) => arriveSourcePartition(duck, ctx, data, partition)));
-      } else {
-        if (!MONTH_PATTERN.test(partition))
-          throw new Error(`a flights partition is a month: month must be YYYY-MM, got ${JSON.stringify(partition)}`);
-        ({ event, isNew } = await withDuck((duck) => arriveFlightsMonth(duck, store, partition)));
-      }
-      say(isNew ? `Published ${event.eventId}` : `Already published: ${event.eventId} (same data, no new event)`);
-      say(JSON.stringify(event, null, 2));
-      if (opts.notify === false) return;
-      // Signal-with-start every lifecycle that consumes the dataset; a repeat is ignored by id.
-      let client;
-      try {
-        client = await connectCli(config.temporal);
-      } catch (err) {
-        // The event is out; only the notification is missing, and a rerun delivers it once.
-        if (err instanceof TemporalUnreachableError)
-          warn(
-            'Published, but no lifecycle was notified: run this again once Temporal answers (the event is not published twice), or pass --no-notify.',
+    .action(
+      async (
+        named: string[],
+        opts: { spec?: string; list?: boolean; all?: boolean; notify?: boolean; retrain?: boolean },
+      ): Promise<void> => {
+        const config = loadConfig('cli');
+        const store = await createArtifactStore(config.artifactStore);
+        const ctx = { store, s3: s3OptionsFrom(config.artifactStore) };
+        const spec: ModelSpec | undefined = opts.spec ? await loadModelSpec(opts.spec) : undefined;
+        const data = spec ? { dataset: spec.data.dataset, ...pick(spec.data) } : undefined;
+        const available = () =>
+          withDuck((duck) =>
+            data
+              ? listSourcePartitions(duck, ctx, data)
+              : flightsMonths(duck).then((ms) => ms.map((m) => ({ name: m.month, rows: m.rows }))),
           );
-        throw err;
-      }
-      try {
-        const models = await notifyDataArrived(client, store, {
-          eventId: event.eventId,
-          dataset: event.dataset,
-          partition: event.partition,
-          uris: event.uris,
-          ...(opts.retrain === false ? { retrain: false } : {}),
-        });
-        say(
-          models.length
-            ? `Notified the lifecycle of ${models.join(', ')}.`
-            : 'No model consumes this dataset yet: `flywheel pipeline start <spec.yaml>` first.',
-        );
-      } finally {
-        await client.connection.close();
-      }
-    });
+        if (opts.list) {
+          for (const p of await available()) say(`${p.name}\t${p.rows} rows`);
+          return;
+        }
+        if (opts.all && named.length > 0) throw new Error('name partitions or pass --all, not both');
+        const partitions = opts.all ? (await available()).map((p) => p.name) : named;
+        if (partitions.length === 0) throw new Error('name the partition to publish (or pass --all, or --list to see them)');
+        if (!data) {
+          const bad = partitions.find((p) => !MONTH_PATTERN.test(p));
+          if (bad !== undefined) throw new Error(`a flights partition is a month: month must be YYYY-MM, got ${JSON.stringify(bad)}`);
+        }
+        const events: DataArrivedEvent[] = [];
+        for (const partition of partitions) {
+          const { event, isNew } = await withDuck((duck) =>
+            data ? arriveSourcePartition(duck, ctx, data, partition) : arriveFlightsMonth(duck, store, partition),
+          );
+          say(isNew ? `Published ${event.eventId}` : `Already published: ${event.eventId} (same data, no new event)`);
+          if (partitions.length === 1) say(JSON.stringify(event, null, 2));
+          events.push(event);
+        }
+        if (opts.notify === false) return;
+        // Signal-with-start every lifecycle that consumes the dataset; a repeat is ignored by id.
+        let client;
+        try {
+          client = await connectCli(config.temporal);
+        } catch (err) {
+          // The events are out; only the notification is missing, and a rerun delivers it once.
+          if (err instanceof TemporalUnreachableError)
+            warn(
+              'Published, but no lifecycle was notified: run this again once Temporal answers (no event is published twice), or pass --no-notify.',
+            );
+          throw err;
+        }
+        try {
+          let models: string[] = [];
+          for (const [i, event] of events.entries()) {
+            // Only the last of several starts a cycle: one cycle trains on all of them.
+            const retrain = opts.retrain !== false && i === events.length - 1;
+            models = await notifyDataArrived(client, store, {
+              eventId: event.eventId,
+              dataset: event.dataset,
+              partition: event.partition,
+              uris: event.uris,
+              ...(retrain ? {} : { retrain: false }),
+            });
+          }
+          say(
+            models.length
+              ? `Notified the lifecycle of ${models.join(', ')}${events.length > 1 ? ` (${events.length} partitions; the last starts the cycle)` : ''}.`
+              : 'No model consumes this dataset yet: `flywheel pipeline start <spec.yaml>` first.',
+          );
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
 
   data
     .command('validate')

@@ -3,6 +3,7 @@
 // zod, so an error names the field (`retrain.cooldown: …`). The parsed spec is plain JSON: it is
 // the `modelLifecycle` workflow's input, from the SDK, the `temporal` CLI or `flywheel`.
 import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { qualityGatesSchemaFor, type TaskQualityGates } from '../evaluation/gates.ts';
 import { featureSpecSchema } from '../features/tabular/spec.ts';
@@ -254,7 +255,12 @@ export async function loadModelSpec(path: string): Promise<ModelSpec> {
     // A feature spec file may carry its own comments and a top-level `features:` list.
     spec.features = features;
   }
-  const data = spec?.data;
+  const data = spec?.data as { validation?: unknown; source?: { uri?: unknown } } | undefined;
+  // A relative source path is relative to the spec file, like the features and validation paths
+  // (examples name the bundled CSVs this way, so they run from any checkout).
+  const sourceUri = data?.source?.uri;
+  if (typeof sourceUri === 'string' && sourceUri.length > 0 && !sourceUri.includes('://'))
+    data!.source!.uri = pathToFileURL(resolve(dirname(path), sourceUri)).href;
   if (data && typeof data.validation === 'string') {
     const validationPath = resolve(dirname(path), data.validation);
     data.validation = await readSpecFile(validationPath).catch((err: unknown) => {

@@ -284,7 +284,7 @@ export function nextCommands(proposal: InitProposal, outDir: string, cwd = proce
     'npx flywheel dev --serve         # another terminal: Temporal, workers, the inference server; export the API key it prints as FLYWHEEL_API_KEY',
     `npx flywheel pipeline start ${spec}`,
     proposal.firstPartition
-      ? `npx flywheel data arrive ${proposal.firstPartition} --spec ${spec}`
+      ? `npx flywheel data arrive --all --spec ${spec}`
       : `npx flywheel data arrive <partition> --spec ${spec}   # no time column: add data.partition to the spec first`,
     `npx flywheel pipeline status ${proposal.name} --follow`,
     `curl -s -H "Authorization: Bearer $FLYWHEEL_API_KEY" -H 'content-type: application/json' -d ${shellQuote(body)} http://127.0.0.1:8080/v1/models/${proposal.name}/predict`,

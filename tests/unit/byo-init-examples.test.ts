@@ -1,12 +1,11 @@
 // The two hand-written examples beside flights: examples/weather (multiclass) and
 // examples/seattle-temperature (regression). Each spec loads with loadModelSpec, its features fit
 // on its vega-datasets CSV, its validation rules pass on every month the README arrives, and the
-// README's awk line gives a spec whose source resolves. Training them is the integration test's.
-import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// spec's relative source resolves to the bundled CSV. Training them is the integration test's.
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
 import { validateTable } from '../../lib/data/validation/engine.ts';
@@ -62,21 +61,8 @@ describe.each(EXAMPLES)('examples/$example', ({ example, csv, name, task, months
     });
   });
 
-  it("the README's awk line writes a spec whose source is this checkout's CSV", async () => {
-    const uri = `file://${vega(csv)}`;
-    // A copy of the example folder stands in for the checkout (the test writes nothing there).
-    const folder = join(dir, example);
-    await mkdir(folder, { recursive: true });
-    for (const f of ['features.yaml', 'validation.yaml']) await copyFile(join(root, 'examples', example, f), join(folder, f));
-    const local = join(folder, 'model.local.yaml');
-    const text = execFileSync(
-      'awk',
-      ['-v', `uri=${uri}`, '/^  validation:/ { print "  source: { uri: \\"" uri "\\" }" } { print }', specPath],
-      { encoding: 'utf8' },
-    );
-    await writeFile(local, text);
-    const spec = await loadModelSpec(local);
-    expect(spec.data.source).toEqual({ uri });
-    expect(spec.features).toEqual((await loadModelSpec(specPath)).features);
+  it('the spec names the bundled CSV by a path relative to itself, which resolves in this checkout', async () => {
+    const spec = await loadModelSpec(specPath);
+    expect(spec.data.source).toEqual({ uri: pathToFileURL(vega(csv)).href });
   });
 });

@@ -110,7 +110,7 @@ describe('flywheel init: generated tables', () => {
     const commands = nextCommands(p, join(dir, 'churn'), dir);
     expect(commands).toHaveLength(5);
     expect(commands[1]).toBe('npx flywheel pipeline start churn/model.yaml');
-    expect(commands[2]).toBe('npx flywheel data arrive 2024-01 --spec churn/model.yaml');
+    expect(commands[2]).toBe('npx flywheel data arrive --all --spec churn/model.yaml');
     expect(commands[3]).toBe('npx flywheel pipeline status churn-churned --follow');
     expect(commands[4]).toContain('http://127.0.0.1:8080/v1/models/churn-churned/predict');
     expect(commands[4]).toContain('"signup":"2024-01-01T00:15:00"');
