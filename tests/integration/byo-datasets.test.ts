@@ -1,0 +1,261 @@
+// Bring your own data, on the real servers: the two non-flights examples — weather.csv
+// (multiclass, CSV) and the Seattle hourly normals (regression, CSV), both shipped by the
+// vega-datasets package — run the whole loop from their example specs: partitions cut from the
+// spec's data.source → ingest → validate → train → evaluate against the task's gates → register →
+// promoted → served over HTTP with the task's response shape; batch scoring of the same rows
+// agrees with the online answers to 1e-5; bad requests get 400s naming the field; and a feature
+// spec that does not match the data stops at validation, before any training.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../lib/auth/api-keys.ts';
+import { loadConfig } from '../../lib/config/index.ts';
+import { batchPredictWorkflow, type BatchManifest } from '../../lib/contracts/batch-predict.ts';
+import { dataArrivedSignal, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
+import type { PostgresDatabase } from '../../lib/db/index.ts';
+import { withDuck } from '../../lib/data/duck.ts';
+import { arriveSourcePartition, listSourcePartitions } from '../../lib/data/lake.ts';
+import { createLogger } from '../../lib/log.ts';
+import { parseFeatureSpec } from '../../lib/features/tabular/index.ts';
+import { loadModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
+import type { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
+import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
+import { getInfra, useInfraAwsCredentials } from './infra.ts';
+import { LifecycleWorld, waitForStatus } from './lifecycle-helpers.ts';
+import { ROOT } from './processes.ts';
+
+const infra = getInfra();
+useInfraAwsCredentials(infra);
+const world = new LifecycleWorld(infra, 'byo');
+const { tag, store } = world;
+let client: Client;
+let db: PostgresDatabase;
+let registry: BuiltinRegistry;
+let server: InferenceServer | undefined;
+let dir: string;
+const started: string[] = [];
+
+interface Example {
+  folder: string;
+  csv: string;
+  /** The input columns of a request, read from the CSV as the server wants them. */
+  select: string;
+}
+
+const EXAMPLES = {
+  weather: {
+    folder: 'weather',
+    csv: 'weather.csv',
+    select: `location, strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, precipitation::DOUBLE AS precipitation,
+             temp_max::DOUBLE AS temp_max, temp_min::DOUBLE AS temp_min, wind::DOUBLE AS wind`,
+  },
+  seattle: {
+    folder: 'seattle-temperature',
+    csv: 'seattle-weather-hourly-normals.csv',
+    select: `strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, pressure::DOUBLE AS pressure, wind::DOUBLE AS wind`,
+  },
+} satisfies Record<string, Example>;
+
+/** The example's spec under a name of this run, trained quickly, no drift monitor. */
+async function exampleSpec(example: Example, overrides: (spec: ModelSpec) => ModelSpec = (s) => s): Promise<ModelSpec> {
+  const spec = await loadModelSpec(join(ROOT, 'examples', example.folder, 'model.yaml'));
+  return overrides({
+    ...spec,
+    name: `${spec.name}-${tag}`,
+    data: { ...spec.data, dataset: `${spec.data.dataset}-${tag}` },
+    monitor: { ...spec.monitor, enabled: false },
+  });
+}
+
+/** Cuts every partition of the spec's source into the lake (as `flywheel data arrive --all
+ * --spec` does) and returns the events, oldest first. */
+async function arriveAll(spec: ModelSpec): Promise<DataArrivedSignal[]> {
+  const data = { dataset: spec.data.dataset, source: spec.data.source!, partition: spec.data.partition!, time: spec.data.time! };
+  return withDuck(async (duck) => {
+    const partitions = await listSourcePartitions(duck, { store }, data);
+    const events: DataArrivedSignal[] = [];
+    for (const p of partitions) {
+      const { event } = await arriveSourcePartition(duck, { store }, data, p.name);
+      events.push({ eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris });
+    }
+    return events;
+  });
+}
+
+/** Starts the lifecycle with every partition recorded and the last one starting the cycle. */
+async function startLifecycle(spec: ModelSpec, events: readonly DataArrivedSignal[]): Promise<void> {
+  const workflowId = WORKFLOW_IDS.modelLifecycle(spec.name);
+  started.push(workflowId);
+  const [first, ...rest] = events;
+  await client.workflow.signalWithStart(modelLifecycle, {
+    workflowId,
+    taskQueue: TASK_QUEUES.cpu,
+    args: [spec],
+    signal: dataArrivedSignal,
+    signalArgs: [{ ...first!, retrain: rest.length === 0 }],
+  });
+  const handle = client.workflow.getHandle(workflowId);
+  for (const [i, e] of rest.entries()) await handle.signal(dataArrivedSignal, { ...e, retrain: i === rest.length - 1 });
+}
+
+/** `rows` rows of the example's CSV as request instances, and the same rows as a Parquet file. */
+async function sampleRows(example: Example, rows: number): Promise<{ instances: Record<string, unknown>[]; uri: string }> {
+  const csv = join(ROOT, 'node_modules/vega-datasets/data', example.csv);
+  const file = join(dir, `${example.folder}-sample.parquet`);
+  const instances = await withDuck(async (duck) => {
+    const from = `(SELECT * FROM read_csv('${csv}') USING SAMPLE reservoir(${rows} ROWS) REPEATABLE (7))`;
+    await duck.run(`CREATE TABLE sample AS SELECT ${example.select} FROM ${from}`);
+    await duck.run(`COPY (SELECT * FROM sample) TO '${file}' (FORMAT parquet)`);
+    return duck.all<Record<string, unknown>>('SELECT * FROM sample');
+  });
+  return { instances, uri: pathToFileURL(file).href };
+}
+
+/** Batch-scores a Parquet file with the champion and returns its output rows in input order. */
+async function batchScore(model: string, datasetUri: string, id: string): Promise<Record<string, unknown>[]> {
+  const manifest = (await client.workflow.execute(batchPredictWorkflow, {
+    taskQueue: TASK_QUEUES.cpu,
+    workflowId: WORKFLOW_IDS.batchPredict(model, id),
+    args: [{ datasetUri, model: { name: model }, outputPrefix: `out/${id}`, chunkRows: 1000, maxParallel: 1 }],
+  })) as BatchManifest;
+  expect(manifest.status).toBe('completed');
+  const files: string[] = [];
+  for await (const o of store.list(`out/${id}/part-`)) {
+    const path = join(dir, o.key.replaceAll('/', '_'));
+    await writeFile(path, await store.get(o.key, { verify: true }));
+    files.push(`'${path}'`);
+  }
+  return withDuck((duck) => duck.all<Record<string, unknown>>(`SELECT * FROM read_parquet([${files.join(', ')}]) ORDER BY row_number`));
+}
+
+async function post(url: string, path: string, key: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flywheel-byo-'));
+  ({ db, registry, client } = await world.start());
+}, 180_000);
+
+afterAll(async () => {
+  await world.terminate(started);
+  await server?.stop().catch(() => undefined);
+  await world.stop();
+});
+
+describe('bring your own data: two more datasets through the whole loop', () => {
+  it('weather (multiclass) and Seattle temperature (regression) train, pass their gates, serve, and batch-score alike', async () => {
+    const weather = await exampleSpec(EXAMPLES.weather);
+    const seattle = await exampleSpec(EXAMPLES.seattle);
+    await startLifecycle(weather, await arriveAll(weather));
+    await startLifecycle(seattle, await arriveAll(seattle));
+
+    for (const [spec, task, metric] of [
+      [weather, 'multiclass', 'accuracy'],
+      [seattle, 'regression', 'rmse'],
+    ] as const) {
+      const status = await waitForStatus(client, spec.name, (s) => s.history.length >= 1, 300_000);
+      const cycle = status.history[0]!;
+      expect(cycle, JSON.stringify(cycle)).toMatchObject({ cycle: 1, stage: 'promoted', version: 1 });
+      const champion = await registry.getAlias(spec.name, 'champion');
+      expect(champion.version).toBe(1);
+      expect(champion.metrics[metric], JSON.stringify(champion.metrics)).toEqual(expect.any(Number));
+      // Trained on every partition: one cycle, the earlier events recorded.
+      expect(status.partitions.length).toBe(spec === weather ? 48 : 12);
+      expect(task).toBe(spec.task);
+    }
+    const weatherChampion = await registry.getAlias(weather.name, 'champion');
+    expect(weatherChampion.metrics.accuracy).toBeGreaterThanOrEqual(0.75); // the example's gate
+    expect((await registry.getAlias(seattle.name, 'champion')).metrics.rmse).toBeLessThanOrEqual(3);
+
+    const key = (await createApiKey(db, { name: `byo-${tag}`, scopes: ['predict', 'feedback'] })).key;
+    const settings = loadConfig('serve', {
+      FLYWHEEL_SERVE_PORT: '0',
+      FLYWHEEL_SERVE_MODELS: `${weather.name},${seattle.name}`,
+      FLYWHEEL_SERVE_REFRESH_MS: '600000',
+    }).serve;
+    server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
+    const url = await server.start();
+
+    // Multiclass: a class and a probability per class, equal to batch scoring of the same rows.
+    const w = await sampleRows(EXAMPLES.weather, 60);
+    const online = await post(url, `/v1/models/${weather.name}/predict`, key, { instances: w.instances });
+    expect(online.status, JSON.stringify(online.json)).toBe(200);
+    const predictions = online.json.predictions as Array<{ class: string; probabilities: Record<string, number>; version: number }>;
+    expect(predictions).toHaveLength(60);
+    const classes = Object.keys(predictions[0]!.probabilities).sort();
+    expect(classes).toEqual(expect.arrayContaining(['rain', 'sun']));
+    for (const p of predictions) {
+      expect(classes).toContain(p.class);
+      expect(Object.values(p.probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(p.probabilities[p.class]).toBe(Math.max(...Object.values(p.probabilities)));
+    }
+    const batch = await batchScore(weather.name, w.uri, `weather-${tag}`);
+    expect(batch).toHaveLength(60);
+    let maxDiff = 0;
+    batch.forEach((row, i) => {
+      expect(row.class).toBe(predictions[i]!.class);
+      for (const c of classes) maxDiff = Math.max(maxDiff, Math.abs(Number(row[`p_${c}`]) - predictions[i]!.probabilities[c]!));
+    });
+    expect(maxDiff).toBeLessThanOrEqual(1e-5);
+
+    // Regression: a value, equal to batch scoring.
+    const s = await sampleRows(EXAMPLES.seattle, 60);
+    const values = await post(url, `/v1/models/${seattle.name}/predict`, key, { instances: s.instances });
+    expect(values.status, JSON.stringify(values.json)).toBe(200);
+    const v = values.json.predictions as Array<{ value: number }>;
+    for (const p of v) {
+      expect(p.value).toBeGreaterThan(-20);
+      expect(p.value).toBeLessThan(45);
+    }
+    const seattleBatch = await batchScore(seattle.name, s.uri, `seattle-${tag}`);
+    expect(Math.max(...seattleBatch.map((row, i) => Math.abs(Number(row.value) - v[i]!.value)))).toBeLessThanOrEqual(1e-5);
+
+    // Bad requests per model: 400s naming the field.
+    const { wind: _wind, ...missing } = w.instances[0]!;
+    const noWind = await post(url, `/v1/models/${weather.name}/predict`, key, { instances: [w.instances[1], missing] });
+    expect(noWind.status).toBe(400);
+    expect(JSON.stringify(noWind.json)).toMatch(/instances\[1\]\.wind/);
+    const wrongType = await post(url, `/v1/models/${seattle.name}/predict`, key, { instances: [{ ...s.instances[0], pressure: 'high' }] });
+    expect(wrongType.status).toBe(400);
+    expect(JSON.stringify(wrongType.json)).toMatch(/instances\[0\]\.pressure/);
+    // An unknown station is not an error: it goes to the unseen bucket.
+    const unseen = await post(url, `/v1/models/${weather.name}/predict`, key, {
+      instances: [{ ...w.instances[0], location: 'Reykjavik' }],
+    });
+    expect(unseen.status).toBe(200);
+    // Feedback names a class of the model; another is refused with the classes listed.
+    const requestId = online.json.requestId as string;
+    const good = await post(url, '/v1/feedback', key, { requestId, instance: 0, label: 'rain', model: weather.name });
+    expect(good.status, JSON.stringify(good.json)).toBeLessThan(300);
+    const bad = await post(url, '/v1/feedback', key, { requestId, instance: 1, label: 'hail', model: weather.name });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toMatch(/sun/);
+  }, 600_000);
+
+  it('a feature spec that does not match the data fails validation with a report, before any training', async () => {
+    const humidity = parseFeatureSpec({ features: [{ name: 'humidity', kind: 'numeric', scale: 'standard' }] }).features[0]!;
+    const spec = await exampleSpec(EXAMPLES.weather, (s) => ({
+      ...s,
+      name: `weather-mismatch-${tag}`,
+      features: { features: [...s.features.features, humidity] },
+    }));
+    await startLifecycle(spec, (await arriveAll(spec)).slice(0, 3));
+    const status = await waitForStatus(client, spec.name, (s) => s.history.length >= 1, 120_000);
+    const cycle = status.history[0]!;
+    expect(cycle, JSON.stringify(cycle)).toMatchObject({ stage: 'validation-failed' });
+    expect(cycle.error).toMatch(/humidity/);
+    expect(cycle.version).toBeUndefined();
+    await expect(registry.getVersion(spec.name, 1)).rejects.toThrow();
+  }, 180_000);
+});
