@@ -7,9 +7,16 @@
 //   npm run bench:features -- --quick # 25k rows, 1 round (smoke test; asserts nothing on speed)
 import { withDuck } from '../lib/data/duck.ts';
 import { flightsParquetPath } from '../lib/data/flights.ts';
-import { encodeFlights, fitFlightsFeatureSpec, type FlightsBatch } from '../examples/flights/legacy-encoder.ts';
+import {
+  batchFromInstances as legacyBatchFromInstances,
+  encodeFlights,
+  fitFlightsFeatureSpec,
+  type FlightInstance,
+  type FlightsBatch,
+} from '../examples/flights/legacy-encoder.ts';
 import {
   batchFromDuckColumns,
+  batchFromInstances,
   createFeatureEncoder,
   featureColumnsSelect,
   fitFeatures,
@@ -98,16 +105,51 @@ for (let r = 0; r < rounds; r++) {
   );
 }
 
+// The serving path: JSON request instances (1 or 32 flights) → columns → vectors, per request, as
+// the predictor does it — the generic parser + encoder against the hand-written ones it replaced.
+const instances: FlightInstance[] = Array.from({ length: 4096 }, (_, i) => {
+  const c = hand.chunks[Math.floor(i / CHUNK)]!;
+  const j = i % CHUNK;
+  const iso = new Date(c.dateMs[j]!).toISOString().slice(0, 19);
+  return { date: iso, distance: c.distance[j]!, origin: c.origin[j]!, destination: c.destination[j]! };
+});
+function requests(size: number, generic: boolean): number {
+  const start = performance.now();
+  for (let p = 0; p < (quick ? 1 : 20); p++)
+    for (let i = 0; i + size <= instances.length; i += size) {
+      const group = instances.slice(i, i + size);
+      if (generic) {
+        const parsed = batchFromInstances(encoder.fitted.spec, group);
+        if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors[0]));
+        encoder.encode(parsed.batch, out);
+      } else encodeFlights(hand.state, legacyBatchFromInstances(group), out);
+    }
+  return performance.now() - start;
+}
+const requestRatios: Record<number, number[]> = { 1: [], 32: [] };
+for (let r = 0; r < warmups + rounds; r++) {
+  for (const size of [1, 32]) {
+    const [h, g] =
+      r % 2 === 0 ? [requests(size, false), requests(size, true)] : ((gg) => [requests(size, false), gg])(requests(size, true));
+    if (r >= warmups) requestRatios[size]!.push(g / h);
+  }
+}
+console.log(
+  `request path (parse + encode per request): generic/hand-written time ratio at 1 instance ${median(requestRatios[1]!).toFixed(3)}, at 32 ${median(requestRatios[32]!).toFixed(3)}`,
+);
+
 const rowsEncoded = rows * passes;
 const handMs = median(results.map((r) => r.handMs));
 const genericMs = median(results.map((r) => r.genericMs));
-const file = await saveResults('features', { rows, passes, chunk: CHUNK, dimension: encoder.dimension, results });
+const file = await saveResults('features', { rows, passes, chunk: CHUNK, dimension: encoder.dimension, results, requestRatios });
 console.log(`dimension ${encoder.dimension}, ${rows} rows × ${passes} passes per round; raw rounds in ${file}`);
 console.log(
   summaryLine('features', {
     generic_rows_per_s: Math.round(rowsEncoded / (genericMs / 1000)),
     handwritten_rows_per_s: Math.round(rowsEncoded / (handMs / 1000)),
     time_ratio: median(results.map((r) => r.ratio)),
+    request_time_ratio_b1: median(requestRatios[1]!),
+    request_time_ratio_b32: median(requestRatios[32]!),
     identical: identical ? 1 : 0,
     rounds,
   }),
