@@ -13,6 +13,7 @@ import { FeatureDataError, fitFeatures } from '../features/tabular/fit.ts';
 import { FeatureSpecError, type FeatureSpec } from '../features/tabular/spec.ts';
 import { canonicalJson, fittedFeaturesHash, type FittedFeatures } from '../features/tabular/state.ts';
 import { BINARY_TASK, fitClasses, type Task, type TaskKind } from '../tasks/task.ts';
+import { storableTextProblem } from '../text/storable.ts';
 import type { Duck } from './duck.ts';
 import { sqlIdent, sqlString } from './duck.ts';
 import { DataValidationError } from './errors.ts';
@@ -25,6 +26,9 @@ import { buildReport, renderReportText, type ValidationProblem } from './validat
 /** The label column of the split files (the data contract with training, evaluation and batch). */
 export const LABEL_COLUMN = '__label';
 const SPLIT_COLUMN = '__split';
+/** Most classes a multiclass label may have: the output layer has one unit per class. */
+export const MAX_CLASSES = 1000;
+const MAX_CLASS_NAME_LENGTH = 256;
 const LABELLED = 'labelled_rows';
 const SPLITS = ['train', 'validation', 'test'] as const;
 
@@ -216,6 +220,21 @@ export async function buildTableFeatures(
       await fail(store, manifest, prefix, withTime, [
         problem(
           `the training split has ${classes.length} class${classes.length === 1 ? ` (${classes[0]})` : 'es'}; multiclass needs at least 2`,
+        ),
+      ]);
+    // Class names are answered to clients and logged with every prediction: each must be storable
+    // text, and a label with thousands of values is a regression or an ID, not classes.
+    const unstorable = classes.find((c) => storableTextProblem(c) !== undefined || c.length > MAX_CLASS_NAME_LENGTH);
+    if (unstorable !== undefined)
+      await fail(store, manifest, prefix, withTime, [
+        problem(
+          `class ${JSON.stringify(unstorable.slice(0, 40))} ${storableTextProblem(unstorable) ?? `is longer than ${MAX_CLASS_NAME_LENGTH} characters`}: class names are answered and logged as text`,
+        ),
+      ]);
+    if (classes.length > MAX_CLASSES)
+      await fail(store, manifest, prefix, withTime, [
+        problem(
+          `the label has ${classes.length} distinct values in the training split; multiclass takes at most ${MAX_CLASSES} (is it a regression label or an ID?)`,
         ),
       ]);
     fittedTask = { kind: 'multiclass', classes };

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { withDuck, type Duck } from '../../lib/data/duck.ts';
 import { DataValidationError } from '../../lib/data/errors.ts';
 import { buildFeaturesForVersion, requireModelColumns, type ModelColumns } from '../../lib/data/prepare.ts';
+import { MAX_CLASSES } from '../../lib/data/table-features.ts';
 import { parseFeatureSpec } from '../../lib/features/tabular/spec.ts';
 import { FeatureSpecError } from '../../lib/features/tabular/spec.ts';
 import { readFittedFeatures } from '../../lib/features/tabular/model-io.ts';
@@ -140,6 +141,30 @@ describe('buildFeatures for any table', () => {
       );
       expect(text).toBeInstanceOf(DataValidationError);
       expect((text as Error).message).toMatch(/labels are not a finite number/);
+    });
+  });
+
+  it('refuses class names that cannot be answered or logged, and a label with too many values to be classes', async () => {
+    await withDuck(async (duck) => {
+      const { store, manifest } = await byoDataset(duck);
+      const nul = await buildFeaturesForVersion(duck, store, manifest, {
+        features,
+        task: 'multiclass',
+        label: { expression: "CASE WHEN rowid % 2 = 0 THEN 'ok' ELSE 'bad' || chr(0) END" },
+      }).catch((e: unknown) => e);
+      expect(nul).toBeInstanceOf(DataValidationError);
+      expect((nul as Error).message).toMatch(/contains a NUL character .*class names are answered and logged/);
+      // A value per row: 1,600 rows give more than MAX_CLASSES distinct labels in the training split.
+      const big = await byoDataset(duck, byoCsv(1600));
+      const many = await buildFeaturesForVersion(duck, big.store, big.manifest, {
+        features,
+        task: 'multiclass',
+        label: { expression: 'CAST(rowid AS VARCHAR)' },
+      }).catch((e: unknown) => e);
+      expect(many).toBeInstanceOf(DataValidationError);
+      expect((many as Error).message).toMatch(
+        new RegExp(`multiclass takes at most ${MAX_CLASSES} \\(is it a regression label or an ID\\?\\)`),
+      );
     });
   });
 
