@@ -7,22 +7,11 @@
 import { compareProfiles } from '../lib/data/drift/index.ts';
 import { withDuck, type Duck } from '../lib/data/duck.ts';
 import { flightsParquetPath } from '../lib/data/flights.ts';
-import type { FeatureDef } from '../lib/data/profile.ts';
 import { profileTable } from '../lib/data/profile.ts';
 import type { DatasetProfile } from '../lib/data/profile-types.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
 import { naiveProfile } from './naive-profile.ts';
-
-/** The profiled columns of the bench, the same the naive implementation computes (bench/naive-profile.ts):
- * the raw flights columns plus the hour and weekday of the departure. */
-const FLIGHTS_PROFILE_FEATURES = [
-  { name: 'hour', kind: 'numeric', sql: 'hour(date)', bins: 24, range: [0, 24] },
-  { name: 'day_of_week', kind: 'numeric', sql: 'isodow(date) - 1', bins: 7, range: [0, 7] },
-  { name: 'distance', kind: 'numeric' },
-  { name: 'delay', kind: 'numeric' },
-  { name: 'origin', kind: 'categorical' },
-  { name: 'destination', kind: 'categorical' },
-] as const satisfies ReadonlyArray<FeatureDef>;
+import { FLIGHTS_PROFILE_FEATURES } from '../examples/flights/legacy-encoder.ts';
 
 const quick = isQuick();
 const rowLimit = quick ? 300_000 : 3_000_000;

@@ -5,6 +5,7 @@
 // may import it (tests/unit/no-flights-features.test.ts).
 import { createHash } from 'node:crypto';
 import type { Duck } from '../../lib/data/duck.ts';
+import type { FeatureDef as ProfileFeatureDef } from '../../lib/data/profile.ts';
 import { dayOfWeekOfMs, hourOfMs, parseNaiveTimestampMs } from '../../lib/time/naive-timestamp.ts';
 
 export const FLIGHTS_FEATURE_SPEC_KIND = 'flights-v1';
@@ -168,3 +169,15 @@ export async function fitFlightsFeatureSpec(
     destinationVocab: await vocab(duck, from, 'destination', minCount, maxVocab, options.signal),
   };
 }
+
+/** Hand-written profile definitions of the flights columns (the raw columns plus the hour and
+ * weekday of the departure): the profile engine's benchmark (bench:data) and the generic
+ * inference's comparison test use them as the fixed reference. */
+export const FLIGHTS_PROFILE_FEATURES = [
+  { name: 'hour', kind: 'numeric', sql: 'hour(date)', bins: 24, range: [0, 24] },
+  { name: 'day_of_week', kind: 'numeric', sql: 'isodow(date) - 1', bins: 7, range: [0, 7] },
+  { name: 'distance', kind: 'numeric' },
+  { name: 'delay', kind: 'numeric' },
+  { name: 'origin', kind: 'categorical' },
+  { name: 'destination', kind: 'categorical' },
+] as const satisfies ReadonlyArray<ProfileFeatureDef>;

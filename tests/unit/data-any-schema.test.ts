@@ -10,23 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { withDuck, type Duck } from '../../lib/data/duck.ts';
 import { flightsParquetPath, vegaDatasetsDataDir } from '../../lib/data/flights.ts';
 import { profileFeaturesFor } from '../../lib/data/prepare.ts';
-import { defaultFeatures, inferProfileFeatures, profileTable, type FeatureDef } from '../../lib/data/profile.ts';
+import { defaultFeatures, inferProfileFeatures, profileTable } from '../../lib/data/profile.ts';
 import type { CategoricalProfile, NumericProfile } from '../../lib/data/profile-types.ts';
 import { resolveSource } from '../../lib/data/resolve.ts';
 import { parseSourceSpec } from '../../lib/data/source-spec.ts';
 import { validateTable } from '../../lib/data/validation/engine.ts';
 import { parseValidationSpec } from '../../lib/data/validation/spec.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
-
-/** Hand-written flights definitions the generic inference is compared with. */
-const FLIGHTS_PROFILE_FEATURES = [
-  { name: 'hour', kind: 'numeric', sql: 'hour(date)', bins: 24, range: [0, 24] },
-  { name: 'day_of_week', kind: 'numeric', sql: 'isodow(date) - 1', bins: 7, range: [0, 7] },
-  { name: 'distance', kind: 'numeric' },
-  { name: 'delay', kind: 'numeric' },
-  { name: 'origin', kind: 'categorical' },
-  { name: 'destination', kind: 'categorical' },
-] as const satisfies ReadonlyArray<FeatureDef>;
+import { FLIGHTS_PROFILE_FEATURES } from '../../examples/flights/legacy-encoder.ts';
 
 const data = vegaDatasetsDataDir();
 
