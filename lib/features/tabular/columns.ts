@@ -27,6 +27,17 @@ export function featureColumnsSelect(spec: FeatureSpec): string {
     .join(', ');
 }
 
+/** NULL → NaN into a typed array. A plain loop: `Float64Array.from` with a map function goes
+ * through the iterator protocol and cost ~0.5 s per 3M rows × 2 columns (bench:batch). */
+function toFloat64(values: readonly (number | null)[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = v === null || v === undefined ? NaN : v;
+  }
+  return out;
+}
+
 /** Turns `Duck.columns` output of featureColumnsSelect into a batch: numbers become Float64Arrays
  * (NULL → NaN), the rest pass as they are. */
 export function batchFromDuckColumns(spec: FeatureSpec, cols: Record<string, unknown[]>): FeatureBatch {
@@ -36,9 +47,7 @@ export function batchFromDuckColumns(spec: FeatureSpec, cols: Record<string, unk
     const values = cols[column] ?? [];
     rows = values.length;
     columns[column] =
-      kind === 'number' || kind === 'boolean' || kind === 'timestamp'
-        ? Float64Array.from(values as (number | null)[], (v) => (v === null ? NaN : v))
-        : (values as FeatureColumn);
+      kind === 'number' || kind === 'boolean' || kind === 'timestamp' ? toFloat64(values as (number | null)[]) : (values as FeatureColumn);
   }
   return { rows, columns };
 }
