@@ -4,7 +4,9 @@
 // spec's data.source → ingest → validate → train → evaluate against the task's gates → register →
 // promoted → served over HTTP with the task's response shape; batch scoring of the same rows
 // agrees with the online answers to 1e-5; bad requests get 400s naming the field; and a feature
-// spec that does not match the data stops at validation, before any training.
+// spec that does not match the data stops at validation, before any training. The weather model
+// then retrains and walks a progressive rollout (shadow → 50%) on live labelled traffic, judged
+// by the multiclass checks (online accuracy, predicted-class shift), before it is promoted.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { batchPredictWorkflow, type BatchManifest } from '../../lib/contracts/batch-predict.ts';
-import { dataArrivedSignal, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
+import { dataArrivedSignal, retrainSignal, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
+import type { RolloutEvidence, RolloutResult } from '../../lib/contracts/rollout.ts';
 import type { PostgresDatabase } from '../../lib/db/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
 import { arriveSourcePartition, listSourcePartitions } from '../../lib/data/lake.ts';
@@ -27,7 +30,9 @@ import { createInferenceServer, type InferenceServer } from '../../serving/serve
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { LifecycleWorld, waitForStatus } from './lifecycle-helpers.ts';
-import { ROOT } from './processes.ts';
+import { freePort, ROOT } from './processes.ts';
+import { getJson } from '../../lib/storage/index.ts';
+import { randomUUID } from 'node:crypto';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -38,6 +43,8 @@ let db: PostgresDatabase;
 let registry: BuiltinRegistry;
 let server: InferenceServer | undefined;
 let dir: string;
+let url: string;
+let key: string;
 const started: string[] = [];
 
 interface Example {
@@ -142,9 +149,62 @@ async function post(url: string, path: string, key: string, body: unknown): Prom
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/** A shadow step and a 50% canary, short holds, judged on a few dozen labelled requests per arm:
+ * the first cycle has no champion and is promoted directly; a retrain walks these steps. */
+function withRollout(spec: ModelSpec): ModelSpec {
+  return {
+    ...spec,
+    rollout: {
+      steps: [
+        { shadow: true, weight: 0, hold: '2s' },
+        { shadow: false, weight: 50, hold: '2s' },
+      ],
+      analysis: { ...spec.rollout.analysis, interval: '1s', minSamples: 20, maxExtension: '90s', minLabels: 20, maxAccuracyDrop: 0.3 },
+    },
+  };
+}
+
+interface Traffic {
+  ok: number;
+  failed: string[];
+  stop(): Promise<void>;
+}
+
+/** Live traffic to `model`: one weather day per request with a random routing key, its true class
+ * posted as feedback (naming the model, so the server checks it), about `rps` a second. */
+function labelledTraffic(model: string, rows: ReadonlyArray<{ instance: Record<string, unknown>; label: string }>, rps: number): Traffic {
+  const t: Traffic = { ok: 0, failed: [], stop: async () => undefined };
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running; i++) {
+      const { instance, label } = rows[i % rows.length]!;
+      const res = await post(url, `/v1/models/${model}/predict`, key, { instances: [instance], routingKey: randomUUID() }).catch(
+        (err: unknown) => ({ status: 0, json: { error: String(err) } as Record<string, unknown> }),
+      );
+      if (res.status !== 200) t.failed.push(`${res.status} ${JSON.stringify(res.json).slice(0, 200)}`);
+      else {
+        t.ok++;
+        const fb = await post(url, '/v1/feedback', key, { requestId: res.json.requestId, label, model });
+        if (fb.status >= 300) t.failed.push(`feedback ${fb.status} ${JSON.stringify(fb.json).slice(0, 200)}`);
+      }
+      await new Promise((r) => setTimeout(r, 1000 / rps));
+    }
+  })();
+  t.stop = async () => {
+    running = false;
+    await loop;
+  };
+  return t;
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flywheel-byo-'));
-  ({ db, registry, client } = await world.start());
+  // The rollout's activities call the inference server's admin API: the worker learns where it will be.
+  url = `http://127.0.0.1:${await freePort()}`;
+  ({ db, registry, client } = await world.start(async (database) => {
+    key = (await createApiKey(database, { name: `byo-${tag}`, scopes: ['admin', 'predict', 'feedback'] })).key;
+    return { FLYWHEEL_SERVING_URL: url, FLYWHEEL_SERVING_ADMIN_KEY: key };
+  }));
 }, 180_000);
 
 afterAll(async () => {
@@ -155,7 +215,7 @@ afterAll(async () => {
 
 describe('bring your own data: two more datasets through the whole loop', () => {
   it('weather (multiclass) and Seattle temperature (regression) train, pass their gates, serve, and batch-score alike', async () => {
-    const weather = await exampleSpec(EXAMPLES.weather);
+    const weather = await exampleSpec(EXAMPLES.weather, withRollout);
     const seattle = await exampleSpec(EXAMPLES.seattle);
     await startLifecycle(weather, await arriveAll(weather));
     await startLifecycle(seattle, await arriveAll(seattle));
@@ -178,14 +238,13 @@ describe('bring your own data: two more datasets through the whole loop', () => 
     expect(weatherChampion.metrics.accuracy).toBeGreaterThanOrEqual(0.75); // the example's gate
     expect((await registry.getAlias(seattle.name, 'champion')).metrics.rmse).toBeLessThanOrEqual(3);
 
-    const key = (await createApiKey(db, { name: `byo-${tag}`, scopes: ['predict', 'feedback'] })).key;
     const settings = loadConfig('serve', {
-      FLYWHEEL_SERVE_PORT: '0',
+      FLYWHEEL_SERVE_PORT: new URL(url).port,
       FLYWHEEL_SERVE_MODELS: `${weather.name},${seattle.name}`,
-      FLYWHEEL_SERVE_REFRESH_MS: '600000',
+      FLYWHEEL_SERVE_REFRESH_MS: '1000',
     }).serve;
     server = await createInferenceServer({ settings, db, registry, store, logger: createLogger({ level: 'silent' }) });
-    const url = await server.start();
+    await server.start();
 
     // Multiclass: a class and a probability per class, equal to batch scoring of the same rows.
     const w = await sampleRows(EXAMPLES.weather, 60);
@@ -242,6 +301,43 @@ describe('bring your own data: two more datasets through the whole loop', () => 
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.json)).toMatch(/sun/);
   }, 600_000);
+
+  it('a retrained weather model walks its rollout on live labelled traffic, judged by online accuracy, and is promoted', async () => {
+    const weather = await exampleSpec(EXAMPLES.weather, withRollout);
+    const rows = await withDuck(async (duck) => {
+      const csv = join(ROOT, 'node_modules/vega-datasets/data', EXAMPLES.weather.csv);
+      const got = await duck.all<Record<string, unknown>>(
+        `SELECT ${EXAMPLES.weather.select}, weather AS __class FROM read_csv('${csv}') WHERE date >= DATE '2015-06-01' ORDER BY date`,
+      );
+      return got.map(({ __class, ...instance }) => ({ instance, label: String(__class) }));
+    });
+    const traffic = labelledTraffic(weather.name, rows, 40);
+    try {
+      await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(weather.name)).signal(retrainSignal, { reason: 'byo rollout test' });
+      const done = await waitForStatus(client, weather.name, (s) => s.history.length >= 2, 300_000);
+      expect(done.history[1], JSON.stringify(done.history[1])).toMatchObject({ cycle: 2, stage: 'promoted', version: 2 });
+    } finally {
+      await traffic.stop();
+    }
+    expect(traffic.failed).toEqual([]);
+    expect(traffic.ok).toBeGreaterThan(40);
+    expect((await registry.getAlias(weather.name, 'champion')).version).toBe(2);
+    const result = (await client.workflow.getHandle(WORKFLOW_IDS.rollout(weather.name, 2)).result()) as RolloutResult;
+    expect(result, JSON.stringify(result)).toMatchObject({ outcome: 'completed', champion: 2 });
+    const evidence = await getJson<RolloutEvidence>(store, store.keyFor(result.evidenceUri!));
+    expect(evidence.steps.map((st) => st.plan)).toEqual([
+      { shadow: true, weight: 0 },
+      { shadow: false, weight: 50 },
+    ]);
+    // Each step was judged by the multiclass checks; online accuracy had its labels and passed.
+    for (const step of evidence.steps) {
+      const names = step.analysis!.checks.map((c) => c.name);
+      expect(names).toEqual(expect.arrayContaining(['onlineAccuracy', 'predictionShift']));
+      expect(names).not.toContain('onlineAuc');
+    }
+    const accuracy = evidence.steps.flatMap((st) => st.analysis!.checks.filter((c) => c.name === 'onlineAccuracy'));
+    expect(accuracy.some((c) => c.ok === true), JSON.stringify(accuracy)).toBe(true);
+  }, 420_000);
 
   it('a feature spec that does not match the data fails validation with a report, before any training', async () => {
     const humidity = parseFeatureSpec({ features: [{ name: 'humidity', kind: 'numeric', scale: 'standard' }] }).features[0]!;

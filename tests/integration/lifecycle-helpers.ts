@@ -42,8 +42,10 @@ export class LifecycleWorld {
     this.store = S3ArtifactStore.create(this.storeUri, { endpoint: infra.s3Endpoint, forcePathStyle: true });
   }
 
-  /** Registry, worker and client; call from beforeAll (the worker takes up to 90 s to start). */
-  async start(): Promise<this> {
+  /** Registry, worker and client; call from beforeAll (the worker takes up to 90 s to start).
+   * `workerEnv` adds to the worker's environment once the database is up (e.g. the serving URL and
+   * an admin key a rollout needs). */
+  async start(workerEnv?: (db: PostgresDatabase) => Promise<Record<string, string>>): Promise<this> {
     this.db = await PostgresDatabase.create(this.infra.databaseUrl);
     await migrate(this.db);
     this.registry = new BuiltinRegistry(this.db);
@@ -52,6 +54,7 @@ export class LifecycleWorld {
       MLFLOW_TRACKING_URI: '',
       ARTIFACT_STORE: this.storeUri,
       FLYWHEEL_WORKER_IDENTITY: `${this.prefix}-${this.tag}`,
+      ...(workerEnv ? await workerEnv(this.db) : {}),
     });
     await this.worker.waitFor('"worker started"', 90_000);
     this.connection = await Connection.connect({ address: this.infra.temporalAddress });
