@@ -336,7 +336,10 @@ describe('bring your own data: two more datasets through the whole loop', () => 
       expect(names).not.toContain('onlineAuc');
     }
     const accuracy = evidence.steps.flatMap((st) => st.analysis!.checks.filter((c) => c.name === 'onlineAccuracy'));
-    expect(accuracy.some((c) => c.ok === true), JSON.stringify(accuracy)).toBe(true);
+    expect(
+      accuracy.some((c) => c.ok === true),
+      JSON.stringify(accuracy),
+    ).toBe(true);
   }, 420_000);
 
   it('a feature spec that does not match the data fails validation with a report, before any training', async () => {
