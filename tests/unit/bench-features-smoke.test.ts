@@ -14,6 +14,8 @@ describe('bench:features --quick', () => {
     });
     expect(res.status, res.stderr).toBe(0);
     const last = res.stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^bench:features generic_rows_per_s=\d+ handwritten_rows_per_s=\d+ time_ratio=\S+ identical=1 rounds=1$/);
+    expect(last).toMatch(
+      /^bench:features generic_rows_per_s=\d+ handwritten_rows_per_s=\d+ time_ratio=\S+ request_time_ratio_b1=\S+ request_time_ratio_b32=\S+ identical=1 rounds=1$/,
+    );
   }, 120_000);
 });

@@ -283,7 +283,9 @@ describe('bad input', () => {
     await fc.assert(
       fc.asyncProperty(paths, bodies, async (path, body) => {
         const res = await post(path, body);
-        expect(res.status, `${path} ${body.slice(0, 200)} → ${res.text.slice(0, 200)}`).toBeLessThan(500);
+        // A valid job is refused with the documented 503 here: this server has no Temporal to start it on.
+        const documented503 = path.endsWith('/jobs') && res.status === 503 && /"code":"unavailable"/.test(res.text);
+        if (!documented503) expect(res.status, `${path} ${body.slice(0, 200)} → ${res.text.slice(0, 200)}`).toBeLessThan(500);
         expect(() => JSON.parse(res.text)).not.toThrow();
       }),
       { numRuns: 400 },
