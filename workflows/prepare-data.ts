@@ -16,30 +16,29 @@ const data = proxyActivities<DataActivities>({
 export async function prepareData(input: PrepareDataInput): Promise<PrepareDataResult> {
   const ingested = await data.ingestDataset({ dataset: input.dataset, sourceUris: input.sourceUris });
   const reference = input.referenceProfileUri ? { referenceProfileUri: input.referenceProfileUri } : {};
+  // What the model reads (each step checks, profiles or fits it); absent in inputs from before the
+  // feature language, which buildFeatures refuses.
+  const columns = {
+    ...(input.features ? { features: input.features } : {}),
+    ...(input.task ? { task: input.task } : {}),
+    ...(input.label !== undefined ? { label: input.label } : {}),
+    ...(input.time ? { time: input.time } : {}),
+  };
   const validation = await data.validateDataset({
     manifestUri: ingested.manifestUri,
     validationSpec: input.validationSpec,
     ...reference,
-    ...(input.features ? { features: input.features } : {}),
-    ...(input.task ? { task: input.task } : {}),
-    ...(input.label !== undefined ? { label: input.label } : {}),
-    ...(input.time ? { time: input.time } : {}),
+    ...columns,
   });
   const { profileUri } = await data.profileDataset({
     manifestUri: ingested.manifestUri,
     ...reference,
-    ...(input.features ? { features: input.features } : {}),
-    ...(input.task ? { task: input.task } : {}),
-    ...(input.label !== undefined ? { label: input.label } : {}),
-    ...(input.time ? { time: input.time } : {}),
+    ...columns,
   });
   const features = await data.buildFeatures({
     manifestUri: ingested.manifestUri,
     ...(input.splits ? { splits: input.splits } : {}),
-    ...(input.features ? { features: input.features } : {}),
-    ...(input.task ? { task: input.task } : {}),
-    ...(input.label !== undefined ? { label: input.label } : {}),
-    ...(input.time ? { time: input.time } : {}),
+    ...columns,
   });
   return {
     dataset: input.dataset,

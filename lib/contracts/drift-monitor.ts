@@ -26,9 +26,15 @@ export interface MonitorState {
   lastCheck?: DriftCheckSummary;
 }
 
+/** The dataset of a monitor whose input names none: monitors were started without one only while
+ * the model spec's dataset defaulted to the flights example, so that is what such a history means.
+ * New monitors always name theirs. */
+export const LEGACY_MONITOR_DATASET = 'flights';
+
 export interface DriftMonitorInput {
   model: string;
-  /** The dataset whose profile is the reference. @default 'flights' */
+  /** The dataset whose profile is the reference (the model spec's `data.dataset`; the lifecycle
+   * always sets it). @default LEGACY_MONITOR_DATASET, for monitors started before it existed */
   dataset?: string;
   monitor: MonitorSpec;
   /** Where drift signals go. @default `model/<model>` */
@@ -44,7 +50,7 @@ export interface DriftMonitorInput {
 
 export interface CheckDriftInput {
   model: string;
-  /** @default 'flights' */
+  /** @default LEGACY_MONITOR_DATASET */
   dataset?: string;
   /** Names the check's folder: `monitoring/<model>/<checkId>/`. */
   checkId: string;

@@ -17,7 +17,14 @@ import { LABEL_PROFILE_NAME, profileDefinitionsForFeatures, profileKey } from '.
 import { labelReference, sloMetrics } from './labels.ts';
 import { sloReason, type DriftCheckReport } from './report.ts';
 import { profileWindow, readWindow, type WindowRow } from './window.ts';
-import type { CheckDriftInput, DriftCheckSummary, MonitorSpec, SloMetrics, SloResult } from '../contracts/drift-monitor.ts';
+import {
+  LEGACY_MONITOR_DATASET,
+  type CheckDriftInput,
+  type DriftCheckSummary,
+  type MonitorSpec,
+  type SloMetrics,
+  type SloResult,
+} from '../contracts/drift-monitor.ts';
 
 export interface DriftCheckDeps {
   db: Database;
@@ -131,7 +138,7 @@ function unseenReasons(drift: DriftReport): string[] {
 
 export async function runDriftCheck(deps: DriftCheckDeps, input: CheckDriftInput): Promise<DriftCheckSummary> {
   const { model, monitor, checkId } = input;
-  const dataset = input.dataset ?? 'flights';
+  const dataset = input.dataset ?? LEGACY_MONITOR_DATASET;
   const at = (deps.now?.() ?? new Date()).toISOString();
   const empty: SloMetrics = { samples: 0, p99LatencyMs: null, errorRate: null, labels: 0, auc: null, positiveRate: null };
   const base = {
