@@ -11,7 +11,7 @@ import { MONTH_PATTERN } from '../../lib/data/flights.ts';
 import {
   arriveFlightsMonth,
   flightsMonths,
-  arriveSourcePartition,
+  arriveSourcePartitions,
   listSourcePartitions,
   seedFlights,
   type DataArrivedEvent,
@@ -94,19 +94,22 @@ export function registerDataCommands(program: Command): void {
           return;
         }
         if (opts.all && named.length > 0) throw new Error('name partitions or pass --all, not both');
-        const partitions = opts.all ? (await available()).map((p) => p.name) : named;
-        if (partitions.length === 0) throw new Error('name the partition to publish (or pass --all, or --list to see them)');
-        if (!data) {
-          const bad = partitions.find((p) => !MONTH_PATTERN.test(p));
+        if (!opts.all && named.length === 0) throw new Error('name the partition to publish (or pass --all, or --list to see them)');
+        let arrived: Array<{ event: DataArrivedEvent; isNew: boolean }>;
+        if (data) {
+          // One read of the source for every partition.
+          arrived = await withDuck((duck) => arriveSourcePartitions(duck, ctx, data, opts.all ? 'all' : named));
+        } else {
+          const months = opts.all ? (await available()).map((p) => p.name) : named;
+          const bad = months.find((p) => !MONTH_PATTERN.test(p));
           if (bad !== undefined) throw new Error(`a flights partition is a month: month must be YYYY-MM, got ${JSON.stringify(bad)}`);
+          arrived = [];
+          for (const month of months) arrived.push(await withDuck((duck) => arriveFlightsMonth(duck, store, month)));
         }
         const events: DataArrivedEvent[] = [];
-        for (const partition of partitions) {
-          const { event, isNew } = await withDuck((duck) =>
-            data ? arriveSourcePartition(duck, ctx, data, partition) : arriveFlightsMonth(duck, store, partition),
-          );
+        for (const { event, isNew } of arrived) {
           say(isNew ? `Published ${event.eventId}` : `Already published: ${event.eventId} (same data, no new event)`);
-          if (partitions.length === 1) say(JSON.stringify(event, null, 2));
+          if (arrived.length === 1) say(JSON.stringify(event, null, 2));
           events.push(event);
         }
         if (opts.notify === false) return;

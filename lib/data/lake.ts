@@ -184,9 +184,36 @@ export async function listSourcePartitions(
   return withSourceRows(duck, ctx, source, options, (from) => listPartitions(duck, from, partitioning, options.signal));
 }
 
-/** Cuts one partition of a model spec's source into the lake (unless it is there already) and
- * publishes its arrival. A partition the source does not hold fails with InvalidPartitionError
- * listing some that it does. */
+/** Cuts partitions of a model spec's source into the lake (those not there already) and publishes
+ * each arrival, oldest first: the named ones, or every one with `'all'`. The source is read once
+ * for all of them. A partition the source does not hold fails with InvalidPartitionError listing
+ * some that it does, before anything is published. */
+export async function arriveSourcePartitions(
+  duck: Duck,
+  ctx: SourceContext,
+  spec: SourcePartitioning,
+  partitions: readonly string[] | 'all',
+  options: SourcePartitionOptions = {},
+): Promise<Array<{ event: DataArrivedEvent; isNew: boolean; rows: number }>> {
+  const { source, partitioning } = sourceOf(spec);
+  if (partitions !== 'all') for (const p of partitions) assertPartitionName(partitioning.by, p);
+  const written = await withSourceRows(duck, ctx, source, options, (from) =>
+    writePartitions(duck, ctx.store, {
+      dataset: spec.dataset,
+      from,
+      partitioning,
+      ...(partitions === 'all' ? {} : { only: partitions }),
+      ...(options.signal ? { signal: options.signal } : {}),
+    }),
+  );
+  const order = partitions === 'all' ? undefined : new Map(partitions.map((p, i) => [p, i]));
+  if (order) written.sort((x, y) => order.get(x.name)! - order.get(y.name)!);
+  const arrived = [];
+  for (const w of written) arrived.push({ ...(await publishPartitionArrival(ctx.store, spec.dataset, w.name, w.key)), rows: w.rows });
+  return arrived;
+}
+
+/** arriveSourcePartitions for one partition. */
 export async function arriveSourcePartition(
   duck: Duck,
   ctx: SourceContext,
@@ -194,17 +221,6 @@ export async function arriveSourcePartition(
   partition: string,
   options: SourcePartitionOptions = {},
 ): Promise<{ event: DataArrivedEvent; isNew: boolean; rows: number }> {
-  const { source, partitioning } = sourceOf(spec);
-  assertPartitionName(partitioning.by, partition);
-  const [written] = await withSourceRows(duck, ctx, source, options, (from) =>
-    writePartitions(duck, ctx.store, {
-      dataset: spec.dataset,
-      from,
-      partitioning,
-      only: [partition],
-      ...(options.signal ? { signal: options.signal } : {}),
-    }),
-  );
-  const published = await publishPartitionArrival(ctx.store, spec.dataset, written!.name, written!.key);
-  return { ...published, rows: written!.rows };
+  const [arrived] = await arriveSourcePartitions(duck, ctx, spec, [partition], options);
+  return arrived!;
 }

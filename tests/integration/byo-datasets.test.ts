@@ -20,7 +20,7 @@ import { dataArrivedSignal, retrainSignal, type DataArrivedSignal } from '../../
 import type { RolloutEvidence, RolloutResult } from '../../lib/contracts/rollout.ts';
 import type { PostgresDatabase } from '../../lib/db/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
-import { arriveSourcePartition, listSourcePartitions } from '../../lib/data/lake.ts';
+import { arriveSourcePartitions } from '../../lib/data/lake.ts';
 import { createLogger } from '../../lib/log.ts';
 import { parseFeatureSpec } from '../../lib/features/tabular/index.ts';
 import { loadModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
@@ -83,15 +83,8 @@ async function exampleSpec(example: Example, overrides: (spec: ModelSpec) => Mod
  * --spec` does) and returns the events, oldest first. */
 async function arriveAll(spec: ModelSpec): Promise<DataArrivedSignal[]> {
   const data = { dataset: spec.data.dataset, source: spec.data.source!, partition: spec.data.partition!, time: spec.data.time! };
-  return withDuck(async (duck) => {
-    const partitions = await listSourcePartitions(duck, { store }, data);
-    const events: DataArrivedSignal[] = [];
-    for (const p of partitions) {
-      const { event } = await arriveSourcePartition(duck, { store }, data, p.name);
-      events.push({ eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris });
-    }
-    return events;
-  });
+  const arrived = await withDuck((duck) => arriveSourcePartitions(duck, { store }, data, 'all'));
+  return arrived.map(({ event }) => ({ eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris }));
 }
 
 /** Starts the lifecycle with every partition recorded and the last one starting the cycle. */
