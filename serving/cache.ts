@@ -1,5 +1,6 @@
 // The response cache: LRU with a TTL, keyed by (model version, canonical input). A Map keeps
 // insertion order, so re-inserting on a hit makes the first key the least recently used.
+import { createHash } from 'node:crypto';
 
 export interface ResponseCacheOptions {
   /** Entries kept; 0 turns the cache off. @default 10000 */
@@ -62,10 +63,15 @@ export class ResponseCache {
   }
 }
 
+/** Canonical forms longer than this are keyed by their digest: a request may carry strings of up to
+ * 4,096 characters per field, and ten thousand such keys would hold hundreds of megabytes. */
+export const MAX_INLINE_KEY_CHARS = 256;
+
 /** `model@version:` + the instance's canonical form (its input columns in the model's order as
- * JSON, timestamps as parsed epoch ms), so equal inputs written differently share an entry. The canonical form is short, so
- * it is its own key: the Map hashes it anyway, and a digest on top would only add work per
- * instance (and a collision risk where there is none). */
+ * JSON, timestamps as parsed epoch ms), so equal inputs written differently share an entry. A short
+ * form is its own key (the Map hashes it anyway); a long one is replaced by its sha256, so an entry's
+ * size is bounded whatever a client sends. */
 export function cacheKey(model: string, version: number, canonical: string): string {
-  return `${model}@${version}:${canonical}`;
+  const form = canonical.length > MAX_INLINE_KEY_CHARS ? `#${createHash('sha256').update(canonical).digest('base64url')}` : canonical;
+  return `${model}@${version}:${form}`;
 }

@@ -15,9 +15,6 @@ const MAX_COLLECTED = 100;
 
 export interface CheckedInstances {
   batch: FeatureBatch;
-  /** Per instance: the canonical JSON of its input columns in ModelIO.inputs order (timestamps
-   * as parsed epoch ms), so equal inputs written differently share a cache entry. */
-  canonical: string[];
 }
 
 export interface CheckOptions {
@@ -42,10 +39,13 @@ export function checkInstancesFor(io: ModelIO, instances: readonly object[], mod
     const more = problems.length > MAX_LISTED ? ` (and ${problems.length - MAX_LISTED} more)` : '';
     throw new ServingError('badRequest', `invalid request body: ${problems.slice(0, MAX_LISTED).join('; ')}${more}`);
   }
-  return { batch: result.batch, canonical: canonicalRows(io, result.batch) };
+  return { batch: result.batch };
 }
 
-function canonicalRows(io: ModelIO, batch: FeatureBatch): string[] {
+/** Per instance: the canonical JSON of its input columns in ModelIO.inputs order (timestamps as
+ * parsed epoch ms), so equal inputs written differently share a cache entry. Only the cache needs
+ * it: build it only when the cache is on. */
+export function canonicalRows(io: ModelIO, batch: FeatureBatch): string[] {
   const columns = io.inputs.map((i) => batch.columns[i.column]!);
   const out = new Array<string>(batch.rows);
   const row = new Array<unknown>(columns.length);

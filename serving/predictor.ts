@@ -7,7 +7,7 @@ import type { Logger } from '../lib/log.ts';
 import { argmax, predictionOf, type Prediction as TaskPrediction } from '../lib/tasks/task.ts';
 import { cacheKey, type ResponseCache } from './cache.ts';
 import { ServingError } from './errors.ts';
-import { checkInstancesFor, type CheckedInstances } from './instances.ts';
+import { canonicalRows, checkInstancesFor, type CheckedInstances } from './instances.ts';
 import type { ServingMetrics } from './metrics.ts';
 import type { LoadedVersion, ModelManager, ServedModel } from './models.ts';
 import type { PredictionLog } from './prediction-log.ts';
@@ -164,7 +164,7 @@ export function createPredictor(deps: PredictorDeps) {
     const outputs = new Float32Array(n * units);
     const cached = new Array<boolean>(n).fill(false);
     const misses: number[] = [];
-    const keys = cache.enabled ? checked.canonical.map((c) => cacheKey(req.model, version, c)) : [];
+    const keys = cache.enabled ? canonicalRows(lv.io, checked.batch).map((c) => cacheKey(req.model, version, c)) : [];
     for (let i = 0; i < n; i++) {
       const hit = cache.enabled ? cache.get(keys[i]!) : undefined;
       if (hit === undefined) misses.push(i);

@@ -50,6 +50,17 @@ describe('ResponseCache', () => {
     expect(cacheKey('m', 1, 'x')).not.toBe(cacheKey('m', 1, 'y'));
     expect(cacheKey('m', 1, 'x')).toBe(cacheKey('m', 1, 'x'));
   });
+
+  it('bounds a key whatever the client sends: a long canonical form is keyed by its digest', () => {
+    const long = (c: string) => JSON.stringify([c.repeat(4096), c.repeat(4096)]);
+    const a = cacheKey('m', 1, long('a'));
+    expect(a.length).toBeLessThan(100);
+    expect(a).toBe(cacheKey('m', 1, long('a')));
+    expect(a).not.toBe(cacheKey('m', 1, long('b')));
+    expect(a).not.toBe(cacheKey('m', 2, long('a')));
+    // Short forms stay readable: they are their own key.
+    expect(cacheKey('m', 1, '["SFO",5]')).toBe('m@1:["SFO",5]');
+  });
 });
 
 describe('chooseArm', () => {
