@@ -123,7 +123,8 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
           validationSpec: spec.data.validation as Record<string, unknown>,
           ...(input.referenceProfileUri ? { referenceProfileUri: input.referenceProfileUri } : {}),
           ...(spec.data.splits ? { splits: spec.data.splits } : {}),
-          // Specs from before the feature language carry none of these; buildFeatures refuses them.
+          // Specs from before the feature language carry the old `features: {kind}` and no label: the data
+          // activities refuse them (InvalidConfig) before loading anything.
           ...(spec.features ? { features: spec.features } : {}),
           ...(spec.task ? { task: spec.task } : {}),
           ...(spec.data.label !== undefined ? { label: spec.data.label } : {}),

@@ -37,13 +37,12 @@ export interface DataActivityDeps {
 /** What the model reads, as the workflow passes it (absent in inputs from before the feature language). */
 type ModelColumnsInput = Pick<PrepareDataInput, 'features' | 'task' | 'label' | 'time'>;
 
-function columnsOf(input: ModelColumnsInput) {
-  return {
-    ...(input.features ? { features: input.features } : {}),
-    ...(input.label !== undefined ? { label: input.label } : {}),
-    ...(input.task ? { task: input.task } : {}),
-    ...(input.time !== undefined ? { time: input.time } : {}),
-  };
+/** The model's columns for validation and profiling: none for an input that names no features
+ * (profiles then cover the table's own columns); an input from before the feature language, whose
+ * `features` is the old `{kind}`, is refused as buildFeatures would refuse it — at once and for
+ * good, not as a TypeError retried over reloads of the data. */
+function columnsOf(input: ModelColumnsInput): ReturnType<typeof requireModelColumns> | Record<string, never> {
+  return input.features === undefined ? {} : requireModelColumns(input);
 }
 
 export function createDataActivities(deps: DataActivityDeps) {
@@ -84,6 +83,7 @@ export function createDataActivities(deps: DataActivityDeps) {
         referenceProfileUri?: string;
       } & ModelColumnsInput,
     ): Promise<ValidateDatasetResult> {
+      const columns = columnsOf(input);
       return step('validate', async (duck, signal, progress) => {
         const spec = parseValidationSpec(input.validationSpec);
         const manifest = await readManifest(deps.store, input.manifestUri);
@@ -91,19 +91,20 @@ export function createDataActivities(deps: DataActivityDeps) {
         progress('loading');
         await loadDataset(duck, ctx, manifest, signal);
         progress('checking rules');
-        const { report, reportUri } = await validateDatasetVersion(duck, deps.store, manifest, spec, reference, signal, columnsOf(input));
+        const { report, reportUri } = await validateDatasetVersion(duck, deps.store, manifest, spec, reference, signal, columns);
         return { reportUri, summary: report.summary, warnings: report.warnings };
       });
     },
 
     async profileDataset(input: { manifestUri: string; referenceProfileUri?: string } & ModelColumnsInput): Promise<ProfileDatasetResult> {
+      const columns = columnsOf(input);
       return step('profile', async (duck, signal, progress) => {
         const manifest = await readManifest(deps.store, input.manifestUri);
         const reference = input.referenceProfileUri ? await readProfile(deps.store, input.referenceProfileUri) : undefined;
         progress('loading');
         await loadDataset(duck, ctx, manifest, signal);
         progress('computing statistics');
-        const { profile, profileUri } = await profileDatasetVersion(duck, deps.store, manifest, reference, signal, columnsOf(input));
+        const { profile, profileUri } = await profileDatasetVersion(duck, deps.store, manifest, reference, signal, columns);
         return { profileUri, rows: profile.rows };
       });
     },

@@ -68,13 +68,15 @@ export function requireModelColumns(input: {
   task?: TaskKind | undefined;
   time?: string | undefined;
 }): ModelColumns {
-  if (!input.features || input.label === undefined)
+  // Specs parsed before the feature language carry `features: {kind: 'flights-v1'}` (the old
+  // default) through continue-as-new: that is no feature spec either.
+  if (!Array.isArray((input.features as { features?: unknown } | undefined)?.features) || input.label === undefined)
     throw new FeatureSpecError(
-      `this lifecycle's model spec predates the feature spec language (no ${input.features ? 'data.label' : 'features'}): ` +
+      `this lifecycle's model spec predates the feature spec language (no ${input.features && input.label === undefined ? 'data.label' : 'feature spec'}): ` +
         're-apply the model spec with `features:` and `data.label` (`flywheel pipeline start <model.yaml>`) so the data can be prepared',
     );
   return {
-    features: input.features,
+    features: input.features!,
     label: input.label,
     ...(input.task ? { task: input.task } : {}),
     ...(input.time !== undefined ? { time: input.time } : {}),

@@ -2,7 +2,12 @@
 // per task, the fitted features carry the task (and a multiclass task's classes), outputs are keyed
 // by the spec, and labels that cannot be targets fail with a stored report.
 import { fileURLToPath } from 'node:url';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
+import { createDataActivities } from '../../activities/data/index.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import { withDuck, type Duck } from '../../lib/data/duck.ts';
 import { DataValidationError } from '../../lib/data/errors.ts';
 import { buildFeaturesForVersion, requireModelColumns, type ModelColumns } from '../../lib/data/prepare.ts';
@@ -171,5 +176,24 @@ describe('buildFeatures for any table', () => {
   it('refuses an input from before the feature language', () => {
     expect(() => requireModelColumns({ label: 'late' })).toThrow(FeatureSpecError);
     expect(() => requireModelColumns({ features })).toThrow(/predates the feature spec language .*data\.label/);
+    // What a lifecycle parsed before the feature language carries: the old built-in's `{kind}`.
+    expect(() => requireModelColumns({ features: { kind: 'flights-v1' } as never, label: 'late' })).toThrow(FeatureSpecError);
+  });
+
+  it('validate and profile refuse such an input at once as InvalidConfig (non-retryable), not as a retried TypeError', async () => {
+    const { store, manifest } = await withDuck((duck) => byoDataset(duck));
+    const acts = createDataActivities({ store, logger: silentLogger() });
+    const legacy = { manifestUri: manifest.manifestUri, features: { kind: 'flights-v1' } as never, label: { expression: 'late' } };
+    const env = new MockActivityEnvironment(undefined, { interceptors: [flywheelActivityInterceptors] });
+    for (const run of [
+      () => env.run(acts.validateDataset, { ...legacy, validationSpec: { dataset: 'byo', columns: {} } }),
+      () => env.run(acts.profileDataset, legacy),
+    ]) {
+      const err = (await run().catch((e: unknown) => e)) as ApplicationFailure;
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err.type).toBe('InvalidConfig');
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toMatch(/predates the feature spec language/);
+    }
   });
 });
