@@ -94,18 +94,24 @@ export function profileDefinitionsForFeatures(spec: FeatureSpec, label?: { label
 
 /**
  * Where `profileDataset` stores a dataset version's profile for a model: `profile-<hash>.json`,
- * the hash over the feature spec and the label's text (a column name or an expression), so models
+ * the hash over the feature spec, the label's text (a column name or an expression) and the task, so models
  * with different specs on one version keep their own profiles; `profile.json` without either
  * (inputs from before the feature language). The drift monitor finds its champion's reference with
  * the champion's fitted features: `profileKey(dataset, version, { features: fitted.spec, label:
- * fitted.label })` — the fitted spec is the model spec's features as parsed, so the keys agree.
+ * fitted.label, task: fitted.task.kind })` — the fitted spec is the model spec's features as parsed, so the keys agree.
  */
-export function profileKey(dataset: string, datasetVersion: string, model: { features?: FeatureSpec; label?: LabelSpec } = {}): string {
+export function profileKey(
+  dataset: string,
+  datasetVersion: string,
+  model: { features?: FeatureSpec; label?: LabelSpec; task?: TaskKind } = {},
+): string {
   const prefix = `${datasetPrefix(dataset, datasetVersion)}/profile`;
   if (!model.features && model.label === undefined) return `${prefix}.json`;
   const label = model.label === undefined ? null : typeof model.label === 'string' ? model.label : model.label.expression;
   const hash = createHash('sha256')
-    .update(canonicalJson({ features: model.features ?? null, label }))
+    // The task too: the label's profile (`__label`) is read by it, so a multiclass and a regression
+    // model on one integer label must not share a file.
+    .update(canonicalJson({ features: model.features ?? null, label, task: model.task ?? null }))
     .digest('hex')
     .slice(0, 16);
   return `${prefix}-${hash}.json`;

@@ -83,7 +83,13 @@ async function referenceOf(
 ): Promise<{ profile: DatasetProfile | null; key: string }> {
   const version = champion.lineage.datasetVersion;
   const keys = io
-    ? [profileKey(dataset, version, { features: io.fitted.spec, ...(io.fitted.label !== undefined ? { label: io.fitted.label } : {}) })]
+    ? [
+        profileKey(dataset, version, {
+          features: io.fitted.spec,
+          task: io.task.kind,
+          ...(io.fitted.label !== undefined ? { label: io.fitted.label } : {}),
+        }),
+      ]
     : [];
   keys.push(referenceProfileKey(dataset, version));
   for (const key of keys) {

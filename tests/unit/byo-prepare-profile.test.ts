@@ -91,7 +91,13 @@ describe('profileDefinitionsForFeatures', () => {
       // Where the drift monitor looks for it: from the champion's fitted features, which carry the
       // same spec (as parsed) and the label's text.
       const fitted = await fitFeatures(duck, 'dataset_rows', features);
-      expect(profileUri).toBe(store.uriFor(profileKey('byo', manifest.datasetVersion, { features: fitted.spec, label: 'temp' })));
+      expect(profileUri).toBe(
+        store.uriFor(profileKey('byo', manifest.datasetVersion, { features: fitted.spec, label: 'temp', task: 'regression' })),
+      );
+      // Another task on the same label profiles `__label` differently, so it keeps its own file.
+      expect(profileKey('byo', manifest.datasetVersion, { features: fitted.spec, label: 'temp', task: 'multiclass' })).not.toBe(
+        profileKey('byo', manifest.datasetVersion, { features: fitted.spec, label: 'temp', task: 'regression' }),
+      );
       const expression = profileKey('byo', manifest.datasetVersion, { features, label: { expression: 'temp * 2' } });
       expect(expression).toBe(profileKey('byo', manifest.datasetVersion, { features: fitted.spec, label: 'temp * 2' }));
       expect(profileUri).toMatch(/profile-[0-9a-f]{16}\.json$/);
