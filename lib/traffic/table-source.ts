@@ -77,8 +77,12 @@ export async function* tableRows(path: string, options: TableRowsOptions): Async
     await duck.run(
       `CREATE TABLE replay AS
        SELECT row_number() OVER (ORDER BY ${order})::BIGINT AS rn, ${[...select, `${sqlIdent(options.label)} AS label`, `${options.key ? `CAST(${sqlIdent(options.key)} AS VARCHAR)` : 'NULL'} AS key`].join(', ')}
-       FROM (SELECT *, row_number() OVER () AS file_row FROM ${scan} WHERE ${sqlIdent(options.label)} IS NOT NULL
-             ${options.sample !== undefined ? `USING SAMPLE ${Math.floor(options.sample)} ROWS (reservoir, 42)` : ''})`,
+       FROM (SELECT * FROM (SELECT *, row_number() OVER () AS file_row FROM ${scan}) WHERE ${sqlIdent(options.label)} IS NOT NULL)
+       ${
+         // Sampled after the rows are numbered and filtered: a sample in the inner FROM would be taken
+         // before WHERE (fewer rows than asked) and number rows in reservoir order, not file order.
+         options.sample !== undefined ? `USING SAMPLE ${Math.floor(options.sample)} ROWS (reservoir, 42)` : ''
+       }`,
       options.signal,
     );
     const [{ n } = { n: 0 }] = await duck.all<{ n: number }>('SELECT count(*)::BIGINT AS n FROM replay');

@@ -2,7 +2,10 @@
 // labels and their share, failure counting, bounded in-flight requests, stop and abort, the
 // preflight's errors; reading rows of a CSV file as any model's instances (the weather dataset,
 // multiclass), and a month of the flights example in order.
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
@@ -312,6 +315,20 @@ describe('tableRows', () => {
       { instance: { date: '2010-01-01T02:00:00', pressure: 1016.6, wind: 3.8 }, key: 'row-2', label: 3.9 },
       expect.objectContaining({ key: 'row-3' }),
     ]);
+  });
+
+  it('a sample is the asked number of labelled rows, still in file order', async () => {
+    // 400 rows, every third label null: a sample of 50 must come from the labelled ones, in order.
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-sample-'));
+    const csv = join(dir, 'rows.csv');
+    const lines = ['x,y', ...Array.from({ length: 400 }, (_, i) => `${i},${i % 3 === 0 ? '' : i % 2}`)];
+    await writeFile(csv, `${lines.join('\n')}\n`);
+    const rows: ReplayRow[] = [];
+    for await (const r of tableRows(csv, { inputs: [{ name: 'x', kind: 'number' }], label: 'y', sample: 50, chunkRows: 16 })) rows.push(r);
+    expect(rows).toHaveLength(50);
+    const xs = rows.map((r) => r.instance.x as number);
+    expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+    expect(xs.every((x) => x % 3 !== 0)).toBe(true);
   });
 
   it('names the columns the file lacks', async () => {
