@@ -54,12 +54,21 @@ function servedModel(models: ModelManager, model: string): ServedModel {
   );
 }
 
-/** Throws the same 400 a predict would for instances the model's champion cannot encode, so an
- * async job is refused at submission rather than accepted and failed later. */
-export function checkInstances(models: ModelManager, model: string, instances: readonly Instance[]): void {
+/** The loaded champion of a served model: a 404 for a model not served here, a 503 (retry in a
+ * second) while its champion is still loading. The one lookup the schema, feedback and job routes
+ * share, so they agree on both answers. */
+export function championOf(models: ModelManager, model: string): LoadedVersion {
   const served = servedModel(models, model);
   const lv = served.versions.get(served.route.champion);
-  if (lv) checkInstancesFor(lv.io, instances, model);
+  if (!lv) throw new ServingError('unavailable', `${model} v${served.route.champion} is not loaded yet`, 1);
+  return lv;
+}
+
+/** Throws the same 400 a predict would for instances the model's champion cannot encode, so an
+ * async job is refused at submission rather than accepted and failed later (or a 503 while the
+ * champion loads: it cannot be checked yet). */
+export function checkInstances(models: ModelManager, model: string, instances: readonly Instance[]): void {
+  checkInstancesFor(championOf(models, model).io, instances, model);
 }
 
 /** The rows `rows` of `batch`, column by column. */

@@ -6,17 +6,15 @@ import { DependencyUnavailableError } from '../../../lib/resilience/breaker.ts';
 import type { Task } from '../../../lib/tasks/task.ts';
 import { ServingError } from '../../errors.ts';
 import { storedLabel } from '../../feedback-label.ts';
+import { championOf } from '../../predictor.ts';
 import { labelRequestIdProblem } from '../../request-ids.ts';
 import type { ServingContext } from '../context.ts';
 import { feedbackBodySchema, parseBody } from '../schemas.ts';
 
 export function registerFeedbackRoutes(app: FastifyInstance, ctx: ServingContext): void {
-  /** The task of the served model `name` (its champion's), or a 404. */
+  /** The task of the served model `name` (its champion's); 404 when not served, 503 while loading. */
   function taskOf(name: string): Task {
-    const served = ctx.models.get(name);
-    const lv = served?.versions.get(served.route.champion);
-    if (!lv) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
-    return lv.io.task;
+    return championOf(ctx.models, name).io.task;
   }
 
   app.post('/v1/feedback', async function feedbackRoute(request, reply) {

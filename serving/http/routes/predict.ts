@@ -1,8 +1,8 @@
 // POST /v1/models/:name/predict and GET /v1/models: synchronous predictions; GET
 // /v1/models/:name/schema: what the served version reads and predicts, so a client can build a request.
 import type { FastifyInstance } from 'fastify';
-import { ServingError } from '../../errors.ts';
 import { modelSchemaView } from '../../model-schema.ts';
+import { championOf } from '../../predictor.ts';
 import { issueRequestId } from '../../request-ids.ts';
 import { authenticateBeforeBody, principalOf } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
@@ -38,11 +38,8 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext)
   app.get<{ Params: { name: string } }>('/v1/models/:name/schema', async function modelSchemaRoute(request) {
     await ctx.authenticate(request, 'predict');
     const name = request.params.name;
-    const served = ctx.models.get(name);
-    if (!served) throw new ServingError('notFound', `model ${JSON.stringify(name)} is not served here`);
     // The champion's: a canary or shadow reading other columns is still the champion's contract.
-    const lv = served.versions.get(served.route.champion);
-    if (!lv) throw new ServingError('unavailable', `${name} v${served.route.champion} is not loaded yet`, 1);
+    const lv = championOf(ctx.models, name);
     return modelSchemaView(name, lv.version, lv.io);
   });
 
