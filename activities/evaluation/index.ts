@@ -23,6 +23,7 @@ import {
 } from '../../lib/evaluation/index.ts';
 import { featureSlices } from '../../lib/evaluation/feature-slices.ts';
 import { loadModelIO, type ModelIO } from '../../lib/features/tabular/model-io.ts';
+import { canonicalJson } from '../../lib/features/tabular/state.ts';
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
@@ -198,7 +199,11 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
           if (why) {
             notes.push(`${label} not compared: ${why}`);
           } else {
-            const championRows = championIO.hash === io.hash ? rows : await loadRows(championIO, input, notes, label);
+            // The rows depend on the columns read and the task's classes, not on the fitted state:
+            // a champion reading the same inputs (every retrain of one spec) reuses them.
+            const sameRows =
+              canonicalJson(championIO.inputs) === canonicalJson(io.inputs) && canonicalJson(championIO.task) === canonicalJson(io.task);
+            const championRows = sameRows ? rows : await loadRows(championIO, input, notes, label);
             champion = await evaluateModel(championVersion.artifactUri, championIO, championRows, slices, false);
           }
         } catch (err) {
