@@ -12,6 +12,7 @@ import {
   readManifest,
   readProfile,
   requireModelColumns,
+  storedFeatures,
   validateDatasetVersion,
 } from '../../lib/data/prepare.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
@@ -116,10 +117,14 @@ export function createDataActivities(deps: DataActivityDeps) {
       const columns = requireModelColumns(input);
       return step('features', async (duck, signal, progress) => {
         const manifest = await readManifest(deps.store, input.manifestUri);
-        progress('loading');
-        await loadDataset(duck, ctx, manifest, signal);
-        progress('splitting and fitting');
-        const out = await buildFeaturesForVersion(duck, deps.store, manifest, columns, input.splits ?? {}, signal);
+        // A retry (or another model with this spec on the version) finds them built: no data to load.
+        let out = await storedFeatures(deps.store, manifest, columns, input.splits ?? {});
+        if (!out) {
+          progress('loading');
+          await loadDataset(duck, ctx, manifest, signal);
+          progress('splitting and fitting');
+          out = await buildFeaturesForVersion(duck, deps.store, manifest, columns, input.splits ?? {}, signal);
+        }
         return { featureSpecUri: out.featureSpecUri, featureSpecHash: out.featureSpecHash, task: out.task, splits: out.splits };
       });
     },

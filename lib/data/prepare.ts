@@ -26,7 +26,7 @@ import { validateTable } from './validation/engine.ts';
 import { buildReport, renderReportText, type ValidationReport } from './validation/report.ts';
 import type { ValidationSpec } from './validation/spec.ts';
 
-export { requireModelColumns, type FeaturesOutcome, type ModelColumns, type SplitInfo } from './table-features.ts';
+export { requireModelColumns, storedFeatures, type FeaturesOutcome, type ModelColumns, type SplitInfo } from './table-features.ts';
 
 const TABLE = 'dataset_rows';
 

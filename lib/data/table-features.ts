@@ -95,6 +95,23 @@ export function featuresKey(columns: ModelColumns, fractions: SplitFractions = {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
 }
 
+/** Where a version's features for these model columns are summarised (written last). */
+export function featuresSummaryKey(manifest: DatasetManifest, columns: ModelColumns, fractions: SplitFractions = {}): string {
+  return `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/features/${featuresKey(columns, fractions)}/summary.json`;
+}
+
+/** The features already built for these columns (a retry, or another model with the same spec on
+ * the version), or undefined: checked before the version is loaded, so a repeat loads nothing. */
+export async function storedFeatures(
+  store: ArtifactStore,
+  manifest: DatasetManifest,
+  columns: ModelColumns,
+  fractions: SplitFractions = {},
+): Promise<FeaturesOutcome | undefined> {
+  const key = featuresSummaryKey(manifest, columns, fractions);
+  return (await store.exists(key)) ? getJson<FeaturesOutcome>(store, key) : undefined;
+}
+
 /** `__label` per task: binary INTEGER 0/1, multiclass VARCHAR, regression DOUBLE. */
 function labelValueSql(task: TaskKind, v: string): string {
   if (task === 'binary') return `CAST(TRY_CAST(${v} AS DOUBLE) AS INTEGER)`;
@@ -146,10 +163,10 @@ export async function buildTableFeatures(
   signal?: AbortSignal,
 ): Promise<FeaturesOutcome> {
   const task = columns.task ?? 'binary';
-  const key = featuresKey(columns, fractions);
-  const prefix = `${datasetPrefix(manifest.dataset, manifest.datasetVersion)}/features/${key}`;
-  const summaryKey = `${prefix}/summary.json`;
-  if (await store.exists(summaryKey)) return getJson<FeaturesOutcome>(store, summaryKey);
+  const summaryKey = featuresSummaryKey(manifest, columns, fractions);
+  const prefix = summaryKey.slice(0, -'/summary.json'.length);
+  const stored = await storedFeatures(store, manifest, columns, fractions);
+  if (stored) return stored;
 
   const described = await duck.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${from}`, signal);
   const [{ n: total } = { n: 0 }] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${from}`, signal);
@@ -290,7 +307,7 @@ export async function buildTableFeatures(
       featureSpecUri: specInfo.uri,
       featureSpecHash: fittedFeaturesHash(fitted),
       task: fittedTask,
-      key,
+      key: featuresKey(columns, fractions),
       ...(cutoffs ? { cutoffs } : {}),
       splits,
       dropped: { noTime: withLabel - withTime, unseenClass },
