@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { sqlIdent } from './duck.ts';
 import { datasetPrefix } from './ingest.ts';
 import type { FeatureDef as ProfileFeatureDef } from './profile.ts';
+import { LABEL_COLUMN, labelSql, labelText } from './label-sql.ts';
 import type { LabelSpec } from './source-spec.ts';
 import type { DatetimePart, FeatureSpec } from '../features/tabular/spec.ts';
 import { sourceColumn } from '../features/tabular/spec.ts';
@@ -14,7 +15,7 @@ import type { TaskKind } from '../tasks/task.ts';
 
 /** The profile name of the label (a name no feature can have: feature names start with a letter or
  * a single `_` and the split files carry the label under the same name). */
-export const LABEL_PROFILE_NAME = '__label';
+export const LABEL_PROFILE_NAME = LABEL_COLUMN;
 
 /** A calendar part as a number over a fixed range, so a window of traffic and the training data
  * share histogram bins. `t` is the column as a naive TIMESTAMP. */
@@ -28,7 +29,7 @@ const PARTS: Record<DatetimePart, (t: string) => Pick<ProfileFeatureDef, 'sql' |
 
 /** The label as a profile feature: binary and regression numeric, multiclass categorical. */
 export function labelProfileDefinition(label: LabelSpec, task: TaskKind): ProfileFeatureDef {
-  const v = typeof label === 'string' ? sqlIdent(label) : `(${label.expression})`;
+  const v = labelSql(label);
   if (task === 'multiclass') return { name: LABEL_PROFILE_NAME, kind: 'categorical', sql: `TRY_CAST(${v} AS VARCHAR)` };
   if (task === 'binary') return { name: LABEL_PROFILE_NAME, kind: 'numeric', sql: `TRY_CAST(${v} AS DOUBLE)`, bins: 2, range: [0, 2] };
   return { name: LABEL_PROFILE_NAME, kind: 'numeric', sql: `TRY_CAST(${v} AS DOUBLE)` };
@@ -107,7 +108,7 @@ export function profileKey(
 ): string {
   const prefix = `${datasetPrefix(dataset, datasetVersion)}/profile`;
   if (!model.features && model.label === undefined) return `${prefix}.json`;
-  const label = model.label === undefined ? null : typeof model.label === 'string' ? model.label : model.label.expression;
+  const label = model.label === undefined ? null : labelText(model.label);
   const hash = createHash('sha256')
     // The task too: the label's profile (`__label`) is read by it, so a multiclass and a regression
     // model on one integer label must not share a file.

@@ -16,7 +16,7 @@ import { profileDefinitionsForFeatures, profileKey } from './feature-profile.ts'
 import { datasetPrefix, type DatasetManifest } from './ingest.ts';
 import { inferProfileFeatures, profileTable, type FeatureDef, type InferFeaturesOptions } from './profile.ts';
 import type { DatasetProfile } from './profile-types.ts';
-import { labelSql } from './resolve.ts';
+import { labelSql } from './label-sql.ts';
 import type { LabelSpec } from './source-spec.ts';
 import { materializeSource, readSql, type SourceContext } from './sources.ts';
 import { specColumnProblems, type SpecColumns } from './spec-columns.ts';

@@ -5,10 +5,9 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Duck } from './duck.ts';
-import { sqlIdent } from './duck.ts';
 import { SourceNotFoundError } from './errors.ts';
 import { postgresToParquet } from './postgres-source.ts';
-import { formatFor, type LabelSpec, type SourceFormat, type SourceSpec } from './source-spec.ts';
+import { formatFor, type SourceFormat, type SourceSpec } from './source-spec.ts';
 import { materializeSource, readSql, s3Location, type SourceContext, type SourceFile } from './sources.ts';
 
 const CSV_EXTENSIONS = ['.csv', '.csv.gz', '.tsv', '.tsv.gz', '.txt'];
@@ -171,7 +170,4 @@ export async function resolveSource(
   return { files, format, sql: readSql(files, format === 'csv' ? spec.csv : undefined) };
 }
 
-/** The label as SQL over a row: the quoted column, or the spec's expression in parentheses. */
-export function labelSql(label: LabelSpec): string {
-  return typeof label === 'string' ? sqlIdent(label) : `(${label.expression})`;
-}
+export { labelSql } from './label-sql.ts';

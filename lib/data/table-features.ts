@@ -18,13 +18,11 @@ import type { Duck } from './duck.ts';
 import { sqlIdent, sqlString } from './duck.ts';
 import { DataValidationError } from './errors.ts';
 import { datasetPrefix, type DatasetManifest } from './ingest.ts';
-import { labelSql } from './resolve.ts';
+import { LABEL_COLUMN, labelSql, labelText } from './label-sql.ts';
 import type { LabelSpec } from './source-spec.ts';
 import { hashSplitSql, resolveFractions, timeSplitCutoffs, timeSplitSql, type SplitCutoffs, type SplitFractions } from './splits.ts';
 import { buildReport, renderReportText, type ValidationProblem } from './validation/report.ts';
 
-/** The label column of the split files (the data contract with training, evaluation and batch). */
-export const LABEL_COLUMN = '__label';
 const SPLIT_COLUMN = '__split';
 /** Most classes a multiclass label may have: the output layer has one unit per class. */
 export const MAX_CLASSES = 1000;
@@ -188,9 +186,7 @@ export async function buildTableFeatures(
   } catch (err) {
     if (signal?.aborted) throw err;
     const detail = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    await fail(store, manifest, prefix, total, [
-      problem(`the label ${typeof columns.label === 'string' ? columns.label : columns.label.expression} cannot be read: ${detail}`),
-    ]);
+    await fail(store, manifest, prefix, total, [problem(`the label ${labelText(columns.label)} cannot be read: ${detail}`)]);
   }
   if (check && check.n > 0)
     await fail(store, manifest, prefix, total, [
@@ -280,7 +276,7 @@ export async function buildTableFeatures(
       err.problems.map((p) => ({ severity: 'error', rule: 'spec_column', message: p })),
     );
   }
-  fitted = { ...fitted, task: fittedTask, label: typeof columns.label === 'string' ? columns.label : columns.label.expression };
+  fitted = { ...fitted, task: fittedTask, label: labelText(columns.label) };
 
   const tmp = await mkdtemp(join(tmpdir(), 'flywheel-features-'));
   try {

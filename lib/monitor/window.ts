@@ -8,6 +8,7 @@ import { sqlIdent, withDuck, type Duck } from '../data/duck.ts';
 import { defaultFeatures, profileTable, type FeatureDef } from '../data/profile.ts';
 import type { DatasetProfile } from '../data/profile-types.ts';
 import type { InputKind } from '../features/tabular/spec.ts';
+import { feedbackLabelFilter } from '../tasks/feedback-labels.ts';
 import type { TaskKind } from '../tasks/task.ts';
 import { parseNaiveTimestampMs } from '../time/naive-timestamp.ts';
 
@@ -41,14 +42,6 @@ export interface WindowQuery {
   maxRows?: number;
 }
 
-/** Feedback that labels a prediction of each task (the migration 0007 contract); only labels
- * posted by a key can be attributed. */
-const LABEL_FILTER: Record<TaskKind, string> = {
-  binary: 'f.label IN (0, 1)',
-  multiclass: 'f.label_class IS NOT NULL',
-  regression: "f.label IS NOT NULL AND f.label NOT IN ('NaN', 'Infinity', '-Infinity')",
-};
-
 /** The window's rows, newest first; the window ends at the database's now(). */
 export async function readWindow(db: Database, query: WindowQuery): Promise<WindowRow[]> {
   const { rows } = await db.query<{
@@ -61,7 +54,7 @@ export async function readWindow(db: Database, query: WindowQuery): Promise<Wind
   }>(
     `SELECT l.features, l.output, l.output_class, l.latency_ms, f.label, f.label_class
      FROM prediction_log l LEFT JOIN prediction_feedback f ON f.request_id = l.request_id AND f.instance = l.instance
-       AND f.key_id IS NOT NULL AND ${LABEL_FILTER[query.task ?? 'binary']}
+       AND f.key_id IS NOT NULL AND ${feedbackLabelFilter(query.task ?? 'binary')}
      WHERE l.model = $1 AND l.model_version = $2 AND NOT l.shadow
        AND l.created_at >= now() - ($3::double precision * interval '1 millisecond')
      ORDER BY l.created_at DESC LIMIT $4`,

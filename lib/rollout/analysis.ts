@@ -6,6 +6,7 @@
 import { rocAuc } from '../evaluation/auc.ts';
 import { alignCategories, psi } from '../data/drift/distances.ts';
 import type { Queryable } from '../db/index.ts';
+import { feedbackLabelFilter } from '../tasks/feedback-labels.ts';
 import type { TaskKind } from '../tasks/task.ts';
 
 /** The spec's `rollout.analysis` section, durations already in milliseconds where needed. */
@@ -117,7 +118,7 @@ async function readLabelled(db: Queryable, q: ArmQuery, task: TaskKind): Promise
   if (task === 'multiclass') {
     const { rows } = await db.query<{ n: number; correct: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE p.output_class = f.label_class)::int AS correct
-         ${from} AND f.label_class IS NOT NULL`,
+         ${from} AND ${feedbackLabelFilter('multiclass')}`,
       paramsOf(q),
     );
     const { n = 0, correct = 0 } = rows[0] ?? {};
@@ -126,7 +127,7 @@ async function readLabelled(db: Queryable, q: ArmQuery, task: TaskKind): Promise
   if (task === 'regression') {
     const { rows } = await db.query<{ n: number; s2: number | null; s4: number | null }>(
       `SELECT count(*)::int AS n, sum(power(p.output - f.label, 2)) AS s2, sum(power(p.output - f.label, 4)) AS s4
-         ${from} AND f.label IS NOT NULL AND f.label NOT IN ('NaN', 'Infinity', '-Infinity')
+         ${from} AND ${feedbackLabelFilter('regression')}
            AND p.output NOT IN ('Infinity', '-Infinity')`,
       paramsOf(q),
     );
@@ -137,7 +138,7 @@ async function readLabelled(db: Queryable, q: ArmQuery, task: TaskKind): Promise
     return { labels: n, positives: 0, auc: null, rmse: Math.sqrt(mse), mseStdError: Math.sqrt(variance / n) };
   }
   const labelled = await db.query<{ output: number; label: number }>(
-    `SELECT p.output, f.label ${from} AND f.label IN (0, 1) LIMIT ${MAX_LABELLED_ROWS}`,
+    `SELECT p.output, f.label ${from} AND ${feedbackLabelFilter('binary')} LIMIT ${MAX_LABELLED_ROWS}`,
     paramsOf(q),
   );
   const scores = labelled.rows.map((r) => Number(r.output));

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqlIdent, type Duck } from '../data/duck.ts';
+import { LABEL_COLUMN } from '../data/label-sql.ts';
 import { materializeSource, readSql, type SourceContext } from '../data/sources.ts';
 import { batchFromDuckColumns, featureColumnsSelect } from '../features/tabular/columns.ts';
 import type { FeatureBatch, FeatureColumn } from '../features/tabular/encode.ts';
@@ -15,7 +16,7 @@ import type { Dataset } from './tfjs/trainer.ts';
 
 /** The label column every split carries (the prepare → train/evaluate data contract): binary
  * INTEGER 0/1, multiclass VARCHAR class name, regression DOUBLE; null-label rows are dropped. */
-export const LABEL_COLUMN = '__label';
+export { LABEL_COLUMN };
 
 export interface LoadSplitOptions {
   /** Use only the first `limit` rows (tests, quick runs). */
