@@ -4,6 +4,7 @@
 import type { ModelIO } from '../lib/features/tabular/model-io.ts';
 import { sourceColumn, type InputKind } from '../lib/features/tabular/spec.ts';
 import type { TaskKind } from '../lib/tasks/task.ts';
+import { NAIVE_TIMESTAMP } from '../lib/time/naive-timestamp.ts';
 
 export interface ModelSchemaView {
   model: string;
@@ -21,8 +22,6 @@ export interface ModelSchemaView {
   example: Record<string, unknown>;
 }
 
-const NAIVE_TIMESTAMP = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?)?$';
-
 function jsonSchemaOf(kind: InputKind): Record<string, unknown> {
   switch (kind) {
     case 'number':
@@ -32,7 +31,11 @@ function jsonSchemaOf(kind: InputKind): Record<string, unknown> {
     case 'boolean':
       return { type: ['boolean', 'null'], description: 'or 0/1' };
     case 'timestamp':
-      return { type: ['string', 'null'], pattern: NAIVE_TIMESTAMP, description: 'naive timestamp (no zone), e.g. 2001-03-04T13:45:00' };
+      return {
+        type: ['string', 'null'],
+        pattern: NAIVE_TIMESTAMP.source,
+        description: 'naive timestamp (no zone), e.g. 2001-03-04T13:45:00',
+      };
     default: {
       const length = Number(/\d+/.exec(kind)?.[0]);
       return { type: ['array', 'null'], items: { type: ['number', 'null'] }, minItems: length, maxItems: length };

@@ -51,7 +51,9 @@ export function daysInMonthOfMs(ms: number): number {
   return DAYS_IN_MONTH[m - 1]!;
 }
 
-const NAIVE_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$/;
+/** The text form a naive timestamp takes (the parser's pattern; the serving schema publishes its
+ * source as the JSON Schema pattern). */
+export const NAIVE_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$/;
 
 /** Parses a naive timestamp (`2001-03-04T13:45:00`, `2001-03-04 13:45`) or, unless `requireTime`,
  * a date (`2001-03-04`) to epoch ms. Returns null when malformed or when it carries a zone, which
