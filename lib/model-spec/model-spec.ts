@@ -163,7 +163,6 @@ export const modelSpecSchema = z
         .optional(),
     }),
     /** The feature spec (docs/features.md), inline or a path relative to the spec file. */
-    /** The feature spec (docs/features.md), inline or a path relative to the spec file. */
     features: featureSpecSchema,
     trainer: z
       .strictObject({
