@@ -23,6 +23,7 @@ import type { MonitorActivities } from '../activities/monitor/index.ts';
 import type { RegistryActivities } from '../activities/registry/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
+import { trainJobOf } from '../lib/model-spec/train-job.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import {
@@ -151,9 +152,7 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
           validationUri: splits.validation.uri,
           featureSpecUri,
           datasetVersion: prepared.datasetVersion,
-          hyperparameters: spec.trainer.hyperparameters,
-          resources: spec.trainer.resources,
-          ...(spec.trainer.limitRows ? { limitRows: spec.trainer.limitRows } : {}),
+          ...trainJobOf(spec),
         },
       ],
       staticSummary: `cycle ${cycle} of ${model}: train on ${prepared.datasetVersion}`,

@@ -1,15 +1,19 @@
 // trainModel: one training run of one model on one dataset version, routed by the resources it
-// declares (GPU queue unless `resources.gpu` is false). Crashes and errors retry on the
-// activity's policy; preemptions (the typed `Preempted` failure) have their own budget here, and
-// after `switchAfter` of them the run moves to an on-demand queue when one is configured.
+// declares (GPU queue unless `resources.gpu` is false), with the trainer the spec names: the
+// built-in TF.js MLP, the user's command (docs/command-trainer.md), or an ONNX file imported and
+// checked. Crashes and errors retry on the activity's policy; preemptions (the typed `Preempted`
+// failure) have their own budget here, and after `switchAfter` of them the run moves to an
+// on-demand queue when one is configured.
 import { ActivityFailure, ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { CommandTrainingActivities } from '../activities/training/command.ts';
+import type { ImportActivities } from '../activities/training/import.ts';
 import type { TrainingActivities } from '../activities/training/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
 import type { TrainModelInput, TrainModelResult } from '../lib/contracts/train-model.ts';
 
 function trainingOn(taskQueue: string) {
-  return proxyActivities<TrainingActivities>({
+  return proxyActivities<TrainingActivities & CommandTrainingActivities & ImportActivities>({
     taskQueue,
     startToCloseTimeout: '4 hours',
     // Short, so a dead worker is noticed quickly; the activity beats at least once a second.
@@ -27,7 +31,7 @@ function isPreempted(err: unknown): boolean {
 }
 
 export async function trainModel(input: TrainModelInput): Promise<TrainModelResult> {
-  const { model: _model, resources, preemption, ...job } = input;
+  const { model: _model, resources, preemption, trainer, ...job } = input;
   const runKey = `training/${workflowInfo().workflowId}`;
   const maxPreemptions = preemption?.maxPreemptions ?? 5;
   const switchAfter = preemption?.switchAfter ?? 2;
@@ -36,7 +40,13 @@ export async function trainModel(input: TrainModelInput): Promise<TrainModelResu
   let preemptions = 0;
   for (;;) {
     try {
-      const result = await trainingOn(taskQueue).trainFlightsMlp({ ...job, runKey });
+      const activities = trainingOn(taskQueue);
+      const result =
+        trainer?.kind === 'command'
+          ? await activities.trainCommandModel({ ...job, runKey, trainer })
+          : trainer?.kind === 'onnx'
+            ? await activities.importOnnxModel({ ...job, runKey, modelUri: trainer.modelUri })
+            : await activities.trainFlightsMlp({ ...job, runKey });
       return { ...result, preemptions, taskQueues };
     } catch (err) {
       if (!isPreempted(err)) throw err;

@@ -1,68 +1,148 @@
-// The command-trainer activity: runs an external training command under the protocol, turns its
-// progress and checkpoint events into heartbeats, resumes from the heartbeat's checkpoint (or the
-// newest intact one in storage) on a retry, and on cancellation or a preemption notice stops
-// the command's whole process group. Protocol errors are permanent; a failing exit retries.
+// The command-trainer activities: run an external training command under the protocol, turn its
+// progress and checkpoint events into heartbeats, resume from the heartbeat's checkpoint (or the
+// newest intact one in storage) on a retry, and on cancellation or a preemption notice stop the
+// command's whole process group. Protocol errors are permanent; a failing exit retries.
+// `trainWithCommand` is the protocol alone; `trainCommandModel` is the cycle's `command` trainer:
+// it hands the command the encoded splits and checks and stamps the model it writes.
 import { Context } from '@temporalio/activity';
 import type { Logger } from '../../lib/log.ts';
-import type { ArtifactStore } from '../../lib/storage/index.ts';
-import { latestCheckpoint, runCommandTrainer } from '../../lib/training/command/index.ts';
+import { loadModelIO } from '../../lib/features/tabular/model-io.ts';
+import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
+import { latestCheckpoint, runCommandTrainer, TrainerProtocolError, type CommandTrainerOptions } from '../../lib/training/command/index.ts';
+import { storeExternalModel, writeCycleInputs } from '../../lib/training/external.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
-import type { CommandTrainInput, CommandTrainResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
+import type {
+  CommandModelInput,
+  CommandTrainInput,
+  CommandTrainResult,
+  ExternalModelResult,
+  TrainHeartbeat,
+} from '../../lib/contracts/train-model.ts';
 
 export interface CommandTrainingDeps {
   store: ArtifactStore;
+  s3?: S3StoreOptions;
   logger: Logger;
   identity: string;
   preemption: Preemption;
+  /** Folders put first on every command's PATH (FLYWHEEL_TRAINER_PATH: a venv's `bin`). */
+  trainerPath?: string;
+}
+
+type RunOptions = Pick<
+  CommandTrainerOptions,
+  'command' | 'inputs' | 'hyperparameters' | 'killGraceMs' | 'cwd' | 'env' | 'passEnv' | 'pathPrefix'
+> & { runKey: string };
+
+/** Runs the command with heartbeats and resumption; a preemption notice becomes PreemptedError. */
+async function supervised(deps: CommandTrainingDeps, options: RunOptions): Promise<CommandTrainResult> {
+  const ctx = Context.current();
+  const details = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
+  const search = details?.checkpointUri ? { uri: details.checkpointUri, skipped: [] } : await latestCheckpoint(deps.store, options.runKey);
+  for (const s of search.skipped) deps.logger.warn({ uri: s.uri, reason: s.reason }, 'skipping a corrupt checkpoint');
+  if (search.uri) deps.logger.info({ runKey: options.runKey, resumeFrom: search.uri }, 'resuming the training command');
+  let lastCheckpointUri = search.uri;
+  const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
+  try {
+    const result = await runCommandTrainer({
+      ...options,
+      store: deps.store,
+      ...(search.uri ? { resumeFrom: search.uri } : {}),
+      signal: stop,
+      logger: deps.logger,
+      onEvent: (e) => {
+        if (e.type === 'checkpoint') lastCheckpointUri = e.checkpointUri;
+        if (e.type === 'done') return;
+        ctx.heartbeat({
+          ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
+          epoch: e.epoch ?? 0,
+          step: e.step ?? 0,
+          metrics: e.metrics,
+        } satisfies TrainHeartbeat);
+      },
+    });
+    return {
+      runKey: options.runKey,
+      outputUri: result.outputUri,
+      outputFiles: result.outputFiles,
+      metrics: result.metrics,
+      lastCheckpointUri: result.lastCheckpointUri ?? null,
+      resumedFrom: search.uri ?? null,
+      skippedCheckpoints: search.skipped,
+    };
+  } catch (err) {
+    if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted)
+      throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
+    throw err;
+  }
 }
 
 export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
   return {
     async trainWithCommand(input: CommandTrainInput): Promise<CommandTrainResult> {
-      const ctx = Context.current();
-      const details = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
-      const search = details?.checkpointUri
-        ? { uri: details.checkpointUri, skipped: [] }
-        : await latestCheckpoint(deps.store, input.runKey);
-      for (const s of search.skipped) deps.logger.warn({ uri: s.uri, reason: s.reason }, 'skipping a corrupt checkpoint');
-      let lastCheckpointUri = search.uri;
-      const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
-      try {
-        const result = await runCommandTrainer({
-          command: input.command,
-          store: deps.store,
-          runKey: input.runKey,
-          inputs: input.inputs,
-          hyperparameters: input.hyperparameters ?? {},
-          ...(search.uri ? { resumeFrom: search.uri } : {}),
-          ...(input.killGraceMs ? { killGraceMs: input.killGraceMs } : {}),
-          signal: stop,
-          logger: deps.logger,
-          onEvent: (e) => {
-            if (e.type === 'checkpoint') lastCheckpointUri = e.checkpointUri;
-            if (e.type === 'done') return;
-            ctx.heartbeat({
-              ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
-              epoch: e.epoch ?? 0,
-              step: e.step ?? 0,
-              metrics: e.metrics,
-            } satisfies TrainHeartbeat);
-          },
-        });
-        return {
-          runKey: input.runKey,
-          outputUri: result.outputUri,
-          outputFiles: result.outputFiles,
-          metrics: result.metrics,
-          lastCheckpointUri: result.lastCheckpointUri ?? null,
-          resumedFrom: search.uri ?? null,
-          skippedCheckpoints: search.skipped,
-        };
-      } catch (err) {
-        if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted)
-          throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
-        throw err;
-      }
+      return supervised(deps, {
+        runKey: input.runKey,
+        command: input.command,
+        inputs: input.inputs,
+        hyperparameters: input.hyperparameters ?? {},
+        ...(input.killGraceMs ? { killGraceMs: input.killGraceMs } : {}),
+        ...(deps.trainerPath ? { pathPrefix: deps.trainerPath } : {}),
+      });
+    },
+
+    async trainCommandModel(input: CommandModelInput): Promise<ExternalModelResult> {
+      const { trainer } = input;
+      const io = await loadModelIO(deps.store, input.featureSpecUri);
+      const inputs = await writeCycleInputs(
+        deps.store,
+        { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) },
+        input.runKey,
+        io,
+        { trainUri: input.trainUri, validationUri: input.validationUri, ...(input.limitRows ? { limitRows: input.limitRows } : {}) },
+        deps.logger,
+      );
+      const run = await supervised(deps, {
+        runKey: input.runKey,
+        command: trainer.command,
+        ...(trainer.workingDir ? { cwd: trainer.workingDir } : {}),
+        inputs: { train: inputs.train, validation: inputs.validation, task: inputs.task },
+        hyperparameters: trainer.hyperparameters,
+        killGraceMs: trainer.killGraceMs,
+        env: trainer.env.set,
+        passEnv: trainer.env.pass,
+        ...(deps.trainerPath ? { pathPrefix: deps.trainerPath } : {}),
+      });
+      const modelKey = `${input.runKey}/output/model.onnx`;
+      if (!(await deps.store.stat(modelKey)))
+        throw new TrainerProtocolError(
+          `the command finished without writing model.onnx to FLYWHEEL_OUTPUT_DIR (it wrote ${run.outputFiles.length} other files)`,
+        );
+      const modelUri = await storeExternalModel(deps.store, input.runKey, await deps.store.get(modelKey), io, {
+        datasetVersion: input.datasetVersion,
+        trainer: `command:${trainer.command.join(' ')}`.slice(0, 512),
+      });
+      return {
+        trainer: 'command',
+        runKey: input.runKey,
+        modelUri,
+        featureSpecHash: io.hash,
+        lineage: {
+          datasetVersion: input.datasetVersion,
+          trainUri: input.trainUri,
+          validationUri: input.validationUri,
+          featureSpecUri: input.featureSpecUri,
+          featureSpecHash: io.hash,
+          task: io.task.kind,
+          hyperparameters: trainer.hyperparameters,
+          command: trainer.command,
+        },
+        task: io.task,
+        metrics: run.metrics,
+        resumedFrom: run.resumedFrom,
+        lastCheckpointUri: run.lastCheckpointUri,
+        skippedCheckpoints: run.skippedCheckpoints,
+        identity: deps.identity,
+      };
     },
   };
 }

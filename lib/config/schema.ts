@@ -40,6 +40,8 @@ export const WORKER_VARS = [
   'FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES',
   'FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS',
   'FLYWHEEL_TRAINING_BACKEND',
+  'FLYWHEEL_WORKER_TASK_QUEUE',
+  'FLYWHEEL_TRAINER_PATH',
   'FLYWHEEL_SERVING_URL',
   'FLYWHEEL_SERVING_ADMIN_KEY',
 ] as const satisfies readonly EnvVarName[];
@@ -115,6 +117,10 @@ export interface WorkerConfig extends CommonConfig {
     shutdownGraceMs: number;
     /** TF.js backend for training activities; `auto` picks the fastest installed. */
     trainingBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+    /** The queue a GPU worker polls instead of flywheel-gpu (an on-demand pool's). */
+    taskQueue?: string;
+    /** Folders put first on a command trainer's PATH. */
+    trainerPath?: string;
   };
   /** The inference server whose routing a rollout drives (admin API). */
   serving?: ServingEndpoint;
@@ -195,6 +201,8 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
     ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
     shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
     trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
+    ...(raw.FLYWHEEL_WORKER_TASK_QUEUE ? { taskQueue: raw.FLYWHEEL_WORKER_TASK_QUEUE } : {}),
+    ...(raw.FLYWHEEL_TRAINER_PATH ? { trainerPath: raw.FLYWHEEL_TRAINER_PATH } : {}),
   },
   ...(raw.FLYWHEEL_SERVING_URL
     ? {

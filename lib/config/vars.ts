@@ -112,6 +112,17 @@ export const ENV_VARS = {
     schema: positiveInt.optional(),
     expected: 'a positive integer (default: 4 on the CPU worker, 1 on the GPU worker)',
   },
+  FLYWHEEL_WORKER_TASK_QUEUE: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/)
+      .optional(),
+    expected: 'the task queue a GPU worker polls, e.g. flywheel-gpu-ondemand for an on-demand pool (default: flywheel-gpu)',
+  },
+  FLYWHEEL_TRAINER_PATH: {
+    schema: z.string().min(1).optional(),
+    expected: "folders put first on a command trainer's PATH, e.g. .tools/trainers-venv/bin (default: the worker's PATH)",
+  },
   FLYWHEEL_TRAINING_BACKEND: {
     schema: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
     expected: 'one of auto, tensorflow, wasm, cpu',

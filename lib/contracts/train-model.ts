@@ -36,6 +36,8 @@ export interface TrainHeartbeat {
 }
 
 export interface TrainActivityResult {
+  /** Absent from results written before trainer kinds: the built-in TF.js MLP. */
+  trainer?: 'tfjs-mlp';
   runKey: string;
   /** Final weights (best validation loss) as a checkpoint in the artifact store. */
   weightsUri: string;
@@ -71,25 +73,75 @@ export interface TrainActivityResult {
   identity: string;
 }
 
+/** How `trainModel` trains, from the model spec's `trainer` (absent: the built-in TF.js MLP, as in
+ * every history written before trainer kinds). */
+export type TrainerJob =
+  | {
+      kind: 'command';
+      command: string[];
+      workingDir?: string;
+      hyperparameters: Record<string, unknown>;
+      env: { pass: string[]; set: Record<string, string> };
+      killGraceMs: number;
+    }
+  | { kind: 'onnx'; modelUri: string };
+
+export interface PreemptionPolicy {
+  /** Preemptions tolerated before the run fails. @default 5 */
+  maxPreemptions?: number;
+  /** After this many preemptions, move to `onDemandQueue`. @default 2 */
+  switchAfter?: number;
+  /** An on-demand (non-spot) task queue to finish on. */
+  onDemandQueue?: string;
+}
+
 /** Input of the `trainModel` workflow. */
 export interface TrainModelInput extends Omit<TrainActivityInput, 'runKey'> {
   model: string;
   /** What the job needs; `gpu: true` routes it to the GPU queue. @default { gpu: true } */
   resources?: { gpu?: boolean; memoryMb?: number };
-  preemption?: {
-    /** Preemptions tolerated before the run fails. @default 5 */
-    maxPreemptions?: number;
-    /** After this many preemptions, move to `onDemandQueue`. @default 2 */
-    switchAfter?: number;
-    /** An on-demand (non-spot) task queue to finish on. */
-    onDemandQueue?: string;
-  };
+  preemption?: PreemptionPolicy;
+  trainer?: TrainerJob;
 }
 
-export interface TrainModelResult extends TrainActivityResult {
+/** The candidate a `command` or `onnx` trainer produced, after Flywheel checked and stamped it. */
+export interface ExternalModelResult {
+  trainer: 'command' | 'onnx';
+  runKey: string;
+  /** `<runKey>/model.onnx`: the checked model with Flywheel's metadata. */
+  modelUri: string;
+  featureSpecHash: string;
+  lineage: TrainActivityResult['lineage'] & {
+    /** The command's argv, or the imported file's URI and sha256. */
+    command?: string[];
+    sourceUri?: string;
+    sourceSha256?: string;
+  };
+  task: Task;
+  /** The command's `done` metrics (empty for an import). */
+  metrics: Record<string, number>;
+  /** Command: the checkpoint this attempt resumed from, if any. */
+  resumedFrom: string | null;
+  lastCheckpointUri: string | null;
+  skippedCheckpoints: Array<{ uri: string; reason: string }>;
+  /** Which worker finished the run. */
+  identity: string;
+}
+
+/** Input of the `trainCommandModel` activity: trainModel's job for a `command` trainer. */
+export interface CommandModelInput extends TrainActivityInput {
+  trainer: Extract<TrainerJob, { kind: 'command' }>;
+}
+
+/** Input of the `importOnnxModel` activity. */
+export interface ImportModelInput extends TrainActivityInput {
+  modelUri: string;
+}
+
+export type TrainModelResult = (TrainActivityResult | ExternalModelResult) & {
   preemptions: number;
   taskQueues: string[];
-}
+};
 
 /** Input of the `trainWithCommand` activity: an external trainer under the command protocol
  * (docs/command-trainer.md). */

@@ -48,6 +48,86 @@ const hyperparameters = z
 /** Hyperparameters of the built-in TF.js MLP trainer (every field optional; see README). */
 export type MlpHyperparameters = z.output<typeof hyperparameters>;
 
+/** What a training job needs; `gpu: true` routes it to the GPU queue. */
+const resources = z
+  .strictObject({ gpu: z.boolean().default(false), memoryMb: z.number().int().positive().optional() })
+  .default({ gpu: false });
+
+/** Spot preemptions: the run resumes from its last checkpoint; after `switchAfter` preemptions it
+ * moves to `onDemandQueue` (a queue whose workers are not preempted), when one is named. */
+const preemption = z.strictObject({
+  /** Preemptions tolerated before the run fails. */
+  maxPreemptions: z.number().int().nonnegative().default(5),
+  /** After this many preemptions, move to `onDemandQueue`. */
+  switchAfter: z.number().int().positive().default(2),
+  /** An on-demand task queue (workers started with FLYWHEEL_WORKER_TASK_QUEUE, say) to finish on. */
+  onDemandQueue: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ - (at most 128)')
+    .optional(),
+});
+
+/** Environment variable names: what a POSIX shell accepts. */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name');
+
+/** The built-in TF.js MLP (the default): any feature spec and task. */
+const tfjsTrainer = z.strictObject({
+  kind: z.literal('tfjs-mlp'),
+  hyperparameters,
+  resources,
+  preemption: preemption.optional(),
+  /** Train and evaluate on at most N rows per split (quick runs, tests). */
+  limitRows: z.number().int().positive().optional(),
+});
+
+/** Your own training program under the command-trainer protocol (docs/command-trainer.md): it
+ * reads the encoded splits, checkpoints, and writes `model.onnx`. */
+const commandTrainer = z.strictObject({
+  kind: z.literal('command'),
+  /** argv; no shell. `python3` is found on the worker's FLYWHEEL_TRAINER_PATH first. */
+  command: z.array(z.string().min(1).max(4096)).min(1).max(64),
+  /** Working directory of the command: absolute, or relative to the spec file (`loadModelSpec`
+   * resolves it). Unset: the spec file's folder, or the worker's directory for a spec given as JSON. */
+  workingDir: z.string().min(1).max(4096).optional(),
+  /** Passed to the command as JSON in FLYWHEEL_HYPERPARAMETERS. */
+  hyperparameters: z.record(z.string(), z.unknown()).default({}),
+  /** The command's environment is an allow-list: a few basics (PATH, HOME, LANG, TZ, TMPDIR…),
+   * the worker variables named in `pass`, the values in `set`, and the protocol's FLYWHEEL_*. */
+  env: z
+    .strictObject({
+      pass: z.array(envName).max(64).default([]),
+      set: z.record(envName, z.string().max(4096)).default({}),
+    })
+    .default({ pass: [], set: {} }),
+  resources,
+  preemption: preemption.optional(),
+  /** How long the command may take to exit after SIGTERM before it is killed. */
+  killGrace: duration.default('10s'),
+  limitRows: z.number().int().positive().optional(),
+});
+
+/** A model trained elsewhere: the ONNX file is registered as this cycle's candidate after its
+ * input and output are checked against the fitted features (docs/trainers.md). */
+const onnxTrainer = z.strictObject({
+  kind: z.literal('onnx'),
+  /** `s3://…`, `file://…`, or a path relative to the spec file. */
+  model: z.string().min(1).max(4096),
+  resources,
+  limitRows: z.number().int().positive().optional(),
+});
+
+const TRAINER_DEFAULT = { kind: 'tfjs-mlp', hyperparameters: {}, resources: { gpu: false } } as const;
+
+/** How the model is trained: `tfjs-mlp` (default; a spec without `kind` means it), `command` or `onnx`. */
+export const trainerSpecSchema = z
+  .preprocess(
+    (v) => (v && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) ? { ...v, kind: 'tfjs-mlp' } : v),
+    z.discriminatedUnion('kind', [tfjsTrainer, commandTrainer, onnxTrainer]),
+  )
+  .default(TRAINER_DEFAULT);
+
+export type TrainerSpec = z.output<typeof trainerSpecSchema>;
+
 /** One rollout step. `shadow`: the challenger sees a copy of live traffic and answers nobody;
  * otherwise it answers `weight` percent of routing keys (sticky). */
 const rolloutStep = z
@@ -164,18 +244,7 @@ export const modelSpecSchema = z
     }),
     /** The feature spec (docs/features.md), inline or a path relative to the spec file. */
     features: featureSpecSchema,
-    trainer: z
-      .strictObject({
-        kind: z.literal('tfjs-mlp').default('tfjs-mlp'),
-        hyperparameters,
-        /** `gpu: true` routes training to the GPU queue. */
-        resources: z
-          .strictObject({ gpu: z.boolean().default(false), memoryMb: z.number().int().positive().optional() })
-          .default({ gpu: false }),
-        /** Train and evaluate on at most N rows per split (quick runs, tests). */
-        limitRows: z.number().int().positive().optional(),
-      })
-      .default({ kind: 'tfjs-mlp', hyperparameters: {}, resources: { gpu: false } }),
+    trainer: trainerSpecSchema,
     /** Quality gates for the model's task (docs/tasks.md); checked after `task` is known. */
     gates: z.record(z.string(), z.unknown()).default({}),
     retrain: z
@@ -260,6 +329,15 @@ export async function loadModelSpec(path: string): Promise<ModelSpec> {
   const sourceUri = data?.source?.uri;
   if (typeof sourceUri === 'string' && sourceUri.length > 0 && !sourceUri.includes('://'))
     data!.source!.uri = pathToFileURL(resolve(dirname(path), sourceUri)).href;
+  const trainer = (raw as { trainer?: Record<string, unknown> } | null)?.trainer;
+  // A command runs in the spec's folder unless it names another (relative to the spec file), and an
+  // imported model's relative path is the spec's neighbour, so an example runs from any checkout.
+  if (trainer && trainer.kind === 'command') {
+    const dir = trainer.workingDir;
+    trainer.workingDir = typeof dir === 'string' ? resolve(dirname(path), dir) : resolve(dirname(path));
+  }
+  if (trainer && trainer.kind === 'onnx' && typeof trainer.model === 'string' && trainer.model.length > 0 && !trainer.model.includes('://'))
+    trainer.model = pathToFileURL(resolve(dirname(path), trainer.model)).href;
   if (data && typeof data.validation === 'string') {
     const validationPath = resolve(dirname(path), data.validation);
     data.validation = await readSpecFile(validationPath).catch((err: unknown) => {

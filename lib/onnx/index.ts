@@ -1,6 +1,7 @@
 // Exporting trained MLPs to ONNX (fp32 and int8 static QDQ) and running them in ONNX Runtime.
 export { exportMlpToOnnx } from './export.ts';
 export { InvalidModelError } from './errors.ts';
+export { appendOnnxMetadata, checkModelSignature, type ModelSignature } from './imported.ts';
 export { forwardMlp, type ActivationRange } from './forward.ts';
 export { readOnnxMetadata } from './proto.ts';
 export { INT8_QUANTIZATION, quantizeMlpInt8 } from './quantize.ts';

@@ -65,7 +65,8 @@ export class OnnxSession {
   async run(x: Float32Array, rows: number): Promise<Float32Array> {
     checkRows(x, rows, this.inputDim);
     const feeds = { [ONNX_INPUT_NAME]: new Tensor('float32', x, [rows, this.inputDim]) };
-    const result = await this.session.run(feeds);
+    // Only the head: a graph may have other outputs (a classifier's label), which need not be computed.
+    const result = await this.session.run(feeds, [this.outputName]);
     const output = result[this.outputName];
     if (!output || !(output.data instanceof Float32Array)) {
       throw new InvalidModelError(`model returned no float32 ${this.outputName} output`);

@@ -15,7 +15,15 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT, spawnWorker, type Spawned } from './processes.ts';
 import { prepareDataWorkflow, type PrepareDataResult } from '../../lib/contracts/prepare-data.ts';
-import { trainModelWorkflow, type TrainModelInput, type TrainModelResult } from '../../lib/contracts/train-model.ts';
+import {
+  trainModelWorkflow,
+  type TrainActivityResult,
+  type TrainModelInput,
+  type TrainModelResult as AnyTrainModelResult,
+} from '../../lib/contracts/train-model.ts';
+
+/** The built-in trainer's result (these runs use it). */
+type TrainModelResult = AnyTrainModelResult & TrainActivityResult;
 import { flightsPrepareFields } from '../fixtures/flights-example.ts';
 
 const infra = getInfra();

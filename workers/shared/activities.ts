@@ -2,6 +2,7 @@
 // queues register. Each worker kind lists its own set in workers/<kind>/activities.ts.
 import { createCommandTrainingActivities } from '../../activities/training/command.ts';
 import { createTrainingActivities } from '../../activities/training/index.ts';
+import { createImportActivities } from '../../activities/training/import.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
 import type { TfjsBackend } from '../../lib/training/backend.ts';
 import { noPreemption, type Preemption } from '../../lib/training/preemption.ts';
@@ -24,6 +25,8 @@ export interface ActivityDeps {
   /** The spot notice (GPU workers). */
   preemption?: Preemption;
   trainingBackend?: TfjsBackend;
+  /** Folders put first on a command trainer's PATH (FLYWHEEL_TRAINER_PATH). */
+  trainerPath?: string;
   /** A workflow client (CPU worker: the lifecycle manages its Schedule), connected on first use. */
   temporalClient?: () => Promise<Client>;
   /** The inference server rollouts drive (CPU worker); read when a rollout needs it. */
@@ -57,6 +60,9 @@ export function trainerActivities(deps: ActivityDeps) {
     logger: deps.logger,
     identity: deps.identity,
     preemption: deps.preemption ?? noPreemption(),
+    ...(deps.trainerPath ? { trainerPath: deps.trainerPath } : {}),
+    ...s3Option(deps),
   });
-  return { ...training, ...command };
+  const imports = createImportActivities({ store: deps.store, logger: deps.logger, identity: deps.identity, ...s3Option(deps) });
+  return { ...training, ...command, ...imports };
 }

@@ -19,23 +19,29 @@ export interface CreateFlywheelWorkerOptions {
   maxConcurrentActivities?: number;
   /** How long in-flight activities get to finish after shutdown starts. @default 10000 */
   shutdownGraceMs?: number;
+  /** The queue to poll instead of the kind's own (GPU workers only: an on-demand pool). */
+  taskQueue?: string;
   /** A prebuilt bundle (tests, `flywheel dev`) instead of bundling workflows/index.ts again. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-export function defaultIdentity(kind: WorkerKind): string {
-  return `${TASK_QUEUES[kind]}@${hostname()}:${process.pid}`;
+export function defaultIdentity(kind: WorkerKind, taskQueue?: string): string {
+  return `${taskQueue ?? TASK_QUEUES[kind]}@${hostname()}:${process.pid}`;
 }
 
 export async function createFlywheelWorker(options: CreateFlywheelWorkerOptions): Promise<Worker> {
   const { kind } = options;
+  // The CPU worker runs every workflow, which are started on its queue; only activity-only
+  // workers may poll another.
+  if (options.taskQueue && kind !== 'gpu')
+    throw new Error(`only a GPU worker can poll another task queue (got ${options.taskQueue} for ${kind})`);
   const workflows =
     kind === 'cpu' ? (options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) : {};
   return createWorker({
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: TASK_QUEUES[kind],
-    identity: options.identity ?? defaultIdentity(kind),
+    taskQueue: options.taskQueue ?? TASK_QUEUES[kind],
+    identity: options.identity ?? defaultIdentity(kind, options.taskQueue),
     activities: options.activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? (kind === 'gpu' ? 1 : 4),
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,

@@ -1,5 +1,6 @@
 // One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
 // The Temporal runtime turns those signals into a graceful worker shutdown.
+import { resolve } from 'node:path';
 import { loadConfig, type Env, type WorkerConfig } from '../../lib/config/index.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
@@ -33,7 +34,10 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
   const config = loadConfig('worker', env);
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
   installTemporalRuntime(logger, config.logLevel);
-  const identity = config.worker.identity ?? defaultIdentity(kind);
+  const taskQueue = config.worker.taskQueue;
+  if (taskQueue && kind !== 'gpu')
+    throw new Error(`FLYWHEEL_WORKER_TASK_QUEUE is for GPU workers; the ${kind} worker polls ${TASK_QUEUES[kind]}`);
+  const identity = config.worker.identity ?? defaultIdentity(kind, taskQueue);
 
   // GPU workers run on spot machines: SIGTERM is the preemption notice (checkpoint now).
   const preemption = kind === 'gpu' ? listenForPreemption() : noPreemption();
@@ -55,6 +59,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       connection,
       namespace: config.temporal.namespace,
       identity,
+      ...(taskQueue ? { taskQueue } : {}),
       activities: activities({
         identity,
         logger,
@@ -62,6 +67,15 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
         s3: s3OptionsFrom(config.artifactStore),
         preemption,
         trainingBackend: config.worker.trainingBackend,
+        // Absolute: the command runs in its spec's folder, where a relative PATH entry means nothing.
+        ...(config.worker.trainerPath
+          ? {
+              trainerPath: config.worker.trainerPath
+                .split(':')
+                .map((p) => resolve(p))
+                .join(':'),
+            }
+          : {}),
         temporalClient: () => (client ??= connectClient(config.temporal)),
         serving: () => servingTarget(config),
         ...(db ? { db, registry: createRegistry(config, db) } : {}),
@@ -70,7 +84,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });
     logger.info(
-      { identity, taskQueue: TASK_QUEUES[kind], namespace: config.temporal.namespace, address: config.temporal.address },
+      { identity, taskQueue: taskQueue ?? TASK_QUEUES[kind], namespace: config.temporal.namespace, address: config.temporal.address },
       'worker started',
     );
     if (process.send) followParent();

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertValidKey } from '../../storage/keys.ts';
 import { restoreCheckpoint } from './checkpoint-dirs.ts';
+import { commandEnvironment } from './environment.ts';
 import { TrainerProtocolError } from './errors.ts';
 import { downloadInput, listLocalFiles, uploadFile } from './files.ts';
 import { inputEnvNames, TRAINER_ENV } from './protocol.ts';
@@ -29,15 +30,18 @@ export async function runCommandTrainer(options: CommandTrainerOptions): Promise
     await Promise.all([dirs.inputs, dirs.checkpoint, dirs.output].map((d) => mkdir(d)));
 
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
       // Python block-buffers a piped stdout, which would hold events back; commands may override.
       PYTHONUNBUFFERED: '1',
-      ...options.env,
+      ...commandEnvironment(process.env, {
+        ...(options.passEnv ? { pass: options.passEnv } : {}),
+        ...(options.env ? { set: options.env } : {}),
+        ...(options.pathPrefix ? { pathPrefix: options.pathPrefix } : {}),
+      }),
       [TRAINER_ENV.hyperparameters]: JSON.stringify(options.hyperparameters ?? {}),
       [TRAINER_ENV.checkpointDir]: dirs.checkpoint,
       [TRAINER_ENV.outputDir]: dirs.output,
     };
-    delete env[TRAINER_ENV.resumeDir]; // set below only when resuming, whatever the worker inherited
+    delete env[TRAINER_ENV.resumeDir]; // set below only when resuming, whatever the caller passed
     for (const [name, uri] of Object.entries(options.inputs)) {
       const envName = envNames.get(name)!;
       // The folder is named after the variable, not the caller's string, so it stays inside `inputs`.

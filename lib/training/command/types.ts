@@ -37,8 +37,13 @@ export interface CommandTrainerOptions {
   command: string[];
   /** Working directory of the command. @default process.cwd() */
   cwd?: string;
-  /** Variables added to the worker's environment (the FLYWHEEL_* protocol variables win). */
+  /** Variables set for the command (the FLYWHEEL_* protocol variables win). The command never gets
+   * the worker's whole environment: only BASE_ENV_NAMES (environment.ts), `passEnv` and these. */
   env?: Record<string, string>;
+  /** Worker variables passed through to the command besides the basics. */
+  passEnv?: readonly string[];
+  /** Folders put first on the command's PATH (a venv's `bin`). */
+  pathPrefix?: string;
   store: ArtifactStore;
   /** Key prefix of this training run in the store, e.g. `training/flights/run-abc`. Checkpoints go
    * to `<runKey>/checkpoints/…`, the final model files to `<runKey>/output/…`. */
