@@ -1,0 +1,119 @@
+// `trainer` in the model spec: the three kinds, their checks, the paths resolved against the spec
+// file, and what each becomes in trainModel's input (trainJobOf, which the cycle calls).
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadModelSpec, parseModelSpec } from '../../lib/model-spec/model-spec.ts';
+import { trainJobOf } from '../../lib/model-spec/train-job.ts';
+import { checkModelSignature, exportMlpToOnnx } from '../../lib/onnx/index.ts';
+
+const base = {
+  name: 'm',
+  data: { dataset: 'd', label: 'y', validation: { dataset: 'd', columns: {} } },
+  features: { features: [{ name: 'x', kind: 'numeric' }] },
+};
+
+describe('trainer kinds', () => {
+  it('reads a trainer without a kind as the built-in MLP, and gives it no trainer job (as before kinds)', () => {
+    const spec = parseModelSpec({ ...base, trainer: { hyperparameters: { epochs: 2 }, resources: { gpu: false } } });
+    expect(spec.trainer.kind).toBe('tfjs-mlp');
+    expect(trainJobOf(spec)).toEqual({ hyperparameters: { epochs: 2 }, resources: { gpu: false } });
+  });
+
+  it('turns a command trainer, its env allow-list and its preemption policy into trainModel input', () => {
+    const spec = parseModelSpec({
+      ...base,
+      trainer: {
+        kind: 'command',
+        command: ['python3', 'train.py'],
+        workingDir: '/srv/trainers',
+        hyperparameters: { epochs: 5, hidden: [8] },
+        env: { pass: ['OMP_NUM_THREADS'], set: { MODE: 'fast' } },
+        resources: { gpu: true },
+        preemption: { switchAfter: 1, onDemandQueue: 'flywheel-gpu-ondemand' },
+        killGrace: '30s',
+      },
+    });
+    expect(trainJobOf(spec)).toEqual({
+      resources: { gpu: true },
+      preemption: { maxPreemptions: 5, switchAfter: 1, onDemandQueue: 'flywheel-gpu-ondemand' },
+      trainer: {
+        kind: 'command',
+        command: ['python3', 'train.py'],
+        workingDir: '/srv/trainers',
+        hyperparameters: { epochs: 5, hidden: [8] },
+        env: { pass: ['OMP_NUM_THREADS'], set: { MODE: 'fast' } },
+        killGraceMs: 30_000,
+      },
+    });
+  });
+
+  it('sets preemption on the built-in trainer too (the on-demand switch is reachable from a spec)', () => {
+    const spec = parseModelSpec({ ...base, trainer: { kind: 'tfjs-mlp', resources: { gpu: true }, preemption: { onDemandQueue: 'od' } } });
+    expect(trainJobOf(spec).preemption).toEqual({ maxPreemptions: 5, switchAfter: 2, onDemandQueue: 'od' });
+  });
+
+  it.each([
+    [{ kind: 'command' }, /trainer\.command/],
+    [{ kind: 'command', command: [] }, /trainer\.command/],
+    [{ kind: 'command', command: ['x'], env: { pass: ['NOT A NAME'] } }, /trainer\.env\.pass\.0: an environment variable name/],
+    [{ kind: 'command', command: ['x'], hyperparameters: { epochs: 1 }, learningRate: 1 }, /trainer/],
+    [{ kind: 'onnx' }, /trainer\.model/],
+    [{ kind: 'onnx', model: 'm.onnx', hyperparameters: {} }, /trainer/],
+    [{ kind: 'xgboost' }, /trainer\.kind/],
+  ])('refuses %j with the field named', (trainer, message) => {
+    expect(() => parseModelSpec({ ...base, trainer })).toThrow(message);
+  });
+
+  it('resolves a command’s working folder and an imported model’s path against the spec file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-trainer-spec-'));
+    const write = async (name: string, trainer: string) => {
+      const path = join(dir, name);
+      await writeFile(
+        path,
+        `name: m\ndata: {dataset: d, label: y, validation: {dataset: d, columns: {}}}\nfeatures: {features: [{name: x, kind: numeric}]}\ntrainer: ${trainer}\n`,
+      );
+      return loadModelSpec(path);
+    };
+    const inFolder = await write('a.yaml', '{kind: command, command: [python3, train.py]}');
+    expect(inFolder.trainer).toMatchObject({ kind: 'command', workingDir: dir });
+    const sub = await write('b.yaml', '{kind: command, command: [python3, train.py], workingDir: ../trainers}');
+    expect(sub.trainer).toMatchObject({ workingDir: join(dir, '..', 'trainers') });
+    const imported = await write('c.yaml', '{kind: onnx, model: models/m.onnx}');
+    expect(imported.trainer).toMatchObject({ kind: 'onnx', model: pathToFileURL(join(dir, 'models/m.onnx')).href });
+    const remote = await write('d.yaml', '{kind: onnx, model: "s3://bucket/m.onnx"}');
+    expect(remote.trainer).toMatchObject({ model: 's3://bucket/m.onnx' });
+  });
+});
+
+describe('checkModelSignature', () => {
+  const model = (dim: number, units: number, activation: 'sigmoid' | 'softmax' | 'linear', head: 'binary' | 'multiclass' | 'regression') =>
+    exportMlpToOnnx(
+      {
+        inputDim: dim,
+        head,
+        layers: [{ inputs: dim, units, activation, weights: new Float32Array(dim * units).fill(0.3), bias: new Float32Array(units) }],
+      },
+      { featureSpecHash: 'x', datasetVersion: 'y' },
+    );
+
+  it('accepts a multiclass model whose rows sum to 1 and refuses one whose output width is another class count', async () => {
+    await expect(
+      checkModelSignature(model(4, 3, 'softmax', 'multiclass'), { inputDim: 4, output: 'probabilities', units: 3, kind: 'probabilities' }),
+    ).resolves.toBeUndefined();
+    await expect(
+      checkModelSignature(model(4, 3, 'softmax', 'multiclass'), { inputDim: 4, output: 'probabilities', units: 5, kind: 'probabilities' }),
+    ).rejects.toThrow(/output "probabilities" has shape \[N, 3\], not \[N, 5\]/);
+  });
+
+  it('refuses logits where probabilities belong', async () => {
+    // A linear head named like a binary one: its values on a row of ones are 1.2, not a probability.
+    const bytes = model(4, 1, 'linear', 'regression');
+    await expect(checkModelSignature(bytes, { inputDim: 4, output: 'value', units: 1, kind: 'probability' })).rejects.toThrow(
+      /probabilities in \[0, 1\].*logits/,
+    );
+    await expect(checkModelSignature(bytes, { inputDim: 4, output: 'value', units: 1, kind: 'value' })).resolves.toBeUndefined();
+  });
+});
