@@ -174,6 +174,11 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
       validationUri: splits.validation.uri,
       gates: spec.gates as Record<string, unknown>,
       ...(spec.trainer.limitRows ? { limitRows: spec.trainer.limitRows } : {}),
+      // The built-in trainer's int8 build is scored beside it and gated against it. Specs from
+      // before variants have none: the defaults apply.
+      ...('int8ModelUri' in trained && trained.int8ModelUri
+        ? { variants: { int8: { modelUri: trained.int8ModelUri, maxMetricDrop: spec.variants?.int8.maxMetricDrop ?? 0.01 } } }
+        : {}),
     });
   } catch (err) {
     return failed(err);
@@ -190,6 +195,8 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     gateReportUri: evaluated.gateReportUri,
     reportUri: evaluated.reportUri,
     summary: evaluated.summary,
+    ...(evaluated.variants ? { variants: evaluated.variants } : {}),
+    ...(spec.variants?.int8.serve ? { servedVariant: 'int8' as const } : {}),
   });
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.version, value: version }]);
 

@@ -21,6 +21,7 @@ import {
   type TaskEvaluationMetrics,
   type TaskQualityGates,
 } from '../../lib/evaluation/index.ts';
+import { checkVariantGate } from '../../lib/evaluation/variant-gate.ts';
 import { featureSlices } from '../../lib/evaluation/feature-slices.ts';
 import { loadModelIO, type ModelIO } from '../../lib/features/tabular/model-io.ts';
 import { canonicalJson } from '../../lib/features/tabular/state.ts';
@@ -186,6 +187,16 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
 
       heartbeat('scoring the candidate');
       const candidate = await evaluateModel(input.modelUri, io, rows, slices, true);
+      let variants: EvaluateCandidateResult['variants'];
+      if (input.variants?.int8) {
+        heartbeat('scoring the int8 variant');
+        const { modelUri, maxMetricDrop } = input.variants.int8;
+        const scored = await evaluateModel(modelUri, io, rows, slices, false);
+        const metrics = summarizeMetrics(scored.metrics);
+        const gate = checkVariantGate(kind, summarizeMetrics(candidate.metrics), metrics, maxMetricDrop);
+        variants = { int8: { ...gate, modelUri, sizeBytes: scored.sizeBytes, metrics } };
+        deps.logger.info({ model: input.model, runKey: input.runKey, passed: gate.passed }, gate.summary);
+      }
       const championVersion = await findAlias(deps.registry, input.model, ALIASES.champion);
       let champion: ScoredModel | undefined;
       if (championVersion) {
@@ -227,6 +238,7 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
       const metricsInfo = await putJson(deps.store, `${prefix}/metrics.json`, {
         task: kind,
         candidate,
+        ...(variants ? { variants } : {}),
         champion: champion ? { version: championVersion!.version, ...champion } : null,
         notes,
       });
@@ -261,6 +273,7 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
         sizeBytes: candidate.sizeBytes,
         task: kind,
         ...(notes.length > 0 ? { notes } : {}),
+        ...(variants ? { variants } : {}),
       };
     },
   };

@@ -2,7 +2,7 @@
 // version with the `challenger` alias (registering the same run twice yields one version).
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
-import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
+import { FEATURE_SPEC_TAG, REPORT_TAG, SERVED_VARIANT_TAG, variantTag } from '../../lib/registry/tags.ts';
 import type { RegisterCandidateInput } from '../../lib/contracts/model-cycle.ts';
 
 export interface RegistryActivityDeps {
@@ -20,14 +20,28 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
   };
 
   async function register(input: RegisterCandidateInput): Promise<{ version: number }> {
+    const int8 = input.variants?.int8;
+    // The artifact is the build the version serves; the others stay reachable through their tags.
+    const served = input.servedVariant === 'int8' && int8?.passed ? 'int8' : 'fp32';
     const version = await deps.registry.createVersion({
       model: input.model,
       runId: input.runKey,
-      artifactUri: input.modelUri,
+      artifactUri: served === 'int8' ? int8!.modelUri : input.modelUri,
       lineage: input.lineage,
       metrics: input.metrics,
       gateReportUri: input.gateReportUri,
-      tags: { [FEATURE_SPEC_TAG]: input.featureSpecUri, [REPORT_TAG]: input.reportUri },
+      tags: {
+        [FEATURE_SPEC_TAG]: input.featureSpecUri,
+        [REPORT_TAG]: input.reportUri,
+        ...(int8
+          ? {
+              [SERVED_VARIANT_TAG]: served,
+              [variantTag('fp32', 'uri')]: input.modelUri,
+              [variantTag('int8', 'uri')]: int8.modelUri,
+              [variantTag('int8', 'gate')]: `${int8.passed ? 'passed' : 'failed'}: ${int8.summary}`,
+            }
+          : {}),
+      },
     });
     // A retried activity must not add a second, identical history entry.
     if (!version.aliases.includes(ALIASES.challenger)) {

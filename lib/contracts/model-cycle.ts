@@ -4,6 +4,7 @@
 import { defineSignal } from '@temporalio/workflow';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { RolloutResult } from './rollout.ts';
+import type { VariantGate } from '../evaluation/variant-gate.ts';
 import { workflowRef } from './workflow-ref.ts';
 
 export type TriggerKind = 'new-data' | 'retrain' | 'schedule' | 'drift';
@@ -76,6 +77,8 @@ export interface EvaluateCandidateInput {
   /** Quality gates (see README); `{}` checks nothing but still reports. */
   gates?: Record<string, unknown>;
   limitRows?: number;
+  /** Builds of the candidate scored on the same rows and gated against it (the int8 model). */
+  variants?: { int8?: { modelUri: string; maxMetricDrop: number } };
 }
 
 export interface EvaluateCandidateResult {
@@ -97,6 +100,15 @@ export interface EvaluateCandidateResult {
   task?: 'binary' | 'multiclass' | 'regression';
   /** Why a champion was not compared (another task, other classes, unreadable features). */
   notes?: string[];
+  /** Each variant scored: its gate against the fp32 candidate and its size. */
+  variants?: { int8?: VariantResult };
+}
+
+export interface VariantResult extends VariantGate {
+  modelUri: string;
+  sizeBytes: number;
+  /** The variant's test metrics (same keys as the candidate's). */
+  metrics: Record<string, number>;
 }
 
 export interface RegisterCandidateInput {
@@ -109,6 +121,10 @@ export interface RegisterCandidateInput {
   gateReportUri: string;
   reportUri: string;
   summary: string;
+  /** Variants registered with the version (tags `flywheel.variant.<name>.*`). */
+  variants?: { int8?: VariantResult };
+  /** Which build the version serves: its artifact. @default 'fp32' */
+  servedVariant?: 'fp32' | 'int8';
 }
 
 // Internal: lifecycle → cycle.

@@ -275,6 +275,21 @@ export const modelSpecSchema = z
       .default({ steps: [], analysis: rolloutAnalysis.parse({}) }),
     /** The drift monitor (`monitor/<name>`), started when the model first gets a champion. */
     monitor: monitorSpecSchema.default(monitorSpecSchema.parse({})),
+    /** Other builds of each version. The built-in trainer exports an int8 (static QDQ) model beside
+     * the fp32 one; it is scored on the test split and registered as the version's `int8` variant. */
+    variants: z
+      .strictObject({
+        int8: z
+          .strictObject({
+            /** The int8 model's main test metric (binary ROC AUC, multiclass accuracy) may be at most
+             * this far below fp32's; regression: its RMSE at most (1 + this) × fp32's. */
+            maxMetricDrop: z.number().min(0).max(1).default(0.01),
+            /** Serve the int8 variant (when it passed its gate) instead of fp32, from the next version on. */
+            serve: z.boolean().default(false),
+          })
+          .default({ maxMetricDrop: 0.01, serve: false }),
+      })
+      .default({ int8: { maxMetricDrop: 0.01, serve: false } }),
   })
   .transform((spec, ctx) => {
     const p = spec.data.partition;
@@ -283,6 +298,12 @@ export const modelSpecSchema = z
         code: 'custom',
         path: ['data', 'partition', 'column'],
         message: `partition by ${p.by} needs a time column: set data.partition.column or data.time`,
+      });
+    if (spec.variants.int8.serve && spec.trainer.kind !== 'tfjs-mlp')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['variants', 'int8', 'serve'],
+        message: `only the built-in tfjs-mlp trainer exports an int8 variant; a ${spec.trainer.kind} trainer's model is served as it is`,
       });
     const gates = qualityGatesSchemaFor(spec.task).safeParse(spec.gates);
     if (!gates.success) {

@@ -5,3 +5,9 @@
 export const FEATURE_SPEC_TAG = 'flywheel.feature_spec';
 /** URI of the evaluation (gate) report. */
 export const REPORT_TAG = 'flywheel.report';
+/** Which build a version's artifact is (`fp32`, `int8`); absent: fp32. */
+export const SERVED_VARIANT_TAG = 'flywheel.variant';
+/** `flywheel.variant.<name>.uri` / `.gate`: each variant's file and its gate's verdict. */
+export function variantTag(name: string, field: 'uri' | 'gate'): string {
+  return `flywheel.variant.${name}.${field}`;
+}

@@ -36,6 +36,7 @@ let registry: BuiltinRegistry;
 let features: { featureSpecUri: string; splits: Record<'train' | 'validation' | 'test', { uri: string }> };
 let io: ModelIO;
 let goodModelUri: string;
+let goodInt8Uri: string;
 let badModelUri: string;
 let acts: ReturnType<typeof createEvaluationActivities> & ReturnType<typeof createRegistryActivities>;
 
@@ -72,7 +73,9 @@ beforeAll(async () => {
     const validation = await loadSplit(duck, { store }, features.splits.validation.uri, io);
     const meta = { featureSpecHash: io.hash, datasetVersion: 'test' };
     const trained = await trainMlp({ hidden: [16], epochs: 3, learningRate: 0.01, seed: 1 }, train, validation);
-    goodModelUri = (await exportRun(store, 'runs/good', trained.weights, trained.layers, [16], train, validation, meta)).modelUri;
+    const good = await exportRun(store, 'runs/good', trained.weights, trained.layers, [16], train, validation, meta);
+    goodModelUri = good.modelUri;
+    goodInt8Uri = good.int8ModelUri;
     // "Bad": the same architecture, never trained — what a broken training run would ship.
     const untrained = initVariables({ inputDim: train.dim, hidden: [16] }, new Rng(99));
     badModelUri = (await exportRun(store, 'runs/bad', snapshot(untrained), trained.layers, [16], train, validation, meta)).modelUri;
@@ -164,5 +167,57 @@ describe('evaluation and registration activities', () => {
     expect(result.champion).toBeNull();
     expect(result.notes?.[0]).toMatch(new RegExp(`^champion v${version} not compared: .*flights-v1`));
     expect(result.summary).toContain('skipped: no champion');
+  }, 60_000);
+
+  it('scores the int8 variant on the same rows, gates it against fp32, and registers it as the served build only when asked and passed', async () => {
+    const withInt8 = { ...input('runs/good-int8', goodModelUri), variants: { int8: { modelUri: goodInt8Uri, maxMetricDrop: 0.02 } } };
+    const result = (await env.run(acts.evaluateCandidate, withInt8)) as EvaluateCandidateResult;
+    const int8 = result.variants!.int8!;
+    expect(int8).toMatchObject({ metric: 'rocAuc', fp32: result.metrics.rocAuc, maxDrop: 0.02, modelUri: goodInt8Uri });
+    expect(int8.variant).toBe(int8.metrics.rocAuc);
+    expect(int8.drop).toBeCloseTo(int8.fp32 - int8.variant, 12);
+    expect(int8.passed).toBe(int8.drop <= 0.02);
+    expect(int8.sizeBytes).toBeLessThan(result.sizeBytes);
+    // A gate of 0 fails any int8 model that is worse at all; one that is not worse passes.
+    const strict = (await env.run(acts.evaluateCandidate, {
+      ...withInt8,
+      variants: { int8: { modelUri: goodInt8Uri, maxMetricDrop: 0 } },
+    })) as EvaluateCandidateResult;
+    expect(strict.variants!.int8!.passed).toBe(strict.variants!.int8!.drop <= 1e-12);
+
+    const registered = {
+      model: 'flights-variants',
+      runKey: 'runs/good-int8',
+      modelUri: goodModelUri,
+      featureSpecUri: features.featureSpecUri,
+      lineage: { datasetVersion: 'v', featureSpecHash: io.hash, params: {} },
+      metrics: result.metrics,
+      gateReportUri: result.gateReportUri,
+      reportUri: result.reportUri,
+      summary: result.summary,
+      variants: { int8: { ...int8, passed: true } },
+    };
+    const fp32 = (await env.run(acts.registerCandidate, registered)) as { version: number };
+    const served = (await env.run(acts.registerCandidate, { ...registered, runKey: 'runs/good-int8-served', servedVariant: 'int8' })) as {
+      version: number;
+    };
+    const failedGate = (await env.run(acts.registerCandidate, {
+      ...registered,
+      runKey: 'runs/good-int8-failed',
+      servedVariant: 'int8',
+      variants: { int8: { ...int8, passed: false } },
+    })) as { version: number };
+    const v1 = await registry.getVersion('flights-variants', fp32.version);
+    expect(v1.artifactUri).toBe(goodModelUri);
+    expect(v1.tags).toMatchObject({
+      'flywheel.variant': 'fp32',
+      'flywheel.variant.int8.uri': goodInt8Uri,
+      'flywheel.variant.fp32.uri': goodModelUri,
+    });
+    expect(v1.tags['flywheel.variant.int8.gate']).toMatch(/^passed: int8: rocAuc/);
+    const v2 = await registry.getVersion('flights-variants', served.version);
+    expect([v2.artifactUri, v2.tags['flywheel.variant']]).toEqual([goodInt8Uri, 'int8']);
+    const v3 = await registry.getVersion('flights-variants', failedGate.version);
+    expect([v3.artifactUri, v3.tags['flywheel.variant']]).toEqual([goodModelUri, 'fp32']);
   }, 60_000);
 });

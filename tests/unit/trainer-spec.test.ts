@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadModelSpec, parseModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { trainJobOf } from '../../lib/model-spec/train-job.ts';
+import { checkVariantGate } from '../../lib/evaluation/variant-gate.ts';
 import { checkModelSignature, exportMlpToOnnx } from '../../lib/onnx/index.ts';
 
 const base = {
@@ -115,5 +116,26 @@ describe('checkModelSignature', () => {
       /probabilities in \[0, 1\].*logits/,
     );
     await expect(checkModelSignature(bytes, { inputDim: 4, output: 'value', units: 1, kind: 'value' })).resolves.toBeUndefined();
+  });
+});
+
+describe('variants', () => {
+  it('defaults to an int8 gate of 0.01 served only on request, and refuses serving int8 from a trainer that has none', () => {
+    expect(parseModelSpec(base).variants).toEqual({ int8: { maxMetricDrop: 0.01, serve: false } });
+    expect(parseModelSpec({ ...base, variants: { int8: { serve: true } } }).variants.int8).toEqual({ maxMetricDrop: 0.01, serve: true });
+    expect(() =>
+      parseModelSpec({ ...base, trainer: { kind: 'onnx', model: 's3://b/m.onnx' }, variants: { int8: { serve: true } } }),
+    ).toThrow(/variants\.int8\.serve: only the built-in tfjs-mlp trainer exports an int8 variant/);
+  });
+
+  it('gates each task on its main metric: AUC and accuracy by difference, RMSE by ratio', () => {
+    expect(checkVariantGate('binary', { rocAuc: 0.8 }, { rocAuc: 0.795 }, 0.01)).toMatchObject({ metric: 'rocAuc', passed: true });
+    expect(checkVariantGate('binary', { rocAuc: 0.8 }, { rocAuc: 0.78 }, 0.01)).toMatchObject({ passed: false });
+    expect(checkVariantGate('multiclass', { accuracy: 0.6 }, { accuracy: 0.61 }, 0)).toMatchObject({ metric: 'accuracy', passed: true });
+    const rmse = checkVariantGate('regression', { rmse: 2 }, { rmse: 2.1 }, 0.04);
+    expect(rmse).toMatchObject({ metric: 'rmse', passed: false });
+    expect(rmse.drop).toBeCloseTo(0.05, 12);
+    expect(rmse.summary).toBe('int8: rmse 2.1000 vs fp32 2.0000 (increase 5.00% > 4.00%)');
+    expect(checkVariantGate('binary', { rocAuc: 0.8 }, {}, 0.01)).toMatchObject({ passed: false });
   });
 });
