@@ -16,23 +16,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { batchPredictWorkflow, type BatchManifest } from '../../lib/contracts/batch-predict.ts';
-import { dataArrivedSignal, retrainSignal, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
+import { retrainSignal, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 import type { RolloutEvidence, RolloutResult } from '../../lib/contracts/rollout.ts';
 import type { PostgresDatabase } from '../../lib/db/index.ts';
 import { withDuck } from '../../lib/data/duck.ts';
-import { arriveSourcePartitions } from '../../lib/data/lake.ts';
 import { createLogger } from '../../lib/log.ts';
 import { parseFeatureSpec } from '../../lib/features/tabular/index.ts';
-import { loadModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
+import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import type { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
-import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
+import {
+  arriveAll as arriveAllIn,
+  EXAMPLES,
+  exampleSpec as exampleSpecAt,
+  labelledRows,
+  labelledTraffic,
+  post,
+  startLifecycle as startLifecycleIn,
+  withRollout,
+  type Example,
+} from './example-world.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { LifecycleWorld, waitForStatus } from './lifecycle-helpers.ts';
 import { freePort, ROOT } from './processes.ts';
 import { getJson } from '../../lib/storage/index.ts';
-import { randomUUID } from 'node:crypto';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -47,60 +55,12 @@ let url: string;
 let key: string;
 const started: string[] = [];
 
-interface Example {
-  folder: string;
-  csv: string;
-  /** The input columns of a request, read from the CSV as the server wants them. */
-  select: string;
-}
-
-const EXAMPLES = {
-  weather: {
-    folder: 'weather',
-    csv: 'weather.csv',
-    select: `location, strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, precipitation::DOUBLE AS precipitation,
-             temp_max::DOUBLE AS temp_max, temp_min::DOUBLE AS temp_min, wind::DOUBLE AS wind`,
-  },
-  seattle: {
-    folder: 'seattle-temperature',
-    csv: 'seattle-weather-hourly-normals.csv',
-    select: `strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, pressure::DOUBLE AS pressure, wind::DOUBLE AS wind`,
-  },
-} satisfies Record<string, Example>;
-
 /** The example's spec under a name of this run, trained quickly, no drift monitor. */
-async function exampleSpec(example: Example, overrides: (spec: ModelSpec) => ModelSpec = (s) => s): Promise<ModelSpec> {
-  const spec = await loadModelSpec(join(ROOT, 'examples', example.folder, 'model.yaml'));
-  return overrides({
-    ...spec,
-    name: `${spec.name}-${tag}`,
-    data: { ...spec.data, dataset: `${spec.data.dataset}-${tag}` },
-    monitor: { ...spec.monitor, enabled: false },
-  });
-}
-
-/** Cuts every partition of the spec's source into the lake (as `flywheel data arrive --all
- * --spec` does) and returns the events, oldest first. */
-async function arriveAll(spec: ModelSpec): Promise<DataArrivedSignal[]> {
-  const data = { dataset: spec.data.dataset, source: spec.data.source!, partition: spec.data.partition!, time: spec.data.time! };
-  const arrived = await withDuck((duck) => arriveSourcePartitions(duck, { store }, data, 'all'));
-  return arrived.map(({ event }) => ({ eventId: event.eventId, dataset: event.dataset, partition: event.partition, uris: event.uris }));
-}
-
-/** Starts the lifecycle with every partition recorded and the last one starting the cycle. */
+const exampleSpec = (example: Example, overrides?: (spec: ModelSpec) => ModelSpec) =>
+  exampleSpecAt(join(ROOT, 'examples', example.folder, 'model.yaml'), tag, overrides);
+const arriveAll = (spec: ModelSpec) => arriveAllIn(store, spec);
 async function startLifecycle(spec: ModelSpec, events: readonly DataArrivedSignal[]): Promise<void> {
-  const workflowId = WORKFLOW_IDS.modelLifecycle(spec.name);
-  started.push(workflowId);
-  const [first, ...rest] = events;
-  await client.workflow.signalWithStart(modelLifecycle, {
-    workflowId,
-    taskQueue: TASK_QUEUES.cpu,
-    args: [spec],
-    signal: dataArrivedSignal,
-    signalArgs: [{ ...first!, retrain: rest.length === 0 }],
-  });
-  const handle = client.workflow.getHandle(workflowId);
-  for (const [i, e] of rest.entries()) await handle.signal(dataArrivedSignal, { ...e, retrain: i === rest.length - 1 });
+  started.push(await startLifecycleIn(client, spec, events));
 }
 
 /** `rows` rows of the example's CSV as request instances, and the same rows as a Parquet file. */
@@ -131,63 +91,6 @@ async function batchScore(model: string, datasetUri: string, id: string): Promis
     files.push(`'${path}'`);
   }
   return withDuck((duck) => duck.all<Record<string, unknown>>(`SELECT * FROM read_parquet([${files.join(', ')}]) ORDER BY row_number`));
-}
-
-async function post(url: string, path: string, key: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-/** A shadow step and a 50% canary, short holds, judged on a few dozen labelled requests per arm:
- * the first cycle has no champion and is promoted directly; a retrain walks these steps. */
-function withRollout(spec: ModelSpec): ModelSpec {
-  return {
-    ...spec,
-    rollout: {
-      steps: [
-        { shadow: true, weight: 0, hold: '2s' },
-        { shadow: false, weight: 50, hold: '2s' },
-      ],
-      analysis: { ...spec.rollout.analysis, interval: '1s', minSamples: 20, maxExtension: '90s', minLabels: 20, maxAccuracyDrop: 0.3 },
-    },
-  };
-}
-
-interface Traffic {
-  ok: number;
-  failed: string[];
-  stop(): Promise<void>;
-}
-
-/** Live traffic to `model`: one weather day per request with a random routing key, its true class
- * posted as feedback (naming the model, so the server checks it), about `rps` a second. */
-function labelledTraffic(model: string, rows: ReadonlyArray<{ instance: Record<string, unknown>; label: string }>, rps: number): Traffic {
-  const t: Traffic = { ok: 0, failed: [], stop: async () => undefined };
-  let running = true;
-  const loop = (async () => {
-    for (let i = 0; running; i++) {
-      const { instance, label } = rows[i % rows.length]!;
-      const res = await post(url, `/v1/models/${model}/predict`, key, { instances: [instance], routingKey: randomUUID() }).catch(
-        (err: unknown) => ({ status: 0, json: { error: String(err) } as Record<string, unknown> }),
-      );
-      if (res.status !== 200) t.failed.push(`${res.status} ${JSON.stringify(res.json).slice(0, 200)}`);
-      else {
-        t.ok++;
-        const fb = await post(url, '/v1/feedback', key, { requestId: res.json.requestId, label, model });
-        if (fb.status >= 300) t.failed.push(`feedback ${fb.status} ${JSON.stringify(fb.json).slice(0, 200)}`);
-      }
-      await new Promise((r) => setTimeout(r, 1000 / rps));
-    }
-  })();
-  t.stop = async () => {
-    running = false;
-    await loop;
-  };
-  return t;
 }
 
 beforeAll(async () => {
@@ -297,14 +200,8 @@ describe('bring your own data: two more datasets through the whole loop', () => 
 
   it('a retrained weather model walks its rollout on live labelled traffic, judged by online accuracy, and is promoted', async () => {
     const weather = await exampleSpec(EXAMPLES.weather, withRollout);
-    const rows = await withDuck(async (duck) => {
-      const csv = join(ROOT, 'node_modules/vega-datasets/data', EXAMPLES.weather.csv);
-      const got = await duck.all<Record<string, unknown>>(
-        `SELECT ${EXAMPLES.weather.select}, weather AS __class FROM read_csv('${csv}') WHERE date >= DATE '2015-06-01' ORDER BY date`,
-      );
-      return got.map(({ __class, ...instance }) => ({ instance, label: String(__class) }));
-    });
-    const traffic = labelledTraffic(weather.name, rows, 40);
+    const rows = await labelledRows(EXAMPLES.weather, `date >= DATE '2015-06-01'`);
+    const traffic = labelledTraffic({ url, key }, weather.name, rows, 40);
     try {
       await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(weather.name)).signal(retrainSignal, { reason: 'byo rollout test' });
       const done = await waitForStatus(client, weather.name, (s) => s.history.length >= 2, 300_000);

@@ -198,13 +198,17 @@ describe('evaluation and registration activities', () => {
       variants: { int8: { ...int8, passed: true } },
     };
     const fp32 = (await env.run(acts.registerCandidate, registered)) as { version: number };
-    const served = (await env.run(acts.registerCandidate, { ...registered, runKey: 'runs/good-int8-served', servedVariant: 'int8' })) as {
+    const served = (await env.run(acts.registerCandidate, {
+      ...registered,
+      runKey: 'runs/good-int8-served',
+      servedVariant: 'int8' as const,
+    })) as {
       version: number;
     };
     const failedGate = (await env.run(acts.registerCandidate, {
       ...registered,
       runKey: 'runs/good-int8-failed',
-      servedVariant: 'int8',
+      servedVariant: 'int8' as const,
       variants: { int8: { ...int8, passed: false } },
     })) as { version: number };
     const v1 = await registry.getVersion('flights-variants', fp32.version);
