@@ -9,7 +9,10 @@
 #   infra.sh env                      export lines that point Flywheel at these servers
 #
 # Services: temporal postgres s3 mlflow (default: all; mlflow brings up s3 first). `chromium`
-# (for the Web UI browser test) is a tool, not a server: `infra.sh provision chromium`.
+# (for the Web UI browser test) is a tool, not a server: `infra.sh provision chromium`. So is
+# `trainers`, the Python venv of the command trainers (.tools/trainers-venv, pinned by
+# examples/sklearn/requirements.txt); it is provisioned alongside any server too, because the
+# tests that start servers run the Python trainers.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/provision.sh"
@@ -21,7 +24,7 @@ cmd="${1:-status}"; shift || true
 services=("$@"); [ ${#services[@]} -eq 0 ] && services=("${ALL_SERVICES[@]}")
 
 for s in "${services[@]}"; do
-  case "$s" in temporal|postgres|s3|mlflow|chromium) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium)" ;; esac
+  case "$s" in temporal|postgres|s3|mlflow|chromium|trainers) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium trainers)" ;; esac
 done
 
 has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -33,6 +36,7 @@ service_ready() {
     s3) s3_ready ;;
     mlflow) mlflow_ready ;;
     chromium) chromium_bin >/dev/null ;;
+    trainers) trainers_current ;;
   esac
 }
 
@@ -46,8 +50,8 @@ timed() {
 }
 
 # Provisions what the chosen services need. Debian packages go one at a time (apt's lock); the
-# downloads and builds (Temporal wheel, versitygw with Go, MLflow's venv) run side by side, which
-# on a fresh two-core machine roughly halves the wait.
+# downloads and builds (Temporal wheel, versitygw with Go, MLflow's venv, the trainers venv) run
+# side by side, which on a fresh two-core machine roughly halves the wait.
 provision_services() {
   has postgres && { timed postgres provision_postgres || exit 1; }
   has chromium && { timed chromium provision_chromium || exit 1; }
@@ -55,6 +59,8 @@ provision_services() {
   has temporal && { timed temporal provision_temporal & pids+=($!); names+=(temporal); }
   { has s3 || has mlflow; } && { timed versitygw provision_versitygw & pids+=($!); names+=(versitygw); }
   has mlflow && { timed mlflow provision_mlflow & pids+=($!); names+=(mlflow); }
+  { has trainers || has temporal || has postgres || has s3 || has mlflow; } \
+    && { timed trainers provision_trainers & pids+=($!); names+=(trainers); }
   for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=("${names[$i]}"); done
   [ ${#failed[@]} -eq 0 ] || die "provisioning failed: ${failed[*]} (see the lines above)"
 }
@@ -94,6 +100,11 @@ case "$cmd" in
     [ -n "$cli" ] && echo "export TEMPORAL_CLI_PATH=$cli"
     [ -x "$(mlflow_venv)/bin/python" ] && echo "export FLYWHEEL_MLFLOW_PYTHON=$(mlflow_venv)/bin/python"
     chromium_bin >/dev/null && echo "export FLYWHEEL_CHROMIUM_PATH=$(chromium_bin)"
+    # The worker puts FLYWHEEL_TRAINER_PATH first on a command trainer's PATH, so `python3` is the venv's.
+    if [ -x "$(trainers_venv)/bin/python" ]; then
+      echo "export FLYWHEEL_TRAINER_PATH=$(trainers_venv)/bin"
+      echo "export FLYWHEEL_TRAINERS_PYTHON=$(trainers_venv)/bin/python"
+    fi
     echo "export FLYWHEEL_TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT"
     cat <<EOF
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT

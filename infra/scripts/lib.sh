@@ -101,3 +101,8 @@ temporal_bin() {
 }
 
 mlflow_venv() { echo "$TOOLS_DIR/mlflow-venv"; }
+
+# Python command trainers (examples/sklearn) and the Python test clients run in this venv; its
+# pins are examples/sklearn/requirements.txt.
+trainers_venv() { echo "$TOOLS_DIR/trainers-venv"; }
+trainers_requirements() { echo "$FLYWHEEL_ROOT/examples/sklearn/requirements.txt"; }

@@ -108,6 +108,44 @@ provision_mlflow() {
   die "no MLflow version out of ($MLFLOW_VERSIONS) could be installed"
 }
 
+# The pinned requirement lines (comments and blanks dropped): the venv's marker file holds them, so
+# editing requirements.txt reinstalls on the next provision and an unchanged file costs nothing.
+trainers_pins() { sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$(trainers_requirements)"; }
+
+# True when the venv exists and was installed from the current requirements.txt.
+trainers_current() {
+  local venv; venv="$(trainers_venv)"
+  [ -x "$venv/bin/python" ] && [ -f "$venv/.flywheel-requirements" ] \
+    && [ "$(cat "$venv/.flywheel-requirements")" = "$(trainers_pins)" ]
+}
+
+provision_trainers() {
+  local venv marker want attempt
+  venv="$(trainers_venv)"; marker="$venv/.flywheel-requirements"
+  [ -f "$(trainers_requirements)" ] || die "$(trainers_requirements) is missing"
+  trainers_current && return 0
+  want="$(trainers_pins)"
+  command -v python3 >/dev/null || die "python3 is needed for the trainers venv"
+  if [ -d "$venv" ]; then log "trainers venv out of date with $(trainers_requirements): rebuilding"; fi
+  # The marker is written last, so an install cut short is redone rather than trusted.
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  mkdir -p "$RUN_DIR"
+  # Registry hiccups are the usual failure on a fresh machine: a couple of retries before giving up.
+  for attempt in 1 2 3; do
+    log "installing the trainers venv into $venv (attempt $attempt: $(echo "$want" | paste -sd' ' -))"
+    if "$venv/bin/pip" install -q --disable-pip-version-check -r "$(trainers_requirements)" \
+        >"$RUN_DIR/trainers-pip.log" 2>&1; then
+      echo "$want" > "$marker"
+      log "trainers venv ready: $("$venv/bin/python" --version 2>&1), scikit-learn $("$venv/bin/python" -c 'import sklearn; print(sklearn.__version__)' 2>/dev/null)"
+      return 0
+    fi
+    log "pip install -r $(trainers_requirements) failed: $(grep -m1 ERROR "$RUN_DIR/trainers-pip.log" | cut -c1-200)"
+    [ "$attempt" -lt 3 ] && sleep $((attempt * 5))
+  done
+  die "the trainers venv could not be installed (full log: $RUN_DIR/trainers-pip.log)"
+}
+
 chromium_bin() { command -v chromium || command -v chromium-browser; }
 
 # Headless Chromium for the Web UI browser test (Debian's package; driven by playwright-core).
