@@ -3,6 +3,7 @@
 // built at runtime from a model's document (openapi-client-axios, one method per operationId)
 // calls the server and gets what the document promised; what the document forbids, the server refuses.
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { OpenAPIClientAxios, type OpenAPIClient, type OpenAPIV3_1, type UnknownOperationMethod } from 'openapi-client-axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
@@ -176,24 +177,34 @@ describe('a client generated from the model’s document (openapi-client-axios)'
     expect(predicted.headers['x-request-id']).toBe(predicted.data.requestId);
   });
 
-  it('what the document calls invalid, the server refuses with 400 in the documented error shape', async () => {
+  it('schema and server agree: what the document calls invalid gets 400, what it accepts gets 200', async () => {
     const api = await client();
     const doc = api.api.document as unknown as OpenApiDocument;
-    const instance = doc.components.schemas.Instance as { required: string[]; additionalProperties: boolean };
-    // Each breaks one rule the document states: an extra field, a missing column, a mistyped value, no instances.
+    // The document's own PredictRequest, checked by a JSON Schema 2020-12 validator.
+    const accepts = new Ajv2020({ strict: false }).compile({
+      $id: 'urn:flywheel:openapi',
+      components: doc.components,
+      $ref: '#/components/schemas/PredictRequest',
+    });
     const { destination: _dropped, ...missing } = valid[0]!;
-    const bodies = [
-      { instances: [{ ...valid[0], tail: 'N1' }] },
-      { instances: [missing] },
-      { instances: [{ ...valid[0], distance: 'far' }] },
-      { instances: [] },
-    ];
-    expect(instance.additionalProperties).toBe(false);
-    expect(instance.required).toContain('destination');
-    for (const body of bodies) {
+    const invalid = {
+      'an extra field': { instances: [{ ...valid[0], tail: 'N1' }] },
+      'a missing column': { instances: [missing] },
+      'a mistyped value': { instances: [{ ...valid[0], distance: 'far' }] },
+      'a zoned timestamp': { instances: [{ ...valid[0], date: '2001-01-01T10:00:00Z' }] },
+      'no instances': { instances: [] },
+      'an unknown body field': { instances: valid, limit: 3 },
+    };
+    for (const [what, body] of Object.entries(invalid)) {
+      expect(accepts(body), `the document refuses ${what}`).toBe(false);
       const res = await api.predict({ name: 'flights' }, body);
-      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.status, `the server refuses ${what}`).toBe(400);
       expect(res.data).toMatchObject({ error: { code: 'badRequest', message: expect.any(String) }, requestId: expect.any(String) });
+    }
+    const nulls = { date: null, distance: null, origin: null, destination: null };
+    for (const body of [{ instances: valid, routingKey: 'user-7' }, { instances: [nulls] }]) {
+      expect(accepts(body), JSON.stringify(accepts.errors)).toBe(true);
+      expect((await api.predict({ name: 'flights' }, body)).status).toBe(200);
     }
   });
 });
