@@ -4,6 +4,7 @@
 // GET /v1/models/{name}/openapi.json.
 import { z } from 'zod';
 import type { ModelIO } from '../../lib/features/tabular/model-io.ts';
+import { sourceColumn } from '../../lib/features/tabular/spec.ts';
 import { modelSchemaView } from '../model-schema.ts';
 import { errorBodySchema } from './response-schemas.ts';
 import type { RouteDoc, RouteResponseDoc } from './route-docs.ts';
@@ -203,14 +204,38 @@ export function openApiDocument(docs: ReadonlyArray<readonly RouteDoc[]>, option
   return options.model ? forModel(document, options.model) : document;
 }
 
+/** Known categories shown per column: a hint for client authors, not a rule (enums would be
+ * wrong: a category outside the vocabulary is accepted and encoded as unseen). */
+const MAX_EXAMPLE_CATEGORIES = 20;
+
+/** Each categorical input column's fitted vocabulary (a column read by two features: the first's). */
+function vocabularies(io: ModelIO): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  io.fitted.spec.features.forEach((def, i) => {
+    const state = io.fitted.state[i];
+    const column = sourceColumn(def);
+    if (def.kind === 'categorical' && state?.kind === 'categorical' && state.vocabulary?.length && !out.has(column))
+      out.set(column, state.vocabulary);
+  });
+  return out;
+}
+
 /** The prediction variants by task; the model's keeps its place, the others leave. */
 const PREDICTIONS = { binary: 'BinaryPrediction', multiclass: 'MulticlassPrediction', regression: 'RegressionPrediction' } as const;
 
 function forModel(document: OpenApiDocument, model: NonNullable<OpenApiOptions['model']>): OpenApiDocument {
   const view = modelSchemaView(model.name, model.version, model.io);
   const schemas = { ...document.components.schemas };
+  const properties = view.instanceSchema.properties as Record<string, JsonSchema>;
+  const categories = vocabularies(model.io);
   schemas.Instance = {
     ...view.instanceSchema,
+    properties: Object.fromEntries(
+      Object.entries(properties).map(([column, schema]) => {
+        const known = categories.get(column);
+        return [column, known ? { ...schema, examples: known.slice(0, MAX_EXAMPLE_CATEGORIES) } : schema];
+      }),
+    ),
     description: `An instance for ${model.name} v${model.version}: every column its fitted features read (null for a missing value), and no other field. Strings are at most 4096 characters with no NUL or unpaired surrogate; a category outside the fitted vocabulary is encoded as unseen.`,
     examples: [view.example],
   };

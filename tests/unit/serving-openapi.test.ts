@@ -107,7 +107,7 @@ describe('a model’s document', () => {
     const res = await getJson('/v1/models/flights/openapi.json', { 'x-api-key': key });
     expect(res.status).toBe(200);
     const doc = res.body as unknown as OpenApiDocument;
-    const instance = doc.components.schemas.Instance as { required: string[]; properties: Record<string, { type: string[] }> };
+    const instance = doc.components.schemas.Instance as { required: string[]; properties: Record<string, Record<string, unknown>> };
     expect(instance).toMatchObject({
       type: 'object',
       additionalProperties: false,
@@ -115,6 +115,9 @@ describe('a model’s document', () => {
     });
     expect(instance.properties.distance?.type).toEqual(['number', 'null']);
     expect(instance.properties.date).toMatchObject({ type: ['string', 'null'], pattern: expect.any(String) });
+    // Categories are examples, not an enum: an unseen one is accepted (encoded as unseen).
+    expect(instance.properties.origin).toMatchObject({ type: ['string', 'integer', 'null'], examples: expect.arrayContaining(['SFO']) });
+    expect(instance.properties.origin).not.toHaveProperty('enum');
     expect(doc.components.schemas.Prediction).toMatchObject({ $ref: '#/components/schemas/BinaryPrediction' });
     expect(doc.components.schemas.MulticlassPrediction).toBeUndefined();
     expect(doc.components.schemas.RegressionPrediction).toBeUndefined();
