@@ -5,7 +5,10 @@ import { z } from 'zod';
 import type { ServingErrorBody, ServingRoute } from '../../lib/contracts/serving-admin.ts';
 import { ERROR_CODES, type ErrorCode } from '../errors.ts';
 
-const version = z.number().int().meta({ description: 'Model version' });
+const version = z.number().int().positive().meta({ description: 'Model version' });
+
+/** An ISO 8601 instant the server wrote (`Date#toISOString`); stated as a format, not zod's regex. */
+const instant = z.string().meta({ format: 'date-time' });
 
 export const errorBodySchema = z
   .object({
@@ -99,7 +102,7 @@ export const routingSchema = z
     canary: z.object({ version, weight: z.number().min(0).max(1) }).nullable(),
     shadow: z.object({ version }).nullable(),
     updatedBy: z.string().nullable().meta({ description: 'Who changed it last (an API key name)' }),
-    updatedAt: z.iso.datetime().nullable(),
+    updatedAt: instant.nullable(),
   })
   .meta({ id: 'Routing' });
 
@@ -109,15 +112,15 @@ const jobPredictionsSchema = z.object({
   requestId: z.string(),
   model: z.string(),
   predictions: z.array(z.record(z.string(), z.unknown())).meta({ description: 'As a predict answers, without cached' }),
-  completedAt: z.iso.datetime(),
+  completedAt: instant,
   webhook: z.object({ delivered: z.boolean(), error: z.string().optional() }).optional(),
 });
 
 export const jobSchema = z
   .discriminatedUnion('status', [
-    z.object({ jobId: z.string(), status: z.literal('running'), startedAt: z.iso.datetime() }),
-    z.object({ jobId: z.string(), status: z.literal('completed'), startedAt: z.iso.datetime(), result: jobPredictionsSchema }),
-    z.object({ jobId: z.string(), status: z.literal('failed'), startedAt: z.iso.datetime(), error: z.string() }),
+    z.object({ jobId: z.string(), status: z.literal('running'), startedAt: instant }),
+    z.object({ jobId: z.string(), status: z.literal('completed'), startedAt: instant, result: jobPredictionsSchema }),
+    z.object({ jobId: z.string(), status: z.literal('failed'), startedAt: instant, error: z.string() }),
   ])
   .meta({ id: 'Job' });
 
