@@ -1,358 +1,289 @@
-// The OpenAPI 3.1 description of the HTTP API, served at GET /openapi.json. A unit test checks
-// that every route the app registers is described here and nothing else.
+// The OpenAPI 3.1 document, generated from the route modules' RouteDocs: the same zod schemas the
+// server validates with, converted by zod's own JSON Schema output. Served generic at GET
+// /openapi.json, and per model (its instance columns and its task's prediction written out) at
+// GET /v1/models/{name}/openapi.json.
+import { z } from 'zod';
+import type { ModelIO } from '../../lib/features/tabular/model-io.ts';
+import { sourceColumn } from '../../lib/features/tabular/spec.ts';
+import { modelSchemaView } from '../model-schema.ts';
+import { errorBodySchema } from './response-schemas.ts';
+import type { RouteDoc, RouteResponseDoc } from './route-docs.ts';
 
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
+type JsonSchema = Record<string, unknown>;
 
-const modelParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'Registered model name' };
-const secured = [{ apiKey: [] }, { bearer: [] }];
-
-export const OPENAPI = {
-  openapi: '3.1.0',
-  info: {
-    title: 'Flywheel inference server',
-    version: '1',
-    description:
-      'Serves registered ONNX models with dynamic batching, champion/canary routing, a response cache, async jobs, a prediction log, API keys and rate limits. Every response carries `x-request-id`.',
-  },
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
   components: {
-    securitySchemes: {
-      apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-      bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer fw_… (create with `flywheel keys create`)' },
+    securitySchemes: Record<string, unknown>;
+    headers: Record<string, unknown>;
+    schemas: Record<string, JsonSchema>;
+  };
+  tags: { name: string; description: string }[];
+  paths: Record<string, Record<string, OperationObject>>;
+}
+
+export interface OperationObject {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  security: Array<Record<string, string[]>>;
+  parameters?: ParameterObject[];
+  requestBody?: { required: true; content: Record<string, { schema: JsonSchema }> };
+  responses: Record<string, ResponseObject>;
+}
+
+interface ParameterObject {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required: boolean;
+  schema: JsonSchema;
+  description?: string;
+}
+
+interface ResponseObject {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema: JsonSchema }>;
+}
+
+export interface OpenApiOptions {
+  /**
+   * Write the document for one served model: its version's input columns as the `Instance`
+   * schema, its task's prediction as the only `Prediction`, and `{name}` fixed to it.
+   * @default undefined (the generic document: any model)
+   */
+  model?: { name: string; version: number; io: ModelIO };
+}
+
+const INFO_DESCRIPTION =
+  'Serves registered ONNX models with dynamic batching, champion/canary routing, a response cache, async jobs, a prediction log, API keys and rate limits. Every response carries `x-request-id`. Generated from the schemas the server validates with; GET /v1/models/{name}/openapi.json is this document written out for one model (its input columns and its prediction).';
+
+const TAGS = [
+  { name: 'predict', description: 'Predictions, model schemas and async jobs (scope predict)' },
+  { name: 'feedback', description: 'Delayed ground truth (scope feedback)' },
+  { name: 'admin', description: 'Canary, shadow and hot swaps (scope admin)' },
+  { name: 'events', description: 'Data arrival (scope events)' },
+  { name: 'ops', description: 'Health, readiness, metrics and this document (no key)' },
+];
+
+/** What the generator adds to a secured route that does not say otherwise. */
+const AUTH_ERRORS: Record<number, string> = {
+  401: 'Missing or invalid API key',
+  429: 'Rate limit exceeded (Retry-After)',
+};
+
+const ref = (id: string) => `#/components/schemas/${id}`;
+
+/** `$ref`s zod writes into `$defs`, pointed at the document's components instead. */
+function rewriteRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteRefs);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value))
+    out[key] = key === '$ref' && typeof inner === 'string' ? inner.replace(/^#\/\$defs\//, '#/components/schemas/') : rewriteRefs(inner);
+  return out;
+}
+
+/** Converts zod schemas, collecting the named ones (those with a meta `id`) as components. */
+function createConverter(components: Record<string, JsonSchema>) {
+  return function convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    // Refinements and transforms are code: they vanish (unrepresentable: 'any'), and a schema
+    // that checks in code states the rule in its meta instead (see `instanceSchema`).
+    const json = rewriteRefs(z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' })) as JsonSchema;
+    const { $schema: _dialect, $defs, ...root } = json;
+    for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
+      const seen = components[id];
+      // One name, two shapes (say, an id used in a request and a response whose input and output
+      // differ) would make every reference ambiguous.
+      if (seen && JSON.stringify(seen) !== JSON.stringify(def))
+        throw new Error(`schema id ${id} converts to two different JSON Schemas (${io}); give them different ids`);
+      components[id] = def;
+    }
+    return root;
+  };
+}
+
+function parametersOf(schema: z.ZodType | undefined, where: ParameterObject['in'], convert: ReturnType<typeof createConverter>) {
+  if (!schema) return [];
+  const json = convert(schema, 'input');
+  const required = new Set((json.required as string[] | undefined) ?? []);
+  return Object.entries((json.properties ?? {}) as Record<string, JsonSchema>).map(([name, property]): ParameterObject => {
+    const { description, ...rest } = property;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || required.has(name),
+      schema: rest,
+      ...(typeof description === 'string' ? { description } : {}),
+    };
+  });
+}
+
+function responseOf(status: number, doc: RouteResponseDoc, convert: ReturnType<typeof createConverter>): ResponseObject {
+  const headers = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
+  const schema = doc.schema ? convert(doc.schema, 'output') : status >= 400 ? { $ref: ref('Error') } : undefined;
+  return {
+    description: doc.description,
+    headers,
+    ...(schema ? { content: { [doc.contentType ?? 'application/json']: { schema } } } : {}),
+  };
+}
+
+function operationOf(doc: RouteDoc, convert: ReturnType<typeof createConverter>): OperationObject {
+  const responses: Record<number, RouteResponseDoc> = { ...doc.responses };
+  if (doc.scope !== 'none') {
+    for (const [status, description] of Object.entries(AUTH_ERRORS)) responses[Number(status)] ??= { description };
+    responses[403] ??= { description: `Key lacks the ${doc.scope} scope` };
+  }
+  const parameters = [
+    ...parametersOf(doc.params, 'path', convert),
+    ...parametersOf(doc.query, 'query', convert),
+    ...parametersOf(doc.headers, 'header', convert),
+  ];
+  const scopeNote = doc.scope === 'none' ? 'No API key needed.' : `Needs an API key with the \`${doc.scope}\` scope.`;
+  return {
+    operationId: doc.operationId,
+    summary: doc.summary,
+    description: doc.description ? `${doc.description}\n\n${scopeNote}` : scopeNote,
+    ...(doc.tags ? { tags: doc.tags } : {}),
+    // OpenAPI 3.1 lets a non-OAuth requirement list roles: the key's scope is that role.
+    security: doc.scope === 'none' ? [] : [{ apiKey: [doc.scope] }, { bearer: [doc.scope] }],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(doc.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(doc.body, 'input') } } } } : {}),
+    responses: Object.fromEntries(
+      Object.entries(responses)
+        .sort(([a], [b]) => Number(a) - Number(b))
+        .map(([status, response]) => [status, responseOf(Number(status), response, convert)]),
+    ),
+  };
+}
+
+/** `/v1/models/:name/predict` → `/v1/models/{name}/predict`. */
+export function openApiPath(url: string): string {
+  return url.replace(/:(\w+)/g, '{$1}');
+}
+
+/**
+ * The document for every route in `docs` (one list per route module; the order is the
+ * document's). Throws on a repeated operationId or method+path: a generated client would lose one.
+ */
+export function openApiDocument(docs: ReadonlyArray<readonly RouteDoc[]>, options: OpenApiOptions = {}): OpenApiDocument {
+  const schemas: Record<string, JsonSchema> = {};
+  const convert = createConverter(schemas);
+  // Error responses point at the error body whether or not a route named its schema.
+  convert(errorBodySchema, 'output');
+  const paths: OpenApiDocument['paths'] = {};
+  const operationIds = new Set<string>();
+  for (const doc of docs.flat()) {
+    if (operationIds.has(doc.operationId)) throw new Error(`operationId ${doc.operationId} is used twice`);
+    operationIds.add(doc.operationId);
+    const path = openApiPath(doc.url);
+    const item = (paths[path] ??= {});
+    const method = doc.method.toLowerCase();
+    if (item[method]) throw new Error(`${doc.method} ${doc.url} is documented twice`);
+    item[method] = operationOf(doc, convert);
+  }
+  const document: OpenApiDocument = {
+    openapi: '3.1.0',
+    info: { title: 'Flywheel inference server', version: '1', description: INFO_DESCRIPTION },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (create with `flywheel keys create`)' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer fw_… (create with `flywheel keys create`)' },
+      },
+      headers: {
+        RequestId: { description: "The request's id (a prediction's is the one feedback quotes)", schema: { type: 'string' } },
+      },
+      schemas,
     },
-    schemas: {
-      Instance: {
-        type: 'object',
-        description:
-          "The served model's input columns by name: every column its fitted features read (null for a missing value), and no other field. Which columns, and what each holds, differ by model: GET /v1/models/{name}/schema lists them with an example instance. Values are null, booleans, finite numbers, strings (at most 4096 characters, no NUL or unpaired surrogate; timestamps are naive, like 2001-03-04T13:45:00) or flat arrays of numbers (vector features); a category outside the fitted vocabulary is encoded as unseen.",
-        maxProperties: 512,
-        additionalProperties: {
-          type: ['string', 'number', 'boolean', 'null', 'array'],
-          items: { type: ['number', 'null'] },
+    tags: TAGS,
+    paths,
+  };
+  return options.model ? forModel(document, options.model) : document;
+}
+
+/** Known categories shown per column: a hint for client authors, not a rule (enums would be
+ * wrong: a category outside the vocabulary is accepted and encoded as unseen). */
+const MAX_EXAMPLE_CATEGORIES = 20;
+
+/** Each categorical input column's fitted vocabulary (a column read by two features: the first's). */
+function vocabularies(io: ModelIO): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  io.fitted.spec.features.forEach((def, i) => {
+    const state = io.fitted.state[i];
+    const column = sourceColumn(def);
+    if (def.kind === 'categorical' && state?.kind === 'categorical' && state.vocabulary?.length && !out.has(column))
+      out.set(column, state.vocabulary);
+  });
+  return out;
+}
+
+/** The prediction variants by task; the model's keeps its place, the others leave. */
+const PREDICTIONS = { binary: 'BinaryPrediction', multiclass: 'MulticlassPrediction', regression: 'RegressionPrediction' } as const;
+
+function forModel(document: OpenApiDocument, model: NonNullable<OpenApiOptions['model']>): OpenApiDocument {
+  const view = modelSchemaView(model.name, model.version, model.io);
+  const schemas = { ...document.components.schemas };
+  const properties = view.instanceSchema.properties as Record<string, JsonSchema>;
+  const categories = vocabularies(model.io);
+  schemas.Instance = {
+    ...view.instanceSchema,
+    properties: Object.fromEntries(
+      Object.entries(properties).map(([column, schema]) => {
+        const known = categories.get(column);
+        return [column, known ? { ...schema, examples: known.slice(0, MAX_EXAMPLE_CATEGORIES) } : schema];
+      }),
+    ),
+    description: `An instance for ${model.name} v${model.version}: every column its fitted features read (null for a missing value), and no other field. Strings are at most 4096 characters with no NUL or unpaired surrogate; a category outside the fitted vocabulary is encoded as unseen.`,
+    examples: [view.example],
+  };
+  const kind = model.io.task.kind;
+  for (const [task, id] of Object.entries(PREDICTIONS)) if (task !== kind) delete schemas[id];
+  const own = PREDICTIONS[kind];
+  if (model.io.task.kind === 'multiclass') {
+    const classes = [...model.io.task.classes];
+    const base = schemas[own] as JsonSchema & { properties: Record<string, JsonSchema> };
+    schemas[own] = {
+      ...base,
+      properties: {
+        ...base.properties,
+        class: { ...base.properties.class, enum: classes },
+        probabilities: {
+          ...base.properties.probabilities,
+          properties: Object.fromEntries(classes.map((c) => [c, { type: 'number', minimum: 0, maximum: 1 }])),
+          required: classes,
         },
       },
-      PredictRequest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['instances'],
-        properties: {
-          instances: {
-            type: 'array',
-            minItems: 1,
-            items: { $ref: '#/components/schemas/Instance' },
-            description: 'At most FLYWHEEL_SERVE_MAX_INSTANCES',
-          },
-          routingKey: { type: 'string', description: 'Sticky canary routing key (or header X-Routing-Key)' },
-        },
-      },
-      Prediction: {
-        description: "By the model's task (GET /v1/models/{name}/schema says which): binary, multiclass or regression.",
-        oneOf: [
-          {
-            type: 'object',
-            title: 'binary',
-            required: ['probability', 'version', 'cached'],
-            properties: {
-              probability: { type: 'number', minimum: 0, maximum: 1, description: 'P(label = 1)' },
-              version: { type: 'integer', description: 'Model version that served it' },
-              cached: { type: 'boolean' },
-            },
-          },
-          {
-            type: 'object',
-            title: 'multiclass',
-            required: ['class', 'probabilities', 'version', 'cached'],
-            properties: {
-              class: { type: 'string', description: 'The most probable class' },
-              probabilities: { type: 'object', additionalProperties: { type: 'number' }, description: 'P(class) for every class' },
-              version: { type: 'integer' },
-              cached: { type: 'boolean' },
-            },
-          },
-          {
-            type: 'object',
-            title: 'regression',
-            required: ['value', 'version', 'cached'],
-            properties: { value: { type: 'number' }, version: { type: 'integer' }, cached: { type: 'boolean' } },
-          },
-        ],
-      },
-      ModelSchema: {
-        type: 'object',
-        required: ['model', 'version', 'task', 'predictionFields', 'inputs', 'instanceSchema', 'example'],
-        properties: {
-          model: { type: 'string' },
-          version: { type: 'integer', description: 'The champion version whose fitted features these are' },
-          task: { enum: ['binary', 'multiclass', 'regression'] },
-          classes: { type: 'array', items: { type: 'string' }, description: 'Multiclass: the classes, in output order' },
-          predictionFields: { type: 'array', items: { type: 'string' } },
-          inputs: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['name', 'kind'],
-              properties: {
-                name: { type: 'string' },
-                kind: { type: 'string', description: 'number, string, boolean, timestamp or vector[<length>]' },
-              },
-            },
-          },
-          instanceSchema: { type: 'object', description: 'The instance as a JSON Schema (strict: no other fields)' },
-          example: { type: 'object', description: 'A valid instance built from the fitted features' },
-        },
-      },
-      PredictResponse: {
-        type: 'object',
-        required: ['requestId', 'model', 'predictions'],
-        properties: {
-          requestId: { type: 'string' },
-          model: { type: 'string' },
-          predictions: { type: 'array', items: { $ref: '#/components/schemas/Prediction' } },
-        },
-      },
-      JobRequest: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['instances'],
-        properties: {
-          instances: {
-            type: 'array',
-            minItems: 1,
-            items: { $ref: '#/components/schemas/Instance' },
-            description: 'At most 10 × FLYWHEEL_SERVE_MAX_INSTANCES',
-          },
-          routingKey: { type: 'string' },
-          webhookUrl: {
-            type: 'string',
-            format: 'uri',
-            description:
-              'POSTed {jobId, status, result} on completion, signed (X-Flywheel-Signature: v1=HMAC-SHA256 of "<X-Flywheel-Timestamp>.<body>"); must be a public address unless the server allow-lists it',
-          },
-        },
-      },
-      Job: {
-        type: 'object',
-        required: ['jobId', 'status'],
-        properties: {
-          jobId: { type: 'string', examples: ['job-3f0c…'] },
-          status: { enum: ['running', 'completed', 'failed'] },
-          startedAt: { type: 'string', format: 'date-time' },
-          result: {
-            type: 'object',
-            description: 'When completed: requestId, model, predictions (as a predict answers, without cached), completedAt, webhook',
-          },
-          error: { type: 'string', description: 'When failed' },
-        },
-      },
-      Feedback: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['requestId', 'label'],
-        properties: {
-          requestId: {
-            type: 'string',
-            description: 'The requestId a prediction answered with (a namespaced <keyId>:<id> only from that key)',
-          },
-          instance: { type: 'integer', minimum: 0, default: 0 },
-          label: {
-            type: ['number', 'string'],
-            description: 'The true outcome: binary 0 or 1, a regression value, or a multiclass class name (stored as label_class)',
-          },
-          model: {
-            type: 'string',
-            description:
-              'The model that served the prediction: the label is then checked against its task (binary 0/1, one of its classes, a finite number)',
-          },
-        },
-      },
-      Routing: {
-        type: 'object',
-        properties: {
-          model: { type: 'string' },
-          champion: { type: 'object', properties: { version: { type: 'integer' } } },
-          canary: {
-            type: ['object', 'null'],
-            properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } },
-          },
-          shadow: { type: ['object', 'null'], properties: { version: { type: 'integer' } } },
-          updatedBy: { type: ['string', 'null'] },
-          updatedAt: { type: ['string', 'null'], format: 'date-time' },
-        },
-      },
-      RoutingChange: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'Omitted fields keep their value; null clears.',
-        properties: {
-          canary: {
-            type: ['object', 'null'],
-            properties: { version: { type: 'integer' }, weight: { type: 'number', minimum: 0, maximum: 1 } },
-          },
-          shadow: { type: ['object', 'null'], properties: { version: { type: 'integer' } } },
-        },
-      },
-      DataArrived: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['dataset', 'partition', 'uris'],
-        properties: {
-          eventId: { type: 'string', description: 'Stable id; unset: derived from dataset, partition and URIs' },
-          dataset: { type: 'string', examples: ['sales'] },
-          partition: { type: 'string', examples: ['2001-03'] },
-          uris: { type: 'array', minItems: 1, items: { type: 'string', description: 'file:// or s3:// URI' } },
-          retrain: { type: 'boolean', default: true, description: 'false: record the partition for the next cycle without starting one' },
-        },
-      },
-      Error: {
-        type: 'object',
-        required: ['error', 'requestId'],
-        properties: {
-          error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-          requestId: { type: 'string' },
-        },
-      },
+    };
+  }
+  schemas.Prediction = { $ref: ref(own), description: `${model.name} is a ${kind} model.` };
+  const paths = Object.fromEntries(
+    Object.entries(document.paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(Object.entries(item).map(([method, operation]) => [method, withModelName(operation, model.name)])),
+    ]),
+  );
+  return {
+    ...document,
+    info: {
+      ...document.info,
+      title: `Flywheel inference server: ${model.name} v${model.version}`,
+      description: `${document.info.description}\n\nWritten out for ${model.name} v${model.version} (its champion when the document was made: the document changes with the champion).`,
     },
-  },
-  paths: {
-    '/v1/models/{name}/predict': {
-      post: {
-        summary: 'Predict for one or many instances',
-        security: secured,
-        parameters: [modelParam, { name: 'X-Routing-Key', in: 'header', schema: { type: 'string' } }],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictRequest' } } } },
-        responses: {
-          200: {
-            description: 'Predictions',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/PredictResponse' } } },
-          },
-          400: errorResponse('Malformed JSON, or an invalid, missing or unknown field (up to five named: instances[i].<field>)'),
-          401: errorResponse('Missing or invalid API key'),
-          403: errorResponse('Key lacks the predict scope'),
-          404: errorResponse('Model not served'),
-          413: errorResponse('Body too large'),
-          415: errorResponse('Not application/json'),
-          429: errorResponse('Rate limit exceeded (Retry-After)'),
-          503: errorResponse('Overloaded: the queue is full (Retry-After)'),
-          504: errorResponse('Waited longer than FLYWHEEL_SERVE_TIMEOUT_MS'),
-        },
-      },
-    },
-    '/v1/models/{name}/schema': {
-      get: {
-        summary: 'What the served model reads and predicts: its input columns with kinds, task, classes and an example instance',
-        security: secured,
-        parameters: [modelParam],
-        responses: {
-          200: { description: 'Model schema', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelSchema' } } } },
-          401: errorResponse('Missing or invalid API key'),
-          404: errorResponse('Model not served'),
-          503: errorResponse('Champion not loaded yet (Retry-After)'),
-        },
-      },
-    },
-    '/v1/models': {
-      get: {
-        summary: 'Models served and their routing',
-        security: secured,
-        responses: { 200: { description: 'Served models' }, 401: errorResponse('Missing or invalid API key') },
-      },
-    },
-    '/v1/models/{name}/jobs': {
-      post: {
-        summary: 'Submit an async inference job',
-        security: secured,
-        parameters: [modelParam],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/JobRequest' } } } },
-        responses: {
-          202: {
-            description: 'Accepted; poll the Location',
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } },
-          },
-          400: errorResponse('Invalid body, or instances the champion cannot read (fields named as a predict would)'),
-          404: errorResponse('Model not served'),
-          503: errorResponse('Workflow service unreachable'),
-        },
-      },
-    },
-    '/v1/jobs/{id}': {
-      get: {
-        summary: 'Status and result of an async job',
-        security: secured,
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: {
-          200: { description: 'Job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } },
-          404: errorResponse('No such job'),
-        },
-      },
-    },
-    '/v1/feedback': {
-      post: {
-        summary: 'Store delayed ground truth for a prediction (scope feedback)',
-        security: secured,
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Feedback' } } } },
-        responses: {
-          202: { description: 'Stored' },
-          400: errorResponse("Invalid body, not a request id this server issued, or a label that does not suit the named model's task"),
-          404: errorResponse('The named model is not served'),
-          403: errorResponse("Key lacks the feedback scope, or the id is another key's"),
-          503: errorResponse('Database unreachable'),
-        },
-      },
-    },
-    '/v1/admin/models/{name}/routing': {
-      get: {
-        summary: 'Current routing',
-        security: secured,
-        parameters: [modelParam],
-        responses: {
-          200: { description: 'Routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } },
-          403: errorResponse('Key lacks the admin scope'),
-        },
-      },
-      put: {
-        summary: 'Set canary weight and shadow (persisted; every replica follows)',
-        security: secured,
-        parameters: [modelParam],
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RoutingChange' } } } },
-        responses: {
-          200: { description: 'New routing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Routing' } } } },
-          400: errorResponse('Invalid change'),
-          404: errorResponse('Unknown model or version'),
-        },
-      },
-    },
-    '/v1/admin/models/{name}/reload': {
-      post: {
-        summary: 'Re-read registry aliases now (hot swap)',
-        security: secured,
-        parameters: [modelParam],
-        responses: { 200: { description: 'Routing after reload' }, 409: errorResponse('The new version was refused') },
-      },
-    },
-    '/v1/events/data-arrived': {
-      post: {
-        summary: 'New data arrived: signal-with-start every model lifecycle that consumes the dataset',
-        security: secured,
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/DataArrived' } } } },
-        responses: {
-          202: { description: 'Delivered: {eventId, models}' },
-          400: errorResponse('Invalid body'),
-          403: errorResponse('Key lacks the events scope'),
-          503: errorResponse('Workflow service unreachable (retry with the same eventId)'),
-        },
-      },
-    },
-    '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Process is up' } } } },
-    '/readyz': {
-      get: {
-        summary:
-          'Readiness: every served model has a loaded champion (predictions need nothing else); the body also shows whether the database answers (database), and the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)',
-        responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready (reasons in the body)' } },
-      },
-    },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format' } } } },
-    '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
-  },
-} as const;
+    components: { ...document.components, schemas },
+    paths,
+  };
+}
+
+/** The `{name}` path parameter fixed to the model the document is for. */
+function withModelName(operation: OperationObject, name: string): OperationObject {
+  if (!operation.parameters) return operation;
+  return {
+    ...operation,
+    parameters: operation.parameters.map((p) =>
+      p.in === 'path' && p.name === 'name' ? { ...p, schema: { ...p.schema, enum: [name] } } : p,
+    ),
+  };
+}

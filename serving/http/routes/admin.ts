@@ -5,7 +5,51 @@ import type { ServingRoute } from '../../../lib/contracts/serving-admin.ts';
 import type { ServedModel } from '../../models.ts';
 import { ServingError } from '../../errors.ts';
 import type { ServingContext } from '../context.ts';
-import { parseBody, routingBodySchema } from '../schemas.ts';
+import { routingSchema } from '../response-schemas.ts';
+import type { RouteDoc } from '../route-docs.ts';
+import { modelParamsSchema, parseBody, routingBodySchema } from '../schemas.ts';
+
+export const ADMIN_ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'GET',
+    url: '/v1/admin/models/:name/routing',
+    operationId: 'getRouting',
+    summary: 'Current routing: champion, canary and shadow, who changed it and when',
+    tags: ['admin'],
+    scope: 'admin',
+    params: modelParamsSchema,
+    responses: { 200: { description: 'Routing', schema: routingSchema }, 404: { description: 'Model not served' } },
+  },
+  {
+    method: 'PUT',
+    url: '/v1/admin/models/:name/routing',
+    operationId: 'setRouting',
+    summary: 'Set canary weight and shadow (persisted; every replica follows)',
+    tags: ['admin'],
+    scope: 'admin',
+    params: modelParamsSchema,
+    body: routingBodySchema,
+    responses: {
+      200: { description: 'New routing', schema: routingSchema },
+      400: { description: 'Invalid change (a canary must be another version than the champion)' },
+      404: { description: 'Unknown model or version' },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/admin/models/:name/reload',
+    operationId: 'reloadModel',
+    summary: 'Re-read registry aliases now (hot swap)',
+    tags: ['admin'],
+    scope: 'admin',
+    params: modelParamsSchema,
+    responses: {
+      200: { description: 'Routing after reload', schema: routingSchema },
+      404: { description: 'Model not served' },
+      409: { description: 'The new version was refused' },
+    },
+  },
+];
 
 function routingView(m: ServedModel): ServingRoute {
   return {

@@ -2,6 +2,7 @@
 // request id — only for ids this server issued. The label is a number (binary 0/1, a regression
 // value) or a class name (multiclass); naming the model checks it against the model's task.
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
 import { DependencyUnavailableError } from '../../../lib/resilience/breaker.ts';
 import type { Task } from '../../../lib/tasks/task.ts';
 import { ServingError } from '../../errors.ts';
@@ -9,7 +10,30 @@ import { storedLabel } from '../../feedback-label.ts';
 import { championOf } from '../../predictor.ts';
 import { labelRequestIdProblem } from '../../request-ids.ts';
 import type { ServingContext } from '../context.ts';
+import { feedbackStoredSchema } from '../response-schemas.ts';
+import type { RouteDoc } from '../route-docs.ts';
 import { feedbackBodySchema, parseBody } from '../schemas.ts';
+
+export const FEEDBACK_ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'POST',
+    url: '/v1/feedback',
+    operationId: 'postFeedback',
+    summary: 'Store delayed ground truth for a prediction',
+    description:
+      'Joined to the prediction log by request id, only for ids this server issued. A label may arrive again: the latest wins, and who sent it is kept.',
+    tags: ['feedback'],
+    scope: 'feedback',
+    body: feedbackBodySchema,
+    responses: {
+      202: { description: 'Stored', schema: feedbackStoredSchema },
+      400: { description: "Invalid body, not a request id this server issued, or a label that does not suit the named model's task" },
+      403: { description: "Key lacks the feedback scope, or the id is another key's" },
+      404: { description: 'The named model is not served' },
+      503: { description: 'Database unreachable, or the named model not loaded yet (Retry-After)' },
+    },
+  },
+];
 
 export function registerFeedbackRoutes(app: FastifyInstance, ctx: ServingContext): void {
   /** The task of the served model `name` (its champion's); 404 when not served, 503 while loading. */
@@ -37,6 +61,6 @@ export function registerFeedbackRoutes(app: FastifyInstance, ctx: ServingContext
       throw new ServingError('unavailable', 'feedback could not be stored right now (database unreachable); retry later', retryAfterS);
     }
     void reply.status(202);
-    return { requestId: body.requestId, instance: body.instance, stored: true };
+    return { requestId: body.requestId, instance: body.instance, stored: true } satisfies z.infer<typeof feedbackStoredSchema>;
   });
 }

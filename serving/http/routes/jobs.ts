@@ -1,12 +1,54 @@
 // Async inference: POST /v1/models/:name/jobs answers at once with a job id; GET /v1/jobs/:id
 // reads it back. Jobs are Temporal workflows, so they outlive any server restart.
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { ServingError } from '../../errors.ts';
 import { webhookUrlProblem } from '../../../lib/net/webhook-policy.ts';
 import { checkInstances } from '../../predictor.ts';
 import { authenticateBeforeBody, principalOf } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
-import { jobBodySchema, parseBody } from '../schemas.ts';
+import { jobAcceptedSchema, jobSchema } from '../response-schemas.ts';
+import type { RouteDoc } from '../route-docs.ts';
+import { jobBodySchema, jobRequestSchema, modelParamsSchema, parseBody } from '../schemas.ts';
+
+export const jobParamsSchema = z.strictObject({ id: z.string().meta({ description: 'The jobId a submit answered with' }) });
+
+export const JOB_ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'POST',
+    url: '/v1/models/:name/jobs',
+    operationId: 'submitJob',
+    summary: 'Submit an async inference job',
+    description:
+      'Answers at once with a job id; the job is a Temporal workflow, so it outlives any server restart. The instances are checked against the champion before the job starts.',
+    tags: ['predict'],
+    scope: 'predict',
+    params: modelParamsSchema,
+    body: jobRequestSchema,
+    responses: {
+      202: { description: 'Accepted; poll the Location', schema: jobAcceptedSchema },
+      400: { description: 'Invalid body, or instances the champion cannot read (fields named as a predict would)' },
+      404: { description: 'Model not served' },
+      413: { description: 'Body too large' },
+      415: { description: 'Not application/json' },
+      503: { description: 'Workflow service unreachable (Retry-After)' },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/jobs/:id',
+    operationId: 'getJob',
+    summary: 'Status and result of an async job',
+    tags: ['predict'],
+    scope: 'predict',
+    params: jobParamsSchema,
+    responses: {
+      200: { description: 'Job', schema: jobSchema },
+      404: { description: 'No such job' },
+      503: { description: 'Workflow service unreachable (Retry-After)' },
+    },
+  },
+];
 
 export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): void {
   const bodySchema = jobBodySchema(ctx.settings.maxInstances * 10);
@@ -48,12 +90,12 @@ export function registerJobRoutes(app: FastifyInstance, ctx: ServingContext): vo
         ...(body.webhookUrl !== undefined ? { webhookUrl: body.webhookUrl } : {}),
       });
       void reply.status(202).header('location', `/v1/jobs/${jobId}`);
-      return { jobId, status: 'running', statusUrl: `/v1/jobs/${jobId}` };
+      return { jobId, status: 'running', statusUrl: `/v1/jobs/${jobId}` } satisfies z.infer<typeof jobAcceptedSchema>;
     },
   );
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', async function jobStatusRoute(request) {
     await ctx.authenticate(request, 'predict');
-    return jobs().get(request.params.id);
+    return (await jobs().get(request.params.id)) satisfies z.infer<typeof jobSchema>;
   });
 }

@@ -1,8 +1,88 @@
 // Operations: liveness, readiness (models loaded; the database's state is reported, not required), Prometheus metrics and the
-// OpenAPI description. These need no API key.
+// OpenAPI document, generated from every route module's RouteDocs. These need no API key, but
+// for one model's document, which lists its input columns as its schema route does (scope predict).
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { championOf } from '../../predictor.ts';
 import type { ServingContext } from '../context.ts';
-import { OPENAPI } from '../openapi.ts';
+import { openApiDocument, type OpenApiDocument } from '../openapi.ts';
+import { healthSchema, openApiDocumentSchema, readinessSchema } from '../response-schemas.ts';
+import type { RouteDoc } from '../route-docs.ts';
+import { modelParamsSchema } from '../schemas.ts';
+import { ADMIN_ROUTE_DOCS } from './admin.ts';
+import { EVENT_ROUTE_DOCS } from './events.ts';
+import { FEEDBACK_ROUTE_DOCS } from './feedback.ts';
+import { JOB_ROUTE_DOCS } from './jobs.ts';
+import { PREDICT_ROUTE_DOCS } from './predict.ts';
+
+export const OPS_ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: 'GET',
+    url: '/healthz',
+    operationId: 'liveness',
+    summary: 'Liveness',
+    tags: ['ops'],
+    scope: 'none',
+    responses: { 200: { description: 'Process is up', schema: healthSchema } },
+  },
+  {
+    method: 'GET',
+    url: '/readyz',
+    operationId: 'readiness',
+    summary:
+      'Readiness: every served model has a loaded champion (predictions need nothing else); the body also shows whether the database answers (database), and the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)',
+    tags: ['ops'],
+    scope: 'none',
+    responses: {
+      200: { description: 'Ready', schema: readinessSchema },
+      503: { description: 'Not ready (reasons in the body)', schema: readinessSchema },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics',
+    tags: ['ops'],
+    scope: 'none',
+    responses: { 200: { description: 'Text exposition format', contentType: 'text/plain' } },
+  },
+  {
+    method: 'GET',
+    url: '/openapi.json',
+    operationId: 'getOpenApi',
+    summary: 'This document (for any model; GET /v1/models/{name}/openapi.json writes it out for one)',
+    tags: ['ops'],
+    scope: 'none',
+    responses: { 200: { description: 'OpenAPI 3.1', schema: openApiDocumentSchema } },
+  },
+  {
+    method: 'GET',
+    url: '/v1/models/:name/openapi.json',
+    operationId: 'getModelOpenApi',
+    summary: "This document for one model: its champion's input columns as Instance, its task's prediction as Prediction",
+    description:
+      'Made from the champion when asked and kept until the champion changes; load it into a client generator to get typed instances for this model.',
+    tags: ['ops'],
+    scope: 'predict',
+    params: modelParamsSchema,
+    responses: {
+      200: { description: 'OpenAPI 3.1', schema: openApiDocumentSchema },
+      404: { description: 'Model not served' },
+      503: { description: 'Champion not loaded yet (Retry-After)' },
+    },
+  },
+];
+
+/** Every route module's docs: the document's operations, in this order. */
+export const API_ROUTE_DOCS: ReadonlyArray<readonly RouteDoc[]> = [
+  PREDICT_ROUTE_DOCS,
+  JOB_ROUTE_DOCS,
+  FEEDBACK_ROUTE_DOCS,
+  ADMIN_ROUTE_DOCS,
+  EVENT_ROUTE_DOCS,
+  OPS_ROUTE_DOCS,
+];
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): void {
   let dbCheck: { ok: boolean; at: number } = { ok: false, at: 0 };
@@ -22,7 +102,7 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): vo
   }
 
   app.get('/healthz', async function healthzRoute() {
-    return { status: 'ok' };
+    return { status: 'ok' } satisfies z.infer<typeof healthSchema>;
   });
 
   // Ready means "can answer predictions": models loaded. Predictions never touch the database
@@ -44,7 +124,7 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): vo
       database: dbOk,
       predictionLog,
       problems,
-    };
+    } satisfies z.infer<typeof readinessSchema>;
   });
 
   app.get('/metrics', async function metricsRoute(_request, reply) {
@@ -53,7 +133,22 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): vo
     return ctx.metrics.registry.metrics();
   });
 
+  let generic: OpenApiDocument | undefined;
   app.get('/openapi.json', async function openapiRoute() {
-    return OPENAPI;
+    return (generic ??= openApiDocument(API_ROUTE_DOCS));
+  });
+
+  // One document per served model, for its champion version: a new champion makes a new one, so
+  // entries are bounded by the models served (unknown names are 404 before the cache).
+  const perModel = new Map<string, { version: number; document: OpenApiDocument }>();
+  app.get<{ Params: { name: string } }>('/v1/models/:name/openapi.json', async function modelOpenapiRoute(request) {
+    await ctx.authenticate(request, 'predict');
+    const name = request.params.name;
+    const champion = championOf(ctx.models, name);
+    const cached = perModel.get(name);
+    if (cached?.version === champion.version) return cached.document;
+    const document = openApiDocument(API_ROUTE_DOCS, { model: { name, version: champion.version, io: champion.io } });
+    perModel.set(name, { version: champion.version, document });
+    return document;
   });
 }
