@@ -17,6 +17,8 @@ import { createLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import type { Task } from '../../lib/tasks/task.ts';
+import { routesOf } from '../../serving/http/app.ts';
+import { V2_ROUTE_DOCS } from '../../serving/http/routes/v2.ts';
 import { stickyBucket } from '../../serving/router.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { registerFixtureModel } from '../fixtures/fixture-models.ts';
@@ -217,6 +219,16 @@ function byName(outputs: OutputTensor[]): Record<string, unknown[]> {
 }
 
 describe('server and model metadata', () => {
+  it('documents every /v2 route the app serves, once, with a unique operationId', () => {
+    const served = routesOf(server.app)
+      .filter((r) => r.url.startsWith('/v2'))
+      .map((r) => `${r.method} ${r.url}`);
+    const documented = V2_ROUTE_DOCS.map((d) => `${d.method} ${d.url}`);
+    expect(new Set(documented)).toEqual(new Set(served));
+    expect(documented).toHaveLength(served.length);
+    expect(new Set(V2_ROUTE_DOCS.map((d) => d.operationId)).size).toBe(V2_ROUTE_DOCS.length);
+  });
+
   it('answers server metadata, liveness and readiness without a key', async () => {
     const meta = await fetch(`${url}/v2`);
     expect(meta.status).toBe(200);
