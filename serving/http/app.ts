@@ -13,6 +13,7 @@ import { registerFeedbackRoutes } from './routes/feedback.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPredictRoutes } from './routes/predict.ts';
+import { registerV2Routes } from './routes/v2.ts';
 
 /** Model names and job ids are far shorter; a longer path parameter is refused with 414. */
 const MAX_PARAM_LENGTH = 200;
@@ -125,5 +126,6 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   registerFeedbackRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerEventRoutes(app, ctx);
+  registerV2Routes(app, ctx);
   return app;
 }
