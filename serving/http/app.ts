@@ -48,10 +48,15 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       const uriTooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
       const code: ErrorCode = uriTooLong ? 'uriTooLong' : 'badRequest';
       const message = uriTooLong ? `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` : 'malformed request URL';
-      // Fastify types this reply by an unresolved route schema; it is a plain reply here.
+      // Fastify types this reply by an unresolved route schema; it is a plain reply here. Open
+      // Inference Protocol clients read `{error: string}`, on every /v2 answer.
       void (reply as unknown as FastifyReply)
         .code(ERROR_CODES[code])
-        .send({ error: { code, message }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>);
+        .send(
+          request.url.startsWith('/v2/') || request.url === '/v2'
+            ? { error: message }
+            : ({ error: { code, message }, requestId: request.id } satisfies ServingErrorBody<ErrorCode>),
+        );
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // What Node's HTTP parser refuses (headers over 16 KB, a malformed request line) never reaches

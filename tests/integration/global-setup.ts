@@ -47,6 +47,10 @@ export default function setup(project: TestProject) {
       if (up.status !== 0) throw new Error(`infra.sh up ${down.join(' ')} failed with exit code ${up.status}`);
     }
     started = down;
+    // The trainers venv is no server: servers already up say nothing of it, so provision it every
+    // time (instant when it is current).
+    const trainers = infra(['provision', 'trainers'], true);
+    if (trainers.status !== 0) throw new Error(`infra.sh provision trainers failed with exit code ${trainers.status}`);
     env = parseEnv(infra(['env']).stdout);
   }
   const s3Bucket = required(env, 'ARTIFACT_STORE')
@@ -62,6 +66,7 @@ export default function setup(project: TestProject) {
     mlflowBucket: env.FLYWHEEL_INFRA_MLFLOW_BUCKET ?? 'flywheel-mlflow',
     mlflowUri: required(env, 'MLFLOW_TRACKING_URI'),
     ...(env.FLYWHEEL_MLFLOW_PYTHON ? { mlflowPython: env.FLYWHEEL_MLFLOW_PYTHON } : {}),
+    ...(env.FLYWHEEL_TRAINERS_PYTHON ? { trainersPython: env.FLYWHEEL_TRAINERS_PYTHON } : {}),
     temporalUiUrl:
       env.FLYWHEEL_TEMPORAL_UI_URL ??
       `http://${required(env, 'TEMPORAL_ADDRESS').replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + 1000}`)}`,

@@ -13,6 +13,8 @@ export interface InfraEnv {
   mlflowUri: string;
   /** A Python with the `mlflow` package (the provisioned venv), for client-compatibility checks. */
   mlflowPython?: string;
+  /** The trainers venv's Python (scikit-learn, skl2onnx, onnxruntime, tritonclient). */
+  trainersPython?: string;
   /** The Temporal Web UI of the dev server. */
   temporalUiUrl: string;
 }

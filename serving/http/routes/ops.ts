@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { championOf } from '../../predictor.ts';
+import { V2_ROUTE_DOCS } from './v2.ts';
 import type { ServingContext } from '../context.ts';
 import { openApiDocument, type OpenApiDocument } from '../openapi.ts';
 import { healthSchema, openApiDocumentSchema, readinessSchema } from '../response-schemas.ts';
@@ -82,6 +83,7 @@ export const API_ROUTE_DOCS: ReadonlyArray<readonly RouteDoc[]> = [
   ADMIN_ROUTE_DOCS,
   EVENT_ROUTE_DOCS,
   OPS_ROUTE_DOCS,
+  V2_ROUTE_DOCS,
 ];
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): void {
