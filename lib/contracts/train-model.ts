@@ -147,7 +147,7 @@ export type TrainModelResult = (TrainActivityResult | ExternalModelResult) & {
  * (docs/command-trainer.md). */
 export interface CommandTrainInput {
   runKey: string;
-  /** argv of the training command, e.g. ["python3", "examples/pytorch/train.py"]. */
+  /** argv of the training command, e.g. ["python3", "train.py"] (found on the worker's FLYWHEEL_TRAINER_PATH first). */
   command: string[];
   /** Input name → artifact URI (each becomes FLYWHEEL_INPUT_<NAME>). */
   inputs: Record<string, string>;
