@@ -29,11 +29,13 @@ export function vectorLength(kind: InputKind): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The tensor a client sends for an input column of `kind`. */
+/** The tensor a client sends for an input column of `kind`. A number column is FP64: the
+ * encoder scales it in double precision, as /v1's JSON numbers are, so a client that sends what
+ * the metadata says gets exactly /v1's answer (an FP32 tensor is accepted, rounded first). */
 export function inputTensorOf(column: string, kind: InputKind): TensorMetadata {
   const length = vectorLength(kind);
   if (length !== undefined) return { name: column, datatype: 'FP32', shape: [-1, length] };
-  const datatype = kind === 'number' ? 'FP32' : kind === 'boolean' ? 'BOOL' : 'BYTES';
+  const datatype = kind === 'number' ? 'FP64' : kind === 'boolean' ? 'BOOL' : 'BYTES';
   return { name: column, datatype, shape: [-1] };
 }
 

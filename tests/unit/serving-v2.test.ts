@@ -248,7 +248,7 @@ describe('server and model metadata', () => {
       platform: 'onnxruntime_onnx',
       inputs: [
         { name: 'city', datatype: 'BYTES', shape: [-1] },
-        { name: 'temp', datatype: 'FP32', shape: [-1] },
+        { name: 'temp', datatype: 'FP64', shape: [-1] },
         { name: 'date', datatype: 'BYTES', shape: [-1] },
         { name: 'sunny', datatype: 'BOOL', shape: [-1] },
         { name: 'embedding', datatype: 'FP32', shape: [-1, 3] },
