@@ -14,7 +14,7 @@ import { InvalidModelError } from '../onnx/errors.ts';
 import { RegistryNotFoundError } from '../registry/errors.ts';
 import { ServingAdminError } from '../rollout/serving-admin.ts';
 import { ArtifactCorruptError, ArtifactNotFoundError } from '../storage/errors.ts';
-import { TrainerProtocolError } from '../training/command/errors.ts';
+import { TrainerCommandError, TrainerProtocolError } from '../training/command/errors.ts';
 import { PreemptedError } from '../training/preemption.ts';
 
 /** How one domain error class (and its subclasses) reaches Temporal. */
@@ -51,6 +51,7 @@ export const FAILURE_MAPPINGS: readonly FailureMapping[] = [
   row({ error: InvalidModelError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
   // A command that breaks the trainer protocol is a bug in the command, not bad luck.
   row({ error: TrainerProtocolError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
+  row({ error: TrainerCommandError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true }),
   // Only answers that asking again cannot change (a bad key, a bad request); the rest retry.
   row({ error: ServingAdminError, type: FAILURE_TYPES.InvalidConfig, nonRetryable: true, when: (err) => err.permanent }),
   // Specs of the tabular data path (sources, partitions, features, fitted state): the same text

@@ -156,6 +156,30 @@ describe('trainCommandModel', () => {
   });
 });
 
+describe('a command that cannot start', () => {
+  const attempt = (command: string[], workingDir: string) =>
+    envWith()
+      .run(commandActivities().trainCommandModel, {
+        runKey: `training/cmd-bad-${Math.random()}`,
+        ...splits,
+        datasetVersion: 'v-test',
+        trainer: { kind: 'command', command, workingDir, hyperparameters: {}, env: { pass: [], set: {} }, killGraceMs: 1000 },
+      } satisfies CommandModelInput)
+      .catch((e: unknown) => e as ApplicationFailure);
+
+  it('fails for good, naming the PATH searched, when the program is not there', async () => {
+    const err = await attempt(['pythn3', 'train.py'], root);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/the training command pythn3 is not on this worker's PATH \(.*\); .*FLYWHEEL_TRAINER_PATH/);
+  });
+
+  it('fails for good, naming the folder, when the working folder is missing', async () => {
+    const err = await attempt(['python3', 'train.py'], join(root, 'no-such-folder'));
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toContain(`working folder ${join(root, 'no-such-folder')} does not exist`);
+  });
+});
+
 describe('importOnnxModel', () => {
   const importOf = (modelUri: string, runKey: string) =>
     envWith().run(createImportActivities({ store, logger: silentLogger(), identity: 'test' }).importOnnxModel, {

@@ -30,3 +30,9 @@ export class TrainerProtocolError extends Error {
 function formatTail(lines: string[]): string {
   return lines.length > 0 ? `; last stderr lines:\n${lines.join('\n')}` : '';
 }
+
+/** The command cannot start here: its program is not on PATH or its working folder is missing.
+ * Retrying on the same worker cannot help (lib/temporal/failures.ts: non-retryable InvalidConfig). */
+export class TrainerCommandError extends Error {
+  override readonly name = 'TrainerCommandError';
+}

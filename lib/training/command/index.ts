@@ -3,7 +3,7 @@
 export { runCommandTrainer } from './run.ts';
 export { BASE_ENV_NAMES, commandEnvironment, type CommandEnvOptions } from './environment.ts';
 export { latestCheckpoint, readCheckpointManifest, type CheckpointSearch, type SkippedCheckpoint } from './checkpoint-dirs.ts';
-export { TrainerExitError, TrainerProtocolError } from './errors.ts';
+export { TrainerCommandError, TrainerExitError, TrainerProtocolError } from './errors.ts';
 export { TRAINER_ENV, upperSnake } from './protocol.ts';
 export type {
   CommandTrainerOptions,

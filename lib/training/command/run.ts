@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { assertValidKey } from '../../storage/keys.ts';
 import { restoreCheckpoint } from './checkpoint-dirs.ts';
 import { commandEnvironment } from './environment.ts';
+import { checkCommand } from './preflight.ts';
 import { TrainerProtocolError } from './errors.ts';
 import { downloadInput, listLocalFiles, uploadFile } from './files.ts';
 import { inputEnvNames, TRAINER_ENV } from './protocol.ts';
@@ -42,6 +43,7 @@ export async function runCommandTrainer(options: CommandTrainerOptions): Promise
       [TRAINER_ENV.outputDir]: dirs.output,
     };
     delete env[TRAINER_ENV.resumeDir]; // set below only when resuming, whatever the caller passed
+    await checkCommand(options.command[0], options.cwd ?? process.cwd(), env);
     for (const [name, uri] of Object.entries(options.inputs)) {
       const envName = envNames.get(name)!;
       // The folder is named after the variable, not the caller's string, so it stays inside `inputs`.
