@@ -157,15 +157,19 @@ describe('trainCommandModel', () => {
 });
 
 describe('a command that cannot start', () => {
-  const attempt = (command: string[], workingDir: string) =>
-    envWith()
-      .run(commandActivities().trainCommandModel, {
+  async function attempt(command: string[], workingDir: string): Promise<ApplicationFailure> {
+    try {
+      await envWith().run(commandActivities().trainCommandModel, {
         runKey: `training/cmd-bad-${Math.random()}`,
         ...splits,
         datasetVersion: 'v-test',
         trainer: { kind: 'command', command, workingDir, hyperparameters: {}, env: { pass: [], set: {} }, killGraceMs: 1000 },
-      } satisfies CommandModelInput)
-      .catch((e: unknown) => e as ApplicationFailure);
+      } satisfies CommandModelInput);
+    } catch (e) {
+      return e as ApplicationFailure;
+    }
+    throw new Error('the command started');
+  }
 
   it('fails for good, naming the PATH searched, when the program is not there', async () => {
     const err = await attempt(['pythn3', 'train.py'], root);

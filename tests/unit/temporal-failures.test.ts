@@ -33,7 +33,7 @@ import {
   flywheelActivityInterceptors,
   toTemporalFailure,
 } from '../../lib/temporal/failures.ts';
-import { TrainerExitError, TrainerProtocolError } from '../../lib/training/command/errors.ts';
+import { TrainerCommandError, TrainerExitError, TrainerProtocolError } from '../../lib/training/command/errors.ts';
 import { PreemptedError } from '../../lib/training/preemption.ts';
 
 const report: ValidationReport = {
@@ -64,6 +64,7 @@ describe('the failure table', () => {
     ['InvalidSpecError', new InvalidSpecError('invalid validation spec:\n  columns: Required'), 'InvalidConfig', true],
     ['InvalidModelError', new InvalidModelError('an MLP needs at least one layer'), 'InvalidConfig', true],
     ['TrainerProtocolError', new TrainerProtocolError('exit 0 without done', ['boom']), 'InvalidConfig', true],
+    ['TrainerCommandError', new TrainerCommandError('the training command pythn3 is not on this worker’s PATH'), 'InvalidConfig', true],
     ['ServingAdminError (permanent)', new ServingAdminError('PUT /routing → 400: bad weight', true, 400), 'InvalidConfig', true],
     ['RegistryNotFoundError', new RegistryNotFoundError('nothing there'), 'NotFound', true],
     ['ModelNotFoundError', new ModelNotFoundError('flights'), 'NotFound', true],
@@ -89,6 +90,7 @@ describe('the failure table', () => {
   it('keeps the failure types workflows and histories match on, byte for byte', () => {
     expect(FAILURE_MAPPINGS.map((m) => m.type)).toEqual([
       'DataValidationFailed',
+      'InvalidConfig',
       'InvalidConfig',
       'InvalidConfig',
       'InvalidConfig',
