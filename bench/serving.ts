@@ -64,10 +64,10 @@ import {
   warmMs,
 } from './serving/method.ts';
 import { quietWaitMs } from './serving/quiet.ts';
-import type { Round } from './serving/rounds.ts';
+import { capacityPairs, type Round } from './serving/rounds.ts';
 import { admin, infraDatabaseUrl } from './serving/scratch.ts';
 import { canPin, children, pin, servers, startServer, type BenchServer } from './serving/servers.ts';
-import { fmt, rotate } from './serving/util.ts';
+import { fmt, medianRatio, rotate } from './serving/util.ts';
 
 const wallStart = performance.now();
 
@@ -144,7 +144,7 @@ try {
   await call(batched, 'PUT', `/v1/admin/models/${names.canary}/routing`, { canary: { version: 2, weight: CANARY_WEIGHT } });
   pin(process.pid, LOADGEN_CPU);
 
-  const { pooled, neverSeen, mostlyHot, hot } = requestBodies(instances, seededRandom(7));
+  const { pooled, neverSeen, mostlyHot, hot, pooledV2 } = requestBodies(instances, seededRandom(7));
   const cacheHits = cacheHitCounters();
   const canary = canaryCounter();
 
@@ -152,6 +152,9 @@ try {
   const workloads: Workload[] = [
     { name: 'noop', server: noop, model: names.flights, next: pooled },
     { name: 'flights', server: batched, model: names.flights, next: pooled },
+    // The same flights through the Open Inference Protocol's route (JSON tensors): its parsing and
+    // answer shaping against /v1's, on the same server.
+    { name: 'v2', server: batched, model: names.flights, path: `/v2/models/${names.flights}/infer`, next: pooledV2 },
     { name: 'canary', server: batched, model: names.canary, next: pooled, onReply: canary.recordVersion },
     { name: 'flights_unbatched', server: unbatched, model: names.flights, next: pooled },
     { name: 'wide_unbatched', server: unbatched, model: names.wide, next: pooled },
@@ -212,6 +215,7 @@ try {
     ...batcherSummary(b2),
     ...cacheSummary(measuredRounds),
     ...canarySummary(measuredRounds, canary.count),
+    v2_capacity_ratio: medianRatio(capacityPairs(measuredRounds, 'v2', 'flights')),
     ...capacityRps(measuredRounds),
     hit80_hit_rate: hitRate(cacheHits.cache_hit80),
     miss_hit_rate: hitRate(cacheHits.cache_miss),

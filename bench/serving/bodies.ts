@@ -15,6 +15,8 @@ export interface Bodies {
   mostlyHot(): Body;
   /** How many flights the hot set holds. */
   hot: number;
+  /** pooled()'s flight and routing key as an Open Inference Protocol (V2) JSON infer request. */
+  pooledV2(): Body;
 }
 
 export function requestBodies(instances: readonly FlightInstance[], random: () => number): Bodies {
@@ -56,5 +58,15 @@ export function requestBodies(instances: readonly FlightInstance[], random: () =
     const key = nextKey();
     return { body: render(row, instances[row]!.distance, key), tag: key };
   };
-  return { pooled, neverSeen, mostlyHot, hot };
+  // The same flight as pooled(), one tensor per column with the datatypes the V2 metadata lists.
+  const v2Parts = instances.map((inst: FlightInstance) => [
+    `{"inputs":[{"name":"date","datatype":"BYTES","shape":[1],"data":[${JSON.stringify(inst.date)}]},{"name":"distance","datatype":"FP64","shape":[1],"data":[`,
+    `]},{"name":"origin","datatype":"BYTES","shape":[1],"data":[${JSON.stringify(inst.origin)}]},{"name":"destination","datatype":"BYTES","shape":[1],"data":[${JSON.stringify(inst.destination)}]}],"parameters":{"routing_key":"`,
+  ]);
+  const pooledV2 = () => {
+    const row = cursor++ % instances.length;
+    const key = nextKey();
+    return { body: `${v2Parts[row]![0]}${instances[row]!.distance}${v2Parts[row]![1]}${key}"}}`, tag: key };
+  };
+  return { pooled, neverSeen, mostlyHot, hot, pooledV2 };
 }

@@ -21,6 +21,8 @@ export interface Workload {
   name: string;
   server: BenchServer;
   model: string;
+  /** @default `/v1/models/<model>/predict` */
+  path?: string;
   next(): { body: string; tag: string };
   onReply?(tag: string, status: number, body: Buffer): void;
   /** Run before each capacity measurement (warms the cache's hot set). */
@@ -65,7 +67,7 @@ new PerformanceObserver((list) => {
 
 function exchange(w: Workload, conn: Connection, done: (status: number) => void): void {
   const { body, tag } = w.next();
-  conn.send(requestText('POST', w.server.port, `/v1/models/${w.model}/predict`, body), (status, reply) => {
+  conn.send(requestText('POST', w.server.port, w.path ?? `/v1/models/${w.model}/predict`, body), (status, reply) => {
     w.onReply?.(tag, status, reply);
     done(status);
   });
