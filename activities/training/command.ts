@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/log.ts';
 import { loadModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { latestCheckpoint, runCommandTrainer, TrainerProtocolError, type CommandTrainerOptions } from '../../lib/training/command/index.ts';
-import { storeExternalModel, writeCycleInputs } from '../../lib/training/external.ts';
+import { externalResult, storeExternalModel, writeCycleInputs } from '../../lib/training/external.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
 import type {
   CommandModelInput,
@@ -121,28 +121,17 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
         datasetVersion: input.datasetVersion,
         trainer: `command:${trainer.command.join(' ')}`.slice(0, 512),
       });
-      return {
+      return externalResult(input, io, {
         trainer: 'command',
-        runKey: input.runKey,
         modelUri,
-        featureSpecHash: io.hash,
-        lineage: {
-          datasetVersion: input.datasetVersion,
-          trainUri: input.trainUri,
-          validationUri: input.validationUri,
-          featureSpecUri: input.featureSpecUri,
-          featureSpecHash: io.hash,
-          task: io.task.kind,
-          hyperparameters: trainer.hyperparameters,
-          command: trainer.command,
-        },
-        task: io.task,
+        identity: deps.identity,
+        hyperparameters: trainer.hyperparameters,
+        lineage: { command: trainer.command },
         metrics: run.metrics,
         resumedFrom: run.resumedFrom,
         lastCheckpointUri: run.lastCheckpointUri,
         skippedCheckpoints: run.skippedCheckpoints,
-        identity: deps.identity,
-      };
+      });
     },
   };
 }

@@ -10,7 +10,7 @@ import { loadModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
 import { InvalidModelError } from '../../lib/onnx/index.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
-import { storeExternalModel } from '../../lib/training/external.ts';
+import { externalResult, storeExternalModel } from '../../lib/training/external.ts';
 import type { ExternalModelResult, ImportModelInput } from '../../lib/contracts/train-model.ts';
 
 export interface ImportActivityDeps {
@@ -47,29 +47,13 @@ export function createImportActivities(deps: ImportActivityDeps) {
         trainer: 'onnx-import',
       });
       deps.logger.info({ runKey: input.runKey, source: input.modelUri, sha256 }, 'imported ONNX model');
-      return {
+      return externalResult(input, io, {
         trainer: 'onnx',
-        runKey: input.runKey,
         modelUri,
-        featureSpecHash: io.hash,
-        lineage: {
-          datasetVersion: input.datasetVersion,
-          trainUri: input.trainUri,
-          validationUri: input.validationUri,
-          featureSpecUri: input.featureSpecUri,
-          featureSpecHash: io.hash,
-          task: io.task.kind,
-          hyperparameters: {},
-          sourceUri: input.modelUri,
-          sourceSha256: sha256,
-        },
-        task: io.task,
-        metrics: {},
-        resumedFrom: null,
-        lastCheckpointUri: null,
-        skippedCheckpoints: [],
         identity: deps.identity,
-      };
+        hyperparameters: {},
+        lineage: { sourceUri: input.modelUri, sourceSha256: sha256 },
+      });
     },
   };
 }

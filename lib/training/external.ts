@@ -10,6 +10,7 @@ import type { ArtifactStore } from '../storage/index.ts';
 import { describeDropped, loadSplit } from './data.ts';
 import { encodeNpyFloat32 } from './npy.ts';
 import type { Logger } from '../log.ts';
+import type { ExternalModelResult, TrainActivityInput } from '../contracts/train-model.ts';
 
 /** The signature serving feeds and reads, for `io`'s fitted features and task. */
 export function signatureOf(io: ModelIO): ModelSignature {
@@ -96,4 +97,38 @@ export async function storeExternalModel(
     ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
   });
   return (await store.put(`${runKey}/model.onnx`, stamped)).uri;
+}
+
+/** The result of a `command` or `onnx` run: what every candidate carries, plus the trainer's own. */
+export function externalResult(
+  input: TrainActivityInput,
+  io: ModelIO,
+  run: Pick<ExternalModelResult, 'trainer' | 'modelUri' | 'identity'> &
+    Partial<Pick<ExternalModelResult, 'metrics' | 'resumedFrom' | 'lastCheckpointUri' | 'skippedCheckpoints'>> & {
+      hyperparameters: Record<string, unknown>;
+      lineage: Pick<ExternalModelResult['lineage'], 'command' | 'sourceUri' | 'sourceSha256'>;
+    },
+): ExternalModelResult {
+  return {
+    trainer: run.trainer,
+    runKey: input.runKey,
+    modelUri: run.modelUri,
+    featureSpecHash: io.hash,
+    lineage: {
+      datasetVersion: input.datasetVersion,
+      trainUri: input.trainUri,
+      validationUri: input.validationUri,
+      featureSpecUri: input.featureSpecUri,
+      featureSpecHash: io.hash,
+      task: io.task.kind,
+      hyperparameters: run.hyperparameters,
+      ...run.lineage,
+    },
+    task: io.task,
+    metrics: run.metrics ?? {},
+    resumedFrom: run.resumedFrom ?? null,
+    lastCheckpointUri: run.lastCheckpointUri ?? null,
+    skippedCheckpoints: run.skippedCheckpoints ?? [],
+    identity: run.identity,
+  };
 }
