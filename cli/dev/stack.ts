@@ -23,6 +23,7 @@ import { ensureTemporalExecutable, type TemporalExecutable } from '../../lib/tem
 import { cpuActivities } from '../../workers/cpu/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../../workers/shared/create-worker.ts';
+import { trainerPathOrBundled } from '../../workers/shared/trainer-path.ts';
 import { routingCheckWorkflow, type RoutingCheckResult } from '../../lib/contracts/routing-check.ts';
 
 export interface DevStackOptions {
@@ -116,6 +117,8 @@ async function startGpuWorkerProcess(config: WorkerConfig, address: string, base
     FLYWHEEL_DATA_DIR: config.dataDir,
     FLYWHEEL_LOG_LEVEL: baseEnv.FLYWHEEL_LOG_LEVEL ?? 'info',
   });
+  const trainerPath = trainerPathOrBundled(config);
+  if (trainerPath) env.FLYWHEEL_TRAINER_PATH = trainerPath;
   const child = spawn(process.execPath, ['--import', 'tsx', GPU_WORKER_ENTRY], {
     cwd: ROOT,
     env,
@@ -236,6 +239,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
         store,
         s3: s3OptionsFrom(config.artifactStore),
         trainingBackend: config.worker.trainingBackend,
+        ...(trainerPathOrBundled(config) ? { trainerPath: trainerPathOrBundled(config)! } : {}),
         temporalClient: () => Promise.resolve(temporal.client),
         ...(options.serving ? { serving: options.serving } : {}),
         db,

@@ -1,6 +1,5 @@
 // One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
 // The Temporal runtime turns those signals into a graceful worker shutdown.
-import { resolve } from 'node:path';
 import { loadConfig, type Env, type WorkerConfig } from '../../lib/config/index.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
@@ -13,6 +12,7 @@ import type { Client } from '@temporalio/client';
 import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
 import type { ActivitySet } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
+import { trainerPathOf } from './trainer-path.ts';
 import { selectBackend } from '../../lib/training/backend.ts';
 import { listenForPreemption, noPreemption } from '../../lib/training/preemption.ts';
 import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
@@ -67,15 +67,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
         s3: s3OptionsFrom(config.artifactStore),
         preemption,
         trainingBackend: config.worker.trainingBackend,
-        // Absolute: the command runs in its spec's folder, where a relative PATH entry means nothing.
-        ...(config.worker.trainerPath
-          ? {
-              trainerPath: config.worker.trainerPath
-                .split(':')
-                .map((p) => resolve(p))
-                .join(':'),
-            }
-          : {}),
+        ...(trainerPathOf(config) ? { trainerPath: trainerPathOf(config)! } : {}),
         temporalClient: () => (client ??= connectClient(config.temporal)),
         serving: () => servingTarget(config),
         ...(db ? { db, registry: createRegistry(config, db) } : {}),
