@@ -11,8 +11,8 @@
 # Services: temporal postgres s3 mlflow (default: all; mlflow brings up s3 first). `chromium`
 # (for the Web UI browser test) is a tool, not a server: `infra.sh provision chromium`. So is
 # `trainers`, the Python venv of the command trainers (.tools/trainers-venv, pinned by
-# examples/sklearn/requirements.txt); it is provisioned alongside any server too, because the
-# tests that start servers run the Python trainers.
+# examples/sklearn/requirements.txt); `provision`/`up` with no service list include it, and the
+# integration tests' setup provisions it on every run (instant when current).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/provision.sh"
@@ -21,7 +21,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 ALL_SERVICES=(temporal postgres s3 mlflow)
 
 cmd="${1:-status}"; shift || true
-services=("$@"); [ ${#services[@]} -eq 0 ] && services=("${ALL_SERVICES[@]}")
+services=("$@"); everything=0
+[ ${#services[@]} -eq 0 ] && { services=("${ALL_SERVICES[@]}"); everything=1; }
 
 for s in "${services[@]}"; do
   case "$s" in temporal|postgres|s3|mlflow|chromium|trainers) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium trainers)" ;; esac
@@ -59,8 +60,9 @@ provision_services() {
   has temporal && { timed temporal provision_temporal & pids+=($!); names+=(temporal); }
   { has s3 || has mlflow; } && { timed versitygw provision_versitygw & pids+=($!); names+=(versitygw); }
   has mlflow && { timed mlflow provision_mlflow & pids+=($!); names+=(mlflow); }
-  { has trainers || has temporal || has postgres || has s3 || has mlflow; } \
-    && { timed trainers provision_trainers & pids+=($!); names+=(trainers); }
+  # The trainers venv is no server: provisioned when named, or with everything (no service list),
+  # never as a side effect of one server (`up postgres` must not need Python or PyPI).
+  { has trainers || [ "$everything" = 1 ]; } && { timed trainers provision_trainers & pids+=($!); names+=(trainers); }
   for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=("${names[$i]}"); done
   [ ${#failed[@]} -eq 0 ] || die "provisioning failed: ${failed[*]} (see the lines above)"
 }
