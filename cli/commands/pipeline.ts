@@ -54,10 +54,14 @@ async function trainingProgress(client: Client, trainWorkflowId: string): Promis
   }
 }
 
+/** The task's main test metric: ROC AUC (binary), accuracy (multiclass) or RMSE (regression). */
 function fmtMetrics(metrics?: Record<string, number>): string {
   if (!metrics) return '-';
   const auc = metrics.roc_auc ?? metrics.rocAuc;
-  return auc === undefined ? '-' : `auc ${auc.toFixed(4)}`;
+  if (auc !== undefined) return `auc ${auc.toFixed(4)}`;
+  if (metrics.accuracy !== undefined) return `accuracy ${metrics.accuracy.toFixed(4)}`;
+  if (metrics.rmse !== undefined) return `rmse ${metrics.rmse.toFixed(4)}`;
+  return '-';
 }
 
 async function render(client: Client, status: LifecycleStatus): Promise<string> {
