@@ -2,7 +2,8 @@
 // (multiclass, CSV) and the Seattle hourly normals (regression, CSV), both shipped by the
 // vega-datasets package — run the whole loop from their example specs: partitions cut from the
 // spec's data.source → ingest → validate → train → evaluate against the task's gates → register →
-// promoted → served over HTTP with the task's response shape; batch scoring of the same rows
+// promoted → served over HTTP with the task's response shape (the Seattle model its int8 variant,
+// switched on in its spec); batch scoring of the same rows
 // agrees with the online answers to 1e-5; bad requests get 400s naming the field; and a feature
 // spec that does not match the data stops at validation, before any training. The weather model
 // then retrains and walks a progressive rollout (shadow → 50%) on live labelled traffic, judged
@@ -112,7 +113,9 @@ afterAll(async () => {
 describe('bring your own data: two more datasets through the whole loop', () => {
   it('weather (multiclass) and Seattle temperature (regression) train, pass their gates, serve, and batch-score alike', async () => {
     const weather = await exampleSpec(EXAMPLES.weather, withRollout);
-    const seattle = await exampleSpec(EXAMPLES.seattle);
+    // The Seattle model serves its int8 build (a spec switch); its gate is opened wide here so the
+    // switch is what the test exercises, not how far int8 strays on this split.
+    const seattle = await exampleSpec(EXAMPLES.seattle, (s) => ({ ...s, variants: { int8: { maxMetricDrop: 1, serve: true } } }));
     await startLifecycle(weather, await arriveAll(weather));
     await startLifecycle(seattle, await arriveAll(seattle));
 
@@ -133,6 +136,23 @@ describe('bring your own data: two more datasets through the whole loop', () => 
     const weatherChampion = await registry.getAlias(weather.name, 'champion');
     expect(weatherChampion.metrics.accuracy).toBeGreaterThanOrEqual(0.75); // the example's gate
     expect((await registry.getAlias(seattle.name, 'champion')).metrics.rmse).toBeLessThanOrEqual(3);
+    // Every version records its int8 variant and gate; the weather model serves fp32, the Seattle
+    // one its int8 build (its registry artifact, which serving and batch scoring below both load).
+    const weatherTags = (await registry.getAlias(weather.name, 'champion')).tags;
+    expect(weatherTags).toMatchObject({
+      'flywheel.variant': 'fp32',
+      'flywheel.variant.int8.uri': expect.stringMatching(/model\.int8\.onnx$/),
+    });
+    expect(weatherTags['flywheel.variant.int8.gate']).toMatch(/^(passed|failed): int8: accuracy /);
+    const seattleChampion = await registry.getAlias(seattle.name, 'champion');
+    expect(seattleChampion.tags).toMatchObject({
+      'flywheel.variant': 'int8',
+      'flywheel.variant.int8.gate': expect.stringMatching(/^passed: int8: rmse /),
+    });
+    expect(seattleChampion.artifactUri).toBe(seattleChampion.tags['flywheel.variant.int8.uri']);
+    console.log(
+      `[byo] int8 gates: weather ${weatherTags['flywheel.variant.int8.gate']}; Seattle ${seattleChampion.tags['flywheel.variant.int8.gate']}`,
+    );
 
     const settings = loadConfig('serve', {
       FLYWHEEL_SERVE_PORT: new URL(url).port,
