@@ -11,6 +11,7 @@ import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { latestCheckpoint, runCommandTrainer, TrainerProtocolError, type CommandTrainerOptions } from '../../lib/training/command/index.ts';
 import { externalResult, storeExternalModel, writeCycleInputs } from '../../lib/training/external.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
+import { withHeartbeats, type Heartbeats } from './heartbeats.ts';
 import type {
   CommandModelInput,
   CommandTrainInput,
@@ -27,6 +28,8 @@ export interface CommandTrainingDeps {
   preemption: Preemption;
   /** Folders put first on every command's PATH (FLYWHEEL_TRAINER_PATH: a venv's `bin`). */
   trainerPath?: string;
+  /** How often the activity beats when the command says nothing. @default 5000 */
+  keepAliveMs?: number;
 }
 
 type RunOptions = Pick<
@@ -35,7 +38,7 @@ type RunOptions = Pick<
 > & { runKey: string };
 
 /** Runs the command with heartbeats and resumption; a preemption notice becomes PreemptedError. */
-async function supervised(deps: CommandTrainingDeps, options: RunOptions): Promise<CommandTrainResult> {
+async function supervised(deps: CommandTrainingDeps, options: RunOptions, beats: Heartbeats): Promise<CommandTrainResult> {
   const ctx = Context.current();
   const details = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
   const search = details?.checkpointUri ? { uri: details.checkpointUri, skipped: [] } : await latestCheckpoint(deps.store, options.runKey);
@@ -53,12 +56,12 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions): Promi
       onEvent: (e) => {
         if (e.type === 'checkpoint') lastCheckpointUri = e.checkpointUri;
         if (e.type === 'done') return;
-        ctx.heartbeat({
+        beats.beat({
           ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
           epoch: e.epoch ?? 0,
           step: e.step ?? 0,
           metrics: e.metrics,
-        } satisfies TrainHeartbeat);
+        });
       },
     });
     return {
@@ -80,28 +83,41 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions): Promi
 export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
   return {
     async trainWithCommand(input: CommandTrainInput): Promise<CommandTrainResult> {
-      return supervised(deps, {
-        runKey: input.runKey,
-        command: input.command,
-        inputs: input.inputs,
-        hyperparameters: input.hyperparameters ?? {},
-        ...(input.killGraceMs ? { killGraceMs: input.killGraceMs } : {}),
-        ...(deps.trainerPath ? { pathPrefix: deps.trainerPath } : {}),
-      });
+      return withHeartbeats(deps.keepAliveMs, (beats) =>
+        supervised(
+          deps,
+          {
+            runKey: input.runKey,
+            command: input.command,
+            inputs: input.inputs,
+            hyperparameters: input.hyperparameters ?? {},
+            ...(input.killGraceMs ? { killGraceMs: input.killGraceMs } : {}),
+            ...(deps.trainerPath ? { pathPrefix: deps.trainerPath } : {}),
+          },
+          beats,
+        ),
+      );
     },
 
     async trainCommandModel(input: CommandModelInput): Promise<ExternalModelResult> {
-      const { trainer } = input;
-      const io = await loadModelIO(deps.store, input.featureSpecUri);
-      const inputs = await writeCycleInputs(
-        deps.store,
-        { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) },
-        input.runKey,
-        io,
-        { trainUri: input.trainUri, validationUri: input.validationUri, ...(input.limitRows ? { limitRows: input.limitRows } : {}) },
-        deps.logger,
-      );
-      const run = await supervised(deps, {
+      return withHeartbeats(deps.keepAliveMs, (beats) => trainCommandModel(input, beats));
+    },
+  };
+
+  async function trainCommandModel(input: CommandModelInput, beats: Heartbeats): Promise<ExternalModelResult> {
+    const { trainer } = input;
+    const io = await loadModelIO(deps.store, input.featureSpecUri);
+    const inputs = await writeCycleInputs(
+      deps.store,
+      { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) },
+      input.runKey,
+      io,
+      { trainUri: input.trainUri, validationUri: input.validationUri, ...(input.limitRows ? { limitRows: input.limitRows } : {}) },
+      deps.logger,
+    );
+    const run = await supervised(
+      deps,
+      {
         runKey: input.runKey,
         command: trainer.command,
         ...(trainer.workingDir ? { cwd: trainer.workingDir } : {}),
@@ -111,29 +127,30 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
         env: trainer.env.set,
         passEnv: trainer.env.pass,
         ...(deps.trainerPath ? { pathPrefix: deps.trainerPath } : {}),
-      });
-      const modelKey = `${input.runKey}/output/model.onnx`;
-      if (!(await deps.store.stat(modelKey)))
-        throw new TrainerProtocolError(
-          `the command finished without writing model.onnx to FLYWHEEL_OUTPUT_DIR (it wrote ${run.outputFiles.length} other files)`,
-        );
-      const modelUri = await storeExternalModel(deps.store, input.runKey, await deps.store.get(modelKey), io, {
-        datasetVersion: input.datasetVersion,
-        trainer: `command:${trainer.command.join(' ')}`.slice(0, 512),
-      });
-      return externalResult(input, io, {
-        trainer: 'command',
-        modelUri,
-        identity: deps.identity,
-        hyperparameters: trainer.hyperparameters,
-        lineage: { command: trainer.command },
-        metrics: run.metrics,
-        resumedFrom: run.resumedFrom,
-        lastCheckpointUri: run.lastCheckpointUri,
-        skippedCheckpoints: run.skippedCheckpoints,
-      });
-    },
-  };
+      },
+      beats,
+    );
+    const modelKey = `${input.runKey}/output/model.onnx`;
+    if (!(await deps.store.stat(modelKey)))
+      throw new TrainerProtocolError(
+        `the command finished without writing model.onnx to FLYWHEEL_OUTPUT_DIR (it wrote ${run.outputFiles.length} other files)`,
+      );
+    const modelUri = await storeExternalModel(deps.store, input.runKey, await deps.store.get(modelKey), io, {
+      datasetVersion: input.datasetVersion,
+      trainer: `command:${trainer.command.join(' ')}`.slice(0, 512),
+    });
+    return externalResult(input, io, {
+      trainer: 'command',
+      modelUri,
+      identity: deps.identity,
+      hyperparameters: trainer.hyperparameters,
+      lineage: { command: trainer.command },
+      metrics: run.metrics,
+      resumedFrom: run.resumedFrom,
+      lastCheckpointUri: run.lastCheckpointUri,
+      skippedCheckpoints: run.skippedCheckpoints,
+    });
+  }
 }
 
 export type CommandTrainingActivities = ReturnType<typeof createCommandTrainingActivities>;

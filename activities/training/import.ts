@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Context } from '@temporalio/activity';
 import { s3Location, type SourceContext } from '../../lib/data/sources.ts';
 import { loadModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -12,12 +11,15 @@ import { InvalidModelError } from '../../lib/onnx/index.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { externalResult, storeExternalModel } from '../../lib/training/external.ts';
 import type { ExternalModelResult, ImportModelInput } from '../../lib/contracts/train-model.ts';
+import { withHeartbeats } from './heartbeats.ts';
 
 export interface ImportActivityDeps {
   store: ArtifactStore;
   s3?: S3StoreOptions;
   logger: Logger;
   identity: string;
+  /** How often the activity beats while it works. @default 5000 */
+  keepAliveMs?: number;
 }
 
 /** The ONNX file's bytes, from the store, a local path or any S3 bucket the worker can read. */
@@ -38,24 +40,28 @@ async function readModel(ctx: SourceContext, uri: string): Promise<Uint8Array> {
 export function createImportActivities(deps: ImportActivityDeps) {
   return {
     async importOnnxModel(input: ImportModelInput): Promise<ExternalModelResult> {
-      Context.current().heartbeat();
-      const io = await loadModelIO(deps.store, input.featureSpecUri);
-      const bytes = await readModel({ store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) }, input.modelUri);
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const modelUri = await storeExternalModel(deps.store, input.runKey, bytes, io, {
-        datasetVersion: input.datasetVersion,
-        trainer: 'onnx-import',
-      });
-      deps.logger.info({ runKey: input.runKey, source: input.modelUri, sha256 }, 'imported ONNX model');
-      return externalResult(input, io, {
-        trainer: 'onnx',
-        modelUri,
-        identity: deps.identity,
-        hyperparameters: {},
-        lineage: { sourceUri: input.modelUri, sourceSha256: sha256 },
-      });
+      // A large file from another bucket, loaded and run in ONNX Runtime, can outlast the timeout.
+      return withHeartbeats(deps.keepAliveMs, () => importModel(input));
     },
   };
+
+  async function importModel(input: ImportModelInput): Promise<ExternalModelResult> {
+    const io = await loadModelIO(deps.store, input.featureSpecUri);
+    const bytes = await readModel({ store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) }, input.modelUri);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const modelUri = await storeExternalModel(deps.store, input.runKey, bytes, io, {
+      datasetVersion: input.datasetVersion,
+      trainer: 'onnx-import',
+    });
+    deps.logger.info({ runKey: input.runKey, source: input.modelUri, sha256 }, 'imported ONNX model');
+    return externalResult(input, io, {
+      trainer: 'onnx',
+      modelUri,
+      identity: deps.identity,
+      hyperparameters: {},
+      lineage: { sourceUri: input.modelUri, sourceSha256: sha256 },
+    });
+  }
 }
 
 export type ImportActivities = ReturnType<typeof createImportActivities>;

@@ -80,8 +80,9 @@ beforeAll(async () => {
   });
 });
 
-function commandActivities() {
+function commandActivities(keepAliveMs?: number) {
   return createCommandTrainingActivities({
+    ...(keepAliveMs ? { keepAliveMs } : {}),
     store,
     logger: silentLogger(),
     identity: 'test',
@@ -91,7 +92,11 @@ function commandActivities() {
 
 const envWith = () => new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
 
-async function trainWith(modelPath: string, runKey: string): Promise<ExternalModelResult> {
+async function trainWith(
+  modelPath: string,
+  runKey: string,
+  options: { quietS?: number; keepAliveMs?: number; env?: MockActivityEnvironment } = {},
+): Promise<ExternalModelResult> {
   const input: CommandModelInput = {
     runKey,
     ...splits,
@@ -101,11 +106,11 @@ async function trainWith(modelPath: string, runKey: string): Promise<ExternalMod
       command: ['python3', TRAINER],
       workingDir: root,
       hyperparameters: { epochs: 2 },
-      env: { pass: ['FLYWHEEL_TEST_PASSED'], set: { MODEL_SRC: modelPath } },
+      env: { pass: ['FLYWHEEL_TEST_PASSED'], set: { MODEL_SRC: modelPath, QUIET_S: String(options.quietS ?? 0) } },
       killGraceMs: 2000,
     },
   };
-  return (await envWith().run(commandActivities().trainCommandModel, input)) as ExternalModelResult;
+  return (await (options.env ?? envWith()).run(commandActivities(options.keepAliveMs).trainCommandModel, input)) as ExternalModelResult;
 }
 
 describe('trainCommandModel', () => {
@@ -142,6 +147,18 @@ describe('trainCommandModel', () => {
     const session = await OnnxSession.create(stamped);
     expect([session.inputDim, session.outputDim, session.outputName]).toEqual([dim, 1, 'probability']);
     await session.dispose();
+  });
+
+  it('keeps beating while the command says nothing, so a quiet attempt is not taken for a dead worker', async () => {
+    const modelPath = join(root, 'quiet.onnx');
+    await writeFile(modelPath, linearModel(io.encoder.dimension));
+    const env = envWith();
+    let beats = 0;
+    env.on('heartbeat', () => beats++);
+    const quiet = await trainWith(modelPath, 'training/cmd-quiet', { quietS: 1.5, keepAliveMs: 200, env });
+    expect(quiet.trainer).toBe('command');
+    // The command printed only `done`: every beat is the keep-alive's (≥ 1.5 s / 200 ms, less slack).
+    expect(beats).toBeGreaterThanOrEqual(5);
   });
 
   it('refuses a model whose input is not the fitted features’ width, for good', async () => {

@@ -1,0 +1,34 @@
+// Heartbeats of the training activities that run other people's code or long I/O: each event's as
+// it comes, and the last one again on a timer, so a live but quiet attempt is never taken for dead.
+import { Context } from '@temporalio/activity';
+import type { TrainHeartbeat } from '../../lib/contracts/train-model.ts';
+
+/**
+ * Heartbeats for one attempt: each event's as it comes, and the last one again every
+ * `keepAliveMs`. The heartbeat timeout is there to notice a dead worker, and a live one may be
+ * quiet for minutes — encoding large splits, or a command whose epoch prints nothing — which
+ * would otherwise time the attempt out and start a second copy of the run beside the first.
+ */
+function heartbeats(ctx: Context, everyMs: number) {
+  let last = ctx.info.heartbeatDetails as TrainHeartbeat | undefined;
+  const timer = setInterval(() => ctx.heartbeat(last), everyMs);
+  return {
+    beat(details: TrainHeartbeat) {
+      last = details;
+      ctx.heartbeat(details);
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+export type Heartbeats = ReturnType<typeof heartbeats>;
+
+/** Runs `work` with `heartbeats` going (every `everyMs`), and stops them however it ends. */
+export async function withHeartbeats<T>(everyMs: number | undefined, work: (beats: Heartbeats) => Promise<T>): Promise<T> {
+  const beats = heartbeats(Context.current(), everyMs ?? 5000);
+  try {
+    return await work(beats);
+  } finally {
+    beats.stop();
+  }
+}
