@@ -14,9 +14,6 @@ export function trainJobOf(spec: Pick<ModelSpec, 'trainer'>): TrainJob {
     ...(t.limitRows ? { limitRows: t.limitRows } : {}),
   };
   switch (t.kind) {
-    case 'tfjs-mlp':
-      // No `trainer` key: the same input as before trainer kinds, which trainModel reads as tfjs.
-      return { hyperparameters: t.hyperparameters, ...common };
     case 'command':
       return {
         ...common,
@@ -31,5 +28,9 @@ export function trainJobOf(spec: Pick<ModelSpec, 'trainer'>): TrainJob {
       };
     case 'onnx':
       return { ...common, trainer: { kind: 'onnx', modelUri: t.model } };
+    default:
+      // tfjs-mlp — and a spec that reached a workflow unparsed, without `kind` (from the `temporal`
+      // CLI, say), as it always meant. No `trainer` key: the same input as before trainer kinds.
+      return { hyperparameters: t.hyperparameters, ...common };
   }
 }

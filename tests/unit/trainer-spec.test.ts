@@ -21,6 +21,9 @@ describe('trainer kinds', () => {
     const spec = parseModelSpec({ ...base, trainer: { hyperparameters: { epochs: 2 }, resources: { gpu: false } } });
     expect(spec.trainer.kind).toBe('tfjs-mlp');
     expect(trainJobOf(spec)).toEqual({ hyperparameters: { epochs: 2 }, resources: { gpu: false } });
+    // A spec that reached the workflow unparsed (no kind at all) trains as it always did, on its queue.
+    const raw = { trainer: { hyperparameters: { epochs: 2 }, resources: { gpu: false } } } as unknown as Parameters<typeof trainJobOf>[0];
+    expect(trainJobOf(raw)).toEqual({ hyperparameters: { epochs: 2 }, resources: { gpu: false } });
   });
 
   it('turns a command trainer, its env allow-list and its preemption policy into trainModel input', () => {
