@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getInfra } from './infra.ts';
-import { descendants, freePort, isAlive, spawnNode } from './processes.ts';
+import { descendants, isAlive, startDevStack } from './processes.ts';
 
 const infra = getInfra();
 
@@ -22,17 +22,14 @@ function portOpen(port: number): Promise<boolean> {
 
 describe('flywheel dev', () => {
   it('starts the embedded stack (with --serve, the inference server too), serves the Web UI, and stops cleanly on Ctrl-C', async () => {
-    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
     const dataDir = await mkdtemp(join(tmpdir(), 'flywheel-dev-'));
-    const dev = spawnNode(
-      ['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--serve', '--serve-port', String(servePort)],
-      {
-        FLYWHEEL_DATA_DIR: dataDir,
-        TEMPORAL_CLI_PATH: infra.temporalCliPath,
-      },
-    );
+    const { dev, port, uiPort, servePort } = await startDevStack({
+      dataDir,
+      temporalCliPath: infra.temporalCliPath,
+      serve: true,
+      timeoutMs: 120_000,
+    });
     try {
-      await dev.waitFor('Press Ctrl-C to stop.', 120_000);
       expect(dev.output()).toContain(`Web UI      http://127.0.0.1:${uiPort}`);
       expect(dev.output()).toMatch(/CPU worker .* ran a probe on flywheel-cpu/);
       expect(dev.output()).toMatch(/GPU worker .* ran a probe on flywheel-gpu/);
@@ -73,14 +70,9 @@ describe('flywheel dev', () => {
   }, 180_000);
 
   it('stops the whole stack, exiting non-zero with its last log lines, when the GPU worker process dies', async () => {
-    const [port, uiPort] = [await freePort(), await freePort()];
     const dataDir = await mkdtemp(join(tmpdir(), 'flywheel-dev-'));
-    const dev = spawnNode(['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
-      FLYWHEEL_DATA_DIR: dataDir,
-      TEMPORAL_CLI_PATH: infra.temporalCliPath,
-    });
+    const { dev, port } = await startDevStack({ dataDir, temporalCliPath: infra.temporalCliPath, timeoutMs: 120_000 });
     try {
-      await dev.waitFor('Press Ctrl-C to stop.', 120_000);
       const gpuPid = Number(/GPU worker\s+flywheel-gpu@[^:\s]+:(\d+)/.exec(dev.output())?.[1]);
       const children = descendants(dev.child.pid!);
       expect(children).toContain(gpuPid);

@@ -10,7 +10,7 @@ import { loadConfig } from '../../lib/config/index.ts';
 import { openDatabase } from '../../lib/db/index.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { getInfra } from './infra.ts';
-import { freePort, ROOT, spawnNode, type Spawned } from './processes.ts';
+import { ROOT, startDevStack, type Spawned } from './processes.ts';
 
 const infra = getInfra();
 let dataDir: string;
@@ -25,25 +25,7 @@ function flywheel(...args: string[]) {
 }
 
 async function startDev(): Promise<{ dev: Spawned; servePort: number }> {
-  // Ports are picked free here, but the Temporal dev server `flywheel dev` starts binds more on
-  // ports the kernel picks: one of those can take the serving port first. Try fresh ones then.
-  for (let attempt = 1; ; attempt++) {
-    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
-    const dev = spawnNode(
-      ['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--serve', '--serve-port', String(servePort)],
-      {
-        FLYWHEEL_DATA_DIR: dataDir,
-        TEMPORAL_CLI_PATH: infra.temporalCliPath,
-      },
-    );
-    try {
-      await dev.waitFor('Press Ctrl-C to stop.', 150_000);
-      return { dev, servePort };
-    } catch (err) {
-      if (attempt >= 3 || !dev.output().includes('EADDRINUSE')) throw err;
-      await dev.exited;
-    }
-  }
+  return startDevStack({ dataDir, temporalCliPath: infra.temporalCliPath, serve: true });
 }
 
 async function stopDev(dev: Spawned): Promise<void> {

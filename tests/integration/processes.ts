@@ -114,3 +114,37 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+export interface DevStack {
+  dev: Spawned;
+  port: number;
+  uiPort: number;
+  servePort: number;
+}
+
+/**
+ * `flywheel dev` on free ports (with `--serve` when asked), up and printing "Press Ctrl-C to stop."
+ * The ports are picked free here, but the Temporal dev server it starts binds more on ports the
+ * kernel picks, and one of those can take a picked one first (EADDRINUSE): then it starts again
+ * on fresh ports, up to three times.
+ */
+export async function startDevStack(options: {
+  dataDir: string;
+  temporalCliPath: string;
+  serve?: boolean;
+  timeoutMs?: number;
+}): Promise<DevStack> {
+  for (let attempt = 1; ; attempt++) {
+    const [port, uiPort, servePort] = [await freePort(), await freePort(), await freePort()];
+    const args = ['bin/flywheel.js', 'dev', '--port', String(port), '--ui-port', String(uiPort)];
+    if (options.serve) args.push('--serve', '--serve-port', String(servePort));
+    const dev = spawnNode(args, { FLYWHEEL_DATA_DIR: options.dataDir, TEMPORAL_CLI_PATH: options.temporalCliPath });
+    try {
+      await dev.waitFor('Press Ctrl-C to stop.', options.timeoutMs ?? 150_000);
+      return { dev, port, uiPort, servePort };
+    } catch (err) {
+      if (attempt >= 3 || !dev.output().includes('EADDRINUSE')) throw err;
+      await dev.exited;
+    }
+  }
+}
