@@ -228,6 +228,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
     gpu = gpuChild;
     progress(`Starting the CPU worker (bundling workflows) and the GPU worker process (pid ${gpuChild.pid}, log ${gpuChild.logPath})`);
     const identity = defaultIdentity('cpu');
+    const trainerPath = trainerPathOrBundled(config);
     const worker = await createFlywheelWorker({
       kind: 'cpu',
       connection: temporal.nativeConnection,
@@ -239,7 +240,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
         store,
         s3: s3OptionsFrom(config.artifactStore),
         trainingBackend: config.worker.trainingBackend,
-        ...(trainerPathOrBundled(config) ? { trainerPath: trainerPathOrBundled(config)! } : {}),
+        ...(trainerPath ? { trainerPath } : {}),
         temporalClient: () => Promise.resolve(temporal.client),
         ...(options.serving ? { serving: options.serving } : {}),
         db,

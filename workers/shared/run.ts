@@ -38,6 +38,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
   if (taskQueue && kind !== 'gpu')
     throw new Error(`FLYWHEEL_WORKER_TASK_QUEUE is for GPU workers; the ${kind} worker polls ${TASK_QUEUES[kind]}`);
   const identity = config.worker.identity ?? defaultIdentity(kind, taskQueue);
+  const trainerPath = trainerPathOf(config);
 
   // GPU workers run on spot machines: SIGTERM is the preemption notice (checkpoint now).
   const preemption = kind === 'gpu' ? listenForPreemption() : noPreemption();
@@ -67,7 +68,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
         s3: s3OptionsFrom(config.artifactStore),
         preemption,
         trainingBackend: config.worker.trainingBackend,
-        ...(trainerPathOf(config) ? { trainerPath: trainerPathOf(config)! } : {}),
+        ...(trainerPath ? { trainerPath } : {}),
         temporalClient: () => (client ??= connectClient(config.temporal)),
         serving: () => servingTarget(config),
         ...(db ? { db, registry: createRegistry(config, db) } : {}),
