@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -188,9 +188,15 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${await freePort()}`;
   ({ db, registry, client } = await world.start(async (database) => {
     key = (await createApiKey(database, { name: `trainers-${tag}`, scopes: ['admin', 'predict', 'feedback'] })).key;
-    return { FLYWHEEL_SERVING_URL: url, FLYWHEEL_SERVING_ADMIN_KEY: key };
+    return { FLYWHEEL_SERVING_URL: url, FLYWHEEL_SERVING_ADMIN_KEY: key, FLYWHEEL_TRAINER_PATH: dirname(PYTHON) };
   }));
-  const gpuEnv = { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: world.storeUri, FLYWHEEL_TRAINING_BACKEND: 'cpu' };
+  const gpuEnv = {
+    ...infra.env,
+    MLFLOW_TRACKING_URI: '',
+    ARTIFACT_STORE: world.storeUri,
+    FLYWHEEL_TRAINING_BACKEND: 'cpu',
+    FLYWHEEL_TRAINER_PATH: dirname(PYTHON),
+  };
   spot = spawnWorker('gpu', { ...gpuEnv, FLYWHEEL_WORKER_IDENTITY: `spot-${tag}` });
   onDemand = spawnWorker('gpu', { ...gpuEnv, FLYWHEEL_WORKER_IDENTITY: `on-demand-${tag}`, FLYWHEEL_WORKER_TASK_QUEUE: ON_DEMAND });
   await Promise.all([spot.waitFor('"worker started"', 90_000), onDemand.waitFor('"worker started"', 90_000)]);
