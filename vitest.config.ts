@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['tests/temp-root.ts'],
           // Unit files run in parallel on two cores: a PGlite start plus migrations can pass 5 s there.
           testTimeout: 20_000,
         },
@@ -19,7 +20,8 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['tests/integration/global-setup.ts'],
+          // The temporary folder comes after the servers: they outlive a run and keep their own.
+          globalSetup: ['tests/integration/global-setup.ts', 'tests/temp-root.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           // Servers are shared; files run one at a time so 2 cores are not oversubscribed.

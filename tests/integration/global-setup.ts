@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { SYSTEM_TMPDIR_VARIABLE } from '../temp-root.ts';
 import type { InfraEnv } from './infra.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,8 +16,16 @@ function infra(args: string[], inherit = false) {
     encoding: 'utf8',
     stdio: inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe',
     timeout: 40 * 60_000,
+    env: serverEnv(),
   });
   return res;
+}
+
+// The servers outlive a test run (a developer's stay up), so they keep the system's temporary
+// folder rather than the run's, which is removed when the run ends.
+function serverEnv(): NodeJS.ProcessEnv {
+  const system = process.env[SYSTEM_TMPDIR_VARIABLE];
+  return system ? { ...process.env, TMPDIR: system } : process.env;
 }
 
 function parseEnv(text: string): Record<string, string> {
@@ -78,7 +87,11 @@ export default function setup(project: TestProject) {
   return async () => {
     if (started.length === 0) return;
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn('bash', ['infra/scripts/infra.sh', 'down', ...started], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn('bash', ['infra/scripts/infra.sh', 'down', ...started], {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: serverEnv(),
+      });
       child.on('exit', resolve);
       child.on('error', () => resolve(-1));
     });
