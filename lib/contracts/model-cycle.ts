@@ -50,6 +50,12 @@ export interface ModelCycleInput {
   lifecycleWorkflowId: string;
   /** Profile of the champion's training data, for relative validation rules. */
   referenceProfileUri?: string;
+  /**
+   * Which incarnation of the lifecycle started the cycle (its first run's id, shortened). Run
+   * keys and child ids include it, so a lifecycle re-created on the same data never reuses the
+   * keys of an earlier one. Absent in cycles started before incarnations existed.
+   */
+  incarnation?: string;
 }
 
 export interface ModelCycleResult {
