@@ -24,6 +24,10 @@ export interface CreateFlywheelWorkerOptions {
   taskQueue?: string;
   /** A prebuilt bundle (tests, `flywheel dev`) instead of bundling workflows/index.ts again. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The Worker Deployment Version this worker belongs to (lib/temporal/versioning). Every worker
+   * of one process must get the same one, so a pinned workflow's control activities reach it.
+   * @default none: unversioned */
+  workerDeploymentOptions?: WorkerOptions['workerDeploymentOptions'];
 }
 
 const DEFAULT_ACTIVITY_SLOTS: Record<WorkerKind, number> = { cpu: 4, gpu: 1, control: 8 };
@@ -48,6 +52,7 @@ export async function createFlywheelWorker(options: CreateFlywheelWorkerOptions)
     activities: options.activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? DEFAULT_ACTIVITY_SLOTS[kind],
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...workflows,
   });
 }

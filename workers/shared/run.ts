@@ -9,6 +9,7 @@ import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
 import { connectClient, connectWorkerConnection } from '../../lib/temporal/connection.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import type { Client } from '@temporalio/client';
+import type { WorkerOptions } from '@temporalio/worker';
 import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
 import type { ActivitySet } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
@@ -35,6 +36,9 @@ export interface WorkerProcessOptions {
   /** The control worker's activities: given, this process also serves flywheel-control on its
    * own slots (FLYWHEEL_CONTROL_ACTIVITY_SLOTS). The CPU worker process passes them. */
   control?: ActivitySet;
+  /** The Worker Deployment options for this process's config (the versioning hook,
+   * lib/temporal/versioning), applied to each of its workers alike. @default unversioned */
+  deployment?: (config: WorkerConfig) => WorkerOptions['workerDeploymentOptions'] | undefined;
   /** @default process.env */
   env?: Env;
 }
@@ -77,7 +81,10 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       serving: () => servingTarget(config),
       ...(db ? { db, registry: createRegistry(config, db) } : {}),
     };
+    const deployment = options.deployment?.(config);
+    const versioning = deployment ? { workerDeploymentOptions: deployment } : {};
     const worker = await createFlywheelWorker({
+      ...versioning,
       kind,
       connection,
       namespace: config.temporal.namespace,
@@ -92,6 +99,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       const controlIdentity = config.worker.identity ? `${config.worker.identity}/control` : defaultIdentity('control');
       workers.push(
         await createFlywheelWorker({
+          ...versioning,
           kind: 'control',
           connection,
           namespace: config.temporal.namespace,
