@@ -81,8 +81,8 @@ export function registerDevCommand(program: Command): void {
             ['Artifacts', stack.store.baseUri],
             ['CPU worker', `${check.cpu.identity} → ran a probe on ${check.cpu.taskQueue}`],
             [
-              'Control worker',
-              `${stack.controlWorker.options.identity} on ${TASK_QUEUES.control} (${config.worker.controlActivitySlots} slots)`,
+              'Control',
+              `${stack.controlWorker.options.identity} on ${TASK_QUEUES.control} (${config.worker.controlActivitySlots} slots of its own)`,
             ],
             ['GPU worker', `${check.gpu.identity} → ran a probe on ${check.gpu.taskQueue} (own process; log ${stack.gpuWorker.logPath})`],
             ...serving,
