@@ -1,8 +1,9 @@
 // The embedded stack behind `flywheel dev` and `flywheel demo`: a Temporal dev server (SQLite file
 // in the data folder, Web UI), the configured database (PGlite by default), the artifact store (a
 // local folder by default), the CPU and control workers in this process (PGlite serves one
-// process, and this one owns it) and the GPU (training) worker as a child process, so training never stalls this
-// process's event loop — or the inference server that `--serve` and the demo run beside it.
+// process, and this one owns it) and the GPU (training) worker as a child process, so training
+// never stalls this process's event loop — or the inference server that `--serve` and the demo
+// run beside it.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -229,7 +230,9 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
     const store = await createArtifactStore(config.artifactStore);
     const gpuChild = await startGpuWorkerProcess(config, address, options.env ?? process.env);
     gpu = gpuChild;
-    progress(`Starting the CPU worker (bundling workflows) and the GPU worker process (pid ${gpuChild.pid}, log ${gpuChild.logPath})`);
+    progress(
+      `Starting the CPU and control workers (bundling workflows) and the GPU worker process (pid ${gpuChild.pid}, log ${gpuChild.logPath})`,
+    );
     const identity = defaultIdentity('cpu');
     const trainerPath = trainerPathOrBundled(config);
     const deps = {
