@@ -1,9 +1,10 @@
 // `flywheel dev`: the embedded stack for a newcomer — Temporal dev server with Web UI, PGlite,
-// a local artifact folder, the CPU worker here and the GPU worker in a child process — until
+// a local artifact folder, the CPU and control workers here and the GPU worker in a child process — until
 // Ctrl-C, which stops all of it.
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
 import { startDevStack } from '../dev/stack.ts';
+import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
@@ -79,6 +80,10 @@ export function registerDevCommand(program: Command): void {
             ['Database', config.database.kind === 'pglite' ? `PGlite in ${config.database.dataDir}` : 'PostgreSQL (DATABASE_URL)'],
             ['Artifacts', stack.store.baseUri],
             ['CPU worker', `${check.cpu.identity} → ran a probe on ${check.cpu.taskQueue}`],
+            [
+              'Control',
+              `${stack.controlWorker.options.identity} on ${TASK_QUEUES.control} (${config.worker.controlActivitySlots} slots of its own)`,
+            ],
             ['GPU worker', `${check.gpu.identity} → ran a probe on ${check.gpu.taskQueue} (own process; log ${stack.gpuWorker.logPath})`],
             ...serving,
           ]),
@@ -92,7 +97,7 @@ export function registerDevCommand(program: Command): void {
         await stack.close();
         throw err;
       }
-      // SIGINT/SIGTERM reach the Temporal runtime, which shuts the CPU worker down gracefully, and
+      // SIGINT/SIGTERM reach the Temporal runtime, which shuts the CPU and control workers down gracefully, and
       // the stack then stops the GPU worker process; `running` rejects if that process died.
       try {
         await stack.running;

@@ -1,8 +1,9 @@
 // The embedded stack behind `flywheel dev` and `flywheel demo`: a Temporal dev server (SQLite file
 // in the data folder, Web UI), the configured database (PGlite by default), the artifact store (a
-// local folder by default), the CPU worker in this process (PGlite serves one process, and this
-// one owns it) and the GPU (training) worker as a child process, so training never stalls this
-// process's event loop — or the inference server that `--serve` and the demo run beside it.
+// local folder by default), the CPU and control workers in this process (PGlite serves one
+// process, and this one owns it) and the GPU (training) worker as a child process, so training
+// never stalls this process's event loop — or the inference server that `--serve` and the demo
+// run beside it.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -20,9 +21,10 @@ import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../../li
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST } from '../../lib/temporal/search-attributes.ts';
 import { ensureTemporalExecutable, type TemporalExecutable } from '../../lib/temporal/dev-server.ts';
-import { cpuActivities } from '../../workers/cpu/activities.ts';
+import { controlActivities, cpuActivities } from '../../workers/cpu/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createFlywheelWorker, defaultIdentity } from '../../workers/shared/create-worker.ts';
+import { runAll, shutdownIfRunning } from '../../workers/shared/run-all.ts';
 import { trainerPathOrBundled } from '../../workers/shared/trainer-path.ts';
 import { routingCheckWorkflow, type RoutingCheckResult } from '../../lib/contracts/routing-check.ts';
 
@@ -56,8 +58,10 @@ export interface DevStack {
   store: ArtifactStore;
   /** The CPU worker (this process). */
   worker: Worker;
+  /** The control worker (flywheel-control, this process): rollout, promotion, drift checks. */
+  controlWorker: Worker;
   gpuWorker: WorkerProcess;
-  /** Resolves when both workers have stopped (after SIGINT/SIGTERM or `shutdown()`); rejects when
+  /** Resolves when all workers have stopped (after SIGINT/SIGTERM or `shutdown()`); rejects when
    * the GPU worker process died on its own (the error carries its last log lines). */
   running: Promise<void>;
   routingCheck(): Promise<RoutingCheckResult>;
@@ -226,27 +230,41 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
     const store = await createArtifactStore(config.artifactStore);
     const gpuChild = await startGpuWorkerProcess(config, address, options.env ?? process.env);
     gpu = gpuChild;
-    progress(`Starting the CPU worker (bundling workflows) and the GPU worker process (pid ${gpuChild.pid}, log ${gpuChild.logPath})`);
+    progress(
+      `Starting the CPU and control workers (bundling workflows) and the GPU worker process (pid ${gpuChild.pid}, log ${gpuChild.logPath})`,
+    );
     const identity = defaultIdentity('cpu');
     const trainerPath = trainerPathOrBundled(config);
+    const deps = {
+      identity,
+      logger,
+      store,
+      s3: s3OptionsFrom(config.artifactStore),
+      trainingBackend: config.worker.trainingBackend,
+      ...(trainerPath ? { trainerPath } : {}),
+      temporalClient: () => Promise.resolve(temporal.client),
+      ...(options.serving ? { serving: options.serving } : {}),
+      db,
+      registry,
+    };
     const worker = await createFlywheelWorker({
       kind: 'cpu',
       connection: temporal.nativeConnection,
       namespace: config.temporal.namespace,
       identity,
-      activities: cpuActivities({
-        identity,
-        logger,
-        store,
-        s3: s3OptionsFrom(config.artifactStore),
-        trainingBackend: config.worker.trainingBackend,
-        ...(trainerPath ? { trainerPath } : {}),
-        temporalClient: () => Promise.resolve(temporal.client),
-        ...(options.serving ? { serving: options.serving } : {}),
-        db,
-        registry,
-      }),
+      activities: cpuActivities(deps),
       shutdownGraceMs: config.worker.shutdownGraceMs,
+      ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
+    });
+    const controlIdentity = defaultIdentity('control');
+    const controlWorker = await createFlywheelWorker({
+      kind: 'control',
+      connection: temporal.nativeConnection,
+      namespace: config.temporal.namespace,
+      identity: controlIdentity,
+      activities: controlActivities({ ...deps, identity: controlIdentity }),
+      shutdownGraceMs: config.worker.shutdownGraceMs,
+      maxConcurrentActivities: config.worker.controlActivitySlots,
     });
     await gpuChild.ready;
 
@@ -255,10 +273,9 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
     let died: Error | undefined;
     void gpuChild.exited.then((err) => {
       died = err;
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      shutdownIfRunning(worker);
     });
-    const running = worker
-      .run()
+    const running = runAll([worker, controlWorker])
       .finally(() => gpuChild.stop())
       .then(() => {
         if (died) throw died;
@@ -271,6 +288,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
       db,
       store,
       worker,
+      controlWorker,
       gpuWorker: { pid: gpuChild.pid, logPath: gpuChild.logPath },
       running,
       routingCheck: () =>
@@ -279,9 +297,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
           workflowId: WORKFLOW_IDS.routingCheck(`dev-${Date.now()}`),
           args: [{ note: 'flywheel dev start-up' }],
         }),
-      shutdown: () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-      },
+      shutdown: () => shutdownIfRunning(worker),
       close: async () => {
         await gpuChild.stop();
         await db.close();

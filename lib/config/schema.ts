@@ -38,6 +38,7 @@ export const WORKER_VARS = [
   ...COMMON_VARS,
   'FLYWHEEL_WORKER_IDENTITY',
   'FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES',
+  'FLYWHEEL_CONTROL_ACTIVITY_SLOTS',
   'FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS',
   'FLYWHEEL_TRAINING_BACKEND',
   'FLYWHEEL_WORKER_TASK_QUEUE',
@@ -114,6 +115,8 @@ export interface WorkerConfig extends CommonConfig {
   worker: {
     identity?: string;
     maxConcurrentActivities?: number;
+    /** Activity slots of the control worker (flywheel-control) in the CPU worker process. */
+    controlActivitySlots: number;
     shutdownGraceMs: number;
     /** TF.js backend for training activities; `auto` picks the fastest installed. */
     trainingBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -199,6 +202,7 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
   worker: {
     ...(raw.FLYWHEEL_WORKER_IDENTITY ? { identity: raw.FLYWHEEL_WORKER_IDENTITY } : {}),
     ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
+    controlActivitySlots: raw.FLYWHEEL_CONTROL_ACTIVITY_SLOTS,
     shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
     trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
     ...(raw.FLYWHEEL_WORKER_TASK_QUEUE ? { taskQueue: raw.FLYWHEEL_WORKER_TASK_QUEUE } : {}),

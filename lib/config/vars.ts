@@ -112,6 +112,10 @@ export const ENV_VARS = {
     schema: positiveInt.optional(),
     expected: 'a positive integer (default: 4 on the CPU worker, 1 on the GPU worker)',
   },
+  FLYWHEEL_CONTROL_ACTIVITY_SLOTS: {
+    schema: positiveInt.default(8),
+    expected: 'a positive integer: control activities the CPU worker process runs at once on flywheel-control (default: 8)',
+  },
   FLYWHEEL_WORKER_TASK_QUEUE: {
     schema: z
       .string()

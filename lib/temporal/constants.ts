@@ -2,10 +2,16 @@
 // lifecycle. Safe to import from workflow code (no Node built-ins).
 
 export const TASK_QUEUES = {
-  /** All workflows plus data, evaluation, registry and monitoring activities. */
+  /** All workflows plus heavy CPU activities: data preparation, CPU training, evaluation, batch chunks. */
   cpu: 'flywheel-cpu',
   /** Training and heavy scoring activities, one task per device. */
   gpu: 'flywheel-gpu',
+  /**
+   * Short control activities (rollout routing, analysis, rollback, promotion, approvals, drift
+   * checks, Schedule sync), served by their own worker and slots in the CPU worker process, so a
+   * batch job that fills flywheel-cpu's slots never delays a rollback.
+   */
+  control: 'flywheel-control',
 } as const;
 
 export type WorkerKind = keyof typeof TASK_QUEUES;

@@ -33,6 +33,7 @@ describe('flywheel dev', () => {
       expect(dev.output()).toContain(`Web UI      http://127.0.0.1:${uiPort}`);
       expect(dev.output()).toMatch(/CPU worker .* ran a probe on flywheel-cpu/);
       expect(dev.output()).toMatch(/GPU worker .* ran a probe on flywheel-gpu/);
+      expect(dev.output()).toMatch(/Control\s+flywheel-control@\S+ on flywheel-control \(8 slots of its own\)/);
       // Training runs off this process: the GPU worker is a child process of its own.
       const gpuPid = Number(/GPU worker\s+flywheel-gpu@[^:\s]+:(\d+)/.exec(dev.output())?.[1]);
       expect(gpuPid).not.toBe(dev.child.pid);

@@ -23,6 +23,12 @@ describe('loadConfig', () => {
     expect(config.worker.shutdownGraceMs).toBe(10_000);
   });
 
+  it('gives the control worker its own activity slots: 8 by default, FLYWHEEL_CONTROL_ACTIVITY_SLOTS to change', () => {
+    expect(loadConfig('worker', {}).worker.controlActivitySlots).toBe(8);
+    expect(loadConfig('worker', { FLYWHEEL_CONTROL_ACTIVITY_SLOTS: '16' }).worker.controlActivitySlots).toBe(16);
+    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_CONTROL_ACTIVITY_SLOTS: '0' }))).toContain('FLYWHEEL_CONTROL_ACTIVITY_SLOTS');
+  });
+
   it('names the variable and the expected form for an invalid value', () => {
     const message = problemsOf(() => loadConfig('worker', { TEMPORAL_ADDRESS: 'not an address' }));
     expect(message).toContain('TEMPORAL_ADDRESS');

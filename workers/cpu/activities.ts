@@ -1,5 +1,10 @@
-// What the CPU worker registers (beside all workflows): system info, both trainers, and, given a
-// registry, evaluation, registration, lifecycle, rollout, batch and drift monitoring; then data.
+// What the CPU worker process registers. The CPU worker (flywheel-cpu, beside all workflows):
+// system info, both trainers, and, given a registry, evaluation, batch and the control groups;
+// then data. The control worker (flywheel-control) registers the control groups only: lifecycle
+// (approvals, promotion, Schedule sync), rollout (routing, analysis, rollback), monitor (drift
+// checks, ensureDriftMonitor) and registry. The CPU worker keeps them too, because workflows
+// started before the control queue existed, or replaying old code, still schedule them on
+// flywheel-cpu.
 import { createBatchActivities } from '../../activities/batch/index.ts';
 import { createDataActivities } from '../../activities/data/index.ts';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
@@ -8,7 +13,38 @@ import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { createRolloutActivities } from '../../activities/rollout/index.ts';
 import { createSystemActivities } from '../../activities/system/index.ts';
+import type { ModelRegistry } from '../../lib/registry/index.ts';
 import { noClient, s3Option, trainerActivities, type ActivityDeps } from '../shared/activities.ts';
+
+/** The short activities a workflow waits on to steer a model; each is a few registry, database,
+ * serving or Temporal calls, never a scan of a dataset. */
+function controlGroups(deps: ActivityDeps, registry: ModelRegistry): object {
+  return {
+    ...createRegistryActivities({ registry, logger: deps.logger }),
+    ...createLifecycleActivities({ registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
+    ...(deps.db
+      ? createRolloutActivities({
+          db: deps.db,
+          registry,
+          store: deps.store,
+          logger: deps.logger,
+          serving: deps.serving ?? (() => undefined),
+        })
+      : {}),
+    ...createMonitorActivities({
+      store: deps.store,
+      logger: deps.logger,
+      registry,
+      client: deps.temporalClient ?? noClient,
+      ...(deps.db ? { db: deps.db } : {}),
+    }),
+  };
+}
+
+/** The control worker's activities (flywheel-control); none without a registry. */
+export function controlActivities(deps: ActivityDeps): object {
+  return deps.registry ? controlGroups(deps, deps.registry) : {};
+}
 
 export function cpuActivities(deps: ActivityDeps): object {
   const s3 = s3Option(deps);
@@ -16,30 +52,13 @@ export function cpuActivities(deps: ActivityDeps): object {
   const withRegistry = deps.registry
     ? {
         ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
-        ...createRegistryActivities({ registry: deps.registry, logger: deps.logger }),
-        ...createLifecycleActivities({ registry: deps.registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
-        ...(deps.db
-          ? createRolloutActivities({
-              db: deps.db,
-              registry: deps.registry,
-              store: deps.store,
-              logger: deps.logger,
-              serving: deps.serving ?? (() => undefined),
-            })
-          : {}),
+        ...controlGroups(deps, deps.registry),
         ...createBatchActivities({
           store: deps.store,
           logger: deps.logger,
           registry: deps.registry,
           ...(deps.db ? { db: deps.db } : {}),
           ...s3,
-        }),
-        ...createMonitorActivities({
-          store: deps.store,
-          logger: deps.logger,
-          registry: deps.registry,
-          client: deps.temporalClient ?? noClient,
-          ...(deps.db ? { db: deps.db } : {}),
         }),
       }
     : {};

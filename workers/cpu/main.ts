@@ -1,6 +1,7 @@
-// CPU worker process: all workflows plus data, evaluation, registry and monitoring activities.
+// CPU worker process: all workflows plus data, evaluation, batch and training activities on
+// flywheel-cpu, and the short control activities on flywheel-control with their own slots.
 import { exitOnFatal } from '../../lib/fatal.ts';
 import { runWorkerProcess } from '../shared/run.ts';
-import { cpuActivities } from './activities.ts';
+import { controlActivities, cpuActivities } from './activities.ts';
 
-await runWorkerProcess('cpu', cpuActivities).catch(exitOnFatal);
+await runWorkerProcess('cpu', cpuActivities, { control: controlActivities }).catch(exitOnFatal);

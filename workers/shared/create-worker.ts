@@ -1,5 +1,6 @@
 // Builds a Flywheel worker for one task queue. The CPU worker also runs every workflow; the GPU
-// worker runs activities only, one at a time by default (one training task per device).
+// worker runs activities only, one at a time by default (one training task per device); the
+// control worker runs the short control activities only, on slots no heavy activity can take.
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
@@ -15,7 +16,7 @@ export interface CreateFlywheelWorkerOptions {
   activities: object;
   /** @default `${taskQueue}@${hostname}:${pid}` */
   identity?: string;
-  /** @default 4 for cpu, 1 for gpu */
+  /** @default 4 for cpu, 1 for gpu, 8 for control */
   maxConcurrentActivities?: number;
   /** How long in-flight activities get to finish after shutdown starts. @default 10000 */
   shutdownGraceMs?: number;
@@ -23,7 +24,13 @@ export interface CreateFlywheelWorkerOptions {
   taskQueue?: string;
   /** A prebuilt bundle (tests, `flywheel dev`) instead of bundling workflows/index.ts again. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The Worker Deployment Version this worker belongs to (lib/temporal/versioning). Every worker
+   * of one process must get the same one, so a pinned workflow's control activities reach it.
+   * @default none: unversioned */
+  workerDeploymentOptions?: WorkerOptions['workerDeploymentOptions'];
 }
+
+const DEFAULT_ACTIVITY_SLOTS: Record<WorkerKind, number> = { cpu: 4, gpu: 1, control: 8 };
 
 export function defaultIdentity(kind: WorkerKind, taskQueue?: string): string {
   return `${taskQueue ?? TASK_QUEUES[kind]}@${hostname()}:${process.pid}`;
@@ -43,8 +50,9 @@ export async function createFlywheelWorker(options: CreateFlywheelWorkerOptions)
     taskQueue: options.taskQueue ?? TASK_QUEUES[kind],
     identity: options.identity ?? defaultIdentity(kind, options.taskQueue),
     activities: options.activities,
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? (kind === 'gpu' ? 1 : 4),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? DEFAULT_ACTIVITY_SLOTS[kind],
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...workflows,
   });
 }

@@ -9,9 +9,11 @@ import { createArtifactStore, s3OptionsFrom } from '../../lib/storage/index.ts';
 import { connectClient, connectWorkerConnection } from '../../lib/temporal/connection.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import type { Client } from '@temporalio/client';
+import type { WorkerOptions } from '@temporalio/worker';
 import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
 import type { ActivitySet } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
+import { runAll } from './run-all.ts';
 import { trainerPathOf } from './trainer-path.ts';
 import { selectBackend } from '../../lib/training/backend.ts';
 import { listenForPreemption, noPreemption } from '../../lib/training/preemption.ts';
@@ -30,7 +32,19 @@ function followParent(): void {
   process.once('disconnect', () => process.kill(process.pid, 'SIGINT'));
 }
 
-export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet, env: Env = process.env): Promise<void> {
+export interface WorkerProcessOptions {
+  /** The control worker's activities: given, this process also serves flywheel-control on its
+   * own slots (FLYWHEEL_CONTROL_ACTIVITY_SLOTS). The CPU worker process passes them. */
+  control?: ActivitySet;
+  /** The Worker Deployment options for this process's config (the versioning hook,
+   * lib/temporal/versioning), applied to each of its workers alike. @default unversioned */
+  deployment?: (config: WorkerConfig) => WorkerOptions['workerDeploymentOptions'] | undefined;
+  /** @default process.env */
+  env?: Env;
+}
+
+export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet, options: WorkerProcessOptions = {}): Promise<void> {
+  const env = options.env ?? process.env;
   const config = loadConfig('worker', env);
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
   installTemporalRuntime(logger, config.logLevel);
@@ -55,33 +69,59 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       const added = await ensureSearchAttributes(connection, config.temporal.namespace);
       if (added.length) logger.info({ added }, 'registered search attributes');
     }
+    const deps = {
+      identity,
+      logger,
+      store,
+      s3: s3OptionsFrom(config.artifactStore),
+      preemption,
+      trainingBackend: config.worker.trainingBackend,
+      ...(trainerPath ? { trainerPath } : {}),
+      temporalClient: () => (client ??= connectClient(config.temporal)),
+      serving: () => servingTarget(config),
+      ...(db ? { db, registry: createRegistry(config, db) } : {}),
+    };
+    const deployment = options.deployment?.(config);
+    const versioning = deployment ? { workerDeploymentOptions: deployment } : {};
     const worker = await createFlywheelWorker({
+      ...versioning,
       kind,
       connection,
       namespace: config.temporal.namespace,
       identity,
       ...(taskQueue ? { taskQueue } : {}),
-      activities: activities({
-        identity,
-        logger,
-        store,
-        s3: s3OptionsFrom(config.artifactStore),
-        preemption,
-        trainingBackend: config.worker.trainingBackend,
-        ...(trainerPath ? { trainerPath } : {}),
-        temporalClient: () => (client ??= connectClient(config.temporal)),
-        serving: () => servingTarget(config),
-        ...(db ? { db, registry: createRegistry(config, db) } : {}),
-      }),
+      activities: activities(deps),
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });
+    const workers = [worker];
+    if (options.control) {
+      const controlIdentity = config.worker.identity ? `${config.worker.identity}/control` : defaultIdentity('control');
+      workers.push(
+        await createFlywheelWorker({
+          ...versioning,
+          kind: 'control',
+          connection,
+          namespace: config.temporal.namespace,
+          identity: controlIdentity,
+          activities: options.control({ ...deps, identity: controlIdentity }),
+          shutdownGraceMs: config.worker.shutdownGraceMs,
+          maxConcurrentActivities: config.worker.controlActivitySlots,
+        }),
+      );
+    }
     logger.info(
-      { identity, taskQueue: taskQueue ?? TASK_QUEUES[kind], namespace: config.temporal.namespace, address: config.temporal.address },
+      {
+        identity,
+        taskQueue: taskQueue ?? TASK_QUEUES[kind],
+        ...(options.control ? { controlTaskQueue: TASK_QUEUES.control, controlActivitySlots: config.worker.controlActivitySlots } : {}),
+        namespace: config.temporal.namespace,
+        address: config.temporal.address,
+      },
       'worker started',
     );
     if (process.send) followParent();
-    await worker.run();
+    await runAll(workers);
     logger.info({ identity }, 'worker stopped');
   } finally {
     preemption.dispose();

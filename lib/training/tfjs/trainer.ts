@@ -23,6 +23,7 @@ import {
   type MlpVariables,
 } from './model.ts';
 import { Rng } from '../../random.ts';
+import { createYielder } from './event-loop.ts';
 
 export interface MlpTrainConfig {
   /** Hidden layer widths; [] is logistic regression. @default [64, 32] */
@@ -190,10 +191,13 @@ function gather(data: Dataset, order: Uint32Array, start: number, end: number): 
   return { x, y };
 }
 
-/** Mean unweighted loss of the task (BCE by default) over a dataset, in chunks, without dropout. */
-export function evaluateLoss(vars: MlpVariables, data: Dataset, chunk = 8192, task?: Task): number {
+/** Mean unweighted loss of the task (BCE by default) over a dataset, in chunks, without dropout;
+ * yields to the event loop between chunks (a large validation split is seconds of compute). */
+export async function evaluateLoss(vars: MlpVariables, data: Dataset, chunk = 8192, task?: Task): Promise<number> {
   let total = 0;
+  const yielder = createYielder();
   for (let start = 0; start < data.rows; start += chunk) {
+    await yielder.maybeYield();
     const end = Math.min(data.rows, start + chunk);
     total += tf.tidy(() => {
       const x = tf.tensor2d(data.x.subarray(start * data.dim, end * data.dim), [end - start, data.dim]);
@@ -312,6 +316,9 @@ export async function trainMlp(
   });
 
   let stoppedEarly = false;
+  // Hands the thread back between steps (see event-loop.ts): the order of computation, and so
+  // the weights, are the same as without it.
+  const yielder = createYielder();
   try {
     const rng = Rng.restore(state.rngState);
     while (state.epoch < config.epochs) {
@@ -325,6 +332,7 @@ export async function trainMlp(
       // Dropout seeds of the steps already done are skipped so a resumed epoch replays exactly.
       for (let s = 0; s < state.stepInEpoch * vars.kernels.length; s++) dropoutRng.int();
       while (state.stepInEpoch < stepsPerEpoch) {
+        await yielder.maybeYield();
         if (hooks.signal?.aborted) {
           await hooks.onCheckpoint?.(await checkpoint());
           throw hooks.signal.reason ?? new Error('training aborted');
@@ -363,7 +371,7 @@ export async function trainMlp(
         hooks.onStep?.(progress);
         if (hooks.shouldCheckpoint?.(progress) && state.stepInEpoch < stepsPerEpoch) await hooks.onCheckpoint?.(await checkpoint());
       }
-      const valLoss = task.kind === 'binary' ? evaluateLoss(vars, validation) : evaluateLoss(vars, validation, 8192, task);
+      const valLoss = task.kind === 'binary' ? await evaluateLoss(vars, validation) : await evaluateLoss(vars, validation, 8192, task);
       const meanLoss = state.epochLossSum / stepsPerEpoch;
       state.history.push({ epoch: state.epoch, loss: meanLoss, valLoss });
       if (state.bestValLoss === null || valLoss < state.bestValLoss - 1e-7) {
