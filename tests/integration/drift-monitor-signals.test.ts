@@ -17,6 +17,7 @@ import { monitorSpecSchema } from '../../lib/model-spec/monitor-spec.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import { getInfra } from './infra.ts';
+import { ROOT } from './processes.ts';
 import {
   checkNowSignal,
   driftMonitorStatusQuery,
@@ -225,6 +226,15 @@ describe('driftMonitor signals and status', () => {
       expect(reasons[3]).toMatchObject({ code: 'disarmed' });
       expect(reasons[3]!.message).toContain('drift persists');
       expect(alerts).toEqual([0, 0, 1, 1]);
+      // `flywheel monitor status` says the same.
+      const cli = await run(
+        process.execPath,
+        ['bin/flywheel.js', 'monitor', 'status', handle.workflowId.slice('monitor/'.length), '--address', env.address],
+        {
+          cwd: ROOT,
+        },
+      );
+      expect(cli.stdout).toMatch(/Not alerting\s+disarmed since the alert at .*drift persists/);
 
       // Still breaching past the cooldown: the retrain it asked for did not help; alert again.
       const until = Date.parse(reasons[3]!.until!);
