@@ -119,6 +119,8 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<void> {
   setHandler(updateMonitorSettingsSignal, (payload: unknown) => {
     const parsed = parseMonitorSettings(payload);
     if (!parsed.ok) return refuse('updateMonitorSettings', parsed.error);
+    // ensureDriftMonitor re-sends the spec's settings after every promotion: the same ones change nothing.
+    if (JSON.stringify(parsed.value.monitor) === JSON.stringify(spec)) return;
     spec = parsed.value.monitor;
     settingsVersion++;
     log.info('monitor settings updated', { model, enabled: spec.enabled, interval: spec.interval });

@@ -13,7 +13,10 @@ import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMonitorActivities } from '../../activities/monitor/index.ts';
+import { createLogger } from '../../lib/log.ts';
 import { monitorSpecSchema } from '../../lib/model-spec/monitor-spec.ts';
+import { SEARCH_ATTRIBUTE_LIST } from '../../lib/temporal/search-attributes.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import { getInfra } from './infra.ts';
@@ -33,11 +36,14 @@ import {
 const run = promisify(execFile);
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 const infra = getInfra();
+const logger = createLogger({ level: 'silent' });
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: infra.temporalCliPath } } });
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: infra.temporalCliPath }, searchAttributes: SEARCH_ATTRIBUTE_LIST },
+  });
   bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
 }, 120_000);
 
@@ -178,7 +184,19 @@ describe('driftMonitor signals and status', () => {
     await worker.runUntil(async () => {
       const handle = await startMonitor(taskQueue, settings(), 2);
       await checkAndWait(handle);
-      await handle.signal(updateMonitorSettingsSignal, { monitor: settings({ minSamples: 42 }) });
+      // What the lifecycle's activity does when a running model's spec changed: the monitor runs, so
+      // it is sent the new settings.
+      const activities = createMonitorActivities({
+        client: async () => env.client,
+        logger,
+        store: undefined as never,
+        registry: undefined as never,
+      });
+      const name = handle.workflowId.slice('monitor/'.length);
+      const spec = { name, data: { dataset: 'flights' }, monitor: settings({ minSamples: 42 }) } as Parameters<
+        typeof activities.ensureDriftMonitor
+      >[0]['spec'];
+      expect(await activities.ensureDriftMonitor({ spec })).toEqual({ workflowId: handle.workflowId, state: 'running' });
       await checkAndWait(handle); // the run's last check: the next one is in a new run
       const after = await checkAndWait(handle);
       expect(inputs.map((i) => i.monitor.minSamples)).toEqual([500, 42, 42]);
@@ -192,7 +210,10 @@ describe('driftMonitor signals and status', () => {
         () => handle.query(driftMonitorStatusQuery),
         (s) => s.state.checks >= 4,
       );
-      await handle.signal(updateMonitorSettingsSignal, { monitor: settings({ enabled: false }) });
+      expect(await activities.ensureDriftMonitor({ spec: { ...spec, monitor: settings({ enabled: false }) } })).toEqual({
+        workflowId: handle.workflowId,
+        state: 'disabled',
+      });
       await waitFor(
         'the monitor to end',
         async () => (await handle.describe()).status.name,
