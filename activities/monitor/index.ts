@@ -1,7 +1,8 @@
 // Monitoring activities (CPU queue): one drift/SLO check of a served model (report to the
 // artifact store, a small summary to the workflow), and starting a model's drift monitor
-// `monitor/<name>` when it is not running yet. Both are idempotent.
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+// `monitor/<name>` when it is not running yet, or handing a running one the spec's settings (so a
+// changed spec reaches it; `enabled: false` ends it). Both are idempotent.
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Database } from '../../lib/db/index.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -13,6 +14,7 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import {
   driftMonitorWorkflow,
+  updateMonitorSettingsSignal,
   type CheckDriftInput,
   type DriftCheckSummary,
   type DriftMonitorInput,
@@ -48,12 +50,23 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
       return summary;
     },
 
-    /** Starts `monitor/<name>` unless it runs already (or the spec disables it). */
+    /** Starts `monitor/<name>` unless it runs already; a running one is sent the spec's settings
+     * (`updateMonitorSettings`: it applies them from its next check, and ignores settings it
+     * already has). With `monitor.enabled: false` a running monitor is told to end. */
     async ensureDriftMonitor(input: { spec: Pick<ModelSpec, 'name' | 'data' | 'monitor'> }): Promise<EnsureDriftMonitorResult> {
       const { spec } = input;
       const workflowId = WORKFLOW_IDS.driftMonitor(spec.name);
-      if (!spec.monitor.enabled) return { workflowId, state: 'disabled' };
       const client = await deps.client();
+      const sendSettings = () => client.workflow.getHandle(workflowId).signal(updateMonitorSettingsSignal, { monitor: spec.monitor });
+      if (!spec.monitor.enabled) {
+        try {
+          await sendSettings();
+          deps.logger.info({ model: spec.name, workflowId }, 'drift monitor told to end: monitoring disabled');
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        return { workflowId, state: 'disabled' };
+      }
       const args: [DriftMonitorInput] = [
         {
           model: spec.name,
@@ -73,8 +86,9 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
         deps.logger.info({ model: spec.name, workflowId }, 'drift monitor started');
         return { workflowId, state: 'started' };
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, state: 'running' };
-        throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        await sendSettings();
+        return { workflowId, state: 'running' };
       }
     },
   };

@@ -19,6 +19,13 @@ async function monitorStatus(client: Client, model: string) {
   }
 }
 
+/** Why the monitor is not alerting; monitors from before the field existed say nothing. */
+function notAlerting(s: DriftMonitorStatus): string {
+  if (s.notAlertingBecause === undefined) return 'unknown (the monitor predates this field)';
+  if (s.notAlertingBecause === null) return 'it alerted on the last check';
+  return s.notAlertingBecause.message;
+}
+
 function render(s: DriftMonitorStatus): string {
   const c = s.state.lastCheck;
   return table([
@@ -35,7 +42,11 @@ function render(s: DriftMonitorStatus): string {
         ? `${c.status} on v${c.championVersion ?? '?'} (${c.samples} predictions)${c.reasons.length ? ` — ${c.reasons.join('; ')}` : ''}`
         : 'none yet',
     ],
+    ['Not alerting', notAlerting(s)],
     ...(c?.htmlUri ? [['Report', c.htmlUri] as [string, string]] : []),
+    ...(s.refusedTotal
+      ? [['Refused signals', `${s.refusedTotal}; last: ${s.refused.at(-1)?.handler} at ${s.refused.at(-1)?.at}`] as [string, string]]
+      : []),
   ]);
 }
 

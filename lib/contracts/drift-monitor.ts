@@ -24,6 +24,39 @@ export interface MonitorState {
   /** Drift signals sent to the lifecycle. */
   alerts: number;
   lastCheck?: DriftCheckSummary;
+  /** Why the last check did not alert; null when it did. Absent before the first check. */
+  notAlertingBecause?: MonitorReason | null;
+}
+
+/** Why a monitor is not alerting, as its last check decided. `disarmed`: it alerted and waits for
+ * `clearsToRearm` clean checks (or, while drift persists, the cooldown's end: `until`). */
+export interface MonitorReason {
+  code:
+    | 'no-check-yet'
+    | 'clean'
+    | 'insufficient-data'
+    | 'no-champion'
+    | 'no-reference'
+    | 'check-failed'
+    | 'below-breaches-to-alert'
+    | 'cooldown'
+    | 'disarmed';
+  message: string;
+  /** When the last alert was sent (`disarmed`). */
+  since?: string;
+  /** When an alert is possible again (`cooldown`, `disarmed` while breaching). */
+  until?: string;
+  /** Breaching checks in a row still needed (`below-breaches-to-alert`). */
+  breachesNeeded?: number;
+  /** Clean checks in a row still needed to re-arm (`disarmed`). */
+  clearsNeeded?: number;
+}
+
+/** A signal payload the monitor refused (it failed validation); the monitor carries on. */
+export interface RefusedPayload {
+  handler: string;
+  at: string;
+  error: string;
 }
 
 /** The dataset of a monitor whose input names none: monitors were started without one only while
@@ -46,6 +79,10 @@ export interface DriftMonitorInput {
   state?: MonitorState;
   /** Carried over by continue-as-new: a `checkNow` that arrived as the previous run ended. */
   checkPending?: boolean;
+  /** Carried over by continue-as-new: how many payloads were refused in all. */
+  refusedTotal?: number;
+  /** Carried over by continue-as-new: the last refused signal payloads (at most 10). */
+  refused?: RefusedPayload[];
 }
 
 export interface CheckDriftInput {
@@ -124,11 +161,23 @@ export interface DriftMonitorStatus {
   /** Checking now, or waiting for the next check. */
   phase: 'waiting' | 'checking';
   nextCheckAt: string | null;
+  /** Why it is not alerting (cooldown until T, disarmed since the last alert, insufficient
+   * data, …); null when the last check alerted. */
+  notAlertingBecause: MonitorReason | null;
+  /** The settings in force (the input's, or the last `updateMonitorSettings`). */
+  monitor: MonitorSpec;
+  /** Signal payloads refused by validation (newest last, at most 10) and how many in all. */
+  refused: RefusedPayload[];
+  refusedTotal: number;
 }
 
 /** Run a check now instead of at the next interval (tests, `flywheel`, the Web UI). */
 export const checkNowSignal = defineSignal<[{ reason?: string }?]>('checkNow');
 export const driftMonitorStatusQuery = defineQuery<DriftMonitorStatus>('status');
+/** New monitor settings from a changed model spec: they apply from the next check and carry
+ * through continue-as-new; `enabled: false` ends the monitor. (Same name and payload as the
+ * lifecycle contract's `updateMonitorSettingsSignal`; one home at merge.) */
+export const updateMonitorSettingsSignal = defineSignal<[{ monitor: ModelSpec['monitor'] }]>('updateMonitorSettings');
 
 export type DriftMonitorWorkflow = (input: DriftMonitorInput) => Promise<void>;
 export const driftMonitorWorkflow = workflowRef<DriftMonitorWorkflow>('driftMonitor');

@@ -105,8 +105,9 @@ async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T)
 
 /** Runs checks now until one is judged (ok or breach) and returns the status after it (its
  * alert, if any, sent). Another test file's CPU worker on the shared task queue may take a check
- * and not find this file's training profile in its own store: that check judges nothing
- * (`no-reference`, counters unchanged), so it is simply repeated. */
+ * and not find this file's training profile in its own store, or have no database at all: that
+ * check judges nothing (`no-reference`, or a failed check; counters unchanged), so it is simply
+ * repeated. */
 async function judgedCheck(model: string): Promise<DriftMonitorStatus> {
   const handle = client.workflow.getHandle(WORKFLOW_IDS.driftMonitor(model));
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -117,7 +118,10 @@ async function judgedCheck(model: string): Promise<DriftMonitorStatus> {
       () => handle.query(driftMonitorStatusQuery),
       (q) => q.state.checks > before && q.phase === 'waiting',
     );
-    if (s.state.lastCheck?.status === 'ok' || s.state.lastCheck?.status === 'breach') return s;
+    // A check whose activity failed (another file's worker without a database took it) counts but
+    // keeps the previous lastCheck: only a lastCheck from this very check is a verdict.
+    const fresh = s.state.lastCheck?.checkId.endsWith(`-${s.state.checks}`) ?? false;
+    if (fresh && (s.state.lastCheck?.status === 'ok' || s.state.lastCheck?.status === 'breach')) return s;
   }
   throw new Error(`no judged check of ${model} in 10 tries`);
 }
