@@ -103,12 +103,17 @@ const stubs = {
 };
 
 const worker = await createFlywheelWorker({ kind: 'cpu', connection, namespace: 'default', activities: stubs });
-const stop = () => worker.shutdown();
+// As in workers/cpu: control activities (registration, promotion, drift checks) have their own slots.
+const control = await createFlywheelWorker({ kind: 'control', connection, namespace: 'default', activities: stubs });
+const stop = () => {
+  worker.shutdown();
+  control.shutdown();
+};
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
 console.log('scale worker started');
 try {
-  await worker.run();
+  await Promise.all([worker.run(), control.run()]);
 } finally {
   await clientConnection.close();
   await connection.close();

@@ -22,7 +22,7 @@ import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { decide, initialMonitorState, type HysteresisOptions } from '../lib/monitor/hysteresis.ts';
 import { parseCheckNow, parseMonitorSettings, recordRefused } from '../lib/monitor/payloads.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
-import { WORKFLOW_IDS } from '../lib/temporal/constants.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import {
   checkNowSignal,
   driftMonitorStatusQuery,
@@ -40,7 +40,9 @@ import { driftSignal } from '../lib/contracts/model-lifecycle.ts';
 /** Default checks per run before continue-as-new (each check is about ten history events). */
 export const DEFAULT_CHECKS_BEFORE_CONTINUE_AS_NEW = 200;
 
+// Checks are control work: their own slots, so a batch job filling flywheel-cpu cannot delay them.
 const monitor = proxyActivities<MonitorActivities>({
+  taskQueue: TASK_QUEUES.control,
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 3, initialInterval: '2s', nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
 });

@@ -11,11 +11,12 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createLogger } from '../../lib/log.ts';
 import { monitorSpecSchema } from '../../lib/model-spec/monitor-spec.ts';
+import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST } from '../../lib/temporal/search-attributes.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
@@ -39,17 +40,41 @@ const infra = getInfra();
 const logger = createLogger({ level: 'silent' });
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
+// The monitor's checks run on the control queue (their own slots in the CPU worker process): one
+// worker polls it for the whole file and hands each check to the stub of the test that runs.
+let activeCheck: ((input: CheckDriftInput) => Promise<DriftCheckSummary>) | undefined;
+let control: Worker | undefined;
+let controlRun: Promise<void> | undefined;
 
 beforeAll(async () => {
   env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: infra.temporalCliPath }, searchAttributes: SEARCH_ATTRIBUTE_LIST },
   });
   bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+  control = await createWorker({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUES.control,
+    activities: {
+      checkDrift: (input: CheckDriftInput) => {
+        if (!activeCheck) throw new Error('no test is running a check');
+        return activeCheck(input);
+      },
+    },
+  });
+  controlRun = control.run();
 }, 120_000);
 
 afterAll(async () => {
+  control?.shutdown();
+  await controlRun;
   await env?.teardown();
 });
+
+/** A worker for the test's own queue (the workflows); its stub check answers on the control queue. */
+function workerFor(options: Parameters<typeof createWorker>[0] & { activities: { checkDrift: typeof activeCheck } }) {
+  activeCheck = options.activities.checkDrift;
+  return createWorker(options);
+}
 
 /** Checks only on demand (an hour's interval) unless a test changes it. */
 function settings(overrides: Record<string, unknown> = {}): MonitorSpec {
@@ -122,7 +147,7 @@ describe('driftMonitor signals and status', () => {
   it('refuses undefined, {} and junk payloads from the temporal CLI, records them, and keeps working', async () => {
     const taskQueue = `monitor-signals-${randomUUID().slice(0, 8)}`;
     const inputs: CheckDriftInput[] = [];
-    const worker = await createWorker({
+    const worker = await workerFor({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
@@ -175,7 +200,7 @@ describe('driftMonitor signals and status', () => {
   it('new settings apply from the next check, survive continue-as-new, wake a waiting monitor, and enabled: false ends it', async () => {
     const taskQueue = `monitor-settings-${randomUUID().slice(0, 8)}`;
     const inputs: CheckDriftInput[] = [];
-    const worker = await createWorker({
+    const worker = await workerFor({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
@@ -226,7 +251,7 @@ describe('driftMonitor signals and status', () => {
     const taskQueue = `monitor-reason-${randomUUID().slice(0, 8)}`;
     const inputs: CheckDriftInput[] = [];
     const script: CheckStatus[] = ['insufficient-data', 'breach', 'breach', 'breach', 'breach', 'breach'];
-    const worker = await createWorker({
+    const worker = await workerFor({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
@@ -282,7 +307,7 @@ describe('driftMonitor signals and status', () => {
       },
     };
     const handle = await startMonitor(taskQueue, settings(), 2);
-    const first = await createWorker({
+    const first = await workerFor({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
@@ -301,7 +326,7 @@ describe('driftMonitor signals and status', () => {
     // With no worker: the check result and a checkNow land in one workflow task, the run's last.
     await env.client.activity.complete(token!, summaryOf(inputs[1]!, 'ok'));
     await handle.signal(checkNowSignal, { reason: 'while the run ends' });
-    const second = await createWorker({
+    const second = await workerFor({
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,

@@ -5,11 +5,9 @@
 // signal (hysteresis + cooldown) and queues exactly one drift-triggered cycle; control traffic
 // from the training month triggers none. A monitor that continues as new every two checks keeps
 // its counters, alert and cooldown across runs: the alert still comes after the third breach and
-// only once. A checkNow that arrives during a run's last check (a stand-in check activity on an
-// in-process worker holds it open) is answered by the next run.
+// only once. (A checkNow at continue-as-new is in drift-monitor-signals.test.ts.)
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
@@ -22,8 +20,6 @@ import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { putJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import { createWorker } from '../../lib/temporal/worker.ts';
-import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { driftMonitor } from '../../workflows/drift-monitor.ts';
@@ -32,13 +28,7 @@ import { drifted, januaryTraffic } from '../unit/helpers/drift-traffic.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, waitForStatus } from './lifecycle-helpers.ts';
 import { spawnWorker, type Spawned } from './processes.ts';
-import {
-  checkNowSignal,
-  driftMonitorStatusQuery,
-  type CheckDriftInput,
-  type DriftCheckSummary,
-  type DriftMonitorStatus,
-} from '../../lib/contracts/drift-monitor.ts';
+import { checkNowSignal, driftMonitorStatusQuery, type DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
 import { statusQuery, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 
 const infra = getInfra();
@@ -298,72 +288,5 @@ describe('driftMonitor', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(driftCycles(await waitForStatus(client, CHAIN, () => true))).toEqual([`drift/${CHAIN}/${states[2]!.epoch}/${checks[2]}`]);
     expect(driftCycles(lifecycle)).toHaveLength(1);
-  });
-
-  it('a checkNow that arrives during the last check of a run is answered by the next run', async () => {
-    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
-    const taskQueue = `monitor-pending-${tag}`;
-    const checkIds: string[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let entered!: () => void;
-    const secondCheck = new Promise<void>((r) => (entered = r));
-    // A stand-in check: clean every time; the second one stays open until the test lets it go.
-    const activities = {
-      async checkDrift(input: CheckDriftInput): Promise<DriftCheckSummary> {
-        checkIds.push(input.checkId);
-        if (checkIds.length === 2) {
-          entered();
-          await held;
-        }
-        const slo = { samples: 500, p99LatencyMs: null, errorRate: null, labels: 0, auc: null, positiveRate: null };
-        return {
-          checkId: input.checkId,
-          at: new Date().toISOString(),
-          status: 'ok',
-          breach: false,
-          reasons: [],
-          championVersion: 1,
-          reference: 'fixture',
-          samples: 500,
-          drift: null,
-          slo,
-        };
-      },
-    };
-    const native = await NativeConnection.connect({ address: infra.temporalAddress });
-    try {
-      const w = await createWorker({ connection: native, taskQueue, workflowBundle, activities });
-      await w.runUntil(async () => {
-        const s = await spec(`monitor-pending-${tag}`);
-        const handle = await client.workflow.start(driftMonitor, {
-          workflowId: `monitor-pending/${tag}`,
-          taskQueue,
-          args: [{ model: s.name, monitor: s.monitor, lifecycleWorkflowId: `model/absent-${tag}`, checksBeforeContinueAsNew: 2 }],
-        });
-        const checks = () => handle.query(driftMonitorStatusQuery).then((q) => q.state.checks);
-        await handle.signal(checkNowSignal, {});
-        await waitFor('check 1', checks, (n) => n === 1);
-        await handle.signal(checkNowSignal, {});
-        await secondCheck;
-        // Recorded while check 2, the run's last, is still running.
-        await handle.signal(checkNowSignal, { reason: 'during the last check of the run' });
-        release();
-        // The interval is an hour: only the carried request can make check 3 happen now.
-        const after = await waitFor(
-          'check 3 in the next run',
-          () => handle.query(driftMonitorStatusQuery),
-          (q) => q.state.checks === 3 && q.phase === 'waiting',
-          20_000,
-        );
-        expect(after.state).toMatchObject({ checks: 3, consecutiveClears: 3, alerts: 0 });
-        expect(checkIds.map((id) => id.replace(/^.*-/, ''))).toEqual(['1', '2', '3']);
-        expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
-        await handle.terminate('test done');
-      });
-    } finally {
-      await native.close();
-    }
   });
 });
