@@ -11,6 +11,7 @@ import { FEATURE_SPEC_TAG } from '../../lib/registry/tags.ts';
 import { judgeStep, readArmStats, readValueEdges } from '../../lib/rollout/analysis.ts';
 import type { TaskKind } from '../../lib/tasks/task.ts';
 import { createServingAdmin, type ServingAdmin, type ServingAdminOptions } from '../../lib/rollout/serving-admin.ts';
+import { restoreChampionAlias, type AliasOutcome } from './aliases.ts';
 import type { AnalyzeInput, RolloutEvidence, RouteInput, StepAnalysis } from '../../lib/contracts/rollout.ts';
 import type { ServingRoute } from '../../lib/contracts/serving-admin.ts';
 import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
@@ -124,32 +125,32 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
 
     /**
      * Compensation: the server routes everything to the champion again (it drops the model's
-     * response cache on that change), the champion alias is where it was, the challenger alias no
-     * longer offers the version, and the evidence is stored and tagged on the version.
+     * response cache on that change), the champion alias goes back only if it still points where
+     * the rollout left it (restoreChampionAlias: a manual promotion is never undone), the
+     * challenger alias no longer offers the version, and the evidence is stored and tagged on the
+     * version. Also run when a rollout is cancelled or fails after its first route.
      */
-    async rollbackRollout(input: { evidence: RolloutEvidence }): Promise<{ evidenceUri: string; route: ServingRoute }> {
-      const { model, challenger, champion } = input.evidence;
+    async rollbackRollout(input: {
+      evidence: RolloutEvidence;
+    }): Promise<{ evidenceUri: string; route: ServingRoute; champion: number | null; alias: AliasOutcome }> {
+      const { model, challenger } = input.evidence;
       const route = await servingCall(async (a) => {
         await a.setRoute(model, { canary: null, shadow: null });
         return a.getRoute(model);
       });
-      if (champion !== null) {
-        const current = await findAlias(deps.registry, model, ALIASES.champion);
-        if (current?.version !== champion)
-          await deps.registry.setAlias(model, ALIASES.champion, champion, {
-            actor: 'flywheel:rollout',
-            reason: `rollback of v${challenger}: ${input.evidence.reason}`,
-          });
-      }
+      const alias = await restoreChampionAlias(deps.registry, input.evidence);
       const offered = await findAlias(deps.registry, model, ALIASES.challenger);
       if (offered?.version === challenger)
         await deps.registry.deleteAlias(model, ALIASES.challenger, {
           actor: 'flywheel:rollout',
           reason: `rolled back: ${input.evidence.reason}`,
         });
-      const evidenceUri = await writeEvidence(input.evidence);
-      deps.logger.warn({ model, challenger, champion, reason: input.evidence.reason, evidenceUri }, 'rollout rolled back');
-      return { evidenceUri, route };
+      const evidenceUri = await writeEvidence({ ...input.evidence, alias });
+      deps.logger.warn(
+        { model, challenger, champion: alias.champion, alias: alias.action, reason: input.evidence.reason, evidenceUri },
+        'rollout rolled back',
+      );
+      return { evidenceUri, route, champion: alias.champion, alias };
     },
 
     /** After the champion alias moved: the server loads the new champion, then the canary is cleared. */
