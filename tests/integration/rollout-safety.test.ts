@@ -6,10 +6,15 @@
 // The real routing and registry effects are in rollout.test.ts and rollout-aliases.test.ts.
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
@@ -48,7 +53,7 @@ interface World {
   promoting?: Promise<void>;
 }
 let world: World;
-let handle: WorkflowHandle;
+let handle: WorkflowHandleWithFirstExecutionRunId;
 
 const stubs = {
   async currentChampion(): Promise<number | null> {
@@ -128,7 +133,7 @@ async function run(
   extra: Partial<RolloutInput> = {},
 ): Promise<RolloutResult | Error> {
   world = { champion: 1, route: 'champion', routes: [], analyses: [], rolledBack: [], promotions: 0, verdict };
-  const worker: Worker = await createWorker({
+  const worker = await createWorker({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUES.cpu,
     activities: stubs,
@@ -155,7 +160,27 @@ async function run(
     await during(handle);
     return result;
   });
+  // Each run's history replays on the same code: the new (patched) branches are deterministic.
+  for (const { runId, events } of await histories(handle)) {
+    const replay = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: runId }, { events }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(replay, `run ${runId} replays`).toBeUndefined();
+  }
   return result;
+}
+
+/** Every run of a rollout, following continue-as-new from the first. */
+async function histories(h: WorkflowHandleWithFirstExecutionRunId) {
+  const runs = [];
+  let runId: string | undefined = h.firstExecutionRunId;
+  while (runId) {
+    const { events } = await env.client.workflow.getHandle(h.workflowId, runId).fetchHistory();
+    runs.push({ runId, events: events! });
+    runId = events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
 }
 
 async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
@@ -282,13 +307,7 @@ describe('rollout safety', () => {
     );
     expect(result).toMatchObject({ outcome: 'completed', champion: 2 });
     expect(world.analyses.length).toBeGreaterThanOrEqual(9);
-    const lengths: number[] = [];
-    let runId: string | undefined = handle.firstExecutionRunId;
-    while (runId) {
-      const { events } = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
-      lengths.push(events!.length);
-      runId = events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-    }
+    const lengths = (await histories(handle)).map((r) => r.events.length);
     expect(lengths.length, lengths.join()).toBeGreaterThanOrEqual(3);
     expect(Math.max(...lengths), lengths.join()).toBeLessThan(80);
     expect(new Set(world.analyses.map((a) => a.since)).size).toBe(1); // one step, one window
@@ -309,7 +328,7 @@ describe('rollout safety', () => {
           ['resume', 'junk'],
           ['abort', { actor: 'ops', reason: 42 }],
         ] as const) {
-          const refused = await h.executeUpdate(name, { args: payload === undefined ? [] : [payload] }).then(
+          const refused = await (payload === undefined ? h.executeUpdate(name) : h.executeUpdate(name, { args: [payload] })).then(
             () => undefined,
             (e: unknown) => e as WorkflowUpdateFailedError,
           );
