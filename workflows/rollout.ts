@@ -227,7 +227,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let since: string | undefined = carried?.since;
   let routed = carried !== undefined;
   let checksThisRun = 0;
-  if (!carried) status.state = 'running';
+  if (!carried && !paused) status.state = 'running';
   try {
     for (let i = status.step; i < plan.steps.length; i++) {
       const step = plan.steps[i]!;

@@ -29,6 +29,9 @@ export interface RolloutActivityDeps {
   logger: Logger;
   /** The inference server to drive; a function so an embedded server can start after the worker. */
   serving: () => ServingTarget | undefined;
+  /** Whether `rollout/<model>/v<n>` is running (rolloutRunningVia(client)); restoreOrphanedRoute
+   * needs it to tell a terminated rollout's canary from a live one. */
+  rolloutRunning?: (model: string, version: number) => Promise<boolean>;
 }
 
 /** Versions whose task an analysing worker remembers (a step is analysed every few seconds). */
@@ -151,6 +154,26 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
         'rollout rolled back',
       );
       return { evidenceUri, route, champion: alias.champion, alias };
+    },
+
+    /**
+     * Reconciliation for a rollout that was terminated (termination runs no compensation): when
+     * the server still routes a canary or shadow whose rollout workflow is not running, all
+     * traffic goes back to the champion. Call it where no rollout of the model can be starting
+     * (between cycles); a live rollout's route is left as it is.
+     */
+    async restoreOrphanedRoute(input: { model: string }): Promise<{ restored: boolean; version: number | null; route: ServingRoute }> {
+      const running = deps.rolloutRunning;
+      if (!running)
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'restoreOrphanedRoute needs a Temporal client (rolloutRunning)' });
+      return servingCall(async (a) => {
+        const route = await a.getRoute(input.model);
+        const version = route.canary?.version ?? route.shadow?.version ?? null;
+        if (version === null || (await running(input.model, version))) return { restored: false, version, route };
+        await a.setRoute(input.model, { canary: null, shadow: null });
+        deps.logger.warn({ model: input.model, version, was: route }, 'orphaned rollout route: all traffic back to the champion');
+        return { restored: true, version, route: await a.getRoute(input.model) };
+      });
     },
 
     /** After the champion alias moved: the server loads the new champion, then the canary is cleared. */

@@ -4,7 +4,8 @@
 // every step of its cycle's rollout and becomes champion while the server's weights follow the
 // plan; a deliberately bad model is rolled back on evidence with no failed request; killing the
 // server and the worker mid-step leaves a rollout that resumes and finishes; a cancelled rollout
-// hands all traffic back to the champion; a rollback leaves a champion promoted by hand.
+// hands all traffic back to the champion, a terminated one's canary is restored by the orphan
+// check; a rollback leaves a champion promoted by hand.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
@@ -25,6 +26,9 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { rollout } from '../../workflows/rollout.ts';
+import { createRolloutActivities } from '../../activities/rollout/index.ts';
+import { rolloutRunningVia } from '../../activities/rollout/orphans.ts';
+import type { Logger } from '../../lib/log.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { freePort, ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
@@ -473,6 +477,33 @@ describe('rollout', () => {
     expect(tags['flywheel.rollout']).toBe('rolled-back');
     const evidence = await getJson<RolloutEvidence>(store, store.keyFor(tags['flywheel.rollout.evidence']!));
     expect(evidence).toMatchObject({ reason: 'cancelled at step 1/1', alias: { action: 'kept', champion: 1 } });
+  }, 120_000);
+
+  it('a terminated rollout runs no compensation; restoreOrphanedRoute then hands its canary back, but never a live one', async () => {
+    const silent = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
+    const { restoreOrphanedRoute } = createRolloutActivities({
+      db,
+      registry,
+      store,
+      logger: silent,
+      serving: () => ({ url, adminKey: key }),
+      rolloutRunning: rolloutRunningVia(async () => client),
+    });
+    const handle = await startRollout({
+      model: CANCEL,
+      challenger: 2,
+      plan: await plan([{ weight: 40, hold: '60s' }]),
+      approvedBy: 'test',
+      reason: 'terminate test',
+    });
+    await waitUntil('the canary routed', async () =>
+      describeRoute(await route(CANCEL)) === 'champion v1 canary v2@0.4' ? true : undefined,
+    );
+    expect(await restoreOrphanedRoute({ model: CANCEL })).toMatchObject({ restored: false, version: 2 });
+    await handle.terminate('what `temporal workflow terminate` does');
+    expect(describeRoute(await route(CANCEL))).toBe('champion v1 canary v2@0.4'); // why terminating is unsafe
+    expect(await restoreOrphanedRoute({ model: CANCEL })).toMatchObject({ restored: true, version: 2 });
+    expect(describeRoute(await route(CANCEL))).toBe('champion v1');
   }, 120_000);
 
   it('a rollback after someone promoted another version by hand leaves that champion alone', async () => {
