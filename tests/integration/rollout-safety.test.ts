@@ -5,6 +5,8 @@
 // bounded through continue-as-new, and malformed Update payloads are refused with a reason.
 // The real routing and registry effects are in rollout.test.ts and rollout-aliases.test.ts.
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import {
   WorkflowFailedError,
@@ -13,6 +15,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { ActivityFailure, CancelledFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +57,7 @@ interface World {
 }
 let world: World;
 let handle: WorkflowHandleWithFirstExecutionRunId;
+let recorded = 0;
 
 const stubs = {
   async currentChampion(): Promise<number | null> {
@@ -161,7 +165,11 @@ async function run(
     return result;
   });
   // Each run's history replays on the same code: the new (patched) branches are deterministic.
-  for (const { runId, events } of await histories(handle)) {
+  // FLYWHEEL_RECORD_HISTORIES=<dir> keeps them as replay fixtures (`temporal workflow show` JSON).
+  const record = process.env.FLYWHEEL_RECORD_HISTORIES;
+  const n = ++recorded;
+  for (const [i, { runId, events }] of (await histories(handle)).entries()) {
+    if (record) writeFileSync(join(record, `rollout-safety-${n}-run${i + 1}.json`), historyToJSON({ events }));
     const replay = await Worker.runReplayHistory({ workflowBundle: bundle, replayName: runId }, { events }).then(
       () => undefined,
       (e: unknown) => e,
