@@ -302,15 +302,23 @@ describe('rollout safety', () => {
     expect(world.route).toBe('champion');
   }, 60_000);
 
-  it('a long hold continues as new every few checks: each run stays under 80 events, status and window carry over', async () => {
+  it('a long hold continues as new every few checks: each run stays under 80 events; status, window and a pause carry over', async () => {
     const seen: RolloutStatus[] = [];
     const result = await run(
       [{ weight: 10, hold: '10s' }],
-      async (_n, h) => {
+      async (n, h) => {
         seen.push(await status(h));
+        // A pause during the first run's last check: the second run starts paused.
+        if (n === 3) await h.executeUpdate(pauseRolloutUpdate, { args: [{ actor: 'ops', reason: 'across runs' }] });
         return 'pass';
       },
-      async () => undefined,
+      async (h) => {
+        await until(async () => ((await status(h)).runs === 2 ? true : undefined));
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(world.analyses).toHaveLength(3);
+        expect(await status(h)).toMatchObject({ state: 'paused', pausedBy: 'ops: across runs', checks: 3 });
+        await h.executeUpdate(resumeRolloutUpdate, { args: [{ actor: 'ops' }] });
+      },
       { checksBeforeContinueAsNew: 3 },
     );
     expect(result).toMatchObject({ outcome: 'completed', champion: 2 });
