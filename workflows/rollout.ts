@@ -322,7 +322,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     if (err instanceof ContinueAsNew || !routed || compensating || !patched('rollout-compensate-on-failure')) throw err;
     const why = isCancellation(err) ? 'cancelled' : `failed: ${innermostError(err as Error).message}`;
     try {
-      await rollBack(`${why} at step ${status.step + 1}/${plan.steps.length}`);
+      const where = status.step < plan.steps.length ? `step ${status.step + 1}/${plan.steps.length}` : 'the promotion';
+      await rollBack(`${why} at ${where}`);
     } catch (compensation) {
       log.error('the rollback after a cancel or failure failed', { error: (compensation as Error).message });
     }
