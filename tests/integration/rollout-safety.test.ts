@@ -4,6 +4,7 @@
 // are honoured at step boundaries, a manual promotion is not clobbered, the history stays
 // bounded through continue-as-new, and malformed Update payloads are refused with a reason.
 // The real routing and registry effects are in rollout.test.ts and rollout-aliases.test.ts.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -332,10 +333,10 @@ describe('rollout safety', () => {
     expect(seen.at(-1)!.runs).toBe(lengths.length);
   }, 90_000);
 
-  it('Update payloads that are missing, empty or junk are refused with the fields they need; the rollout carries on', async () => {
+  it('Update payloads that are missing, empty or junk (SDK and temporal CLI) are refused with the fields they need; the rollout carries on', async () => {
     const refusals: string[] = [];
     const result = await run(
-      [{ weight: 10, hold: '2s' }],
+      [{ weight: 10, hold: '5s' }],
       async () => 'pass',
       async (h) => {
         for (const [name, payload] of [
@@ -351,7 +352,22 @@ describe('rollout safety', () => {
           expect(refused, `${name} ${JSON.stringify(payload)}`).toBeInstanceOf(WorkflowUpdateFailedError);
           refusals.push(refused!.cause!.message);
         }
-        expect((await h.query(rolloutStatusQuery)).state).toMatch(/starting|running/);
+        // The same through the real `temporal` CLI: an Update with no --input, a Query with junk.
+        const cli = (...args: string[]) =>
+          new Promise<{ code: number; out: string }>((resolve) =>
+            execFile(
+              getInfra().temporalCliPath,
+              ['workflow', ...args, '--address', env.address, '--namespace', env.namespace ?? 'default', '-w', h.workflowId],
+              { timeout: 30_000 },
+              (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: stdout + stderr }),
+            ),
+          );
+        const noInput = await cli('update', 'execute', '--name', 'abort');
+        expect(noInput.code, noInput.out).toBe(1);
+        expect(noInput.out).toMatch(/abort needs \{ actor, reason \}/);
+        const query = await cli('query', '--type', 'status', '--input', '"junk"');
+        expect(query.code, query.out).toBe(0);
+        expect(query.out).toMatch(/"state":\s*"(starting|running)"/);
       },
     );
     expect(refusals[0]).toMatch(/^pause needs \{ actor, reason \}:\n {2}\(root\): /);
