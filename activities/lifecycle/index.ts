@@ -1,6 +1,7 @@
 // Lifecycle activities (CPU queue): record an approval decision, promote a version to champion,
 // and keep a model's retrain Schedule in step with its spec. Each is idempotent, so a retry or
 // a replay after a crash never applies an effect twice.
+import { ApplicationFailure } from '@temporalio/common';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
@@ -9,6 +10,7 @@ import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { scheduledRetrainWorkflow, type ScheduledRetrainWorkflow } from '../../lib/contracts/scheduled-retrain.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
+import { CHAMPION_SUPERSEDED } from '../../lib/contracts/rollout.ts';
 
 export interface LifecycleActivityDeps {
   registry: ModelRegistry;
@@ -27,14 +29,28 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       return existing ?? (await deps.registry.recordApproval(input));
     },
 
+    /** Moves the champion alias. With `expectedChampion` it is a compare-and-set: when another
+     * version holds the alias (promoted by hand during a rollout), it is left alone and a
+     * non-retryable CHAMPION_SUPERSEDED failure says who holds it. */
     async promoteToChampion(input: {
       model: string;
       version: number;
       actor: string;
       reason: string;
+      /** The champion the caller saw (null: none); unset: move unconditionally. */
+      expectedChampion?: number | null;
     }): Promise<{ fromVersion: number | null; changed: boolean }> {
       const current = (await deps.registry.getModel(input.model)).aliases[ALIASES.champion] ?? null;
       if (current === input.version) return { fromVersion: current, changed: false };
+      if (input.expectedChampion !== undefined && current !== input.expectedChampion) {
+        const held = current === null ? 'no version' : `v${current}`;
+        throw ApplicationFailure.create({
+          type: CHAMPION_SUPERSEDED,
+          nonRetryable: true,
+          message: `${input.model}: ${held} holds the champion alias, not v${input.expectedChampion ?? 'none'} as when the rollout began (promoted by someone else); v${input.version} not promoted`,
+          details: [{ model: input.model, current, expected: input.expectedChampion, version: input.version }],
+        });
+      }
       const move = await deps.registry.setAlias(input.model, ALIASES.champion, input.version, { actor: input.actor, reason: input.reason });
       deps.logger.info({ model: input.model, from: move.fromVersion, to: move.toVersion }, 'champion promoted');
       return { fromVersion: move.fromVersion, changed: true };

@@ -11,6 +11,7 @@ import { FEATURE_SPEC_TAG } from '../../lib/registry/tags.ts';
 import { judgeStep, readArmStats, readValueEdges } from '../../lib/rollout/analysis.ts';
 import type { TaskKind } from '../../lib/tasks/task.ts';
 import { createServingAdmin, type ServingAdmin, type ServingAdminOptions } from '../../lib/rollout/serving-admin.ts';
+import { restoreChampionAlias, type AliasOutcome } from './aliases.ts';
 import type { AnalyzeInput, RolloutEvidence, RouteInput, StepAnalysis } from '../../lib/contracts/rollout.ts';
 import type { ServingRoute } from '../../lib/contracts/serving-admin.ts';
 import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
@@ -28,6 +29,9 @@ export interface RolloutActivityDeps {
   logger: Logger;
   /** The inference server to drive; a function so an embedded server can start after the worker. */
   serving: () => ServingTarget | undefined;
+  /** Whether `rollout/<model>/v<n>` is running (rolloutRunningVia(client)); restoreOrphanedRoute
+   * needs it to tell a terminated rollout's canary from a live one. */
+  rolloutRunning?: (model: string, version: number) => Promise<boolean>;
 }
 
 /** Versions whose task an analysing worker remembers (a step is analysed every few seconds). */
@@ -124,32 +128,52 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
 
     /**
      * Compensation: the server routes everything to the champion again (it drops the model's
-     * response cache on that change), the champion alias is where it was, the challenger alias no
-     * longer offers the version, and the evidence is stored and tagged on the version.
+     * response cache on that change), the champion alias goes back only if it still points where
+     * the rollout left it (restoreChampionAlias: a manual promotion is never undone), the
+     * challenger alias no longer offers the version, and the evidence is stored and tagged on the
+     * version. Also run when a rollout is cancelled or fails after its first route.
      */
-    async rollbackRollout(input: { evidence: RolloutEvidence }): Promise<{ evidenceUri: string; route: ServingRoute }> {
-      const { model, challenger, champion } = input.evidence;
+    async rollbackRollout(input: {
+      evidence: RolloutEvidence;
+    }): Promise<{ evidenceUri: string; route: ServingRoute; champion: number | null; alias: AliasOutcome }> {
+      const { model, challenger } = input.evidence;
       const route = await servingCall(async (a) => {
         await a.setRoute(model, { canary: null, shadow: null });
         return a.getRoute(model);
       });
-      if (champion !== null) {
-        const current = await findAlias(deps.registry, model, ALIASES.champion);
-        if (current?.version !== champion)
-          await deps.registry.setAlias(model, ALIASES.champion, champion, {
-            actor: 'flywheel:rollout',
-            reason: `rollback of v${challenger}: ${input.evidence.reason}`,
-          });
-      }
+      const alias = await restoreChampionAlias(deps.registry, input.evidence);
       const offered = await findAlias(deps.registry, model, ALIASES.challenger);
       if (offered?.version === challenger)
         await deps.registry.deleteAlias(model, ALIASES.challenger, {
           actor: 'flywheel:rollout',
           reason: `rolled back: ${input.evidence.reason}`,
         });
-      const evidenceUri = await writeEvidence(input.evidence);
-      deps.logger.warn({ model, challenger, champion, reason: input.evidence.reason, evidenceUri }, 'rollout rolled back');
-      return { evidenceUri, route };
+      const evidenceUri = await writeEvidence({ ...input.evidence, alias });
+      deps.logger.warn(
+        { model, challenger, champion: alias.champion, alias: alias.action, reason: input.evidence.reason, evidenceUri },
+        'rollout rolled back',
+      );
+      return { evidenceUri, route, champion: alias.champion, alias };
+    },
+
+    /**
+     * Reconciliation for a rollout that was terminated (termination runs no compensation): when
+     * the server still routes a canary or shadow whose rollout workflow is not running, all
+     * traffic goes back to the champion. Call it where no rollout of the model can be starting
+     * (between cycles); a live rollout's route is left as it is.
+     */
+    async restoreOrphanedRoute(input: { model: string }): Promise<{ restored: boolean; version: number | null; route: ServingRoute }> {
+      const running = deps.rolloutRunning;
+      if (!running)
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'restoreOrphanedRoute needs a Temporal client (rolloutRunning)' });
+      return servingCall(async (a) => {
+        const route = await a.getRoute(input.model);
+        const version = route.canary?.version ?? route.shadow?.version ?? null;
+        if (version === null || (await running(input.model, version))) return { restored: false, version, route };
+        await a.setRoute(input.model, { canary: null, shadow: null });
+        deps.logger.warn({ model: input.model, version, was: route }, 'orphaned rollout route: all traffic back to the champion');
+        return { restored: true, version, route: await a.getRoute(input.model) };
+      });
     },
 
     /** After the champion alias moved: the server loads the new champion, then the canary is cleared. */

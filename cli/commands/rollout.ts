@@ -55,6 +55,8 @@ function render(s: RolloutStatus): string {
         ? `${s.last.verdict}: challenger ${s.last.challengerSamples} / champion ${s.last.championSamples} predictions${s.last.reasons.length ? ` — ${s.last.reasons.join('; ')}` : ''}`
         : 'none yet',
     ],
+    // Runs: the rollout continues as new every so many checks (bounded history), same ID.
+    ['Checks', `${s.checks ?? 0} in ${s.runs ?? 1} run${(s.runs ?? 1) === 1 ? '' : 's'}`],
   ]);
 }
 

@@ -1,6 +1,7 @@
 // `rollout`: progressive delivery of one approved version (`rollout/<model>/v<n>`), its
 // pause/resume/abort Updates and status Query, and the rollout activities' inputs and evidence.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { AnalysisCriteria, ArmStats, StepJudgement } from '../rollout/analysis.ts';
 import type { ServingRoute } from './serving-admin.ts';
@@ -14,7 +15,30 @@ export interface RolloutInput {
   /** Who approved and why: recorded with the promotion. */
   approvedBy: string;
   reason: string;
+  /**
+   * Analyses per run before the rollout continues as new (its history stays bounded: ~11 events a
+   * check, so a 24 h hold at 15 s intervals never nears Temporal's 51,200-event limit).
+   * @default 100
+   */
+  checksBeforeContinueAsNew?: number;
+  /** Set by the rollout itself when it continues as new: where the previous run was. */
+  carried?: RolloutCarry;
 }
+
+/** What a rollout carries through continue-as-new (only mid-step, so its route is set). */
+export interface RolloutCarry {
+  status: RolloutStatus;
+  evidence: RolloutEvidence;
+  paused: boolean;
+  aborted?: string;
+  /** ISO: when the current step's window began (its analysis reads from here). */
+  since: string;
+}
+
+/** The failure type `promoteToChampion` throws when `expectedChampion` no longer holds the alias
+ * (someone promoted by hand meanwhile): the rollout records the rollout as superseded and leaves
+ * the alias alone. Non-retryable. */
+export const CHAMPION_SUPERSEDED = 'ChampionSuperseded';
 
 /** How a `rollout` ended. */
 export interface RolloutResult {
@@ -28,7 +52,8 @@ export interface RolloutResult {
   evidenceUri?: string;
 }
 
-export type RolloutState = 'starting' | 'running' | 'paused' | 'completed' | 'rolled-back' | 'skipped';
+/** `promoting`: every step passed and the promotion began; pause and abort are refused from here. */
+export type RolloutState = 'starting' | 'running' | 'paused' | 'promoting' | 'completed' | 'rolled-back' | 'skipped';
 
 export interface RolloutStatus {
   model: string;
@@ -42,6 +67,10 @@ export interface RolloutStatus {
   pausedBy?: string;
   resumedBy?: string;
   last?: { verdict: StepAnalysis['verdict']; reasons: string[]; challengerSamples: number; championSamples: number };
+  /** Analyses so far, over every run. */
+  checks?: number;
+  /** Runs so far (1 + continue-as-new count). */
+  runs?: number;
 }
 
 /** Input of `setRolloutRoute`. */
@@ -80,11 +109,20 @@ export interface RolloutEvidence {
   outcome: 'completed' | 'rolled-back';
   reason: string;
   steps: Array<{ index: number; plan: { shadow: boolean; weight: number }; route: ServingRoute | null; analysis: StepAnalysis | null }>;
+  /** What the rollback did to the champion alias (compare-and-set: a manual promotion is kept). */
+  alias?: { action: 'kept' | 'restored' | 'left'; champion: number | null; note: string };
 }
 
-export const pauseRolloutUpdate = defineUpdate<RolloutStatus, [{ actor: string; reason: string }]>('pause');
-export const resumeRolloutUpdate = defineUpdate<RolloutStatus, [{ actor: string }]>('resume');
-export const abortRolloutUpdate = defineUpdate<RolloutStatus, [{ actor: string; reason: string }]>('abort');
+const actor = z.string().trim().min(1, 'a non-empty actor (who)');
+const reason = z.string().trim().min(1, 'a non-empty reason (why)');
+/** Update payloads, checked by each Update's validator (a refused payload never reaches history). */
+export const pauseRolloutInput = z.object({ actor, reason });
+export const resumeRolloutInput = z.object({ actor });
+export const abortRolloutInput = z.object({ actor, reason });
+
+export const pauseRolloutUpdate = defineUpdate<RolloutStatus, [z.infer<typeof pauseRolloutInput>]>('pause');
+export const resumeRolloutUpdate = defineUpdate<RolloutStatus, [z.infer<typeof resumeRolloutInput>]>('resume');
+export const abortRolloutUpdate = defineUpdate<RolloutStatus, [z.infer<typeof abortRolloutInput>]>('abort');
 export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
 
 export type RolloutWorkflow = (input: RolloutInput) => Promise<RolloutResult>;

@@ -3,13 +3,16 @@
 // that drives it through the admin API, under live traffic with labels. A good challenger walks
 // every step of its cycle's rollout and becomes champion while the server's weights follow the
 // plan; a deliberately bad model is rolled back on evidence with no failed request; killing the
-// server and the worker mid-step leaves a rollout that resumes and finishes.
+// server and the worker mid-step leaves a rollout that resumes and finishes; a cancelled rollout
+// hands all traffic back to the champion, a terminated one's canary is restored by the orphan
+// check; a rollback leaves a champion promoted by hand.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { withDuck } from '../../lib/data/duck.ts';
@@ -23,6 +26,9 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
 import { rollout } from '../../workflows/rollout.ts';
+import { createRolloutActivities } from '../../activities/rollout/index.ts';
+import { rolloutRunningVia } from '../../activities/rollout/orphans.ts';
+import type { Logger } from '../../lib/log.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { quickSpec, sliceEvent, waitForStatus } from './lifecycle-helpers.ts';
 import { freePort, ROOT, spawnNode, spawnWorker, type Spawned } from './processes.ts';
@@ -45,6 +51,7 @@ const store = S3ArtifactStore.create(storeUri, { endpoint: infra.s3Endpoint, for
 const GOOD = `ro-good-${tag}`;
 const BAD = `ro-bad-${tag}`;
 const CRASH = `ro-crash-${tag}`;
+const CANCEL = `ro-cancel-${tag}`;
 const env = { ...infra.env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: storeUri, FLYWHEEL_LOG_LEVEL: 'info' };
 const children: Spawned[] = [];
 const started: string[] = [];
@@ -63,7 +70,7 @@ function serve(): Spawned {
   const s = spawnNode(['bin/flywheel.js', 'serve'], {
     ...env,
     FLYWHEEL_SERVE_PORT: String(port),
-    FLYWHEEL_SERVE_MODELS: [GOOD, BAD, CRASH].join(','),
+    FLYWHEEL_SERVE_MODELS: [GOOD, BAD, CRASH, CANCEL].join(','),
     FLYWHEEL_SERVE_REFRESH_MS: '1000',
   });
   children.push(s);
@@ -217,10 +224,12 @@ beforeAll(async () => {
   await migrate(db);
   registry = new BuiltinRegistry(db);
   const spec = await fitFixtureSpec();
-  for (const name of [BAD, CRASH]) await registerFixtureModel({ registry, store, name, spec, seed: 1, alias: 'champion' }); // v1
+  for (const name of [BAD, CRASH, CANCEL]) await registerFixtureModel({ registry, store, name, spec, seed: 1, alias: 'champion' }); // v1
   await registerFixtureModel({ registry, store, name: BAD, spec, seed: 1, outputBias: 8 }); // v2: calls nearly every flight late
   await registerFixtureModel({ registry, store, name: CRASH, spec, seed: 1, variant: 'again' }); // v2: the champion's weights again
   await registerFixtureModel({ registry, store, name: BAD, spec, seed: 1, variant: 'paused' }); // v3: for pause/resume/abort
+  await registerFixtureModel({ registry, store, name: BAD, spec, seed: 1, variant: 'manual' }); // v4: a manual promotion meanwhile
+  await registerFixtureModel({ registry, store, name: CANCEL, spec, seed: 1, variant: 'again' }); // v2: cancelled mid-step
   flights = await withDuck((duck) =>
     duck.all<FixtureInstance & { delay: number } & Record<string, unknown>>(
       `SELECT strftime(date, '%Y-%m-%dT%H:%M:%S') AS date, distance::DOUBLE AS distance, origin, destination, delay::DOUBLE AS delay
@@ -444,5 +453,80 @@ describe('rollout', () => {
     expect(describeRoute(await route(BAD))).toBe('champion v1');
     expect((await registry.getAlias(BAD, 'champion')).version).toBe(1);
     expect(load.failed).toEqual([]);
+  }, 120_000);
+
+  it('cancelling a rollout mid-step (what a closing parent requests) hands all traffic back to the champion first', async () => {
+    const handle = await startRollout({
+      model: CANCEL,
+      challenger: 2,
+      plan: await plan([{ weight: 50, hold: '60s' }]),
+      approvedBy: 'test',
+      reason: 'cancel test',
+    });
+    await waitUntil('the canary routed', async () =>
+      describeRoute(await route(CANCEL)) === 'champion v1 canary v2@0.5' ? true : undefined,
+    );
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    // The compensation ran before the cancel was reported: no wait needed.
+    expect(describeRoute(await route(CANCEL))).toBe('champion v1');
+    expect((await registry.getAlias(CANCEL, 'champion')).version).toBe(1);
+    const tags = (await registry.getVersion(CANCEL, 2)).tags;
+    expect(tags['flywheel.rollout']).toBe('rolled-back');
+    const evidence = await getJson<RolloutEvidence>(store, store.keyFor(tags['flywheel.rollout.evidence']!));
+    expect(evidence).toMatchObject({ reason: 'cancelled at step 1/1', alias: { action: 'kept', champion: 1 } });
+  }, 120_000);
+
+  it('a terminated rollout runs no compensation; restoreOrphanedRoute then hands its canary back, but never a live one', async () => {
+    const silent = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
+    const { restoreOrphanedRoute } = createRolloutActivities({
+      db,
+      registry,
+      store,
+      logger: silent,
+      serving: () => ({ url, adminKey: key }),
+      rolloutRunning: rolloutRunningVia(async () => client),
+    });
+    const handle = await startRollout({
+      model: CANCEL,
+      challenger: 2,
+      plan: await plan([{ weight: 40, hold: '60s' }]),
+      approvedBy: 'test',
+      reason: 'terminate test',
+    });
+    await waitUntil('the canary routed', async () =>
+      describeRoute(await route(CANCEL)) === 'champion v1 canary v2@0.4' ? true : undefined,
+    );
+    expect(await restoreOrphanedRoute({ model: CANCEL })).toMatchObject({ restored: false, version: 2 });
+    await handle.terminate('what `temporal workflow terminate` does');
+    expect(describeRoute(await route(CANCEL))).toBe('champion v1 canary v2@0.4'); // why terminating is unsafe
+    expect(await restoreOrphanedRoute({ model: CANCEL })).toMatchObject({ restored: true, version: 2 });
+    expect(describeRoute(await route(CANCEL))).toBe('champion v1');
+  }, 120_000);
+
+  it('a rollback after someone promoted another version by hand leaves that champion alone', async () => {
+    const before = (await registry.getAlias(BAD, 'champion')).version;
+    const handle = await startRollout({
+      model: BAD,
+      challenger: 4,
+      // No traffic: the step never gathers evidence and rolls back after its hold and extension.
+      plan: await plan([{ weight: 30, hold: '3s' }], { maxExtension: '3s' }),
+      approvedBy: 'test',
+      reason: 'manual promotion test',
+    });
+    await waitUntil('the canary routed', async () => ((await route(BAD)).canary?.version === 4 ? true : undefined));
+    await registry.setAlias(BAD, 'champion', 3, { actor: 'ops', reason: 'hotfix by hand' });
+    const result = (await handle.result()) as RolloutResult;
+    expect(result, result.reason).toMatchObject({ outcome: 'rolled-back', champion: 3 });
+    expect(result.reason).toMatch(/not enough evidence/);
+    expect((await registry.getAlias(BAD, 'champion')).version).toBe(3);
+    const moves = await registry.aliasHistory(BAD, 'champion');
+    expect(moves.at(-1)).toMatchObject({ fromVersion: before, toVersion: 3, actor: 'ops' });
+    const evidence = await getJson<RolloutEvidence>(store, store.keyFor(result.evidenceUri!));
+    expect(evidence.alias).toMatchObject({ action: 'left', champion: 3 });
+    await waitUntil('the server on v3 alone', async () => (describeRoute(await route(BAD)) === 'champion v3' ? true : undefined));
+    await registry.setAlias(BAD, 'champion', before, { actor: 'test', reason: 'restore for later tests' });
   }, 120_000);
 });
