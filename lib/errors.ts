@@ -18,6 +18,8 @@ export const FAILURE_TYPES = {
   Preempted: 'Preempted',
   /** More preemptions than a training job's preemption budget allows. */
   PreemptionBudgetExhausted: 'PreemptionBudgetExhausted',
+  /** The champion alias moved (a promotion by hand) since a rollout captured it: nothing to overwrite. */
+  ChampionSuperseded: 'ChampionSuperseded',
 } as const;
 
 export type FailureType = (typeof FAILURE_TYPES)[keyof typeof FAILURE_TYPES];
@@ -30,6 +32,7 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly FailureType[] = [
   FAILURE_TYPES.NotFound,
   FAILURE_TYPES.ArtifactCorrupt,
   FAILURE_TYPES.PreemptionBudgetExhausted,
+  FAILURE_TYPES.ChampionSuperseded,
 ];
 
 export interface FailureReport {

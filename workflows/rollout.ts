@@ -48,15 +48,15 @@ import {
 const retry = { initialInterval: '1s', maximumInterval: '15s', nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] };
 // The server may be down for a while (a crash, a deploy): routing retries until it answers.
 // Short timeouts, because a worker that dies mid-call is only noticed when they expire.
-const serving = proxyActivities<RolloutActivities>({ taskQueue: TASK_QUEUES.cpu, startToCloseTimeout: '30 seconds', retry });
+const serving = proxyActivities<RolloutActivities>({ taskQueue: TASK_QUEUES.control, startToCloseTimeout: '30 seconds', retry });
 const { analyzeRolloutStep } = proxyActivities<RolloutActivities>({
-  taskQueue: TASK_QUEUES.cpu,
+  taskQueue: TASK_QUEUES.control,
   startToCloseTimeout: '30 seconds',
   retry,
   summary: 'compare challenger and champion in the prediction log',
 });
 const { promoteToChampion } = proxyActivities<LifecycleActivities>({
-  taskQueue: TASK_QUEUES.cpu,
+  taskQueue: TASK_QUEUES.control,
   startToCloseTimeout: '30 seconds',
   retry,
   summary: 'move the champion alias to the rolled-out version',

@@ -2,6 +2,7 @@
 // pause/resume/abort Updates and status Query, and the rollout activities' inputs and evidence.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { FAILURE_TYPES } from '../errors.ts';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { AnalysisCriteria, ArmStats, StepJudgement } from '../rollout/analysis.ts';
 import type { ServingRoute } from './serving-admin.ts';
@@ -38,7 +39,7 @@ export interface RolloutCarry {
 /** The failure type `promoteToChampion` throws when `expectedChampion` no longer holds the alias
  * (someone promoted by hand meanwhile): the rollout records the rollout as superseded and leaves
  * the alias alone. Non-retryable. */
-export const CHAMPION_SUPERSEDED = 'ChampionSuperseded';
+export const CHAMPION_SUPERSEDED = FAILURE_TYPES.ChampionSuperseded;
 
 /** How a `rollout` ended. */
 export interface RolloutResult {

@@ -144,6 +144,8 @@ async function run(
     activities: stubs,
     workflowBundle: bundle,
   });
+  // The rollout's activities run on the control queue, as in the CPU worker process.
+  const control = await createWorker({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.control, activities: stubs });
   const input: RolloutInput = {
     model: 'm',
     challenger: 2,
@@ -161,10 +163,12 @@ async function run(
     (r) => r as RolloutResult,
     (e: unknown) => e as Error,
   );
-  await worker.runUntil(async () => {
-    await during(handle);
-    return result;
-  });
+  await worker.runUntil(
+    control.runUntil(async () => {
+      await during(handle);
+      return result;
+    }),
+  );
   // Each run's history replays on the same code: the new (patched) branches are deterministic.
   // FLYWHEEL_RECORD_HISTORIES=<dir> keeps them as replay fixtures (`temporal workflow show` JSON).
   const record = process.env.FLYWHEEL_RECORD_HISTORIES;

@@ -12,6 +12,7 @@ import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { createRolloutActivities } from '../../activities/rollout/index.ts';
+import { rolloutRunningVia } from '../../activities/rollout/orphans.ts';
 import { createSystemActivities } from '../../activities/system/index.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
 import { noClient, s3Option, trainerActivities, type ActivityDeps } from '../shared/activities.ts';
@@ -29,6 +30,7 @@ function controlGroups(deps: ActivityDeps, registry: ModelRegistry): object {
           store: deps.store,
           logger: deps.logger,
           serving: deps.serving ?? (() => undefined),
+          ...(deps.temporalClient ? { rolloutRunning: rolloutRunningVia(deps.temporalClient) } : {}),
         })
       : {}),
     ...createMonitorActivities({
