@@ -12,6 +12,7 @@ import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { externalResult, storeExternalModel } from '../../lib/training/external.ts';
 import type { ExternalModelResult, ImportModelInput } from '../../lib/contracts/train-model.ts';
 import { withHeartbeats } from './heartbeats.ts';
+import { refusingOverwrites } from './write-once.ts';
 
 export interface ImportActivityDeps {
   store: ArtifactStore;
@@ -41,7 +42,7 @@ export function createImportActivities(deps: ImportActivityDeps) {
   return {
     async importOnnxModel(input: ImportModelInput): Promise<ExternalModelResult> {
       // A large file from another bucket, loaded and run in ONNX Runtime, can outlast the timeout.
-      return withHeartbeats(deps.keepAliveMs, () => importModel(input));
+      return withHeartbeats(deps.keepAliveMs, () => refusingOverwrites(() => importModel(input)));
     },
   };
 

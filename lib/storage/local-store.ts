@@ -4,12 +4,12 @@
 // the store's back (a torn copy, bit rot) fail verification.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ArtifactCorruptError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
+import { ArtifactCorruptError, ArtifactExistsError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
 import { assertValidKey, assertValidPrefix, hashingStream, INTERNAL_PREFIX, sha256Hex, verifyingStream } from './keys.ts';
 import type { ArtifactStore, Body, BodyStream, GetOptions, ObjectInfo, PutOptions } from './types.ts';
 
@@ -17,6 +17,10 @@ interface SidecarMeta {
   sha256: string;
   size: number;
   contentType?: string;
+}
+
+function isExists(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST';
 }
 
 function isNotFound(err: unknown): boolean {
@@ -95,6 +99,46 @@ export class LocalArtifactStore implements ArtifactStore {
     });
   }
 
+  /** Create-only: `link` refuses an existing target atomically (rename would replace it). */
+  async putOnce(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const sha256 = sha256Hex(bytes);
+    const target = this.#path(key);
+    const tmp = join(this.#tmpDir, randomUUID());
+    try {
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(bytes, options.signal ? { signal: options.signal } : {});
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await mkdir(dirname(target), { recursive: true });
+      const meta: SidecarMeta = { sha256, size: bytes.byteLength, ...(options.contentType ? { contentType: options.contentType } : {}) };
+      try {
+        await link(tmp, target);
+      } catch (err) {
+        if (!isExists(err)) throw err;
+        // Compare with the bytes on disk, not the sidecar: a crash may have left the sidecar out.
+        const existing = sha256Hex(await readFile(target));
+        if (existing !== sha256) throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+      }
+      await this.#writeMeta(key, meta);
+      const st = await stat(target);
+      return this.#info(key, st.size, st.mtime, meta);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async #writeMeta(key: string, meta: SidecarMeta): Promise<void> {
+    const metaPath = this.#metaPath(key);
+    await mkdir(dirname(metaPath), { recursive: true });
+    const metaTmp = join(this.#tmpDir, `${randomUUID()}.json`);
+    await writeFile(metaTmp, JSON.stringify(meta));
+    await rename(metaTmp, metaPath);
+  }
+
   /** Writes to a temp file via `write`, records the checksum, then renames into place. */
   async #commit(
     key: string,
@@ -113,10 +157,7 @@ export class LocalArtifactStore implements ArtifactStore {
       await rm(metaPath, { force: true });
       await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
-      await mkdir(dirname(metaPath), { recursive: true });
-      const metaTmp = join(this.#tmpDir, `${randomUUID()}.json`);
-      await writeFile(metaTmp, JSON.stringify(meta));
-      await rename(metaTmp, metaPath);
+      await this.#writeMeta(key, meta);
       return this.#info(key, size, st.mtime, meta);
     } catch (err) {
       await rm(tmp, { force: true });

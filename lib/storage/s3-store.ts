@@ -15,7 +15,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ArtifactCorruptError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
+import { ArtifactCorruptError, ArtifactExistsError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
 import { assertValidKey, assertValidPrefix, hashingStream, INTERNAL_PREFIX, sha256Hex, verifyingStream } from './keys.ts';
 import type { ArtifactStore, Body, BodyStream, GetOptions, ObjectInfo, PutOptions } from './types.ts';
 
@@ -31,6 +31,13 @@ export interface S3StoreOptions {
 }
 
 const SHA_META = 'sha256';
+
+/** A conditional write lost: the key exists (412), or another conditional write to it is in flight (409). */
+function isPreconditionFailed(err: unknown): boolean {
+  if (!(err instanceof S3ServiceException)) return false;
+  const status = err.$metadata.httpStatusCode;
+  return err.name === 'PreconditionFailed' || err.name === 'ConditionalRequestConflict' || status === 412 || status === 409;
+}
 
 function isNotFound(err: unknown): boolean {
   if (err instanceof S3ServiceException) {
@@ -107,6 +114,46 @@ export class S3ArtifactStore implements ArtifactStore {
       options.signal ? { abortSignal: options.signal } : {},
     );
     return { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256, ...ct(options) };
+  }
+
+  /**
+   * Create-only: PutObject with `If-None-Match: *`, which S3 (and versitygw, see
+   * tests/integration/artifact-store-s3.test.ts) refuse with 412 when the key exists, so two
+   * writers cannot both win. The HEAD first answers the common case (a retry) without a failed write.
+   */
+  async putOnce(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const sha256 = sha256Hex(bytes);
+    const same = async (): Promise<ObjectInfo> => {
+      const existing = await this.#sha256Of(key);
+      if (existing !== sha256) throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+      return (await this.stat(key)) ?? { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256 };
+    };
+    if (await this.exists(key)) return same();
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#objectKey(key),
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          IfNoneMatch: '*',
+          Metadata: { [SHA_META]: sha256 },
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+    } catch (err) {
+      if (!isPreconditionFailed(err)) throw err;
+      return same();
+    }
+    return { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256, ...ct(options) };
+  }
+
+  /** The stored object's SHA-256: its metadata, or the bytes' when it was written by something else. */
+  async #sha256Of(key: string): Promise<string> {
+    const recorded = (await this.stat(key))?.sha256;
+    return recorded ?? sha256Hex(await this.get(key));
   }
 
   async putStream(key: string, body: BodyStream, options: PutOptions = {}): Promise<ObjectInfo> {

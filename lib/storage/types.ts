@@ -37,6 +37,12 @@ export interface ArtifactStore {
   keyFor(uri: string): string;
   put(key: string, body: Body, options?: PutOptions): Promise<ObjectInfo>;
   putStream(key: string, body: BodyStream, options?: PutOptions): Promise<ObjectInfo>;
+  /**
+   * Create-only write, for artifacts a registry version points at (model files): writes when the
+   * key is free; when it already holds the same bytes (same SHA-256) returns it unchanged, so an
+   * activity's retry succeeds; otherwise throws ArtifactExistsError and leaves the object as it was.
+   */
+  putOnce(key: string, body: Body, options?: PutOptions): Promise<ObjectInfo>;
   get(key: string, options?: GetOptions): Promise<Buffer>;
   /** With `verify`, the stream errors with ArtifactCorruptError at its end on a mismatch. */
   getStream(key: string, options?: GetOptions): Promise<Readable>;

@@ -83,8 +83,10 @@ export async function exportRun(
       await session.dispose();
     }
   };
-  const model = await store.put(`${runKey}/model.onnx`, fp32, { contentType: 'application/onnx' });
-  const model8 = await store.put(`${runKey}/model.int8.onnx`, int8, { contentType: 'application/onnx' });
+  // Write-once: a registry version may point at these files. A retry writing the same bytes
+  // succeeds; other bytes under the same run key fail with ArtifactExistsError.
+  const model = await store.putOnce(`${runKey}/model.onnx`, fp32, { contentType: 'application/onnx' });
+  const model8 = await store.putOnce(`${runKey}/model.int8.onnx`, int8, { contentType: 'application/onnx' });
   return {
     modelUri: model.uri,
     int8ModelUri: model8.uri,
