@@ -238,6 +238,24 @@ describe('importOnnxModel', () => {
     expect((err as Error).message).toMatch(message);
   });
 
+  it('never replaces a model under a run key: the same file again succeeds, another fails for good naming the key', async () => {
+    const first = join(root, 'once-a.onnx');
+    const second = join(root, 'once-b.onnx');
+    await writeFile(first, linearModel(io.encoder.dimension));
+    await writeFile(second, linearModel(io.encoder.dimension, 'binary', 1, { featureSpecHash: 'none', datasetVersion: 'other' }));
+    const runKey = 'training/train/m/v-test/1';
+    await importOf(pathToFileURL(first).href, runKey);
+    const registered = await store.get(`${runKey}/model.onnx`);
+    // An activity's retry writes the same bytes: success.
+    await expect(importOf(pathToFileURL(first).href, runKey)).resolves.toMatchObject({ modelUri: store.uriFor(`${runKey}/model.onnx`) });
+    // A second run under the same key (a re-created lifecycle on old code) is refused, not retried.
+    const err = await importOf(pathToFileURL(second).href, runKey).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'ArtifactExists', nonRetryable: true });
+    expect((err as Error).message).toContain(store.uriFor(`${runKey}/model.onnx`));
+    expect((await store.get(`${runKey}/model.onnx`)).equals(registered)).toBe(true);
+  });
+
   it('refuses a missing file and a file that is not ONNX', async () => {
     const missing = await importOf(pathToFileURL(join(root, 'nope.onnx')).href, 'training/import-missing').catch((e: unknown) => e);
     expect((missing as Error).message).toMatch(/cannot read the model to import .*ENOENT/);
