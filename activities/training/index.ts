@@ -17,7 +17,7 @@ import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
-import { refusingOverwrites } from './write-once.ts';
+import { refusingOverwrites, runOwner } from './write-once.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 export interface TrainingActivityDeps {
@@ -160,6 +160,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
               ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
             },
             task,
+            runOwner(),
           ),
         );
         return {

@@ -17,6 +17,16 @@ interface SidecarMeta {
   sha256: string;
   size: number;
   contentType?: string;
+  owner?: string;
+}
+
+function metaOf(sha256: string, size: number, options: PutOptions): SidecarMeta {
+  return {
+    sha256,
+    size,
+    ...(options.contentType ? { contentType: options.contentType } : {}),
+    ...(options.owner ? { owner: options.owner } : {}),
+  };
 }
 
 function isExists(err: unknown): boolean {
@@ -114,16 +124,24 @@ export class LocalArtifactStore implements ArtifactStore {
         await handle.close();
       }
       await mkdir(dirname(target), { recursive: true });
-      const meta: SidecarMeta = { sha256, size: bytes.byteLength, ...(options.contentType ? { contentType: options.contentType } : {}) };
+      let meta = metaOf(sha256, bytes.byteLength, options);
       try {
         await link(tmp, target);
+        await this.#writeMeta(key, meta);
       } catch (err) {
         if (!isExists(err)) throw err;
         // Compare with the bytes on disk, not the sidecar: a crash may have left the sidecar out.
         const existing = sha256Hex(await readFile(target));
-        if (existing !== sha256) throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+        const recorded = await this.#readMeta(key);
+        if (existing !== sha256) {
+          if (options.owner && recorded?.owner === options.owner) return this.put(key, bytes, options);
+          throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+        }
+        // The same bytes: the object stays as it is, owner included. A sidecar a crash left out is
+        // written back without an owner (who wrote the bytes is unknown).
+        meta = recorded ?? metaOf(sha256, bytes.byteLength, { ...options, owner: undefined });
+        if (!recorded) await this.#writeMeta(key, meta);
       }
-      await this.#writeMeta(key, meta);
       const st = await stat(target);
       return this.#info(key, st.size, st.mtime, meta);
     } finally {
@@ -150,7 +168,7 @@ export class LocalArtifactStore implements ArtifactStore {
     try {
       const { sha256, size } = await write(tmp);
       const st = await stat(tmp);
-      const meta: SidecarMeta = { sha256, size, ...(options.contentType ? { contentType: options.contentType } : {}) };
+      const meta = metaOf(sha256, size, options);
       // Old checksum out, new content in, new checksum last. A crash in between leaves "checksum
       // unknown", never a checksum that belongs to other bytes.
       const metaPath = this.#metaPath(key);
@@ -173,6 +191,7 @@ export class LocalArtifactStore implements ArtifactStore {
       lastModified,
       ...(meta ? { sha256: meta.sha256 } : {}),
       ...(meta?.contentType ? { contentType: meta.contentType } : {}),
+      ...(meta?.owner ? { owner: meta.owner } : {}),
     };
   }
 

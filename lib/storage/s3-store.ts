@@ -31,6 +31,11 @@ export interface S3StoreOptions {
 }
 
 const SHA_META = 'sha256';
+const OWNER_META = 'owner';
+
+function metadata(sha256: string, options: PutOptions): Record<string, string> {
+  return { [SHA_META]: sha256, ...(options.owner ? { [OWNER_META]: options.owner } : {}) };
+}
 
 /** A conditional write lost: the key exists (412), or another conditional write to it is in flight (409). */
 function isPreconditionFailed(err: unknown): boolean {
@@ -108,7 +113,7 @@ export class S3ArtifactStore implements ArtifactStore {
         Key: this.#objectKey(key),
         Body: bytes,
         ContentLength: bytes.byteLength,
-        Metadata: { [SHA_META]: sha256 },
+        Metadata: metadata(sha256, options),
         ...(options.contentType ? { ContentType: options.contentType } : {}),
       }),
       options.signal ? { abortSignal: options.signal } : {},
@@ -126,7 +131,10 @@ export class S3ArtifactStore implements ArtifactStore {
     const sha256 = sha256Hex(bytes);
     const same = async (): Promise<ObjectInfo> => {
       const existing = await this.#sha256Of(key);
-      if (existing !== sha256) throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+      if (existing !== sha256) {
+        if (options.owner && (await this.stat(key))?.owner === options.owner) return this.put(key, bytes, options);
+        throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+      }
       return (await this.stat(key)) ?? { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256 };
     };
     if (await this.exists(key)) return same();
@@ -138,7 +146,7 @@ export class S3ArtifactStore implements ArtifactStore {
           Body: bytes,
           ContentLength: bytes.byteLength,
           IfNoneMatch: '*',
-          Metadata: { [SHA_META]: sha256 },
+          Metadata: metadata(sha256, options),
           ...(options.contentType ? { ContentType: options.contentType } : {}),
         }),
         options.signal ? { abortSignal: options.signal } : {},
@@ -177,7 +185,7 @@ export class S3ArtifactStore implements ArtifactStore {
           Key: target,
           CopySource: `${this.#bucket}/${encodeURIComponent(tmpKey).replace(/%2F/g, '/')}`,
           MetadataDirective: 'REPLACE',
-          Metadata: { [SHA_META]: sha256 },
+          Metadata: metadata(sha256, options),
           ...(options.contentType ? { ContentType: options.contentType } : {}),
         }),
       );
@@ -191,6 +199,7 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#objectKey(key) }));
       const sha256 = head.Metadata?.[SHA_META];
+      const owner = head.Metadata?.[OWNER_META];
       return {
         key,
         uri: this.uriFor(key),
@@ -198,6 +207,7 @@ export class S3ArtifactStore implements ArtifactStore {
         lastModified: head.LastModified ?? new Date(0),
         ...(sha256 ? { sha256 } : {}),
         ...(head.ContentType ? { contentType: head.ContentType } : {}),
+        ...(owner ? { owner } : {}),
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -275,8 +285,8 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 }
 
-function ct(options: PutOptions): { contentType?: string } {
-  return options.contentType ? { contentType: options.contentType } : {};
+function ct(options: PutOptions): { contentType?: string; owner?: string } {
+  return { ...(options.contentType ? { contentType: options.contentType } : {}), ...(options.owner ? { owner: options.owner } : {}) };
 }
 
 function abortControllerFor(signal: AbortSignal): AbortController {

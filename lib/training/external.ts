@@ -87,6 +87,8 @@ export async function storeExternalModel(
   bytes: Uint8Array,
   io: ModelIO,
   metadata: { datasetVersion: string; trainer: string },
+  /** The run's owner id (its workflow run): a retried attempt of the same run may replace the file. */
+  owner?: string,
 ): Promise<string> {
   await checkModelSignature(bytes, signatureOf(io));
   const stamped = appendOnnxMetadata(bytes, {
@@ -98,7 +100,7 @@ export async function storeExternalModel(
     ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
   });
   // Write-once, like a built-in model (lib/training/export.ts).
-  return (await store.putOnce(`${runKey}/model.onnx`, stamped)).uri;
+  return (await store.putOnce(`${runKey}/model.onnx`, stamped, owner ? { owner } : {})).uri;
 }
 
 /** The result of a `command` or `onnx` run: what every candidate carries, plus the trainer's own. */

@@ -136,6 +136,21 @@ export function describeArtifactStoreContract(name: string, setup: () => Promise
       expect(await store.putOnce('once/plain.onnx', 'a')).toMatchObject({ sha256: sha256Hex('a') });
     });
 
+    it('putOnce lets the owner of an object replace it (a retried attempt of the same run), nobody else', async () => {
+      const { store } = await setup();
+      await store.putOnce('once/owned.onnx', 'attempt 1', { owner: 'run-a' });
+      expect(await store.stat('once/owned.onnx')).toMatchObject({ owner: 'run-a' });
+      // Another run writing the same bytes succeeds and takes nothing over.
+      await store.putOnce('once/owned.onnx', 'attempt 1', { owner: 'run-b' });
+      expect(await store.stat('once/owned.onnx')).toMatchObject({ owner: 'run-a' });
+      await expect(store.putOnce('once/owned.onnx', 'other run', { owner: 'run-b' })).rejects.toThrow(ArtifactExistsError);
+      await expect(store.putOnce('once/owned.onnx', 'no owner')).rejects.toThrow(ArtifactExistsError);
+      const replaced = await store.putOnce('once/owned.onnx', 'attempt 2', { owner: 'run-a' });
+      expect(replaced.sha256).toBe(sha256Hex('attempt 2'));
+      expect((await store.get('once/owned.onnx', { verify: true })).toString()).toBe('attempt 2');
+      expect((await store.stat('once/owned.onnx'))?.owner).toBe('run-a');
+    });
+
     it('putOnce lets exactly one of two racing writers with different bytes win', async () => {
       const { store } = await setup();
       const results = await Promise.allSettled(
