@@ -1,7 +1,8 @@
 // Artifact store on a local folder (`file:///abs/folder`), the embedded default.
 // Atomic writes: content goes to a temporary file in the same folder tree, is fsynced, then
 // renamed into place. Checksums live in a sidecar tree (.flywheel-meta/), so bytes changed behind
-// the store's back (a torn copy, bit rot) fail verification.
+// the store's back (a torn copy, bit rot) fail verification. `putOnce` links instead of renaming,
+// so an existing object is never replaced.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
