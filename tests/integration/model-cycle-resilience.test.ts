@@ -5,8 +5,11 @@
 // shared PostgreSQL other tests use. The scenarios run concurrently (one worker, stubs keyed by
 // model name), so the file takes about as long as the 60-second outage.
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +152,13 @@ async function startCycle(
 
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
+/** With FLYWHEEL_RECORD_HISTORIES=<folder>, writes the cycle's history there (replay fixtures of
+ * the patched branches: incarnation ids, skip without new data). */
+async function recordHistory(name: string, handle: WorkflowHandle): Promise<void> {
+  const dir = process.env.FLYWHEEL_RECORD_HISTORIES;
+  if (dir) await writeFile(join(dir, `${name}.json`), historyToJSON(await handle.fetchHistory()));
+}
+
 describe.concurrent('modelCycle', () => {
   it('completes through a 60-second registry outage during registration', async () => {
     const model = unique('outage');
@@ -175,7 +185,9 @@ describe.concurrent('modelCycle', () => {
 
   it('skips a drift-triggered retrain on the champion’s own dataset version; a manual retrain still trains', async () => {
     const model = unique('skip');
-    const skipped = await (await startCycle(model, { trigger: 'drift' })).result();
+    const drift = await startCycle(model, { trigger: 'drift' });
+    const skipped = await drift.result();
+    await recordHistory('model-cycle-skipped-no-new-data', drift);
     expect(skipped).toMatchObject({ stage: 'skipped', promoted: false, detail: 'skipped: no new data since v3', version: 3 });
     expect(runKeys.get(model)).toBeUndefined();
     expect(calls.get(model)).toEqual(['championLineage']);
@@ -191,7 +203,9 @@ describe.concurrent('modelCycle', () => {
   it('gives every incarnation its own run key, and tags every child with the model', async () => {
     const model = unique('inc');
     // The same model, data and cycle number: what a re-created lifecycle produces.
-    await (await startCycle(model, { incarnation: 'aaaa1111' })).result();
+    const first = await startCycle(model, { incarnation: 'aaaa1111' });
+    await first.result();
+    await recordHistory('model-cycle-incarnation', first);
     await (await startCycle(model, { incarnation: 'bbbb2222' })).result();
     const keys = runKeys.get(model)!;
     expect(keys).toEqual([
