@@ -1,9 +1,11 @@
 // modelCycle's own logic on a real (ephemeral) Temporal dev server, with stand-in activities: the
 // activities are stubbed because the subject is the workflow (retry budgets, run keys per
-// incarnation, skipping a retrain with no new data, parent close policies, search attributes),
+// incarnation, skipping a retrain with no new data, parent close policies, search attributes,
+// the evaluation heartbeat timeout),
 // and a stand-in is the one way to hold the registry down for exactly 60 s without stopping the
 // shared PostgreSQL other tests use. The scenarios run concurrently (one worker, stubs keyed by
-// model name), so the file takes about as long as the 60-second outage.
+// model name), so the file takes about as long as its two 60-second waits (the outage, and the
+// heartbeat timeout of a silent evaluation), ~75 s.
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -77,6 +79,12 @@ function stubs() {
     },
     async evaluateCandidate(input: { model: string }) {
       record(calls, input.model, 'evaluateCandidate');
+      const ctx = Context.current();
+      if (input.model.startsWith('dead-') && ctx.info.attempt === 1) {
+        // A worker killed mid-scoring: one beat, then silence (until the worker shuts down).
+        ctx.heartbeat();
+        await ctx.sleep(10 * 60_000);
+      }
       return ok({ metrics: { rocAuc: 0.7 }, summary: 'passed', gateReportUri: 'mem://gates', reportUri: 'mem://report' });
     },
     async registerCandidate(input: { model: string; runKey: string }) {
@@ -237,6 +245,16 @@ describe.concurrent('modelCycle', () => {
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect((await train.describe()).status.name).toBe('CANCELLED');
   }, 60_000);
+
+  it('notices an evaluation worker that went silent within the one-minute heartbeat timeout, and retries', async () => {
+    const model = unique('dead');
+    const started = Date.now();
+    const result = await (await startCycle(model)).result();
+    expect(result).toMatchObject({ stage: 'promoted', promoted: true });
+    expect(calls.get(model)!.filter((c) => c === 'evaluateCandidate')).toHaveLength(2);
+    // Before: no heartbeat timeout, so the silent attempt held the cycle for its 30-minute timeout.
+    expect(Date.now() - started).toBeLessThan(100_000);
+  }, 150_000);
 
   it('schedules evaluateCandidate with a one-minute heartbeat timeout', async () => {
     const model = unique('beat');
