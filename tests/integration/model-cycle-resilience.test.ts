@@ -1,9 +1,8 @@
 // modelCycle's own logic on a real (ephemeral) Temporal dev server, with stand-in activities: the
 // activities are stubbed because the subject is the workflow (retry budgets, run keys per
 // incarnation, skipping a retrain with no new data, parent close policies, search attributes,
-// the evaluation heartbeat timeout),
-// and a stand-in is the one way to hold the registry down for exactly 60 s without stopping the
-// shared PostgreSQL other tests use. The scenarios run concurrently (one worker, stubs keyed by
+// the evaluation heartbeat timeout), and a stand-in is the one way to hold the registry down for
+// exactly 60 s without stopping the shared PostgreSQL other tests use. The scenarios run concurrently (one worker, stubs keyed by
 // model name), so the file takes about as long as its two 60-second waits (the outage, and the
 // heartbeat timeout of a silent evaluation), ~75 s.
 import { randomUUID } from 'node:crypto';
