@@ -10,6 +10,8 @@ import {
   condition,
   executeChild,
   getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -30,6 +32,7 @@ import {
   approvalDecisionSignal,
   type ApprovalOutcome,
   type CycleStage,
+  type CycleTrigger,
   type ModelCycleInput,
   type ModelCycleResult,
 } from '../lib/contracts/model-cycle.ts';
@@ -44,23 +47,39 @@ import { trainModel } from './train-model.ts';
 const retry = { maximumAttempts: 5, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] };
 // One proxy per step, each with the summary the Web UI shows on the activity.
 const cpu = { taskQueue: TASK_QUEUES.cpu, retry };
+// The registry steps come after hours of training: they retry through a registry outage, at most
+// 30 s apart, for up to an hour, instead of failing the cycle after ~15 s. Non-retryable types
+// (NotFound, InvalidConfig, …) still stop at the first attempt.
+const registry = {
+  taskQueue: TASK_QUEUES.cpu,
+  scheduleToCloseTimeout: '1 hour',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
+  },
+};
 const { evaluateCandidate } = proxyActivities<EvaluationActivities>({
   ...cpu,
   startToCloseTimeout: '30 minutes',
+  // The activity beats through the whole scoring (a keep-alive), so a killed worker is noticed
+  // within a minute instead of after the 30-minute timeout.
+  heartbeatTimeout: '1 minute',
   summary: 'score the candidate and the champion on the test split; check the quality gates',
 });
-const { registerCandidate } = proxyActivities<RegistryActivities>({
-  ...cpu,
+const { registerCandidate, championLineage } = proxyActivities<RegistryActivities>({
+  ...registry,
   startToCloseTimeout: '5 minutes',
   summary: 'register the candidate as challenger',
 });
 const { recordApprovalDecision } = proxyActivities<LifecycleActivities>({
-  ...cpu,
+  ...registry,
   startToCloseTimeout: '1 minute',
   summary: 'record the approval decision (who, why)',
 });
 const { promoteToChampion } = proxyActivities<LifecycleActivities>({
-  ...cpu,
+  ...registry,
   startToCloseTimeout: '1 minute',
   summary: 'move the champion alias to the approved version',
 });
@@ -69,6 +88,17 @@ const { ensureDriftMonitor } = proxyActivities<MonitorActivities>({
   startToCloseTimeout: '1 minute',
   summary: 'start the drift monitor of the served model (once)',
 });
+
+/** Drift and the schedule ask for a retrain of whatever data there is; a person or new data ask for one regardless. */
+function onlyAutomatic(triggers: readonly CycleTrigger[]): boolean {
+  return triggers.length > 0 && triggers.every((t) => t.kind === 'drift' || t.kind === 'schedule');
+}
+
+function messageOf(err: unknown): string {
+  let cause: unknown = err;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
+  return cause instanceof Error ? cause.message : String(cause);
+}
 
 function failureType(err: unknown): string | undefined {
   let cause: unknown = err;
@@ -113,10 +143,22 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   }
 
   await stage('prepare', `${input.partitions.map((p) => p.partition).join(', ')}`);
+  // Child ids, and through the train id the run key (checkpoints, model files, the registry's
+  // dedupe key), carry the lifecycle incarnation: a lifecycle re-created on the same data starts
+  // new runs instead of resuming, overwriting or re-registering an earlier incarnation's.
+  // Cycles recorded before incarnations keep their ids (patched).
+  const scope = input.incarnation !== undefined && patched('cycle-incarnation-ids') ? `/${input.incarnation}` : '';
+  // Every workflow of a model is listed by `FlywheelModel="<model>"`; closing the cycle (terminate,
+  // a failed run) asks its children to cancel, so training stops spending a GPU and cleans up.
+  const childOptions = {
+    typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: model }],
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+  };
   let prepared: PrepareDataResult;
   try {
     prepared = await executeChild(prepareData, {
-      workflowId: `${WORKFLOW_IDS.prepareData(spec.data.dataset, model)}/${cycle}`,
+      ...childOptions,
+      workflowId: `${WORKFLOW_IDS.prepareData(spec.data.dataset, model)}${scope}/${cycle}`,
       args: [
         {
           dataset: spec.data.dataset,
@@ -138,12 +180,34 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     return failed(err);
   }
 
-  const trainWorkflowId = `${WORKFLOW_IDS.trainModel(model, prepared.datasetVersion)}/${cycle}`;
+  // Retrain on something new: drift or the schedule on the champion's own dataset version would
+  // train the same model again (and canary it, and promote it). Histories from before skip nothing.
+  if (onlyAutomatic(input.triggers) && patched('skip-without-new-data')) {
+    const champion = await championLineage({ model });
+    if (champion && champion.datasetVersion === prepared.datasetVersion) {
+      const detail = `skipped: no new data since v${champion.version}`;
+      await stage('skipped', detail);
+      return {
+        cycle,
+        stage: 'skipped',
+        datasetVersion: prepared.datasetVersion,
+        profileUri: prepared.profileUri,
+        version: champion.version,
+        metrics: {},
+        reportUri: '',
+        promoted: false,
+        detail,
+      };
+    }
+  }
+
+  const trainWorkflowId = `${WORKFLOW_IDS.trainModel(model, prepared.datasetVersion)}${scope}/${cycle}`;
   await stage('train', trainWorkflowId);
   const { splits, featureSpecUri } = prepared.features;
   let trained: TrainModelResult;
   try {
     trained = await executeChild(trainModel, {
+      ...childOptions,
       workflowId: trainWorkflowId,
       args: [
         {
@@ -250,7 +314,9 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   if ((spec.rollout.steps?.length ?? 0) > 0 && patched('rollout-before-promotion')) {
     const steps = spec.rollout.steps.map((s) => (s.shadow ? 'shadow' : `${s.weight}%`)).join(' → ');
     await stage('rollout', `v${version}: ${steps}`, version);
+    // A closed cycle asks the rollout to cancel, and a cancelled rollout restores the route.
     rolledOut = await executeChild(rollout, {
+      ...childOptions,
       workflowId: WORKFLOW_IDS.rollout(model, version),
       args: [
         { model, challenger: version, plan: spec.rollout, approvedBy: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` },
@@ -266,6 +332,21 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     await promoteToChampion({ model, version, actor: outcome.actor, reason: `cycle ${cycle} approved: ${outcome.reason}` });
   }
   await stage('promoted', `v${version} is champion`, version);
-  if (spec.monitor?.enabled && patched('drift-monitor')) await ensureDriftMonitor({ spec });
-  return { ...base, stage: 'promoted', promoted: true, ...(rolledOut ? { rollout: rolledOut } : {}) };
+  // The promotion happened: a monitor that cannot be started is reported, not a failed cycle.
+  let monitorError: string | undefined;
+  if (spec.monitor?.enabled && patched('drift-monitor')) {
+    try {
+      await ensureDriftMonitor({ spec });
+    } catch (err) {
+      monitorError = messageOf(err);
+      log.warn('the drift monitor could not be started; the promotion stands', { model, version, error: monitorError });
+    }
+  }
+  return {
+    ...base,
+    stage: 'promoted',
+    promoted: true,
+    ...(rolledOut ? { rollout: rolledOut } : {}),
+    ...(monitorError ? { monitorError } : {}),
+  };
 }

@@ -4,7 +4,6 @@
 // report. A failed gate is a non-retryable QualityGateFailed; a passing candidate is registered by
 // activities/registry/. A champion that cannot be compared (another task, other classes, other
 // inputs, unreadable features) is left out with a note, never compared wrongly.
-import { Context } from '@temporalio/activity';
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
@@ -35,6 +34,7 @@ import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
 import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
+import { withHeartbeats } from '../training/heartbeats.ts';
 
 export { FEATURE_SPEC_TAG, REPORT_TAG };
 const CHUNK = 65_536;
@@ -44,6 +44,8 @@ export interface EvaluationActivityDeps {
   s3?: S3StoreOptions;
   registry: ModelRegistry;
   logger: Logger;
+  /** How often evaluateCandidate beats while it scores. @default 5000 */
+  keepAliveMs?: number;
 }
 
 /** One model scored on the split: what the gates, the report and metrics.json take. */
@@ -167,116 +169,123 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
   }
 
   return {
+    // The workflow gives this a heartbeat timeout: the keep-alive beats through the whole scoring
+    // (loading rows, ONNX runs, the report), so only a dead worker misses it.
     async evaluateCandidate(input: EvaluateCandidateInput): Promise<EvaluateCandidateResult> {
-      const heartbeat = (step: string) => Context.current().heartbeat({ step });
-      const io = await loadModelIO(deps.store, input.featureSpecUri);
-      const kind = io.task.kind;
-      const parsed = qualityGatesSchemaFor(kind).safeParse(input.gates ?? {});
-      if (!parsed.success) {
-        throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
-          summary: `invalid quality gates for a ${describeTask(kind)} model: ${parsed.error.issues
-            .map((i) => `${i.path.join('.') || '(gates)'}: ${i.message}`)
-            .join('; ')}`,
-        });
-      }
-      heartbeat('loading test rows');
-      const notes: string[] = [];
-      const rows = await loadRows(io, input, notes, 'candidate');
-      // Slices come from the candidate's spec and rows, so the champion is sliced the same way.
-      const slices = featureSlices(io.fitted.spec, rows.test.batch);
-
-      heartbeat('scoring the candidate');
-      const candidate = await evaluateModel(input.modelUri, io, rows, slices, true);
-      let variants: EvaluateCandidateResult['variants'];
-      if (input.variants?.int8) {
-        heartbeat('scoring the int8 variant');
-        const { modelUri, maxMetricDrop } = input.variants.int8;
-        const scored = await evaluateModel(modelUri, io, rows, slices, false);
-        const metrics = summarizeMetrics(scored.metrics);
-        const gate = checkVariantGate(kind, summarizeMetrics(candidate.metrics), metrics, maxMetricDrop);
-        variants = { int8: { ...gate, modelUri, sizeBytes: scored.sizeBytes, metrics } };
-        deps.logger.info({ model: input.model, runKey: input.runKey, passed: gate.passed }, gate.summary);
-      }
-      const championVersion = await findAlias(deps.registry, input.model, ALIASES.champion);
-      let champion: ScoredModel | undefined;
-      if (championVersion) {
-        heartbeat(`scoring champion v${championVersion.version}`);
-        const label = `champion v${championVersion.version}`;
-        try {
-          const championSpecUri = championVersion.tags[FEATURE_SPEC_TAG];
-          const championIO =
-            !championSpecUri || championSpecUri === input.featureSpecUri ? io : await loadModelIO(deps.store, championSpecUri);
-          const why = incomparable(io, championIO);
-          if (why) {
-            notes.push(`${label} not compared: ${why}`);
-          } else {
-            // The rows depend on the columns read and the task's classes, not on the fitted state:
-            // a champion reading the same inputs (every retrain of one spec) reuses them.
-            const sameRows =
-              canonicalJson(championIO.inputs) === canonicalJson(io.inputs) && canonicalJson(championIO.task) === canonicalJson(io.task);
-            const championRows = sameRows ? rows : await loadRows(championIO, input, notes, label);
-            champion = await evaluateModel(championVersion.artifactUri, championIO, championRows, slices, false);
-          }
-        } catch (err) {
-          // A champion that cannot be read or scored (legacy feature state, another input width)
-          // must not block every future candidate; the champion gates count as skipped.
-          notes.push(`${label} not compared: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      for (const note of notes) deps.logger.warn({ model: input.model, runKey: input.runKey }, note);
-
-      const gates = checkTaskGates(parsed.data as TaskQualityGates, candidate, champion ? { metrics: champion.metrics } : undefined);
-      const summary = notes.length > 0 ? `${gates.summary} (${notes.join('; ')})` : gates.summary;
-      const report = { ...gates, summary };
-      const html = await renderEvaluationReport({
-        title: `${input.model}: ${input.runKey}`,
-        candidate: { ...candidate, label: 'candidate' },
-        ...(champion && championVersion ? { champion: { ...champion, label: `champion v${championVersion.version}` } } : {}),
-        gates: report,
-      });
-      const prefix = `${input.runKey}/evaluation`;
-      const metricsInfo = await putJson(deps.store, `${prefix}/metrics.json`, {
-        task: kind,
-        candidate,
-        ...(variants ? { variants } : {}),
-        champion: champion ? { version: championVersion!.version, ...champion } : null,
-        notes,
-      });
-      const gatesInfo = await putJson(deps.store, `${prefix}/gates.json`, report);
-      const reportInfo = await deps.store.put(`${prefix}/report.html`, html, { contentType: 'text/html' });
-      deps.logger.info({ model: input.model, runKey: input.runKey, summary, report: reportInfo.uri }, 'evaluation done');
-      if (!gates.passed) {
-        throw permanentFailure(FAILURE_TYPES.QualityGateFailed, {
-          summary,
-          reportUri: gatesInfo.uri,
-          htmlReportUri: reportInfo.uri,
-          failedGates: gates.gates.filter((g) => !g.passed).map((g) => g.name),
-        });
-      }
-      const championSummary = champion ? summarizeMetrics(champion.metrics) : undefined;
-      return {
-        summary,
-        passed: true,
-        gateReportUri: gatesInfo.uri,
-        reportUri: reportInfo.uri,
-        metricsUri: metricsInfo.uri,
-        metrics: summarizeMetrics(candidate.metrics),
-        worstSlice: candidate.metrics.worstSlice ? sliceName(candidate.metrics.worstSlice) : null,
-        champion:
-          champion && championVersion && championSummary
-            ? {
-                version: championVersion.version,
-                ...(championSummary.rocAuc !== undefined ? { rocAuc: championSummary.rocAuc } : {}),
-                ...(kind === 'binary' ? {} : { metrics: championSummary }),
-              }
-            : null,
-        sizeBytes: candidate.sizeBytes,
-        task: kind,
-        ...(notes.length > 0 ? { notes } : {}),
-        ...(variants ? { variants } : {}),
-      };
+      return withHeartbeats<EvaluateCandidateResult, { step: string }>(deps.keepAliveMs, (beats) =>
+        evaluateCandidate(input, (step) => beats.beat({ step })),
+      );
     },
   };
+
+  async function evaluateCandidate(input: EvaluateCandidateInput, heartbeat: (step: string) => void): Promise<EvaluateCandidateResult> {
+    const io = await loadModelIO(deps.store, input.featureSpecUri);
+    const kind = io.task.kind;
+    const parsed = qualityGatesSchemaFor(kind).safeParse(input.gates ?? {});
+    if (!parsed.success) {
+      throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
+        summary: `invalid quality gates for a ${describeTask(kind)} model: ${parsed.error.issues
+          .map((i) => `${i.path.join('.') || '(gates)'}: ${i.message}`)
+          .join('; ')}`,
+      });
+    }
+    heartbeat('loading test rows');
+    const notes: string[] = [];
+    const rows = await loadRows(io, input, notes, 'candidate');
+    // Slices come from the candidate's spec and rows, so the champion is sliced the same way.
+    const slices = featureSlices(io.fitted.spec, rows.test.batch);
+
+    heartbeat('scoring the candidate');
+    const candidate = await evaluateModel(input.modelUri, io, rows, slices, true);
+    let variants: EvaluateCandidateResult['variants'];
+    if (input.variants?.int8) {
+      heartbeat('scoring the int8 variant');
+      const { modelUri, maxMetricDrop } = input.variants.int8;
+      const scored = await evaluateModel(modelUri, io, rows, slices, false);
+      const metrics = summarizeMetrics(scored.metrics);
+      const gate = checkVariantGate(kind, summarizeMetrics(candidate.metrics), metrics, maxMetricDrop);
+      variants = { int8: { ...gate, modelUri, sizeBytes: scored.sizeBytes, metrics } };
+      deps.logger.info({ model: input.model, runKey: input.runKey, passed: gate.passed }, gate.summary);
+    }
+    const championVersion = await findAlias(deps.registry, input.model, ALIASES.champion);
+    let champion: ScoredModel | undefined;
+    if (championVersion) {
+      heartbeat(`scoring champion v${championVersion.version}`);
+      const label = `champion v${championVersion.version}`;
+      try {
+        const championSpecUri = championVersion.tags[FEATURE_SPEC_TAG];
+        const championIO =
+          !championSpecUri || championSpecUri === input.featureSpecUri ? io : await loadModelIO(deps.store, championSpecUri);
+        const why = incomparable(io, championIO);
+        if (why) {
+          notes.push(`${label} not compared: ${why}`);
+        } else {
+          // The rows depend on the columns read and the task's classes, not on the fitted state:
+          // a champion reading the same inputs (every retrain of one spec) reuses them.
+          const sameRows =
+            canonicalJson(championIO.inputs) === canonicalJson(io.inputs) && canonicalJson(championIO.task) === canonicalJson(io.task);
+          const championRows = sameRows ? rows : await loadRows(championIO, input, notes, label);
+          champion = await evaluateModel(championVersion.artifactUri, championIO, championRows, slices, false);
+        }
+      } catch (err) {
+        // A champion that cannot be read or scored (legacy feature state, another input width)
+        // must not block every future candidate; the champion gates count as skipped.
+        notes.push(`${label} not compared: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    for (const note of notes) deps.logger.warn({ model: input.model, runKey: input.runKey }, note);
+
+    const gates = checkTaskGates(parsed.data as TaskQualityGates, candidate, champion ? { metrics: champion.metrics } : undefined);
+    const summary = notes.length > 0 ? `${gates.summary} (${notes.join('; ')})` : gates.summary;
+    const report = { ...gates, summary };
+    const html = await renderEvaluationReport({
+      title: `${input.model}: ${input.runKey}`,
+      candidate: { ...candidate, label: 'candidate' },
+      ...(champion && championVersion ? { champion: { ...champion, label: `champion v${championVersion.version}` } } : {}),
+      gates: report,
+    });
+    const prefix = `${input.runKey}/evaluation`;
+    const metricsInfo = await putJson(deps.store, `${prefix}/metrics.json`, {
+      task: kind,
+      candidate,
+      ...(variants ? { variants } : {}),
+      champion: champion ? { version: championVersion!.version, ...champion } : null,
+      notes,
+    });
+    const gatesInfo = await putJson(deps.store, `${prefix}/gates.json`, report);
+    const reportInfo = await deps.store.put(`${prefix}/report.html`, html, { contentType: 'text/html' });
+    deps.logger.info({ model: input.model, runKey: input.runKey, summary, report: reportInfo.uri }, 'evaluation done');
+    if (!gates.passed) {
+      throw permanentFailure(FAILURE_TYPES.QualityGateFailed, {
+        summary,
+        reportUri: gatesInfo.uri,
+        htmlReportUri: reportInfo.uri,
+        failedGates: gates.gates.filter((g) => !g.passed).map((g) => g.name),
+      });
+    }
+    const championSummary = champion ? summarizeMetrics(champion.metrics) : undefined;
+    return {
+      summary,
+      passed: true,
+      gateReportUri: gatesInfo.uri,
+      reportUri: reportInfo.uri,
+      metricsUri: metricsInfo.uri,
+      metrics: summarizeMetrics(candidate.metrics),
+      worstSlice: candidate.metrics.worstSlice ? sliceName(candidate.metrics.worstSlice) : null,
+      champion:
+        champion && championVersion && championSummary
+          ? {
+              version: championVersion.version,
+              ...(championSummary.rocAuc !== undefined ? { rocAuc: championSummary.rocAuc } : {}),
+              ...(kind === 'binary' ? {} : { metrics: championSummary }),
+            }
+          : null,
+      sizeBytes: candidate.sizeBytes,
+      task: kind,
+      ...(notes.length > 0 ? { notes } : {}),
+      ...(variants ? { variants } : {}),
+    };
+  }
 }
 
 export type EvaluationActivities = ReturnType<typeof createEvaluationActivities>;

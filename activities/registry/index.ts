@@ -1,9 +1,10 @@
-// Registration activity (CPU queue): a candidate that passed its quality gates becomes a registry
-// version with the `challenger` alias (registering the same run twice yields one version).
+// Registry activities (CPU queue): a candidate that passed its quality gates becomes a registry
+// version with the `challenger` alias (registering the same run twice yields one version), and
+// the champion's lineage tells a cycle whether its data is new.
 import type { Logger } from '../../lib/log.ts';
-import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
+import { ALIASES, findAlias, type ModelRegistry } from '../../lib/registry/index.ts';
 import { FEATURE_SPEC_TAG, REPORT_TAG, SERVED_VARIANT_TAG, variantTag } from '../../lib/registry/tags.ts';
-import type { RegisterCandidateInput } from '../../lib/contracts/model-cycle.ts';
+import type { ChampionLineage, ChampionLineageInput, RegisterCandidateInput } from '../../lib/contracts/model-cycle.ts';
 
 export interface RegistryActivityDeps {
   registry: ModelRegistry;
@@ -16,6 +17,13 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     // NotFound); MLflow being down can (retryable).
     async registerCandidate(input: RegisterCandidateInput): Promise<{ version: number }> {
       return register(input);
+    },
+
+    /** The champion's version and training dataset version; null when the model has no champion.
+     * A registry that cannot be reached fails (retryable): "unknown" is never read as "none". */
+    async championLineage(input: ChampionLineageInput): Promise<ChampionLineage | null> {
+      const champion = await findAlias(deps.registry, input.model, ALIASES.champion);
+      return champion ? { version: champion.version, datasetVersion: champion.lineage.datasetVersion } : null;
     },
   };
 

@@ -11,6 +11,7 @@ import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { latestCheckpoint, runCommandTrainer, TrainerProtocolError, type CommandTrainerOptions } from '../../lib/training/command/index.ts';
 import { externalResult, storeExternalModel, writeCycleInputs } from '../../lib/training/external.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
+import { refusingOverwrites, runOwner } from './write-once.ts';
 import { withHeartbeats, type Heartbeats } from './heartbeats.ts';
 import type {
   CommandModelInput,
@@ -100,7 +101,7 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
     },
 
     async trainCommandModel(input: CommandModelInput): Promise<ExternalModelResult> {
-      return withHeartbeats(deps.keepAliveMs, (beats) => trainCommandModel(input, beats));
+      return withHeartbeats(deps.keepAliveMs, (beats) => refusingOverwrites(() => trainCommandModel(input, beats)));
     },
   };
 
@@ -135,10 +136,14 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
       throw new TrainerProtocolError(
         `the command finished without writing model.onnx to FLYWHEEL_OUTPUT_DIR (it wrote ${run.outputFiles.length} other files)`,
       );
-    const modelUri = await storeExternalModel(deps.store, input.runKey, await deps.store.get(modelKey), io, {
-      datasetVersion: input.datasetVersion,
-      trainer: `command:${trainer.command.join(' ')}`.slice(0, 512),
-    });
+    const modelUri = await storeExternalModel(
+      deps.store,
+      input.runKey,
+      await deps.store.get(modelKey),
+      io,
+      { datasetVersion: input.datasetVersion, trainer: `command:${trainer.command.join(' ')}`.slice(0, 512) },
+      runOwner(),
+    );
     return externalResult(input, io, {
       trainer: 'command',
       modelUri,

@@ -12,6 +12,7 @@ import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { externalResult, storeExternalModel } from '../../lib/training/external.ts';
 import type { ExternalModelResult, ImportModelInput } from '../../lib/contracts/train-model.ts';
 import { withHeartbeats } from './heartbeats.ts';
+import { refusingOverwrites, runOwner } from './write-once.ts';
 
 export interface ImportActivityDeps {
   store: ArtifactStore;
@@ -41,7 +42,7 @@ export function createImportActivities(deps: ImportActivityDeps) {
   return {
     async importOnnxModel(input: ImportModelInput): Promise<ExternalModelResult> {
       // A large file from another bucket, loaded and run in ONNX Runtime, can outlast the timeout.
-      return withHeartbeats(deps.keepAliveMs, () => importModel(input));
+      return withHeartbeats(deps.keepAliveMs, () => refusingOverwrites(() => importModel(input)));
     },
   };
 
@@ -49,10 +50,14 @@ export function createImportActivities(deps: ImportActivityDeps) {
     const io = await loadModelIO(deps.store, input.featureSpecUri);
     const bytes = await readModel({ store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) }, input.modelUri);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const modelUri = await storeExternalModel(deps.store, input.runKey, bytes, io, {
-      datasetVersion: input.datasetVersion,
-      trainer: 'onnx-import',
-    });
+    const modelUri = await storeExternalModel(
+      deps.store,
+      input.runKey,
+      bytes,
+      io,
+      { datasetVersion: input.datasetVersion, trainer: 'onnx-import' },
+      runOwner(),
+    );
     deps.logger.info({ runKey: input.runKey, source: input.modelUri, sha256 }, 'imported ONNX model');
     return externalResult(input, io, {
       trainer: 'onnx',

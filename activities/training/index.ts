@@ -17,6 +17,7 @@ import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
+import { refusingOverwrites, runOwner } from './write-once.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
 export interface TrainingActivityDeps {
@@ -140,24 +141,27 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
           }),
         );
         const specHash = io.hash;
-        const exported = await exportRun(
-          deps.store,
-          input.runKey,
-          result.weights,
-          result.layers,
-          result.config.hidden,
-          train,
-          validation,
-          {
-            featureSpecHash: specHash,
-            datasetVersion: input.datasetVersion,
-            runKey: input.runKey,
-            trainer: 'flywheel-tfjs-mlp',
-            task: io.task.kind,
-            // Output k is P(classes[k]): the file says so itself, not only its fitted features.
-            ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
-          },
-          task,
+        const exported = await refusingOverwrites(() =>
+          exportRun(
+            deps.store,
+            input.runKey,
+            result.weights,
+            result.layers,
+            result.config.hidden,
+            train,
+            validation,
+            {
+              featureSpecHash: specHash,
+              datasetVersion: input.datasetVersion,
+              runKey: input.runKey,
+              trainer: 'flywheel-tfjs-mlp',
+              task: io.task.kind,
+              // Output k is P(classes[k]): the file says so itself, not only its fitted features.
+              ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
+            },
+            task,
+            runOwner(),
+          ),
         );
         return {
           runKey: input.runKey,

@@ -37,7 +37,9 @@ export type CycleStage =
   | 'rolled-back'
   | 'validation-failed'
   | 'gates-failed'
-  | 'failed';
+  | 'failed'
+  /** A drift- or schedule-triggered cycle whose data is the champion's: nothing new to train on. */
+  | 'skipped';
 
 /** Input of `modelCycle`, the child workflow of one training cycle. */
 export interface ModelCycleInput {
@@ -63,13 +65,30 @@ export interface ModelCycleResult {
   stage: CycleStage;
   datasetVersion: string;
   profileUri: string;
+  /** The version the cycle registered; for a skipped cycle, the champion it left serving. */
   version: number;
   metrics: Record<string, number>;
   reportUri: string;
-  approval: ApprovalOutcome;
+  /** Absent when the cycle was skipped (nothing was trained, nobody was asked). */
+  approval?: ApprovalOutcome;
   promoted: boolean;
   /** Set when the version went through a progressive rollout. */
   rollout?: RolloutResult;
+  /** Why the cycle ended where it did, when that needs words (e.g. "skipped: no new data since v3"). */
+  detail?: string;
+  /** The drift monitor could not be started after a successful promotion (the cycle still succeeded). */
+  monitorError?: string;
+}
+
+/** Input of `championLineage`. */
+export interface ChampionLineageInput {
+  model: string;
+}
+
+/** The champion and the dataset version it was trained on; null from the activity when there is none. */
+export interface ChampionLineage {
+  version: number;
+  datasetVersion: string;
 }
 
 /** Input of `evaluateCandidate`: the candidate and the champion scored on the same test rows. */

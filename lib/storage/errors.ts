@@ -1,4 +1,5 @@
-// Storage errors. lib/temporal/failures.ts maps them to non-retryable NotFound and ArtifactCorrupt.
+// Storage errors. lib/temporal/failures.ts maps them to non-retryable NotFound and ArtifactCorrupt;
+// the training activities turn ArtifactExistsError into a non-retryable `ArtifactExists`.
 
 export class ArtifactNotFoundError extends Error {
   override readonly name = 'ArtifactNotFoundError';
@@ -25,5 +26,24 @@ export class InvalidArtifactKeyError extends Error {
     reason: string,
   ) {
     super(`invalid artifact key ${JSON.stringify(key)}: ${reason}`);
+  }
+}
+
+/** The `type` of the non-retryable failure an overwrite attempt becomes (lib/errors.ts has no row yet). */
+export const ARTIFACT_EXISTS_FAILURE_TYPE = 'ArtifactExists';
+
+/** A create-only write (`putOnce`) found other bytes under its key: written artifacts are never replaced. */
+export class ArtifactExistsError extends Error {
+  override readonly name = 'ArtifactExistsError';
+  constructor(
+    readonly key: string,
+    readonly uri: string,
+    readonly existingSha256: string,
+    readonly attemptedSha256: string,
+  ) {
+    super(
+      `artifact ${uri} already exists with other content (sha256 ${existingSha256}, refused ${attemptedSha256}): ` +
+        'model artifacts are write-once',
+    );
   }
 }

@@ -30,6 +30,12 @@ export async function getJson<T>(store: ArtifactStore, key: string): Promise<T> 
 }
 
 export type { ArtifactStore, ObjectInfo, PutOptions, GetOptions, Body, BodyStream } from './types.ts';
-export { ArtifactNotFoundError, ArtifactCorruptError, InvalidArtifactKeyError } from './errors.ts';
+export {
+  ArtifactNotFoundError,
+  ArtifactCorruptError,
+  ArtifactExistsError,
+  ARTIFACT_EXISTS_FAILURE_TYPE,
+  InvalidArtifactKeyError,
+} from './errors.ts';
 export { LocalArtifactStore } from './local-store.ts';
 export { S3ArtifactStore, parseS3Uri, type S3StoreOptions } from './s3-store.ts';

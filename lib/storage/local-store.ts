@@ -1,15 +1,16 @@
 // Artifact store on a local folder (`file:///abs/folder`), the embedded default.
 // Atomic writes: content goes to a temporary file in the same folder tree, is fsynced, then
 // renamed into place. Checksums live in a sidecar tree (.flywheel-meta/), so bytes changed behind
-// the store's back (a torn copy, bit rot) fail verification.
+// the store's back (a torn copy, bit rot) fail verification. `putOnce` links instead of renaming,
+// so an existing object is never replaced.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ArtifactCorruptError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
+import { ArtifactCorruptError, ArtifactExistsError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
 import { assertValidKey, assertValidPrefix, hashingStream, INTERNAL_PREFIX, sha256Hex, verifyingStream } from './keys.ts';
 import type { ArtifactStore, Body, BodyStream, GetOptions, ObjectInfo, PutOptions } from './types.ts';
 
@@ -17,6 +18,20 @@ interface SidecarMeta {
   sha256: string;
   size: number;
   contentType?: string;
+  owner?: string;
+}
+
+function metaOf(sha256: string, size: number, options: PutOptions): SidecarMeta {
+  return {
+    sha256,
+    size,
+    ...(options.contentType ? { contentType: options.contentType } : {}),
+    ...(options.owner ? { owner: options.owner } : {}),
+  };
+}
+
+function isExists(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST';
 }
 
 function isNotFound(err: unknown): boolean {
@@ -95,6 +110,54 @@ export class LocalArtifactStore implements ArtifactStore {
     });
   }
 
+  /** Create-only: `link` refuses an existing target atomically (rename would replace it). */
+  async putOnce(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const sha256 = sha256Hex(bytes);
+    const target = this.#path(key);
+    const tmp = join(this.#tmpDir, randomUUID());
+    try {
+      const handle = await open(tmp, 'wx');
+      try {
+        await handle.writeFile(bytes, options.signal ? { signal: options.signal } : {});
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await mkdir(dirname(target), { recursive: true });
+      let meta = metaOf(sha256, bytes.byteLength, options);
+      try {
+        await link(tmp, target);
+        await this.#writeMeta(key, meta);
+      } catch (err) {
+        if (!isExists(err)) throw err;
+        // Compare with the bytes on disk, not the sidecar: a crash may have left the sidecar out.
+        const existing = sha256Hex(await readFile(target));
+        const recorded = await this.#readMeta(key);
+        if (existing !== sha256) {
+          if (options.owner && recorded?.owner === options.owner) return this.put(key, bytes, options);
+          throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+        }
+        // The same bytes: the object stays as it is, owner included. A sidecar a crash left out is
+        // written back without an owner (who wrote the bytes is unknown).
+        meta = recorded ?? metaOf(sha256, bytes.byteLength, { ...options, owner: undefined });
+        if (!recorded) await this.#writeMeta(key, meta);
+      }
+      const st = await stat(target);
+      return this.#info(key, st.size, st.mtime, meta);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  async #writeMeta(key: string, meta: SidecarMeta): Promise<void> {
+    const metaPath = this.#metaPath(key);
+    await mkdir(dirname(metaPath), { recursive: true });
+    const metaTmp = join(this.#tmpDir, `${randomUUID()}.json`);
+    await writeFile(metaTmp, JSON.stringify(meta));
+    await rename(metaTmp, metaPath);
+  }
+
   /** Writes to a temp file via `write`, records the checksum, then renames into place. */
   async #commit(
     key: string,
@@ -106,17 +169,14 @@ export class LocalArtifactStore implements ArtifactStore {
     try {
       const { sha256, size } = await write(tmp);
       const st = await stat(tmp);
-      const meta: SidecarMeta = { sha256, size, ...(options.contentType ? { contentType: options.contentType } : {}) };
+      const meta = metaOf(sha256, size, options);
       // Old checksum out, new content in, new checksum last. A crash in between leaves "checksum
       // unknown", never a checksum that belongs to other bytes.
       const metaPath = this.#metaPath(key);
       await rm(metaPath, { force: true });
       await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
-      await mkdir(dirname(metaPath), { recursive: true });
-      const metaTmp = join(this.#tmpDir, `${randomUUID()}.json`);
-      await writeFile(metaTmp, JSON.stringify(meta));
-      await rename(metaTmp, metaPath);
+      await this.#writeMeta(key, meta);
       return this.#info(key, size, st.mtime, meta);
     } catch (err) {
       await rm(tmp, { force: true });
@@ -132,6 +192,7 @@ export class LocalArtifactStore implements ArtifactStore {
       lastModified,
       ...(meta ? { sha256: meta.sha256 } : {}),
       ...(meta?.contentType ? { contentType: meta.contentType } : {}),
+      ...(meta?.owner ? { owner: meta.owner } : {}),
     };
   }
 

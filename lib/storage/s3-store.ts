@@ -15,7 +15,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ArtifactCorruptError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
+import { ArtifactCorruptError, ArtifactExistsError, ArtifactNotFoundError, InvalidArtifactKeyError } from './errors.ts';
 import { assertValidKey, assertValidPrefix, hashingStream, INTERNAL_PREFIX, sha256Hex, verifyingStream } from './keys.ts';
 import type { ArtifactStore, Body, BodyStream, GetOptions, ObjectInfo, PutOptions } from './types.ts';
 
@@ -31,6 +31,18 @@ export interface S3StoreOptions {
 }
 
 const SHA_META = 'sha256';
+const OWNER_META = 'owner';
+
+function metadata(sha256: string, options: PutOptions): Record<string, string> {
+  return { [SHA_META]: sha256, ...(options.owner ? { [OWNER_META]: options.owner } : {}) };
+}
+
+/** A conditional write lost: the key exists (412), or another conditional write to it is in flight (409). */
+function isPreconditionFailed(err: unknown): boolean {
+  if (!(err instanceof S3ServiceException)) return false;
+  const status = err.$metadata.httpStatusCode;
+  return err.name === 'PreconditionFailed' || err.name === 'ConditionalRequestConflict' || status === 412 || status === 409;
+}
 
 function isNotFound(err: unknown): boolean {
   if (err instanceof S3ServiceException) {
@@ -101,12 +113,55 @@ export class S3ArtifactStore implements ArtifactStore {
         Key: this.#objectKey(key),
         Body: bytes,
         ContentLength: bytes.byteLength,
-        Metadata: { [SHA_META]: sha256 },
+        Metadata: metadata(sha256, options),
         ...(options.contentType ? { ContentType: options.contentType } : {}),
       }),
       options.signal ? { abortSignal: options.signal } : {},
     );
     return { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256, ...ct(options) };
+  }
+
+  /**
+   * Create-only: PutObject with `If-None-Match: *`, which S3 (and versitygw, see
+   * tests/integration/artifact-store-s3.test.ts) refuse with 412 when the key exists, so two
+   * writers cannot both win. The HEAD first answers the common case (a retry) without a failed write.
+   */
+  async putOnce(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const sha256 = sha256Hex(bytes);
+    const same = async (): Promise<ObjectInfo> => {
+      const existing = await this.#sha256Of(key);
+      if (existing !== sha256) {
+        if (options.owner && (await this.stat(key))?.owner === options.owner) return this.put(key, bytes, options);
+        throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
+      }
+      return (await this.stat(key)) ?? { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256 };
+    };
+    if (await this.exists(key)) return same();
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#objectKey(key),
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          IfNoneMatch: '*',
+          Metadata: metadata(sha256, options),
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+    } catch (err) {
+      if (!isPreconditionFailed(err)) throw err;
+      return same();
+    }
+    return { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256, ...ct(options) };
+  }
+
+  /** The stored object's SHA-256: its metadata, or the bytes' when it was written by something else. */
+  async #sha256Of(key: string): Promise<string> {
+    const recorded = (await this.stat(key))?.sha256;
+    return recorded ?? sha256Hex(await this.get(key));
   }
 
   async putStream(key: string, body: BodyStream, options: PutOptions = {}): Promise<ObjectInfo> {
@@ -130,7 +185,7 @@ export class S3ArtifactStore implements ArtifactStore {
           Key: target,
           CopySource: `${this.#bucket}/${encodeURIComponent(tmpKey).replace(/%2F/g, '/')}`,
           MetadataDirective: 'REPLACE',
-          Metadata: { [SHA_META]: sha256 },
+          Metadata: metadata(sha256, options),
           ...(options.contentType ? { ContentType: options.contentType } : {}),
         }),
       );
@@ -144,6 +199,7 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#objectKey(key) }));
       const sha256 = head.Metadata?.[SHA_META];
+      const owner = head.Metadata?.[OWNER_META];
       return {
         key,
         uri: this.uriFor(key),
@@ -151,6 +207,7 @@ export class S3ArtifactStore implements ArtifactStore {
         lastModified: head.LastModified ?? new Date(0),
         ...(sha256 ? { sha256 } : {}),
         ...(head.ContentType ? { contentType: head.ContentType } : {}),
+        ...(owner ? { owner } : {}),
       };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -228,8 +285,8 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 }
 
-function ct(options: PutOptions): { contentType?: string } {
-  return options.contentType ? { contentType: options.contentType } : {};
+function ct(options: PutOptions): { contentType?: string; owner?: string } {
+  return { ...(options.contentType ? { contentType: options.contentType } : {}), ...(options.owner ? { owner: options.owner } : {}) };
 }
 
 function abortControllerFor(signal: AbortSignal): AbortController {

@@ -6,6 +6,12 @@ import type { Readable } from 'node:stream';
 export interface PutOptions {
   contentType?: string;
   signal?: AbortSignal;
+  /**
+   * Who writes the object (a training run's workflow run id), recorded with it. `putOnce` lets the
+   * same owner replace its own object: an attempt retried before its run completed (and so before
+   * anything registered it) may produce other bytes than the attempt that died.
+   */
+  owner?: string;
 }
 
 export interface GetOptions {
@@ -24,6 +30,8 @@ export interface ObjectInfo {
   /** Hex SHA-256 of the content, when known (always for objects this store wrote). */
   sha256?: string;
   contentType?: string;
+  /** PutOptions.owner of the write, when it had one. */
+  owner?: string;
 }
 
 export type Body = Uint8Array | string;
@@ -37,6 +45,13 @@ export interface ArtifactStore {
   keyFor(uri: string): string;
   put(key: string, body: Body, options?: PutOptions): Promise<ObjectInfo>;
   putStream(key: string, body: BodyStream, options?: PutOptions): Promise<ObjectInfo>;
+  /**
+   * Create-only write, for artifacts a registry version points at (model files): writes when the
+   * key is free; when it already holds the same bytes (same SHA-256) returns it unchanged, so an
+   * activity's retry succeeds; other bytes replace it only when `options.owner` wrote it (the same
+   * run retried); otherwise throws ArtifactExistsError and leaves the object as it was.
+   */
+  putOnce(key: string, body: Body, options?: PutOptions): Promise<ObjectInfo>;
   get(key: string, options?: GetOptions): Promise<Buffer>;
   /** With `verify`, the stream errors with ArtifactCorruptError at its end on a mismatch. */
   getStream(key: string, options?: GetOptions): Promise<Readable>;

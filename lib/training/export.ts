@@ -59,6 +59,8 @@ export async function exportRun(
   metadata: OnnxModelMetadata,
   /** @default { kind: 'binary' } */
   task?: Task,
+  /** The run's owner id (its workflow run): a retried attempt of the same run may replace its files. */
+  owner?: string,
 ): Promise<ExportedModels> {
   const mlp = mlpWeightsFrom(weights, layers, task);
   const fp32 = exportMlpToOnnx(mlp, metadata);
@@ -83,8 +85,12 @@ export async function exportRun(
       await session.dispose();
     }
   };
-  const model = await store.put(`${runKey}/model.onnx`, fp32, { contentType: 'application/onnx' });
-  const model8 = await store.put(`${runKey}/model.int8.onnx`, int8, { contentType: 'application/onnx' });
+  // Write-once: a registry version may point at these files. The same bytes again succeed; other
+  // bytes under the run key fail with ArtifactExistsError unless this run wrote them (an attempt
+  // that died after exporting: resumed training matches to 1e-5, not to the bit).
+  const put = { contentType: 'application/onnx', ...(owner ? { owner } : {}) };
+  const model = await store.putOnce(`${runKey}/model.onnx`, fp32, put);
+  const model8 = await store.putOnce(`${runKey}/model.int8.onnx`, int8, put);
   return {
     modelUri: model.uri,
     int8ModelUri: model8.uri,

@@ -78,7 +78,8 @@ export async function writeCycleInputs(
 
 /**
  * Checks `bytes` against `io` (InvalidModelError, permanent, when they disagree), stamps the
- * metadata serving checks, and stores the result as `<runKey>/model.onnx`. Returns its URI.
+ * metadata serving checks, and stores the result as `<runKey>/model.onnx` (write-once: other bytes
+ * already there fail with ArtifactExistsError). Returns its URI.
  */
 export async function storeExternalModel(
   store: ArtifactStore,
@@ -86,6 +87,8 @@ export async function storeExternalModel(
   bytes: Uint8Array,
   io: ModelIO,
   metadata: { datasetVersion: string; trainer: string },
+  /** The run's owner id (its workflow run): a retried attempt of the same run may replace the file. */
+  owner?: string,
 ): Promise<string> {
   await checkModelSignature(bytes, signatureOf(io));
   const stamped = appendOnnxMetadata(bytes, {
@@ -96,7 +99,8 @@ export async function storeExternalModel(
     task: io.task.kind,
     ...(io.task.kind === 'multiclass' ? { classes: JSON.stringify(io.task.classes) } : {}),
   });
-  return (await store.put(`${runKey}/model.onnx`, stamped)).uri;
+  // Write-once, like a built-in model (lib/training/export.ts).
+  return (await store.putOnce(`${runKey}/model.onnx`, stamped, owner ? { owner } : {})).uri;
 }
 
 /** The result of a `command` or `onnx` run: what every candidate carries, plus the trainer's own. */

@@ -2,7 +2,13 @@
 import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { ArtifactCorruptError, ArtifactNotFoundError, InvalidArtifactKeyError, type ArtifactStore } from '../../lib/storage/index.ts';
+import {
+  ArtifactCorruptError,
+  ArtifactExistsError,
+  ArtifactNotFoundError,
+  InvalidArtifactKeyError,
+  type ArtifactStore,
+} from '../../lib/storage/index.ts';
 import { sha256Hex } from '../../lib/storage/keys.ts';
 
 export interface StoreFixture {
@@ -110,6 +116,51 @@ export function describeArtifactStoreContract(name: string, setup: () => Promise
       await expect(text(stream)).rejects.toThrow(ArtifactCorruptError);
       // Unverified reads still work: callers choose.
       expect((await store.get('corrupt/model.bin')).length).toBe(info.size);
+    });
+
+    it('putOnce writes a free key, accepts the same bytes again and refuses other bytes (write-once)', async () => {
+      const { store } = await setup();
+      const first = Buffer.from('model v1');
+      const info = await store.putOnce('once/model.onnx', first, { contentType: 'application/onnx' });
+      expect(info).toMatchObject({ key: 'once/model.onnx', size: first.length, sha256: sha256Hex(first) });
+      // An activity's retry writes the same bytes: success, nothing changes.
+      const again = await store.putOnce('once/model.onnx', Buffer.from('model v1'));
+      expect(again.sha256).toBe(sha256Hex(first));
+      const refused = store.putOnce('once/model.onnx', Buffer.from('model v2'));
+      await expect(refused).rejects.toThrow(ArtifactExistsError);
+      await expect(refused).rejects.toThrow(/once\/model\.onnx/);
+      expect((await store.get('once/model.onnx', { verify: true })).toString()).toBe('model v1');
+      // An object written by a plain put is protected the same way.
+      await store.put('once/plain.onnx', 'a');
+      await expect(store.putOnce('once/plain.onnx', 'b')).rejects.toThrow(ArtifactExistsError);
+      expect(await store.putOnce('once/plain.onnx', 'a')).toMatchObject({ sha256: sha256Hex('a') });
+    });
+
+    it('putOnce lets the owner of an object replace it (a retried attempt of the same run), nobody else', async () => {
+      const { store } = await setup();
+      await store.putOnce('once/owned.onnx', 'attempt 1', { owner: 'run-a' });
+      expect(await store.stat('once/owned.onnx')).toMatchObject({ owner: 'run-a' });
+      // Another run writing the same bytes succeeds and takes nothing over.
+      await store.putOnce('once/owned.onnx', 'attempt 1', { owner: 'run-b' });
+      expect(await store.stat('once/owned.onnx')).toMatchObject({ owner: 'run-a' });
+      await expect(store.putOnce('once/owned.onnx', 'other run', { owner: 'run-b' })).rejects.toThrow(ArtifactExistsError);
+      await expect(store.putOnce('once/owned.onnx', 'no owner')).rejects.toThrow(ArtifactExistsError);
+      const replaced = await store.putOnce('once/owned.onnx', 'attempt 2', { owner: 'run-a' });
+      expect(replaced.sha256).toBe(sha256Hex('attempt 2'));
+      expect((await store.get('once/owned.onnx', { verify: true })).toString()).toBe('attempt 2');
+      expect((await store.stat('once/owned.onnx'))?.owner).toBe('run-a');
+    });
+
+    it('putOnce lets exactly one of two racing writers with different bytes win', async () => {
+      const { store } = await setup();
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => store.putOnce('once/race.bin', Buffer.alloc(64 * 1024, i))),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ArtifactExistsError);
+      const stored = await store.get('once/race.bin', { verify: true });
+      expect((won[0] as PromiseFulfilledResult<{ sha256?: string }>).value.sha256).toBe(sha256Hex(stored));
     });
 
     it('rejects keys that could escape the store or collide with its internals', async () => {

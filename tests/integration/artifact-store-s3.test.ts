@@ -1,7 +1,7 @@
 // The artifact-store contract against a real S3-compatible server (versitygw from infra/scripts).
 import { randomUUID } from 'node:crypto';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll } from 'vitest';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { describeArtifactStoreContract } from '../contract/artifact-store.contract.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
@@ -23,4 +23,17 @@ describeArtifactStoreContract('S3 (versitygw)', async () => {
       await client.send(new PutObjectCommand({ Bucket: infra.s3Bucket, Key, Body: bytes, Metadata: head.Metadata ?? {} }));
     },
   };
+});
+
+// putOnce relies on the server refusing a conditional PutObject on an existing key; a server that
+// ignored `If-None-Match` would leave only the HEAD check, and two racing writers could both win.
+describe('versitygw and If-None-Match', () => {
+  it('refuses a PutObject with If-None-Match: * on an existing key (412)', async () => {
+    const Key = `conditional/${randomUUID()}`;
+    await client.send(new PutObjectCommand({ Bucket: infra.s3Bucket, Key, Body: 'first', IfNoneMatch: '*' }));
+    const second = client.send(new PutObjectCommand({ Bucket: infra.s3Bucket, Key, Body: 'second', IfNoneMatch: '*' }));
+    await expect(second).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    const got = await client.send(new GetObjectCommand({ Bucket: infra.s3Bucket, Key }));
+    expect(await got.Body!.transformToString()).toBe('first');
+  });
 });

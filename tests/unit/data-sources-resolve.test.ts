@@ -163,6 +163,7 @@ function s3Shaped(local: LocalArtifactStore, baseUri: string): ArtifactStore {
     keyFor: (uri) => uri.slice(baseUri.length + 1),
     put: async (key, body, o) => rebase(await local.put(key, body, o)),
     putStream: async (key, body, o) => rebase(await local.putStream(key, body, o)),
+    putOnce: async (key, body, o) => rebase(await local.putOnce(key, body, o)),
     get: (key, o) => local.get(key, o),
     getStream: (key, o) => local.getStream(key, o),
     stat: async (key) => {

@@ -225,3 +225,45 @@ describe('evaluation and registration activities', () => {
     expect([v3.artifactUri, v3.tags['flywheel.variant']]).toEqual([goodModelUri, 'fp32']);
   }, 60_000);
 });
+
+describe('evaluateCandidate keep-alive', () => {
+  it('beats through the whole scoring, not only at each step, so a heartbeat timeout only catches a dead worker', async () => {
+    // A store whose model reads take 400 ms: scoring is quiet for that long between steps.
+    const slowGet: LocalArtifactStore['get'] = async (key, options) => {
+      if (key.endsWith('.onnx')) await new Promise((r) => setTimeout(r, 400));
+      return store.get(key, options);
+    };
+    const slow = new Proxy(store, {
+      get: (target, prop) => {
+        if (prop === 'get') return slowGet;
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const beats: unknown[] = [];
+    const mock = new MockActivityEnvironment(undefined, { logger: quiet });
+    mock.on('heartbeat', (d: unknown) => beats.push(d));
+    const activities = createEvaluationActivities({ store: slow, registry, logger: silentLogger(), keepAliveMs: 50 });
+    await mock.run(activities.evaluateCandidate, { ...input('runs/good', goodModelUri), model: 'flights-keepalive' });
+    // Each step beats once; the keep-alive repeats the last one while the model loads.
+    const repeats = beats.filter((b, i) => i > 0 && JSON.stringify(b) === JSON.stringify(beats[i - 1]));
+    expect(repeats.length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('championLineage', () => {
+  it('answers the champion’s version and training data, or null without a champion', async () => {
+    const model = 'flights-lineage';
+    const lineage = createRegistryActivities({ registry, logger: silentLogger() }).championLineage;
+    expect(await lineage({ model })).toBeNull();
+    const v = await registry.createVersion({
+      model,
+      runId: 'training/train/flights-lineage/v-abc/i1/1',
+      artifactUri: goodModelUri,
+      lineage: { datasetVersion: 'v-abc', featureSpecHash: 'h', params: {} },
+    });
+    expect(await lineage({ model })).toBeNull();
+    await registry.setAlias(model, 'champion', v.version, { actor: 'test', reason: 'test' });
+    expect(await lineage({ model })).toEqual({ version: v.version, datasetVersion: 'v-abc' });
+  });
+});

@@ -90,7 +90,12 @@ function commandActivities(keepAliveMs?: number) {
   });
 }
 
-const envWith = () => new MockActivityEnvironment(undefined, { logger: quiet, interceptors: [flywheelActivityInterceptors] });
+/** `runId`: the workflow run the attempt belongs to (a retried attempt shares it, another run does not). */
+const envWith = (runId?: string) =>
+  new MockActivityEnvironment(runId ? { workflowExecution: { workflowId: 'train/m', runId } } : undefined, {
+    logger: quiet,
+    interceptors: [flywheelActivityInterceptors],
+  });
 
 async function trainWith(
   modelPath: string,
@@ -202,8 +207,8 @@ describe('a command that cannot start', () => {
 });
 
 describe('importOnnxModel', () => {
-  const importOf = (modelUri: string, runKey: string) =>
-    envWith().run(createImportActivities({ store, logger: silentLogger(), identity: 'test' }).importOnnxModel, {
+  const importOf = (modelUri: string, runKey: string, runId?: string) =>
+    envWith(runId).run(createImportActivities({ store, logger: silentLogger(), identity: 'test' }).importOnnxModel, {
       runKey,
       modelUri,
       ...splits,
@@ -236,6 +241,29 @@ describe('importOnnxModel', () => {
     const err = await importOf(pathToFileURL(path).href, 'training/import-bad').catch((e: unknown) => e);
     expect((err as ApplicationFailure).nonRetryable).toBe(true);
     expect((err as Error).message).toMatch(message);
+  });
+
+  it('never lets another run replace a model under a run key: the same bytes succeed, others fail for good naming the key', async () => {
+    const first = join(root, 'once-a.onnx');
+    const second = join(root, 'once-b.onnx');
+    await writeFile(first, linearModel(io.encoder.dimension));
+    await writeFile(second, linearModel(io.encoder.dimension, 'binary', 1, { featureSpecHash: 'none', datasetVersion: 'other' }));
+    const runKey = 'training/train/m/v-test/1';
+    await importOf(pathToFileURL(first).href, runKey, 'run-1');
+    const registered = await store.get(`${runKey}/model.onnx`);
+    // Another run's attempt writing the same bytes: success, nothing changes.
+    await expect(importOf(pathToFileURL(first).href, runKey, 'run-2')).resolves.toMatchObject({
+      modelUri: store.uriFor(`${runKey}/model.onnx`),
+    });
+    // Another run under the same key (a re-created lifecycle on old code) is refused, not retried.
+    const err = await importOf(pathToFileURL(second).href, runKey, 'run-2').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'ArtifactExists', nonRetryable: true });
+    expect((err as Error).message).toContain(store.uriFor(`${runKey}/model.onnx`));
+    expect((await store.get(`${runKey}/model.onnx`)).equals(registered)).toBe(true);
+    // A retried attempt of the run that wrote it (not yet registered) may replace its own file.
+    await importOf(pathToFileURL(second).href, runKey, 'run-1');
+    expect((await store.get(`${runKey}/model.onnx`)).equals(registered)).toBe(false);
   });
 
   it('refuses a missing file and a file that is not ONNX', async () => {
