@@ -227,6 +227,7 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
   // recorded; the handler runs the full spec parser (an activity), adopts the spec for the next
   // cycle, and brings the Schedule and the drift monitor in step with it.
   let specUpdating = false;
+  let specChanges = 0;
   setHandler(
     updateSpecUpdate,
     async (input): Promise<UpdateSpecResult> => {
@@ -242,6 +243,7 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
         const changes = diffSpecs(spec, next);
         if (changes.length === 0) return { changes };
         spec = next;
+        specChanges++;
         log.info('spec updated', { model, changes: changes.map((c) => c.path) });
         const result: UpdateSpecResult = { changes };
         const errors: string[] = [];
@@ -293,8 +295,16 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
     if (Date.now() < readyAt && state.pending.every((t) => t.kind !== 'retrain')) {
       cooldownUntil = readyAt;
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: 'cooldown' }]);
-      await condition(() => state.pending.some((t) => t.kind === 'retrain'), readyAt - Date.now());
+      // A person's retrain ends the wait; so does a spec change (a new cooldown) and, in newer
+      // runs, a long history: the triggers waiting out the cooldown travel with continue-as-new.
+      const early = patched('lifecycle-cooldown-continue-as-new');
+      const specAtWait = specChanges;
+      await condition(
+        () => state.pending.some((t) => t.kind === 'retrain') || specChanges !== specAtWait || (early && tooLong()),
+        readyAt - Date.now(),
+      );
       cooldownUntil = null;
+      if (early && tooLong()) break;
       continue;
     }
 

@@ -79,7 +79,12 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       }
       if (champion && spec.monitor.enabled) {
         const args: [DriftMonitorInput] = [
-          { model: spec.name, dataset: spec.data.dataset, monitor: spec.monitor, lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name) },
+          {
+            model: spec.name,
+            dataset: spec.data.dataset,
+            monitor: spec.monitor,
+            lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
+          },
         ];
         const running = await client.workflow
           .getHandle(workflowId)

@@ -290,7 +290,9 @@ export function registerPipelineCommands(program: Command): void {
 
   pipeline
     .command('apply <spec>')
-    .description('change the running lifecycle\'s spec (an Update: validated, answers the diff; the next cycle, the Schedule and the monitor use it); starts the lifecycle when none runs')
+    .description(
+      "change the running lifecycle's spec (an Update: validated, answers the diff; the next cycle, the Schedule and the monitor use it); starts the lifecycle when none runs",
+    )
     .option('--force', 'apply even while a rollout is in progress (the rollout keeps the spec it started with)')
     .action((specPath: string, opts: { force?: boolean }) =>
       withClient((client, config) => applySpec(client, config, specPath, opts.force === true)),

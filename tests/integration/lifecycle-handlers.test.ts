@@ -21,7 +21,7 @@ import type { ModelRegistry } from '../../lib/registry/index.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
-import { modelLifecycleWorkflow, type DataArrivedSignal, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
+import { modelLifecycleWorkflow, type DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 import {
   dataArrivedSignal,
   driftSignal,
@@ -112,9 +112,13 @@ const statusOf = (model: string) => () => client.workflow.getHandle(WORKFLOW_IDS
 /** The real `temporal` CLI against this test's server; `input` absent: no --input at all. */
 async function temporal(args: string[], input?: string): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await run(infra.temporalCliPath, [...args, '--address', env.address, ...(input === undefined ? [] : ['--input', input])], {
-      timeout: 30_000,
-    });
+    const { stdout } = await run(
+      infra.temporalCliPath,
+      [...args, '--address', env.address, ...(input === undefined ? [] : ['--input', input])],
+      {
+        timeout: 30_000,
+      },
+    );
     return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -250,9 +254,7 @@ describe('modelLifecycle handlers', () => {
     expect(now.runId).not.toBe(lifecycleRun); // it did continue as new
     expect(final.partitions).toEqual(['2001-01', '2001-02', '2001-03', '2001-04']);
     // The incarnation is the first run's id, the same in every run of the chain.
-    expect(new Set(cycles.filter((c) => c.spec.name === spec.name).map((c) => c.incarnation))).toEqual(
-      new Set([lifecycleRun.slice(0, 8)]),
-    );
+    expect(new Set(cycles.filter((c) => c.spec.name === spec.name).map((c) => c.incarnation))).toEqual(new Set([lifecycleRun.slice(0, 8)]));
     // What the new run started with: the two newest partitions keep their URIs, older ones only a name.
     const history = await handle.fetchHistory();
     const carried = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[1];
@@ -263,18 +265,52 @@ describe('modelLifecycle handlers', () => {
     await handle.terminate('test done');
   }, 120_000);
 
+  it('a drift waiting out the cooldown travels with continue-as-new, and runs with the next retrain', async () => {
+    const spec = await quickSpec(`lc-cool-${Date.now()}`, { retrain: { onNewData: true, onDrift: true, cooldown: '1h' } });
+    const handle = await startLifecycle(spec, 40);
+    const firstRun = (await handle.describe()).runId;
+    await handle.signal(dataArrivedSignal, event('2001-01'));
+    await until(statusOf(spec.name), (s) => s.history.length === 1, 'cycle 1');
+    await handle.signal(driftSignal, { eventId: 'drift/cool', summary: 'psi 0.5' });
+    await until(statusOf(spec.name), (s) => s.state === 'cooldown', 'the cooldown');
+    // Data that starts no cycle grows the history past maxHistoryEvents while the drift waits.
+    for (let i = 2; i <= 13; i++)
+      await handle.signal(dataArrivedSignal, { ...event(`2002-${String(i).padStart(2, '0')}`), retrain: false });
+    await until(
+      () => handle.describe(),
+      (d) => d.runId !== firstRun,
+      'continue-as-new during the cooldown',
+    );
+    const carried = await until(statusOf(spec.name), (s) => s.state === 'cooldown' && s.partitions.length === 13, 'the new run');
+    expect(carried.pendingTriggers.map((t) => t.eventId)).toEqual(['drift/cool']);
+    await handle.signal(retrainSignal, { reason: 'now' });
+    const done = await until(statusOf(spec.name), (s) => s.history.length === 2, 'cycle 2');
+    expect(done.history[1]!.triggers.map((t) => t.kind)).toEqual(['drift', 'retrain']);
+    await handle.terminate('test done');
+  }, 120_000);
+
   it('`flywheel pipeline apply` starts a lifecycle or changes its spec; `pipeline diff` shows what would change (exit 1) or nothing (exit 0)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flywheel-apply-'));
     // Asynchronous: this process runs the worker, so a blocking spawn would stall the workflow the CLI waits for.
     const cli = (...args: string[]) =>
       run(process.execPath, ['bin/flywheel.js', ...args], {
         cwd: ROOT,
-        env: { ...process.env, ...infra.env, TEMPORAL_ADDRESS: env.address, ARTIFACT_STORE: `file://${dir}/store`, MLFLOW_TRACKING_URI: '' },
+        env: {
+          ...process.env,
+          ...infra.env,
+          TEMPORAL_ADDRESS: env.address,
+          ARTIFACT_STORE: `file://${dir}/store`,
+          MLFLOW_TRACKING_URI: '',
+        },
         encoding: 'utf8',
         timeout: 60_000,
       }).then(
         ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
-        (err: { code?: number; stdout?: string; stderr?: string }) => ({ status: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({
+          status: err.code ?? 1,
+          stdout: err.stdout ?? '',
+          stderr: err.stderr ?? '',
+        }),
       );
     const spec = await quickSpec(`lc-cli-${Date.now()}`);
     const file = join(dir, 'spec.json');
