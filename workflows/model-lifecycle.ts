@@ -186,8 +186,7 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
   });
 
   function decide(decision: 'approved' | 'rejected') {
-    return async (payload: ApprovalDecisionInput) => {
-      const input = approvalDecisionSchema.parse(payload); // the validator accepted it; this trims
+    return async (input: ApprovalDecisionInput) => {
       const request = pendingApproval!;
       await getExternalWorkflowHandle(request.cycleWorkflowId).signal(approvalDecisionSignal, {
         decision,

@@ -142,7 +142,9 @@ export interface MonitorSettingsResult {
 // Payload schemas: every handler parses its payload at the workflow boundary, so a malformed
 // signal from the CLI, the events route or a script is refused and recorded, never a failed
 // workflow task. Unknown keys are dropped (older and newer senders keep working).
-const text = z.string().trim().min(1);
+// Types only, not content rules: a payload the handlers used to take must still be taken, so
+// recorded histories replay to the same commands. The cycle's own signals keep fields added later.
+const text = z.string();
 export const dataArrivedSchema = z.object({
   eventId: text,
   dataset: text,
@@ -157,6 +159,7 @@ export const retrainSchema = z.object({
   scheduled: z.boolean().optional(),
 });
 export const driftSchema = z.object({ eventId: text, summary: z.string(), reportUri: z.string().optional() });
+/** Validator only (an Update's payload is never replayed through it). */
 export const approvalDecisionSchema = z.object(
   {
     actor: z.string('an approval needs the approver (actor)').trim().min(1, 'an approval needs the approver (actor)'),
@@ -164,40 +167,32 @@ export const approvalDecisionSchema = z.object(
   },
   'an approval needs { actor, reason }',
 );
-const cycleStage = z.string().min(1) as z.ZodType<CycleStage>;
-export const cycleProgressSchema = z.object({
-  cycle: z.number().int().positive(),
+const cycleStage = z.string() as z.ZodType<CycleStage>;
+export const cycleProgressSchema = z.looseObject({
+  cycle: z.number(),
   stage: cycleStage,
   detail: z.string().optional(),
-  version: z.number().int().optional(),
+  version: z.number().optional(),
 });
-export const approvalRequestSchema = z.object({
-  cycle: z.number().int().positive(),
+export const approvalRequestSchema = z.looseObject({
+  cycle: z.number(),
   cycleWorkflowId: text,
-  version: z.number().int(),
+  version: z.number(),
   requestedAt: z.string(),
   deadline: z.string(),
   default: z.enum(['approve', 'reject']),
-  metrics: z.record(z.string(), z.number()),
+  // A NaN metric arrives as null: shown, never a reason to lose the request.
+  metrics: z.record(z.string(), z.unknown()) as z.ZodType<Record<string, number>>,
 });
-export const approvalResolvedSchema = z.object({
-  cycle: z.number().int().positive(),
+export const approvalResolvedSchema = z.looseObject({
+  cycle: z.number(),
   outcome: z.object({ decision: z.enum(['approved', 'rejected']), actor: z.string(), reason: z.string(), timedOut: z.boolean() }),
 });
-/** The workflow-side shape check of `updateSpec`: the fields the lifecycle itself reads. The full
- * spec parser (`parseModelSpec`, which needs Node) runs in an activity before the spec is adopted. */
+/** The workflow-side check of `updateSpec`: a spec-shaped object naming its model and dataset. The
+ * full spec parser (`parseModelSpec`, which needs Node) runs in an activity before the spec is
+ * adopted, and fills in defaults, so a spec as written (not yet parsed) is accepted too. */
 export const updateSpecSchema = z.object({
-  spec: z.looseObject({
-    name: text,
-    data: z.looseObject({ dataset: text, windowPartitions: z.number().int().positive().optional() }),
-    retrain: z.looseObject({
-      onNewData: z.boolean(),
-      onDrift: z.boolean(),
-      cooldown: z.union([z.number(), z.string()]),
-      schedule: z.string().optional(),
-    }),
-    monitor: z.looseObject({ enabled: z.boolean() }),
-  }),
+  spec: z.looseObject({ name: z.string().min(1), data: z.looseObject({ dataset: z.string().min(1) }) }),
   force: z.boolean().optional(),
 });
 
