@@ -67,6 +67,12 @@ function fmtMetrics(metrics?: Record<string, number>): string {
   return '-';
 }
 
+/** The status row for malformed signals the lifecycle refused (docs/lifecycle.md). */
+function refusedRow(refused: NonNullable<LifecycleStatus['refused']>): [string, string] {
+  const last = refused.at(-1)!;
+  return ['refused', `${refused.length} malformed signal(s); last: ${last.handler} at ${last.at} (${last.reason.slice(0, 80)})`];
+}
+
 async function render(client: Client, status: LifecycleStatus): Promise<string> {
   const lines: string[] = [];
   const current = status.current;
@@ -89,6 +95,7 @@ async function render(client: Client, status: LifecycleStatus): Promise<string> 
       ['pending', status.pendingTriggers.length ? status.pendingTriggers.map((t) => `${t.kind}: ${t.detail}`).join('; ') : '-'],
       ['partitions', status.partitions.join(', ') || '-'],
       ['cycles', String(status.cycles)],
+      ...(status.refused?.length ? [refusedRow(status.refused)] : []),
     ]),
   );
   if (status.history.length) {

@@ -333,6 +333,11 @@ describe('modelLifecycle handlers', () => {
     expect((await cli('pipeline', 'diff', file)).status).toBe(0);
     const stored = JSON.parse(await readFile(join(dir, 'store', 'specs', `${spec.name}.json`), 'utf8')) as ModelSpec;
     expect(stored.retrain.cooldown).toBe('1h');
+    // `pipeline status` shows refused payloads.
+    await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name)).signal(retrainSignal, {} as never);
+    await until(statusOf(spec.name), (s) => (s.refused?.length ?? 0) === 1, 'the refusal');
+    const status = await cli('pipeline', 'status', spec.name);
+    expect(status.stdout).toMatch(/refused\s+1 malformed signal\(s\); last: retrain at .* \(reason: /);
     await writeFile(file, JSON.stringify({ ...spec, data: { ...spec.data, dataset: 'taxis' } }));
     const refused = await cli('pipeline', 'apply', file);
     expect(refused.status).not.toBe(0);
