@@ -108,10 +108,10 @@ export async function driftMonitor(input: DriftMonitorInput): Promise<void> {
   let refused: RefusedPayload[] = input.refused ?? [];
   let refusedTotal = input.refusedTotal ?? refused.length;
 
-  const refuse = (handler: string, error: string) => {
-    refused = recordRefused(refused, { handler, at: new Date(Date.now()).toISOString(), error });
+  const refuse = (handler: string, reason: string) => {
+    refused = recordRefused(refused, { handler, at: new Date(Date.now()).toISOString(), reason });
     refusedTotal++;
-    log.warn('signal payload refused', { model, handler, error });
+    log.warn('signal payload refused', { model, handler, reason });
   };
   setHandler(checkNowSignal, (payload?: unknown) => {
     const parsed = parseCheckNow(payload);

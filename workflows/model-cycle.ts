@@ -50,8 +50,9 @@ const cpu = { taskQueue: TASK_QUEUES.cpu, retry };
 // The registry steps come after hours of training: they retry through a registry outage, at most
 // 30 s apart, for up to an hour, instead of failing the cycle after ~15 s. Non-retryable types
 // (NotFound, InvalidConfig, …) still stop at the first attempt.
+// They are control work too: the control queue's own slots, never behind a batch job.
 const registry = {
-  taskQueue: TASK_QUEUES.cpu,
+  taskQueue: TASK_QUEUES.control,
   scheduleToCloseTimeout: '1 hour',
   retry: {
     initialInterval: '1 second',
@@ -84,7 +85,8 @@ const { promoteToChampion } = proxyActivities<LifecycleActivities>({
   summary: 'move the champion alias to the approved version',
 });
 const { ensureDriftMonitor } = proxyActivities<MonitorActivities>({
-  ...cpu,
+  taskQueue: TASK_QUEUES.control,
+  retry,
   startToCloseTimeout: '1 minute',
   summary: 'start the drift monitor of the served model (once)',
 });

@@ -13,29 +13,44 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { z } from 'zod';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
+import { diffSpecs, touches } from '../lib/lifecycle/spec-diff.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
 import type { ModelSpec } from '../lib/model-spec/model-spec.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import { approvalDecisionSignal, type ApprovalOutcome, type CycleStage, type CycleTrigger } from '../lib/contracts/model-cycle.ts';
 import {
+  approvalDecisionSchema,
+  approvalRequestSchema,
   approvalRequestedSignal,
+  approvalResolvedSchema,
   approvalResolvedSignal,
   approveUpdate,
+  cycleProgressSchema,
   cycleProgressSignal,
+  dataArrivedSchema,
   dataArrivedSignal,
+  driftSchema,
   driftSignal,
+  MAX_REFUSED,
   rejectUpdate,
+  retrainSchema,
   retrainSignal,
+  specQuery,
   statusQuery,
+  updateSpecSchema,
+  updateSpecUpdate,
   type ApprovalDecisionInput,
+  type UpdateSpecResult,
   type ApprovalRequest,
   type CycleSummary,
   type LifecycleCarryOver,
@@ -44,8 +59,9 @@ import {
 } from '../lib/contracts/model-lifecycle.ts';
 import { modelCycle } from './model-cycle.ts';
 
+// Schedule sync, spec parsing and monitor settings are control work: slots of their own.
 const lifecycle = proxyActivities<LifecycleActivities>({
-  taskQueue: TASK_QUEUES.cpu,
+  taskQueue: TASK_QUEUES.control,
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
 });
@@ -67,15 +83,26 @@ function stageOf(err: unknown): CycleStage {
       : 'failed';
 }
 
+/** Partitions beyond the training window that keep their name (not their URIs) across continue-as-new. */
+const MAX_ARCHIVED_PARTITIONS = 1_000;
+
+/** A zod error in one line: `uris: expected array, received undefined; …`. */
+function issuesOf(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(payload)'}: ${i.message}`).join('; ');
+}
+
 function messageOf(err: unknown): string {
   let cause: unknown = err;
   while ((cause instanceof ChildWorkflowFailure || cause instanceof ActivityFailure) && cause.cause) cause = cause.cause;
   return cause instanceof Error ? cause.message : String(cause);
 }
 
-export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver, options: LifecycleOptions = {}): Promise<void> {
+export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCarryOver, options: LifecycleOptions = {}): Promise<void> {
+  // `updateSpec` replaces it; a cycle takes the spec current when it starts.
+  let spec = initialSpec;
   const model = spec.name;
   const state: LifecycleCarryOver = carry ?? { cycles: 0, partitions: [], pending: [], seenEventIds: [], history: [] };
+  const refused = (state.refused ??= []);
   let current: (CycleSummary & { detail?: string }) | null = null;
   let pendingApproval: ApprovalRequest | null = null;
   const resolved = new Map<number, ApprovalOutcome>();
@@ -96,7 +123,21 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     state.pending.push({ ...trigger, at: new Date().toISOString() });
   }
 
-  setHandler(dataArrivedSignal, (event) => {
+  /** Parses a signal payload; a bad one is recorded and logged, never thrown (a throw in a signal
+   * handler fails every workflow task from then on). */
+  function accept<S extends z.ZodType>(handler: string, schema: S, payload: unknown): z.output<S> | undefined {
+    const parsed = schema.safeParse(payload);
+    if (parsed.success) return parsed.data;
+    const reason = issuesOf(parsed.error);
+    refused.push({ handler, reason, at: new Date().toISOString() });
+    if (refused.length > MAX_REFUSED) refused.splice(0, refused.length - MAX_REFUSED);
+    log.warn('signal payload refused', { model, handler, reason });
+    return undefined;
+  }
+
+  setHandler(dataArrivedSignal, (payload: unknown) => {
+    const event = accept('dataArrived', dataArrivedSchema, payload);
+    if (!event) return;
     if (event.dataset !== spec.data.dataset || seen(event.eventId)) return;
     const partition = { partition: event.partition, uris: event.uris, eventId: event.eventId };
     const i = state.partitions.findIndex((p) => p.partition === event.partition);
@@ -106,7 +147,9 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     if (spec.retrain.onNewData && event.retrain !== false)
       enqueue({ kind: 'new-data', eventId: event.eventId, detail: `${event.dataset} ${event.partition}` });
   });
-  setHandler(retrainSignal, (request) => {
+  setHandler(retrainSignal, (payload: unknown) => {
+    const request = accept('retrain', retrainSchema, payload);
+    if (!request) return;
     if (request.eventId && seen(request.eventId)) return;
     enqueue({
       kind: request.scheduled ? 'schedule' : 'retrain',
@@ -114,22 +157,31 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
       detail: `${request.reason}${request.requestedBy ? ` (by ${request.requestedBy})` : ''}`,
     });
   });
-  setHandler(driftSignal, (drift) => {
+  setHandler(driftSignal, (payload: unknown) => {
+    const drift = accept('drift', driftSchema, payload);
+    if (!drift) return;
     if (seen(drift.eventId) || !spec.retrain.onDrift) return;
     enqueue({ kind: 'drift', eventId: drift.eventId, detail: drift.summary });
   });
 
-  setHandler(cycleProgressSignal, (progress) => {
+  setHandler(cycleProgressSignal, (payload: unknown) => {
+    const progress = accept('cycleProgress', cycleProgressSchema, payload);
+    if (!progress) return;
     if (!current || progress.cycle !== current.cycle) return;
     current.stage = progress.stage;
     if (progress.detail !== undefined) current.detail = progress.detail;
     if (progress.version !== undefined) current.version = progress.version;
   });
-  setHandler(approvalRequestedSignal, (request) => {
+  setHandler(approvalRequestedSignal, (payload: unknown) => {
+    const request = accept('approvalRequested', approvalRequestSchema, payload);
+    if (!request) return;
     if (current?.cycle === request.cycle) pendingApproval = request;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: 'awaiting-approval' }]);
   });
-  setHandler(approvalResolvedSignal, ({ cycle, outcome }) => {
+  setHandler(approvalResolvedSignal, (payload: unknown) => {
+    const resolution = accept('approvalResolved', approvalResolvedSchema, payload);
+    if (!resolution) return;
+    const { cycle, outcome } = resolution;
     resolved.set(cycle, outcome);
     if (pendingApproval?.cycle === cycle) pendingApproval = null;
   });
@@ -148,11 +200,11 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
       return { ...resolved.get(request.cycle)!, cycle: request.cycle, version: request.version };
     };
   }
-  function validateDecision(input: ApprovalDecisionInput): void {
+  function validateDecision(input: unknown): void {
     if (!pendingApproval)
       throw new Error(`no approval is pending for ${model}${current ? ` (cycle ${current.cycle} is at ${current.stage})` : ''}`);
-    if (!input?.actor?.trim()) throw new Error('an approval needs the approver (actor)');
-    if (!input.reason?.trim()) throw new Error('an approval needs a reason');
+    const parsed = approvalDecisionSchema.safeParse(input);
+    if (!parsed.success) throw new Error(parsed.error.issues[0]!.message);
   }
   setHandler(approveUpdate, decide('approved'), { validator: validateDecision });
   setHandler(rejectUpdate, decide('rejected'), { validator: validateDecision });
@@ -167,7 +219,67 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     history: state.history,
     cycles: state.cycles,
     cooldownUntil: cooldownUntil === null ? null : new Date(cooldownUntil).toISOString(),
+    refused,
   }));
+  setHandler(specQuery, () => spec);
+
+  // Changing the spec of a running model: the validator refuses what is unsafe before anything is
+  // recorded; the handler runs the full spec parser (an activity), adopts the spec for the next
+  // cycle, and brings the Schedule and the drift monitor in step with it.
+  let specUpdating = false;
+  let specChanges = 0;
+  setHandler(
+    updateSpecUpdate,
+    async (input): Promise<UpdateSpecResult> => {
+      await condition(() => !specUpdating); // one spec change at a time
+      specUpdating = true;
+      try {
+        let next: ModelSpec;
+        try {
+          next = await lifecycle.parseSpec({ spec: input.spec });
+        } catch (err) {
+          throw ApplicationFailure.create({ type: FAILURE_TYPES.InvalidConfig, message: messageOf(err), nonRetryable: true });
+        }
+        const changes = diffSpecs(spec, next);
+        if (changes.length === 0) return { changes };
+        spec = next;
+        specChanges++;
+        log.info('spec updated', { model, changes: changes.map((c) => c.path) });
+        const result: UpdateSpecResult = { changes };
+        const errors: string[] = [];
+        if (touches(changes, 'retrain'))
+          await lifecycle
+            .syncRetrainSchedule({ name: spec.name, retrain: spec.retrain })
+            .then((r) => void (result.schedule = r.state))
+            .catch((err: unknown) => void errors.push(`schedule: ${messageOf(err)}`));
+        if (touches(changes, 'monitor'))
+          await lifecycle
+            .applyMonitorSettings({ spec: { name: spec.name, data: spec.data, monitor: spec.monitor } })
+            .then((r) => void (result.monitor = r.state))
+            .catch((err: unknown) => void errors.push(`monitor: ${messageOf(err)}`));
+        return errors.length ? { ...result, errors } : result;
+      } finally {
+        specUpdating = false;
+      }
+    },
+    {
+      validator: (input: unknown) => {
+        const parsed = updateSpecSchema.safeParse(input);
+        if (!parsed.success) throw new Error(`not a model spec update: ${issuesOf(parsed.error)}`);
+        const next = parsed.data.spec;
+        if (next.name !== model)
+          throw new Error(`the spec is for ${next.name}, this lifecycle runs ${model}: a model's name cannot change`);
+        if (next.data.dataset !== spec.data.dataset)
+          throw new Error(
+            `data.dataset cannot change on a running model (${spec.data.dataset} → ${next.data.dataset}): its partitions are ${spec.data.dataset}'s; create a new model`,
+          );
+        if (current?.stage === 'rollout' && !parsed.data.force)
+          throw new Error(
+            `cycle ${current.cycle} is rolling out v${current.version ?? '?'}; apply after it ends, or force (the rollout keeps the spec it started with)`,
+          );
+      },
+    },
+  );
 
   if (!carry) await lifecycle.syncRetrainSchedule({ name: spec.name, retrain: spec.retrain });
 
@@ -183,13 +295,23 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
     if (Date.now() < readyAt && state.pending.every((t) => t.kind !== 'retrain')) {
       cooldownUntil = readyAt;
       upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: 'cooldown' }]);
-      await condition(() => state.pending.some((t) => t.kind === 'retrain'), readyAt - Date.now());
+      // A person's retrain ends the wait; so does a spec change (a new cooldown) and, in newer
+      // runs, a long history: the triggers waiting out the cooldown travel with continue-as-new.
+      const early = patched('lifecycle-cooldown-continue-as-new');
+      const specAtWait = specChanges;
+      await condition(
+        () => state.pending.some((t) => t.kind === 'retrain') || specChanges !== specAtWait || (early && tooLong()),
+        readyAt - Date.now(),
+      );
       cooldownUntil = null;
+      if (early && tooLong()) break;
       continue;
     }
 
     const triggers = state.pending.splice(0); // everything that arrived so far: one cycle
-    const window = spec.data.windowPartitions ? state.partitions.slice(-spec.data.windowPartitions) : state.partitions;
+    // Partitions outside an earlier window kept only their name across continue-as-new.
+    const usable = state.partitions.filter((p) => p.uris.length > 0);
+    const window = spec.data.windowPartitions ? usable.slice(-spec.data.windowPartitions) : usable;
     const cycle = ++state.cycles;
     const workflowId = WORKFLOW_IDS.modelCycle(model, cycle);
     const summary: CycleSummary & { detail?: string } = {
@@ -222,6 +344,8 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
             triggers,
             lifecycleWorkflowId: workflowInfo().workflowId,
             ...(state.championProfileUri ? { referenceProfileUri: state.championProfileUri } : {}),
+            // Run keys and child ids per incarnation: a re-created lifecycle never reuses an old one's.
+            ...(patched('lifecycle-incarnation') ? { incarnation: workflowInfo().firstExecutionRunId.slice(0, 8) } : {}),
           },
         ],
         typedSearchAttributes: [
@@ -258,5 +382,19 @@ export async function modelLifecycle(spec: ModelSpec, carry?: LifecycleCarryOver
   }
   // Pending triggers, partitions and de-duplication state travel to the next run.
   await condition(allHandlersFinished);
+  archivePartitions(state, spec.data.windowPartitions);
   await continueAsNew<typeof modelLifecycle>(spec, state, options);
+}
+
+/**
+ * Bounds what continue-as-new carries: partitions outside the training window keep their name
+ * (status, ordering) but not their URIs, and at most MAX_ARCHIVED_PARTITIONS of them. Without a
+ * window every partition is training data and keeps its URIs.
+ */
+function archivePartitions(state: LifecycleCarryOver, windowPartitions: number | undefined): void {
+  if (!windowPartitions) return;
+  const cut = state.partitions.length - windowPartitions;
+  if (cut <= 0) return;
+  const archived = state.partitions.slice(Math.max(0, cut - MAX_ARCHIVED_PARTITIONS), cut);
+  state.partitions = [...archived.map((p) => ({ partition: p.partition, uris: [], eventId: p.eventId })), ...state.partitions.slice(cut)];
 }

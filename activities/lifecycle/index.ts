@@ -2,11 +2,21 @@
 // and keep a model's retrain Schedule in step with its spec. Each is idempotent, so a retry or
 // a replay after a crash never applies an effect twice.
 import { ApplicationFailure } from '@temporalio/common';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowNotFoundError,
+  type Client,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
+import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
 import { retrainScheduleSpec } from '../../lib/lifecycle/schedule.ts';
-import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
+import { parseModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
+import { RegistryNotFoundError } from '../../lib/registry/errors.ts';
+import { driftMonitorWorkflow, updateMonitorSettingsSignal, type DriftMonitorInput } from '../../lib/contracts/drift-monitor.ts';
+import type { MonitorSettingsResult } from '../../lib/contracts/model-lifecycle.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { scheduledRetrainWorkflow, type ScheduledRetrainWorkflow } from '../../lib/contracts/scheduled-retrain.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
@@ -54,6 +64,69 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       const move = await deps.registry.setAlias(input.model, ALIASES.champion, input.version, { actor: input.actor, reason: input.reason });
       deps.logger.info({ model: input.model, from: move.fromVersion, to: move.toVersion }, 'champion promoted');
       return { fromVersion: move.fromVersion, changed: true };
+    },
+
+    /** The project's spec parser, for the `updateSpec` Update (workflows cannot load it: it reads
+     * files). A spec it refuses is a permanent InvalidConfig failure naming every bad field. */
+    async parseSpec(input: { spec: unknown }): Promise<ModelSpec> {
+      try {
+        return parseModelSpec(input.spec, 'the new spec');
+      } catch (err) {
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: err instanceof Error ? err.message : String(err) });
+      }
+    },
+
+    /**
+     * Hands a changed `monitor` section to `monitor/<model>` (its `updateMonitorSettings` signal):
+     * a running monitor keeps its state and applies the settings from its next check on. When
+     * none runs and the model has a champion, it starts with them (signal-with-start); without a
+     * champion there is nothing to watch yet and the next promotion starts it from the spec.
+     */
+    async applyMonitorSettings(input: { spec: Pick<ModelSpec, 'name' | 'data' | 'monitor'> }): Promise<MonitorSettingsResult> {
+      const { spec } = input;
+      const client = await deps.client();
+      const workflowId = WORKFLOW_IDS.driftMonitor(spec.name);
+      const payload = { monitor: spec.monitor };
+      let champion = false;
+      try {
+        champion = (await deps.registry.getModel(spec.name)).aliases[ALIASES.champion] !== undefined;
+      } catch (err) {
+        if (!(err instanceof RegistryNotFoundError)) throw err;
+      }
+      if (champion && spec.monitor.enabled) {
+        const args: [DriftMonitorInput] = [
+          {
+            model: spec.name,
+            dataset: spec.data.dataset,
+            monitor: spec.monitor,
+            lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
+          },
+        ];
+        const running = await client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then((d) => d.status.name === 'RUNNING')
+          .catch(() => false);
+        await client.workflow.signalWithStart(driftMonitorWorkflow, {
+          workflowId,
+          taskQueue: TASK_QUEUES.cpu,
+          args,
+          signal: updateMonitorSettingsSignal,
+          signalArgs: [payload],
+          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: spec.name }],
+          staticSummary: `drift and SLO monitor of ${spec.name}, every ${spec.monitor.interval}`,
+        });
+        deps.logger.info({ model: spec.name, workflowId, running }, 'drift monitor settings applied');
+        return { workflowId, state: running ? 'signalled' : 'started' };
+      }
+      try {
+        await client.workflow.getHandle(workflowId).signal(updateMonitorSettingsSignal, payload);
+        deps.logger.info({ model: spec.name, workflowId }, 'drift monitor settings sent');
+        return { workflowId, state: 'signalled' };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { workflowId, state: 'none' };
+        throw err;
+      }
     },
 
     /** Creates, updates or deletes the Schedule `schedule/<model>` to match `retrain.schedule`. */

@@ -6,20 +6,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
+import { diffSpecs, formatSpecChanges } from '../../lib/lifecycle/spec-diff.ts';
 import { saveModelSpec } from '../../lib/lifecycle/specs.ts';
-import { loadModelSpec } from '../../lib/model-spec/model-spec.ts';
+import { loadModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { createArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { grid, printJson, printJsonLine, say, table } from '../output.ts';
-import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
+import { isClosed, withClient, workflowResult, type CliConfig } from '../temporal-client.ts';
 import {
   approveUpdate,
   modelLifecycleWorkflow,
   rejectUpdate,
   retrainSignal,
+  specQuery,
   statusQuery,
+  updateSpecUpdate,
   type LifecycleStatus,
 } from '../../lib/contracts/model-lifecycle.ts';
 import type { TrainHeartbeat } from '../../lib/contracts/train-model.ts';
@@ -64,6 +67,12 @@ function fmtMetrics(metrics?: Record<string, number>): string {
   return '-';
 }
 
+/** The status row for malformed signals the lifecycle refused (docs/lifecycle.md). */
+function refusedRow(refused: NonNullable<LifecycleStatus['refused']>): [string, string] {
+  const last = refused.at(-1)!;
+  return ['refused', `${refused.length} malformed signal(s); last: ${last.handler} at ${last.at} (${last.reason.slice(0, 80)})`];
+}
+
 async function render(client: Client, status: LifecycleStatus): Promise<string> {
   const lines: string[] = [];
   const current = status.current;
@@ -86,6 +95,7 @@ async function render(client: Client, status: LifecycleStatus): Promise<string> 
       ['pending', status.pendingTriggers.length ? status.pendingTriggers.map((t) => `${t.kind}: ${t.detail}`).join('; ') : '-'],
       ['partitions', status.partitions.join(', ') || '-'],
       ['cycles', String(status.cycles)],
+      ...(status.refused?.length ? [refusedRow(status.refused)] : []),
     ]),
   );
   if (status.history.length) {
@@ -171,6 +181,67 @@ function decisionCommand(pipeline: Command, name: 'approve' | 'reject'): void {
     );
 }
 
+/** Starts `model/<name>`; false when it runs already. */
+async function startLifecycle(client: Client, spec: ModelSpec): Promise<boolean> {
+  try {
+    await client.workflow.start(modelLifecycleWorkflow, {
+      workflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
+      taskQueue: TASK_QUEUES.cpu,
+      args: [spec],
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: spec.name }],
+      staticSummary: `lifecycle of ${spec.name}`,
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}
+
+/** The spec the running lifecycle uses (its `spec` Query). */
+async function runningSpec(client: Client, model: string): Promise<ModelSpec> {
+  try {
+    return await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(model)).query(specQuery);
+  } catch (err) {
+    throw noLifecycle(model, err);
+  }
+}
+
+/** `pipeline apply`: the spec goes to the running lifecycle as an `updateSpec` Update (validated
+ * there: refused mid-rollout unless forced), or starts the lifecycle when none runs. */
+async function applySpec(client: Client, config: CliConfig, specPath: string, force: boolean): Promise<void> {
+  const spec = await loadModelSpec(specPath);
+  await ensureSearchAttributes(client.connection, config.temporal.namespace);
+  const store = await createArtifactStore(config.artifactStore);
+  const handle = client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name));
+  const running = await handle
+    .describe()
+    .then((d) => d.status.name === 'RUNNING')
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    });
+  if (!running && (await startLifecycle(client, spec))) {
+    const specUri = await saveModelSpec(store, spec);
+    say(`Started ${handle.workflowId} (spec saved to ${specUri}).`);
+    return;
+  }
+  let result;
+  try {
+    result = await handle.executeUpdate(updateSpecUpdate, { args: [{ spec, ...(force ? { force } : {}) }] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new Error(`spec refused: ${err.cause?.message ?? err.message}`);
+    throw err;
+  }
+  // The store's copy is what data-arrival events start the lifecycle with, should it be re-created.
+  await saveModelSpec(store, spec);
+  if (result.changes.length === 0) return say(`${handle.workflowId} already runs this spec; nothing changed.`);
+  say(`Applied to ${handle.workflowId}; the next cycle uses it:\n${formatSpecChanges(result.changes)}`);
+  if (result.schedule) say(`Schedule ${WORKFLOW_IDS.retrainSchedule(spec.name)}: ${result.schedule}.`);
+  if (result.monitor) say(`Drift monitor ${WORKFLOW_IDS.driftMonitor(spec.name)}: ${result.monitor}.`);
+  if (result.errors?.length) throw new Error(`the spec is applied, but: ${result.errors.join('; ')} (apply it again to retry)`);
+}
+
 export function registerPipelineCommands(program: Command): void {
   const pipeline = program.command('pipeline').description("a model's lifecycle: start it from its spec, watch it, approve, retrain");
 
@@ -185,21 +256,11 @@ export function registerPipelineCommands(program: Command): void {
         await ensureSearchAttributes(client.connection, config.temporal.namespace);
         const specUri = await saveModelSpec(await createArtifactStore(config.artifactStore), spec);
         const workflowId = WORKFLOW_IDS.modelLifecycle(spec.name);
-        try {
-          await client.workflow.start(modelLifecycleWorkflow, {
-            workflowId,
-            taskQueue: TASK_QUEUES.cpu,
-            args: [spec],
-            typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: spec.name }],
-            staticSummary: `lifecycle of ${spec.name}`,
-          });
-          say(`Started ${workflowId} (spec saved to ${specUri}).`);
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (await startLifecycle(client, spec)) say(`Started ${workflowId} (spec saved to ${specUri}).`);
+        else
           say(
-            `${workflowId} is already running; its spec in the store is updated for new events (the running workflow keeps the spec it started with).`,
+            `${workflowId} is already running; its spec in the store is updated for new events (the running workflow keeps its spec: \`flywheel pipeline apply\` changes it).`,
           );
-        }
         say(`Next: \`flywheel data arrive <YYYY-MM>\` starts a cycle; \`flywheel pipeline status ${spec.name} --follow\` watches it.`);
         if (spec.retrain.schedule) say(`Retrains on "${spec.retrain.schedule}" (Schedule ${WORKFLOW_IDS.retrainSchedule(spec.name)}).`);
         if (opts.follow) await followLifecycle(client, spec.name, opts.json === true);
@@ -218,6 +279,30 @@ export function registerPipelineCommands(program: Command): void {
         if (opts.json) printJson(status);
         else say(await render(client, status));
       }),
+    );
+
+  pipeline
+    .command('diff <spec>')
+    .description("what would change in the running lifecycle's spec (exit 1 when something would, 0 when nothing)")
+    .option('--json', 'print the changes as JSON')
+    .action((specPath: string, opts: { json?: boolean }) =>
+      withClient(async (client) => {
+        const spec = await loadModelSpec(specPath);
+        const changes = diffSpecs(await runningSpec(client, spec.name), spec);
+        if (opts.json) printJson(changes);
+        else say(changes.length ? formatSpecChanges(changes) : `no changes: ${WORKFLOW_IDS.modelLifecycle(spec.name)} runs this spec`);
+        if (changes.length) process.exitCode = 1;
+      }),
+    );
+
+  pipeline
+    .command('apply <spec>')
+    .description(
+      "change the running lifecycle's spec (an Update: validated, answers the diff; the next cycle, the Schedule and the monitor use it); starts the lifecycle when none runs",
+    )
+    .option('--force', 'apply even while a rollout is in progress (the rollout keeps the spec it started with)')
+    .action((specPath: string, opts: { force?: boolean }) =>
+      withClient((client, config) => applySpec(client, config, specPath, opts.force === true)),
     );
 
   decisionCommand(pipeline, 'approve');

@@ -4,6 +4,9 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { TaskKind } from '../tasks/task.ts';
 import { workflowRef } from './workflow-ref.ts';
+import type { RefusedPayload } from './refused-payload.ts';
+
+export type { RefusedPayload };
 
 /** The spec's `monitor` section (lib/model-spec/model-spec.ts), as the workflow receives it. */
 export type MonitorSpec = ModelSpec['monitor'];
@@ -50,13 +53,6 @@ export interface MonitorReason {
   breachesNeeded?: number;
   /** Clean checks in a row still needed to re-arm (`disarmed`). */
   clearsNeeded?: number;
-}
-
-/** A signal payload the monitor refused (it failed validation); the monitor carries on. */
-export interface RefusedPayload {
-  handler: string;
-  at: string;
-  error: string;
 }
 
 /** The dataset of a monitor whose input names none: monitors were started without one only while
@@ -175,8 +171,8 @@ export interface DriftMonitorStatus {
 export const checkNowSignal = defineSignal<[{ reason?: string }?]>('checkNow');
 export const driftMonitorStatusQuery = defineQuery<DriftMonitorStatus>('status');
 /** New monitor settings from a changed model spec: they apply from the next check and carry
- * through continue-as-new; `enabled: false` ends the monitor. (Same name and payload as the
- * lifecycle contract's `updateMonitorSettingsSignal`; one home at merge.) */
+ * through continue-as-new; `enabled: false` ends the monitor. Sent by `ensureDriftMonitor` and by
+ * the lifecycle's `applyMonitorSettings` when a model's spec changes. */
 export const updateMonitorSettingsSignal = defineSignal<[{ monitor: ModelSpec['monitor'] }]>('updateMonitorSettings');
 
 export type DriftMonitorWorkflow = (input: DriftMonitorInput) => Promise<void>;

@@ -2,9 +2,14 @@
 // signals, Updates and Query below; its `modelCycle` children report to it through the internal
 // signals (approval requested/resolved, progress).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
+import type { SpecChange } from '../lifecycle/spec-diff.ts';
 import type { ApprovalOutcome, CycleStage, CycleTrigger } from './model-cycle.ts';
 import { workflowRef } from './workflow-ref.ts';
+import type { RefusedPayload } from './refused-payload.ts';
+
+export type { RefusedPayload };
 
 /** A dataset partition (e.g. a month of flights) announced by a data-arrival event. */
 export interface DataArrivedSignal {
@@ -78,6 +83,8 @@ export interface LifecycleCarryOver {
   history: CycleSummary[];
   lastAutomaticCycleEndedAt?: string;
   championProfileUri?: string;
+  /** Payloads the handlers refused (newest last, at most MAX_REFUSED). */
+  refused?: RefusedPayload[];
 }
 
 export interface LifecycleOptions {
@@ -97,7 +104,96 @@ export interface LifecycleStatus {
   history: CycleSummary[];
   cycles: number;
   cooldownUntil: string | null;
+  /** Refused signal payloads, newest last (absent before payload validation existed). */
+  refused?: RefusedPayload[];
 }
+
+/** What `updateSpec` carries: the new spec (as `parseModelSpec` returns it) and whether to apply
+ * it during a rollout. */
+export interface UpdateSpecInput {
+  spec: ModelSpec;
+  /** Apply even while a rollout is in progress (it keeps the spec it started with). @default false */
+  force?: boolean;
+}
+
+export interface UpdateSpecResult {
+  /** What changed (empty: the running spec is already this one, nothing was done). */
+  changes: SpecChange[];
+  /** The Schedule sync's outcome, when `retrain` changed. */
+  schedule?: 'created' | 'updated' | 'deleted' | 'none';
+  /** The drift monitor's outcome, when `monitor` changed. */
+  monitor?: MonitorSettingsResult['state'];
+  /** The spec was adopted, but bringing the Schedule or the monitor in step failed (retried by
+   * applying again). */
+  errors?: string[];
+}
+
+export interface MonitorSettingsResult {
+  workflowId: string;
+  /** signalled: the running monitor got the new settings; started: (re)started with them (the
+   * model has a champion); none: no monitor runs and none is due (the next promotion starts it). */
+  state: 'signalled' | 'started' | 'none';
+}
+
+// Payload schemas: every handler parses its payload at the workflow boundary, so a malformed
+// signal from the CLI, the events route or a script is refused and recorded, never a failed
+// workflow task. Unknown keys are dropped (older and newer senders keep working).
+// Types only, not content rules: a payload the handlers used to take must still be taken, so
+// recorded histories replay to the same commands. The cycle's own signals keep fields added later.
+const text = z.string();
+export const dataArrivedSchema = z.object({
+  eventId: text,
+  dataset: text,
+  partition: text,
+  uris: z.array(text),
+  retrain: z.boolean().optional(),
+});
+export const retrainSchema = z.object({
+  reason: text,
+  requestedBy: z.string().optional(),
+  eventId: text.optional(),
+  scheduled: z.boolean().optional(),
+});
+export const driftSchema = z.object({ eventId: text, summary: z.string(), reportUri: z.string().optional() });
+/** Validator only (an Update's payload is never replayed through it). */
+export const approvalDecisionSchema = z.object(
+  {
+    actor: z.string('an approval needs the approver (actor)').trim().min(1, 'an approval needs the approver (actor)'),
+    reason: z.string('an approval needs a reason').trim().min(1, 'an approval needs a reason'),
+  },
+  'an approval needs { actor, reason }',
+);
+const cycleStage = z.string() as z.ZodType<CycleStage>;
+export const cycleProgressSchema = z.looseObject({
+  cycle: z.number(),
+  stage: cycleStage,
+  detail: z.string().optional(),
+  version: z.number().optional(),
+});
+export const approvalRequestSchema = z.looseObject({
+  cycle: z.number(),
+  cycleWorkflowId: text,
+  version: z.number(),
+  requestedAt: z.string(),
+  deadline: z.string(),
+  default: z.enum(['approve', 'reject']),
+  // A NaN metric arrives as null: shown, never a reason to lose the request.
+  metrics: z.record(z.string(), z.unknown()) as z.ZodType<Record<string, number>>,
+});
+export const approvalResolvedSchema = z.looseObject({
+  cycle: z.number(),
+  outcome: z.object({ decision: z.enum(['approved', 'rejected']), actor: z.string(), reason: z.string(), timedOut: z.boolean() }),
+});
+/** The workflow-side check of `updateSpec`: a spec-shaped object naming its model and dataset. The
+ * full spec parser (`parseModelSpec`, which needs Node) runs in an activity before the spec is
+ * adopted, and fills in defaults, so a spec as written (not yet parsed) is accepted too. */
+export const updateSpecSchema = z.object({
+  spec: z.looseObject({ name: z.string().min(1), data: z.looseObject({ dataset: z.string().min(1) }) }),
+  force: z.boolean().optional(),
+});
+
+/** Newest refused payloads kept in status. */
+export const MAX_REFUSED = 20;
 
 /** New data for the model's dataset (signal-with-start from `flywheel data arrive` and the events endpoint). */
 export const dataArrivedSignal = defineSignal<[DataArrivedSignal]>('dataArrived');
@@ -109,6 +205,10 @@ export const driftSignal = defineSignal<[DriftSignal]>('drift');
 export const approveUpdate = defineUpdate<ApprovalOutcome & { cycle: number; version: number }, [ApprovalDecisionInput]>('approve');
 export const rejectUpdate = defineUpdate<ApprovalOutcome & { cycle: number; version: number }, [ApprovalDecisionInput]>('reject');
 export const statusQuery = defineQuery<LifecycleStatus>('status');
+/** Changes the running model's spec (validated, refused mid-rollout unless forced); answers the diff. */
+export const updateSpecUpdate = defineUpdate<UpdateSpecResult, [UpdateSpecInput]>('updateSpec');
+/** The spec the lifecycle runs with now (`flywheel pipeline diff`). */
+export const specQuery = defineQuery<ModelSpec>('spec');
 
 // Internal: cycle → lifecycle.
 export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approvalRequested');

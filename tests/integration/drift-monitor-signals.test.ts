@@ -169,7 +169,7 @@ describe('driftMonitor signals and status', () => {
         'checkNow',
         'checkNow',
       ]);
-      expect(status.refused[4]!.error).toContain('monitor.interval');
+      expect(status.refused[4]!.reason).toContain('monitor.interval');
       // Nothing refused changed the settings or ran a check.
       expect(status.monitor).toEqual(settings());
       expect(status.state.checks).toBe(0);

@@ -16,6 +16,7 @@ import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST, SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
+import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import {
@@ -36,6 +37,7 @@ const DATASET_VERSION = 'v-same-data';
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 let worker: Worker;
+let control: Worker;
 let running: Promise<void>;
 let spec: ModelSpec;
 
@@ -124,13 +126,18 @@ beforeAll(async () => {
     workflowsPath: new URL('../fixtures/cycle-parent-workflows.ts', import.meta.url).pathname,
     logger: quiet,
   });
-  worker = await createWorker({ connection: env.nativeConnection, taskQueue: 'flywheel-cpu', workflowBundle: bundle, activities: stubs() });
-  running = worker.run();
+  const activities = stubs();
+  worker = await createWorker({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.cpu, workflowBundle: bundle, activities });
+  // Registration, approval, promotion and the monitor's start run on the control queue, as in
+  // the CPU worker process.
+  control = await createWorker({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.control, activities });
+  running = Promise.all([worker.run(), control.run()]).then(() => undefined);
   spec = await quickSpec('placeholder', { monitor: { enabled: true } });
 }, 120_000);
 
 afterAll(async () => {
   worker?.shutdown();
+  control?.shutdown();
   await running;
   await env?.teardown();
 });

@@ -25,8 +25,8 @@ describe('drift monitor payloads', () => {
   });
 
   it('keeps the newest refusals only', () => {
-    let list = recordRefused([], { handler: 'checkNow', at: 't0', error: 'e' });
-    for (let i = 1; i < 25; i++) list = recordRefused(list, { handler: 'checkNow', at: `t${i}`, error: 'e' });
+    let list = recordRefused([], { handler: 'checkNow', at: 't0', reason: 'e' });
+    for (let i = 1; i < 25; i++) list = recordRefused(list, { handler: 'checkNow', at: `t${i}`, reason: 'e' });
     expect(list).toHaveLength(MAX_REFUSED_KEPT);
     expect(list.at(-1)!.at).toBe('t24');
   });
