@@ -14,6 +14,8 @@ import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import type { TaskKind } from '../../lib/tasks/task.ts';
+import { inputColumns } from '../../lib/features/tabular/instances.ts';
+import type { FeatureSpec } from '../../lib/features/tabular/spec.ts';
 import { parseDurationMs } from '../../lib/time/duration.ts';
 
 export interface TrafficActivityDeps {
@@ -34,7 +36,9 @@ export interface ExportLabelledTrafficInput {
   task?: TaskKind;
   /** The spec's `data.time`; filled with the prediction's time when an instance lacks it. */
   time?: string;
-  /** The model's input columns; @default every key the logged instances carry */
+  /** The spec's `features`: the partition holds their input columns. */
+  features?: FeatureSpec;
+  /** The input columns, when no `features` are given; @default every key the logged instances carry */
   columns?: string[];
   /** Window end (ISO, exclusive). Pass the workflow's time: the partition's key derives from it,
    * so a retried export overwrites its own file. @default now */
@@ -101,7 +105,11 @@ export function createTrafficActivities(deps: TrafficActivityDeps) {
             label: input.label,
             ...(input.task ? { task: input.task } : {}),
             ...(input.time ? { time: input.time } : {}),
-            ...(input.columns ? { columns: input.columns } : {}),
+            ...(input.features
+              ? { columns: inputColumns(input.features).map((c) => c.column) }
+              : input.columns
+                ? { columns: input.columns }
+                : {}),
             ...(types ? { types } : {}),
             since,
             until,

@@ -119,6 +119,17 @@ describe('exportLabelledTraffic', () => {
     expect((await exportTraffic()).partition).not.toBe(out.partition);
   });
 
+  it("holds the feature spec's input columns only, when given", async () => {
+    const features = { features: [{ name: 'distance', kind: 'numeric' as const }] };
+    const out = await exportTraffic({ features: features as never });
+    expect(out.columns).toEqual(['distance', 'late']);
+    expect((await readPartition(out.uris[0]!)).rows).toEqual([
+      { distance: 1000, late: 0 },
+      { distance: 200, late: 0 },
+      { distance: 100, late: 1 },
+    ]);
+  });
+
   it('respects a window given by since, and writes nothing when no labelled row is in it', async () => {
     const recent = await exportTraffic({ window: '90m' });
     expect(recent.rows).toBe(1);
