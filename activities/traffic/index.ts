@@ -49,8 +49,9 @@ export interface ExportLabelledTrafficInput {
   window?: string | number;
   /** @default 100000 */
   maxRows?: number;
-  /** A partition of the dataset (file:// or s3://) whose column types the export casts to, so
-   * the partitions union. Unset: types are inferred from the logged values. */
+  /** A partition of the dataset (file:// or s3://) whose columns, order and types the export
+   * copies, so prepare-data reads both as one table. Unset: the inputs, the time and the label,
+   * typed from the logged values. */
   schemaFrom?: string;
 }
 
@@ -85,7 +86,7 @@ export function createTrafficActivities(deps: TrafficActivityDeps) {
       if (!Number.isInteger(maxRows) || maxRows < 1) invalid(`maxRows must be a positive integer, got ${maxRows}`);
       if (since >= until) invalid(`the window is empty: since ${since.toISOString()} is not before until ${until.toISOString()}`);
       return withDuck(async (duck) => {
-        let types: Record<string, string> | undefined;
+        let schema: Array<{ name: string; type: string }> | undefined;
         if (input.schemaFrom) {
           const dir = join(tmpdir(), `flywheel-traffic-${process.pid}`);
           await mkdir(dir, { recursive: true });
@@ -94,7 +95,7 @@ export function createTrafficActivities(deps: TrafficActivityDeps) {
           const described = await duck.all<{ column_name: string; column_type: string }>(
             `DESCRIBE SELECT * FROM ${reader}(${sqlString(file.path)})`,
           );
-          types = Object.fromEntries(described.map((c) => [c.column_name, c.column_type]));
+          schema = described.map((c) => ({ name: c.column_name, type: c.column_type }));
         }
         const out = await exportTrafficPartition(
           duck,
@@ -110,7 +111,7 @@ export function createTrafficActivities(deps: TrafficActivityDeps) {
               : input.columns
                 ? { columns: input.columns }
                 : {}),
-            ...(types ? { types } : {}),
+            ...(schema ? { schema } : {}),
             since,
             until,
             maxRows,

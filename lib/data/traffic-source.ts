@@ -3,7 +3,8 @@
 // model's other partitions (its input columns, the time column, the label) so prepare-data reads
 // it like any other. Only labels a task accepts from an attributed key count (the rule the drift
 // monitor and the rollout analysis use); shadow rows are copies and are skipped; the newest
-// `maxRows` rows are kept, so one busy week cannot make a partition of any size.
+// `maxRows` rows are kept, so one busy week cannot make a partition of any size. Given one of the
+// dataset's partitions, it copies its columns, order and types (NULL where traffic has no value).
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,9 +39,11 @@ export interface LabelledTrafficQuery {
   since: Date;
   until: Date;
   maxRows: number;
-  /** DuckDB type per column, from one of the dataset's partitions: values are cast to it so the
-   * partition unions with the others. Columns it lacks are inferred from the values. */
-  types?: Record<string, string>;
+  /** The columns of one of the dataset's partitions, in order, with their DuckDB types: the
+   * partition gets the same columns in the same order and types (prepare-data reads partitions
+   * as one table, by position), NULL where traffic has no value (columns the model does not
+   * read). Columns it lacks (an `__label`) come last, typed from their values. */
+  schema?: Array<{ name: string; type: string }>;
 }
 
 export interface TrafficRow {
@@ -55,7 +58,7 @@ export interface TrafficPartition {
   /** The partition's file; empty when no labelled row fell in the window. */
   uris: string[];
   rows: number;
-  /** The file's columns, in order (the label column last). */
+  /** The file's columns, in order: the schema's, else the inputs, the time and the label. */
   columns: string[];
 }
 
@@ -153,15 +156,18 @@ export async function exportTrafficPartition(
   const inputs = (query.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r.features)))].sort()).filter((c) => c !== labelColumn);
   const columns = query.time && !inputs.includes(query.time) && query.time !== labelColumn ? [...inputs, query.time] : inputs;
   const { partition, key } = trafficPartitionKey(query);
-  if (rows.length === 0) return { partition, uris: [], rows: 0, columns: [...columns, labelColumn] };
+  const schema = query.schema ?? [];
+  const named = new Set(schema.map((c) => c.name));
+  const all = [...schema.map((c) => c.name), ...[...columns, labelColumn].filter((c) => !named.has(c))];
+  if (rows.length === 0) return { partition, uris: [], rows: 0, columns: all };
 
   const valueOf = (row: TrafficRow, column: string): unknown =>
     column in row.features ? row.features[column] : column === query.time ? row.at.toISOString() : null;
-  const all = [...columns, labelColumn];
+  const schemaTypes = new Map(schema.map((c) => [c.name, c.type]));
   const types = Object.fromEntries(
     all.map((c) => [
       c,
-      safeType(query.types?.[c]) ??
+      safeType(schemaTypes.get(c)) ??
         (c === labelColumn
           ? query.task === 'multiclass'
             ? 'VARCHAR'

@@ -137,17 +137,38 @@ describe('exportLabelledTraffic', () => {
     expect(empty).toMatchObject({ rows: 0, uris: [] });
   });
 
-  it("casts to the types of the dataset's partitions, and puts an expression label in __label", async () => {
+  it("copies the columns, order and types of the dataset's partitions, NULL where traffic has none", async () => {
     const reference = join(dir, 'reference.parquet');
     await withDuck((duck) =>
       duck.run(
-        `COPY (SELECT TIMESTAMP '2001-01-01 10:00:00' AS date, 5::INTEGER AS distance, 'X' AS origin, true AS late) TO ${sqlString(reference)} (FORMAT parquet)`,
+        `COPY (SELECT true AS late, 'X' AS origin, 20::INTEGER AS delay, 5::INTEGER AS distance, TIMESTAMP '2001-01-01 10:00:00' AS date) TO ${sqlString(reference)} (FORMAT parquet)`,
       ),
     );
     const typed = await exportTraffic({ schemaFrom: `file://${reference}` });
+    expect(typed.columns).toEqual(['late', 'origin', 'delay', 'distance', 'date']);
     const { types, rows } = await readPartition(typed.uris[0]!);
-    expect(types).toEqual({ date: 'TIMESTAMP', distance: 'INTEGER', origin: 'VARCHAR', late: 'BOOLEAN' });
-    expect(rows.map((r) => r.late)).toEqual([false, false, true]);
+    expect(Object.entries(types)).toEqual([
+      ['late', 'BOOLEAN'],
+      ['origin', 'VARCHAR'],
+      ['delay', 'INTEGER'],
+      ['distance', 'INTEGER'],
+      ['date', 'TIMESTAMP'],
+    ]);
+    expect(rows.map((r) => [r.late, r.origin, r.delay, r.distance])).toEqual([
+      [false, 'O-j', null, 1000],
+      [false, 'O-b', null, 200],
+      [true, 'O-a', null, 100],
+    ]);
+    // The reference and the traffic read as one table, as prepare-data reads partitions.
+    const both = await withDuck((duck) =>
+      duck.all<{ n: number }>(
+        `SELECT count(*)::INTEGER AS n FROM read_parquet([${sqlString(reference)}, ${sqlString(fileURLToPath(typed.uris[0]!))}], hive_partitioning = false)`,
+      ),
+    );
+    expect(both[0]!.n).toBe(4);
+  });
+
+  it('puts an expression label in __label, and fills a time column the instances lack', async () => {
     const expression = await exportTraffic({ label: { expression: 'delay > 15' } });
     expect(expression.columns.at(-1)).toBe('__label');
     // A time column the instances lack is the prediction's time.
