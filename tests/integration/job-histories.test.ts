@@ -137,9 +137,12 @@ describe('batchPredict history', () => {
     expect(large.maxCarriedBytes).toBeLessThanOrEqual(small.maxCarriedBytes + 32);
     expect(large.resultBytes).toBeLessThanOrEqual(small.resultBytes + 32);
     expect(large.maxManifestRequestBytes).toBeLessThanOrEqual(small.maxManifestRequestBytes + 32);
-    // Each run's history is bounded by chunksPerRun, not by the job.
-    expect(large.maxEventsPerRun).toBeLessThanOrEqual(small.maxEventsPerRun + 2);
-    expect(large.maxEventsPerRun).toBeLessThan(40);
+    // Each run's history is bounded by chunksPerRun, not by the job: at most ~6 events per chunk
+    // (scheduled, started, completed, and a workflow task when completions do not share one) plus
+    // the run's own start, plan and continue-as-new. How completions batch into workflow tasks
+    // varies with timing, so the bound is stated, not compared.
+    expect(small.maxEventsPerRun).toBeLessThanOrEqual(8 * 2 + 16);
+    expect(large.maxEventsPerRun).toBeLessThanOrEqual(8 * 2 + 16);
     // Listed with the model's other workflows.
     expect(large.model).toBe('m');
   }, 120_000);
