@@ -124,7 +124,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
   });
 
   let temporal = deps.temporal;
-  let jobsClient = temporal ? createJobsClient(temporal.client) : undefined;
+  let jobsClient = temporal ? createJobsClient(temporal.client, deps.store) : undefined;
   let firstRefresh: Promise<void> | undefined;
   const app = buildApp({
     settings,
@@ -179,6 +179,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
         ready: () => firstRefresh ?? Promise.resolve(),
         logger,
         webhook: { policy: webhookPolicy, secret: settings.webhookSecret?.reveal() },
+        store: deps.store,
       }),
       maxConcurrentActivityTaskExecutions: 8,
       failureMappings: SERVING_FAILURE_MAPPINGS,
@@ -207,7 +208,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     async attachTemporal(t) {
       if (temporal) return;
       temporal = t;
-      jobsClient = createJobsClient(t.client);
+      jobsClient = createJobsClient(t.client, deps.store);
       if (started) await startJobWorker();
       logger.info({ namespace: t.namespace }, 'workflow service connected: async jobs and events are on');
     },

@@ -1,21 +1,27 @@
 // batchPredict: scores a whole dataset with one model version. It resolves the version once,
 // plans row-range chunks, keeps at most `maxParallel` chunk activities in flight (more workers
-// on the CPU queue = more throughput), continues as new every `chunksPerRun` chunks to keep
-// history small, and ends with a manifest. Cancelling stops new chunks and still writes a
-// manifest that lists exactly the chunks that finished.
+// on the CPU queue = more throughput), continues as new every `chunksPerRun` chunks, and ends
+// with a manifest. History stays bounded: a run holds at most `chunksPerRun` chunks (≈6 events
+// each), and what it carries and returns is counters, not per-chunk results — each chunk records
+// its result in the store and the manifest lists those records. Cancelling stops new chunks and
+// still writes a manifest that lists exactly the chunks that finished.
 import {
   ActivityCancellationType,
   CancellationScope,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/batch/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
+import { chunkRecordPrefix, compactPlan, planChunkAt, planChunkCount } from '../lib/batch/chunks.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import {
   batchProgressQuery,
   type BatchChunkResult,
@@ -39,13 +45,18 @@ const chunks = proxyActivities<BatchActivities>({ ...options, cancellationType: 
 export async function batchPredict(input: BatchPredictInput, state?: BatchPredictState): Promise<BatchManifest> {
   const maxParallel = input.maxParallel ?? 4;
   const chunksPerRun = input.chunksPerRun ?? 200;
-  const plan =
+  // `FlywheelModel = "x"` lists a model's batch jobs with its other workflows. Runs recorded
+  // before this replay without it.
+  if (!state && patched('batch-predict-model-search-attribute') && !workflowInfo().typedSearchAttributes.get(SEARCH_ATTRIBUTES.model))
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.model, value: input.model.name }]);
+  const plan = compactPlan(
     state?.plan ??
-    (await batch.planBatch({
-      datasetUri: input.datasetUri,
-      model: input.model,
-      ...(input.chunkRows ? { chunkRows: input.chunkRows } : {}),
-    }));
+      (await batch.planBatch({
+        datasetUri: input.datasetUri,
+        model: input.model,
+        ...(input.chunkRows ? { chunkRows: input.chunkRows } : {}),
+      })),
+  );
   // The workflow id is stable across continue-as-new: the job's rows keep one key.
   const tableJobId = input.writeTable ? workflowInfo().workflowId : undefined;
   if (tableJobId && !state)
@@ -56,18 +67,27 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
       datasetUri: input.datasetUri,
     });
   const startedAt = state?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
-  const done: BatchChunkResult[] = [...(state?.done ?? [])];
-  const finished = new Set(done.map((c) => c.index));
-  const pending = plan.chunks.filter((c) => !finished.has(c.index));
+  const recordPrefix = chunkRecordPrefix(input.outputPrefix, workflowInfo().firstExecutionRunId);
+  const chunksTotal = planChunkCount(plan);
+  // Finished chunks the store holds no record of: states carried before records list them all.
+  const unrecorded: BatchChunkResult[] = [...(state?.done ?? [])];
+  const finished = new Set(unrecorded.map((c) => c.index));
+  let chunksDone = state?.chunksDone ?? unrecorded.length;
+  let rowsDone = state?.rowsDone ?? unrecorded.reduce((n, c) => n + c.rows, 0);
+  let next = state?.nextChunk ?? 0;
+  const skipFinished = () => {
+    while (next < chunksTotal && finished.has(next)) next++;
+  };
+  skipFinished();
   let inFlight = 0;
   let status: BatchProgress['status'] = 'running';
 
   setHandler(batchProgressQuery, () => ({
     status,
     rowsTotal: plan.rows,
-    rowsDone: done.reduce((n, c) => n + c.rows, 0),
-    chunksTotal: plan.chunks.length,
-    chunksDone: done.length,
+    rowsDone,
+    chunksTotal,
+    chunksDone,
     inFlight,
     startedAt,
     modelVersion: plan.model.version,
@@ -78,30 +98,40 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
     datasetUri: input.datasetUri,
     model: { name: plan.model.name, version: plan.model.version, artifactUri: plan.model.artifactUri },
     rowsTotal: plan.rows,
-    rowsWritten: done.reduce((n, c) => n + c.rows, 0),
-    chunksTotal: plan.chunks.length,
-    chunks: [...done].sort((a, b) => a.index - b.index),
+    rowsWritten: rowsDone,
+    chunksTotal,
     startedAt,
     finishedAt: new Date().toISOString(),
   });
-  const manifest = (s: BatchManifest['status']) => batch.writeBatchManifest({ outputPrefix: input.outputPrefix, ...summary(s) });
+  const manifest = (s: BatchManifest['status']) =>
+    batch.writeBatchManifest({
+      outputPrefix: input.outputPrefix,
+      recordPrefix,
+      ...summary(s),
+      chunks: [...unrecorded].sort((a, b) => a.index - b.index),
+    });
 
   const running = new Map<number, Promise<void>>();
   try {
     let completedThisRun = 0;
-    while (pending.length > 0 || running.size > 0) {
-      while (running.size < maxParallel && pending.length > 0 && completedThisRun + running.size < chunksPerRun) {
-        const chunk = pending.shift()!;
+    while (next < chunksTotal || running.size > 0) {
+      while (running.size < maxParallel && next < chunksTotal && completedThisRun + running.size < chunksPerRun) {
+        const chunk = planChunkAt(plan, next++);
+        skipFinished();
         const p = chunks
           .scoreBatchChunk({
             datasetUri: input.datasetUri,
             outputPrefix: input.outputPrefix,
             plan: plan.model,
             chunk,
+            recordPrefix,
             ...(tableJobId ? { tableJobId } : {}),
           })
-          .then((result) => {
-            done.push(result);
+          .then(({ recorded, ...result }) => {
+            // An activity from before records (a rolling upgrade) wrote none: carry its result.
+            if (!recorded) unrecorded.push(result);
+            chunksDone++;
+            rowsDone += result.rows;
             completedThisRun++;
             running.delete(chunk.index);
           });
@@ -112,9 +142,16 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
       await Promise.race(running.values());
       inFlight = running.size;
     }
-    if (pending.length > 0) {
-      // History stays small: the next run carries the plan and the finished chunks.
-      await continueAsNew<typeof batchPredict>(input, { plan, done, startedAt });
+    if (next < chunksTotal) {
+      // Nothing is in flight here, so every chunk below `next` is finished.
+      await continueAsNew<typeof batchPredict>(input, {
+        plan,
+        startedAt,
+        nextChunk: next,
+        chunksDone,
+        rowsDone,
+        ...(unrecorded.length > 0 ? { done: unrecorded } : {}),
+      });
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;

@@ -1,11 +1,13 @@
 // Batch-scoring activities (CPU queue): resolve the model version once per job, plan chunks,
-// score a chunk (heartbeating rows done; cancellation reaches the loop), write the manifest.
+// score a chunk (heartbeating rows done; cancellation reaches the loop) and record its result in
+// the store, write the manifest from those records.
 // Each worker keeps one ONNX Runtime session per model and one local copy of each dataset.
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
-import { outputColumns, planChunks, scoreChunk } from '../../lib/batch/score.ts';
+import { chunkRecordKey } from '../../lib/batch/chunks.ts';
+import { outputColumns, scoreChunk } from '../../lib/batch/score.ts';
 import { loadChunk, publishJob, registerJob } from '../../lib/batch/table.ts';
 import type { Database } from '../../lib/db/index.ts';
 import { sqlString, withDuck } from '../../lib/data/duck.ts';
@@ -15,9 +17,19 @@ import { loadModelIO, type ModelIO } from '../../lib/features/tabular/model-io.t
 import type { Logger } from '../../lib/log.ts';
 import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
-import { putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
+import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { FEATURE_SPEC_TAG } from '../evaluation/index.ts';
-import type { BatchChunkResult, BatchManifest, BatchPlan, BatchPredictInput } from '../../lib/contracts/batch-predict.ts';
+import type {
+  BatchChunkResult,
+  BatchManifest,
+  BatchManifestRequest,
+  BatchPlan,
+  BatchPredictInput,
+  ScoredChunk,
+} from '../../lib/contracts/batch-predict.ts';
+
+/** Chunk records read at once while writing a manifest. */
+const RECORD_READS = 16;
 
 export interface BatchActivityDeps {
   store: ArtifactStore;
@@ -90,9 +102,13 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
           summary: `${input.datasetUri} lacks the input column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${version.model} v${version.version}`,
         });
+      const chunkRows = input.chunkRows ?? 250_000;
+      if (!Number.isInteger(chunkRows) || chunkRows < 1)
+        throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: `chunkRows must be a positive integer, got ${chunkRows}` });
+      // The chunk size, not the chunk list: the plan is carried across continue-as-new.
       return {
         rows: n,
-        chunks: planChunks(n, input.chunkRows ?? 250_000),
+        chunkRows,
         model: {
           name: version.model,
           version: version.version,
@@ -111,11 +127,13 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       chunk: { index: number; start: number; end: number };
       /** Also load the predictions into the table under this job id. */
       tableJobId?: string;
-    }): Promise<BatchChunkResult> {
+      /** Where to record the chunk's result (see chunkRecordPrefix); absent in older workflows. */
+      recordPrefix?: string;
+    }): Promise<ScoredChunk> {
       const context = Context.current();
       const file = await dataset(input.datasetUri);
       const { session, io } = await model(input.plan);
-      return withDuck(
+      const result: BatchChunkResult = await withDuck(
         (duck) =>
           scoreChunk(duck, {
             path: file.path,
@@ -135,6 +153,10 @@ export function createBatchActivities(deps: BatchActivityDeps) {
         // oversubscribing the cores inside one of them.
         { threads: 1 },
       );
+      if (!input.recordPrefix) return result;
+      // The manifest lists these records, so the workflow need not carry every chunk's result.
+      await putJson(deps.store, chunkRecordKey(input.recordPrefix, result.index), result);
+      return { ...result, recorded: true };
     },
 
     async registerBatchJob(job: { jobId: string; model: string; modelVersion: number; datasetUri: string }): Promise<void> {
@@ -145,8 +167,23 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       await publishJob(requireDb(), job);
     },
 
-    async writeBatchManifest(manifest: BatchManifest & { outputPrefix: string }): Promise<string> {
-      const { outputPrefix, ...body } = manifest;
+    /** Older workflows send every chunk inline and no `recordPrefix`; both shapes are this one. */
+    async writeBatchManifest(request: BatchManifestRequest): Promise<string> {
+      const { outputPrefix, recordPrefix, ...summary } = request;
+      const byIndex = new Map<number, BatchChunkResult>();
+      for (const c of summary.chunks ?? []) byIndex.set(c.index, { index: c.index, rows: c.rows, uri: c.uri, sha256: c.sha256 });
+      if (recordPrefix) {
+        const keys: string[] = [];
+        for await (const o of deps.store.list(`${recordPrefix}/`)) keys.push(o.key);
+        for (let i = 0; i < keys.length; i += RECORD_READS) {
+          const records = await Promise.all(keys.slice(i, i + RECORD_READS).map((k) => getJson<BatchChunkResult>(deps.store, k)));
+          for (const r of records) byIndex.set(r.index, { index: r.index, rows: r.rows, uri: r.uri, sha256: r.sha256 });
+          Context.current().heartbeat({ recordsRead: i + records.length });
+        }
+      }
+      const chunks = [...byIndex.values()].sort((a, b) => a.index - b.index);
+      // What the files say: a chunk can finish in the instant a cancel arrives, unseen by the workflow.
+      const body: BatchManifest = { ...summary, rowsWritten: chunks.reduce((n, c) => n + c.rows, 0), chunks };
       return (await putJson(deps.store, `${outputPrefix}/manifest.json`, body)).uri;
     },
   };

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { printJson, printJsonLine, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult } from '../temporal-client.ts';
 import {
@@ -118,7 +119,13 @@ export function registerBatchCommands(program: Command): void {
           throw new Error(`--parallel must be a positive integer, got ${opts.parallel}`);
         const workflowId = WORKFLOW_IDS.batchPredict(opts.model, (opts.id ?? opts.output).replaceAll('/', '-'));
         await withClient(async (client) => {
-          await client.workflow.start(batchPredictWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [input] });
+          await client.workflow.start(batchPredictWorkflow, {
+            taskQueue: TASK_QUEUES.cpu,
+            workflowId,
+            args: [input],
+            // Listed with the model's other workflows from the start (`FlywheelModel = "<model>"`).
+            typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: opts.model }],
+          });
           if (opts.json) printJsonLine({ workflowId, status: 'STARTED' });
           else say(`Started ${workflowId}`);
           if (!opts.detach) await follow(client, workflowId, opts.json === true);

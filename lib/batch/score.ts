@@ -17,27 +17,15 @@ import type { OnnxSession } from '../onnx/index.ts';
 import type { ArtifactStore } from '../storage/index.ts';
 import { argmax, type Task } from '../tasks/task.ts';
 
-export interface ChunkRange {
-  index: number;
-  /** First file row number (inclusive). */
-  start: number;
-  /** Last file row number (exclusive). */
-  end: number;
-}
+// Chunk ranges are planned in ./chunks.ts (pure, shared with the workflow).
+export { planChunks, type ChunkRange } from './chunks.ts';
+import type { ChunkRange } from './chunks.ts';
 
 export interface ChunkOutput {
   index: number;
   rows: number;
   uri: string;
   sha256: string;
-}
-
-export function planChunks(rows: number, chunkRows: number): ChunkRange[] {
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
-  const chunks: ChunkRange[] = [];
-  for (let start = 0, index = 0; start < rows; start += chunkRows, index++)
-    chunks.push({ index, start, end: Math.min(rows, start + chunkRows) });
-  return chunks;
 }
 
 export function chunkKey(outputPrefix: string, index: number): string {

@@ -1,5 +1,7 @@
 // `batchPredict` and its batch activities: score a whole dataset with one registered model
-// version, in chunks, continuing as new with the carried state; `progress` reads it live.
+// version, in chunks, continuing as new with the carried state; `progress` reads it live. The
+// state, the plan and the result stay the same size however many chunks a job has: chunks are
+// computed from the plan, and each chunk's result is a record in the store the manifest lists.
 import { defineQuery } from '@temporalio/workflow';
 import { workflowRef } from './workflow-ref.ts';
 
@@ -28,9 +30,16 @@ export interface BatchChunkResult {
   sha256: string;
 }
 
+/** What `scoreBatchChunk` returns: `recorded` when it also wrote its record to the store (the
+ * manifest lists records; results without one are carried until the manifest is written). */
+export type ScoredChunk = BatchChunkResult & { recorded?: boolean };
+
 export interface BatchPlan {
   rows: number;
-  chunks: Array<{ index: number; start: number; end: number }>;
+  /** Rows per chunk: chunk i covers rows [i·chunkRows, min(rows, (i+1)·chunkRows)). */
+  chunkRows?: number;
+  /** The chunk list, in plans made before `chunkRows` (O(chunks) in every carried state). */
+  chunks?: Array<{ index: number; start: number; end: number }>;
   model: {
     name: string;
     version: number;
@@ -44,11 +53,17 @@ export interface BatchPlan {
   };
 }
 
-/** Carried across continue-as-new. */
+/** Carried across continue-as-new: counters and the next chunk, not the chunks' results. */
 export interface BatchPredictState {
   plan: BatchPlan;
-  done: BatchChunkResult[];
   startedAt: string;
+  /** Every chunk below it is finished (the workflow continues as new with none in flight). */
+  nextChunk?: number;
+  chunksDone?: number;
+  rowsDone?: number;
+  /** Finished chunks without a record in the store: the whole list in states carried before
+   * records, else only chunks scored by an activity from before them (a rolling upgrade). */
+  done?: BatchChunkResult[];
 }
 
 export interface BatchProgress {
@@ -69,10 +84,21 @@ export interface BatchManifest {
   rowsTotal: number;
   rowsWritten: number;
   chunksTotal: number;
-  chunks: BatchChunkResult[];
+  /** Every finished chunk, in the manifest file. The workflow's result omits it (it would grow
+   * with the job past Temporal's payload limit); jobs that completed before carry it there too. */
+  chunks?: BatchChunkResult[];
   startedAt: string;
   finishedAt: string;
   manifestUri?: string;
+}
+
+/** `writeBatchManifest`'s input: the summary, where the chunk records are, and the finished
+ * chunks that have none (carried inline). */
+export interface BatchManifestRequest extends Omit<BatchManifest, 'chunks' | 'manifestUri'> {
+  outputPrefix: string;
+  /** Store prefix of this job's chunk records; absent: only `chunks` are listed. */
+  recordPrefix?: string;
+  chunks?: BatchChunkResult[];
 }
 
 export const batchProgressQuery = defineQuery<BatchProgress>('progress');

@@ -191,6 +191,15 @@ export const modelSpecSchema = z
       validation: validationSpecSchema,
       /** Train on the newest N partitions; unset: every partition that arrived. */
       windowPartitions: z.number().int().positive().optional(),
+      /** Also train on labelled recent traffic: the prediction log joined with its feedback labels
+       * over `window`, newest `maxRows` rows, as one more partition. Off unless enabled. */
+      traffic: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          window: duration.default('7d'),
+          maxRows: z.number().int().positive().default(100_000),
+        })
+        .optional(),
       splits: z
         .strictObject({ train: z.number().positive().max(1).optional(), validation: z.number().positive().max(1).optional() })
         .optional(),

@@ -1,13 +1,17 @@
 // Async jobs from the server's side: start one `inferenceJob` workflow per job and read its
-// state back. The job id is the workflow id, so any replica can answer for any job.
+// state back. The job id is the workflow id, so any replica can answer for any job. The
+// instances go to the artifact store first and the workflow gets their key; a completed job's
+// predictions are read back from there (or from its result, for jobs that completed inline).
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { innermostError } from '../../lib/errors.ts';
+import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ServingError } from '../errors.ts';
+import { inlineJobResult, storeJobInstances } from './payloads.ts';
 import {
   inferenceJobWorkflow,
-  type InferenceJobInput,
+  type InferenceJobRequest,
   type InferenceJobResult,
   type InferenceJobWorkflow,
 } from '../../lib/contracts/inference-job.ts';
@@ -19,16 +23,35 @@ export type JobStatus =
 
 const JOB_ID = /^job-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function createJobsClient(client: Client) {
+export function createJobsClient(client: Client, store: ArtifactStore) {
+  async function completedResult(outcome: Awaited<ReturnType<InferenceJobWorkflow>>): Promise<InferenceJobResult> {
+    try {
+      return await inlineJobResult(store, outcome);
+    } catch (err) {
+      throw new ServingError(
+        'unavailable',
+        `could not read the job's predictions (artifact store: ${innermostError(err as Error).message})`,
+        5,
+      );
+    }
+  }
+
   return {
-    async start(input: InferenceJobInput): Promise<string> {
+    async start(request: InferenceJobRequest): Promise<string> {
       const jobId = WORKFLOW_IDS.inferenceJob(randomUUID());
+      const { instances, ...rest } = request;
+      let instancesRef;
+      try {
+        instancesRef = await storeJobInstances(store, jobId, instances);
+      } catch (err) {
+        throw new ServingError('unavailable', `could not queue the job (artifact store: ${(err as Error).message})`, 5);
+      }
       try {
         await client.workflow.start(inferenceJobWorkflow, {
           taskQueue: TASK_QUEUES.cpu,
           workflowId: jobId,
-          args: [input],
-          staticSummary: `${input.instances.length} instance(s) for ${input.model}`,
+          args: [{ ...rest, instancesRef }],
+          staticSummary: `${instances.length} instance(s) for ${request.model}`,
         });
       } catch (err) {
         throw new ServingError('unavailable', `could not queue the job (workflow service: ${(err as Error).message})`, 5);
@@ -52,7 +75,7 @@ export function createJobsClient(client: Client) {
         case 'RUNNING':
           return { jobId, status: 'running', startedAt };
         case 'COMPLETED':
-          return { jobId, status: 'completed', startedAt, result: await handle.result() };
+          return { jobId, status: 'completed', startedAt, result: await completedResult(await handle.result()) };
         default:
           try {
             await handle.result();

@@ -3,6 +3,7 @@
 // features with their task → trainFlightsMlp (few epochs) → evaluateCandidate (task metrics,
 // gates, slices from the spec, report) → register → batch scoring, whose outputs equal what the
 // serving path (JSON instances through the same encoder and ONNX model) gives, to 1e-5.
+import { planChunkAt, planChunkCount } from '../../lib/batch/chunks.ts';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,10 +184,12 @@ async function register(p: Prepared, model: string, runKey: string, trained: Tra
 async function batchScore(model: string, p: Prepared, outputPrefix: string) {
   const plan = (await env.run(batch().planBatch, { datasetUri: p.testUri, model: { name: model }, chunkRows: 400 })) as BatchPlan;
   const parts: BatchChunkResult[] = [];
-  for (const chunk of plan.chunks)
+  for (let i = 0; i < planChunkCount(plan); i++) {
+    const chunk = planChunkAt(plan, i);
     parts.push(
       (await env.run(batch().scoreBatchChunk, { datasetUri: p.testUri, outputPrefix, plan: plan.model, chunk })) as BatchChunkResult,
     );
+  }
   const files = parts.map((c) => sqlString(join(root, 'store', ...store.keyFor(c.uri).split('/'))));
   const rows = await withDuck((duck) => duck.all(`SELECT * FROM read_parquet([${files.join(', ')}]) ORDER BY row_number`));
   return { plan, rows };

@@ -19,6 +19,8 @@ function activities(predict: Predict, secret: string | undefined = 's3cret') {
     ready: () => Promise.resolve(),
     logger: quiet as never,
     webhook: { policy: parseWebhookPolicy(['hooks.example.com']), secret },
+    // Never touched: these jobs carry their instances inline and these bodies no predictions key.
+    store: undefined as never,
   });
 }
 
