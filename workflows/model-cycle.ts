@@ -23,6 +23,7 @@ import type { EvaluationActivities } from '../activities/evaluation/index.ts';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
 import type { MonitorActivities } from '../activities/monitor/index.ts';
 import type { RegistryActivities } from '../activities/registry/index.ts';
+import type { TrafficActivities } from '../activities/traffic/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
 import { trainJobOf } from '../lib/model-spec/train-job.ts';
@@ -83,6 +84,11 @@ const { promoteToChampion } = proxyActivities<LifecycleActivities>({
   ...registry,
   startToCloseTimeout: '1 minute',
   summary: 'move the champion alias to the approved version',
+});
+const { exportLabelledTraffic } = proxyActivities<TrafficActivities>({
+  ...cpu,
+  startToCloseTimeout: '10 minutes',
+  summary: 'export labelled recent traffic (prediction log + feedback) as a training partition',
 });
 const { ensureDriftMonitor } = proxyActivities<MonitorActivities>({
   taskQueue: TASK_QUEUES.control,
@@ -156,6 +162,29 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
     typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: model }],
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
   };
+  const sourceUris = input.partitions.flatMap((p) => p.uris);
+  // Labelled recent traffic (the prediction log joined with its feedback) is one more partition
+  // when the spec asks for it; new labels make a new dataset version, so they count as new data.
+  const traffic = spec.data.traffic;
+  if (traffic?.enabled && typeof spec.data.label === 'string' && patched('cycle-labelled-traffic')) {
+    const exported = await exportLabelledTraffic({
+      model,
+      dataset: spec.data.dataset,
+      label: spec.data.label,
+      task: spec.task,
+      ...(spec.data.time ? { time: spec.data.time } : {}),
+      ...(spec.features ? { features: spec.features } : {}),
+      // Workflow time: a retried export derives the same key and overwrites its own file.
+      until: new Date().toISOString(),
+      window: traffic.window,
+      maxRows: traffic.maxRows,
+      ...(sourceUris.length > 0 ? { schemaFrom: sourceUris[sourceUris.length - 1]! } : {}),
+    });
+    if (exported.uris.length > 0) {
+      sourceUris.push(...exported.uris);
+      setCurrentDetails(`**prepare**: with ${exported.rows} labelled traffic rows (${exported.partition})`);
+    }
+  }
   let prepared: PrepareDataResult;
   try {
     prepared = await executeChild(prepareData, {
@@ -164,7 +193,7 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
       args: [
         {
           dataset: spec.data.dataset,
-          sourceUris: input.partitions.flatMap((p) => p.uris),
+          sourceUris,
           validationSpec: spec.data.validation as Record<string, unknown>,
           ...(input.referenceProfileUri ? { referenceProfileUri: input.referenceProfileUri } : {}),
           ...(spec.data.splits ? { splits: spec.data.splits } : {}),

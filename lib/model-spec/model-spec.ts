@@ -261,6 +261,15 @@ export const modelSpecSchema = z
         path: ['data', 'partition', 'column'],
         message: `partition by ${p.by} needs a time column: set data.partition.column or data.time`,
       });
+    // Feedback carries the label's value, so traffic rows can only fill a label column: an
+    // expression over the row (e.g. `delay > 15`) has nothing to compute from.
+    if (spec.data.traffic?.enabled && (spec.data.label === undefined || typeof spec.data.label !== 'string'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'traffic', 'enabled'],
+        message:
+          'training on labelled traffic needs data.label to be a column (feedback gives its value); an expression label cannot be computed from traffic',
+      });
     if (spec.variants.int8.serve && spec.trainer.kind !== 'tfjs-mlp')
       ctx.addIssue({
         code: 'custom',

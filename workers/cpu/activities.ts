@@ -13,6 +13,7 @@ import { createMonitorActivities } from '../../activities/monitor/index.ts';
 import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { createRolloutActivities } from '../../activities/rollout/index.ts';
 import { rolloutRunningVia } from '../../activities/rollout/orphans.ts';
+import { createTrafficActivities } from '../../activities/traffic/index.ts';
 import { createSystemActivities } from '../../activities/system/index.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
 import { noClient, s3Option, trainerActivities, type ActivityDeps } from '../shared/activities.ts';
@@ -69,5 +70,7 @@ export function cpuActivities(deps: ActivityDeps): object {
     ...trainerActivities(deps),
     ...withRegistry,
     ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }),
+    // Labelled recent traffic as a training partition (`data.traffic`): a scan of the prediction log.
+    ...(deps.db ? createTrafficActivities({ db: deps.db, store: deps.store, logger: deps.logger, ...s3 }) : {}),
   };
 }
