@@ -21,6 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { LifecycleActivities } from '../activities/lifecycle/index.ts';
+import type { RolloutActivities } from '../activities/rollout/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { diffSpecs, touches } from '../lib/lifecycle/spec-diff.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
@@ -64,6 +65,14 @@ const lifecycle = proxyActivities<LifecycleActivities>({
   taskQueue: TASK_QUEUES.control,
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
+});
+
+// A few tries only: the reconciliation is a courtesy before a cycle, never a reason to hold one up.
+const { restoreOrphanedRoute } = proxyActivities<RolloutActivities>({
+  taskQueue: TASK_QUEUES.control,
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
+  summary: 'hand back to the champion a canary or shadow whose rollout no longer runs',
 });
 
 /** History events after which a run continues as new even if the server does not suggest it. */
@@ -333,6 +342,16 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
     }
     current = summary;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: 'running' }]);
+    // A rollout terminated by hand runs no compensation and leaves its canary on the server; no
+    // rollout of this model runs between cycles, so a canary or shadow now is an orphan.
+    if ((spec.rollout.steps?.length ?? 0) > 0 && patched('lifecycle-restore-orphaned-route')) {
+      try {
+        const restored = await restoreOrphanedRoute({ model });
+        if (restored.restored) log.warn('orphaned rollout route restored to the champion', { model, version: restored.version });
+      } catch (err) {
+        log.warn('orphaned-route check failed; the cycle goes on', { model, error: messageOf(err) });
+      }
+    }
     try {
       const result = await executeChild(modelCycle, {
         workflowId,

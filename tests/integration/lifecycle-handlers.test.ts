@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,9 @@ let control: Worker;
 let running: Promise<void>;
 const cycles: ModelCycleInput[] = [];
 let hold = false;
+/** Calls of the stand-in `restoreOrphanedRoute`, with the cycles started before each. */
+const restores: Array<{ model: string; cyclesBefore: number }> = [];
+let restoreFails = false;
 let champion = false;
 
 /** A stand-in registry: only `getModel` (does the model have a champion?) is read. */
@@ -69,6 +72,11 @@ beforeAll(async () => {
     async recordCycle(input: ModelCycleInput) {
       cycles.push(input);
       return { hold };
+    },
+    async restoreOrphanedRoute(input: { model: string }) {
+      restores.push({ model: input.model, cyclesBefore: cycles.filter((c) => c.spec.name === input.model).length });
+      if (restoreFails) throw ApplicationFailure.nonRetryable('the inference server refused the admin key', 'InvalidConfig');
+      return { restored: false, version: null, route: { canary: null, shadow: null } };
     },
   };
   worker = await createWorker({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.cpu, workflowBundle: bundle, activities });
@@ -289,6 +297,28 @@ describe('modelLifecycle handlers', () => {
     expect(done.history[1]!.triggers.map((t) => t.kind)).toEqual(['drift', 'retrain']);
     await handle.terminate('test done');
   }, 120_000);
+
+  it('with rollout steps, every cycle first hands an orphaned canary back to the champion; a failing check holds nothing up', async () => {
+    const spec = await quickSpec(`lc-orphan-${Date.now()}`, { rollout: { steps: [{ weight: 10, hold: '1s' }] } });
+    const handle = await startLifecycle(spec);
+    await handle.signal(dataArrivedSignal, event('2001-01'));
+    await until(statusOf(spec.name), (s) => s.history.length === 1, 'cycle 1');
+    expect(restores.filter((r) => r.model === spec.name)).toEqual([{ model: spec.name, cyclesBefore: 0 }]);
+    restoreFails = true;
+    await handle.signal(retrainSignal, { reason: 'again', eventId: 'orphan/2' });
+    const after = await until(statusOf(spec.name), (s) => s.history.length === 2, 'cycle 2 despite the failed check');
+    expect(after.history[1]!.stage).not.toBe('failed');
+    expect(restores.filter((r) => r.model === spec.name).map((r) => r.cyclesBefore)).toEqual([0, 1]);
+    restoreFails = false;
+    // Without rollout steps there is no canary to orphan: no check.
+    const plain = await quickSpec(`lc-plain-${Date.now()}`);
+    const other = await startLifecycle(plain);
+    await other.signal(dataArrivedSignal, event('2001-01'));
+    await until(statusOf(plain.name), (s) => s.history.length === 1, 'the plain cycle');
+    expect(restores.filter((r) => r.model === plain.name)).toEqual([]);
+    await handle.terminate('test done');
+    await other.terminate('test done');
+  });
 
   it('`flywheel pipeline apply` starts a lifecycle or changes its spec; `pipeline diff` shows what would change (exit 1) or nothing (exit 0)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flywheel-apply-'));
