@@ -31,6 +31,7 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import {
   approvalDecisionSignal,
+  approvalOutcomeSchema,
   type ApprovalOutcome,
   type CycleStage,
   type CycleTrigger,
@@ -119,8 +120,14 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   const model = spec.name;
   const parent = getExternalWorkflowHandle(input.lifecycleWorkflowId);
   let decision: ApprovalOutcome | undefined;
-  setHandler(approvalDecisionSignal, (outcome) => {
-    decision ??= outcome; // the first decision wins; a late one after a timeout is ignored
+  setHandler(approvalDecisionSignal, (payload: unknown) => {
+    // A malformed decision (from a script or the CLI) decides nothing: logged, never a failed task.
+    const parsed = approvalOutcomeSchema.safeParse(payload);
+    if (!parsed.success) {
+      log.warn('approvalDecision payload refused', { model, cycle, issues: parsed.error.issues.map((i) => i.message) });
+      return;
+    }
+    decision ??= parsed.data; // the first decision wins; a late one after a timeout is ignored
   });
 
   async function stage(name: CycleStage, detail?: string, version?: number): Promise<void> {

@@ -2,6 +2,7 @@
 // → evaluate → register → approval → rollout/promote), and the evaluation and registration
 // activities it runs. The lifecycle tells a waiting cycle its approval decision by a signal.
 import { defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { RolloutResult } from './rollout.ts';
 import type { VariantGate } from '../evaluation/variant-gate.ts';
@@ -154,6 +155,14 @@ export interface RegisterCandidateInput {
 
 // Internal: lifecycle → cycle.
 export const approvalDecisionSignal = defineSignal<[ApprovalOutcome]>('approvalDecision');
+/** What `approvalDecision` must carry: anything else (no input, `{}`, junk from the CLI) is
+ * ignored and logged by the cycle instead of deciding its approval. */
+export const approvalOutcomeSchema = z.object({
+  decision: z.enum(['approved', 'rejected']),
+  actor: z.string(),
+  reason: z.string(),
+  timedOut: z.boolean(),
+});
 
 export type ModelCycleWorkflow = (input: ModelCycleInput) => Promise<ModelCycleResult>;
 export const modelCycleWorkflow = workflowRef<ModelCycleWorkflow>('modelCycle');

@@ -5,21 +5,23 @@
 // exactly 60 s without stopping the shared PostgreSQL other tests use. The scenarios run concurrently (one worker, stubs keyed by
 // model name), so the file takes about as long as its two 60-second waits (the outage, and the
 // heartbeat timeout of a silent evaluation), ~75 s.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST, SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
-import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import {
+  approvalDecisionSignal,
   modelCycleWorkflow,
   type ChampionLineage,
   type ModelCycleInput,
@@ -144,12 +146,12 @@ afterAll(async () => {
 
 async function startCycle(
   model: string,
-  options: { trigger?: TriggerKind; incarnation?: string; cycle?: number } = {},
+  options: { trigger?: TriggerKind; incarnation?: string; cycle?: number; approval?: ModelSpec['approval'] } = {},
 ): Promise<WorkflowHandle<typeof modelCycleWorkflow>> {
   const lifecycleWorkflowId = `stand-in/${model}/${randomUUID()}`;
   await env.client.workflow.start('lifecycleStandIn', { taskQueue: 'flywheel-cpu', workflowId: lifecycleWorkflowId });
   const input: ModelCycleInput = {
-    spec: { ...spec, name: model },
+    spec: { ...spec, name: model, ...(options.approval ? { approval: options.approval } : {}) },
     cycle: options.cycle ?? 1,
     partitions: [{ partition: '2001-01', uris: ['mem://2001-01'] }],
     triggers: [{ kind: options.trigger ?? 'new-data', eventId: randomUUID(), detail: 'test', at: new Date().toISOString() }],
@@ -174,6 +176,27 @@ async function recordHistory(name: string, handle: WorkflowHandle): Promise<void
 }
 
 describe.concurrent('modelCycle', () => {
+  it('ignores malformed approvalDecision signals from the temporal CLI; a real decision still decides', async () => {
+    const model = unique('junk');
+    const handle = await startCycle(model, { approval: { mode: 'manual', timeout: '1h', default: 'reject' } });
+    for (let i = 0; ; i++) {
+      const stage = (await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTES.stage);
+      if (stage === 'approval') break;
+      if (i > 200) throw new Error(`the cycle never asked for approval (stage ${stage})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cli = promisify(execFile);
+    const base = ['workflow', 'signal', '--address', env.address, '--workflow-id', handle.workflowId, '--name', 'approvalDecision'];
+    for (const input of [undefined, '{}', '"x"', '[1]', '{"decision":"maybe","actor":"a","reason":"r","timedOut":false}'])
+      await cli(getInfra().temporalCliPath, input === undefined ? base : [...base, '--input', input]);
+    await handle.signal(approvalDecisionSignal, { decision: 'approved', actor: 'ana', reason: 'looks right', timedOut: false });
+    const result = await handle.result();
+    expect(result).toMatchObject({ stage: 'promoted', approval: { actor: 'ana', decision: 'approved' } });
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    expect(events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approvalDecision')).toHaveLength(6);
+  }, 60_000);
+
   it('completes through a 60-second registry outage during registration', async () => {
     const model = unique('outage');
     const started = Date.now();
