@@ -1,18 +1,40 @@
 // Cheap stand-ins for every activity the workflows call, for recording histories
 // (record-histories.ts). The subject of a recording is the workflow's own command sequence, so an
 // activity only has to answer in the shape the workflow reads; what it says is chosen by the model
-// name (`preempt` → preempted on spot queues, `webhook-down` → the webhook refuses).
+// name (`preempt` → preempted on spot queues). An activity the workflows call that is missing here
+// stops the recorder with its name (record-histories.ts).
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { FAILURE_TYPES } from '../../lib/errors.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
-import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
+import { parseModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
 
 type Input = Record<string, unknown>;
 const uri = (key: string) => `s3://flywheel-recorder/${key}`;
 
-export function createStubActivities(client: Client, monitorOptions: { checksBeforeContinueAsNew: number }) {
+export interface StubOptions {
+  /** Runs the monitor `ensureDriftMonitor` starts continue as new after this many checks. */
+  checksBeforeContinueAsNew: number;
+  /** Told when a rollout check of a `slow-analysis` model starts; that check then takes 1.5 s. */
+  analysisStarted?: (model: string) => void;
+}
+
+export function createStubActivities(client: Client, monitorOptions: StubOptions) {
   const versions = new Map<string, number>();
+  const promoted = new Map<string, { version: number; datasetVersion: string }>();
+  const registered = new Map<string, string>(); // `${model}/${version}` → dataset version
+  async function trainSomething(input: Input) {
+    const queue = Context.current().info.taskQueue;
+    if (String(input.runKey).includes('preempt') && queue !== 'on-demand')
+      throw ApplicationFailure.create({ type: FAILURE_TYPES.Preempted, message: 'stub: spot instance reclaimed' });
+    return {
+      runKey: input.runKey,
+      modelUri: uri(`${String(input.runKey)}/model.onnx`),
+      featureSpecHash: 'stub-feature-spec',
+      lineage: { hyperparameters: {} },
+      identity: queue,
+    };
+  }
   return {
     // lifecycle
     async syncRetrainSchedule() {
@@ -22,7 +44,15 @@ export function createStubActivities(client: Client, monitorOptions: { checksBef
       return { ...input, at: new Date().toISOString() };
     },
     async promoteToChampion(input: Input) {
+      const key = `${String(input.model)}/${String(input.version)}`;
+      promoted.set(String(input.model), { version: Number(input.version), datasetVersion: registered.get(key) ?? 'v-unknown' });
       return { model: input.model, version: input.version };
+    },
+    async parseSpec(input: { spec: unknown }) {
+      return parseModelSpec(input.spec, 'the new spec');
+    },
+    async applyMonitorSettings() {
+      return { applied: false, reason: 'stub' };
     },
     // data
     async ingestDataset(input: Input) {
@@ -43,18 +73,9 @@ export function createStubActivities(client: Client, monitorOptions: { checksBef
       };
     },
     // training
-    async trainFlightsMlp(input: Input) {
-      const queue = Context.current().info.taskQueue;
-      if (String(input.runKey).includes('preempt') && queue !== 'on-demand')
-        throw ApplicationFailure.create({ type: FAILURE_TYPES.Preempted, message: 'stub: spot instance reclaimed' });
-      return {
-        runKey: input.runKey,
-        modelUri: uri(`${String(input.runKey)}/model.onnx`),
-        featureSpecHash: 'stub-feature-spec',
-        lineage: { hyperparameters: {} },
-        identity: queue,
-      };
-    },
+    trainFlightsMlp: trainSomething,
+    trainCommandModel: trainSomething,
+    importOnnxModel: trainSomething,
     // evaluation, registry
     async evaluateCandidate() {
       return { metrics: { auc: 0.7 }, gateReportUri: uri('gates.json'), reportUri: uri('report.html'), summary: 'stub: auc 0.70' };
@@ -63,7 +84,12 @@ export function createStubActivities(client: Client, monitorOptions: { checksBef
       const model = String(input.model);
       const version = (versions.get(model) ?? 1) + 1; // v1 is the champion a rollout compares with
       versions.set(model, version);
+      registered.set(`${model}/${version}`, String((input.lineage as { datasetVersion?: string } | undefined)?.datasetVersion));
       return { version };
+    },
+    /** The champion's lineage: a retrain on the same dataset version finds it (skipped without new data). */
+    async championLineage(input: Input) {
+      return promoted.get(String(input.model)) ?? null;
     },
     // monitor
     async ensureDriftMonitor(input: { spec: Pick<ModelSpec, 'name' | 'data' | 'monitor'> }) {
@@ -115,6 +141,10 @@ export function createStubActivities(client: Client, monitorOptions: { checksBef
       return { ...input, updatedAt: new Date().toISOString() };
     },
     async analyzeRolloutStep(input: Input) {
+      if (String(input.model).includes('slow-analysis')) {
+        monitorOptions.analysisStarted?.(String(input.model));
+        await new Promise((r) => setTimeout(r, 1500));
+      }
       const arm = { samples: 100, errorRate: 0, p99LatencyMs: 5, meanPrediction: 0.2, labels: 0, auc: null };
       return {
         verdict: 'pass',
