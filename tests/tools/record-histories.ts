@@ -274,6 +274,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     await cyclesDone(handle, 1);
     await handle.terminate('recorded');
     const cycle = await child(handle, 'modelCycle');
+    await save('lifecycle-rollout-steps', handle);
     await save('model-cycle-rollout', cycle);
     await save('rollout-completed-stubbed', await child(cycle, 'rollout'));
   },
@@ -287,7 +288,21 @@ const scenarios: Record<string, () => Promise<void>> = {
     await arrive(handle, spec, '2001-01');
     await cyclesDone(handle, 1);
     await handle.terminate('recorded');
+    await save('lifecycle-unpatched', handle);
     await save('model-cycle-unpatched', await child(handle, 'modelCycle'));
+  },
+  // A spec that also trains on labelled recent traffic (`data.traffic`, a plain label column).
+  async 'labelled-traffic'() {
+    const spec = specFor(base, `rec-traffic-${run}`, (s) => {
+      s.data.label = 'delayed';
+      // Set loosely: specs from before the field have no `data.traffic` in their type.
+      (s.data as Record<string, unknown>).traffic = { enabled: true, window: '1h', maxRows: 1000 };
+    });
+    const handle = await startLifecycle(spec);
+    await arrive(handle, spec, '2001-01');
+    await cyclesDone(handle, 1);
+    await handle.terminate('recorded');
+    await save('model-cycle-labelled-traffic', await child(handle, 'modelCycle'));
   },
   // A rollout with a small check budget per run (its continue-as-new, where the code has one).
   async 'rollout-continue-as-new'() {

@@ -154,11 +154,18 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
         challenger: arm,
       };
     },
+    async restoreOrphanedRoute() {
+      return { restored: false, version: null, route: null };
+    },
     async rollbackRollout() {
       return { evidenceUri: uri('rollout/evidence.json'), route: null };
     },
     async completeRollout() {
       return { evidenceUri: uri('rollout/evidence.json'), route: null };
+    },
+    // traffic
+    async exportLabelledTraffic() {
+      return { uris: [uri('traffic/part-0.parquet')], rows: 100, partition: 'traffic-stub' };
     },
     // batch
     async planBatch(input: Input) {
