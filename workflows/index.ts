@@ -1,5 +1,7 @@
 // The workflow bundle entry: every workflow the CPU worker runs, exported by name.
 // Deterministic code only: no Node built-ins, no I/O (tests/unit/workflow-bundle.test.ts checks).
+// Each type's Worker Deployment Versioning behaviour (pinned or auto-upgrade), attached on load.
+import './versioning.ts';
 export { routingCheck } from './routing-check.ts';
 export { prepareData } from './prepare-data.ts';
 export { trainModel } from './train-model.ts';
