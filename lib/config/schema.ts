@@ -42,6 +42,8 @@ export const WORKER_VARS = [
   'FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS',
   'FLYWHEEL_TRAINING_BACKEND',
   'FLYWHEEL_WORKER_TASK_QUEUE',
+  'FLYWHEEL_WORKER_DEPLOYMENT',
+  'FLYWHEEL_WORKER_BUILD_ID',
   'FLYWHEEL_TRAINER_PATH',
   'FLYWHEEL_SERVING_URL',
   'FLYWHEEL_SERVING_ADMIN_KEY',
@@ -122,6 +124,9 @@ export interface WorkerConfig extends CommonConfig {
     trainingBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
     /** The queue a GPU worker polls instead of flywheel-gpu (an on-demand pool's). */
     taskQueue?: string;
+    /** Worker Deployment Versioning (both or neither): the deployment and this build's id. */
+    deploymentName?: string;
+    buildId?: string;
     /** Folders put first on a command trainer's PATH. */
     trainerPath?: string;
   };
@@ -197,26 +202,43 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
 
 export const commonSchema = pick(COMMON_VARS).transform((raw, ctx) => shapeCommon(raw, ctx));
 
-export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig => ({
-  ...shapeCommon(raw, ctx),
-  worker: {
-    ...(raw.FLYWHEEL_WORKER_IDENTITY ? { identity: raw.FLYWHEEL_WORKER_IDENTITY } : {}),
-    ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
-    controlActivitySlots: raw.FLYWHEEL_CONTROL_ACTIVITY_SLOTS,
-    shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
-    trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
-    ...(raw.FLYWHEEL_WORKER_TASK_QUEUE ? { taskQueue: raw.FLYWHEEL_WORKER_TASK_QUEUE } : {}),
-    ...(raw.FLYWHEEL_TRAINER_PATH ? { trainerPath: raw.FLYWHEEL_TRAINER_PATH } : {}),
-  },
-  ...(raw.FLYWHEEL_SERVING_URL
-    ? {
-        serving: {
-          url: raw.FLYWHEEL_SERVING_URL.replace(/\/+$/, ''),
-          ...(raw.FLYWHEEL_SERVING_ADMIN_KEY ? { adminKey: new Secret(raw.FLYWHEEL_SERVING_ADMIN_KEY) } : {}),
-        },
-      }
-    : {}),
-}));
+function checkVersioning(
+  raw: { FLYWHEEL_WORKER_DEPLOYMENT?: string | undefined; FLYWHEEL_WORKER_BUILD_ID?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (Boolean(raw.FLYWHEEL_WORKER_DEPLOYMENT) !== Boolean(raw.FLYWHEEL_WORKER_BUILD_ID))
+    ctx.addIssue({
+      code: 'custom',
+      path: [raw.FLYWHEEL_WORKER_DEPLOYMENT ? 'FLYWHEEL_WORKER_BUILD_ID' : 'FLYWHEEL_WORKER_DEPLOYMENT'],
+      message: 'worker versioning needs both FLYWHEEL_WORKER_DEPLOYMENT and FLYWHEEL_WORKER_BUILD_ID (or neither: unversioned)',
+    });
+}
+
+export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig => {
+  checkVersioning(raw, ctx);
+  return {
+    ...shapeCommon(raw, ctx),
+    worker: {
+      ...(raw.FLYWHEEL_WORKER_IDENTITY ? { identity: raw.FLYWHEEL_WORKER_IDENTITY } : {}),
+      ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
+      controlActivitySlots: raw.FLYWHEEL_CONTROL_ACTIVITY_SLOTS,
+      shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
+      trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
+      ...(raw.FLYWHEEL_WORKER_TASK_QUEUE ? { taskQueue: raw.FLYWHEEL_WORKER_TASK_QUEUE } : {}),
+      ...(raw.FLYWHEEL_WORKER_DEPLOYMENT ? { deploymentName: raw.FLYWHEEL_WORKER_DEPLOYMENT } : {}),
+      ...(raw.FLYWHEEL_WORKER_BUILD_ID ? { buildId: raw.FLYWHEEL_WORKER_BUILD_ID } : {}),
+      ...(raw.FLYWHEEL_TRAINER_PATH ? { trainerPath: raw.FLYWHEEL_TRAINER_PATH } : {}),
+    },
+    ...(raw.FLYWHEEL_SERVING_URL
+      ? {
+          serving: {
+            url: raw.FLYWHEEL_SERVING_URL.replace(/\/+$/, ''),
+            ...(raw.FLYWHEEL_SERVING_ADMIN_KEY ? { adminKey: new Secret(raw.FLYWHEEL_SERVING_ADMIN_KEY) } : {}),
+          },
+        }
+      : {}),
+  };
+});
 
 export interface ServeSettings {
   host: string;

@@ -123,6 +123,20 @@ export const ENV_VARS = {
       .optional(),
     expected: 'the task queue a GPU worker polls, e.g. flywheel-gpu-ondemand for an on-demand pool (default: flywheel-gpu)',
   },
+  FLYWHEEL_WORKER_DEPLOYMENT: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/)
+      .optional(),
+    expected: 'a Worker Deployment name, e.g. flywheel (with FLYWHEEL_WORKER_BUILD_ID: worker versioning on; docs/safe-evolution.md)',
+  },
+  FLYWHEEL_WORKER_BUILD_ID: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/)
+      .optional(),
+    expected: "this worker build's id, e.g. a git commit or 2026-11-30.1 (with FLYWHEEL_WORKER_DEPLOYMENT)",
+  },
   FLYWHEEL_TRAINER_PATH: {
     schema: z.string().min(1).optional(),
     expected: "folders put first on a command trainer's PATH, e.g. .tools/trainers-venv/bin (default: the worker's PATH)",

@@ -29,6 +29,14 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_CONTROL_ACTIVITY_SLOTS: '0' }))).toContain('FLYWHEEL_CONTROL_ACTIVITY_SLOTS');
   });
 
+  it('turns worker versioning on only with both a deployment name and a build id', () => {
+    expect(loadConfig('worker', {}).worker).not.toHaveProperty('deploymentName');
+    const on = loadConfig('worker', { FLYWHEEL_WORKER_DEPLOYMENT: 'flywheel', FLYWHEEL_WORKER_BUILD_ID: 'b-1' }).worker;
+    expect(on).toMatchObject({ deploymentName: 'flywheel', buildId: 'b-1' });
+    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_WORKER_DEPLOYMENT: 'flywheel' }))).toContain('FLYWHEEL_WORKER_BUILD_ID');
+    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_WORKER_BUILD_ID: 'b-1' }))).toContain('FLYWHEEL_WORKER_DEPLOYMENT');
+  });
+
   it('names the variable and the expected form for an invalid value', () => {
     const message = problemsOf(() => loadConfig('worker', { TEMPORAL_ADDRESS: 'not an address' }));
     expect(message).toContain('TEMPORAL_ADDRESS');
