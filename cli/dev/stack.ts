@@ -254,6 +254,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
       identity,
       activities: cpuActivities(deps),
       shutdownGraceMs: config.worker.shutdownGraceMs,
+      ...(config.worker.maxCachedWorkflows ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });
     const controlIdentity = defaultIdentity('control');

@@ -39,6 +39,7 @@ export const WORKER_VARS = [
   'FLYWHEEL_WORKER_IDENTITY',
   'FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES',
   'FLYWHEEL_CONTROL_ACTIVITY_SLOTS',
+  'FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS',
   'FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS',
   'FLYWHEEL_TRAINING_BACKEND',
   'FLYWHEEL_WORKER_TASK_QUEUE',
@@ -119,6 +120,8 @@ export interface WorkerConfig extends CommonConfig {
     maxConcurrentActivities?: number;
     /** Activity slots of the control worker (flywheel-control) in the CPU worker process. */
     controlActivitySlots: number;
+    /** Workflows the CPU worker keeps cached (each costs memory; evicted ones replay on wake). Unset: the SDK's default. */
+    maxCachedWorkflows?: number;
     shutdownGraceMs: number;
     /** TF.js backend for training activities; `auto` picks the fastest installed. */
     trainingBackend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -222,6 +225,7 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
       ...(raw.FLYWHEEL_WORKER_IDENTITY ? { identity: raw.FLYWHEEL_WORKER_IDENTITY } : {}),
       ...(raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: raw.FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
       controlActivitySlots: raw.FLYWHEEL_CONTROL_ACTIVITY_SLOTS,
+      ...(raw.FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS ? { maxCachedWorkflows: raw.FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS } : {}),
       shutdownGraceMs: raw.FLYWHEEL_WORKER_SHUTDOWN_GRACE_MS,
       trainingBackend: raw.FLYWHEEL_TRAINING_BACKEND,
       ...(raw.FLYWHEEL_WORKER_TASK_QUEUE ? { taskQueue: raw.FLYWHEEL_WORKER_TASK_QUEUE } : {}),

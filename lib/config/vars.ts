@@ -116,6 +116,11 @@ export const ENV_VARS = {
     schema: positiveInt.default(8),
     expected: 'a positive integer: control activities the CPU worker process runs at once on flywheel-control (default: 8)',
   },
+  FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS: {
+    schema: positiveInt.optional(),
+    expected:
+      "a positive integer: workflows the CPU worker keeps in memory between tasks (default: the Temporal SDK's, from the heap limit; about 1.8 MB each, and an evicted one replays its bounded history when it wakes)",
+  },
   FLYWHEEL_WORKER_TASK_QUEUE: {
     schema: z
       .string()

@@ -29,6 +29,14 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_CONTROL_ACTIVITY_SLOTS: '0' }))).toContain('FLYWHEEL_CONTROL_ACTIVITY_SLOTS');
   });
 
+  it("caps the CPU worker's workflow cache only when asked (FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS)", () => {
+    expect(loadConfig('worker', {}).worker).not.toHaveProperty('maxCachedWorkflows');
+    expect(loadConfig('worker', { FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS: '300' }).worker.maxCachedWorkflows).toBe(300);
+    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS: '0' }))).toContain(
+      'FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS',
+    );
+  });
+
   it('turns worker versioning on only with both a deployment name and a build id', () => {
     expect(loadConfig('worker', {}).worker).not.toHaveProperty('deploymentName');
     const on = loadConfig('worker', { FLYWHEEL_WORKER_DEPLOYMENT: 'flywheel', FLYWHEEL_WORKER_BUILD_ID: 'b-1' }).worker;

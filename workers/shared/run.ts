@@ -92,6 +92,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       ...(taskQueue ? { taskQueue } : {}),
       activities: activities(deps),
       shutdownGraceMs: config.worker.shutdownGraceMs,
+      ...(config.worker.maxCachedWorkflows ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
     });
     const workers = [worker];
