@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { innermostError } from '../../lib/errors.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
-import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ServingError } from '../errors.ts';
 import { inlineJobResult, storeJobInstances } from './payloads.ts';
@@ -52,8 +51,6 @@ export function createJobsClient(client: Client, store: ArtifactStore) {
           taskQueue: TASK_QUEUES.cpu,
           workflowId: jobId,
           args: [{ ...rest, instancesRef }],
-          // Listed with every other workflow of the model: `FlywheelModel="<model>"`.
-          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: request.model }],
           staticSummary: `${instances.length} instance(s) for ${request.model}`,
         });
       } catch (err) {

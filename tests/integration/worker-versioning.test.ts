@@ -33,8 +33,9 @@ beforeAll(async () => {
     server: { executable: { type: 'existing-path', path: getInfra().temporalCliPath }, searchAttributes: SEARCH_ATTRIBUTE_LIST },
   });
   bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
-  // Unversioned, on the CPU queue: the workflows' activities go there whatever the build.
+  // Unversioned, on the CPU and control queues: the workflows' activities go there whatever the build.
   await startWorker(TASK_QUEUES.cpu, {});
+  await startWorker(TASK_QUEUES.control, {});
 }, 120_000);
 
 afterAll(async () => {
@@ -106,8 +107,8 @@ describe('worker deployment versioning', () => {
   }, 60_000);
 
   it('keeps a pinned rollout on v1 and moves the auto-upgrade lifecycle to v2', async () => {
-    // Its own task queue: the unversioned worker above keeps polling the CPU one. Activities go to
-    // the CPU queue (unversioned), workflow tasks to this deployment's queue.
+    // Its own task queue: the unversioned workers above keep polling the CPU and control ones.
+    // Activities go to those (unversioned), workflow tasks to this deployment's queue.
     const taskQueue = `versioned-${randomUUID()}`;
     const deploymentName = `flywheel-test-${randomUUID().slice(0, 8)}`;
     await startWorker(taskQueue, { deploymentName, buildId: 'v1' });
