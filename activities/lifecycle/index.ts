@@ -2,20 +2,14 @@
 // and keep a model's retrain Schedule in step with its spec. Each is idempotent, so a retry or
 // a replay after a crash never applies an effect twice.
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  ScheduleNotFoundError,
-  ScheduleOverlapPolicy,
-  WorkflowNotFoundError,
-  type Client,
-  type ScheduleOptionsStartWorkflowAction,
-} from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ALIASES, type ApprovalRecord, type ModelRegistry } from '../../lib/registry/index.ts';
 import { retrainScheduleSpec } from '../../lib/lifecycle/schedule.ts';
 import { parseModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { RegistryNotFoundError } from '../../lib/registry/errors.ts';
-import { driftMonitorWorkflow, updateMonitorSettingsSignal, type DriftMonitorInput } from '../../lib/contracts/drift-monitor.ts';
+import { convergeDriftMonitor, type MonitorSpecOf } from '../monitor/converge.ts';
 import type { MonitorSettingsResult } from '../../lib/contracts/model-lifecycle.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { scheduledRetrainWorkflow, type ScheduledRetrainWorkflow } from '../../lib/contracts/scheduled-retrain.ts';
@@ -82,51 +76,18 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
      * none runs and the model has a champion, it starts with them (signal-with-start); without a
      * champion there is nothing to watch yet and the next promotion starts it from the spec.
      */
-    async applyMonitorSettings(input: { spec: Pick<ModelSpec, 'name' | 'data' | 'monitor'> }): Promise<MonitorSettingsResult> {
+    async applyMonitorSettings(input: { spec: MonitorSpecOf }): Promise<MonitorSettingsResult> {
       const { spec } = input;
-      const client = await deps.client();
-      const workflowId = WORKFLOW_IDS.driftMonitor(spec.name);
-      const payload = { monitor: spec.monitor };
       let champion = false;
       try {
         champion = (await deps.registry.getModel(spec.name)).aliases[ALIASES.champion] !== undefined;
       } catch (err) {
         if (!(err instanceof RegistryNotFoundError)) throw err;
       }
-      if (champion && spec.monitor.enabled) {
-        const args: [DriftMonitorInput] = [
-          {
-            model: spec.name,
-            dataset: spec.data.dataset,
-            monitor: spec.monitor,
-            lifecycleWorkflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
-          },
-        ];
-        const running = await client.workflow
-          .getHandle(workflowId)
-          .describe()
-          .then((d) => d.status.name === 'RUNNING')
-          .catch(() => false);
-        await client.workflow.signalWithStart(driftMonitorWorkflow, {
-          workflowId,
-          taskQueue: TASK_QUEUES.cpu,
-          args,
-          signal: updateMonitorSettingsSignal,
-          signalArgs: [payload],
-          typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: spec.name }],
-          staticSummary: `drift and SLO monitor of ${spec.name}, every ${spec.monitor.interval}`,
-        });
-        deps.logger.info({ model: spec.name, workflowId, running }, 'drift monitor settings applied');
-        return { workflowId, state: running ? 'signalled' : 'started' };
-      }
-      try {
-        await client.workflow.getHandle(workflowId).signal(updateMonitorSettingsSignal, payload);
-        deps.logger.info({ model: spec.name, workflowId }, 'drift monitor settings sent');
-        return { workflowId, state: 'signalled' };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { workflowId, state: 'none' };
-        throw err;
-      }
+      const workflowId = WORKFLOW_IDS.driftMonitor(spec.name);
+      const state = await convergeDriftMonitor(await deps.client(), spec, { start: champion });
+      deps.logger.info({ model: spec.name, workflowId, state }, 'drift monitor settings applied');
+      return { workflowId, state };
     },
 
     /** Creates, updates or deletes the Schedule `schedule/<model>` to match `retrain.schedule`. */
