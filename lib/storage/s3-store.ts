@@ -106,19 +106,7 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async put(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const sha256 = sha256Hex(bytes);
-    await this.#client.send(
-      new PutObjectCommand({
-        Bucket: this.#bucket,
-        Key: this.#objectKey(key),
-        Body: bytes,
-        ContentLength: bytes.byteLength,
-        Metadata: metadata(sha256, options),
-        ...(options.contentType ? { ContentType: options.contentType } : {}),
-      }),
-      options.signal ? { abortSignal: options.signal } : {},
-    );
-    return { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256, ...ct(options) };
+    return this.#putObject(key, bytes, sha256Hex(bytes), options);
   }
 
   /**
@@ -129,39 +117,48 @@ export class S3ArtifactStore implements ArtifactStore {
   async putOnce(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const sha256 = sha256Hex(bytes);
-    const same = async (): Promise<ObjectInfo> => {
-      const existing = await this.#sha256Of(key);
-      if (existing !== sha256) {
-        if (options.owner && (await this.stat(key))?.owner === options.owner) return this.put(key, bytes, options);
-        throw new ArtifactExistsError(key, this.uriFor(key), existing, sha256);
-      }
-      return (await this.stat(key)) ?? { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256 };
-    };
-    if (await this.exists(key)) return same();
+    const present = await this.stat(key);
+    if (present) return this.#settleExisting(present, bytes, sha256, options);
     try {
-      await this.#client.send(
-        new PutObjectCommand({
-          Bucket: this.#bucket,
-          Key: this.#objectKey(key),
-          Body: bytes,
-          ContentLength: bytes.byteLength,
-          IfNoneMatch: '*',
-          Metadata: metadata(sha256, options),
-          ...(options.contentType ? { ContentType: options.contentType } : {}),
-        }),
-        options.signal ? { abortSignal: options.signal } : {},
-      );
+      return await this.#putObject(key, bytes, sha256, options, { ifNoneMatch: true });
     } catch (err) {
       if (!isPreconditionFailed(err)) throw err;
-      return same();
+      // Another writer won the race: what it wrote decides, as for an object found up front.
+      const winner = await this.stat(key);
+      if (!winner) throw err;
+      return this.#settleExisting(winner, bytes, sha256, options);
     }
-    return { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256, ...ct(options) };
   }
 
-  /** The stored object's SHA-256: its metadata, or the bytes' when it was written by something else. */
-  async #sha256Of(key: string): Promise<string> {
-    const recorded = (await this.stat(key))?.sha256;
-    return recorded ?? sha256Hex(await this.get(key));
+  /** An object is already at the key: the same bytes are success, the owning run may replace it,
+   * anything else is ArtifactExistsError. Objects written by something else carry no checksum. */
+  async #settleExisting(present: ObjectInfo, bytes: Uint8Array, sha256: string, options: PutOptions): Promise<ObjectInfo> {
+    const stored = present.sha256 ?? sha256Hex(await this.get(present.key));
+    if (stored === sha256) return present;
+    if (options.owner && present.owner === options.owner) return this.#putObject(present.key, bytes, sha256, options);
+    throw new ArtifactExistsError(present.key, this.uriFor(present.key), stored, sha256);
+  }
+
+  async #putObject(
+    key: string,
+    bytes: Uint8Array,
+    sha256: string,
+    options: PutOptions,
+    mode: { ifNoneMatch?: boolean } = {},
+  ): Promise<ObjectInfo> {
+    await this.#client.send(
+      new PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: this.#objectKey(key),
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        ...(mode.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+        Metadata: metadata(sha256, options),
+        ...(options.contentType ? { ContentType: options.contentType } : {}),
+      }),
+      options.signal ? { abortSignal: options.signal } : {},
+    );
+    return { key, uri: this.uriFor(key), size: bytes.byteLength, lastModified: new Date(), sha256, ...ct(options) };
   }
 
   async putStream(key: string, body: BodyStream, options: PutOptions = {}): Promise<ObjectInfo> {
