@@ -378,6 +378,8 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
         version: result.version,
         datasetVersion: result.datasetVersion,
         metrics: result.metrics,
+        ...(result.detail ? { note: result.detail } : {}),
+        ...(result.monitorError ? { note: `promoted, but the drift monitor did not start: ${result.monitorError}` } : {}),
       });
       if (result.promoted) state.championProfileUri = result.profileUri;
     } catch (err) {

@@ -107,7 +107,7 @@ async function render(client: Client, status: LifecycleStatus): Promise<string> 
           String(h.cycle),
           h.stage,
           h.version ? `v${h.version}` : '-',
-          h.error ? h.error.slice(0, 60) : fmtMetrics(h.metrics),
+          h.error ? h.error.slice(0, 60) : h.note ? h.note.slice(0, 60) : fmtMetrics(h.metrics),
           h.triggers.map((t) => t.kind).join(','),
           h.endedAt ?? '-',
         ]),

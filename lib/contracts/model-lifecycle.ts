@@ -64,6 +64,9 @@ export interface CycleSummary {
   datasetVersion?: string;
   metrics?: Record<string, number>;
   error?: string;
+  /** Why a cycle ended as it did when that is not a failure: `skipped: no new data since v3`, or
+   * a promotion whose drift monitor did not start. */
+  note?: string;
 }
 
 /** Live progress a cycle reports to its lifecycle (shown by `flywheel pipeline status`). */

@@ -45,6 +45,8 @@ let control: Worker;
 let running: Promise<void>;
 const cycles: ModelCycleInput[] = [];
 let hold = false;
+/** The stand-in cycle of this model ends skipped with this detail. */
+let skipping: { model: string; detail: string } | undefined;
 /** Calls of the stand-in `restoreOrphanedRoute`, with the cycles started before each. */
 const restores: Array<{ model: string; cyclesBefore: number }> = [];
 let restoreFails = false;
@@ -71,7 +73,7 @@ beforeAll(async () => {
     ...lifecycle,
     async recordCycle(input: ModelCycleInput) {
       cycles.push(input);
-      return { hold };
+      return { hold, ...(skipping?.model === input.spec.name ? { skipped: skipping.detail } : {}) };
     },
     async restoreOrphanedRoute(input: { model: string }) {
       restores.push({ model: input.model, cyclesBefore: cycles.filter((c) => c.spec.name === input.model).length });
@@ -318,6 +320,17 @@ describe('modelLifecycle handlers', () => {
     expect(restores.filter((r) => r.model === plain.name)).toEqual([]);
     await handle.terminate('test done');
     await other.terminate('test done');
+  });
+
+  it('a skipped cycle keeps why in the history `pipeline status` shows', async () => {
+    const spec = await quickSpec(`lc-skip-${Date.now()}`);
+    skipping = { model: spec.name, detail: 'skipped: no new data since v1' };
+    const handle = await startLifecycle(spec);
+    await handle.signal(dataArrivedSignal, event('2001-01'));
+    const status = await until(statusOf(spec.name), (s) => s.history.length === 1, 'the skipped cycle');
+    expect(status.history[0]).toMatchObject({ stage: 'skipped', note: 'skipped: no new data since v1' });
+    skipping = undefined;
+    await handle.terminate('test done');
   });
 
   it('`flywheel pipeline apply` starts a lifecycle or changes its spec; `pipeline diff` shows what would change (exit 1) or nothing (exit 0)', async () => {
