@@ -51,8 +51,8 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
     async parseSpec(input: { spec: unknown }) {
       return parseModelSpec(input.spec, 'the new spec');
     },
-    async applyMonitorSettings() {
-      return { applied: false, reason: 'stub' };
+    async applyMonitorSettings(input: { spec: { name: string } }) {
+      return { workflowId: WORKFLOW_IDS.driftMonitor(input.spec.name), state: 'none' as const };
     },
     // data
     async ingestDataset(input: Input) {
