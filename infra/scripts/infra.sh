@@ -9,7 +9,8 @@
 #   infra.sh env                      export lines that point Flywheel at these servers
 #
 # Services: temporal postgres s3 mlflow (default: all; mlflow brings up s3 first). `chromium`
-# (for the Web UI browser test) is a tool, not a server: `infra.sh provision chromium`. So is
+# (for the Web UI browser test) is a tool, not a server: `infra.sh provision chromium`; so is
+# `haproxy` (the load balancer and TLS terminator tests start their own). So is
 # `trainers`, the Python venv of the command trainers (.tools/trainers-venv, pinned by
 # examples/sklearn/requirements.txt); `provision`/`up` with no service list include it, and the
 # integration tests' setup provisions it on every run (instant when current).
@@ -25,7 +26,7 @@ services=("$@"); everything=0
 [ ${#services[@]} -eq 0 ] && { services=("${ALL_SERVICES[@]}"); everything=1; }
 
 for s in "${services[@]}"; do
-  case "$s" in temporal|postgres|s3|mlflow|chromium|trainers) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium trainers)" ;; esac
+  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|trainers) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy trainers)" ;; esac
 done
 
 has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -37,6 +38,7 @@ service_ready() {
     s3) s3_ready ;;
     mlflow) mlflow_ready ;;
     chromium) chromium_bin >/dev/null ;;
+    haproxy) haproxy_bin >/dev/null ;;
     trainers) trainers_current ;;
   esac
 }
@@ -56,6 +58,7 @@ timed() {
 provision_services() {
   has postgres && { timed postgres provision_postgres || exit 1; }
   has chromium && { timed chromium provision_chromium || exit 1; }
+  has haproxy && { timed haproxy provision_haproxy || exit 1; }
   local pids=() names=() i failed=()
   has temporal && { timed temporal provision_temporal & pids+=($!); names+=(temporal); }
   { has s3 || has mlflow; } && { timed versitygw provision_versitygw & pids+=($!); names+=(versitygw); }
@@ -102,6 +105,7 @@ case "$cmd" in
     [ -n "$cli" ] && echo "export TEMPORAL_CLI_PATH=$cli"
     [ -x "$(mlflow_venv)/bin/python" ] && echo "export FLYWHEEL_MLFLOW_PYTHON=$(mlflow_venv)/bin/python"
     chromium_bin >/dev/null && echo "export FLYWHEEL_CHROMIUM_PATH=$(chromium_bin)"
+    haproxy_bin >/dev/null && echo "export FLYWHEEL_HAPROXY_PATH=$(haproxy_bin)"
     # The worker puts FLYWHEEL_TRAINER_PATH first on a command trainer's PATH, so `python3` is the venv's.
     if [ -x "$(trainers_venv)/bin/python" ]; then
       echo "export FLYWHEEL_TRAINER_PATH=$(trainers_venv)/bin"

@@ -153,3 +153,13 @@ provision_chromium() {
   chromium_bin >/dev/null && return 0
   apt_install chromium Chromium
 }
+
+haproxy_bin() { command -v haproxy || { [ -x /usr/sbin/haproxy ] && echo /usr/sbin/haproxy; }; }
+
+# HAProxy, the load balancer in front of serving replicas and the TLS terminator in front of the
+# Temporal dev server in the mTLS test (Debian's package).
+provision_haproxy() {
+  haproxy_bin >/dev/null && return 0
+  apt_install haproxy HAProxy
+  haproxy_bin >/dev/null || die "HAProxy installed but no haproxy binary found"
+}

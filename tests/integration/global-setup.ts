@@ -9,6 +9,8 @@ import type { InfraEnv } from './infra.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICES = ['temporal', 'postgres', 's3', 'mlflow'] as const;
+/** Tools (no servers) the tests start themselves. */
+const TOOLS = ['trainers', 'haproxy'];
 
 function infra(args: string[], inherit = false) {
   const res = spawnSync('bash', ['infra/scripts/infra.sh', ...args], {
@@ -56,10 +58,10 @@ export default function setup(project: TestProject) {
       if (up.status !== 0) throw new Error(`infra.sh up ${down.join(' ')} failed with exit code ${up.status}`);
     }
     started = down;
-    // The trainers venv is no server: servers already up say nothing of it, so provision it every
-    // time (instant when it is current).
-    const trainers = infra(['provision', 'trainers'], true);
-    if (trainers.status !== 0) throw new Error(`infra.sh provision trainers failed with exit code ${trainers.status}`);
+    // The trainers venv and HAProxy are no servers: servers already up say nothing of them, so
+    // provision them every time (instant when current).
+    const tools = infra(['provision', ...TOOLS], true);
+    if (tools.status !== 0) throw new Error(`infra.sh provision ${TOOLS.join(' ')} failed with exit code ${tools.status}`);
     env = parseEnv(infra(['env']).stdout);
   }
   const s3Bucket = required(env, 'ARTIFACT_STORE')
@@ -76,6 +78,7 @@ export default function setup(project: TestProject) {
     mlflowUri: required(env, 'MLFLOW_TRACKING_URI'),
     ...(env.FLYWHEEL_MLFLOW_PYTHON ? { mlflowPython: env.FLYWHEEL_MLFLOW_PYTHON } : {}),
     ...(env.FLYWHEEL_TRAINERS_PYTHON ? { trainersPython: env.FLYWHEEL_TRAINERS_PYTHON } : {}),
+    ...(env.FLYWHEEL_HAPROXY_PATH ? { haproxyPath: env.FLYWHEEL_HAPROXY_PATH } : {}),
     temporalUiUrl:
       env.FLYWHEEL_TEMPORAL_UI_URL ??
       `http://${required(env, 'TEMPORAL_ADDRESS').replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + 1000}`)}`,

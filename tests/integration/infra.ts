@@ -15,6 +15,8 @@ export interface InfraEnv {
   mlflowPython?: string;
   /** The trainers venv's Python (scikit-learn, skl2onnx, onnxruntime, tritonclient). */
   trainersPython?: string;
+  /** HAProxy (the load balancer and TLS terminator tests start their own). */
+  haproxyPath?: string;
   /** The Temporal Web UI of the dev server. */
   temporalUiUrl: string;
 }
