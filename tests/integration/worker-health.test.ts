@@ -75,13 +75,13 @@ describe('the CPU worker process', () => {
     expect(early.status).toBe(503);
     expect(JSON.parse(early.text)).toEqual({ status: 'not ready', reasons: ['starting'] });
 
-    await worker.waitFor('worker started', 40_000);
+    await worker.waitFor('worker started', 55_000);
     const ready = await until(async () => {
       const r = await get('/readyz');
       return r.status === 200 ? r : undefined;
     }, '/readyz 200');
     expect(JSON.parse(ready.text)).toEqual({ status: 'ready', reasons: [] });
-  }, 45_000);
+  }, 75_000);
 
   it("serves the SDK's metrics, Flywheel's activity counts and Node's default metrics on /metrics", async () => {
     const probe = await env.client.workflow.execute('probeCpuWorker', { taskQueue: QUEUE, workflowId: `worker-health/${randomUUID()}` });
