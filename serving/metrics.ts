@@ -4,7 +4,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 export function createServingMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'flywheel_serving_' });
+  // Standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds): stock Node
+  // dashboards and alerts work as they are; the pod's labels tell the processes apart.
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     latency: new Histogram({

@@ -11,6 +11,7 @@ import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { latestCheckpoint, runCommandTrainer, TrainerProtocolError, type CommandTrainerOptions } from '../../lib/training/command/index.ts';
 import { externalResult, storeExternalModel, writeCycleInputs } from '../../lib/training/external.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
+import { noCheckpointWatch, type CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
 import { refusingOverwrites, runOwner } from './write-once.ts';
 import { withHeartbeats, type Heartbeats } from './heartbeats.ts';
 import type {
@@ -31,6 +32,8 @@ export interface CommandTrainingDeps {
   trainerPath?: string;
   /** How often the activity beats when the command says nothing. @default 5000 */
   keepAliveMs?: number;
+  /** Told when a run starts, checkpoints and ends (the worker's checkpoint-age metric). @default none */
+  checkpointWatch?: CheckpointWatch;
 }
 
 type RunOptions = Pick<
@@ -47,6 +50,7 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions, beats:
   if (search.uri) deps.logger.info({ runKey: options.runKey, resumeFrom: search.uri }, 'resuming the training command');
   let lastCheckpointUri = search.uri;
   const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
+  const watched = (deps.checkpointWatch ?? noCheckpointWatch).run(options.runKey, { resumed: Boolean(search.uri) });
   try {
     const result = await runCommandTrainer({
       ...options,
@@ -55,7 +59,10 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions, beats:
       signal: stop,
       logger: deps.logger,
       onEvent: (e) => {
-        if (e.type === 'checkpoint') lastCheckpointUri = e.checkpointUri;
+        if (e.type === 'checkpoint') {
+          lastCheckpointUri = e.checkpointUri;
+          watched.written();
+        }
         if (e.type === 'done') return;
         beats.beat({
           ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
@@ -78,6 +85,8 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions, beats:
     if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted)
       throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
     throw err;
+  } finally {
+    watched.end();
   }
 }
 

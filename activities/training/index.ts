@@ -17,6 +17,7 @@ import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
+import { noCheckpointWatch, type CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
 import { refusingOverwrites, runOwner } from './write-once.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
@@ -28,6 +29,8 @@ export interface TrainingActivityDeps {
   preemption: Preemption;
   /** @default 'auto' */
   backend?: TfjsBackend;
+  /** Told when a run starts, checkpoints and ends (the worker's checkpoint-age metric). @default none */
+  checkpointWatch?: CheckpointWatch;
 }
 
 async function resumePoint(deps: TrainingActivityDeps, runKey: string, details: TrainHeartbeat | undefined) {
@@ -84,6 +87,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
 
       // One signal for both ways a run stops early: Temporal cancellation and the spot notice.
       const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
+      const watched = (deps.checkpointWatch ?? noCheckpointWatch).run(input.runKey, { resumed: Boolean(resume) });
       try {
         const result = await trainMlp(
           hyperparameters,
@@ -106,6 +110,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
               lastCheckpointUri = await saveCheckpoint(deps.store, input.runKey, ckpt);
               lastCheckpointStep = ckpt.state.globalStep;
               lastCheckpointAt = Date.now();
+              watched.written();
               const last = ckpt.state.history.at(-1);
               beat({
                 checkpointUri: lastCheckpointUri,
@@ -199,6 +204,8 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
           throw new PreemptedError(deps.identity, lastCheckpointUri ?? null);
         }
         throw err;
+      } finally {
+        watched.end();
       }
     },
   };

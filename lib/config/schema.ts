@@ -48,6 +48,8 @@ export const WORKER_VARS = [
   'FLYWHEEL_TRAINER_PATH',
   'FLYWHEEL_SERVING_URL',
   'FLYWHEEL_SERVING_ADMIN_KEY',
+  'FLYWHEEL_WORKER_HTTP_HOST',
+  'FLYWHEEL_WORKER_HTTP_PORT',
 ] as const satisfies readonly EnvVarName[];
 
 export const SERVE_VARS = [
@@ -77,6 +79,8 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
   'FLYWHEEL_SERVE_WEBHOOK_ALLOW',
   'FLYWHEEL_SERVE_WEBHOOK_SECRET',
+  'FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE',
+  'FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS',
 ] as const satisfies readonly EnvVarName[];
 
 export interface TemporalTlsConfig {
@@ -132,6 +136,8 @@ export interface WorkerConfig extends CommonConfig {
     buildId?: string;
     /** Folders put first on a command trainer's PATH. */
     trainerPath?: string;
+    /** The health and metrics server (/healthz, /readyz, /metrics); undefined: none. Port 0: a free one. */
+    http?: { host: string; port: number };
   };
   /** The inference server whose routing a rollout drives (admin API). */
   serving?: ServingEndpoint;
@@ -232,6 +238,9 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
       ...(raw.FLYWHEEL_WORKER_DEPLOYMENT ? { deploymentName: raw.FLYWHEEL_WORKER_DEPLOYMENT } : {}),
       ...(raw.FLYWHEEL_WORKER_BUILD_ID ? { buildId: raw.FLYWHEEL_WORKER_BUILD_ID } : {}),
       ...(raw.FLYWHEEL_TRAINER_PATH ? { trainerPath: raw.FLYWHEEL_TRAINER_PATH } : {}),
+      ...(raw.FLYWHEEL_WORKER_HTTP_PORT !== undefined
+        ? { http: { host: raw.FLYWHEEL_WORKER_HTTP_HOST, port: raw.FLYWHEEL_WORKER_HTTP_PORT } }
+        : {}),
     },
     ...(raw.FLYWHEEL_SERVING_URL
       ? {
@@ -277,6 +286,10 @@ export interface ServeSettings {
   webhookAllow: string[];
   /** Signs webhooks; undefined: jobs with a webhookUrl are refused. */
   webhookSecret?: Secret;
+  /** Fraction of requests in the access log (5xx and slow ones always); 0: no access log. */
+  accessLogSample: number;
+  /** Requests at least this slow are always logged. */
+  accessLogSlowMs: number;
 }
 
 export const serveSchema = pick(SERVE_VARS)
@@ -318,6 +331,8 @@ export const serveSchema = pick(SERVE_VARS)
         .map((e) => e.trim())
         .filter(Boolean),
       ...(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET ? { webhookSecret: new Secret(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET) } : {}),
+      accessLogSample: raw.FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE,
+      accessLogSlowMs: raw.FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS,
     } satisfies ServeSettings,
   }));
 

@@ -154,6 +154,15 @@ export const ENV_VARS = {
     schema: positiveInt.default(10_000),
     expected: 'a positive integer number of milliseconds',
   },
+  FLYWHEEL_WORKER_HTTP_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    expected: "the interface a worker's health and metrics server listens on, e.g. 0.0.0.0 inside a container (default: 127.0.0.1)",
+  },
+  FLYWHEEL_WORKER_HTTP_PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).optional(),
+    expected:
+      "a port for the worker's /healthz, /readyz and /metrics, e.g. 9464; 0 picks a free one (unset: no server, so several workers share a host)",
+  },
   FLYWHEEL_SERVING_URL: {
     schema: httpUrl.optional(),
     expected: 'the inference server a rollout drives, e.g. http://127.0.0.1:8080 (unset: rollouts fail with a clear error)',
@@ -266,6 +275,14 @@ export const ENV_VARS = {
     schema: z.string().min(16).optional(),
     expected: 'a secret of at least 16 characters that signs job webhooks (HMAC-SHA256); unset: jobs with a webhookUrl are refused',
     secret: true,
+  },
+  FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE: {
+    schema: z.coerce.number().min(0).max(1).default(0.01),
+    expected: 'a fraction 0..1 of requests written to the access log (5xx and slow ones always); 0 turns the log off (default: 0.01)',
+  },
+  FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS: {
+    schema: positiveInt.default(1000),
+    expected: 'a positive integer number of milliseconds: slower requests are always in the access log (default: 1000)',
   },
   FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER: {
     schema: positiveInt.default(50_000),

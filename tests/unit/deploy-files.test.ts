@@ -128,6 +128,13 @@ interface Deployment {
   spec: { template: { spec: { containers: { env?: { name: string }[] }[] } } };
 }
 
+interface K8sContainer {
+  env?: { name: string; value: string }[];
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: { httpGet: { path: string; port: string } };
+  readinessProbe?: { httpGet: { path: string; port: string } };
+}
+
 function kustomizationFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -206,6 +213,34 @@ describe('infra/k8s', () => {
     expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);
     expect(loadConfig('serve', { ...baseConfig.data, ...exampleSecret.stringData, ...env }).serve.port).toBe(8080);
   });
+
+  it.each(['worker-cpu', 'worker-gpu', 'serving'])(
+    '%s: probes (workers) and Prometheus scrape annotations name the port its config listens on',
+    (name) => {
+      const deployment = parseAllDocuments(readFileSync(join(K8S_DIR, 'base', `${name}.yaml`), 'utf8'))[0]!.toJS() as {
+        spec: { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: K8sContainer[] } } };
+      };
+      const container = deployment.spec.template.spec.containers[0]!;
+      const env = {
+        ...baseConfig.data,
+        ...exampleSecret.stringData,
+        ...Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value])),
+      };
+      const port = name === 'serving' ? loadConfig('serve', env).serve.port : loadConfig('worker', env).worker.http?.port;
+      const named = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
+      expect(deployment.spec.template.metadata.annotations).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(port),
+        'prometheus.io/path': '/metrics',
+      });
+      if (name === 'serving') return;
+      expect(named.get(container.livenessProbe!.httpGet.port)).toBe(port);
+      expect(named.get(container.readinessProbe!.httpGet.port)).toBe(port);
+      expect([container.livenessProbe!.httpGet.path, container.readinessProbe!.httpGet.path]).toEqual(['/healthz', '/readyz']);
+      // Reachable from the kubelet and Prometheus, not only from inside the pod.
+      expect(loadConfig('worker', env).worker.http?.host).toBe('0.0.0.0');
+    },
+  );
 
   it.each(['dev', 'staging', 'prod'])('overlay %s sets FLYWHEEL_ENV to its name in a config the worker accepts', (env) => {
     const overlay = readYaml(join(K8S_DIR, 'overlays', env, 'kustomization.yaml')) as Kustomization;

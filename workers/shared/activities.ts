@@ -6,6 +6,7 @@ import { createImportActivities } from '../../activities/training/import.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
 import type { TfjsBackend } from '../../lib/training/backend.ts';
 import { noPreemption, type Preemption } from '../../lib/training/preemption.ts';
+import type { CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Client } from '@temporalio/client';
@@ -31,6 +32,8 @@ export interface ActivityDeps {
   temporalClient?: () => Promise<Client>;
   /** The inference server rollouts drive (CPU worker); read when a rollout needs it. */
   serving?: () => ServingTarget | undefined;
+  /** Told of training runs' checkpoints (the worker's checkpoint-age gauge). */
+  checkpointWatch?: CheckpointWatch;
 }
 
 export function noClient(): Promise<Client> {
@@ -54,6 +57,7 @@ export function trainerActivities(deps: ActivityDeps) {
     preemption: deps.preemption ?? noPreemption(),
     backend: deps.trainingBackend ?? 'auto',
     ...s3Option(deps),
+    ...(deps.checkpointWatch ? { checkpointWatch: deps.checkpointWatch } : {}),
   });
   const command = createCommandTrainingActivities({
     store: deps.store,
@@ -62,6 +66,7 @@ export function trainerActivities(deps: ActivityDeps) {
     preemption: deps.preemption ?? noPreemption(),
     ...(deps.trainerPath ? { trainerPath: deps.trainerPath } : {}),
     ...s3Option(deps),
+    ...(deps.checkpointWatch ? { checkpointWatch: deps.checkpointWatch } : {}),
   });
   const imports = createImportActivities({ store: deps.store, logger: deps.logger, identity: deps.identity, ...s3Option(deps) });
   return { ...training, ...command, ...imports };

@@ -35,6 +35,8 @@ export interface CreateFlywheelWorkerOptions {
    * lifecycle or monitor replays its history (bounded by continue-as-new) when it wakes.
    */
   maxCachedWorkflows?: number;
+  /** Interceptors after Flywheel's failure mapping (the worker's activity metrics). @default none */
+  interceptors?: WorkerOptions['interceptors'];
 }
 
 const DEFAULT_ACTIVITY_SLOTS: Record<WorkerKind, number> = { cpu: 4, gpu: 1, control: 8 };
@@ -59,6 +61,7 @@ export async function createFlywheelWorker(options: CreateFlywheelWorkerOptions)
     activities: options.activities,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? DEFAULT_ACTIVITY_SLOTS[kind],
     shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+    ...(options.interceptors ? { interceptors: options.interceptors } : {}),
     ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
     ...(kind === 'cpu' && options.maxCachedWorkflows ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     ...workflows,

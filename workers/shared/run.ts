@@ -1,5 +1,6 @@
 // One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
-// The Temporal runtime turns those signals into a graceful worker shutdown.
+// The Temporal runtime turns those signals into a graceful worker shutdown. With
+// FLYWHEEL_WORKER_HTTP_PORT set, it also serves /healthz, /readyz and /metrics (observability.ts).
 import { loadConfig, type Env, type WorkerConfig } from '../../lib/config/index.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
@@ -18,6 +19,7 @@ import { trainerPathOf } from './trainer-path.ts';
 import { selectBackend } from '../../lib/training/backend.ts';
 import { listenForPreemption, noPreemption } from '../../lib/training/preemption.ts';
 import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
+import { prepareObservability } from './observability.ts';
 
 function servingTarget(config: WorkerConfig): ServingTarget | undefined {
   const s = config.serving;
@@ -47,7 +49,8 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
   const env = options.env ?? process.env;
   const config = loadConfig('worker', env);
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
-  installTemporalRuntime(logger, config.logLevel);
+  const observability = await prepareObservability(config.worker.http, logger);
+  installTemporalRuntime(logger, config.logLevel, observability.runtimeOptions);
   const taskQueue = config.worker.taskQueue;
   if (taskQueue && kind !== 'gpu')
     throw new Error(`FLYWHEEL_WORKER_TASK_QUEUE is for GPU workers; the ${kind} worker polls ${TASK_QUEUES[kind]}`);
@@ -56,7 +59,10 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
 
   // GPU workers run on spot machines: SIGTERM is the preemption notice (checkpoint now).
   const preemption = kind === 'gpu' ? listenForPreemption() : noPreemption();
-  const connection = await connectWorkerConnection(config.temporal);
+  const connection = await connectWorkerConnection(config.temporal).catch(async (err: unknown) => {
+    await observability.close();
+    throw err;
+  });
   let db: Database | undefined;
   let client: Promise<Client> | undefined;
   try {
@@ -79,6 +85,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       ...(trainerPath ? { trainerPath } : {}),
       temporalClient: () => (client ??= connectClient(config.temporal)),
       serving: () => servingTarget(config),
+      checkpointWatch: observability.checkpointWatch,
       ...(db ? { db, registry: createRegistry(config, db) } : {}),
     };
     const deployment = options.deployment?.(config);
@@ -91,6 +98,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       identity,
       ...(taskQueue ? { taskQueue } : {}),
       activities: activities(deps),
+      interceptors: observability.interceptors,
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxCachedWorkflows ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
       ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
@@ -106,6 +114,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
           namespace: config.temporal.namespace,
           identity: controlIdentity,
           activities: options.control({ ...deps, identity: controlIdentity }),
+          interceptors: observability.interceptors,
           shutdownGraceMs: config.worker.shutdownGraceMs,
           maxConcurrentActivities: config.worker.controlActivitySlots,
         }),
@@ -122,12 +131,18 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       'worker started',
     );
     if (process.send) followParent();
+    observability.running(
+      connection,
+      workers.map((w) => ({ name: w.options.taskQueue, worker: w })),
+    );
     await runAll(workers);
     logger.info({ identity }, 'worker stopped');
   } finally {
+    observability.stopped();
     preemption.dispose();
     await client?.then((c) => c.connection.close()).catch(() => undefined);
     await db?.close();
     await connection.close();
+    await observability.close();
   }
 }
