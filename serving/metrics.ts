@@ -80,6 +80,24 @@ export function createServingMetrics() {
       help: 'Prediction log writes failed in a row (0 when the last one succeeded); a rising value is a stuck writer.',
       registers: [registry],
     }),
+    breakerState: new Gauge({
+      name: 'flywheel_serving_breaker_state',
+      help: 'Circuit breaker state by dependency: 0 closed, 1 half-open (one trial call), 2 open (calls fail at once).',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
+    breakerTransitions: new Counter({
+      name: 'flywheel_serving_breaker_transitions_total',
+      help: 'Circuit breaker state changes by dependency and the state entered (open, half-open, closed).',
+      labelNames: ['dependency', 'state'] as const,
+      registers: [registry],
+    }),
+    breakerRejections: new Counter({
+      name: 'flywheel_serving_breaker_rejections_total',
+      help: 'Calls refused without reaching the dependency because its circuit was open.',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
     logBuffered: new Gauge({
       name: 'flywheel_serving_prediction_log_buffered',
       help: 'Prediction log rows waiting to be written.',

@@ -14,7 +14,8 @@ import { guardDatabase } from '../lib/db/guard.ts';
 import { isPermanentDbError } from '../lib/db/errors.ts';
 import { notifyDataArrived } from '../lib/lifecycle/notify.ts';
 import { parseWebhookPolicy } from '../lib/net/webhook-policy.ts';
-import { CircuitBreaker } from '../lib/resilience/breaker.ts';
+import { guardRegistry, guardStore, isNeutralRegistryError, isNeutralStoreError } from '../lib/resilience/guards.ts';
+import { BREAKER_STATE_VALUE, BreakerRegistry } from '../lib/resilience/registry.ts';
 import { createWorker } from '../lib/temporal/worker.ts';
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import { ResponseCache } from './cache.ts';
@@ -60,6 +61,9 @@ export interface InferenceServer {
   models: ModelManager;
   metrics: ServingMetrics;
   predict: Predict;
+  /** Every outbound dependency's circuit breaker; `breakers.create(name, options)` adds one whose
+   * state shows in the metrics and /readyz (docs/resilience.md). */
+  breakers: BreakerRegistry;
   /** Loads models, starts refreshing and the job worker, listens; returns the base URL. */
   start(): Promise<string>;
   /** Connects the workflow service after start (it was unreachable then): job and event routes
@@ -68,24 +72,41 @@ export interface InferenceServer {
   stop(): Promise<void>;
 }
 
+/** Deadline of one prediction-log batch insert (1,000 rows), at least the database's. */
+const PREDICTION_LOG_TIMEOUT_MS = 5000;
+
 export async function createInferenceServer(deps: InferenceServerDeps): Promise<InferenceServer> {
   const { settings, logger } = deps;
   const metrics = createServingMetrics();
   const executor = deps.executor ?? InferencePool.create({ threads: settings.threads });
-  // Serving's own database calls (feedback, key lookups, routing writes, readiness) have a
-  // deadline and share one breaker, so a database that is down or hung fails them fast instead of
-  // stalling requests; predictions do not touch the database at all.
-  const dbBreaker = new CircuitBreaker({
-    name: 'the database',
-    timeoutMs: settings.dbTimeoutMs,
-    isNeutral: isPermanentDbError,
-    onStateChange: (state) => logger.warn({ state }, `database circuit ${state}`),
+  // Every outbound call has a deadline and a breaker per dependency (docs/resilience.md), whose
+  // state is in the metrics and /readyz. Serving's own database calls (feedback, key lookups,
+  // routing writes, readiness, the prediction log) share one, so a database that is down or hung
+  // fails them fast instead of stalling requests; predictions do not touch the database at all.
+  // The registry and the store are only read by model refreshes: while theirs are open, the
+  // loaded models keep serving and the next refresh tries again.
+  const breakers = new BreakerRegistry({
+    onStateChange: (dependency, state) => {
+      metrics.breakerState.set({ dependency }, BREAKER_STATE_VALUE[state]);
+      metrics.breakerTransitions.inc({ dependency, state });
+      logger.warn({ dependency, state }, `${dependency} circuit ${state}`);
+    },
+    onReject: (dependency) => metrics.breakerRejections.inc({ dependency }),
   });
+  const dbBreaker = breakers.create('database', { name: 'the database', timeoutMs: settings.dbTimeoutMs, isNeutral: isPermanentDbError });
   const guardedDb = guardDatabase(deps.db, dbBreaker);
+  const registry = guardRegistry(
+    deps.registry,
+    breakers.create('registry', { name: 'the model registry', timeoutMs: settings.registryTimeoutMs, isNeutral: isNeutralRegistryError }),
+  );
+  const store = guardStore(
+    deps.store,
+    breakers.create('artifact-store', { name: 'the artifact store', timeoutMs: settings.storeTimeoutMs, isNeutral: isNeutralStoreError }),
+  );
   const cache = new ResponseCache({ maxEntries: settings.cacheSize, ttlMs: settings.cacheTtlMs });
   const models = new ModelManager({
-    registry: deps.registry,
-    store: deps.store,
+    registry,
+    store,
     db: guardedDb,
     executor,
     logger,
@@ -101,10 +122,13 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     },
     onSwitch: (model) => cache.invalidateModel(model),
   });
+  // The log writes through the database's breaker, so its writes fail fast while it is open (rows
+  // stay buffered, overflow is dropped and counted); a batch insert may take longer than a lookup.
+  const logDb = guardDatabase(deps.db, dbBreaker, { timeoutMs: Math.max(settings.dbTimeoutMs, PREDICTION_LOG_TIMEOUT_MS) });
   const log =
     deps.predictionLog === false
       ? undefined
-      : new PredictionLog(deps.db, logger, {
+      : new PredictionLog(logDb, logger, {
           maxBuffer: settings.predictionLogBuffer,
           onWritten: (n) => metrics.logWritten.inc(n),
           onDropped: (n, reason) => metrics.logDropped.inc({ reason }, n),
@@ -148,6 +172,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     },
     logger,
     predictionLog: () => log?.state(),
+    breakers: () => breakers.snapshot(),
     modelsReady: () => {
       const expected = models.expected();
       return expected.length > 0 && expected.every((name) => models.get(name) !== undefined);
@@ -157,6 +182,8 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
         for (const lv of m.versions.values()) metrics.queueDepth.set({ model: m.name, version: String(lv.version) }, lv.batcher.queueRows);
       metrics.logBuffered.set(log?.buffered ?? 0);
       metrics.logFailures.set(log?.state().consecutiveFailures ?? 0);
+      for (const [dependency, b] of Object.entries(breakers.snapshot()))
+        metrics.breakerState.set({ dependency }, BREAKER_STATE_VALUE[b.state]);
     },
   });
 
@@ -193,6 +220,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     models,
     metrics,
     predict,
+    breakers,
     async start() {
       firstRefresh = models.refresh();
       await firstRefresh;

@@ -10,7 +10,13 @@ import { readFittedFeatures } from '../../lib/features/tabular/model-io.ts';
 import { FEATURE_SPEC_TAG } from '../../lib/registry/tags.ts';
 import { judgeStep, readArmStats, readValueEdges } from '../../lib/rollout/analysis.ts';
 import type { TaskKind } from '../../lib/tasks/task.ts';
-import { createServingAdmin, type ServingAdmin, type ServingAdminOptions } from '../../lib/rollout/serving-admin.ts';
+import {
+  createServingAdmin,
+  isNeutralServingAdminError,
+  type ServingAdmin,
+  type ServingAdminOptions,
+} from '../../lib/rollout/serving-admin.ts';
+import { CircuitBreaker } from '../../lib/resilience/breaker.ts';
 import { restoreChampionAlias, type AliasOutcome } from './aliases.ts';
 import type { AnalyzeInput, RolloutEvidence, RouteInput, StepAnalysis } from '../../lib/contracts/rollout.ts';
 import type { ServingRoute } from '../../lib/contracts/serving-admin.ts';
@@ -37,8 +43,28 @@ export interface RolloutActivityDeps {
 /** Versions whose task an analysing worker remembers (a step is analysed every few seconds). */
 const TASK_CACHE_MAX = 64;
 
+/** The admin API calls' breaker: a call's deadline (the client's own), and how long an open
+ * circuit fails the activity at once (a retryable failure: Temporal's retry policy waits). */
+const SERVING_BREAKER = { timeoutMs: 10_000, failureThreshold: 3, resetAfterMs: 5000 } as const;
+
 export function createRolloutActivities(deps: RolloutActivityDeps) {
   const tasks = new Map<string, Promise<TaskKind>>();
+  // One breaker per server URL for this worker process: attempts of every rollout activity
+  // towards a server that is down fail in milliseconds instead of each waiting out its timeout.
+  const breakers = new Map<string, CircuitBreaker>();
+  function breakerFor(url: string): CircuitBreaker {
+    let breaker = breakers.get(url);
+    if (!breaker) {
+      breaker = new CircuitBreaker({
+        ...SERVING_BREAKER,
+        name: `the inference server ${url}`,
+        isNeutral: isNeutralServingAdminError,
+        onStateChange: (state) => deps.logger.warn({ url, state }, `inference server circuit ${state}`),
+      });
+      breakers.set(url, breaker);
+    }
+    return breaker;
+  }
 
   /** The task a version serves, from its fitted features (feature-spec tag); a version without
    * the tag predates tasks and is binary. */
@@ -65,7 +91,7 @@ export function createRolloutActivities(deps: RolloutActivityDeps) {
           'this model has rollout steps but the worker has no inference server: set FLYWHEEL_SERVING_URL (and FLYWHEEL_SERVING_ADMIN_KEY)',
       });
     }
-    return createServingAdmin(target);
+    return createServingAdmin({ ...target, timeoutMs: SERVING_BREAKER.timeoutMs, breaker: breakerFor(target.url) });
   }
 
   /** A call to the admin API; the worker's failure table makes a permanent refusal a non-retryable InvalidConfig. */

@@ -75,6 +75,8 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_JOBS',
   'FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER',
   'FLYWHEEL_SERVE_DB_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_REGISTRY_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_STORE_TIMEOUT_MS',
   'FLYWHEEL_SERVE_KEY_REFRESH_MS',
   'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
   'FLYWHEEL_SERVE_WEBHOOK_ALLOW',
@@ -278,6 +280,10 @@ export interface ServeSettings {
   predictionLogBuffer: number;
   /** Deadline of one serving database call (breaker-guarded). */
   dbTimeoutMs: number;
+  /** Deadline of one registry call of the server (breaker-guarded). */
+  registryTimeoutMs: number;
+  /** Deadline of one artifact-store read of a model load (breaker-guarded). */
+  storeTimeoutMs: number;
   /** Reload interval of the API-key snapshot: the revocation latency. */
   keyRefreshMs: number;
   /** How long the snapshot is trusted without a successful reload. */
@@ -324,6 +330,8 @@ export const serveSchema = pick(SERVE_VARS)
       jobs: raw.FLYWHEEL_SERVE_JOBS,
       predictionLogBuffer: raw.FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER,
       dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
+      registryTimeoutMs: raw.FLYWHEEL_SERVE_REGISTRY_TIMEOUT_MS,
+      storeTimeoutMs: raw.FLYWHEEL_SERVE_STORE_TIMEOUT_MS,
       keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
       keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
       webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '')

@@ -257,6 +257,16 @@ export const ENV_VARS = {
     expected:
       'a positive integer number of milliseconds a serving database call (feedback, key lookups, routing writes) may take; 3 failures in a row open a circuit for 2 s',
   },
+  FLYWHEEL_SERVE_REGISTRY_TIMEOUT_MS: {
+    schema: positiveInt.default(5000),
+    expected:
+      'a positive integer number of milliseconds a registry call of the inference server (alias and version reads on refresh) may take; 3 failures in a row open its circuit for 2 s and the loaded models keep serving',
+  },
+  FLYWHEEL_SERVE_STORE_TIMEOUT_MS: {
+    schema: positiveInt.default(60_000),
+    expected:
+      'a positive integer number of milliseconds one artifact-store read of a model load (model file, feature spec) may take; 3 failures in a row open its circuit for 2 s',
+  },
   FLYWHEEL_SERVE_KEY_REFRESH_MS: {
     schema: positiveInt.default(5000),
     expected: 'a positive integer number of milliseconds between reloads of the API-key snapshot (how long a revocation takes to apply)',

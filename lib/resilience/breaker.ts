@@ -17,8 +17,26 @@ export interface CircuitBreakerOptions {
   /** Failures that say nothing about the dependency's health (e.g. a constraint violation). */
   isNeutral?: (err: unknown) => boolean;
   onStateChange?: (state: BreakerState) => void;
+  /** A call refused without reaching the dependency (the breaker was open). */
+  onReject?: () => void;
   /** @default Date.now */
   now?: () => number;
+}
+
+export interface RunOptions {
+  /** This call's deadline instead of the breaker's `timeoutMs` (a large batch write). */
+  timeoutMs?: number;
+}
+
+/** What readiness and the metrics show about one breaker. */
+export interface BreakerSnapshot {
+  state: BreakerState;
+  /** Failures in a row (0 after a success). */
+  consecutiveFailures: number;
+  /** Calls refused while open, since the process started. */
+  rejections: number;
+  /** When it last opened (ISO); null if it never did. */
+  openedAt: string | null;
 }
 
 /** The call did not reach the dependency: the breaker is open, or the call timed out. */
@@ -38,6 +56,8 @@ export class DependencyUnavailableError extends Error {
 export class CircuitBreaker {
   private failures = 0;
   private openedAt = 0;
+  private everOpened = false;
+  private rejections = 0;
   private trialInFlight = false;
   private current: BreakerState = 'closed';
   private readonly threshold: number;
@@ -52,32 +72,59 @@ export class CircuitBreaker {
     this.now = options.now ?? Date.now;
   }
 
+  get name(): string {
+    return this.options.name;
+  }
+
   get state(): BreakerState {
     return this.current;
   }
 
-  /** Runs `fn` under the breaker; throws DependencyUnavailableError without calling it when open. */
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  snapshot(): BreakerSnapshot {
+    return {
+      state: this.current,
+      consecutiveFailures: this.failures,
+      rejections: this.rejections,
+      openedAt: this.everOpened ? new Date(this.openedAt).toISOString() : null,
+    };
+  }
+
+  /**
+   * Runs `fn` under the breaker; throws DependencyUnavailableError without calling it when open.
+   * `fn` gets a signal that aborts at the deadline, so I/O that takes one stops there too.
+   */
+  async run<T>(fn: (signal: AbortSignal) => Promise<T>, options: RunOptions = {}): Promise<T> {
     if (this.current === 'open') {
       const waitedMs = this.now() - this.openedAt;
       if (waitedMs < this.resetAfterMs || this.trialInFlight) {
+        this.rejections++;
+        this.options.onReject?.();
         throw new DependencyUnavailableError(
           `${this.options.name} is unavailable (circuit open after ${this.threshold} failures)`,
           Math.max(1, Math.ceil((this.resetAfterMs - waitedMs) / 1000)),
         );
       }
       this.setState('half-open');
+    } else if (this.current === 'half-open' && this.trialInFlight) {
+      // One trial at a time: the others fail fast until it has decided.
+      this.rejections++;
+      this.options.onReject?.();
+      throw new DependencyUnavailableError(`${this.options.name} is unavailable (a trial call is deciding)`, 1);
     }
     const trial = this.current === 'half-open';
     if (trial) this.trialInFlight = true;
     try {
-      const result = await this.withDeadline(fn);
+      const result = await this.withDeadline(fn, options.timeoutMs ?? this.timeoutMs);
       this.failures = 0;
       this.setState('closed');
       return result;
     } catch (err) {
       if (!(this.options.isNeutral?.(err) ?? false)) this.recordFailure(trial);
-      else if (trial) this.setState('closed');
+      // The dependency answered (with a refusal about the request): it is up.
+      else if (trial) {
+        this.failures = 0;
+        this.setState('closed');
+      }
       throw err;
     } finally {
       if (trial) this.trialInFlight = false;
@@ -88,6 +135,7 @@ export class CircuitBreaker {
     this.failures++;
     if (trial || this.failures >= this.threshold) {
       this.openedAt = this.now();
+      this.everOpened = true;
       this.setState('open');
     }
   }
@@ -98,14 +146,24 @@ export class CircuitBreaker {
     this.options.onStateChange?.(state);
   }
 
-  private withDeadline<T>(fn: () => Promise<T>): Promise<T> {
+  private withDeadline<T>(fn: (signal: AbortSignal) => Promise<T>, timeoutMs: number): Promise<T> {
+    const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new DependencyUnavailableError(`${this.options.name} did not answer within ${this.timeoutMs} ms`, 1)),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        const err = new DependencyUnavailableError(`${this.options.name} did not answer within ${timeoutMs} ms`, 1);
+        controller.abort(err);
+        reject(err);
+      }, timeoutMs);
       timer.unref?.();
-      fn().then(
+      let pending: Promise<T>;
+      try {
+        pending = fn(controller.signal);
+      } catch (err) {
+        clearTimeout(timer);
+        reject(err);
+        return;
+      }
+      pending.then(
         (v) => {
           clearTimeout(timer);
           resolve(v);

@@ -2,6 +2,7 @@
 // shadow, and reload aliases. Errors say which server and what it answered; a 4xx that retrying
 // cannot fix is marked permanent, anything else (server down, 5xx) is left to activity retries.
 import { servingErrorMessage, type ServingRoute, type ServingRouteChange } from '../contracts/serving-admin.ts';
+import type { CircuitBreaker } from '../resilience/breaker.ts';
 
 export class ServingAdminError extends Error {
   override readonly name = 'ServingAdminError';
@@ -20,6 +21,14 @@ export interface ServingAdminOptions {
   adminKey?: string;
   /** @default 10000 */
   timeoutMs?: number;
+  /** Every call runs under it (see `isNeutralServingAdminError`): while it is open, calls fail at
+   * once with DependencyUnavailableError instead of waiting out `timeoutMs` each. */
+  breaker?: CircuitBreaker;
+}
+
+/** The server answered, with a refusal about the request (4xx): it is up, whatever it said. */
+export function isNeutralServingAdminError(err: unknown): boolean {
+  return err instanceof ServingAdminError && err.status !== undefined && err.status < 500;
 }
 
 export interface ServingAdmin {
@@ -30,8 +39,13 @@ export interface ServingAdmin {
 
 export function createServingAdmin(options: ServingAdminOptions): ServingAdmin {
   const base = options.url.replace(/\/+$/, '');
-  async function call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<ServingRoute> {
+  function call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<ServingRoute> {
+    const breaker = options.breaker;
+    return breaker ? breaker.run((signal) => send(method, path, body, signal)) : send(method, path, body);
+  }
+  async function send(method: 'GET' | 'PUT' | 'POST', path: string, body: unknown, deadline?: AbortSignal): Promise<ServingRoute> {
     const url = `${base}${path}`;
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
     let res: Response;
     try {
       res = await fetch(url, {
@@ -41,7 +55,7 @@ export function createServingAdmin(options: ServingAdminOptions): ServingAdmin {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+        signal: deadline ? AbortSignal.any([timeout, deadline]) : timeout,
       });
     } catch (err) {
       throw new ServingAdminError(`inference server ${base} unreachable (${method} ${path}): ${(err as Error).message}`, false);

@@ -2,6 +2,7 @@
 import type { ServeSettings } from '../../lib/config/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { BreakerSnapshot } from '../../lib/resilience/breaker.ts';
 import type { WebhookPolicy } from '../../lib/net/webhook-policy.ts';
 import type { JobsClient } from '../jobs/client.ts';
 import type { ServingMetrics } from '../metrics.ts';
@@ -31,6 +32,8 @@ export interface ServingContext {
   modelsReady: () => boolean;
   /** The prediction log writer's state (undefined when logging is off), shown by /readyz. */
   predictionLog: () => PredictionLogState | undefined;
+  /** Every dependency's circuit breaker, shown by /readyz. */
+  breakers: () => Record<string, BreakerSnapshot>;
   /** Updates gauges (queue depth, log buffer) just before /metrics is read. */
   beforeScrape: () => void;
 }

@@ -143,9 +143,23 @@ export const healthSchema = z.object({ status: z.literal('ok') });
 
 export const readinessSchema = z.object({
   ready: z.boolean().meta({ description: 'Every served model has a loaded champion' }),
+  reasons: z.array(z.string()).meta({ description: 'Why the server is not ready (empty when ready)' }),
   jobs: z.boolean().meta({ description: 'Whether the workflow service is connected (async jobs, events)' }),
   models: z.array(z.object({ name: z.string(), champion: version })),
   database: z.boolean().meta({ description: 'Whether the database answers (reported, not required)' }),
+  breakers: z
+    .record(
+      z.string(),
+      z.object({
+        state: z.enum(['closed', 'half-open', 'open']),
+        consecutiveFailures: z.number(),
+        rejections: z.number(),
+        openedAt: z.string().nullable(),
+      }),
+    )
+    .meta({
+      description: 'Circuit breaker of each dependency (database, registry, artifact-store, …); an open one is reported, not required',
+    }),
   predictionLog: z
     .object({
       buffered: z.number(),

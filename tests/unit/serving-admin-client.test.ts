@@ -4,7 +4,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServingAdmin, ServingAdminError, type ServingAdmin } from '../../lib/rollout/serving-admin.ts';
+import { CircuitBreaker, DependencyUnavailableError } from '../../lib/resilience/breaker.ts';
+import { createServingAdmin, isNeutralServingAdminError, ServingAdminError, type ServingAdmin } from '../../lib/rollout/serving-admin.ts';
 import { startEmbeddedServer, type EmbeddedServer } from '../fixtures/embedded-server.ts';
 
 let embedded: EmbeddedServer;
@@ -67,6 +68,33 @@ describe('serving admin client', () => {
       expect(err.permanent).toBe(false);
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('through a breaker: a 4xx leaves it closed, a hung server opens it, and then calls fail at once without reaching it', async () => {
+    const breaker = new CircuitBreaker({
+      name: 'the inference server',
+      failureThreshold: 2,
+      timeoutMs: 200,
+      isNeutral: isNeutralServingAdminError,
+    });
+    await failure(createServingAdmin({ url: embedded.url, breaker }).getRoute('nope'));
+    expect(breaker.state).toBe('closed');
+    let requests = 0;
+    const hung: Server = createServer(() => void requests++);
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const hungAdmin = createServingAdmin({ url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, breaker });
+      for (let i = 0; i < 2; i++)
+        await expect(hungAdmin.getRoute('flights')).rejects.toThrow('the inference server did not answer within 200 ms');
+      expect(breaker.state).toBe('open');
+      const started = performance.now();
+      await expect(hungAdmin.reload('flights')).rejects.toBeInstanceOf(DependencyUnavailableError);
+      expect(performance.now() - started).toBeLessThan(50);
+      expect(requests).toBe(2);
+    } finally {
+      hung.closeAllConnections();
+      await new Promise((resolve) => hung.close(resolve));
     }
   });
 });

@@ -1,4 +1,4 @@
-// Operations: liveness, readiness (models loaded; the database's state is reported, not required), Prometheus metrics and the
+// Operations: liveness, readiness (models loaded; the database's and every breaker's state are reported, not required), Prometheus metrics and the
 // OpenAPI document, generated from every route module's RouteDocs. These need no API key, but
 // for one model's document, which lists its input columns as its schema route does (scope predict).
 import type { FastifyInstance } from 'fastify';
@@ -31,7 +31,7 @@ export const OPS_ROUTE_DOCS: RouteDoc[] = [
     url: '/readyz',
     operationId: 'readiness',
     summary:
-      'Readiness: every served model has a loaded champion (predictions need nothing else); the body also shows whether the database answers (database), and the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)',
+      'Readiness: every served model has a loaded champion (predictions need nothing else; `reasons` says what is missing); the body also shows whether the database answers (database), the circuit breaker of each dependency (breakers: closed, half-open or open — an open one does not make the server unready), and the prediction log writer (buffered, written, dropped, quarantined, consecutive failures, last error)',
     tags: ['ops'],
     scope: 'none',
     responses: {
@@ -86,6 +86,27 @@ export const API_ROUTE_DOCS: ReadonlyArray<readonly RouteDoc[]> = [
   V2_ROUTE_DOCS,
 ];
 
+/**
+ * Why the server cannot answer predictions; empty: ready. Only what really stops predictions
+ * belongs here (a served model without a loaded champion): a dependency whose breaker is open
+ * (database, registry, store) does not, since predictions are answered from memory — taking every
+ * replica out of the load balancer at once for it would turn a degraded fleet into a dead one.
+ * Other conditions (draining) add their reason here.
+ */
+export function notReadyReasons(ctx: ServingContext): string[] {
+  const reasons: string[] = [];
+  if (!ctx.modelsReady()) {
+    const expected = ctx.models.expected();
+    if (expected.length === 0) reasons.push('no model to serve yet: none has a champion');
+    for (const name of expected) {
+      if (ctx.models.get(name)) continue;
+      const problem = ctx.models.problems.get(name);
+      reasons.push(`${name}: no champion loaded${problem ? ` (${problem})` : ''}`);
+    }
+  }
+  return reasons;
+}
+
 export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): void {
   let dbCheck: { ok: boolean; at: number } = { ok: false, at: 0 };
 
@@ -107,23 +128,26 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: ServingContext): vo
     return { status: 'ok' } satisfies z.infer<typeof healthSchema>;
   });
 
-  // Ready means "can answer predictions": models loaded. Predictions never touch the database
-  // (keys come from memory, the log is buffered), so a database outage leaves every replica ready
-  // and is reported in the body (`database: false`) rather than taking the whole fleet out of the
-  // load balancer at once.
+  // Ready means "can answer predictions": models loaded. Predictions never touch the database,
+  // the registry or the store (keys come from memory, the log is buffered), so an outage of any of
+  // them leaves every replica ready and is reported in the body (`database: false`, the open
+  // breaker) rather than taking the whole fleet out of the load balancer at once.
   app.get('/readyz', async function readyzRoute(_request, reply) {
-    const modelsOk = ctx.modelsReady();
+    const reasons = notReadyReasons(ctx);
+    const ready = reasons.length === 0;
     const dbOk = await databaseOk();
     const problems = Object.fromEntries(ctx.models.problems);
-    void reply.status(modelsOk ? 200 : 503);
+    void reply.status(ready ? 200 : 503);
     // A stuck prediction log does not make the replica unready (it still answers predictions);
     // its state is here and in the metrics, so the stall is visible rather than silent.
     const predictionLog = ctx.predictionLog() ?? null;
     return {
-      ready: modelsOk,
+      ready,
+      reasons,
       jobs: ctx.jobs() !== undefined,
       models: ctx.models.list().map((m) => ({ name: m.name, champion: m.route.champion })),
       database: dbOk,
+      breakers: ctx.breakers(),
       predictionLog,
       problems,
     } satisfies z.infer<typeof readinessSchema>;
