@@ -73,6 +73,9 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_JOBS',
   'FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER',
   'FLYWHEEL_SERVE_DB_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_BATCH_MAX_AGE_S',
+  'FLYWHEEL_SERVE_BATCH_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_BATCH_FEATURE_TABLES',
   'FLYWHEEL_SERVE_KEY_REFRESH_MS',
   'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
   'FLYWHEEL_SERVE_WEBHOOK_ALLOW',
@@ -269,6 +272,12 @@ export interface ServeSettings {
   predictionLogBuffer: number;
   /** Deadline of one serving database call (breaker-guarded). */
   dbTimeoutMs: number;
+  /** How old a published batch prediction may be and still answer (the lambda read path). */
+  batchMaxAgeS: number;
+  /** Deadline of one batch-layer lookup (its own breaker); past it, real-time scoring answers. */
+  batchTimeoutMs: number;
+  /** Model → the batch feature table it joins; a model not listed joins the table of its name. */
+  batchFeatureTables: Record<string, string>;
   /** Reload interval of the API-key snapshot: the revocation latency. */
   keyRefreshMs: number;
   /** How long the snapshot is trusted without a successful reload. */
@@ -311,6 +320,14 @@ export const serveSchema = pick(SERVE_VARS)
       jobs: raw.FLYWHEEL_SERVE_JOBS,
       predictionLogBuffer: raw.FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER,
       dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
+      batchMaxAgeS: raw.FLYWHEEL_SERVE_BATCH_MAX_AGE_S,
+      batchTimeoutMs: raw.FLYWHEEL_SERVE_BATCH_TIMEOUT_MS,
+      batchFeatureTables: Object.fromEntries(
+        (raw.FLYWHEEL_SERVE_BATCH_FEATURE_TABLES ?? '')
+          .split(',')
+          .filter((pair) => pair.trim())
+          .map((pair) => pair.split('=').map((part) => part.trim()) as [string, string]),
+      ),
       keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
       keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
       webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '')
