@@ -5,8 +5,8 @@ import type { Database, Queryable } from '../db/index.ts';
 
 /** The tables this loader writes, and their JSON column: never user input, so never quoted wrong. */
 export const KEYED_TABLES = {
-  predictions: { table: 'batch_keyed_predictions', value: 'prediction' },
-  features: { table: 'batch_feature_rows', value: 'features' },
+  predictions: { table: 'batch_keyed_predictions', value: 'prediction', type: 'json' },
+  features: { table: 'batch_feature_rows', value: 'features', type: 'jsonb' },
 } as const;
 
 export type KeyedTable = keyof typeof KEYED_TABLES;
@@ -25,11 +25,12 @@ function csvField(value: string): string {
 /** Loads one chunk's rows under `jobId`; returns how many were written. */
 export async function loadKeyedRows(db: Database, which: KeyedTable, jobId: string, rows: readonly KeyedRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const { table, value } = KEYED_TABLES[which];
+  const { table, value, type } = KEYED_TABLES[which];
   const job = csvField(jobId);
   const lines = rows.map((r) => `${job},${csvField(r.key)},${csvField(r.json)}`);
   return db.transaction(async (tx) => {
-    await tx.exec(`CREATE TEMP TABLE batch_keyed_staging (job_id text, entity_key text, value jsonb) ON COMMIT DROP`);
+    // The staging column takes the target's JSON type: `json` keeps a prediction's text as written.
+    await tx.exec(`CREATE TEMP TABLE batch_keyed_staging (job_id text, entity_key text, value ${type}) ON COMMIT DROP`);
     await tx.copyFromCsv('batch_keyed_staging', ['job_id', 'entity_key', 'value'], lines.join('\n') + '\n');
     const { rowCount } = await tx.query(
       `INSERT INTO ${table} (job_id, entity_key, ${value}) SELECT job_id, entity_key, value FROM batch_keyed_staging

@@ -43,6 +43,9 @@ const store = S3ArtifactStore.create(`s3://${infra.s3Bucket}/batch-layer-${tag}`
 const logger = createLogger({ level: 'silent' });
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 const NAME = `flights-lambda-${tag}`;
+/** A multiclass model on the same features; it joins NAME's feature table (the mapping knob). */
+const MC = `flights-lambda-mc-${tag}`;
+const CLASSES = ['early', 'on-time', 'late'];
 /** Keys F0…F999 have batch predictions; F1000…F1199 only feature rows. */
 const SCORED = 1000;
 const FEATURED = 1200;
@@ -82,7 +85,8 @@ async function startServer(
 ): Promise<{ server: InferenceServer; url: string }> {
   const settings = loadConfig('serve', {
     FLYWHEEL_SERVE_PORT: '0',
-    FLYWHEEL_SERVE_MODELS: NAME,
+    FLYWHEEL_SERVE_MODELS: `${NAME},${MC}`,
+    FLYWHEEL_SERVE_BATCH_FEATURE_TABLES: `${MC}=${NAME}`,
     FLYWHEEL_SERVE_REFRESH_MS: '600000',
     FLYWHEEL_SERVE_AUTH: 'false',
     FLYWHEEL_SERVE_CACHE_SIZE: '0',
@@ -110,6 +114,14 @@ beforeAll(async () => {
   await registerFixtureModel({ registry, store, name: NAME, spec, hidden: [8], seed: 1, alias: 'champion' });
   // Version 2 predicts differently: the second batch job scores with it.
   await registerFixtureModel({ registry, store, name: NAME, spec, hidden: [8], seed: 2 });
+  await registerFixtureModel({
+    registry,
+    store,
+    name: MC,
+    spec: { ...spec, task: { kind: 'multiclass', classes: CLASSES } },
+    hidden: [8],
+    alias: 'champion',
+  });
   const predictionsFile = join(dir, 'flights-scored.parquet');
   const featuresFile = join(dir, 'flights-features.parquet');
   await withDuck(async (duck) => {
@@ -207,9 +219,9 @@ async function storedPrediction(jobId: string, key: string): Promise<{ probabili
 
 function runBatch(label: string, version: number, extra: Partial<BatchPredictInput> = {}) {
   const input: BatchPredictInput = {
-    ...extra,
     datasetUri: predictionsUri,
     model: { name: NAME, version },
+    ...extra,
     outputPrefix: `out/${label}`,
     chunkRows: 300,
     maxParallel: 2,
@@ -217,7 +229,7 @@ function runBatch(label: string, version: number, extra: Partial<BatchPredictInp
   };
   return env.client.workflow.start(batchPredictWorkflow, {
     taskQueue: TASK_QUEUES.cpu,
-    workflowId: WORKFLOW_IDS.batchPredict(NAME, `${label}-${tag}`),
+    workflowId: WORKFLOW_IDS.batchPredict(input.model.name, `${label}-${tag}`),
     args: [input],
   });
 }
@@ -281,6 +293,26 @@ describe('the lambda read path', () => {
     const overridden = (await predict({ instances: [{ ...full, distance: 2500 }] })).json.predictions[0]!.probability;
     expect(joined.json.predictions[1]!.probability).toBeCloseTo(overridden, 6);
     expect(overridden).not.toBeCloseTo(expected, 6);
+  }, 60_000);
+
+  it('stores and serves any task: a multiclass job answers with class and probabilities, as predict does', async () => {
+    await (await runBatch('mc', 1, { model: { name: MC } })).result();
+    const got = await call(url, `/v1/models/${MC}/batch/F5`);
+    expect(got.status).toBe(200);
+    const batch = got.json.prediction as unknown as { class: string; probabilities: Record<string, number>; version: number };
+    expect(got.json.layer).toBe('batch');
+    expect(Object.keys(batch.probabilities)).toEqual(CLASSES);
+    const now = (await call(url, `/v1/models/${MC}/predict`, { instances: [await instanceOf('F5')] })).json.predictions[0] as unknown as {
+      class: string;
+      probabilities: Record<string, number>;
+    };
+    expect(batch.class).toBe(now.class);
+    for (const c of CLASSES) expect(batch.probabilities[c]).toBeCloseTo(now.probabilities[c]!, 6);
+    // A key outside the job: scored from the table FLYWHEEL_SERVE_BATCH_FEATURE_TABLES maps it to.
+    const rt = await call(url, `/v1/models/${MC}/batch/F1100`);
+    expect(rt.status).toBe(200);
+    expect(rt.json.layer).toBe('realtime');
+    expect(CLASSES).toContain((rt.json.prediction as unknown as { class: string }).class);
   }, 60_000);
 
   it('keeps serving the published job while a second one has written its rows but not published', async () => {

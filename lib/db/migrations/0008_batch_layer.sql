@@ -7,11 +7,12 @@
 ALTER TABLE batch_prediction_jobs ADD COLUMN key_column text;
 
 -- One prediction per entity, stored as the predict route answers it for the model's task
--- ({probability} | {class, probabilities} | {value}, plus version).
+-- ({probability} | {class, probabilities} | {value}, plus version). `json`, not `jsonb`: it keeps
+-- the text as written, so a multiclass answer lists its classes in the model's output order.
 CREATE TABLE batch_keyed_predictions (
   job_id text NOT NULL,
   entity_key text NOT NULL,
-  prediction jsonb NOT NULL,
+  prediction json NOT NULL,
   PRIMARY KEY (job_id, entity_key)
 );
 
