@@ -2,9 +2,10 @@
 // S3 store, a private Temporal dev server with a worker running the real batchPredict and
 // batchFeatures workflows and activities, and the inference server over HTTP. After a keyed batch
 // job publishes, a lookup by key answers with its value and `layer: "batch"`; a key outside the
-// job is scored in real time from the batch feature table; a second job that has written every row
-// but not published leaves the first one serving; a join gives the prediction the full features
-// give; a stale job and an unreadable batch layer both fall back to real time, and say so.
+// job is scored in real time from the batch feature table; a multiclass job is served in its task's
+// shape; a second prediction job, or feature job, that has written every row but not published
+// leaves the first one serving; a join gives the prediction the full features give; a stale job
+// and an unreadable batch layer both fall back to real time, and say so.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -60,6 +61,8 @@ let url: string;
 const extraServers: InferenceServer[] = [];
 let predictionsUri: string;
 let featuresUri: string;
+/** The same entities a month later: every distance 500 miles longer. */
+let laterFeaturesUri: string;
 /** Holds a job between its last chunk and its publish while set. */
 let gate: { jobId: string; reached: () => void; released: boolean } | undefined;
 
@@ -131,7 +134,11 @@ beforeAll(async () => {
     const cols = `'F' || n AS flight_id, date, distance, origin, destination, delay`;
     await duck.run(`COPY (SELECT ${cols} FROM f WHERE n < ${SCORED} ORDER BY n) TO '${predictionsFile}' (FORMAT parquet)`);
     await duck.run(`COPY (SELECT ${cols} FROM f ORDER BY n) TO '${featuresFile}' (FORMAT parquet)`);
+    await duck.run(
+      `COPY (SELECT 'F' || n AS flight_id, date, distance + 500 AS distance, origin, destination, delay FROM f ORDER BY n) TO '${join(dir, 'later.csv')}' (FORMAT csv, HEADER)`,
+    );
   });
+  laterFeaturesUri = pathToFileURL(join(dir, 'later.csv')).toString();
   predictionsUri = pathToFileURL(predictionsFile).toString();
   featuresUri = pathToFileURL(featuresFile).toString();
 
@@ -139,26 +146,31 @@ beforeAll(async () => {
     server: { executable: { type: 'existing-path', path: infra.temporalCliPath }, searchAttributes: SEARCH_ATTRIBUTE_LIST },
   });
   const batch = createBatchActivities({ store, db, registry, logger });
+  const features = createFeatureTableActivities({ store, db, logger });
+  /** Runs `publish` once the test releases the gate, if it holds this job. */
+  async function gated<T>(jobId: string, publish: () => Promise<T>): Promise<T> {
+    const g = gate;
+    if (g && g.jobId === jobId) {
+      g.reached();
+      while (!g.released) {
+        Context.current().heartbeat();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    return publish();
+  }
   worker = await createWorker({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUES.cpu,
     workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }),
     activities: {
       ...batch,
-      ...createFeatureTableActivities({ store, db, logger }),
+      ...features,
       // The test pauses one job between writing its rows and publishing them (the real publish
       // runs once released), heartbeating so the pause is not a heartbeat timeout.
-      async publishBatchTable(job: Parameters<typeof batch.publishBatchTable>[0]) {
-        const g = gate;
-        if (g && g.jobId === job.jobId) {
-          g.reached();
-          while (!g.released) {
-            Context.current().heartbeat();
-            await new Promise((r) => setTimeout(r, 200));
-          }
-        }
-        return batch.publishBatchTable(job);
-      },
+      publishBatchTable: (job: Parameters<typeof batch.publishBatchTable>[0]) => gated(job.jobId, () => batch.publishBatchTable(job)),
+      publishFeatureTable: (job: Parameters<typeof features.publishFeatureTable>[0]) =>
+        gated(job.jobId, () => features.publishFeatureTable(job)),
     },
   });
   workerRun = worker.run();
@@ -344,6 +356,32 @@ describe('the lambda read path', () => {
     const byRow = await readPrediction(db, NAME, predictionsUri, 17);
     expect(byRow).toMatchObject({ jobId: handle.workflowId, modelVersion: 2 });
     expect(byRow!.probability).toBeCloseTo(second.probability, 6);
+  }, 60_000);
+
+  it('joins the published feature job while a newer one (from CSV) has loaded its rows but not published', async () => {
+    const full = await instanceOf('F1100');
+    const current = (await predict({ instances: [full] })).json.predictions[0]!.probability;
+    const later = (await predict({ instances: [{ ...full, distance: Number(full.distance) + 500 }] })).json.predictions[0]!.probability;
+    expect(later).not.toBeCloseTo(current, 6);
+    let reached!: () => void;
+    const atPublish = new Promise<void>((r) => (reached = r));
+    const workflowId = WORKFLOW_IDS.batchFeatures(NAME, `later-${tag}`);
+    gate = { jobId: workflowId, reached, released: false };
+    const handle = await env.client.workflow.start(batchFeaturesWorkflow, {
+      taskQueue: TASK_QUEUES.cpu,
+      workflowId,
+      args: [{ sourceUri: laterFeaturesUri, table: NAME, keyColumn: 'flight_id', columns: ['date', 'distance', 'origin', 'destination'] }],
+    });
+    await atPublish;
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int8 AS n FROM batch_feature_rows WHERE job_id = $1', [workflowId]);
+    expect(rows[0]!.n).toBe(FEATURED);
+    const during = await lookup('F1100');
+    expect(during.json.layer).toBe('realtime');
+    expect(during.json.prediction.probability).toBeCloseTo(current, 6);
+    gate.released = true;
+    expect(await handle.result()).toMatchObject({ rows: FEATURED, columns: ['date', 'distance', 'origin', 'destination'] });
+    const after = await lookup('F1100');
+    expect(after.json.prediction.probability).toBeCloseTo(later, 6);
   }, 60_000);
 
   it('scores in real time when the published job is older than FLYWHEEL_SERVE_BATCH_MAX_AGE_S', async () => {
