@@ -9,6 +9,8 @@ import type { Database } from '../../lib/db/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { CircuitBreaker, type BreakerState } from '../../lib/resilience/breaker.ts';
 
+export const BATCH_LAYER_DEPENDENCY = 'batch-layer';
+
 /** What a response says when the batch layer could not be read and real time answered. */
 export const BATCH_LAYER_UNAVAILABLE = 'batch layer unavailable';
 
@@ -50,10 +52,11 @@ export function createBatchLayer(options: BatchLayerOptions) {
   const { db, logger } = options;
   const now = options.now ?? Date.now;
   const breaker = new CircuitBreaker({
-    name: 'the batch layer',
+    // The dependency's name in breaker metrics and logs.
+    name: BATCH_LAYER_DEPENDENCY,
     timeoutMs: options.timeoutMs,
     onStateChange: (state) => {
-      logger.warn({ dependency: 'batch-layer', state }, `batch layer circuit ${state}`);
+      logger.warn({ dependency: BATCH_LAYER_DEPENDENCY, state }, `batch layer circuit ${state}`);
       options.onStateChange?.(state);
     },
   });
