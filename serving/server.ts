@@ -29,6 +29,8 @@ import { SERVING_FAILURE_MAPPINGS } from './jobs/failures.ts';
 import { createServingMetrics, type ServingMetrics } from './metrics.ts';
 import { ModelManager } from './models.ts';
 import { createPredictor, type Predict } from './predictor.ts';
+import { BATCH_LAYER_DEPENDENCY, createBatchLayer } from './batch-layer/layer.ts';
+import { createLayeredPredictor } from './batch-layer/serve.ts';
 import { KeyCache } from './key-cache.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -47,6 +49,8 @@ export interface InferenceServerDeps {
   temporal?: TemporalDeps;
   /** Log every prediction to the database. @default true */
   predictionLog?: boolean;
+  /** Where the batch layer's tables are read (e.g. a read replica). @default db */
+  batchDb?: Database;
 }
 
 export interface TemporalDeps {
@@ -135,6 +139,17 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
           onQuarantined: (n) => metrics.logQuarantined.inc(n),
         });
   const predict = createPredictor({ models, cache, log, metrics, logger });
+  // The lambda read path: batch predictions and feature rows by entity key, behind their own
+  // breaker (the raw database: a batch-layer outage must not open the serving database's circuit).
+  const batchLayer = createBatchLayer({
+    db: deps.batchDb ?? deps.db,
+    logger,
+    maxAgeS: settings.batchMaxAgeS,
+    timeoutMs: settings.batchTimeoutMs,
+    featureTables: settings.batchFeatureTables,
+    breaker: breakers.create(BATCH_LAYER_DEPENDENCY, { name: 'the batch layer', timeoutMs: settings.batchTimeoutMs }),
+  });
+  const predictLayered = createLayeredPredictor({ predict, batch: batchLayer, models });
   const webhookPolicy = parseWebhookPolicy(settings.webhookAllow);
   const limiter = new RateLimiter();
   const keys = new KeyCache({ db: guardedDb, logger, limiter, refreshMs: settings.keyRefreshMs, maxStaleMs: settings.keyMaxStaleMs });
@@ -154,6 +169,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     settings,
     models,
     predict,
+    predictLayered,
     authenticate,
     limitRows: createRowLimiter({
       limiter,

@@ -55,16 +55,19 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
         datasetUri: input.datasetUri,
         model: input.model,
         ...(input.chunkRows ? { chunkRows: input.chunkRows } : {}),
+        ...(input.keyColumn ? { keyColumn: input.keyColumn } : {}),
       })),
   );
   // The workflow id is stable across continue-as-new: the job's rows keep one key.
-  const tableJobId = input.writeTable ? workflowInfo().workflowId : undefined;
+  const keyColumn = input.keyColumn;
+  const tableJobId = input.writeTable || keyColumn ? workflowInfo().workflowId : undefined;
   if (tableJobId && !state)
     await batch.registerBatchJob({
       jobId: tableJobId,
       model: plan.model.name,
       modelVersion: plan.model.version,
       datasetUri: input.datasetUri,
+      ...(keyColumn ? { keyColumn } : {}),
     });
   const startedAt = state?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
   const recordPrefix = chunkRecordPrefix(input.outputPrefix, workflowInfo().firstExecutionRunId);
@@ -126,6 +129,7 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
             chunk,
             recordPrefix,
             ...(tableJobId ? { tableJobId } : {}),
+            ...(keyColumn ? { keyColumn, rowTable: input.writeTable === true } : {}),
           })
           .then(({ recorded, ...result }) => {
             // An activity from before records (a rolling upgrade) wrote none: carry its result.
@@ -163,7 +167,13 @@ export async function batchPredict(input: BatchPredictInput, state?: BatchPredic
     throw err;
   }
   if (tableJobId)
-    await batch.publishBatchTable({ jobId: tableJobId, model: plan.model.name, datasetUri: input.datasetUri, expectedRows: plan.rows });
+    await batch.publishBatchTable({
+      jobId: tableJobId,
+      model: plan.model.name,
+      datasetUri: input.datasetUri,
+      expectedRows: plan.rows,
+      ...(keyColumn ? { keyed: true, rowTable: input.writeTable === true } : {}),
+    });
   status = 'completed';
   const manifestUri = await manifest('completed');
   return { ...summary('completed'), manifestUri };

@@ -6,6 +6,7 @@ export { routingCheck } from './routing-check.ts';
 export { prepareData } from './prepare-data.ts';
 export { trainModel } from './train-model.ts';
 export { batchPredict } from './batch-predict.ts';
+export { batchFeatures } from './batch-features.ts';
 export { inferenceJob } from './inference-job.ts';
 export { modelLifecycle } from './model-lifecycle.ts';
 export { modelCycle } from './model-cycle.ts';

@@ -2,6 +2,7 @@
 // where the SDK reads it when a run starts on a worker.
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { WORKFLOW_VERSIONING_BEHAVIORS } from '../lib/temporal/versioning.ts';
+import { batchFeatures } from './batch-features.ts';
 import { batchPredict } from './batch-predict.ts';
 import { driftMonitor } from './drift-monitor.ts';
 import { inferenceJob } from './inference-job.ts';
@@ -14,6 +15,7 @@ import { scheduledRetrain } from './scheduled-retrain.ts';
 import { trainModel } from './train-model.ts';
 
 const WORKFLOWS = {
+  batchFeatures,
   batchPredict,
   driftMonitor,
   inferenceJob,

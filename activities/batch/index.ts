@@ -7,10 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { chunkRecordKey } from '../../lib/batch/chunks.ts';
-import { outputColumns, scoreChunk } from '../../lib/batch/score.ts';
+import { outputColumns, scoreChunk, type ScoredRows } from '../../lib/batch/score.ts';
 import { loadChunk, publishJob, registerJob } from '../../lib/batch/table.ts';
+import { publishKeyedJob, registerKeyedJob } from '../../lib/batch/keyed-predictions.ts';
+import { loadKeyedRows, type KeyedRow } from '../../lib/batch/keyed-rows.ts';
+import { predictionOf } from '../../lib/tasks/task.ts';
 import type { Database } from '../../lib/db/index.ts';
-import { sqlString, withDuck } from '../../lib/data/duck.ts';
+import { sqlIdent, sqlString, withDuck } from '../../lib/data/duck.ts';
 import { materializeSource, type SourceContext, type SourceFile } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import { loadModelIO, type ModelIO } from '../../lib/features/tabular/model-io.ts';
@@ -79,7 +82,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   }
 
   return {
-    async planBatch(input: Pick<BatchPredictInput, 'datasetUri' | 'model' | 'chunkRows'>): Promise<BatchPlan> {
+    async planBatch(input: Pick<BatchPredictInput, 'datasetUri' | 'model' | 'chunkRows' | 'keyColumn'>): Promise<BatchPlan> {
       const version = input.model.version
         ? await deps.registry.getVersion(input.model.name, input.model.version)
         : await deps.registry.getAlias(input.model.name, input.model.alias ?? ALIASES.champion);
@@ -97,6 +100,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       ]);
       // A dataset without one of the model's input columns would fail every chunk the same way.
       const present = new Set(described.map((c) => c.column_name));
+      if (input.keyColumn) await checkEntityKeys(input.datasetUri, from, present, input.keyColumn);
       const missing = io.inputs.filter((c) => !present.has(c.column)).map((c) => c.column);
       if (missing.length > 0)
         throw permanentFailure(FAILURE_TYPES.InvalidConfig, {
@@ -127,6 +131,10 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       chunk: { index: number; start: number; end: number };
       /** Also load the predictions into the table under this job id. */
       tableJobId?: string;
+      /** Load them keyed by this column (the lambda read path) instead of by row number. */
+      keyColumn?: string;
+      /** With `keyColumn`: also load the row-number table (`writeTable` and `keyColumn` both set). */
+      rowTable?: boolean;
       /** Where to record the chunk's result (see chunkRecordPrefix); absent in older workflows. */
       recordPrefix?: string;
     }): Promise<ScoredChunk> {
@@ -145,8 +153,15 @@ export function createBatchActivities(deps: BatchActivityDeps) {
             outputPrefix: input.outputPrefix,
             signal: context.cancellationSignal,
             onProgress: (rowsDone) => context.heartbeat({ chunk: input.chunk.index, rowsDone }),
+            ...(input.keyColumn ? { keyColumn: input.keyColumn } : {}),
             ...(input.tableJobId
-              ? { onScored: async (rows) => void (await loadChunk(requireDb(), input.tableJobId!, input.chunk, rows)) }
+              ? {
+                  onScored: async (rows) => {
+                    const jobId = input.tableJobId!;
+                    if (!input.keyColumn || input.rowTable) await loadChunk(requireDb(), jobId, input.chunk, rows);
+                    if (input.keyColumn) await loadKeyedRows(requireDb(), 'predictions', jobId, keyedPredictions(io, rows));
+                  },
+                }
               : {}),
           }),
         // One engine thread per chunk: parallelism comes from chunks and workers, not from
@@ -159,12 +174,29 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       return { ...result, recorded: true };
     },
 
-    async registerBatchJob(job: { jobId: string; model: string; modelVersion: number; datasetUri: string }): Promise<void> {
-      await registerJob(requireDb(), job);
+    async registerBatchJob(job: {
+      jobId: string;
+      model: string;
+      modelVersion: number;
+      datasetUri: string;
+      keyColumn?: string;
+    }): Promise<void> {
+      if (job.keyColumn) await registerKeyedJob(requireDb(), { ...job, keyColumn: job.keyColumn });
+      else await registerJob(requireDb(), job);
     },
 
-    async publishBatchTable(job: { jobId: string; model: string; datasetUri: string; expectedRows: number }): Promise<void> {
-      await publishJob(requireDb(), job);
+    async publishBatchTable(job: {
+      jobId: string;
+      model: string;
+      datasetUri: string;
+      expectedRows: number;
+      /** Publish the keyed predictions (and, with `rowTable`, the row-number table too). */
+      keyed?: boolean;
+      rowTable?: boolean;
+    }): Promise<void> {
+      const { keyed, rowTable, ...rest } = job;
+      if (!keyed || rowTable) await publishJob(requireDb(), rest);
+      if (keyed) await publishKeyedJob(requireDb(), rest);
     },
 
     /** Older workflows send every chunk inline and no `recordPrefix`; both shapes are this one. */
@@ -187,6 +219,33 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       return (await putJson(deps.store, `${outputPrefix}/manifest.json`, body)).uri;
     },
   };
+}
+
+/** Each scored row as the predict route answers it for the model's task (and version), by key. */
+function keyedPredictions(io: ModelIO, rows: ScoredRows): KeyedRow[] {
+  const keys = rows.keys ?? [];
+  const units = io.head.units;
+  return keys.map((key, i) => ({
+    key,
+    json: JSON.stringify({ ...predictionOf(io.task, rows.outputs, i * units), version: rows.modelVersion }),
+  }));
+}
+
+/** A key column must exist and name each row once: a lookup by key must find one prediction. */
+async function checkEntityKeys(datasetUri: string, from: string, present: ReadonlySet<string>, keyColumn: string): Promise<void> {
+  if (!present.has(keyColumn))
+    throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: `${datasetUri} has no key column ${JSON.stringify(keyColumn)}` });
+  const key = sqlIdent(keyColumn);
+  const [stats] = await withDuck((duck) =>
+    duck.all<{ nulls: number; duplicates: number }>(
+      `SELECT count(*) FILTER (WHERE ${key} IS NULL)::BIGINT AS nulls,
+              (count(${key}) - count(DISTINCT CAST(${key} AS VARCHAR)))::BIGINT AS duplicates FROM ${from}`,
+    ),
+  );
+  if (stats && (stats.nulls > 0 || stats.duplicates > 0))
+    throw permanentFailure(FAILURE_TYPES.DataValidationFailed, {
+      summary: `key column ${JSON.stringify(keyColumn)} of ${datasetUri} must be unique and non-null: ${stats.nulls} null, ${stats.duplicates} duplicate`,
+    });
 }
 
 export type BatchActivities = ReturnType<typeof createBatchActivities>;

@@ -68,6 +68,8 @@ export interface ScoredRows {
   classes?: string[];
   outputs: Float32Array;
   modelVersion: number;
+  /** Each row's entity key as text, when the chunk was scored with a `keyColumn`. */
+  keys?: string[];
 }
 
 /** The primary output (and predicted class) per row from the model's raw outputs. */
@@ -108,10 +110,13 @@ export interface ScoreChunkOptions {
   onProgress?: (rowsDone: number) => void;
   /** Called with the scored rows before the chunk's file is written (e.g. to load a table). */
   onScored?: (rows: ScoredRows) => Promise<void>;
+  /** Also read this column (as text) and hand it to `onScored` as each row's entity key. */
+  keyColumn?: string;
   signal?: AbortSignal;
 }
 
 const ROW_NUMBER = '__flywheel_row_number';
+const ENTITY_KEY = '__flywheel_entity_key';
 
 /** Appends one row's output columns, in `outputColumns` order. */
 function appendOutputs(task: Task, outputs: Float32Array, read: Pick<ScoredRows, 'probabilities' | 'classes'>) {
@@ -128,8 +133,9 @@ function appendOutputs(task: Task, outputs: Float32Array, read: Pick<ScoredRows,
 export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promise<ChunkOutput> {
   const { chunk, io } = options;
   const spec = io.fitted.spec;
+  const keySelect = options.keyColumn ? `, CAST(${sqlIdent(options.keyColumn)} AS VARCHAR) AS ${ENTITY_KEY}` : '';
   const cols = await duck.columns(
-    `SELECT file_row_number::DOUBLE AS ${ROW_NUMBER}, ${featureColumnsSelect(spec)}
+    `SELECT file_row_number::DOUBLE AS ${ROW_NUMBER}, ${featureColumnsSelect(spec)}${keySelect}
      FROM read_parquet(${sqlString(options.path)}, file_row_number = true, hive_partitioning = false)
      WHERE file_row_number >= ${chunk.start} AND file_row_number < ${chunk.end} ORDER BY file_row_number`,
     options.signal,
@@ -157,7 +163,8 @@ export async function scoreChunk(duck: Duck, options: ScoreChunkOptions): Promis
   }
 
   const read = readOutputs(io.task, outputs, rows);
-  await options.onScored?.({ rowNumbers, ...read, outputs, modelVersion: options.modelVersion });
+  const keys = options.keyColumn ? ((cols[ENTITY_KEY] ?? []) as string[]) : undefined;
+  await options.onScored?.({ rowNumbers, ...read, outputs, modelVersion: options.modelVersion, ...(keys ? { keys } : {}) });
   const table = `chunk_${chunk.index}`;
   const columns = outputColumns(io.task).map((c) => `${sqlIdent(c.name)} ${c.type}`);
   await duck.run(`CREATE OR REPLACE TEMP TABLE ${table} (row_number BIGINT, ${columns.join(', ')}, model_version INTEGER)`);

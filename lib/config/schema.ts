@@ -77,6 +77,9 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_DB_TIMEOUT_MS',
   'FLYWHEEL_SERVE_REGISTRY_TIMEOUT_MS',
   'FLYWHEEL_SERVE_STORE_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_BATCH_MAX_AGE_S',
+  'FLYWHEEL_SERVE_BATCH_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_BATCH_FEATURE_TABLES',
   'FLYWHEEL_SERVE_KEY_REFRESH_MS',
   'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
   'FLYWHEEL_SERVE_WEBHOOK_ALLOW',
@@ -284,6 +287,12 @@ export interface ServeSettings {
   registryTimeoutMs: number;
   /** Deadline of one artifact-store read of a model load (breaker-guarded). */
   storeTimeoutMs: number;
+  /** How old a published batch prediction may be and still answer (the lambda read path). */
+  batchMaxAgeS: number;
+  /** Deadline of one batch-layer lookup (its own breaker); past it, real-time scoring answers. */
+  batchTimeoutMs: number;
+  /** Model → the batch feature table it joins; a model not listed joins the table of its name. */
+  batchFeatureTables: Record<string, string>;
   /** Reload interval of the API-key snapshot: the revocation latency. */
   keyRefreshMs: number;
   /** How long the snapshot is trusted without a successful reload. */
@@ -332,6 +341,14 @@ export const serveSchema = pick(SERVE_VARS)
       dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
       registryTimeoutMs: raw.FLYWHEEL_SERVE_REGISTRY_TIMEOUT_MS,
       storeTimeoutMs: raw.FLYWHEEL_SERVE_STORE_TIMEOUT_MS,
+      batchMaxAgeS: raw.FLYWHEEL_SERVE_BATCH_MAX_AGE_S,
+      batchTimeoutMs: raw.FLYWHEEL_SERVE_BATCH_TIMEOUT_MS,
+      batchFeatureTables: Object.fromEntries(
+        (raw.FLYWHEEL_SERVE_BATCH_FEATURE_TABLES ?? '')
+          .split(',')
+          .filter((pair) => pair.trim())
+          .map((pair) => pair.split('=').map((part) => part.trim()) as [string, string]),
+      ),
       keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
       keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
       webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '')

@@ -267,6 +267,24 @@ export const ENV_VARS = {
     expected:
       'a positive integer number of milliseconds one artifact-store read of a model load (model file, feature spec) may take; 3 failures in a row open its circuit for 2 s',
   },
+  FLYWHEEL_SERVE_BATCH_MAX_AGE_S: {
+    schema: positiveInt.default(86_400),
+    expected:
+      'a positive integer number of seconds a published batch prediction stays fresh (older ones are recomputed in real time; docs/batch-layer.md)',
+  },
+  FLYWHEEL_SERVE_BATCH_TIMEOUT_MS: {
+    schema: positiveInt.default(250),
+    expected:
+      'a positive integer number of milliseconds a batch-layer lookup may take before real-time scoring answers instead; 3 failures in a row open its circuit for 2 s',
+  },
+  FLYWHEEL_SERVE_BATCH_FEATURE_TABLES: {
+    schema: z
+      .string()
+      .regex(/^\s*[^=,\s]+\s*=\s*[^=,\s]+\s*(,\s*[^=,\s]+\s*=\s*[^=,\s]+\s*)*$/, 'not model=table[,model=table…]')
+      .optional(),
+    expected:
+      'a comma-separated list of model=table pairs: the batch feature table each model joins (unset: the table named like the model)',
+  },
   FLYWHEEL_SERVE_KEY_REFRESH_MS: {
     schema: positiveInt.default(5000),
     expected: 'a positive integer number of milliseconds between reloads of the API-key snapshot (how long a revocation takes to apply)',

@@ -21,6 +21,13 @@ export interface BatchPredictInput {
   chunksPerRun?: number;
   /** Also bulk-load predictions into `batch_predictions` and publish them when complete. @default false */
   writeTable?: boolean;
+  /**
+   * The lambda read path (docs/batch-layer.md): load each row's prediction, keyed by this column's
+   * value (as text; unique and non-null in the dataset, or the job fails at planning), into
+   * `batch_keyed_predictions`, and publish the job for `GET /v1/models/:name/batch/:key` when
+   * complete. Independent of `writeTable`.
+   */
+  keyColumn?: string;
 }
 
 export interface BatchChunkResult {

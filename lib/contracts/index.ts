@@ -3,6 +3,7 @@
 // by, and the inputs/outputs of the activities that workflow calls. `serving-admin.ts` is the
 // inference server's HTTP contract (admin replies, error body). Names here are recorded in
 // histories: workflow, signal, Update and Query names never change (tests/unit/contracts.test.ts).
+export * from './batch-features.ts';
 export * from './batch-predict.ts';
 export * from './drift-monitor.ts';
 export * from './inference-job.ts';

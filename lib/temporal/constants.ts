@@ -28,6 +28,8 @@ export const WORKFLOW_IDS = {
   trainModel: (model: string, datasetVersion: string) => `train/${model}/${datasetVersion}`,
   /** e.g. `batch/flights-delay/2001-h1` */
   batchPredict: (model: string, label: string) => `batch/${model}/${label}`,
+  /** A batch feature table load, e.g. `features/flights-delay/2001-03` */
+  batchFeatures: (table: string, label: string) => `features/${table}/${label}`,
   /** The entity workflow of one model, e.g. `model/flights-delay`. */
   modelLifecycle: (model: string) => `model/${model}`,
   /** One training cycle of a model, e.g. `cycle/flights-delay/3`. */

@@ -21,6 +21,7 @@ export const WORKFLOW_VERSIONING_BEHAVIORS = {
   trainModel: 'PINNED',
   rollout: 'PINNED',
   batchPredict: 'PINNED',
+  batchFeatures: 'PINNED',
   inferenceJob: 'PINNED',
   scheduledRetrain: 'PINNED',
   routingCheck: 'PINNED',

@@ -8,6 +8,7 @@ import { DependencyUnavailableError } from '../../lib/resilience/breaker.ts';
 import { ERROR_CODES, ServingError, type ErrorCode } from '../errors.ts';
 import type { ServingContext } from './context.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
+import { registerBatchLayerRoutes } from './routes/batch-layer.ts';
 import { registerEventRoutes } from './routes/events.ts';
 import { registerFeedbackRoutes } from './routes/feedback.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
@@ -135,5 +136,6 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   registerAdminRoutes(app, ctx);
   registerEventRoutes(app, ctx);
   registerV2Routes(app, ctx);
+  registerBatchLayerRoutes(app, ctx);
   return app;
 }

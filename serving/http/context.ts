@@ -8,6 +8,7 @@ import type { JobsClient } from '../jobs/client.ts';
 import type { ServingMetrics } from '../metrics.ts';
 import type { ModelManager } from '../models.ts';
 import type { Predict } from '../predictor.ts';
+import type { PredictLayered } from '../batch-layer/serve.ts';
 import type { PredictionLogState } from '../prediction-log.ts';
 import type { Authenticate, LimitRows } from './auth.ts';
 import type { DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
@@ -16,6 +17,8 @@ export interface ServingContext {
   settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes' | 'accessLogSample' | 'accessLogSlowMs'>;
   models: ModelManager;
   predict: Predict;
+  /** A predict that may answer from the batch layer (docs/batch-layer.md). */
+  predictLayered: PredictLayered;
   authenticate: Authenticate;
   /** Charges a key for the instances of a request (the row limit); throws 429 past it. */
   limitRows: LimitRows;

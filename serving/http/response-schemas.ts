@@ -26,11 +26,20 @@ type Describes<Shape extends Schema, Schema> = Shape;
 
 export type ErrorBody = Describes<ServingErrorBody<ErrorCode>, z.infer<typeof errorBodySchema>>;
 
+/** Present when the request chose a layer or a join (docs/batch-layer.md). */
+const layerFields = {
+  layer: z.enum(['batch', 'realtime']).optional().meta({ description: 'Which layer answered (when the request chose a layer or join)' }),
+  batchJob: z.string().optional().meta({ description: 'Batch: the published job that computed it' }),
+  ageS: z.number().optional().meta({ description: 'Batch: seconds since that job was published' }),
+  joined: z.boolean().optional().meta({ description: "Join: whether the key's feature-table row was merged into the instance" }),
+};
+
 export const binaryPredictionSchema = z
   .object({
     probability: z.number().min(0).max(1).meta({ description: 'P(label = 1)' }),
     version: version.meta({ description: 'Model version that served it' }),
     cached: z.boolean(),
+    ...layerFields,
   })
   .meta({ id: 'BinaryPrediction', title: 'binary' });
 
@@ -40,6 +49,7 @@ export const multiclassPredictionSchema = z
     probabilities: z.record(z.string(), z.number()).meta({ description: 'P(class) for every class' }),
     version: version.meta({ description: 'Model version that served it' }),
     cached: z.boolean(),
+    ...layerFields,
   })
   .meta({ id: 'MulticlassPrediction', title: 'multiclass' });
 
@@ -48,6 +58,7 @@ export const regressionPredictionSchema = z
     value: z.number(),
     version: version.meta({ description: 'Model version that served it' }),
     cached: z.boolean(),
+    ...layerFields,
   })
   .meta({ id: 'RegressionPrediction', title: 'regression' });
 
@@ -61,8 +72,26 @@ export const predictResponseSchema = z
     requestId: z.string().meta({ description: 'Quote it when posting feedback' }),
     model: z.string(),
     predictions: z.array(predictionSchema).meta({ description: 'One per instance, in order' }),
+    layer: z
+      .enum(['batch', 'realtime', 'mixed'])
+      .optional()
+      .meta({ description: 'When the request chose a layer or join: which layer answered (mixed: some each)' }),
+    fallback: z.string().optional().meta({ description: 'Set when the batch layer could not be read and real time answered instead' }),
   })
   .meta({ id: 'PredictResponse' });
+
+export const batchLookupResponseSchema = z
+  .object({
+    requestId: z.string(),
+    model: z.string(),
+    key: z.string(),
+    layer: z
+      .enum(['batch', 'realtime'])
+      .meta({ description: 'batch: the published prediction; realtime: computed now from the feature table' }),
+    prediction: predictionSchema,
+    fallback: z.string().optional().meta({ description: 'Set when the batch layer could not be read and real time answered instead' }),
+  })
+  .meta({ id: 'BatchLookup' });
 
 export const modelSchemaResponseSchema = z
   .object({

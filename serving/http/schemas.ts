@@ -112,12 +112,27 @@ const routingKey = routingKeySchema.meta({
   description: 'Sticky canary routing key: the same key is always served by the same version (or header X-Routing-Key)',
 });
 
+/** An entity key: what a batch job keyed its predictions and features by (as text). */
+export const entityKeySchema = text(1, 256).meta({ description: 'Entity key (the batch job key column value, as text)' });
+
 /** The predict body as the document states it; the route holds it to the server's instance
  * bound too (`predictBodySchema`), which is configuration, not schema. */
 export const predictRequestSchema = z
   .strictObject({
     instances: z.array(instanceSchema).min(1).meta({ description: 'At most FLYWHEEL_SERVE_MAX_INSTANCES' }),
     routingKey: routingKey.optional(),
+    // The lambda read path (docs/batch-layer.md); without these a predict is what it always was.
+    layer: z.enum(['auto', 'batch', 'realtime']).optional().meta({
+      description:
+        'Which layer answers: realtime (default: score now), batch (only fresh published batch predictions, by keys), auto (batch where fresh, realtime otherwise)',
+    }),
+    keys: z
+      .array(entityKeySchema)
+      .optional()
+      .meta({ description: 'One entity key per instance (same order); needed by layer batch/auto and by join' }),
+    join: z.boolean().optional().meta({
+      description: "Merge each realtime instance with its key's row of the batch feature table first; the request's own values win",
+    }),
   })
   .meta({ id: 'PredictRequest' });
 
@@ -164,6 +179,9 @@ export const modelNameSchema = text(1, 200).meta({ description: 'Registered mode
 
 /** The path parameters of every `/v1/models/:name/…` and `/v1/admin/models/:name/…` route. */
 export const modelParamsSchema = z.strictObject({ name: modelNameSchema });
+
+/** `GET /v1/models/:name/batch/:key`. */
+export const batchKeyParamsSchema = z.strictObject({ name: modelNameSchema, key: entityKeySchema });
 
 export const feedbackBodySchema = z
   .strictObject({

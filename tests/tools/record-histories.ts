@@ -386,6 +386,18 @@ const scenarios: Record<string, () => Promise<void>> = {
     await save('batch-predict-continue-as-new', { workflowId, runId: first! });
     await save('batch-predict-completed', { workflowId, runId: second! });
   },
+  async 'batch-features'() {
+    const workflowId = `batch-features/rec-${run}`;
+    await settle(
+      client.workflow.execute('batchFeatures', {
+        taskQueue: TASK_QUEUES.cpu,
+        workflowId,
+        args: [{ sourceUri: 's3://flywheel-recorder/features.parquet', table: 'rec-features', keyColumn: 'flight_id', maxParallel: 2 }],
+      }),
+      'batchFeatures',
+    );
+    await save('batch-features-completed', { workflowId });
+  },
   async 'inference-job'() {
     const workflowId = `job/rec-webhook-down-${run}`;
     await settle(

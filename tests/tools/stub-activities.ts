@@ -189,6 +189,26 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
     async publishBatchTable() {
       return undefined;
     },
+    // batch feature tables
+    async planFeatureTable() {
+      return {
+        rows: 25,
+        chunkRows: 10,
+        columns: [
+          { name: 'distance', type: 'DOUBLE' },
+          { name: 'origin', type: 'VARCHAR' },
+        ],
+      };
+    },
+    async registerFeatureTableJob() {
+      return undefined;
+    },
+    async loadFeatureChunk() {
+      return undefined;
+    },
+    async publishFeatureTable() {
+      return '2026-01-01T00:00:00.000Z';
+    },
     // serving (inference jobs)
     async scoreJob(input: Input) {
       const instances = input.instances as unknown[];

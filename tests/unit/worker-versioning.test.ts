@@ -22,6 +22,7 @@ describe('workflow versioning behaviours', () => {
       trainModel: 'PINNED',
       prepareData: 'PINNED',
       batchPredict: 'PINNED',
+      batchFeatures: 'PINNED',
       inferenceJob: 'PINNED',
     });
   });

@@ -5,6 +5,7 @@
 // checks, ensureDriftMonitor) and registry. The CPU worker keeps them too, because workflows
 // started before the control queue existed, or replaying old code, still schedule them on
 // flywheel-cpu.
+import { createFeatureTableActivities } from '../../activities/batch/features.ts';
 import { createBatchActivities } from '../../activities/batch/index.ts';
 import { createDataActivities } from '../../activities/data/index.ts';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
@@ -72,5 +73,7 @@ export function cpuActivities(deps: ActivityDeps): object {
     ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }),
     // Labelled recent traffic as a training partition (`data.traffic`): a scan of the prediction log.
     ...(deps.db ? createTrafficActivities({ db: deps.db, store: deps.store, logger: deps.logger, ...s3 }) : {}),
+    // Batch feature tables for the lambda read path (batchFeatures): a source loaded into the database.
+    ...(deps.db ? createFeatureTableActivities({ db: deps.db, store: deps.store, logger: deps.logger, ...s3 }) : {}),
   };
 }

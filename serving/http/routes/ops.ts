@@ -11,6 +11,7 @@ import { healthSchema, openApiDocumentSchema, readinessSchema } from '../respons
 import type { RouteDoc } from '../route-docs.ts';
 import { modelParamsSchema } from '../schemas.ts';
 import { ADMIN_ROUTE_DOCS } from './admin.ts';
+import { BATCH_LAYER_ROUTE_DOCS } from './batch-layer.ts';
 import { EVENT_ROUTE_DOCS } from './events.ts';
 import { FEEDBACK_ROUTE_DOCS } from './feedback.ts';
 import { JOB_ROUTE_DOCS } from './jobs.ts';
@@ -78,6 +79,7 @@ export const OPS_ROUTE_DOCS: RouteDoc[] = [
 /** Every route module's docs: the document's operations, in this order. */
 export const API_ROUTE_DOCS: ReadonlyArray<readonly RouteDoc[]> = [
   PREDICT_ROUTE_DOCS,
+  BATCH_LAYER_ROUTE_DOCS,
   JOB_ROUTE_DOCS,
   FEEDBACK_ROUTE_DOCS,
   ADMIN_ROUTE_DOCS,

@@ -81,6 +81,26 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext)
         body.routingKey ?? (typeof header === 'string' && header ? parseHeader(routingKeySchema, 'X-Routing-Key', header) : undefined);
       const requestId = issueRequestId(principal, request.id, request.headers['x-request-id']);
       void reply.header('x-request-id', requestId);
+      // A layer, keys or a join: the lambda read path (docs/batch-layer.md); else as always.
+      if (body.layer !== undefined || body.join !== undefined || body.keys !== undefined) {
+        const out = await ctx.predictLayered({
+          model: request.params.name,
+          instances: body.instances,
+          layer: body.layer ?? 'realtime',
+          join: body.join ?? false,
+          requestId,
+          startedAt,
+          ...(body.keys ? { keys: body.keys } : {}),
+          ...(routingKey !== undefined ? { routingKey } : {}),
+        });
+        return {
+          requestId: out.requestId,
+          model: out.model,
+          predictions: out.predictions as z.infer<typeof predictResponseSchema>['predictions'],
+          layer: out.layer,
+          ...(out.fallback ? { fallback: out.fallback } : {}),
+        } satisfies z.infer<typeof predictResponseSchema>;
+      }
       const out = await ctx.predict({
         model: request.params.name,
         instances: body.instances,
