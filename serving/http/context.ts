@@ -12,7 +12,7 @@ import type { Authenticate, LimitRows } from './auth.ts';
 import type { DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 export interface ServingContext {
-  settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes'>;
+  settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes' | 'tls'>;
   models: ModelManager;
   predict: Predict;
   authenticate: Authenticate;
