@@ -73,7 +73,8 @@ export const ENV_VARS = {
   // configuration); TEMPORAL_TLS_CERT / _KEY / _CA above are Flywheel's older aliases.
   TEMPORAL_CONFIG_FILE: {
     schema: z.string().min(1).optional(),
-    expected: 'the path of a Temporal TOML config file with [profile.<name>] tables (default: ~/.config/temporalio/temporal.toml if present)',
+    expected:
+      'the path of a Temporal TOML config file with [profile.<name>] tables (default: ~/.config/temporalio/temporal.toml if present)',
   },
   TEMPORAL_PROFILE: {
     schema: z

@@ -46,6 +46,15 @@ export async function connectionOptions(config: TemporalConfig): Promise<Connect
   };
 }
 
+/** A failed TLS connect's handler: gRPC says only "Failed to connect before the deadline"; a TLS handshake can say why. */
+function explainTlsFailure(address: string, tls: TlsOption | undefined) {
+  return async function explainTls(err: unknown): Promise<never> {
+    const problem = tls ? await tlsHandshakeProblem(address, tls === true ? {} : tls) : undefined;
+    if (!problem) throw err;
+    throw new TemporalTlsError(address, problem, { cause: err });
+  };
+}
+
 export interface ConnectClientOptions {
   /**
    * Give up connecting after this long. A person at a terminal wants an answer in seconds; a
@@ -60,16 +69,12 @@ export async function connectClient(config: TemporalConfig, options: ConnectClie
   const connection = await Connection.connect({
     ...base,
     ...(options.connectTimeoutMs !== undefined ? { connectTimeout: options.connectTimeoutMs } : {}),
-  }).catch(async (err: unknown) => {
-    // gRPC says only "Failed to connect before the deadline"; a TLS handshake can say why.
-    const tls = base.tls === true ? {} : base.tls;
-    const problem = tls ? await tlsHandshakeProblem(config.address, tls) : undefined;
-    if (!problem) throw err;
-    throw new TemporalTlsError(config.address, problem, { cause: err });
-  });
+  }).catch(explainTlsFailure(config.address, base.tls));
   return new Client({ connection, namespace: config.namespace });
 }
 
 export async function connectWorkerConnection(config: TemporalConfig): Promise<NativeConnection> {
-  return NativeConnection.connect(await connectionOptions(config));
+  const base = await connectionOptions(config);
+  // The SDK's core names a TLS alert only when it reads it before the close; a handshake always can.
+  return NativeConnection.connect(base).catch(explainTlsFailure(config.address, base.tls));
 }

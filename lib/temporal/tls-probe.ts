@@ -64,10 +64,19 @@ export function tlsHandshakeProblem(address: string, tls: ProbeTls, timeoutMs = 
     socket.once('error', (err: NodeJS.ErrnoException) => {
       const text = `${err.code ?? ''} ${err.message}`;
       const advice = ADVICE.find(([pattern]) => pattern.test(text))?.[1];
-      done(advice ? `${advice} (${err.message})` : err.message);
+      done(advice ? `${advice} (${err.message.trim()})` : err.message.trim());
     });
     // A TLS 1.3 server refuses a client certificate after the client's side of the handshake
-    // is done: wait briefly for that alert.
-    socket.once('secureConnect', () => setTimeout(() => done(undefined), 500));
+    // is done: wait briefly for that alert (or for the connection to close without one).
+    socket.once('secureConnect', () => {
+      setTimeout(() => done(undefined), 500);
+      socket.once('close', () =>
+        done(
+          tls.clientCertPair
+            ? undefined
+            : `the server closed the connection right after the TLS handshake, and no client certificate was sent: set TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH if it requires mTLS`,
+        ),
+      );
+    });
   });
 }
