@@ -14,6 +14,7 @@ import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure
 import { loadConfig, type TemporalConfig } from '../lib/config/index.ts';
 import { innermostError } from '../lib/errors.ts';
 import { connectClient } from '../lib/temporal/connection.ts';
+import { TemporalTlsError } from '../lib/temporal/tls-probe.ts';
 import { CliError, EXIT_CODES } from './output.ts';
 
 export type CliConfig = ReturnType<typeof loadConfig<'cli'>>;
@@ -108,13 +109,16 @@ export async function connectCli(temporal: TemporalConfig): Promise<Client> {
     // An unreadable TLS file is a configuration problem with its own message (the path).
     if (err instanceof Error && 'path' in err) throw err;
     // grpc-js only says "Failed to connect before the deadline"; the probe knows a bit more.
-    const why = probed
-      ? `something listens there, but no Temporal frontend answered within ${CONNECT_TIMEOUT_MS / 1000} s: a Web UI or other HTTP port, or TLS on one side only?`
-      : err instanceof Error
-        ? err.cause instanceof Error
-          ? err.cause.message
-          : err.message
-        : String(err);
+    const why =
+      err instanceof TemporalTlsError
+        ? `TLS: ${err.problem}`
+        : probed
+          ? `something listens there, but no Temporal frontend answered within ${CONNECT_TIMEOUT_MS / 1000} s: a Web UI or other HTTP port, or TLS on one side only?`
+          : err instanceof Error
+            ? err.cause instanceof Error
+              ? err.cause.message
+              : err.message
+            : String(err);
     throw new TemporalUnreachableError(temporal.address, why, { cause: err });
   }
   try {

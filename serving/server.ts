@@ -160,6 +160,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     rateLimitRps: settings.rateLimitRps,
     rateLimitBurst: settings.rateLimitBurst,
     onRateLimited: () => metrics.shed.inc({ reason: 'rate_limited' }),
+    adminClientCert: settings.tls?.clientCaPath !== undefined,
   });
 
   let temporal = deps.temporal;

@@ -6,7 +6,7 @@
 // run beside it.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
@@ -114,8 +114,13 @@ async function startGpuWorkerProcess(config: WorkerConfig, address: string, base
   const logPath = join(logDir, 'worker-gpu.log');
   const log = createWriteStream(logPath, { flags: 'a' });
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined && !/^TEMPORAL_(TLS|API_KEY)/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined && !/^TEMPORAL_(TLS|API_KEY|CONFIG_FILE|PROFILE)/.test(k)) env[k] = v;
+  // A profile of its own: else the user's ~/.config/temporalio/temporal.toml (a Cloud profile's
+  // API key or TLS settings) would reach this child, which talks to the local server only.
+  const profilePath = join(config.dataDir, 'temporal-dev.toml');
+  await writeFile(profilePath, `# Written by flywheel dev for its own worker\n[profile.default]\naddress = "${address}"\n`);
   Object.assign(env, {
+    TEMPORAL_CONFIG_FILE: profilePath,
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     FLYWHEEL_DATA_DIR: config.dataDir,

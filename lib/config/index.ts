@@ -5,6 +5,7 @@ export {
   WORKER_VARS,
   SERVE_VARS,
   type ServeSettings,
+  type ServeTlsSettings,
   type CommonConfig,
   type WorkerConfig,
   type TemporalConfig,

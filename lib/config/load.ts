@@ -2,6 +2,7 @@
 // entry points turn a ConfigError into exit code 2.
 import { ENV_VARS, type EnvVarName } from './vars.ts';
 import { CONFIG_SCHEMAS, type ConfigFor, type ProcessKind } from './schema.ts';
+import { loadTemporalProfile, underEnvironment } from './temporal-profile.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -39,13 +40,20 @@ function withoutEmpty(env: Env): Record<string, string> {
 }
 
 export function loadConfig<K extends ProcessKind>(kind: K, env: Env = process.env): ConfigFor<K> {
-  const result = CONFIG_SCHEMAS[kind].safeParse(withoutEmpty(env));
+  const explicit = withoutEmpty(env);
+  // A Temporal config-file profile sits under the environment: explicit variables win over it.
+  const profile = loadTemporalProfile(explicit);
+  if (!profile.ok) throw new ConfigError([{ variable: profile.variable, message: profile.message }]);
+  const fromProfile = profile.layer ? underEnvironment(profile.layer, explicit) : {};
+  const input = { ...fromProfile, ...explicit };
+  const result = CONFIG_SCHEMAS[kind].safeParse(input);
   if (result.success) return result.data as ConfigFor<K>;
   const problems = result.error.issues.map((issue): ConfigProblem => {
     const variable = String(issue.path[0] ?? 'configuration');
-    if (issue.code === 'custom') return { variable, message: issue.message };
+    const origin = Object.hasOwn(fromProfile, variable) ? ` (from ${profile.layer?.source})` : '';
+    if (issue.code === 'custom') return { variable, message: issue.message + origin };
     const expected = isKnown(variable) ? ENV_VARS[variable].expected : issue.message;
-    return { variable, message: `expected ${expected}; ${describeValue(variable, env)}` };
+    return { variable, message: `expected ${expected}; ${describeValue(variable, input)}${origin}` };
   });
   throw new ConfigError(problems);
 }

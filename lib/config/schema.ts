@@ -5,6 +5,11 @@ import { z } from 'zod';
 import { ENV_VARS, type EnvVarName } from './vars.ts';
 import { Secret } from './secret.ts';
 import { parseWebhookPolicy } from '../net/webhook-policy.ts';
+import { checkServeTls, type ServeTlsSettings } from './serve-tls.ts';
+import { shapeTemporal, type TemporalConfig } from './temporal.ts';
+
+export type { TemporalConfig, TemporalTlsConfig } from './temporal.ts';
+export type { ServeTlsSettings } from './serve-tls.ts';
 
 function pick<const K extends EnvVarName>(names: readonly K[]) {
   const shape = {} as { [P in K]: (typeof ENV_VARS)[P]['schema'] };
@@ -25,6 +30,15 @@ export const COMMON_VARS = [
   'TEMPORAL_TLS_CA',
   'TEMPORAL_TLS_SERVER_NAME',
   'TEMPORAL_API_KEY',
+  'TEMPORAL_CONFIG_FILE',
+  'TEMPORAL_PROFILE',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+  'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION',
   'DATABASE_URL',
   'ARTIFACT_STORE',
   'S3_ENDPOINT',
@@ -66,6 +80,9 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_CACHE_SIZE',
   'FLYWHEEL_SERVE_CACHE_TTL_MS',
   'FLYWHEEL_SERVE_AUTH',
+  'FLYWHEEL_SERVE_TLS_CERT',
+  'FLYWHEEL_SERVE_TLS_KEY',
+  'FLYWHEEL_SERVE_TLS_CLIENT_CA',
   'FLYWHEEL_SERVE_RATE_LIMIT_RPS',
   'FLYWHEEL_SERVE_RATE_LIMIT_BURST',
   'FLYWHEEL_SERVE_RATE_LIMIT_ROWS',
@@ -87,22 +104,6 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE',
   'FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS',
 ] as const satisfies readonly EnvVarName[];
-
-export interface TemporalTlsConfig {
-  certPath?: string;
-  keyPath?: string;
-  caPath?: string;
-  serverName?: string;
-}
-
-export interface TemporalConfig {
-  address: string;
-  namespace: string;
-  cliPath?: string;
-  /** Undefined: plain TCP (a local dev server). */
-  tls?: TemporalTlsConfig;
-  apiKey?: Secret;
-}
 
 export type DatabaseConfig = { kind: 'postgres'; url: Secret } | { kind: 'pglite'; dataDir: string };
 
@@ -158,13 +159,6 @@ type CommonEnv = z.output<ReturnType<typeof pick<(typeof COMMON_VARS)[number]>>>
 function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
   const dataDir = isAbsolute(raw.FLYWHEEL_DATA_DIR) ? raw.FLYWHEEL_DATA_DIR : resolve(raw.FLYWHEEL_DATA_DIR);
 
-  if (Boolean(raw.TEMPORAL_TLS_CERT) !== Boolean(raw.TEMPORAL_TLS_KEY)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [raw.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'],
-      message: 'mTLS needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY',
-    });
-  }
   if (raw.FLYWHEEL_ENV === 'prod' && !raw.DATABASE_URL) {
     ctx.addIssue({
       code: 'custom',
@@ -173,30 +167,11 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
     });
   }
 
-  // TLS turns on by itself when anything TLS-shaped is configured (Temporal Cloud needs it with
-  // an API key); TEMPORAL_TLS=false forces it off for a plaintext proxy.
-  const wantsTls =
-    raw.TEMPORAL_TLS ?? Boolean(raw.TEMPORAL_TLS_CERT || raw.TEMPORAL_TLS_CA || raw.TEMPORAL_TLS_SERVER_NAME || raw.TEMPORAL_API_KEY);
-  const tls: TemporalTlsConfig | undefined = wantsTls
-    ? {
-        ...(raw.TEMPORAL_TLS_CERT ? { certPath: raw.TEMPORAL_TLS_CERT } : {}),
-        ...(raw.TEMPORAL_TLS_KEY ? { keyPath: raw.TEMPORAL_TLS_KEY } : {}),
-        ...(raw.TEMPORAL_TLS_CA ? { caPath: raw.TEMPORAL_TLS_CA } : {}),
-        ...(raw.TEMPORAL_TLS_SERVER_NAME ? { serverName: raw.TEMPORAL_TLS_SERVER_NAME } : {}),
-      }
-    : undefined;
-
   return {
     env: raw.FLYWHEEL_ENV,
     dataDir,
     logLevel: raw.FLYWHEEL_LOG_LEVEL,
-    temporal: {
-      address: raw.TEMPORAL_ADDRESS,
-      namespace: raw.TEMPORAL_NAMESPACE,
-      ...(raw.TEMPORAL_CLI_PATH ? { cliPath: raw.TEMPORAL_CLI_PATH } : {}),
-      ...(tls ? { tls } : {}),
-      ...(raw.TEMPORAL_API_KEY ? { apiKey: new Secret(raw.TEMPORAL_API_KEY) } : {}),
-    },
+    temporal: shapeTemporal(raw, ctx),
     database: raw.DATABASE_URL
       ? { kind: 'postgres', url: new Secret(raw.DATABASE_URL) }
       : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
@@ -305,6 +280,8 @@ export interface ServeSettings {
   accessLogSample: number;
   /** Requests at least this slow are always logged. */
   accessLogSlowMs: number;
+  /** HTTPS (and client certificates for admin routes); undefined: plain HTTP. */
+  tls?: ServeTlsSettings;
 }
 
 export const serveSchema = pick(SERVE_VARS)
@@ -314,6 +291,7 @@ export const serveSchema = pick(SERVE_VARS)
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['FLYWHEEL_SERVE_WEBHOOK_ALLOW'], message: (err as Error).message });
     }
+    checkServeTls(raw, ctx);
   })
   .transform((raw, ctx) => ({
     ...shapeCommon(raw, ctx),
@@ -358,6 +336,15 @@ export const serveSchema = pick(SERVE_VARS)
       ...(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET ? { webhookSecret: new Secret(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET) } : {}),
       accessLogSample: raw.FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE,
       accessLogSlowMs: raw.FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS,
+      ...(raw.FLYWHEEL_SERVE_TLS_CERT && raw.FLYWHEEL_SERVE_TLS_KEY
+        ? {
+            tls: {
+              certPath: raw.FLYWHEEL_SERVE_TLS_CERT,
+              keyPath: raw.FLYWHEEL_SERVE_TLS_KEY,
+              ...(raw.FLYWHEEL_SERVE_TLS_CLIENT_CA ? { clientCaPath: raw.FLYWHEEL_SERVE_TLS_CLIENT_CA } : {}),
+            },
+          }
+        : {}),
     } satisfies ServeSettings,
   }));
 

@@ -69,6 +69,50 @@ export const ENV_VARS = {
     expected: 'a Temporal Cloud API key',
     secret: true,
   },
+  // The names below follow @temporalio/envconfig (the SDKs' and the `temporal` CLI's shared
+  // configuration); TEMPORAL_TLS_CERT / _KEY / _CA above are Flywheel's older aliases.
+  TEMPORAL_CONFIG_FILE: {
+    schema: z.string().min(1).optional(),
+    expected:
+      'the path of a Temporal TOML config file with [profile.<name>] tables (default: ~/.config/temporalio/temporal.toml if present)',
+  },
+  TEMPORAL_PROFILE: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .optional(),
+    expected: 'a profile name in the Temporal config file, e.g. prod (default: default)',
+  },
+  TEMPORAL_TLS_CLIENT_CERT_PATH: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of a PEM client certificate (mTLS); alias TEMPORAL_TLS_CERT',
+  },
+  TEMPORAL_TLS_CLIENT_KEY_PATH: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of the PEM private key of the client certificate; alias TEMPORAL_TLS_KEY',
+  },
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of a PEM CA bundle that signed the server certificate; alias TEMPORAL_TLS_CA',
+  },
+  TEMPORAL_TLS_CLIENT_CERT_DATA: {
+    schema: z.string().includes('-----BEGIN').optional(),
+    expected: 'a PEM client certificate, inline (instead of TEMPORAL_TLS_CLIENT_CERT_PATH)',
+  },
+  TEMPORAL_TLS_CLIENT_KEY_DATA: {
+    schema: z.string().includes('-----BEGIN').optional(),
+    expected: 'a PEM private key, inline (instead of TEMPORAL_TLS_CLIENT_KEY_PATH)',
+    secret: true,
+  },
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: {
+    schema: z.string().includes('-----BEGIN').optional(),
+    expected: 'a PEM CA bundle, inline (instead of TEMPORAL_TLS_SERVER_CA_CERT_PATH)',
+  },
+  TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: {
+    // envconfig reads it, but the TypeScript SDK cannot skip host verification: refused when true.
+    schema: z.stringbool().optional(),
+    expected: 'false (the TypeScript SDK always verifies the server name; set TEMPORAL_TLS_SERVER_NAME instead)',
+  },
   DATABASE_URL: {
     schema: z
       .string()
@@ -218,6 +262,19 @@ export const ENV_VARS = {
   FLYWHEEL_SERVE_CACHE_TTL_MS: {
     schema: positiveInt.default(60_000),
     expected: 'a positive integer number of milliseconds a cached prediction lives',
+  },
+  FLYWHEEL_SERVE_TLS_CERT: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of a PEM server certificate (chain) to serve HTTPS with; needs FLYWHEEL_SERVE_TLS_KEY (unset: plain HTTP)',
+  },
+  FLYWHEEL_SERVE_TLS_KEY: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of the PEM private key (unencrypted) of FLYWHEEL_SERVE_TLS_CERT',
+  },
+  FLYWHEEL_SERVE_TLS_CLIENT_CA: {
+    schema: z.string().min(1).optional(),
+    expected:
+      'the path of a PEM CA bundle: admin routes then also need a client certificate it signed (predict clients need none); needs FLYWHEEL_SERVE_TLS_CERT',
   },
   FLYWHEEL_SERVE_AUTH: {
     schema: z.stringbool().default(true),

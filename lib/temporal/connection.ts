@@ -4,16 +4,30 @@ import { readFile } from 'node:fs/promises';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { TemporalConfig } from '../config/index.ts';
+import { tlsHandshakeProblem, TemporalTlsError } from './tls-probe.ts';
 
 type TlsOption = Exclude<ConnectionOptions['tls'], undefined>;
+
+/** A PEM from its inline text or its file; an unreadable file names the variable that set it. */
+async function pem(text: string | undefined, path: string | undefined, variable: string): Promise<Buffer | undefined> {
+  if (text !== undefined) return Buffer.from(text);
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path);
+  } catch (err) {
+    // Keeps `path`: callers tell a configuration problem (a file) from an unreachable server by it.
+    const message = `cannot read ${path} (${variable}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+    throw Object.assign(new Error(message, { cause: err }), { path });
+  }
+}
 
 async function tlsOption(config: TemporalConfig): Promise<TlsOption | undefined> {
   const tls = config.tls;
   if (!tls) return undefined;
   const [crt, key, ca] = await Promise.all([
-    tls.certPath ? readFile(tls.certPath) : undefined,
-    tls.keyPath ? readFile(tls.keyPath) : undefined,
-    tls.caPath ? readFile(tls.caPath) : undefined,
+    pem(tls.certPem, tls.certPath, 'TEMPORAL_TLS_CLIENT_CERT_PATH'),
+    pem(tls.keyPem?.reveal(), tls.keyPath, 'TEMPORAL_TLS_CLIENT_KEY_PATH'),
+    pem(tls.caPem, tls.caPath, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH'),
   ]);
   return {
     ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
@@ -32,6 +46,15 @@ export async function connectionOptions(config: TemporalConfig): Promise<Connect
   };
 }
 
+/** A failed TLS connect's handler: gRPC says only "Failed to connect before the deadline"; a TLS handshake can say why. */
+function explainTlsFailure(address: string, tls: TlsOption | undefined) {
+  return async function explainTls(err: unknown): Promise<never> {
+    const problem = tls ? await tlsHandshakeProblem(address, tls === true ? {} : tls) : undefined;
+    if (!problem) throw err;
+    throw new TemporalTlsError(address, problem, { cause: err });
+  };
+}
+
 export interface ConnectClientOptions {
   /**
    * Give up connecting after this long. A person at a terminal wants an answer in seconds; a
@@ -42,13 +65,16 @@ export interface ConnectClientOptions {
 }
 
 export async function connectClient(config: TemporalConfig, options: ConnectClientOptions = {}): Promise<Client> {
+  const base = await connectionOptions(config);
   const connection = await Connection.connect({
-    ...(await connectionOptions(config)),
+    ...base,
     ...(options.connectTimeoutMs !== undefined ? { connectTimeout: options.connectTimeoutMs } : {}),
-  });
+  }).catch(explainTlsFailure(config.address, base.tls));
   return new Client({ connection, namespace: config.namespace });
 }
 
 export async function connectWorkerConnection(config: TemporalConfig): Promise<NativeConnection> {
-  return NativeConnection.connect(await connectionOptions(config));
+  const base = await connectionOptions(config);
+  // The SDK's core names a TLS alert only when it reads it before the close; a handshake always can.
+  return NativeConnection.connect(base).catch(explainTlsFailure(config.address, base.tls));
 }

@@ -16,6 +16,7 @@ import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPredictRoutes } from './routes/predict.ts';
 import { registerV2Routes } from './routes/v2.ts';
 import { registerAccessLog } from './access-log.ts';
+import { httpsOptions } from './tls.ts';
 
 /** Model names and job ids are far shorter; a longer path parameter is refused with 414. */
 const MAX_PARAM_LENGTH = 200;
@@ -36,7 +37,11 @@ export function routesOf(app: FastifyInstance): ReadonlyArray<{ method: string; 
 }
 
 export function buildApp(ctx: ServingContext): FastifyInstance {
+  const tls = ctx.settings.tls;
   const app = Fastify({
+    // HTTPS when configured; Fastify types an https app apart, but every route and hook here is
+    // the same on both, so the app is used as the plain-HTTP type below.
+    ...(tls ? { https: httpsOptions(tls) } : {}),
     logger: false,
     bodyLimit: ctx.settings.bodyLimitBytes,
     // Every request gets a server id; a client's X-Request-Id becomes a prediction's id only inside
@@ -77,7 +82,7 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
       );
     },
     return503OnClosing: true,
-  });
+  }) as unknown as FastifyInstance;
 
   const routes: Array<{ method: string; url: string }> = [];
   ROUTES.set(app, routes);

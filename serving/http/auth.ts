@@ -7,6 +7,7 @@ import { looksLikeApiKey, type ApiKeyScope } from '../../lib/auth/api-keys.ts';
 import { ServingError } from '../errors.ts';
 import type { KeyCache } from '../key-cache.ts';
 import type { RateLimiter } from '../rate-limit.ts';
+import { requireClientCertificate } from './tls.ts';
 
 export interface Principal {
   keyId: string;
@@ -22,6 +23,11 @@ export interface AuthOptions {
   rateLimitRps: number;
   rateLimitBurst: number;
   onRateLimited?: () => void;
+  /**
+   * Admin routes also need a TLS client certificate the client CA signed (FLYWHEEL_SERVE_TLS_CLIENT_CA).
+   * @default false
+   */
+  adminClientCert?: boolean;
 }
 
 const ANONYMOUS: Principal = {
@@ -34,6 +40,8 @@ const ANONYMOUS: Principal = {
 export function createAuthenticator(options: AuthOptions) {
   return async function authenticate(request: FastifyRequest, scope: ApiKeyScope): Promise<Principal> {
     let principal = ANONYMOUS;
+    // Checked before the key, and with auth off too: a certificate is a second factor, not a key.
+    if (scope === 'admin' && options.adminClientCert) requireClientCertificate(request);
     if (options.enabled) {
       const key = presentedKey(request);
       if (!key)

@@ -14,7 +14,7 @@ import type { Authenticate, LimitRows } from './auth.ts';
 import type { DataArrivedSignal } from '../../lib/contracts/model-lifecycle.ts';
 
 export interface ServingContext {
-  settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes' | 'accessLogSample' | 'accessLogSlowMs'>;
+  settings: Pick<ServeSettings, 'maxInstances' | 'bodyLimitBytes' | 'accessLogSample' | 'accessLogSlowMs' | 'tls'>;
   models: ModelManager;
   predict: Predict;
   /** A predict that may answer from the batch layer (docs/batch-layer.md). */
