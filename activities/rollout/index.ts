@@ -26,7 +26,7 @@ import { putJson, type ArtifactStore } from '../../lib/storage/index.ts';
 export const ROLLOUT_TAGS = { outcome: 'flywheel.rollout', evidence: 'flywheel.rollout.evidence' } as const;
 
 /** Where the worker reaches the inference server's admin API. */
-export type ServingTarget = Pick<ServingAdminOptions, 'url' | 'adminKey'>;
+export type ServingTarget = Pick<ServingAdminOptions, 'url' | 'adminKey' | 'tls'>;
 
 export interface RolloutActivityDeps {
   db: Database;

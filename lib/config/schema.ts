@@ -62,6 +62,9 @@ export const WORKER_VARS = [
   'FLYWHEEL_TRAINER_PATH',
   'FLYWHEEL_SERVING_URL',
   'FLYWHEEL_SERVING_ADMIN_KEY',
+  'FLYWHEEL_SERVING_TLS_CA',
+  'FLYWHEEL_SERVING_TLS_CERT',
+  'FLYWHEEL_SERVING_TLS_KEY',
   'FLYWHEEL_WORKER_HTTP_HOST',
   'FLYWHEEL_WORKER_HTTP_PORT',
 ] as const satisfies readonly EnvVarName[];
@@ -152,6 +155,8 @@ export interface WorkerConfig extends CommonConfig {
 export interface ServingEndpoint {
   url: string;
   adminKey?: Secret;
+  /** HTTPS client settings (paths): a CA to trust, and a client certificate for admin routes. */
+  tls?: { caPath?: string; certPath?: string; keyPath?: string };
 }
 
 type CommonEnv = z.output<ReturnType<typeof pick<(typeof COMMON_VARS)[number]>>>;
@@ -205,6 +210,12 @@ function checkVersioning(
 
 export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig => {
   checkVersioning(raw, ctx);
+  if (Boolean(raw.FLYWHEEL_SERVING_TLS_CERT) !== Boolean(raw.FLYWHEEL_SERVING_TLS_KEY))
+    ctx.addIssue({
+      code: 'custom',
+      path: [raw.FLYWHEEL_SERVING_TLS_CERT ? 'FLYWHEEL_SERVING_TLS_KEY' : 'FLYWHEEL_SERVING_TLS_CERT'],
+      message: 'a client certificate for the inference server needs both FLYWHEEL_SERVING_TLS_CERT and FLYWHEEL_SERVING_TLS_KEY',
+    });
   return {
     ...shapeCommon(raw, ctx),
     worker: {
@@ -227,6 +238,15 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
           serving: {
             url: raw.FLYWHEEL_SERVING_URL.replace(/\/+$/, ''),
             ...(raw.FLYWHEEL_SERVING_ADMIN_KEY ? { adminKey: new Secret(raw.FLYWHEEL_SERVING_ADMIN_KEY) } : {}),
+            ...(raw.FLYWHEEL_SERVING_TLS_CA || raw.FLYWHEEL_SERVING_TLS_CERT
+              ? {
+                  tls: {
+                    ...(raw.FLYWHEEL_SERVING_TLS_CA ? { caPath: raw.FLYWHEEL_SERVING_TLS_CA } : {}),
+                    ...(raw.FLYWHEEL_SERVING_TLS_CERT ? { certPath: raw.FLYWHEEL_SERVING_TLS_CERT } : {}),
+                    ...(raw.FLYWHEEL_SERVING_TLS_KEY ? { keyPath: raw.FLYWHEEL_SERVING_TLS_KEY } : {}),
+                  },
+                }
+              : {}),
           },
         }
       : {}),

@@ -216,6 +216,20 @@ export const ENV_VARS = {
     expected: 'an API key with the admin scope (`flywheel keys create --scopes admin`)',
     secret: true,
   },
+  FLYWHEEL_SERVING_TLS_CA: {
+    schema: z.string().min(1).optional(),
+    expected:
+      "the path of a PEM CA bundle the inference server's HTTPS certificate is checked against (unset: the system CAs and NODE_EXTRA_CA_CERTS)",
+  },
+  FLYWHEEL_SERVING_TLS_CERT: {
+    schema: z.string().min(1).optional(),
+    expected:
+      'the path of a PEM client certificate the rollout presents to the inference server (its admin routes need one when the server sets FLYWHEEL_SERVE_TLS_CLIENT_CA); needs FLYWHEEL_SERVING_TLS_KEY',
+  },
+  FLYWHEEL_SERVING_TLS_KEY: {
+    schema: z.string().min(1).optional(),
+    expected: 'the path of the PEM private key of FLYWHEEL_SERVING_TLS_CERT',
+  },
   FLYWHEEL_SERVE_HOST: {
     schema: z.string().min(1).default('127.0.0.1'),
     expected: 'an interface address to listen on, e.g. 127.0.0.1 (0.0.0.0 inside a container)',

@@ -2,6 +2,8 @@
 // shadow, and reload aliases. Errors say which server and what it answered; a 4xx that retrying
 // cannot fix is marked permanent, anything else (server down, 5xx) is left to activity retries.
 import { servingErrorMessage, type ServingRoute, type ServingRouteChange } from '../contracts/serving-admin.ts';
+import { readFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
 import type { CircuitBreaker } from '../resilience/breaker.ts';
 
 export class ServingAdminError extends Error {
@@ -24,6 +26,15 @@ export interface ServingAdminOptions {
   /** Every call runs under it (see `isNeutralServingAdminError`): while it is open, calls fail at
    * once with DependencyUnavailableError instead of waiting out `timeoutMs` each. */
   breaker?: CircuitBreaker;
+  /** HTTPS client settings (file paths): a CA to trust beyond the system's, and the client
+   * certificate that admin routes require when the server sets FLYWHEEL_SERVE_TLS_CLIENT_CA. */
+  tls?: ServingClientTls;
+}
+
+export interface ServingClientTls {
+  caPath?: string;
+  certPath?: string;
+  keyPath?: string;
 }
 
 /** The server answered, with a refusal about the request (4xx): it is up, whatever it said. */
@@ -39,6 +50,8 @@ export interface ServingAdmin {
 
 export function createServingAdmin(options: ServingAdminOptions): ServingAdmin {
   const base = options.url.replace(/\/+$/, '');
+  // Node's fetch takes no client certificate, so with TLS settings the calls go through https.
+  const transport: Transport = options.tls ? httpsTransport(options.tls) : fetch;
   function call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<ServingRoute> {
     const breaker = options.breaker;
     return breaker ? breaker.run((signal) => send(method, path, body, signal)) : send(method, path, body);
@@ -48,7 +61,7 @@ export function createServingAdmin(options: ServingAdminOptions): ServingAdmin {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await transport(url, {
         method,
         headers: {
           ...(options.adminKey ? { authorization: `Bearer ${options.adminKey}` } : {}),
@@ -78,4 +91,44 @@ export function createServingAdmin(options: ServingAdminOptions): ServingAdmin {
     setRoute: (model, change) => call('PUT', path(model, 'routing'), change),
     reload: (model) => call('POST', path(model, 'reload')),
   };
+}
+
+type Transport = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+) => Promise<Response>;
+
+/** A fetch-shaped call over node:https with a keep-alive agent holding the CA and client certificate. */
+function httpsTransport(tls: ServingClientTls): Transport {
+  const read = (path: string | undefined, what: string) => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ServingAdminError(`cannot read ${what} ${path}: ${(err as Error).message}`, true);
+    }
+  };
+  const ca = read(tls.caPath, 'FLYWHEEL_SERVING_TLS_CA');
+  const cert = read(tls.certPath, 'FLYWHEEL_SERVING_TLS_CERT');
+  const key = read(tls.keyPath, 'FLYWHEEL_SERVING_TLS_KEY');
+  const agent = new Agent({ keepAlive: true, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });
+  return (url, init) =>
+    new Promise<Response>((resolve, reject) => {
+      if (!url.startsWith('https:')) {
+        reject(new Error(`FLYWHEEL_SERVING_TLS_* are set but FLYWHEEL_SERVING_URL is not https: ${url}`));
+        return;
+      }
+      const req = httpsRequest(url, { method: init.method, headers: init.headers, agent, signal: init.signal }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 502;
+          // A Response with a no-body status (204, 304) must not be given one.
+          resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status }));
+        });
+      });
+      req.on('error', reject);
+      req.end(init.body);
+    });
 }

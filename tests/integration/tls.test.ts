@@ -18,6 +18,7 @@ import { loadConfig } from '../../lib/config/index.ts';
 import { migrate, PostgresDatabase } from '../../lib/db/index.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { createServingAdmin } from '../../lib/rollout/serving-admin.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { connectClient, connectWorkerConnection } from '../../lib/temporal/connection.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
@@ -246,5 +247,21 @@ describe('inference server over HTTPS', () => {
     const wrongScope = await httpsCall(url, path, { key: predictKey, clientCert: 'trusted' });
     expect(wrongScope.status).toBe(403);
     expect(wrongScope.json.error?.message).toMatch(/lacks the "admin" scope/);
+  });
+  it("the rollout's admin client reaches a client-certificate server through FLYWHEEL_SERVING_TLS_*", async () => {
+    const env = { FLYWHEEL_SERVING_URL: url, FLYWHEEL_SERVING_ADMIN_KEY: adminKey, FLYWHEEL_SERVING_TLS_CA: certs.caCert };
+    const withCert = loadConfig('worker', {
+      ...env,
+      FLYWHEEL_SERVING_TLS_CERT: certs.clientCert,
+      FLYWHEEL_SERVING_TLS_KEY: certs.clientKey,
+    }).serving!;
+    const admin = createServingAdmin({ url: withCert.url, adminKey: withCert.adminKey!.reveal(), tls: withCert.tls! });
+    expect((await admin.getRoute(NAME)).champion.version).toBeGreaterThan(0);
+    // Trusting the server is not enough: the admin route still wants the client certificate.
+    const withoutCert = loadConfig('worker', env).serving!;
+    const refused = createServingAdmin({ url: withoutCert.url, adminKey: withoutCert.adminKey!.reveal(), tls: withoutCert.tls! });
+    await expect(refused.getRoute(NAME)).rejects.toThrow(/→ 401: .*client certificate/);
+    // Half a pair is a configuration error naming the missing variable.
+    expect(() => loadConfig('worker', { ...env, FLYWHEEL_SERVING_TLS_CERT: certs.clientCert })).toThrow(/FLYWHEEL_SERVING_TLS_KEY/);
   });
 });

@@ -23,7 +23,7 @@ import { prepareObservability } from './observability.ts';
 
 function servingTarget(config: WorkerConfig): ServingTarget | undefined {
   const s = config.serving;
-  return s ? { url: s.url, ...(s.adminKey ? { adminKey: s.adminKey.reveal() } : {}) } : undefined;
+  return s ? { url: s.url, ...(s.adminKey ? { adminKey: s.adminKey.reveal() } : {}), ...(s.tls ? { tls: s.tls } : {}) } : undefined;
 }
 
 /** Started by a parent with an IPC channel (the dev stack): say we are up, and shut down gracefully
