@@ -1,4 +1,4 @@
-// `flywheel batch start | status | cancel`: run batchPredict through Temporal, with a progress
+// `flywheel batch start | features | status | cancel`: run batchPredict (and batchFeatures) through Temporal, with a progress
 // bar (rows done / total, rows/s, ETA) fed by the workflow's `progress` query.
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +14,7 @@ import {
   type BatchPredictInput,
   type BatchProgress,
 } from '../../lib/contracts/batch-predict.ts';
+import { batchFeaturesWorkflow, type BatchFeaturesInput, type BatchFeaturesResult } from '../../lib/contracts/batch-features.ts';
 
 function bar(p: BatchProgress, rowsPerSec: number): string {
   const width = 30;
@@ -86,6 +87,11 @@ export function registerBatchCommands(program: Command): void {
     .option('--chunk-rows <n>', 'rows per chunk', '250000')
     .option('--parallel <n>', 'chunks in flight at once', '4')
     .option('--id <label>', 'job label in the workflow id (default: the output prefix)')
+    .option('--table', 'also load the predictions into the batch_predictions table and publish them when complete')
+    .option(
+      '--key-column <column>',
+      "publish each row's prediction under this entity key column, for the server's batch layer (GET /v1/models/<model>/batch/<key>; docs/batch-layer.md)",
+    )
     .option('--detach', 'start and return without following progress')
     .option('--json', 'progress as one JSON object per line, the manifest last (with --detach: the workflow id)')
     .description(
@@ -102,11 +108,15 @@ export function registerBatchCommands(program: Command): void {
           chunkRows: string;
           parallel: string;
           id?: string;
+          table?: boolean;
+          keyColumn?: string;
           detach?: boolean;
           json?: boolean;
         },
       ) => {
         const input: BatchPredictInput = {
+          ...(opts.table ? { writeTable: true } : {}),
+          ...(opts.keyColumn ? { keyColumn: opts.keyColumn } : {}),
           datasetUri,
           model: opts.version ? { name: opts.model, version: Number(opts.version) } : { name: opts.model, alias: opts.alias },
           outputPrefix: opts.output,
@@ -129,6 +139,68 @@ export function registerBatchCommands(program: Command): void {
           if (opts.json) printJsonLine({ workflowId, status: 'STARTED' });
           else say(`Started ${workflowId}`);
           if (!opts.detach) await follow(client, workflowId, opts.json === true);
+        });
+      },
+    );
+
+  batch
+    .command('features')
+    .argument('<source-uri>', 'Parquet or CSV source (file:// or s3:// URI), one row per entity')
+    .requiredOption(
+      '--table <name>',
+      'feature table name (a model joins the table of its own name unless FLYWHEEL_SERVE_BATCH_FEATURE_TABLES maps it)',
+    )
+    .requiredOption('--key-column <column>', 'the entity key column: unique and non-null')
+    .option('--columns <list>', 'comma-separated columns to keep (default: every column but the key)')
+    .option('--chunk-rows <n>', 'rows per chunk', '100000')
+    .option('--id <label>', 'job label in the workflow id (default: the time now)')
+    .option('--detach', 'start and return without waiting for the table to publish')
+    .option('--json', 'print the result (with --detach: the workflow id) as JSON')
+    .description(
+      'load per-entity features into a published batch feature table, which the server joins by entity key (docs/batch-layer.md)',
+    )
+    .action(
+      async (
+        sourceUri: string,
+        opts: { table: string; keyColumn: string; columns?: string; chunkRows: string; id?: string; detach?: boolean; json?: boolean },
+      ) => {
+        const chunkRows = Number(opts.chunkRows);
+        if (!Number.isInteger(chunkRows) || chunkRows < 1)
+          throw new Error(`--chunk-rows must be a positive integer, got ${opts.chunkRows}`);
+        const input: BatchFeaturesInput = {
+          sourceUri,
+          table: opts.table,
+          keyColumn: opts.keyColumn,
+          chunkRows,
+          ...(opts.columns
+            ? {
+                columns: opts.columns
+                  .split(',')
+                  .map((c) => c.trim())
+                  .filter(Boolean),
+              }
+            : {}),
+        };
+        const workflowId = WORKFLOW_IDS.batchFeatures(opts.table, opts.id ?? new Date().toISOString().replace(/[:.]/g, '-'));
+        await withClient(async (client) => {
+          const handle = await client.workflow.start(batchFeaturesWorkflow, { taskQueue: TASK_QUEUES.cpu, workflowId, args: [input] });
+          if (opts.detach) {
+            if (opts.json) printJsonLine({ workflowId, status: 'STARTED' });
+            else say(`Started ${workflowId}`);
+            return;
+          }
+          if (!opts.json) say(`Started ${workflowId}; waiting for the table to publish`);
+          const result = await workflowResult<BatchFeaturesResult>(handle);
+          if (opts.json) printJsonLine({ workflowId, result });
+          else
+            say(
+              table([
+                ['Table', result.table],
+                ['Rows', result.rows.toLocaleString('en-US')],
+                ['Columns', result.columns.join(', ')],
+                ['Published', result.publishedAt],
+              ]),
+            );
         });
       },
     );
