@@ -53,6 +53,14 @@ export function createServingMetrics() {
       labelNames: ['route', 'status'] as const,
       registers: [registry],
     }),
+    // Real-time answers also count in flywheel_serving_predictions_total; batch answers only here
+    // (they were scored by the batch job, and are not in the prediction log either).
+    layerAnswers: new Counter({
+      name: 'flywheel_serving_layer_predictions_total',
+      help: 'Predictions answered by the lambda read path, by model and layer (batch, realtime), and real-time answers given because the batch layer was unreadable (fallback="unavailable").',
+      labelNames: ['model', 'layer', 'fallback'] as const,
+      registers: [registry],
+    }),
     predictions: new Counter({
       name: 'flywheel_serving_predictions_total',
       help: 'Instances scored, by model version and arm (champion, canary, shadow).',

@@ -149,7 +149,13 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     featureTables: settings.batchFeatureTables,
     breaker: breakers.create(BATCH_LAYER_DEPENDENCY, { name: 'the batch layer', timeoutMs: settings.batchTimeoutMs }),
   });
-  const predictLayered = createLayeredPredictor({ predict, batch: batchLayer, models });
+  const predictLayered = createLayeredPredictor({
+    predict,
+    batch: batchLayer,
+    models,
+    onAnswered: (model, layer, count, fallback) =>
+      metrics.layerAnswers.inc({ model, layer, fallback: fallback ? 'unavailable' : 'none' }, count),
+  });
   const webhookPolicy = parseWebhookPolicy(settings.webhookAllow);
   const limiter = new RateLimiter();
   const keys = new KeyCache({ db: guardedDb, logger, limiter, refreshMs: settings.keyRefreshMs, maxStaleMs: settings.keyMaxStaleMs });

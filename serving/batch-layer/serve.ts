@@ -51,6 +51,8 @@ export interface LayeredPredictorDeps {
   predict: Predict;
   batch: BatchLayer;
   models: ModelManager;
+  /** Counts answers by layer (serving metrics). */
+  onAnswered?: (model: string, layer: 'batch' | 'realtime', count: number, fallback: boolean) => void;
 }
 
 /** Up to five keys for a message. */
@@ -149,6 +151,8 @@ export function createLayeredPredictor(deps: LayeredPredictorDeps) {
     }
     const predictions = out as LayeredPrediction[];
     const batchCount = predictions.filter((p) => p.layer === 'batch').length;
+    if (batchCount > 0) deps.onAnswered?.(req.model, 'batch', batchCount, false);
+    if (batchCount < n) deps.onAnswered?.(req.model, 'realtime', n - batchCount, fallback !== undefined);
     return {
       requestId,
       model: req.model,

@@ -275,6 +275,8 @@ describe('the lambda read path', () => {
     const only = await predict({ instances: [{}], keys: ['F1100'], layer: 'batch' });
     expect(only.status).toBe(404);
     expect(only.json.error!.message).toContain('"F1100"');
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/flywheel_serving_layer_predictions_total\{model="[^"]+",layer="batch",fallback="none"\} [1-9]/);
   }, 60_000);
 
   it('scores a key outside the batch job in real time from the batch feature table, and a join matches full features', async () => {
@@ -426,5 +428,13 @@ describe('the lambda read path', () => {
     expect(keyOnly.json.error!.message).toContain('batch layer unavailable');
     const batchOnly = await predict({ instances: [{}], keys: ['F17'], layer: 'batch' }, down.url);
     expect(batchOnly.status).toBe(503);
+    // The outage shows: fallback answers counted, and the batch layer's breaker in the metrics
+    // (open after 3 failed lookups) and in /readyz, which stays ready.
+    const metrics = await (await fetch(`${down.url}/metrics`)).text();
+    expect(metrics).toMatch(/flywheel_serving_layer_predictions_total\{model="[^"]+",layer="realtime",fallback="unavailable"\} [1-9]/);
+    expect(metrics).toMatch(/flywheel_serving_breaker_state\{dependency="batch-layer"\} 2/);
+    const ready = await fetch(`${down.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { breakers: Record<string, { state: string }> }).breakers['batch-layer']?.state).toBe('open');
   }, 30_000);
 });
