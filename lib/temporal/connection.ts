@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { TemporalConfig } from '../config/index.ts';
+import { tracingClientInterceptors } from '../telemetry/temporal.ts';
 
 type TlsOption = Exclude<ConnectionOptions['tls'], undefined>;
 
@@ -46,7 +47,9 @@ export async function connectClient(config: TemporalConfig, options: ConnectClie
     ...(await connectionOptions(config)),
     ...(options.connectTimeoutMs !== undefined ? { connectTimeout: options.connectTimeoutMs } : {}),
   });
-  return new Client({ connection, namespace: config.namespace });
+  // Tracing on: StartWorkflow spans, and the caller's trace carried into the workflow's headers.
+  const interceptors = tracingClientInterceptors();
+  return new Client({ connection, namespace: config.namespace, ...(interceptors ? { interceptors } : {}) });
 }
 
 export async function connectWorkerConnection(config: TemporalConfig): Promise<NativeConnection> {

@@ -14,6 +14,7 @@ import { registerJobRoutes } from './routes/jobs.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerPredictRoutes } from './routes/predict.ts';
 import { registerV2Routes } from './routes/v2.ts';
+import { registerRequestTracing } from './tracing.ts';
 
 /** Model names and job ids are far shorter; a longer path parameter is refused with 414. */
 const MAX_PARAM_LENGTH = 200;
@@ -90,6 +91,8 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
+
+  registerRequestTracing(app);
 
   app.setErrorHandler((err: FastifyError | ServingError | Error, request, reply) => {
     let status: number;

@@ -18,6 +18,7 @@ import { trainerPathOf } from './trainer-path.ts';
 import { selectBackend } from '../../lib/training/backend.ts';
 import { listenForPreemption, noPreemption } from '../../lib/training/preemption.ts';
 import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
+import { SERVICE_NAMES, startTracing } from '../../lib/telemetry/index.ts';
 
 function servingTarget(config: WorkerConfig): ServingTarget | undefined {
   const s = config.serving;
@@ -48,6 +49,8 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
   const config = loadConfig('worker', env);
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
   installTemporalRuntime(logger, config.logLevel);
+  // FLYWHEEL_TRACING on: before the workers are created, so they get the tracing interceptors.
+  const tracing = startTracing(config.tracing, { serviceName: SERVICE_NAMES.worker });
   const taskQueue = config.worker.taskQueue;
   if (taskQueue && kind !== 'gpu')
     throw new Error(`FLYWHEEL_WORKER_TASK_QUEUE is for GPU workers; the ${kind} worker polls ${TASK_QUEUES[kind]}`);
@@ -129,5 +132,6 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
     await client?.then((c) => c.connection.close()).catch(() => undefined);
     await db?.close();
     await connection.close();
+    await tracing?.shutdown();
   }
 }
