@@ -22,6 +22,7 @@ import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { activeTracer, startTracing, traceHeaders, type Tracing } from '../../lib/telemetry/index.ts';
 import { connectClient, connectWorkerConnection } from '../../lib/temporal/connection.ts';
 import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
+import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { sleep } from '../../lib/time/sleep.ts';
 import { fitFixtureSpec, registerFixtureModel, sampleInstances, type FixtureInstance } from '../fixtures/fixture-models.ts';
@@ -281,5 +282,38 @@ describe('tracing', () => {
     const score = byName('RunActivity:scoreJob');
     expect(found.processes[score.processID]?.serviceName).toBe('flywheel-serve');
     expect(parentOf(byName('predict'))).toBe(score.spanID);
+  }, 60_000);
+
+  it('starts a trace at the terminal: a `flywheel` command is the root of the workflow it starts', async () => {
+    // `batch start` puts the model on the workflow as a search attribute, which a fresh server lacks.
+    await ensureSearchAttributes(client!.connection, temporal.namespace);
+    const cli = spawnNode(
+      ['bin/flywheel.js', 'batch', 'start', 'file:///nowhere.parquet', '--model', NAME, '--output', `tracing/${tag}`, '--detach', '--json'],
+      { ...infra.env, TEMPORAL_ADDRESS: temporal.address, FLYWHEEL_TRACING: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl },
+    );
+    const { code } = await cli.exited;
+    expect(code, cli.output()).toBe(0);
+    const { workflowId } = JSON.parse(
+      cli
+        .output()
+        .split('\n')
+        .find((l) => l.startsWith('{"workflowId"'))!,
+    ) as { workflowId: string };
+    const handle = client!.workflow.getHandle(workflowId);
+    // This test's worker does not run batch jobs; the trace is all that matters here.
+    const history = await handle.fetchHistory();
+    await handle.terminate('tracing test: only the start was wanted');
+    const header = history.events?.[0]?.workflowExecutionStartedEventAttributes?.header?.fields?.['_tracer-data'];
+    const carried = JSON.parse(Buffer.from(header!.data!).toString('utf8')) as { traceparent: string };
+    const traceId = carried.traceparent.split('-')[1]!;
+
+    // The CLI flushed its spans before exiting, so they are there (or arrive within Jaeger's batch).
+    const found = await waitForTrace(traceId, ['flywheel batch start', 'StartWorkflow:batchPredict'], 10_000);
+    const root = found.spans.find((s) => s.operationName === 'flywheel batch start')!;
+    const start = found.spans.find((s) => s.operationName === 'StartWorkflow:batchPredict')!;
+    expect(root.references).toEqual([]);
+    expect(start.references.find((r) => r.refType === 'CHILD_OF')?.spanID).toBe(root.spanID);
+    expect(carried.traceparent).toBe(`00-${traceId}-${start.spanID}-01`);
+    expect(found.processes[root.processID]?.serviceName).toBe('flywheel-cli');
   }, 60_000);
 });
