@@ -165,7 +165,7 @@ export function createPredictor(deps: PredictorDeps) {
     for (const { feature, count } of lv.countUnseen(batch)) metrics.unseenCategories.inc({ model, feature }, count);
   }
 
-  async function run(req: PredictRequest): Promise<PredictResponse> {
+  async function predictUntraced(req: PredictRequest): Promise<PredictResponse> {
     const startedAt = req.startedAt ?? performance.now();
     const served = servedModel(models, req.model);
     const { arm, version } = chooseArm(served.route, req.routingKey);
@@ -230,9 +230,9 @@ export function createPredictor(deps: PredictorDeps) {
   }
 
   return function predict(req: PredictRequest): Promise<PredictResponse> {
-    if (!activeTracer()) return run(req);
+    if (!activeTracer()) return predictUntraced(req);
     return inSpan('predict', { 'flywheel.model': req.model, 'flywheel.instances': req.instances.length }, async (span) => {
-      const out = await run(req);
+      const out = await predictUntraced(req);
       span?.setAttributes({
         'flywheel.model.version': out.predictions[0]?.version ?? -1,
         'flywheel.arm': out.arm,

@@ -58,7 +58,7 @@ export default function setup(project: TestProject) {
       if (up.status !== 0) throw new Error(`infra.sh up ${down.join(' ')} failed with exit code ${up.status}`);
     }
     started = down;
-    // The trainers venv and HAProxy are no servers: servers already up say nothing of them, so
+    // The trainers venv, HAProxy and Jaeger are no servers: servers already up say nothing of them, so
     // provision them every time (instant when current).
     const tools = infra(['provision', ...TOOLS], true);
     if (tools.status !== 0) throw new Error(`infra.sh provision ${TOOLS.join(' ')} failed with exit code ${tools.status}`);
