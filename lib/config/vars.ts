@@ -292,7 +292,7 @@ export const ENV_VARS = {
   },
   OTEL_SERVICE_NAME: {
     schema: z.string().min(1).optional(),
-    expected: 'a service name for the traces (default: flywheel-cli, flywheel-worker or flywheel-serve by process)',
+    expected: 'a service name for the traces (default by process: flywheel-cli, flywheel-worker, flywheel-serve, flywheel-dev)',
   },
 } as const satisfies Record<string, EnvVar>;
 

@@ -15,7 +15,13 @@ import { activeTracer, setActiveTracer } from './state.ts';
 export const TRACER_NAME = 'flywheel';
 
 /** The default service name of each process kind (OTEL_SERVICE_NAME overrides it). */
-export const SERVICE_NAMES = { cli: 'flywheel-cli', worker: 'flywheel-worker', serve: 'flywheel-serve' } as const;
+export const SERVICE_NAMES = {
+  cli: 'flywheel-cli',
+  worker: 'flywheel-worker',
+  serve: 'flywheel-serve',
+  /** `flywheel dev`: the CPU and control workers and, with --serve, the server, in one process. */
+  dev: 'flywheel-dev',
+} as const;
 
 export interface Tracing {
   readonly serviceName: string;
