@@ -17,6 +17,7 @@ import { registerPipelineCommands } from './commands/pipeline.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerTrafficCommands } from './commands/traffic.ts';
 import { CliError, EXIT_CODES_HELP, warn } from './output.ts';
+import { runTraced } from './tracing.ts';
 
 // Piping into `head` closes stdout early; that is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -103,4 +104,9 @@ function exitOnCliError(err: unknown): never {
   process.exit(err.exitCode);
 }
 
-await program.parseAsync(process.argv).catch(exitOnCliError);
+await runTraced(
+  program,
+  process.argv.slice(2),
+  GLOBAL_OPTIONS.map((o) => o.flags.split(' ')[0]!),
+  () => program.parseAsync(process.argv),
+).catch(exitOnCliError);

@@ -3,6 +3,8 @@
 // idle); while runs are in flight, requests collect until a batch is full or `maxDelayMs` passes.
 // The queue is bounded: past `maxQueueRows` a request is shed at once with a retry hint rather
 // than waiting without bound, and a request still queued after `timeoutMs` fails.
+import { activeTracer, captureContext } from '../lib/telemetry/index.ts';
+import { traceQueueWaits, traceRun, type TracedRequest } from './batch-spans.ts';
 import { ServingError } from './errors.ts';
 
 export interface BatcherOptions {
@@ -24,7 +26,7 @@ export interface BatcherOptions {
 
 export type RunBatch = (x: Float32Array, rows: number) => Promise<Float32Array>;
 
-interface Entry {
+interface Entry extends TracedRequest {
   x: Float32Array;
   rows: number;
   deadline: number;
@@ -94,8 +96,10 @@ export class DynamicBatcher {
         new ServingError('overloaded', `the model's queue is full (${this.queuedRows} rows waiting); retry later`, waitS),
       );
     }
+    // Tracing on: the request's context, to record its queue wait and run under its trace.
+    const trace = captureContext();
     return new Promise<Float32Array>((resolve, reject) => {
-      this.queue.push({ x, rows, deadline: Date.now() + this.timeoutMs, resolve, reject });
+      this.queue.push({ x, rows, deadline: Date.now() + this.timeoutMs, resolve, reject, trace, queuedAt: trace ? performance.now() : 0 });
       this.queuedRows += rows;
       this.pump();
     });
@@ -158,8 +162,11 @@ export class DynamicBatcher {
     this.inFlight++;
     this.options.onBatch?.(rows);
     const started = performance.now();
+    const traced = activeTracer() !== undefined && batch.some((e) => e.trace);
+    if (traced) traceQueueWaits(batch, started, rows);
     this.runBatch(x, rows).then(
       (y) => {
+        if (traced) traceRun(batch, started, performance.now(), rows);
         this.msPerRow = 0.8 * this.msPerRow + 0.2 * ((performance.now() - started) / rows);
         let offset = 0;
         for (const entry of batch) {
@@ -171,6 +178,7 @@ export class DynamicBatcher {
       },
       (err: unknown) => {
         const error = err instanceof Error ? err : new Error(String(err));
+        if (traced) traceRun(batch, started, performance.now(), rows, error);
         for (const entry of batch) entry.reject(error);
         this.settle();
       },

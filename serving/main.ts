@@ -10,12 +10,15 @@ import { connectClient, connectWorkerConnection } from '../lib/temporal/connecti
 import { SERVING_TASK_QUEUE } from '../lib/temporal/constants.ts';
 import { installTemporalRuntime } from '../lib/temporal/runtime.ts';
 import { sleep } from '../lib/time/sleep.ts';
+import { SERVICE_NAMES, startTracing } from '../lib/telemetry/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { createInferenceServer, type TemporalDeps } from './server.ts';
 
 export async function runServeProcess(env: Env = process.env, overrides: { port?: number } = {}): Promise<void> {
   const config = loadConfig('serve', env);
   const logger = createLogger({ level: config.logLevel, base: { process: 'serve' } });
+  // FLYWHEEL_TRACING on: before the server is built, so its request hooks are registered.
+  const tracing = startTracing(config.tracing, { serviceName: SERVICE_NAMES.serve });
   installTemporalRuntime(logger, config.logLevel, { shutdownSignals: [] });
   const settings = { ...config.serve, ...(overrides.port !== undefined ? { port: overrides.port } : {}) };
   let db: Database | undefined;
@@ -89,6 +92,7 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
     await temporal?.workerConnection?.close();
     await temporal?.client.connection.close();
     await db?.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -3,6 +3,7 @@
 // where possible, encode the rest with the version's own encoder (the one training used: no
 // skew), batch, shape each answer by the model's task, log, and mirror to the shadow if one is set.
 import type { FeatureBatch, FeatureColumn } from '../lib/features/tabular/encode.ts';
+import { activeTracer, inSpan } from '../lib/telemetry/index.ts';
 import type { Logger } from '../lib/log.ts';
 import { argmax, predictionOf, type Prediction as TaskPrediction } from '../lib/tasks/task.ts';
 import { cacheKey, type ResponseCache } from './cache.ts';
@@ -96,6 +97,10 @@ export function createPredictor(deps: PredictorDeps) {
   /** Logs one row per instance: `outputs` holds rows × head units values (NaN: the model failed). */
   function logAll(req: PredictRequest, lv: LoadedVersion, shadow: boolean, outputs: ArrayLike<number>, latencyMs: number): void {
     if (!deps.log) return;
+    // The rows go to the log's buffer here; the database write is batched off the request path.
+    const span = activeTracer()?.startSpan('prediction_log.record', {
+      attributes: { 'flywheel.rows': req.instances.length, 'flywheel.shadow': shadow },
+    });
     const at = new Date();
     const { task, head } = lv.io;
     for (let i = 0; i < req.instances.length; i++) {
@@ -122,6 +127,7 @@ export function createPredictor(deps: PredictorDeps) {
         at,
       });
     }
+    span?.end();
   }
 
   function failed(lv: LoadedVersion, rows: number): Float32Array {
@@ -159,7 +165,7 @@ export function createPredictor(deps: PredictorDeps) {
     for (const { feature, count } of lv.countUnseen(batch)) metrics.unseenCategories.inc({ model, feature }, count);
   }
 
-  return async function predict(req: PredictRequest): Promise<PredictResponse> {
+  async function predictUntraced(req: PredictRequest): Promise<PredictResponse> {
     const startedAt = req.startedAt ?? performance.now();
     const served = servedModel(models, req.model);
     const { arm, version } = chooseArm(served.route, req.routingKey);
@@ -221,6 +227,19 @@ export function createPredictor(deps: PredictorDeps) {
       arm,
       predictions: Array.from({ length: n }, (_, i) => ({ ...predictionOf(task, outputs, i * units), version, cached: cached[i]! })),
     };
+  }
+
+  return function predict(req: PredictRequest): Promise<PredictResponse> {
+    if (!activeTracer()) return predictUntraced(req);
+    return inSpan('predict', { 'flywheel.model': req.model, 'flywheel.instances': req.instances.length }, async (span) => {
+      const out = await predictUntraced(req);
+      span?.setAttributes({
+        'flywheel.model.version': out.predictions[0]?.version ?? -1,
+        'flywheel.arm': out.arm,
+        'flywheel.cache.hits': out.predictions.filter((p) => p.cached).length,
+      });
+      return out;
+    });
   };
 }
 

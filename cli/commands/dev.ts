@@ -10,6 +10,7 @@ import { createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
+import { SERVICE_NAMES, startTracing } from '../../lib/telemetry/index.ts';
 import { say, table } from '../output.ts';
 
 interface DevOptions {
@@ -42,6 +43,8 @@ export function registerDevCommand(program: Command): void {
       const level = process.env.FLYWHEEL_LOG_LEVEL ? config.logLevel : 'error';
       const logger = createLogger({ level, base: { process: 'flywheel-dev' } });
       installTemporalRuntime(logger, level);
+      // FLYWHEEL_TRACING on: before the workers and the server are made, so they get their hooks.
+      const tracing = startTracing(config.tracing, { serviceName: SERVICE_NAMES.dev });
 
       const started = Date.now();
       const stack = await startDevStack(config, logger, { port, uiPort, onProgress: (line) => say(`• ${line}`) });
@@ -95,6 +98,7 @@ export function registerDevCommand(program: Command): void {
         await stack.running.catch(() => undefined);
         await server?.stop().catch(() => undefined);
         await stack.close();
+        await tracing?.shutdown();
         throw err;
       }
       // SIGINT/SIGTERM reach the Temporal runtime, which shuts the CPU and control workers down gracefully, and
@@ -105,6 +109,7 @@ export function registerDevCommand(program: Command): void {
         say('Stopping…');
         await server?.stop();
         await stack.close();
+        await tracing?.shutdown();
       }
       say('Stopped.');
     });

@@ -20,6 +20,7 @@ import type { Logger } from '../../lib/log.ts';
 import { createArtifactStore, s3OptionsFrom, type ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTE_LIST } from '../../lib/temporal/search-attributes.ts';
+import { tracingClientInterceptors } from '../../lib/telemetry/index.ts';
 import { ensureTemporalExecutable, type TemporalExecutable } from '../../lib/temporal/dev-server.ts';
 import { controlActivities, cpuActivities } from '../../workers/cpu/activities.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
@@ -215,6 +216,7 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
         : 'Starting the Temporal dev server (no `temporal` CLI found: the SDK downloads one; this needs internet)',
     );
     const { source: _source, ...serverExecutable } = executable;
+    const clientInterceptors = tracingClientInterceptors();
     const temporal = await TestWorkflowEnvironment.createLocal({
       server: {
         executable: serverExecutable,
@@ -229,6 +231,8 @@ export async function startDevStack(config: WorkerConfig, logger: Logger, option
         extraArgs: ['--ui-ip', '127.0.0.1'],
         searchAttributes: SEARCH_ATTRIBUTE_LIST,
       },
+      // Tracing on (FLYWHEEL_TRACING): the stack's client carries traces into the workflows it starts.
+      ...(clientInterceptors ? { client: { interceptors: clientInterceptors } } : {}),
     });
     env = temporal;
     const registry = createRegistry(config, db);

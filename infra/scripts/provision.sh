@@ -163,3 +163,21 @@ provision_haproxy() {
   apt_install haproxy HAProxy
   haproxy_bin >/dev/null || die "HAProxy installed but no haproxy binary found"
 }
+
+jaeger_bin() { [ -x "$TOOLS_DIR/bin/jaeger" ] && echo "$TOOLS_DIR/bin/jaeger"; }
+
+# Jaeger v2, built with Go. A plain `go install …/cmd/jaeger@version` is refused (Jaeger's go.mod
+# has replace directives), so it is built as the tool of a throwaway module: `go get -tool` pins
+# it with its own go.sum, and `go install tool` builds it (~3 min on two cores, ~120 MB binary).
+provision_jaeger() {
+  jaeger_bin >/dev/null && return 0
+  command -v go >/dev/null || die "Go is needed to build Jaeger $JAEGER_VERSION; install Go or put a jaeger binary in $TOOLS_DIR/bin"
+  local mod; mod="$(mktemp -d)"
+  log "building Jaeger $JAEGER_VERSION with Go (first time only; a few minutes)"
+  mkdir -p "$TOOLS_DIR/bin"
+  ( cd "$mod" && go mod init flywheel-jaeger-build >/dev/null 2>&1 \
+    && go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" \
+    && GOBIN="$TOOLS_DIR/bin" go install tool ) || { rm -rf "$mod"; die "building Jaeger $JAEGER_VERSION failed (see above)"; }
+  rm -rf "$mod"
+  jaeger_bin >/dev/null || die "Jaeger built but no $TOOLS_DIR/bin/jaeger found"
+}

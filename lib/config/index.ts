@@ -9,6 +9,7 @@ export {
   type CommonConfig,
   type WorkerConfig,
   type TemporalConfig,
+  type TracingConfig,
   type DatabaseConfig,
   type ArtifactStoreConfig,
   type ProcessKind,

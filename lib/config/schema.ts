@@ -17,6 +17,13 @@ function pick<const K extends EnvVarName>(names: readonly K[]) {
   return z.object(shape);
 }
 
+export const TRACING_VARS = [
+  'FLYWHEEL_TRACING',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_SERVICE_NAME',
+] as const satisfies readonly EnvVarName[];
+
 export const COMMON_VARS = [
   'FLYWHEEL_ENV',
   'FLYWHEEL_DATA_DIR',
@@ -46,6 +53,7 @@ export const COMMON_VARS = [
   'AWS_REGION',
   'MLFLOW_TRACKING_URI',
   'FLYWHEEL_ACTOR',
+  ...TRACING_VARS,
 ] as const satisfies readonly EnvVarName[];
 
 export const WORKER_VARS = [
@@ -115,6 +123,32 @@ export interface ArtifactStoreConfig {
   s3: { endpoint?: string; forcePathStyle: boolean; region: string };
 }
 
+/** OpenTelemetry tracing (lib/telemetry). Undefined `tracing`: off. */
+export interface TracingConfig {
+  /** Where spans are POSTed (OTLP/HTTP protobuf). */
+  tracesUrl: string;
+  /** OTEL_SERVICE_NAME; unset: the process's own name (flywheel-cli, flywheel-worker, flywheel-serve). */
+  serviceName?: string;
+}
+
+type TracingEnv = {
+  FLYWHEEL_TRACING: boolean;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string | undefined;
+  OTEL_SERVICE_NAME?: string | undefined;
+};
+
+/** The traces URL the way the OpenTelemetry SDKs resolve it: the signal's own endpoint as is,
+ * else the base endpoint + /v1/traces, else a local collector. */
+function shapeTracing(raw: TracingEnv): TracingConfig | undefined {
+  if (!raw.FLYWHEEL_TRACING) return undefined;
+  const base = (raw.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://127.0.0.1:4318').replace(/\/+$/, '');
+  return {
+    tracesUrl: raw.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base}/v1/traces`,
+    ...(raw.OTEL_SERVICE_NAME ? { serviceName: raw.OTEL_SERVICE_NAME } : {}),
+  };
+}
+
 export interface CommonConfig {
   env: 'dev' | 'staging' | 'prod';
   dataDir: string;
@@ -125,6 +159,8 @@ export interface CommonConfig {
   mlflow: { trackingUri?: string };
   /** Who a CLI user is, for alias moves and approvals. */
   actor?: string;
+  /** Undefined: tracing is off (FLYWHEEL_TRACING unset or false). */
+  tracing?: TracingConfig;
 }
 
 export interface WorkerConfig extends CommonConfig {
@@ -172,6 +208,7 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
     });
   }
 
+  const tracing = shapeTracing(raw);
   return {
     env: raw.FLYWHEEL_ENV,
     dataDir,
@@ -191,6 +228,7 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
     },
     mlflow: raw.MLFLOW_TRACKING_URI ? { trackingUri: raw.MLFLOW_TRACKING_URI } : {},
     ...(raw.FLYWHEEL_ACTOR ? { actor: raw.FLYWHEEL_ACTOR } : {}),
+    ...(tracing ? { tracing } : {}),
   };
 }
 

@@ -392,6 +392,24 @@ export const ENV_VARS = {
     expected: 'an inference-server API key (`flywheel keys create`), used by `flywheel traffic replay`',
     secret: true,
   },
+  // Tracing (docs/tracing.md): off unless FLYWHEEL_TRACING is true; the OTEL_* names are the
+  // OpenTelemetry SDK's own, so a collector set up for other services works unchanged.
+  FLYWHEEL_TRACING: {
+    schema: z.stringbool().default(false),
+    expected: 'true or false (true: export OpenTelemetry traces over OTLP/HTTP)',
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    schema: httpUrl.optional(),
+    expected: 'the base URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (traces go to <url>/v1/traces)',
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    schema: httpUrl.optional(),
+    expected: 'the full URL traces are POSTed to, e.g. http://127.0.0.1:4318/v1/traces (wins over OTEL_EXPORTER_OTLP_ENDPOINT)',
+  },
+  OTEL_SERVICE_NAME: {
+    schema: z.string().min(1).optional(),
+    expected: 'a service name for the traces (default by process: flywheel-cli, flywheel-worker, flywheel-serve, flywheel-dev)',
+  },
 } as const satisfies Record<string, EnvVar>;
 
 export type EnvVarName = keyof typeof ENV_VARS;

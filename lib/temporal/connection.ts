@@ -5,6 +5,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { TemporalConfig } from '../config/index.ts';
 import { tlsHandshakeProblem, TemporalTlsError } from './tls-probe.ts';
+import { tracingClientInterceptors } from '../telemetry/temporal.ts';
 
 type TlsOption = Exclude<ConnectionOptions['tls'], undefined>;
 
@@ -70,7 +71,9 @@ export async function connectClient(config: TemporalConfig, options: ConnectClie
     ...base,
     ...(options.connectTimeoutMs !== undefined ? { connectTimeout: options.connectTimeoutMs } : {}),
   }).catch(explainTlsFailure(config.address, base.tls));
-  return new Client({ connection, namespace: config.namespace });
+  // Tracing on: StartWorkflow spans, and the caller's trace carried into the workflow's headers.
+  const interceptors = tracingClientInterceptors();
+  return new Client({ connection, namespace: config.namespace, ...(interceptors ? { interceptors } : {}) });
 }
 
 export async function connectWorkerConnection(config: TemporalConfig): Promise<NativeConnection> {

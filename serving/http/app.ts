@@ -17,6 +17,7 @@ import { registerPredictRoutes } from './routes/predict.ts';
 import { registerV2Routes } from './routes/v2.ts';
 import { registerAccessLog } from './access-log.ts';
 import { httpsOptions } from './tls.ts';
+import { registerRequestTracing } from './tracing.ts';
 
 /** Model names and job ids are far shorter; a longer path parameter is refused with 414. */
 const MAX_PARAM_LENGTH = 200;
@@ -99,6 +100,7 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
   });
 
   registerAccessLog(app, ctx);
+  registerRequestTracing(app);
 
   app.setErrorHandler((err: FastifyError | ServingError | Error, request, reply) => {
     let status: number;

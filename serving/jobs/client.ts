@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { innermostError } from '../../lib/errors.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
+import { annotateActiveSpan } from '../../lib/telemetry/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ServingError } from '../errors.ts';
 import { inlineJobResult, storeJobInstances } from './payloads.ts';
@@ -53,6 +54,9 @@ export function createJobsClient(client: Client, store: ArtifactStore) {
           args: [{ ...rest, instancesRef }],
           staticSummary: `${instances.length} instance(s) for ${request.model}`,
         });
+        // Tracing on: the start above ran in the request's span, so the client interceptor put
+        // that trace into the workflow's headers; the job's id on the span links the two ways.
+        annotateActiveSpan({ 'flywheel.job.id': jobId });
       } catch (err) {
         throw new ServingError('unavailable', `could not queue the job (workflow service: ${(err as Error).message})`, 5);
       }

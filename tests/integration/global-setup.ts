@@ -10,7 +10,7 @@ import type { InfraEnv } from './infra.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SERVICES = ['temporal', 'postgres', 's3', 'mlflow'] as const;
 /** Tools (no servers) the tests start themselves. */
-const TOOLS = ['trainers', 'haproxy'];
+const TOOLS = ['trainers', 'haproxy', 'jaeger'];
 
 function infra(args: string[], inherit = false) {
   const res = spawnSync('bash', ['infra/scripts/infra.sh', ...args], {
@@ -58,7 +58,7 @@ export default function setup(project: TestProject) {
       if (up.status !== 0) throw new Error(`infra.sh up ${down.join(' ')} failed with exit code ${up.status}`);
     }
     started = down;
-    // The trainers venv and HAProxy are no servers: servers already up say nothing of them, so
+    // The trainers venv, HAProxy and Jaeger are no servers: servers already up say nothing of them, so
     // provision them every time (instant when current).
     const tools = infra(['provision', ...TOOLS], true);
     if (tools.status !== 0) throw new Error(`infra.sh provision ${TOOLS.join(' ')} failed with exit code ${tools.status}`);
@@ -79,6 +79,7 @@ export default function setup(project: TestProject) {
     ...(env.FLYWHEEL_MLFLOW_PYTHON ? { mlflowPython: env.FLYWHEEL_MLFLOW_PYTHON } : {}),
     ...(env.FLYWHEEL_TRAINERS_PYTHON ? { trainersPython: env.FLYWHEEL_TRAINERS_PYTHON } : {}),
     ...(env.FLYWHEEL_HAPROXY_PATH ? { haproxyPath: env.FLYWHEEL_HAPROXY_PATH } : {}),
+    ...(env.FLYWHEEL_JAEGER_PATH ? { jaegerPath: env.FLYWHEEL_JAEGER_PATH } : {}),
     temporalUiUrl:
       env.FLYWHEEL_TEMPORAL_UI_URL ??
       `http://${required(env, 'TEMPORAL_ADDRESS').replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + 1000}`)}`,

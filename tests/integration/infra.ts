@@ -17,6 +17,8 @@ export interface InfraEnv {
   trainersPython?: string;
   /** HAProxy (the load balancer and TLS terminator tests start their own). */
   haproxyPath?: string;
+  /** Jaeger v2 all-in-one (the tracing test starts its own, on free ports). */
+  jaegerPath?: string;
   /** The Temporal Web UI of the dev server. */
   temporalUiUrl: string;
 }

@@ -20,6 +20,7 @@ import { selectBackend } from '../../lib/training/backend.ts';
 import { listenForPreemption, noPreemption } from '../../lib/training/preemption.ts';
 import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
 import { prepareObservability } from './observability.ts';
+import { SERVICE_NAMES, startTracing } from '../../lib/telemetry/index.ts';
 
 function servingTarget(config: WorkerConfig): ServingTarget | undefined {
   const s = config.serving;
@@ -51,6 +52,8 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
   const observability = await prepareObservability(config.worker.http, logger);
   installTemporalRuntime(logger, config.logLevel, observability.runtimeOptions);
+  // FLYWHEEL_TRACING on: before the workers are created, so they get the tracing interceptors.
+  const tracing = startTracing(config.tracing, { serviceName: SERVICE_NAMES.worker });
   const taskQueue = config.worker.taskQueue;
   if (taskQueue && kind !== 'gpu')
     throw new Error(`FLYWHEEL_WORKER_TASK_QUEUE is for GPU workers; the ${kind} worker polls ${TASK_QUEUES[kind]}`);
@@ -144,5 +147,6 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
     await db?.close();
     await connection.close();
     await observability.close();
+    await tracing?.shutdown();
   }
 }
