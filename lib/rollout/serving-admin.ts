@@ -5,6 +5,7 @@ import { servingErrorMessage, type ServingRoute, type ServingRouteChange } from 
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { CircuitBreaker } from '../resilience/breaker.ts';
+import { traceHeaders } from '../telemetry/spans.ts';
 
 export class ServingAdminError extends Error {
   override readonly name = 'ServingAdminError';
@@ -64,6 +65,8 @@ export function createServingAdmin(options: ServingAdminOptions): ServingAdmin {
       res = await transport(url, {
         method,
         headers: {
+          // FLYWHEEL_TRACING on: the server's request span joins the rollout activity's trace.
+          ...traceHeaders(),
           ...(options.adminKey ? { authorization: `Bearer ${options.adminKey}` } : {}),
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
