@@ -54,7 +54,9 @@ export default function setup(project: TestProject) {
     const down = SERVICES.filter((s) => infra(['status', s]).status !== 0);
     if (down.length > 0) {
       console.log(`[integration] starting real servers: ${down.join(', ')} (first run provisions them; see infra/scripts)`);
-      const up = infra(['up', ...down], true);
+      // The tools ride along, so their builds (Jaeger, the trainers venv) run beside the servers'
+      // on a fresh machine instead of after them; `up` starts only the servers.
+      const up = infra(['up', ...down, ...TOOLS], true);
       if (up.status !== 0) throw new Error(`infra.sh up ${down.join(' ')} failed with exit code ${up.status}`);
     }
     started = down;
