@@ -65,6 +65,9 @@ export interface InferenceServer {
   /** Connects the workflow service after start (it was unreachable then): job and event routes
    * start working, and the job worker starts polling. */
   attachTemporal(temporal: TemporalDeps): Promise<void>;
+  /** Starts draining: /readyz answers 503 "draining" while requests are still served, so a load
+   * balancer's health check takes this replica out before `stop()` closes the listener. */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -112,7 +115,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
         });
   const predict = createPredictor({ models, cache, log, metrics, logger });
   const webhookPolicy = parseWebhookPolicy(settings.webhookAllow);
-  const limiter = new RateLimiter();
+  const limiter = new RateLimiter(undefined, undefined, settings.rateLimitShare);
   const keys = new KeyCache({ db: guardedDb, logger, limiter, refreshMs: settings.keyRefreshMs, maxStaleMs: settings.keyMaxStaleMs });
   const authenticate = createAuthenticator({
     enabled: settings.auth,
@@ -158,6 +161,18 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       metrics.logBuffered.set(log?.buffered ?? 0);
       metrics.logFailures.set(log?.state().consecutiveFailures ?? 0);
     },
+  });
+
+  // Draining (SIGTERM): /readyz says 503 first, before the routes' own readiness, so the balancer
+  // stops sending here while in-flight and newly routed requests still succeed. The body is sent
+  // as a string: the route's response schema has no place for the reason.
+  let draining = false;
+  app.addHook('onRequest', async function drainingReadiness(request, reply) {
+    if (!draining || request.url.split('?')[0] !== '/readyz') return;
+    await reply
+      .status(503)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify({ ready: false, reason: 'draining' }));
   });
 
   let refreshTimer: NodeJS.Timeout | undefined;
@@ -212,7 +227,12 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       if (started) await startJobWorker();
       logger.info({ namespace: t.namespace }, 'workflow service connected: async jobs and events are on');
     },
+    drain() {
+      if (!draining) logger.info({ drainMs: settings.drainMs }, 'draining: /readyz answers 503 while requests are still served');
+      draining = true;
+    },
     async stop() {
+      draining = true;
       if (refreshTimer) clearInterval(refreshTimer);
       keys.stop();
       // Fastify stops accepting, answers 503 to new requests on kept-alive sockets, and waits for

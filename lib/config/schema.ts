@@ -67,12 +67,14 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_RATE_LIMIT_RPS',
   'FLYWHEEL_SERVE_RATE_LIMIT_BURST',
   'FLYWHEEL_SERVE_RATE_LIMIT_ROWS',
+  'FLYWHEEL_SERVE_RATE_LIMIT_SHARE',
   'FLYWHEEL_SERVE_BODY_LIMIT_BYTES',
   'FLYWHEEL_SERVE_MAX_INSTANCES',
   'FLYWHEEL_SERVE_REFRESH_MS',
   'FLYWHEEL_SERVE_JOBS',
   'FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER',
   'FLYWHEEL_SERVE_DB_TIMEOUT_MS',
+  'FLYWHEEL_SERVE_DRAIN_MS',
   'FLYWHEEL_SERVE_KEY_REFRESH_MS',
   'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
   'FLYWHEEL_SERVE_WEBHOOK_ALLOW',
@@ -262,6 +264,8 @@ export interface ServeSettings {
   rateLimitBurst: number;
   /** Instances per second per key (the row limit). */
   rateLimitRows: number;
+  /** Replicas sharing each key's limits: each enforces rate/N and burst/N. @default 1 */
+  rateLimitShare: number;
   bodyLimitBytes: number;
   maxInstances: number;
   refreshMs: number;
@@ -269,6 +273,8 @@ export interface ServeSettings {
   predictionLogBuffer: number;
   /** Deadline of one serving database call (breaker-guarded). */
   dbTimeoutMs: number;
+  /** How long a stopping server reports "draining" on /readyz before it closes. @default 3000 */
+  drainMs: number;
   /** Reload interval of the API-key snapshot: the revocation latency. */
   keyRefreshMs: number;
   /** How long the snapshot is trusted without a successful reload. */
@@ -305,12 +311,14 @@ export const serveSchema = pick(SERVE_VARS)
       rateLimitRps: raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS,
       rateLimitBurst: raw.FLYWHEEL_SERVE_RATE_LIMIT_BURST ?? Math.max(10, Math.ceil(2 * raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS)),
       rateLimitRows: raw.FLYWHEEL_SERVE_RATE_LIMIT_ROWS,
+      rateLimitShare: raw.FLYWHEEL_SERVE_RATE_LIMIT_SHARE,
       bodyLimitBytes: raw.FLYWHEEL_SERVE_BODY_LIMIT_BYTES,
       maxInstances: raw.FLYWHEEL_SERVE_MAX_INSTANCES,
       refreshMs: raw.FLYWHEEL_SERVE_REFRESH_MS,
       jobs: raw.FLYWHEEL_SERVE_JOBS,
       predictionLogBuffer: raw.FLYWHEEL_SERVE_PREDICTION_LOG_BUFFER,
       dbTimeoutMs: raw.FLYWHEEL_SERVE_DB_TIMEOUT_MS,
+      drainMs: raw.FLYWHEEL_SERVE_DRAIN_MS,
       keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
       keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
       webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '')
