@@ -6,7 +6,8 @@
 #   FLYWHEEL_LB_PORT=8080 FLYWHEEL_LB_REPLICAS=127.0.0.1:8001,127.0.0.1:8002 balancer.sh up
 #   FLYWHEEL_LB_PORT=8080 balancer.sh down|status
 #
-# FLYWHEEL_LB_HOST (default 127.0.0.1) is the listen address. Each balancer is named by its port,
+# FLYWHEEL_LB_HOST (default 127.0.0.1) is the listen address; FLYWHEEL_LB_MAXCONN (default 32) the
+# requests in flight per replica (more wait in HAProxy's queue). Each balancer is named by its port,
 # so several can run at once: $RUN_DIR/balancer-<port>.{cfg,pid,log,sock}.
 
 balancer_port() { [ -n "${FLYWHEEL_LB_PORT:-}" ] || die "FLYWHEEL_LB_PORT is not set (the balancer's listen port)"; echo "$FLYWHEEL_LB_PORT"; }
@@ -29,8 +30,10 @@ render_balancer() {
   [[ "$port" =~ ^[0-9]+$ ]] || die "bad FLYWHEEL_LB_PORT '$port' (expected a port number)"
   mkdir -p "$RUN_DIR"
   cfg="$RUN_DIR/$name.cfg"
-  awk -v listen="${FLYWHEEL_LB_HOST:-127.0.0.1}:$port" -v sock="$(balancer_socket)" -v servers="$servers" '
-    { gsub(/@LISTEN@/, listen); gsub(/@STATS_SOCKET@/, sock) }
+  local maxconn="${FLYWHEEL_LB_MAXCONN:-32}"
+  [[ "$maxconn" =~ ^[1-9][0-9]*$ ]] || die "bad FLYWHEEL_LB_MAXCONN '$maxconn' (expected a positive integer)"
+  awk -v listen="${FLYWHEEL_LB_HOST:-127.0.0.1}:$port" -v sock="$(balancer_socket)" -v servers="$servers" -v maxconn="$maxconn" '
+    { gsub(/@LISTEN@/, listen); gsub(/@STATS_SOCKET@/, sock); gsub(/@MAXCONN@/, maxconn) }
     /@SERVERS@/ { sub(/@SERVERS@/, servers) }
     { print }' "$FLYWHEEL_ROOT/infra/haproxy/serving.cfg.tmpl" > "$cfg"
   echo "$cfg"
