@@ -1,5 +1,6 @@
 // The inference server process (`flywheel serve`): config → connect → create → listen, and a
-// graceful stop on SIGTERM/SIGINT (stop accepting, drain, flush the prediction log, exit).
+// graceful stop on SIGTERM/SIGINT (report not-ready for FLYWHEEL_SERVE_DRAIN_MS so a load balancer
+// stops sending, then stop accepting, finish in-flight requests, flush the prediction log, exit).
 import { hostname } from 'node:os';
 import { loadConfig, type Env } from '../lib/config/index.ts';
 import { openDatabase, type Database } from '../lib/db/index.ts';
@@ -12,7 +13,7 @@ import { installTemporalRuntime } from '../lib/temporal/runtime.ts';
 import { sleep } from '../lib/time/sleep.ts';
 import { SERVICE_NAMES, startTracing } from '../lib/telemetry/index.ts';
 import type { Logger } from '../lib/log.ts';
-import { createInferenceServer, type TemporalDeps } from './server.ts';
+import { createInferenceServer, type InferenceServer, type TemporalDeps } from './server.ts';
 
 export async function runServeProcess(env: Env = process.env, overrides: { port?: number } = {}): Promise<void> {
   const config = loadConfig('serve', env);
@@ -86,7 +87,7 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
       process.once('SIGINT', stop);
     });
     reconnect.abort();
-    await server.stop();
+    await drainThenStop(server, settings.drainMs, logger);
   } finally {
     reconnect.abort();
     await temporal?.workerConnection?.close();
@@ -94,6 +95,29 @@ export async function runServeProcess(env: Env = process.env, overrides: { port?
     await db?.close();
     await tracing?.shutdown();
   }
+}
+
+/**
+ * The drain sequence behind a load balancer: /readyz turns 503 "draining" while requests are still
+ * answered, for `drainMs` (long enough for the balancer's health check to mark this replica down:
+ * with HAProxy's `inter 500 fall 2`, about 1 s), then the listener closes and in-flight requests
+ * finish. A second SIGTERM/SIGINT skips the rest of the wait (Ctrl-C twice).
+ */
+async function drainThenStop(server: InferenceServer, drainMs: number, logger: Logger): Promise<void> {
+  server.drain();
+  if (drainMs > 0) {
+    const skip = new AbortController();
+    const again = () => {
+      logger.info('second signal: closing now');
+      skip.abort();
+    };
+    process.once('SIGTERM', again);
+    process.once('SIGINT', again);
+    await sleep(drainMs, skip.signal);
+    process.off('SIGTERM', again);
+    process.off('SIGINT', again);
+  }
+  await server.stop();
 }
 
 /** Tries to reach the workflow service with capped exponential backoff (1 s … 30 s) until it

@@ -73,6 +73,9 @@ export interface InferenceServer {
   /** Connects the workflow service after start (it was unreachable then): job and event routes
    * start working, and the job worker starts polling. */
   attachTemporal(temporal: TemporalDeps): Promise<void>;
+  /** Starts draining: /readyz answers 503 "draining" while requests are still served, so a load
+   * balancer's health check takes this replica out before `stop()` closes the listener. */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -157,7 +160,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       metrics.layerAnswers.inc({ model, layer, fallback: fallback ? 'unavailable' : 'none' }, count),
   });
   const webhookPolicy = parseWebhookPolicy(settings.webhookAllow);
-  const limiter = new RateLimiter();
+  const limiter = new RateLimiter(undefined, undefined, settings.rateLimitShare);
   const keys = new KeyCache({ db: guardedDb, logger, limiter, refreshMs: settings.keyRefreshMs, maxStaleMs: settings.keyMaxStaleMs });
   const authenticate = createAuthenticator({
     enabled: settings.auth,
@@ -172,6 +175,9 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
   let temporal = deps.temporal;
   let jobsClient = temporal ? createJobsClient(temporal.client, deps.store) : undefined;
   let firstRefresh: Promise<void> | undefined;
+  // Draining (SIGTERM): /readyz says 503 "draining" first, so the balancer stops sending here
+  // while in-flight and newly routed requests still succeed.
+  let draining = false;
   const app = buildApp({
     settings,
     models,
@@ -196,6 +202,7 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
     logger,
     predictionLog: () => log?.state(),
     breakers: () => breakers.snapshot(),
+    draining: () => draining,
     modelsReady: () => {
       const expected = models.expected();
       return expected.length > 0 && expected.every((name) => models.get(name) !== undefined);
@@ -263,7 +270,12 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       if (started) await startJobWorker();
       logger.info({ namespace: t.namespace }, 'workflow service connected: async jobs and events are on');
     },
+    drain() {
+      if (!draining) logger.info({ drainMs: settings.drainMs }, 'draining: /readyz answers 503 while requests are still served');
+      draining = true;
+    },
     async stop() {
+      draining = true;
       if (refreshTimer) clearInterval(refreshTimer);
       keys.stop();
       // Fastify stops accepting, answers 503 to new requests on kept-alive sockets, and waits for

@@ -15,10 +15,13 @@
 # `trainers`, the Python venv of the command trainers (.tools/trainers-venv, pinned by
 # examples/sklearn/requirements.txt); `provision`/`up` with no service list include it, and the
 # integration tests' setup provisions it on every run (instant when current).
+# `balancer` is HAProxy in front of serving replicas (never part of "all"): `up balancer` needs
+# FLYWHEEL_LB_PORT and FLYWHEEL_LB_REPLICAS=host:port,host:port (see balancer.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/provision.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/balancer.sh"
 
 ALL_SERVICES=(temporal postgres s3 mlflow)
 
@@ -27,7 +30,7 @@ services=("$@"); everything=0
 [ ${#services[@]} -eq 0 ] && { services=("${ALL_SERVICES[@]}"); everything=1; }
 
 for s in "${services[@]}"; do
-  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|jaeger|trainers) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy jaeger trainers)" ;; esac
+  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|jaeger|trainers|balancer) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy jaeger trainers balancer)" ;; esac
 done
 
 has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -42,6 +45,7 @@ service_ready() {
     haproxy) haproxy_bin >/dev/null ;;
     jaeger) jaeger_bin >/dev/null ;;
     trainers) trainers_current ;;
+    balancer) balancer_status ;;
   esac
 }
 
@@ -60,7 +64,7 @@ timed() {
 provision_services() {
   has postgres && { timed postgres provision_postgres || exit 1; }
   has chromium && { timed chromium provision_chromium || exit 1; }
-  has haproxy && { timed haproxy provision_haproxy || exit 1; }
+  { has haproxy || has balancer; } && { timed haproxy provision_haproxy || exit 1; }
   local pids=() names=() i failed=()
   has temporal && { timed temporal provision_temporal & pids+=($!); names+=(temporal); }
   { has s3 || has mlflow; } && { timed versitygw provision_versitygw & pids+=($!); names+=(versitygw); }
@@ -87,9 +91,11 @@ case "$cmd" in
     has temporal && start_temporal
     { has s3 || has mlflow; } && start_s3
     has mlflow && start_mlflow
+    has balancer && start_balancer
     log "up: ${services[*]}"
     ;;
   down)
+    has balancer && stop_balancer
     has mlflow && stop_bg mlflow
     has s3 && stop_bg s3
     has temporal && stop_bg temporal

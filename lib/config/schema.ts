@@ -97,6 +97,7 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_RATE_LIMIT_RPS',
   'FLYWHEEL_SERVE_RATE_LIMIT_BURST',
   'FLYWHEEL_SERVE_RATE_LIMIT_ROWS',
+  'FLYWHEEL_SERVE_RATE_LIMIT_SHARE',
   'FLYWHEEL_SERVE_BODY_LIMIT_BYTES',
   'FLYWHEEL_SERVE_MAX_INSTANCES',
   'FLYWHEEL_SERVE_REFRESH_MS',
@@ -108,6 +109,7 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_BATCH_MAX_AGE_S',
   'FLYWHEEL_SERVE_BATCH_TIMEOUT_MS',
   'FLYWHEEL_SERVE_BATCH_FEATURE_TABLES',
+  'FLYWHEEL_SERVE_DRAIN_MS',
   'FLYWHEEL_SERVE_KEY_REFRESH_MS',
   'FLYWHEEL_SERVE_KEY_MAX_STALE_MS',
   'FLYWHEEL_SERVE_WEBHOOK_ALLOW',
@@ -309,6 +311,8 @@ export interface ServeSettings {
   rateLimitBurst: number;
   /** Instances per second per key (the row limit). */
   rateLimitRows: number;
+  /** Replicas sharing each key's limits: each enforces rate/N and burst/N. @default 1 */
+  rateLimitShare: number;
   bodyLimitBytes: number;
   maxInstances: number;
   refreshMs: number;
@@ -326,6 +330,8 @@ export interface ServeSettings {
   batchTimeoutMs: number;
   /** Model → the batch feature table it joins; a model not listed joins the table of its name. */
   batchFeatureTables: Record<string, string>;
+  /** How long a stopping server reports "draining" on /readyz before it closes. @default 3000 */
+  drainMs: number;
   /** Reload interval of the API-key snapshot: the revocation latency. */
   keyRefreshMs: number;
   /** How long the snapshot is trusted without a successful reload. */
@@ -369,6 +375,7 @@ export const serveSchema = pick(SERVE_VARS)
       rateLimitRps: raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS,
       rateLimitBurst: raw.FLYWHEEL_SERVE_RATE_LIMIT_BURST ?? Math.max(10, Math.ceil(2 * raw.FLYWHEEL_SERVE_RATE_LIMIT_RPS)),
       rateLimitRows: raw.FLYWHEEL_SERVE_RATE_LIMIT_ROWS,
+      rateLimitShare: raw.FLYWHEEL_SERVE_RATE_LIMIT_SHARE,
       bodyLimitBytes: raw.FLYWHEEL_SERVE_BODY_LIMIT_BYTES,
       maxInstances: raw.FLYWHEEL_SERVE_MAX_INSTANCES,
       refreshMs: raw.FLYWHEEL_SERVE_REFRESH_MS,
@@ -385,6 +392,7 @@ export const serveSchema = pick(SERVE_VARS)
           .filter((pair) => pair.trim())
           .map((pair) => pair.split('=').map((part) => part.trim()) as [string, string]),
       ),
+      drainMs: raw.FLYWHEEL_SERVE_DRAIN_MS,
       keyRefreshMs: raw.FLYWHEEL_SERVE_KEY_REFRESH_MS,
       keyMaxStaleMs: raw.FLYWHEEL_SERVE_KEY_MAX_STALE_MS,
       webhookAllow: (raw.FLYWHEEL_SERVE_WEBHOOK_ALLOW ?? '')

@@ -356,6 +356,15 @@ export const ENV_VARS = {
     expected:
       'a comma-separated list of model=table pairs: the batch feature table each model joins (unset: the table named like the model)',
   },
+  FLYWHEEL_SERVE_DRAIN_MS: {
+    schema: z.coerce.number().int().min(0).default(3000),
+    expected:
+      'an integer ≥ 0: milliseconds a stopping server answers /readyz with 503 "draining" (still serving) before it closes, so a load balancer\'s health check takes it out first',
+  },
+  FLYWHEEL_SERVE_RATE_LIMIT_SHARE: {
+    schema: positiveInt.default(1),
+    expected: "a positive integer: replicas behind one load balancer that share each key's limits (each enforces rate/N and burst/N)",
+  },
   FLYWHEEL_SERVE_KEY_REFRESH_MS: {
     schema: positiveInt.default(5000),
     expected: 'a positive integer number of milliseconds between reloads of the API-key snapshot (how long a revocation takes to apply)',

@@ -33,6 +33,8 @@ export interface ServingContext {
   notifyDataArrived: () => ((event: DataArrivedSignal) => Promise<string[]>) | undefined;
   /** Whether every expected model has a loaded champion (readiness). */
   modelsReady: () => boolean;
+  /** True once a stop has begun: /readyz answers 503 "draining" while requests are still served. */
+  draining: () => boolean;
   /** The prediction log writer's state (undefined when logging is off), shown by /readyz. */
   predictionLog: () => PredictionLogState | undefined;
   /** Every dependency's circuit breaker, shown by /readyz. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServingContext } from '../../serving/http/context.ts';
 import { notReadyReasons } from '../../serving/http/routes/ops.ts';
 
-function context(loaded: string[], expected: string[], problems: Record<string, string> = {}): ServingContext {
+function context(loaded: string[], expected: string[], problems: Record<string, string> = {}, draining = false): ServingContext {
   const models = {
     expected: () => expected,
     get: (name: string) => (loaded.includes(name) ? { name } : undefined),
@@ -13,6 +13,7 @@ function context(loaded: string[], expected: string[], problems: Record<string, 
   return {
     models,
     modelsReady: () => expected.length > 0 && expected.every((n) => loaded.includes(n)),
+    draining: () => draining,
   } as unknown as ServingContext;
 }
 
@@ -29,5 +30,9 @@ describe('notReadyReasons', () => {
 
   it('says so when there is nothing to serve yet', () => {
     expect(notReadyReasons(context([], []))).toEqual(['no model to serve yet: none has a champion']);
+  });
+
+  it('says "draining" once a stop has begun, with models loaded', () => {
+    expect(notReadyReasons(context(['flights'], ['flights'], {}, true))).toEqual(['draining']);
   });
 });

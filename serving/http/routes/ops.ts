@@ -93,10 +93,11 @@ export const API_ROUTE_DOCS: ReadonlyArray<readonly RouteDoc[]> = [
  * belongs here (a served model without a loaded champion): a dependency whose breaker is open
  * (database, registry, store) does not, since predictions are answered from memory — taking every
  * replica out of the load balancer at once for it would turn a degraded fleet into a dead one.
- * Other conditions (draining) add their reason here.
+ * Draining (SIGTERM) is one: the balancer must take the replica out before it closes.
  */
-export function notReadyReasons(ctx: ServingContext): string[] {
+export function notReadyReasons(ctx: Pick<ServingContext, 'draining' | 'modelsReady' | 'models'>): string[] {
   const reasons: string[] = [];
+  if (ctx.draining()) reasons.push('draining');
   if (!ctx.modelsReady()) {
     const expected = ctx.models.expected();
     if (expected.length === 0) reasons.push('no model to serve yet: none has a champion');
