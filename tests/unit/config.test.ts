@@ -1,16 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, Secret } from '../../lib/config/index.ts';
-
-function problemsOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configErrorOf } from '../fixtures/config-error.ts';
+import { loadConfig, Secret } from '../../lib/config/index.ts';
 
 describe('loadConfig', () => {
   it('gives embedded defaults on an empty environment', () => {
@@ -26,13 +17,15 @@ describe('loadConfig', () => {
   it('gives the control worker its own activity slots: 8 by default, FLYWHEEL_CONTROL_ACTIVITY_SLOTS to change', () => {
     expect(loadConfig('worker', {}).worker.controlActivitySlots).toBe(8);
     expect(loadConfig('worker', { FLYWHEEL_CONTROL_ACTIVITY_SLOTS: '16' }).worker.controlActivitySlots).toBe(16);
-    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_CONTROL_ACTIVITY_SLOTS: '0' }))).toContain('FLYWHEEL_CONTROL_ACTIVITY_SLOTS');
+    expect(configErrorOf(() => loadConfig('worker', { FLYWHEEL_CONTROL_ACTIVITY_SLOTS: '0' }))).toContain(
+      'FLYWHEEL_CONTROL_ACTIVITY_SLOTS',
+    );
   });
 
   it("caps the CPU worker's workflow cache only when asked (FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS)", () => {
     expect(loadConfig('worker', {}).worker).not.toHaveProperty('maxCachedWorkflows');
     expect(loadConfig('worker', { FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS: '300' }).worker.maxCachedWorkflows).toBe(300);
-    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS: '0' }))).toContain(
+    expect(configErrorOf(() => loadConfig('worker', { FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS: '0' }))).toContain(
       'FLYWHEEL_WORKER_MAX_CACHED_WORKFLOWS',
     );
   });
@@ -41,19 +34,19 @@ describe('loadConfig', () => {
     expect(loadConfig('worker', {}).worker).not.toHaveProperty('deploymentName');
     const on = loadConfig('worker', { FLYWHEEL_WORKER_DEPLOYMENT: 'flywheel', FLYWHEEL_WORKER_BUILD_ID: 'b-1' }).worker;
     expect(on).toMatchObject({ deploymentName: 'flywheel', buildId: 'b-1' });
-    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_WORKER_DEPLOYMENT: 'flywheel' }))).toContain('FLYWHEEL_WORKER_BUILD_ID');
-    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_WORKER_BUILD_ID: 'b-1' }))).toContain('FLYWHEEL_WORKER_DEPLOYMENT');
+    expect(configErrorOf(() => loadConfig('worker', { FLYWHEEL_WORKER_DEPLOYMENT: 'flywheel' }))).toContain('FLYWHEEL_WORKER_BUILD_ID');
+    expect(configErrorOf(() => loadConfig('worker', { FLYWHEEL_WORKER_BUILD_ID: 'b-1' }))).toContain('FLYWHEEL_WORKER_DEPLOYMENT');
   });
 
   it('names the variable and the expected form for an invalid value', () => {
-    const message = problemsOf(() => loadConfig('worker', { TEMPORAL_ADDRESS: 'not an address' }));
+    const message = configErrorOf(() => loadConfig('worker', { TEMPORAL_ADDRESS: 'not an address' }));
     expect(message).toContain('TEMPORAL_ADDRESS');
     expect(message).toContain('host:port');
     expect(message).toContain('"not an address"');
   });
 
   it('reports every bad variable at once', () => {
-    const message = problemsOf(() =>
+    const message = configErrorOf(() =>
       loadConfig('worker', { FLYWHEEL_ENV: 'production', ARTIFACT_STORE: 'ftp://x', S3_FORCE_PATH_STYLE: 'maybe' }),
     );
     expect(message).toContain('FLYWHEEL_ENV: expected one of dev, staging, prod');
@@ -62,13 +55,13 @@ describe('loadConfig', () => {
   });
 
   it('never echoes a secret value, even when it is invalid', () => {
-    const message = problemsOf(() => loadConfig('worker', { DATABASE_URL: 'mysql://root:hunter2@db/x' }));
+    const message = configErrorOf(() => loadConfig('worker', { DATABASE_URL: 'mysql://root:hunter2@db/x' }));
     expect(message).toContain('DATABASE_URL');
     expect(message).not.toContain('hunter2');
   });
 
   it('requires DATABASE_URL in prod, where embedded PGlite is not enough', () => {
-    expect(problemsOf(() => loadConfig('worker', { FLYWHEEL_ENV: 'prod' }))).toContain('DATABASE_URL: required when FLYWHEEL_ENV=prod');
+    expect(configErrorOf(() => loadConfig('worker', { FLYWHEEL_ENV: 'prod' }))).toContain('DATABASE_URL: required when FLYWHEEL_ENV=prod');
     expect(loadConfig('worker', { FLYWHEEL_ENV: 'prod', DATABASE_URL: 'postgres://u:p@h:5432/d' }).database.kind).toBe('postgres');
   });
 
@@ -79,7 +72,7 @@ describe('loadConfig', () => {
     expect(cloud.temporal.tls).toEqual({});
     expect(cloud.temporal.apiKey?.reveal()).toBe('key-123');
     expect(loadConfig('cli', { TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).temporal.tls).toBeUndefined();
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_TLS_CERT: '/c.pem' }))).toContain('TEMPORAL_TLS_KEY');
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_TLS_CERT: '/c.pem' }))).toContain('TEMPORAL_TLS_KEY');
   });
 
   it('uses path-style addressing by default for a custom S3 endpoint', () => {

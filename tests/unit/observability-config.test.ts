@@ -1,17 +1,8 @@
 // The observability knobs: the worker's health server (off unless a port is given) and the
 // serving access log's sampling, with clear errors for values that cannot work.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../lib/config/index.ts';
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configErrorOf } from '../fixtures/config-error.ts';
+import { loadConfig } from '../../lib/config/index.ts';
 
 describe('worker health server knobs', () => {
   it('is off unless FLYWHEEL_WORKER_HTTP_PORT is set; 0 asks for a free port on loopback', () => {
@@ -25,8 +16,8 @@ describe('worker health server knobs', () => {
   });
 
   it('refuses a port that is not one, naming the variable', () => {
-    expect(configError(() => loadConfig('worker', { FLYWHEEL_WORKER_HTTP_PORT: 'metrics' }))).toContain('FLYWHEEL_WORKER_HTTP_PORT');
-    expect(configError(() => loadConfig('worker', { FLYWHEEL_WORKER_HTTP_PORT: '70000' }))).toContain('FLYWHEEL_WORKER_HTTP_PORT');
+    expect(configErrorOf(() => loadConfig('worker', { FLYWHEEL_WORKER_HTTP_PORT: 'metrics' }))).toContain('FLYWHEEL_WORKER_HTTP_PORT');
+    expect(configErrorOf(() => loadConfig('worker', { FLYWHEEL_WORKER_HTTP_PORT: '70000' }))).toContain('FLYWHEEL_WORKER_HTTP_PORT');
   });
 });
 
@@ -38,10 +29,10 @@ describe('serving access log knobs', () => {
   });
 
   it('refuses a sample outside 0..1', () => {
-    expect(configError(() => loadConfig('serve', { FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE: '1.5' }))).toContain(
+    expect(configErrorOf(() => loadConfig('serve', { FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE: '1.5' }))).toContain(
       'FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE',
     );
-    expect(configError(() => loadConfig('serve', { FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS: '0' }))).toContain(
+    expect(configErrorOf(() => loadConfig('serve', { FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS: '0' }))).toContain(
       'FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS',
     );
   });

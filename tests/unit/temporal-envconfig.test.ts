@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../lib/config/index.ts';
+import { configErrorOf } from '../fixtures/config-error.ts';
+import { loadConfig } from '../../lib/config/index.ts';
 import { connectionOptions } from '../../lib/temporal/connection.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'envconfig-'));
@@ -39,16 +40,6 @@ disabled = true
 `,
 );
 
-function problemsOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).message;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 describe('Temporal settings (envconfig)', () => {
   it('reads the envconfig variable names', () => {
     const t = loadConfig('cli', {
@@ -71,17 +62,17 @@ describe('Temporal settings (envconfig)', () => {
     expect(old.tls).toEqual({ certPath: CERT, keyPath: KEY, caPath: CA });
     // Both names, same file: fine.
     expect(loadConfig('cli', { TEMPORAL_TLS_CA: CA, TEMPORAL_TLS_SERVER_CA_CERT_PATH: CA }).temporal.tls).toEqual({ caPath: CA });
-    const message = problemsOf(() => loadConfig('cli', { TEMPORAL_TLS_CA: CA, TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/other/ca.crt' }));
+    const message = configErrorOf(() => loadConfig('cli', { TEMPORAL_TLS_CA: CA, TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/other/ca.crt' }));
     expect(message).toContain(
       'TEMPORAL_TLS_SERVER_CA_CERT_PATH: TEMPORAL_TLS_SERVER_CA_CERT_PATH and its alias TEMPORAL_TLS_CA are both set, to different files',
     );
   });
 
   it('needs a client certificate and its key together, by either name', () => {
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_TLS_CLIENT_CERT_PATH: CERT }))).toContain(
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_TLS_CLIENT_CERT_PATH: CERT }))).toContain(
       'TEMPORAL_TLS_CLIENT_KEY_PATH: mTLS needs both',
     );
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_TLS_KEY: KEY }))).toContain('TEMPORAL_TLS_CLIENT_CERT_PATH: mTLS needs both');
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_TLS_KEY: KEY }))).toContain('TEMPORAL_TLS_CLIENT_CERT_PATH: mTLS needs both');
   });
 
   it('reads a profile from TEMPORAL_CONFIG_FILE named by TEMPORAL_PROFILE, and the default profile without one', () => {
@@ -117,16 +108,16 @@ describe('Temporal settings (envconfig)', () => {
   });
 
   it('names the variable when the file, the profile or a value in it is wrong', () => {
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: join(dir, 'missing.toml') }))).toContain(
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: join(dir, 'missing.toml') }))).toContain(
       `TEMPORAL_CONFIG_FILE: no file at ${join(dir, 'missing.toml')}`,
     );
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: TOML, TEMPORAL_PROFILE: 'staging' }))).toContain(
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: TOML, TEMPORAL_PROFILE: 'staging' }))).toContain(
       `TEMPORAL_PROFILE: no profile "staging" in ${TOML}`,
     );
     const typo = file('typo.toml', '[profile.default]\naddres = "x:1"\n');
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: typo }))).toMatch(/TEMPORAL_CONFIG_FILE: .*unrecognized.*addres/);
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: typo }))).toMatch(/TEMPORAL_CONFIG_FILE: .*unrecognized.*addres/);
     const bad = file('bad.toml', '[profile.default]\naddress = "no port"\n');
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: bad }))).toContain(
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_CONFIG_FILE: bad }))).toContain(
       `TEMPORAL_ADDRESS: expected host:port, e.g. 127.0.0.1:7233 or my-ns.a1b2c.tmprl.cloud:7233; got "no port" (from profile "default" of ${bad})`,
     );
   });
@@ -146,14 +137,14 @@ describe('Temporal settings (envconfig)', () => {
     const options = await connectionOptions(t);
     expect(options.tls).toMatchObject({ clientCertPair: { key: Buffer.from(keyPem) } });
     expect(
-      problemsOf(() =>
+      configErrorOf(() =>
         loadConfig('cli', { TEMPORAL_TLS_KEY: KEY, TEMPORAL_TLS_CLIENT_CERT_PATH: CERT, TEMPORAL_TLS_CLIENT_KEY_DATA: keyPem }),
       ),
     ).toContain('TEMPORAL_TLS_CLIENT_KEY_DATA: TEMPORAL_TLS_CLIENT_KEY_DATA and TEMPORAL_TLS_KEY are both set');
   });
 
   it('refuses TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=true, which the TypeScript SDK cannot do', () => {
-    expect(problemsOf(() => loadConfig('cli', { TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' }))).toContain(
+    expect(configErrorOf(() => loadConfig('cli', { TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' }))).toContain(
       'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: the TypeScript SDK always verifies the server name',
     );
     expect(loadConfig('cli', { TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'false' }).temporal.tls).toBeUndefined();
