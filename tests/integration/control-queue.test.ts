@@ -156,17 +156,23 @@ describe('the control queue', () => {
     try {
       await worker.waitFor('"worker started"', 90_000);
       expect(worker.output()).toMatch(/"controlTaskQueue":"flywheel-control","controlActivitySlots":3/);
-      const pollers = async (name: string) =>
-        (
-          await env.client.workflowService.describeTaskQueue({
-            namespace: 'default',
-            taskQueue: { name },
-            taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY
-          })
-        ).pollers ?? [];
+      // The enhanced mode reports the pollers of every partition of the queue; the legacy one
+      // lists only the root partition's, which a poller that landed on another may not reach
+      // for a while (this check once waited 20 s in vain on a loaded machine).
+      const pollers = async (name: string) => {
+        const res = await env.client.workflowService.describeTaskQueue({
+          namespace: 'default',
+          taskQueue: { name },
+          apiMode: 1, // DESCRIBE_TASK_QUEUE_MODE_ENHANCED
+          versions: { unversioned: true },
+          taskQueueTypes: [2], // TASK_QUEUE_TYPE_ACTIVITY
+          reportPollers: true,
+        });
+        return Object.values(res.versionsInfo ?? {}).flatMap((v) => Object.values(v.typesInfo ?? {}).flatMap((t) => t.pollers ?? []));
+      };
       // This file's own control worker polls too; the process's poller carries its pid.
       const identity = new RegExp(`^${TASK_QUEUES.control}@.+:${worker.child.pid}$`);
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 60_000;
       let control = await pollers(TASK_QUEUES.control);
       while (!control.some((p) => identity.test(p.identity ?? '')) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 200));
