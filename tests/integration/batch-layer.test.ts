@@ -14,7 +14,6 @@ import { pathToFileURL } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFeatureTableActivities } from '../../activities/batch/features.ts';
 import { createBatchActivities } from '../../activities/batch/index.ts';
@@ -33,13 +32,13 @@ import { createInferenceServer, type InferenceServer } from '../../serving/serve
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import { fitFixtureSpec, registerFixtureModel } from '../fixtures/fixture-models.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
+import { createPrivateDatabase, type PrivateDatabase } from './private-database.ts';
 import { batchPredictWorkflow, type BatchPredictInput } from '../../lib/contracts/batch-predict.ts';
 import { batchFeaturesWorkflow, type BatchFeaturesResult } from '../../lib/contracts/batch-features.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
 const tag = randomBytes(4).toString('hex');
-const dbName = `flywheel_lambda_${tag}`;
 const store = S3ArtifactStore.create(`s3://${infra.s3Bucket}/batch-layer-${tag}`, { endpoint: infra.s3Endpoint, forcePathStyle: true });
 const logger = createLogger({ level: 'silent' });
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
@@ -58,6 +57,7 @@ let worker: Worker;
 let workerRun: Promise<void>;
 let server: InferenceServer;
 let url: string;
+let database: PrivateDatabase;
 const extraServers: InferenceServer[] = [];
 let predictionsUri: string;
 let featuresUri: string;
@@ -65,22 +65,6 @@ let featuresUri: string;
 let laterFeaturesUri: string;
 /** Holds a job between its last chunk and its publish while set. */
 let gate: { jobId: string; reached: () => void; released: boolean } | undefined;
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: infra.databaseUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function privateUrl(): string {
-  const u = new URL(infra.databaseUrl);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-}
 
 async function startServer(
   env: Record<string, string> = {},
@@ -109,8 +93,8 @@ async function startServer(
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flywheel-lambda-'));
-  await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
-  db = await PostgresDatabase.create(privateUrl());
+  database = await createPrivateDatabase(infra.databaseUrl, 'flywheel_lambda');
+  db = await PostgresDatabase.create(database.url);
   await migrate(db);
   const registry = new BuiltinRegistry(db);
   const spec = await fitFixtureSpec(20_000);
@@ -184,7 +168,7 @@ afterAll(async () => {
   await workerRun;
   await env?.teardown();
   await db?.close();
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+  await database?.drop();
   store.dispose();
   await rm(dir, { recursive: true, force: true });
 });
@@ -405,7 +389,7 @@ describe('the lambda read path', () => {
 
   it('falls back to real-time scoring when the batch layer cannot be read, and says so', async () => {
     // The batch layer reads through its own pool, closed here: every lookup fails at once.
-    const batchDb = await PostgresDatabase.create(privateUrl());
+    const batchDb = await PostgresDatabase.create(database.url);
     await batchDb.close();
     const down = await startServer({}, batchDb);
     extraServers.push(down.server);

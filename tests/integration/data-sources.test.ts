@@ -2,13 +2,12 @@
 // (the store's own prefix, and another bucket path reached as a foreign location, including an
 // object written without Flywheel's checksum metadata), partitions written to S3 and read back,
 // and a PostgreSQL query source streamed out of a real server into Parquet with its types.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDuck } from '../../lib/data/duck.ts';
 import { SourceNotFoundError } from '../../lib/data/errors.ts';
@@ -19,6 +18,7 @@ import { parseSourceSpec } from '../../lib/data/source-spec.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { LocalArtifactStore, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
+import { createPrivateDatabase, withPgClient, type PrivateDatabase } from './private-database.ts';
 
 const infra = getInfra();
 useInfraAwsCredentials(infra);
@@ -102,25 +102,13 @@ describe('s3:// sources on the real store', () => {
 });
 
 describe('a PostgreSQL query source on the real server', () => {
-  const database = `flywheel_sources_${randomBytes(5).toString('hex')}`;
+  let database: PrivateDatabase;
   let url: string;
 
-  async function admin<T>(connectionString: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-    const c = new pg.Client({ connectionString });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
-
   beforeAll(async () => {
-    await admin(infra.databaseUrl, (c) => c.query(`CREATE DATABASE ${database}`));
-    const u = new URL(infra.databaseUrl);
-    u.pathname = `/${database}`;
-    url = u.toString();
-    await admin(url, async (c) => {
+    database = await createPrivateDatabase(infra.databaseUrl, 'flywheel_sources');
+    url = database.url;
+    await withPgClient(url, async (c) => {
       await c.query(`CREATE TABLE trips (
         id bigint PRIMARY KEY, city text, fare numeric(10, 2), ok boolean, at timestamp, at_utc timestamptz,
         day date, n integer, note text, tags text[], meta jsonb)`);
@@ -134,7 +122,7 @@ describe('a PostgreSQL query source on the real server', () => {
   });
 
   afterAll(async () => {
-    await admin(infra.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    await database?.drop();
   });
 
   it('streams the rows into Parquet with the types the server reported', async () => {
