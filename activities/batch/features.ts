@@ -1,15 +1,12 @@
 // Batch feature-table activities (CPU queue): plan a source (rows, columns, key checks), load one
 // row range of it as (entity key, features JSON) rows under the job's id, publish the job. Each
 // worker keeps one local copy of each source.
-import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { publishFeatureJob, registerFeatureJob, type FeatureJob } from '../../lib/batch/feature-table.ts';
 import { loadKeyedRows } from '../../lib/batch/keyed-rows.ts';
 import type { Database } from '../../lib/db/index.ts';
 import { sqlIdent, withDuck } from '../../lib/data/duck.ts';
-import { materializeSource, readSql, type SourceContext, type SourceFile } from '../../lib/data/sources.ts';
+import { createSourceCache, readSql, type SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
@@ -35,18 +32,7 @@ function columnExpr(c: FeatureColumnPlan): string {
 
 export function createFeatureTableActivities(deps: FeatureTableActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
-  const sources = new Map<string, Promise<SourceFile>>();
-  const cacheDir = join(tmpdir(), `flywheel-features-${process.pid}`);
-
-  function source(uri: string): Promise<SourceFile> {
-    let file = sources.get(uri);
-    if (!file) {
-      file = mkdir(cacheDir, { recursive: true }).then(() => materializeSource(ctx, uri, cacheDir));
-      file.catch(() => sources.delete(uri));
-      sources.set(uri, file);
-    }
-    return file;
-  }
+  const source = createSourceCache(ctx, 'flywheel-features');
 
   return {
     async planFeatureTable(input: BatchFeaturesInput): Promise<BatchFeaturesPlan> {

@@ -2,9 +2,6 @@
 // score a chunk (heartbeating rows done; cancellation reaches the loop) and record its result in
 // the store, write the manifest from those records.
 // Each worker keeps one ONNX Runtime session per model and one local copy of each dataset.
-import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { chunkRecordKey } from '../../lib/batch/chunks.ts';
 import { outputColumns, scoreChunk, type ScoredRows } from '../../lib/batch/score.ts';
@@ -14,7 +11,7 @@ import { loadKeyedRows, type KeyedRow } from '../../lib/batch/keyed-rows.ts';
 import { predictionOf } from '../../lib/tasks/task.ts';
 import type { Database } from '../../lib/db/index.ts';
 import { sqlIdent, sqlString, withDuck } from '../../lib/data/duck.ts';
-import { materializeSource, type SourceContext, type SourceFile } from '../../lib/data/sources.ts';
+import { createSourceCache, type SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import { loadModelIO, type ModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -45,24 +42,13 @@ export interface BatchActivityDeps {
 
 export function createBatchActivities(deps: BatchActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
-  const datasets = new Map<string, Promise<SourceFile>>();
   const sessions = new Map<string, Promise<{ session: OnnxSession; io: ModelIO }>>();
-  const cacheDir = join(tmpdir(), `flywheel-batch-${process.pid}`);
+  const dataset = createSourceCache(ctx, 'flywheel-batch');
 
   function requireDb(): Database {
     if (!deps.db)
       throw permanentFailure(FAILURE_TYPES.InvalidConfig, { summary: 'writing predictions to a table needs the database on this worker' });
     return deps.db;
-  }
-
-  function dataset(uri: string): Promise<SourceFile> {
-    let file = datasets.get(uri);
-    if (!file) {
-      file = mkdir(cacheDir, { recursive: true }).then(() => materializeSource(ctx, uri, cacheDir));
-      file.catch(() => datasets.delete(uri));
-      datasets.set(uri, file);
-    }
-    return file;
   }
 
   function model(plan: BatchPlan['model']) {

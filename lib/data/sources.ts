@@ -3,7 +3,8 @@
 // downloaded (checksum-verified) into a temporary folder the caller removes.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -108,4 +109,23 @@ export function readSql(files: readonly SourceFile[], csv?: CsvOptions): string 
     'hive_partitioning = false',
   ];
   return `read_csv([${paths}], ${options.join(', ')})`;
+}
+
+/**
+ * One local copy per source URI for the life of this process (`<tmp>/<folder>-<pid>`): a worker
+ * that runs many chunks of one dataset downloads it once. A failed copy is forgotten, so the
+ * next activity attempt tries again.
+ */
+export function createSourceCache(ctx: SourceContext, folder: string): (uri: string) => Promise<SourceFile> {
+  const files = new Map<string, Promise<SourceFile>>();
+  const dir = join(tmpdir(), `${folder}-${process.pid}`);
+  return (uri) => {
+    let file = files.get(uri);
+    if (!file) {
+      file = mkdir(dir, { recursive: true }).then(() => materializeSource(ctx, uri, dir));
+      file.catch(() => files.delete(uri));
+      files.set(uri, file);
+    }
+    return file;
+  };
 }
