@@ -14,7 +14,9 @@
 # (the trace backend: the tracing test starts its own; docs/tracing.md for a local one). So is
 # `trainers`, the Python venv of the command trainers (.tools/trainers-venv, pinned by
 # examples/sklearn/requirements.txt); `provision`/`up` with no service list include it, and the
-# integration tests' setup provisions it on every run (instant when current).
+# integration tests' setup provisions it on every run (instant when current). `peers` is the venv
+# of the benchmarks' peers (.tools/peers-venv, pinned by bench/peers/requirements.txt: BentoML,
+# FastAPI, Ray Data), provisioned only when named, by `bench:serving --peer` / `bench:batch --peer`.
 # `balancer` is HAProxy in front of serving replicas (never part of "all"): `up balancer` needs
 # FLYWHEEL_LB_PORT and FLYWHEEL_LB_REPLICAS=host:port,host:port (see balancer.sh).
 set -euo pipefail
@@ -30,7 +32,7 @@ services=("$@"); everything=0
 [ ${#services[@]} -eq 0 ] && { services=("${ALL_SERVICES[@]}"); everything=1; }
 
 for s in "${services[@]}"; do
-  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|jaeger|trainers|balancer) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy jaeger trainers balancer)" ;; esac
+  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|jaeger|trainers|peers|balancer) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy jaeger trainers peers balancer)" ;; esac
 done
 
 has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -45,6 +47,7 @@ service_ready() {
     haproxy) haproxy_bin >/dev/null ;;
     jaeger) jaeger_bin >/dev/null ;;
     trainers) trainers_current ;;
+    peers) peers_current ;;
     balancer) balancer_status ;;
   esac
 }
@@ -73,6 +76,8 @@ provision_services() {
   # The trainers venv is no server: provisioned when named, or with everything (no service list),
   # never as a side effect of one server (`up postgres` must not need Python or PyPI).
   { has trainers || [ "$everything" = 1 ]; } && { timed trainers provision_trainers & pids+=($!); names+=(trainers); }
+  # The benchmarks' peers are large (Ray alone is ~70 MB): only when named, never with everything.
+  has peers && { timed peers provision_peers & pids+=($!); names+=(peers); }
   for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed+=("${names[$i]}"); done
   [ ${#failed[@]} -eq 0 ] || die "provisioning failed: ${failed[*]} (see the lines above)"
 }

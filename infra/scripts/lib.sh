@@ -109,3 +109,5 @@ mlflow_venv() { echo "$TOOLS_DIR/mlflow-venv"; }
 # pins are examples/sklearn/requirements.txt.
 trainers_venv() { echo "$TOOLS_DIR/trainers-venv"; }
 trainers_requirements() { echo "$FLYWHEEL_ROOT/examples/sklearn/requirements.txt"; }
+peers_venv() { echo "$TOOLS_DIR/peers-venv"; }
+peers_requirements() { echo "$FLYWHEEL_ROOT/bench/peers/requirements.txt"; }

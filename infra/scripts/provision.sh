@@ -121,43 +121,47 @@ provision_mlflow() {
   die "no MLflow version out of ($MLFLOW_VERSIONS) could be installed"
 }
 
-# The pinned requirement lines (comments and blanks dropped): the venv's marker file holds them, so
-# editing requirements.txt reinstalls on the next provision and an unchanged file costs nothing.
-trainers_pins() { sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$(trainers_requirements)"; }
+# The pinned requirement lines of a requirements file (comments and blanks dropped): a venv's marker
+# file holds them, so editing the file reinstalls on the next provision and an unchanged one costs nothing.
+pins_of() { sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"; }
 
-# True when the venv exists and was installed from the current requirements.txt.
-trainers_current() {
-  local venv; venv="$(trainers_venv)"
-  [ -x "$venv/bin/python" ] && [ -f "$venv/.flywheel-requirements" ] \
-    && [ "$(cat "$venv/.flywheel-requirements")" = "$(trainers_pins)" ]
+# venv_current VENV REQUIREMENTS: true when VENV exists and was installed from REQUIREMENTS as it is now.
+venv_current() {
+  [ -x "$1/bin/python" ] && [ -f "$1/.flywheel-requirements" ] && [ "$(cat "$1/.flywheel-requirements")" = "$(pins_of "$2")" ]
 }
 
-provision_trainers() {
-  local venv marker want attempt
-  venv="$(trainers_venv)"; marker="$venv/.flywheel-requirements"
-  [ -f "$(trainers_requirements)" ] || die "$(trainers_requirements) is missing"
-  trainers_current && return 0
-  want="$(trainers_pins)"
-  command -v python3 >/dev/null || die "python3 is needed for the trainers venv"
-  if [ -d "$venv" ]; then log "trainers venv out of date with $(trainers_requirements): rebuilding"; fi
+# provision_pinned_venv LABEL VENV REQUIREMENTS: a venv installed from a pinned requirements file.
+provision_pinned_venv() {
+  local label="$1" venv="$2" requirements="$3" want attempt log_file
+  [ -f "$requirements" ] || die "$requirements is missing"
+  venv_current "$venv" "$requirements" && return 0
+  want="$(pins_of "$requirements")"
+  command -v python3 >/dev/null || die "python3 is needed for the $label venv"
+  if [ -d "$venv" ]; then log "$label venv out of date with $requirements: rebuilding"; fi
   # The marker is written last, so an install cut short is redone rather than trusted.
   rm -rf "$venv"
   python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  mkdir -p "$RUN_DIR"
+  mkdir -p "$RUN_DIR"; log_file="$RUN_DIR/$label-pip.log"
   # Registry hiccups are the usual failure on a fresh machine: a couple of retries before giving up.
   for attempt in 1 2 3; do
-    log "installing the trainers venv into $venv (attempt $attempt: $(echo "$want" | paste -sd' ' -))"
-    if "$venv/bin/pip" install -q --disable-pip-version-check -r "$(trainers_requirements)" \
-        >"$RUN_DIR/trainers-pip.log" 2>&1; then
-      echo "$want" > "$marker"
-      log "trainers venv ready: $("$venv/bin/python" --version 2>&1), scikit-learn $("$venv/bin/python" -c 'import sklearn; print(sklearn.__version__)' 2>/dev/null)"
+    log "installing the $label venv into $venv (attempt $attempt: $(echo "$want" | paste -sd' ' -))"
+    if "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" >"$log_file" 2>&1; then
+      echo "$want" > "$venv/.flywheel-requirements"
+      log "$label venv ready: $("$venv/bin/python" --version 2>&1)"
       return 0
     fi
-    log "pip install -r $(trainers_requirements) failed: $(grep -m1 ERROR "$RUN_DIR/trainers-pip.log" | cut -c1-200)"
+    log "pip install -r $requirements failed: $(grep -m1 ERROR "$log_file" | cut -c1-200)"
     [ "$attempt" -lt 3 ] && sleep $((attempt * 5))
   done
-  die "the trainers venv could not be installed (full log: $RUN_DIR/trainers-pip.log)"
+  die "the $label venv could not be installed (full log: $log_file)"
 }
+
+trainers_current() { venv_current "$(trainers_venv)" "$(trainers_requirements)"; }
+provision_trainers() { provision_pinned_venv trainers "$(trainers_venv)" "$(trainers_requirements)"; }
+
+# The peers the benchmarks compare against (BentoML, FastAPI, Ray Data; bench/peers/README.md).
+peers_current() { venv_current "$(peers_venv)" "$(peers_requirements)"; }
+provision_peers() { provision_pinned_venv peers "$(peers_venv)" "$(peers_requirements)"; }
 
 chromium_bin() { command -v chromium || command -v chromium-browser; }
 
