@@ -168,6 +168,17 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             classWeight: c.classWeight,
             task: io.task,
             signal: stop,
+            // Keeps the activity's heartbeat alive through a long fine-tune (a wide model's epoch).
+            onStep: () => {
+              if (Date.now() - lastBeat < 1000) return;
+              lastBeat = Date.now();
+              beat({
+                ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
+                epoch: result.epochsRun,
+                step: result.globalStep,
+                metrics: {},
+              });
+            },
           });
           model = outcome.model;
           compression = outcome.report;
@@ -210,7 +221,22 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             featureSpecUri: input.featureSpecUri,
             featureSpecHash: specHash,
             task: io.task.kind,
-            hyperparameters: { ...result.config },
+            // The registry records lineage.hyperparameters as the version's params: with compression,
+            // what the exported model is (its hidden layers differ from the teacher's `hidden`).
+            hyperparameters: {
+              ...result.config,
+              ...(compression
+                ? {
+                    compressionResult: {
+                      applied: compression.applied,
+                      steps: compression.steps,
+                      hidden: model.hidden,
+                      sparsity: compression.sparsity,
+                      [compression.metric]: { teacher: compression.teacherMetric, compressed: compression.compressedMetric },
+                    },
+                  }
+                : {}),
+            },
           },
           task: io.task,
           backend,

@@ -23,8 +23,8 @@ export interface CompressionOutcome {
 }
 
 /** Binary: ROC AUC of the logits (same ranking as probabilities); multiclass: argmax accuracy. */
-export function mainMetric(task: Task, model: MlpModel, data: Dataset): number {
-  const z = predictLogits(model, data);
+export async function mainMetric(task: Task, model: MlpModel, data: Dataset): Promise<number> {
+  const z = await predictLogits(model, data);
   if (task.kind === 'binary') return rocAuc(z, data.y);
   const k = model.layers[model.layers.length - 1]![1];
   let hits = 0;
@@ -47,8 +47,8 @@ export async function compressWithGate(
 ): Promise<CompressionOutcome> {
   const { model, steps } = await compressMlp(teacher, train, validation, config, options);
   const metric = options.task.kind === 'binary' ? 'rocAuc' : 'accuracy';
-  const teacherMetric = mainMetric(options.task, teacher, validation);
-  const compressedMetric = mainMetric(options.task, model, validation);
+  const teacherMetric = await mainMetric(options.task, teacher, validation);
+  const compressedMetric = await mainMetric(options.task, model, validation);
   const gate = checkVariantGate(
     options.task.kind,
     { [metric]: teacherMetric },

@@ -47,7 +47,7 @@ beforeAll(async () => {
     validation,
   );
   teacher = { weights: result.weights, layers: result.layers, hidden: result.config.hidden };
-  teacherAuc = mainMetric(binary, teacher, validation);
+  teacherAuc = await mainMetric(binary, teacher, validation);
 }, 60_000);
 
 describe('magnitude pruning', () => {
@@ -68,7 +68,7 @@ describe('magnitude pruning', () => {
     const { model, masks } = magnitudePrune(teacher, 0.5);
     const tuned = await tuneMlp(model, train, validation, { ...options, epochs: 1 }, { masks });
     expect(kernelSparsity(tuned)).toBeGreaterThanOrEqual(0.5 - 1e-3);
-    expect(teacherAuc - mainMetric(binary, tuned, validation)).toBeLessThanOrEqual(0.02);
+    expect(teacherAuc - (await mainMetric(binary, tuned, validation))).toBeLessThanOrEqual(0.02);
   });
 });
 
@@ -85,7 +85,7 @@ describe('pruning by neuron', () => {
     expect(kernelSparsity(pruned)).toBe(0);
   });
 
-  it('removes exactly the dead units (zero incoming weights), leaving the function unchanged', () => {
+  it('removes exactly the dead units (zero incoming weights), leaving the function unchanged', async () => {
     const rng = new Rng(9);
     const k0 = Float32Array.from({ length: 8 * 6 }, (_, i) => (i % 6 < 3 ? rng.next() - 0.5 : 0));
     const oneLayer: MlpModel = {
@@ -105,15 +105,15 @@ describe('pruning by neuron', () => {
     expect(pruned.hidden).toEqual([3]);
     expect(pruned.weights.find((w) => w.name === 'bias_0')!.data).toEqual(Float32Array.of(0.1, 0.2, 0.3));
     const sample = { x: validation.x.subarray(0, 200 * 8), rows: 200, dim: 8 };
-    const before = predictLogits(oneLayer, sample);
-    const after = predictLogits(pruned, sample);
+    const before = await predictLogits(oneLayer, sample);
+    const after = await predictLogits(pruned, sample);
     for (let i = 0; i < before.length; i++) expect(after[i]).toBeCloseTo(before[i]!, 5);
   });
 
   it('stays within 0.03 AUC of the teacher at 50% after a fine-tuning epoch', async () => {
     const tuned = await tuneMlp(neuronPrune(teacher, 0.5), train, validation, { ...options, epochs: 1 });
     expect(tuned.hidden).toEqual([32, 16]);
-    expect(teacherAuc - mainMetric(binary, tuned, validation)).toBeLessThanOrEqual(0.03);
+    expect(teacherAuc - (await mainMetric(binary, tuned, validation))).toBeLessThanOrEqual(0.03);
   });
 });
 

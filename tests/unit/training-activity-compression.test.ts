@@ -78,6 +78,7 @@ describe('trainFlightsMlp with compression', () => {
     expect(result.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     expect(result.parity.int8MaxAbsDiff).toBeLessThanOrEqual(0.05);
     expect(result.lineage.hyperparameters.compression).toMatchObject({ maxMetricDrop: 0.05 });
+    expect(result.lineage.hyperparameters.compressionResult).toMatchObject({ applied: true, hidden: [8, 4], steps: ['distill', 'prune'] });
   }, 120_000);
 
   it('exports the teacher when the compressed model fails its gate', async () => {
@@ -87,6 +88,7 @@ describe('trainFlightsMlp with compression', () => {
     });
     const c = result.compression!;
     expect(c.applied).toBe(false);
+    expect(result.lineage.hyperparameters.compressionResult).toMatchObject({ applied: false, hidden: [64, 32] });
     expect(c.sparsity).toBeGreaterThan(0.98);
     const bytes = (await store.get(store.keyFor(result.modelUri))).byteLength;
     expect(bytes).toBeGreaterThan(c.teacher.parameters * 4);

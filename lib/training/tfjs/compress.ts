@@ -69,6 +69,8 @@ export interface TuneOptions {
   classWeight: 'balanced' | 'none';
   task: Task;
   signal?: AbortSignal;
+  /** After every fine-tuning or distillation step (the activity heartbeats from it). */
+  onStep?: (p: { epoch: number; step: number; stepsPerEpoch: number }) => void;
 }
 
 const tensor = (model: MlpModel, name: string): NamedTensor => {
@@ -164,13 +166,17 @@ export function neuronPrune(model: MlpModel, sparsity: number): MlpModel {
 }
 
 /** The model's logits for a dataset, row-major rows × outputs. */
-export function predictLogits(model: MlpModel, data: Pick<Dataset, 'x' | 'rows' | 'dim'>, chunk = 8192): Float32Array {
+export async function predictLogits(model: MlpModel, data: Pick<Dataset, 'x' | 'rows' | 'dim'>, chunk = 1024): Promise<Float32Array> {
   const outputs = model.layers[model.layers.length - 1]![1];
   const vars = initVariables({ inputDim: data.dim, hidden: model.hidden, outputs }, new Rng(0));
   try {
     restore(vars, model.weights);
     const out = new Float32Array(data.rows * outputs);
+    // Yields between chunks: a wide teacher over a large split is seconds of compute, and the
+    // activity's heartbeats and the worker's other tasks share this thread.
+    const yielder = createYielder();
     for (let start = 0; start < data.rows; start += chunk) {
+      await yielder.maybeYield();
       const end = Math.min(data.rows, start + chunk);
       const z = tf.tidy(() =>
         logits(vars, tf.tensor2d(data.x.subarray(start * data.dim, end * data.dim), [end - start, data.dim])).dataSync(),
@@ -247,6 +253,7 @@ export async function tuneMlp(
           y[i] = train.y[r]!;
           soft?.set(extra.soft!.targets.subarray(r * outputs, (r + 1) * outputs), i * outputs);
         }
+        options.onStep?.({ epoch, step: s, stepsPerEpoch: steps });
         tf.tidy(() => {
           const xs = tf.tensor2d(x, [n, train.dim]);
           const rowWeights =
@@ -321,7 +328,7 @@ export async function compressMlp(
   if (config.distill) {
     const d = config.distill;
     const soft = {
-      targets: softTargets(predictLogits(teacher, train), outputs, d.temperature),
+      targets: softTargets(await predictLogits(teacher, train), outputs, d.temperature),
       temperature: d.temperature,
       alpha: d.alpha,
     };
