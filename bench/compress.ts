@@ -4,12 +4,13 @@
 // a distilled student (32→64→32→1, soft labels at T = 2 blended 50/50 with the hard labels),
 // magnitude pruning at 50% (one fine-tuning epoch, mask held) and pruning by neuron at 50% (a
 // 32→512→512→1 dense net, one fine-tuning epoch) — the trainer's own code (lib/training/tfjs/
-// compress.ts). Each model is exported to ONNX as serving would load it; AUC on a held-out test
+// compress.ts). Both prunings start from the teacher's weights one epoch before its end, so the
+// dense and the pruned models get the same number of training epochs. Each model is exported to ONNX as serving would load it; AUC on a held-out test
 // split is scored with ONNX Runtime; rows/s at batch 1 and 256 are measured teacher vs student vs
 // neuron-pruned, interleaved round by round (1 ORT thread, spinning off), medians of the per-round
 // ratios. Training and AUCs are deterministic (seeded) and run once; throughput runs in rounds.
 //
-//   npm run bench:compress            # 12k training rows, 2 teacher epochs, 1 warm-up + 5 rounds
+//   npm run bench:compress            # 10k training rows, 3 teacher epochs, 1 warm-up + 5 rounds
 //   npm run bench:compress -- --quick # a 256-wide teacher on 4k rows, 1 round (smoke test)
 import { rocAuc } from '../lib/evaluation/auc.ts';
 import { exportMlpToOnnx, OnnxSession } from '../lib/onnx/index.ts';
@@ -17,6 +18,7 @@ import { createLogger } from '../lib/log.ts';
 import { selectBackend } from '../lib/training/backend.ts';
 import { mlpWeightsFrom } from '../lib/training/export.ts';
 import { compressMlp, kernelParameters, kernelSparsity, type MlpModel, type TuneOptions } from '../lib/training/tfjs/compress.ts';
+import { layerSizes } from '../lib/training/tfjs/model.ts';
 import { trainMlp, type Dataset } from '../lib/training/tfjs/trainer.ts';
 import { Rng } from '../lib/random.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
@@ -26,10 +28,12 @@ const rounds = quick ? 1 : 5;
 const warmups = 1;
 const DIM = 32;
 const WIDTH = quick ? 256 : 1024;
-const TRAIN_ROWS = quick ? 4_000 : 12_000;
+const TRAIN_ROWS = quick ? 4_000 : 10_000;
 const VALIDATION_ROWS = quick ? 2_000 : 5_000;
-const TEST_ROWS = quick ? 5_000 : 50_000;
-const TEACHER_EPOCHS = quick ? 1 : 2;
+const TEST_ROWS = quick ? 5_000 : 30_000;
+/** The dense model trains this many epochs; pruning starts from its weights one epoch earlier and
+ * fine-tunes one epoch, so dense and pruned models get the same training budget. */
+const TEACHER_EPOCHS = quick ? 2 : 3;
 const STUDENT_HIDDEN = [64, 32];
 const SPARSITY = 0.5;
 /** Time each model spends scoring per round and batch size, so rounds beat timer noise. */
@@ -84,8 +88,18 @@ console.log(
 );
 
 const config = { hidden: [WIDTH, WIDTH], epochs: TEACHER_EPOCHS, batchSize: 256, learningRate: 0.001, patience: 10, seed: 7, l2: 0 };
-const { ms: teacherMs, value: trained } = await timed(() => trainMlp(config, train, validation));
+let beforeLastEpoch: MlpModel | undefined;
+const { ms: teacherMs, value: trained } = await timed(() =>
+  trainMlp(config, train, validation, {
+    // The trainer checkpoints at each epoch boundary but the last: keep the weights one epoch short.
+    onCheckpoint: async (ckpt) => {
+      if (ckpt.state.epoch === TEACHER_EPOCHS - 1 && ckpt.state.stepInEpoch === 0)
+        beforeLastEpoch = { weights: ckpt.weights, layers: layerSizes({ inputDim: DIM, hidden: config.hidden }), hidden: config.hidden };
+    },
+  }),
+);
 const teacher: MlpModel = { weights: trained.weights, layers: trained.layers, hidden: config.hidden };
+if (!beforeLastEpoch) throw new Error('no checkpoint before the last epoch');
 const tune: TuneOptions = {
   epochs: TEACHER_EPOCHS,
   batchSize: 256,
@@ -95,20 +109,26 @@ const tune: TuneOptions = {
   classWeight: 'balanced',
   task: { kind: 'binary' },
 };
-const compress = async (c: Parameters<typeof compressMlp>[3]) =>
-  timed(async () => (await compressMlp(teacher, train, validation, c, tune)).model);
+const compress = async (c: Parameters<typeof compressMlp>[3], from = teacher) =>
+  timed(async () => (await compressMlp(from, train, validation, c, tune)).model);
 const { ms: studentMs, value: student } = await compress({
   distill: { hidden: STUDENT_HIDDEN, temperature: 2, alpha: 0.5, epochs: quick ? 4 : 20 },
   maxMetricDrop: 1,
 });
-const { ms: magnitudeMs, value: magnitude } = await compress({
-  prune: { sparsity: SPARSITY, method: 'magnitude', fineTuneEpochs: 1 },
-  maxMetricDrop: 1,
-});
-const { ms: neuronMs, value: neuron } = await compress({
-  prune: { sparsity: SPARSITY, method: 'neuron', fineTuneEpochs: 1 },
-  maxMetricDrop: 1,
-});
+const { ms: magnitudeMs, value: magnitude } = await compress(
+  {
+    prune: { sparsity: SPARSITY, method: 'magnitude', fineTuneEpochs: 1 },
+    maxMetricDrop: 1,
+  },
+  beforeLastEpoch,
+);
+const { ms: neuronMs, value: neuron } = await compress(
+  {
+    prune: { sparsity: SPARSITY, method: 'neuron', fineTuneEpochs: 1 },
+    maxMetricDrop: 1,
+  },
+  beforeLastEpoch,
+);
 console.log(
   `  training: teacher ${(teacherMs / 1000).toFixed(1)} s, student ${(studentMs / 1000).toFixed(1)} s, ` +
     `magnitude ${(magnitudeMs / 1000).toFixed(1)} s, neuron ${(neuronMs / 1000).toFixed(1)} s`,
