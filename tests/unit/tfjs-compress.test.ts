@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseModelSpec } from '../../lib/model-spec/model-spec.ts';
+import { trainJobOf } from '../../lib/model-spec/train-job.ts';
 import { compressWithGate, mainMetric } from '../../lib/training/compression.ts';
 import {
   kernelSparsity,
@@ -218,6 +219,8 @@ describe('compression in the model spec', () => {
       distill: { hidden: [16], temperature: 2, alpha: 0.5 },
       maxMetricDrop: 0.01,
     });
+    // It rides in the training activity's hyperparameters: trainModel's input, no new workflow field.
+    expect(trainJobOf(spec).hyperparameters?.compression).toEqual(spec.trainer.hyperparameters.compression);
   });
 
   it('names the field of each mistake', () => {
