@@ -16,6 +16,8 @@ import { describeDropped, loadSplit } from '../../lib/training/data.ts';
 import { exportRun } from '../../lib/training/export.ts';
 import { encodeCheckpoint, type Checkpoint } from '../../lib/training/tfjs/checkpoint-format.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
+import { compressWithGate, type CompressionOutcome } from '../../lib/training/compression.ts';
+import type { MlpModel } from '../../lib/training/tfjs/compress.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
 import { noCheckpointWatch, type CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
 import { refusingOverwrites, runOwner } from './write-once.ts';
@@ -145,14 +147,51 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             best: result.weights,
           }),
         );
+        // Compression (spec: trainer.hyperparameters.compression) runs here, inside the activity, so
+        // no workflow changes: the exported model is the compressed one when it passed its gate.
+        let model: MlpModel = { weights: result.weights, layers: result.layers, hidden: result.config.hidden };
+        let compression: CompressionOutcome['report'] | undefined;
+        if (result.config.compression) {
+          beat({
+            ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
+            epoch: result.epochsRun,
+            step: result.globalStep,
+            metrics: {},
+          });
+          const c = result.config;
+          const outcome = await compressWithGate(model, train, validation, c.compression!, {
+            epochs: c.epochs,
+            batchSize: c.batchSize,
+            learningRate: c.learningRate,
+            l2: c.l2,
+            seed: c.seed,
+            classWeight: c.classWeight,
+            task: io.task,
+            signal: stop,
+            // Keeps the activity's heartbeat alive through a long fine-tune (a wide model's epoch).
+            onStep: () => {
+              if (Date.now() - lastBeat < 1000) return;
+              lastBeat = Date.now();
+              beat({
+                ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
+                epoch: result.epochsRun,
+                step: result.globalStep,
+                metrics: {},
+              });
+            },
+          });
+          model = outcome.model;
+          compression = outcome.report;
+          deps.logger.info({ runKey: input.runKey, compression }, `compression: ${outcome.report.gate.summary}`);
+        }
         const specHash = io.hash;
         const exported = await refusingOverwrites(() =>
           exportRun(
             deps.store,
             input.runKey,
-            result.weights,
-            result.layers,
-            result.config.hidden,
+            model.weights,
+            model.layers,
+            model.hidden,
             train,
             validation,
             {
@@ -182,7 +221,22 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
             featureSpecUri: input.featureSpecUri,
             featureSpecHash: specHash,
             task: io.task.kind,
-            hyperparameters: { ...result.config },
+            // The registry records lineage.hyperparameters as the version's params: with compression,
+            // what the exported model is (its hidden layers differ from the teacher's `hidden`).
+            hyperparameters: {
+              ...result.config,
+              ...(compression
+                ? {
+                    compressionResult: {
+                      applied: compression.applied,
+                      steps: compression.steps,
+                      hidden: model.hidden,
+                      sparsity: compression.sparsity,
+                      [compression.metric]: { teacher: compression.teacherMetric, compressed: compression.compressedMetric },
+                    },
+                  }
+                : {}),
+            },
           },
           task: io.task,
           backend,
@@ -194,6 +248,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
           resumedFrom: resume && result.resumedFrom ? { checkpointUri: resume.uri, ...result.resumedFrom } : null,
           skippedCheckpoints: resume?.skipped ?? [],
           identity: deps.identity,
+          ...(compression ? { compression } : {}),
         };
       } catch (err) {
         if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted) {

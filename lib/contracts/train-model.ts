@@ -71,6 +71,19 @@ export interface TrainActivityResult {
   skippedCheckpoints: Array<{ uri: string; reason: string }>;
   /** Which worker finished the run. */
   identity: string;
+  /** When the spec asked for compression: what was distilled/pruned, the validation metric of the
+   * teacher and the compressed model, and the gate that decided which one `modelUri` is. */
+  compression?: {
+    steps: Array<'distill' | 'prune'>;
+    teacher: { hidden: number[]; parameters: number };
+    compressed: { hidden: number[]; parameters: number };
+    sparsity: number;
+    metric: string;
+    teacherMetric: number;
+    compressedMetric: number;
+    gate: { metric: string; drop: number; maxDrop: number; passed: boolean; summary: string };
+    applied: boolean;
+  };
 }
 
 /** How `trainModel` trains, from the model spec's `trainer` (absent: the built-in TF.js MLP, as in

@@ -23,6 +23,8 @@ export function checkVariantGate(
   variant: Record<string, number>,
   maxDrop: number,
   name = 'int8',
+  /** What the variant is compared with, in the summary. */
+  reference = 'fp32',
 ): VariantGate {
   const metric = MAIN_METRIC[task];
   const a = fp32[metric];
@@ -49,6 +51,6 @@ export function checkVariantGate(
     drop,
     maxDrop,
     passed,
-    summary: `${name}: ${metric} ${b.toFixed(4)} vs fp32 ${a.toFixed(4)} (${task === 'regression' ? 'increase' : 'drop'} ${shown} ${passed ? '≤' : '>'} ${limit})`,
+    summary: `${name}: ${metric} ${b.toFixed(4)} vs ${reference} ${a.toFixed(4)} (${task === 'regression' ? 'increase' : 'drop'} ${shown} ${passed ? '≤' : '>'} ${limit})`,
   };
 }

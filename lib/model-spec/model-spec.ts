@@ -33,6 +33,37 @@ const schedule = z
     'not a five-field cron expression like "0 6 * * 1" or an interval like "@every 6h"',
   );
 
+/** Smaller models from the trained MLP (lib/training/tfjs/compress.ts): distil a student, prune,
+ * or both (distil, then prune the student). Binary and multiclass models. */
+const compression = z
+  .strictObject({
+    prune: z
+      .strictObject({
+        /** Fraction of kernel weights zeroed (`magnitude`) or of each hidden layer's units removed (`neuron`). */
+        sparsity: z.number().gt(0, 'sparsity is a fraction in (0, 1)').lt(1, 'sparsity is a fraction in (0, 1)'),
+        /** `magnitude`: smallest |w| zeroed, mask held while fine-tuning; `neuron`: the units with the
+         * smallest incoming L2 norm removed (a smaller dense net). */
+        method: z.enum(['magnitude', 'neuron']).default('magnitude'),
+        fineTuneEpochs: z.number().int().nonnegative().max(100).default(1),
+      })
+      .optional(),
+    distill: z
+      .strictObject({
+        /** The student's hidden layer widths. */
+        hidden: z.array(z.number().int().positive()).max(8),
+        temperature: z.number().positive().max(100).default(2),
+        /** Weight of the hard labels; 1 − alpha goes to the teacher's soft labels. */
+        alpha: z.number().min(0).max(1).default(0.5),
+        /** Student epochs; unset: the teacher's. */
+        epochs: z.number().int().positive().max(1000).optional(),
+      })
+      .optional(),
+    /** The compressed model's validation ROC AUC (binary) or accuracy (multiclass) may be at most this
+     * far below the teacher's; otherwise the run exports the uncompressed teacher. */
+    maxMetricDrop: z.number().min(0).max(1).default(0.01),
+  })
+  .refine((c) => c.prune !== undefined || c.distill !== undefined, 'compression needs prune, distill or both');
+
 const hyperparameters = z
   .strictObject({
     hidden: z.array(z.number().int().positive()).max(8).optional(),
@@ -44,6 +75,15 @@ const hyperparameters = z
     patience: z.number().int().positive().optional(),
     seed: z.number().int().optional(),
     classWeight: z.enum(['balanced', 'none']).optional(),
+    compression: compression.optional(),
+  })
+  .refine((h) => !(h.compression?.prune?.method === 'neuron' && h.hidden?.length === 0 && !h.compression.distill), {
+    message: 'neuron pruning removes hidden units; this model has no hidden layers (hidden: [])',
+    path: ['compression', 'prune', 'method'],
+  })
+  .refine((h) => !(h.compression?.prune?.method === 'neuron' && h.compression.distill?.hidden.length === 0), {
+    message: 'neuron pruning removes hidden units; the student has no hidden layers (distill.hidden: [])',
+    path: ['compression', 'prune', 'method'],
   })
   .default({});
 
@@ -275,6 +315,12 @@ export const modelSpecSchema = z
         code: 'custom',
         path: ['variants', 'int8', 'serve'],
         message: `only the built-in tfjs-mlp trainer exports an int8 variant; a ${spec.trainer.kind} trainer's model is served as it is`,
+      });
+    if (spec.trainer.kind === 'tfjs-mlp' && spec.trainer.hyperparameters.compression && spec.task === 'regression')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trainer', 'hyperparameters', 'compression'],
+        message: 'compression (pruning, distillation) supports binary and multiclass models, not regression',
       });
     const gates = qualityGatesSchemaFor(spec.task).safeParse(spec.gates);
     if (!gates.success) {

@@ -24,6 +24,7 @@ import {
 } from './model.ts';
 import { Rng } from '../../random.ts';
 import { createYielder } from './event-loop.ts';
+import type { CompressionConfig } from './compress.ts';
 
 export interface MlpTrainConfig {
   /** Hidden layer widths; [] is logistic regression. @default [64, 32] */
@@ -51,6 +52,12 @@ export interface MlpTrainConfig {
    * @default { kind: 'binary' }
    */
   task?: Task;
+  /**
+   * Distil and/or prune after training (lib/training/compression.ts); `trainMlp` itself trains the
+   * teacher and carries this along. Absent from the defaults, so a run without it is unchanged.
+   * @default undefined
+   */
+  compression?: CompressionConfig;
 }
 
 export const DEFAULT_MLP_CONFIG: MlpTrainConfig = {
