@@ -207,7 +207,7 @@ export function createPredictor(deps: PredictorDeps) {
       misses.forEach((row, j) => {
         const out = y.subarray(j * units, (j + 1) * units);
         outputs.set(out, row * units);
-        if (cache.enabled) cache.set(keys[row]!, out.slice());
+        if (cache.enabled) cache.set(keys[row]!, out);
       });
     }
 
