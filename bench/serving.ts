@@ -22,13 +22,18 @@
 // (quiet.ts), servers and pinning (servers.ts), the capacity search (capacity.ts), and one file per
 // benchmark (b1-capacity.ts … b4-canary.ts); this file runs them in order and prints the summary.
 //
+//   P1/P2 (--peer) BentoML with adaptive batching and a hand-written FastAPI + ONNX Runtime server on
+//      the same flights model and bodies, pinned to the same core, interleaved into the same rounds
+//      (bench/serving/peers.ts, bench/peers/README.md).
+//
 //   npm run bench:serving            # warm-up + 5 rounds, ~5 min
 //   npm run bench:serving -- --quick # tiny sizes, 1 round (smoke test)
+//   npm run bench:serving -- --peer  # and the peers (installs their pinned venv when missing)
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig, type ServeSettings } from '../lib/config/index.ts';
 import { migrate, PostgresDatabase } from '../lib/db/index.ts';
 import { fittedDimension } from '../lib/features/tabular/state.ts';
@@ -36,6 +41,7 @@ import { BuiltinRegistry } from '../lib/registry/index.ts';
 import { LocalArtifactStore } from '../lib/storage/index.ts';
 import { sleep } from '../lib/time/sleep.ts';
 import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../tests/fixtures/fixture-models.ts';
+import type { ModelVersion } from '../lib/registry/index.ts';
 import { seededRandom } from '../tests/fixtures/synthetic.ts';
 import { saveResults, summaryLine } from './lib.ts';
 import { capacityRps, capacitySummary, idleRuns } from './serving/b1-capacity.ts';
@@ -63,6 +69,7 @@ import {
   STEP,
   warmMs,
 } from './serving/method.ts';
+import { killPeers, peerMode, peerPath, PEERS, peerSummary, peerVenv, startPeer, writePeerFeatures } from './serving/peers.ts';
 import { quietWaitMs } from './serving/quiet.ts';
 import { capacityPairs, type Round } from './serving/rounds.ts';
 import { admin, infraDatabaseUrl } from './serving/scratch.ts';
@@ -88,6 +95,16 @@ const base: ServeSettings = { ...defaults, cacheSize: 0, rateLimitRps: 1e9, rate
 console.log('B2: 256 in-process callers into the batcher vs fixed batches on the pool');
 const b2 = await batcherRounds(base);
 
+const venv = peerMode ? peerVenv() : undefined;
+if (venv && 'skipped' in venv) console.log(`P1/P2: peers skipped: ${venv.skipped}`);
+const peers = venv && !('skipped' in venv) ? venv : undefined;
+if (peers)
+  console.log(
+    `P1/P2: peers ${Object.entries(peers.versions)
+      .map(([p, v]) => `${p} ${v}`)
+      .join(', ')}`,
+  );
+
 const adminUrl = infraDatabaseUrl();
 const dbName = `flywheel_bench_serving_${randomBytes(4).toString('hex')}`;
 const dbUrl = new URL(adminUrl);
@@ -108,6 +125,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     // SIGKILL also ends a stopped (paused) child.
     for (const c of children) c.kill('SIGKILL');
+    killPeers();
     void Promise.race([dropScratch(), sleep(5000)]).finally(() => process.exit(130));
   });
 }
@@ -118,11 +136,12 @@ try {
   const storeUri = pathToFileURL(storeDir).href;
   const spec = await fitFixtureSpec(quick ? 20_000 : 50_000);
   const names = { flights: 'bench-flights', wide: 'bench-wide', canary: 'bench-canary' };
+  let flightsVersion: ModelVersion;
   try {
     await migrate(db);
     const registry = new BuiltinRegistry(db);
     const store = await LocalArtifactStore.create(storeUri);
-    await registerFixtureModel({ registry, store, name: names.flights, spec, alias: 'champion' });
+    flightsVersion = await registerFixtureModel({ registry, store, name: names.flights, spec, alias: 'champion' });
     await registerFixtureModel({ registry, store, name: names.wide, spec, hidden: [1024, 1024], alias: 'champion' });
     await registerFixtureModel({ registry, store, name: names.canary, spec, seed: 1, alias: 'champion' });
     await registerFixtureModel({ registry, store, name: names.canary, spec, seed: 2 });
@@ -142,9 +161,24 @@ try {
   servers.push(...started);
   const [batched, unbatched, noop, cached] = started as [BenchServer, BenchServer, BenchServer, BenchServer];
   await call(batched, 'PUT', `/v1/admin/models/${names.canary}/routing`, { canary: { version: 2, weight: CANARY_WEIGHT } });
-  pin(process.pid, LOADGEN_CPU);
 
   const { pooled, neverSeen, mostlyHot, hot, pooledV2 } = requestBodies(instances, seededRandom(7));
+  // The peers get the flights model's ONNX file and fitted features, and Flywheel's own bodies.
+  const peerServers: BenchServer[] = [];
+  if (peers) {
+    const files = {
+      model: fileURLToPath(flightsVersion.artifactUri),
+      features: await writePeerFeatures(storeDir, spec),
+      modelName: names.flights,
+    };
+    for (const peer of PEERS) {
+      const server = await startPeer(peer, peers, files, pooled().body);
+      servers.push(server);
+      peerServers.push(server);
+    }
+  }
+  pin(process.pid, LOADGEN_CPU);
+
   const cacheHits = cacheHitCounters();
   const canary = canaryCounter();
 
@@ -152,6 +186,13 @@ try {
   const workloads: Workload[] = [
     { name: 'noop', server: noop, model: names.flights, next: pooled },
     { name: 'flights', server: batched, model: names.flights, next: pooled },
+    ...peerServers.map((server) => ({
+      name: server.name,
+      server,
+      model: names.flights,
+      path: peerPath(server.name as (typeof PEERS)[number], names.flights),
+      next: pooled,
+    })),
     // The same flights through the Open Inference Protocol's route (JSON tensors): its parsing and
     // answer shaping against /v1's, on the same server.
     { name: 'v2', server: batched, model: names.flights, path: `/v2/models/${names.flights}/infer`, next: pooledV2 },
@@ -215,6 +256,7 @@ try {
     ...batcherSummary(b2),
     ...cacheSummary(measuredRounds),
     ...canarySummary(measuredRounds, canary.count),
+    ...(peerMode ? peerSummary(measuredRounds, peers) : {}),
     v2_capacity_ratio: medianRatio(capacityPairs(measuredRounds, 'v2', 'flights')),
     ...capacityRps(measuredRounds),
     hit80_hit_rate: hitRate(cacheHits.cache_hit80),
@@ -243,6 +285,7 @@ try {
       pinned: canPin,
     },
     b2,
+    ...(peers ? { peerVersions: peers.versions } : {}),
     closedLoop: Object.fromEntries(scale),
     rounds: measuredRounds,
   });

@@ -45,11 +45,25 @@ export class ResponseCache {
     return entry.value;
   }
 
-  set(key: string, value: Float32Array): void {
+  /** Stores a copy of `value` (the caller may pass a view into a larger output). */
+  set(key: string, value: ArrayLike<number>): void {
     if (!this.enabled) return;
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    const expiresAt = this.now() + this.ttlMs;
+    let entry = this.entries.get(key);
+    if (entry) this.entries.delete(key);
+    else if (this.entries.size >= this.maxEntries) {
+      // Full: the least recently used entry makes room, and its storage takes the new value. Inputs
+      // that never repeat churn through a full cache on every miss; reusing the evicted entry keeps
+      // that from leaving two long-lived objects per request for the old-generation collector.
+      const oldest = this.entries.keys().next().value!;
+      entry = this.entries.get(oldest);
+      this.entries.delete(oldest);
+    }
+    if (entry && entry.value.length === value.length) {
+      entry.value.set(value);
+      entry.expiresAt = expiresAt;
+    } else entry = { value: Float32Array.from(value), expiresAt };
+    this.entries.set(key, entry);
   }
 
   /** Drops every entry of one model (its versions changed). */

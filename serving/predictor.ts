@@ -207,7 +207,7 @@ export function createPredictor(deps: PredictorDeps) {
       misses.forEach((row, j) => {
         const out = y.subarray(j * units, (j + 1) * units);
         outputs.set(out, row * units);
-        if (cache.enabled) cache.set(keys[row]!, out.slice());
+        if (cache.enabled) cache.set(keys[row]!, out);
       });
     }
 
@@ -221,12 +221,16 @@ export function createPredictor(deps: PredictorDeps) {
     metrics.predictions.inc({ model: req.model, version: String(version), arm }, n);
     logAll(req, lv, false, outputs, latencyMs);
     const { task } = lv.io;
-    return {
-      requestId: req.requestId,
-      model: req.model,
-      arm,
-      predictions: Array.from({ length: n }, (_, i) => ({ ...predictionOf(task, outputs, i * units), version, cached: cached[i]! })),
-    };
+    // A plain loop that adds to predictionOf's fresh object (same fields, same order as a spread,
+    // without copying it): this runs on every request.
+    const predictions = new Array<Prediction>(n);
+    for (let i = 0; i < n; i++) {
+      const p = predictionOf(task, outputs, i * units) as Prediction;
+      p.version = version;
+      p.cached = cached[i]!;
+      predictions[i] = p;
+    }
+    return { requestId: req.requestId, model: req.model, arm, predictions };
   }
 
   return function predict(req: PredictRequest): Promise<PredictResponse> {

@@ -5,7 +5,7 @@ import { median } from '../lib.ts';
 import { focus, isDisturbed, steadyRun } from './capacity.ts';
 import { call } from './connection.ts';
 import { describe, type Workload } from './load.ts';
-import { FIXED_RATE_RUNS, openMs } from './method.ts';
+import { FIXED_RATE_RUNS, HIT_SHARE, openMs } from './method.ts';
 import { capacityPairs, type Round } from './rounds.ts';
 import type { BenchServer } from './servers.ts';
 import { medianRatio, rotate } from './util.ts';
@@ -54,11 +54,25 @@ export async function fixedRateRuns(
   }
 }
 
+/** At HIT_SHARE hits, where a hit costs at least the HTTP path (the no-op server's capacity) and a
+ * miss the wide model's, capacity is at most 1 / (misses/wide + hits/noop): as a multiple of cache
+ * off's, 1 / (0.2 + 0.8 × wide/noop) (../shared/BENCHMARKS.md, B3). The fraction of that bound
+ * ~80% hits reached, per round. */
+export function hit80BoundFractions(rounds: readonly Round[]): [number, number][] {
+  return rounds.map((r) => {
+    const wide = r.capacity.wide!.capacityRps;
+    const noop = r.capacity.noop!.capacityRps;
+    const bound = noop > 0 ? 1 / (1 - HIT_SHARE + (HIT_SHARE * wide) / noop) : 0;
+    return [wide > 0 ? r.capacity.cache_hit80!.capacityRps / wide : 0, bound];
+  });
+}
+
 /** B3's headline keys. */
 export function cacheSummary(rounds: readonly Round[]) {
   const fixedP99 = (r: Round, name: string) => median(r.fixedRate[name]!.filter((t) => !t.repeated).map((t) => t.p99Ms));
   return {
     miss_capacity_ratio: medianRatio(capacityPairs(rounds, 'cache_miss', 'wide')),
+    hit80_bound_fraction: medianRatio(hit80BoundFractions(rounds)),
     hit80_capacity_ratio: medianRatio(capacityPairs(rounds, 'cache_hit80', 'wide')),
     hit80_p99_ratio: medianRatio(rounds.map((r) => [fixedP99(r, 'cache_hit80'), fixedP99(r, 'wide')])),
   };

@@ -1,7 +1,7 @@
 // The HTTP access log: one structured line per request through the server's logger (pino),
 // sampled so a busy server does not log every prediction. Server errors (5xx) and slow requests
 // are always logged, since those are the ones someone goes looking for.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServingContext } from './context.ts';
 
 export interface AccessLogOptions {
@@ -28,7 +28,12 @@ export function registerAccessLog(app: FastifyInstance, ctx: Pick<ServingContext
   };
   if (options.sample <= 0) return;
   const log = ctx.logger.child({ component: 'access' });
-  app.addHook('onResponse', async function accessLog(request, reply) {
+  // A callback hook (no promise per request); the line is written before `done`, as before.
+  app.addHook('onResponse', function accessLog(request, reply, done) {
+    writeLine(request, reply);
+    done();
+  });
+  function writeLine(request: FastifyRequest, reply: FastifyReply): void {
     const durationMs = Math.round(reply.elapsedTime * 100) / 100;
     const status = reply.statusCode;
     if (!shouldLog({ status, durationMs }, options)) return;
@@ -49,5 +54,5 @@ export function registerAccessLog(app: FastifyInstance, ctx: Pick<ServingContext
     };
     if (status >= 500) log.warn(line, 'request');
     else log.info(line, 'request');
-  });
+  }
 }

@@ -21,6 +21,22 @@ describe('ResponseCache', () => {
     expect(c.get('c')).toEqual(row(3));
   });
 
+  it('stores a copy, also when a full cache reuses the evicted entry for the new one', () => {
+    const c = new ResponseCache({ maxEntries: 2 });
+    const out = row(1, 2, 3);
+    c.set('a', out.subarray(0, 1));
+    c.set('b', out.subarray(1, 2));
+    out.fill(9);
+    c.set('c', row(3)); // evicts a, whose storage now holds c
+    expect(c.get('a')).toBeUndefined();
+    expect(c.get('b')).toEqual(row(2));
+    expect(c.get('c')).toEqual(row(3));
+    c.set('d', row(4, 5)); // another width: evicts b, new storage
+    expect(c.get('c')).toEqual(row(3));
+    expect(c.get('d')).toEqual(row(4, 5));
+    expect(c.size).toBe(2);
+  });
+
   it('expires entries after ttlMs', () => {
     let now = 1000;
     const c = new ResponseCache({ ttlMs: 50, now: () => now });

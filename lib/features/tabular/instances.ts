@@ -31,64 +31,78 @@ type Parse = (value: unknown) => { value: unknown } | { error: string };
 
 const NULL = { value: null };
 
-function parserFor(kind: InputKind): { make: (n: number) => unknown[] | Float64Array; parse: Parse } {
-  switch (kind) {
-    case 'number':
-      return {
-        make: (n) => new Float64Array(n),
-        parse: (v) =>
-          v === null
-            ? { value: NaN }
-            : typeof v === 'number' && Number.isFinite(v)
-              ? { value: v }
-              : { error: 'must be a finite number or null' },
-      };
-    case 'string':
-      return {
-        make: (n) => new Array<unknown>(n),
-        parse: (v) =>
-          v === null
-            ? NULL
-            : typeof v === 'string'
-              ? { value: v }
-              : Number.isInteger(v)
-                ? { value: String(v) }
-                : { error: 'must be a string, an integer or null' },
-      };
-    case 'boolean':
-      return {
-        make: (n) => new Float64Array(n),
-        parse: (v) =>
-          v === null
-            ? { value: NaN }
-            : v === true || v === 1
-              ? { value: 1 }
-              : v === false || v === 0
-                ? { value: 0 }
-                : { error: 'must be true, false, 1, 0 or null' },
-      };
-    case 'timestamp':
-      return {
-        make: (n) => new Float64Array(n),
-        parse: (v) => {
-          if (v === null) return { value: NaN };
-          const ms = typeof v === 'string' ? parseNaiveTimestampMs(v) : null;
-          return ms === null ? { error: 'must be a naive timestamp like 2001-03-04T13:45:00 (no zone) or null' } : { value: ms };
-        },
-      };
-    default: {
-      const len = Number(/\d+/.exec(kind)?.[0]);
-      return {
-        make: (n) => new Array<unknown>(n),
-        parse: (v) =>
-          v === null
-            ? NULL
-            : Array.isArray(v) && v.length === len && v.every((e) => e === null || (typeof e === 'number' && Number.isFinite(e)))
-              ? { value: v }
-              : { error: `must be an array of ${len} numbers (null for a missing one) or null` },
-      };
-    }
+type Parser = { make: (n: number) => unknown[] | Float64Array; parse: Parse };
+
+// Built once per kind (and per vector length), not per request: a server reads instances on every
+// predict, and fresh closures per call showed in its profile.
+const PARSERS: Record<'number' | 'string' | 'boolean' | 'timestamp', Parser> = {
+  number: {
+    make: (n) => new Float64Array(n),
+    parse: (v) =>
+      v === null
+        ? { value: NaN }
+        : typeof v === 'number' && Number.isFinite(v)
+          ? { value: v }
+          : { error: 'must be a finite number or null' },
+  },
+  string: {
+    make: (n) => new Array<unknown>(n),
+    parse: (v) =>
+      v === null
+        ? NULL
+        : typeof v === 'string'
+          ? { value: v }
+          : Number.isInteger(v)
+            ? { value: String(v) }
+            : { error: 'must be a string, an integer or null' },
+  },
+  boolean: {
+    make: (n) => new Float64Array(n),
+    parse: (v) =>
+      v === null
+        ? { value: NaN }
+        : v === true || v === 1
+          ? { value: 1 }
+          : v === false || v === 0
+            ? { value: 0 }
+            : { error: 'must be true, false, 1, 0 or null' },
+  },
+  timestamp: {
+    make: (n) => new Float64Array(n),
+    parse: (v) => {
+      if (v === null) return { value: NaN };
+      const ms = typeof v === 'string' ? parseNaiveTimestampMs(v) : null;
+      return ms === null ? { error: 'must be a naive timestamp like 2001-03-04T13:45:00 (no zone) or null' } : { value: ms };
+    },
+  },
+};
+
+function vectorParser(len: number): Parser {
+  return {
+    make: (n) => new Array<unknown>(n),
+    parse: (v) =>
+      v === null
+        ? NULL
+        : Array.isArray(v) && v.length === len && v.every((e) => e === null || (typeof e === 'number' && Number.isFinite(e)))
+          ? { value: v }
+          : { error: `must be an array of ${len} numbers (null for a missing one) or null` },
+  };
+}
+
+function parserFor(kind: InputKind): Parser {
+  return kind in PARSERS ? PARSERS[kind as keyof typeof PARSERS] : vectorParser(Number(/\d+/.exec(kind)?.[0]));
+}
+
+/** Each spec's columns with their parsers, built on first use (specs are immutable once fitted). */
+const WANTED = new WeakMap<FeatureSpec, ({ column: string } & Parser)[]>();
+
+function wantedColumns(spec: FeatureSpec): ({ column: string } & Parser)[] {
+  let wanted = WANTED.get(spec);
+  if (!wanted) {
+    wanted = inputColumns(spec).map(({ column, kind }) => ({ column, ...parserFor(kind) }));
+    WANTED.set(spec, wanted);
   }
+  return wanted;
 }
 
 /** Builds the encoder's columns from JSON instances. Every field the spec reads is required (send
@@ -96,7 +110,7 @@ function parserFor(kind: InputKind): { make: (n: number) => unknown[] | Float64A
 export function batchFromInstances(spec: FeatureSpec, instances: readonly unknown[], options: InstancesOptions = {}): InstancesResult {
   const maxErrors = options.maxErrors ?? 100;
   const n = instances.length;
-  const wanted = inputColumns(spec).map(({ column, kind }) => ({ column, ...parserFor(kind) }));
+  const wanted = wantedColumns(spec);
   const columns: Record<string, FeatureColumn> = {};
   const errors: InstanceFieldError[] = [];
   for (const { column, make, parse } of wanted) {

@@ -9,7 +9,15 @@ import { authenticateBeforeBody, principalOf } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { modelListSchema, modelSchemaResponseSchema, predictResponseSchema } from '../response-schemas.ts';
 import type { RouteDoc } from '../route-docs.ts';
-import { modelParamsSchema, parseBody, parseHeader, predictBodySchema, predictRequestSchema, routingKeySchema } from '../schemas.ts';
+import {
+  commonPredictBody,
+  modelParamsSchema,
+  parseBody,
+  parseHeader,
+  predictBodySchema,
+  predictRequestSchema,
+  routingKeySchema,
+} from '../schemas.ts';
 
 /** The header twin of the body's `routingKey`. */
 export const routingKeyHeadersSchema = z.object({
@@ -74,7 +82,7 @@ export function registerPredictRoutes(app: FastifyInstance, ctx: ServingContext)
     async function predictRoute(request, reply) {
       const startedAt = performance.now();
       const principal = principalOf(request);
-      const body = parseBody(bodySchema, request.body);
+      const body = commonPredictBody(request.body, ctx.settings.maxInstances) ?? parseBody(bodySchema, request.body);
       ctx.limitRows(principal, body.instances.length);
       const header = request.headers['x-routing-key'];
       const routingKey =
