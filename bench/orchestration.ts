@@ -2,11 +2,22 @@
 // workflow (one activity per step, real dev server from infra.sh, an in-process worker) against
 // the same steps as a plain async function chain, at per-step work W ∈ {0, 50, 500} ms,
 // interleaved A B A B. Also the throughput of 20 concurrent pipelines at W = 0.
+//
+// References measured in the same rounds, on the same dev server:
+// - the bare Temporal SDK: the same 10-activity workflow on a worker made by `Worker.create` with
+//   the SDK's default options (no Flywheel interceptors, default slots and pollers), on its own task
+//   queue, at W = 0 and W = 500 — the floor any Temporal-based pipeline pays on this server;
+// - local activities: the same steps with `proxyLocalActivities` (no activity task round trip
+//   through the server), at W = 0 and W = 500.
+//
+//   npm run bench:orchestration            # 5 rounds after a warm-up
+//   npm run bench:orchestration -- --quick # 1 round
+//   BENCH_TEMPORAL_ADDRESS=127.0.0.1:27233 npm run bench:orchestration  # against another server
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { createWorker } from '../lib/temporal/worker.ts';
 import { sleep } from '../lib/time/sleep.ts';
 import { isQuick, median, saveResults, summaryLine, timed } from './lib.ts';
@@ -37,7 +48,9 @@ async function plainChain(workMs: number): Promise<number> {
 }
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
-const env = infraEnv();
+// BENCH_TEMPORAL_ADDRESS: another server (e.g. one started with other dynamic config, to compare);
+// unset: the shared dev server from infra.sh.
+const env = process.env.BENCH_TEMPORAL_ADDRESS ? { TEMPORAL_ADDRESS: process.env.BENCH_TEMPORAL_ADDRESS } : infraEnv();
 const taskQueue = `bench-orchestration-${randomUUID().slice(0, 8)}`;
 const workflowBundle = await bundleWorkflowCode({
   workflowsPath: fileURLToPath(new URL('./orchestration-workflow.ts', import.meta.url)),
@@ -52,31 +65,67 @@ const worker = await createWorker({
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentWorkflowTaskExecutions: 100,
 });
-const running = worker.run();
+// The reference: the SDK's defaults, nothing of Flywheel's.
+const bareTaskQueue = `${taskQueue}-bare`;
+// eslint-disable-next-line no-restricted-syntax -- the reference is the SDK without Flywheel's worker plumbing
+const bareWorker = await Worker.create({
+  connection: nativeConnection,
+  taskQueue: bareTaskQueue,
+  workflowBundle,
+  activities: { benchStep },
+});
+const running = Promise.all([worker.run(), bareWorker.run()]);
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
 const client = new Client({ connection });
 
-async function workflowRun(workMs: number): Promise<number> {
-  return client.workflow.execute('benchPipeline', {
-    taskQueue,
+type Variant = 'flywheel' | 'bare' | 'local';
+
+async function workflowRun(workMs: number, variant: Variant = 'flywheel'): Promise<number> {
+  return client.workflow.execute(variant === 'local' ? 'benchPipelineLocal' : 'benchPipeline', {
+    taskQueue: variant === 'bare' ? bareTaskQueue : taskQueue,
     workflowId: `bench-pipeline/${randomUUID()}`,
     args: [{ steps: STEPS, workMs }],
   });
 }
 
-const raw: Record<string, Array<{ workflowMs: number; plainMs: number }>> = {};
+/** The references run at these W only (W = 50 adds nothing they do not show). */
+const REFERENCE_WORKS: readonly number[] = [0, 500];
+
+interface Round {
+  workflowMs: number;
+  plainMs: number;
+  bareMs?: number;
+  localMs?: number;
+}
+
+const raw: Record<string, Round[]> = {};
 try {
   console.log(
     `bench:orchestration: ${STEPS}-step pipeline, W ∈ {${WORKS.join(', ')}} ms, ${rounds} round(s) after a warm-up, dev server at ${env.TEMPORAL_ADDRESS}`,
   );
   await workflowRun(0);
+  await workflowRun(0, 'bare');
+  await workflowRun(0, 'local');
   await plainChain(0);
   for (let round = 0; round < rounds; round++) {
     for (const w of WORKS) {
-      const a = await timed(() => workflowRun(w));
-      const b = await timed(() => plainChain(w));
-      (raw[`w${w}`] ??= []).push({ workflowMs: a.ms, plainMs: b.ms });
-      console.log(`  round ${round + 1} W=${w}ms: workflow ${a.ms.toFixed(1)} ms, plain ${b.ms.toFixed(1)} ms`);
+      // Rotated order, so no variant always runs first after the previous W.
+      const entry: Round = { workflowMs: 0, plainMs: 0 };
+      const jobs: Array<[string, () => Promise<void>]> = [
+        ['workflow', async () => void (entry.workflowMs = (await timed(() => workflowRun(w))).ms)],
+        ['plain', async () => void (entry.plainMs = (await timed(() => plainChain(w))).ms)],
+      ];
+      if (REFERENCE_WORKS.includes(w))
+        jobs.push(
+          ['bare', async () => void (entry.bareMs = (await timed(() => workflowRun(w, 'bare'))).ms)],
+          ['local', async () => void (entry.localMs = (await timed(() => workflowRun(w, 'local'))).ms)],
+        );
+      const shift = round % jobs.length;
+      for (const [, job] of [...jobs.slice(shift), ...jobs.slice(0, shift)]) await job();
+      (raw[`w${w}`] ??= []).push(entry);
+      const refs =
+        entry.bareMs !== undefined ? `, bare SDK ${entry.bareMs.toFixed(1)} ms, local activities ${entry.localMs!.toFixed(1)} ms` : '';
+      console.log(`  round ${round + 1} W=${w}ms: workflow ${entry.workflowMs.toFixed(1)} ms, plain ${entry.plainMs.toFixed(1)} ms${refs}`);
     }
   }
   // Throughput: 20 pipelines in flight at a time, W = 0.
@@ -106,6 +155,10 @@ try {
     step_overhead_ms_w0: median(w0.map((r) => (r.workflowMs - r.plainMs) / STEPS)),
     step_overhead_ms_w500: median(w500.map((r) => (r.workflowMs - r.plainMs) / STEPS)),
     pipelines_per_s_c20: pipelinesPerS,
+    bare_sdk_step_overhead_ms_w0: median(w0.map((r) => (r.bareMs! - r.plainMs) / STEPS)),
+    bare_sdk_overhead_ratio_w500: median(w500.map((r) => r.bareMs! / r.plainMs)),
+    local_step_overhead_ms_w0: median(w0.map((r) => (r.localMs! - r.plainMs) / STEPS)),
+    local_overhead_ratio_w500: median(w500.map((r) => r.localMs! / r.plainMs)),
     rounds,
   };
   const file = await saveResults('orchestration', { summary, raw, steps: STEPS, concurrent: { total, ms: concurrent.ms } });
@@ -113,6 +166,7 @@ try {
   console.log(summaryLine('orchestration', summary));
 } finally {
   worker.shutdown();
+  bareWorker.shutdown();
   await running;
   await connection.close();
   await nativeConnection.close();

@@ -87,6 +87,8 @@ const defaults = loadConfig('serve', {
   FLYWHEEL_SERVE_PORT: '0',
   FLYWHEEL_SERVE_HOST: '127.0.0.1',
   FLYWHEEL_SERVE_JOBS: 'false',
+  // bench/gpu/run.sh sets cuda,cpu; unset: cpu.
+  FLYWHEEL_ONNX_PROVIDERS: process.env.FLYWHEEL_ONNX_PROVIDERS,
 }).serve;
 // B1, B2 and B4 measure without the cache, so repeated inputs cannot inflate the numbers.
 const base: ServeSettings = { ...defaults, cacheSize: 0, rateLimitRps: 1e9, rateLimitBurst: 1e9, rateLimitRows: 1e12 };

@@ -13,6 +13,8 @@ import type { ArtifactStore } from '../lib/storage/index.ts';
 import { guardDatabase } from '../lib/db/guard.ts';
 import { isPermanentDbError } from '../lib/db/errors.ts';
 import { notifyDataArrived } from '../lib/lifecycle/notify.ts';
+import { DEFAULT_ONNX_PROVIDERS } from '../lib/onnx/providers.ts';
+import { selectOnnxProviders } from '../lib/onnx/provider-select.ts';
 import { parseWebhookPolicy } from '../lib/net/webhook-policy.ts';
 import { guardRegistry, guardStore, isNeutralRegistryError, isNeutralStoreError } from '../lib/resilience/guards.ts';
 import { BREAKER_STATE_VALUE, BreakerRegistry } from '../lib/resilience/registry.ts';
@@ -85,7 +87,13 @@ const PREDICTION_LOG_TIMEOUT_MS = 5000;
 export async function createInferenceServer(deps: InferenceServerDeps): Promise<InferenceServer> {
   const { settings, logger } = deps;
   const metrics = createServingMetrics();
-  const executor = deps.executor ?? InferencePool.create({ threads: settings.threads });
+  // FLYWHEEL_ONNX_PROVIDERS: which of the requested providers load here, logged once at start-up.
+  const executor =
+    deps.executor ??
+    InferencePool.create({
+      threads: settings.threads,
+      executionProviders: await selectOnnxProviders(settings.onnxProviders ?? DEFAULT_ONNX_PROVIDERS, logger),
+    });
   // Every outbound call has a deadline and a breaker per dependency (docs/resilience.md), whose
   // state is in the metrics and /readyz. Serving's own database calls (feedback, key lookups,
   // routing writes, readiness, the prediction log) share one, so a database that is down or hung

@@ -19,6 +19,7 @@ import { OnnxSession } from '../../lib/onnx/index.ts';
 import { ALIASES, type ModelRegistry } from '../../lib/registry/index.ts';
 import { getJson, putJson, type ArtifactStore, type S3StoreOptions } from '../../lib/storage/index.ts';
 import { FEATURE_SPEC_TAG } from '../evaluation/index.ts';
+import type { OnnxProvider } from '../../lib/onnx/providers.ts';
 import type {
   BatchChunkResult,
   BatchManifest,
@@ -38,6 +39,8 @@ export interface BatchActivityDeps {
   s3?: S3StoreOptions;
   registry: ModelRegistry;
   logger: Logger;
+  /** ONNX Runtime providers for scoring (FLYWHEEL_ONNX_PROVIDERS, selected at start-up). @default ['cpu'] */
+  executionProviders?: readonly OnnxProvider[];
 }
 
 export function createBatchActivities(deps: BatchActivityDeps) {
@@ -58,6 +61,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       entry = (async () => ({
         session: await OnnxSession.create(await deps.store.get(deps.store.keyFor(plan.artifactUri), { verify: true }), {
           intraOpNumThreads: 1,
+          ...(deps.executionProviders ? { executionProviders: deps.executionProviders } : {}),
         }),
         io: await loadModelIO(deps.store, plan.featureSpecUri),
       }))();

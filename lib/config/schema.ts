@@ -7,6 +7,7 @@ import { Secret } from './secret.ts';
 import { parseWebhookPolicy } from '../net/webhook-policy.ts';
 import { checkServeTls, type ServeTlsSettings } from './serve-tls.ts';
 import { shapeTemporal, type TemporalConfig } from './temporal.ts';
+import type { OnnxProvider } from '../onnx/providers.ts';
 
 export type { TemporalConfig, TemporalTlsConfig } from './temporal.ts';
 export type { ServeTlsSettings } from './serve-tls.ts';
@@ -75,6 +76,7 @@ export const WORKER_VARS = [
   'FLYWHEEL_SERVING_TLS_KEY',
   'FLYWHEEL_WORKER_HTTP_HOST',
   'FLYWHEEL_WORKER_HTTP_PORT',
+  'FLYWHEEL_ONNX_PROVIDERS',
 ] as const satisfies readonly EnvVarName[];
 
 export const SERVE_VARS = [
@@ -116,6 +118,7 @@ export const SERVE_VARS = [
   'FLYWHEEL_SERVE_WEBHOOK_SECRET',
   'FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE',
   'FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS',
+  'FLYWHEEL_ONNX_PROVIDERS',
 ] as const satisfies readonly EnvVarName[];
 
 export type DatabaseConfig = { kind: 'postgres'; url: Secret } | { kind: 'pglite'; dataDir: string };
@@ -185,6 +188,8 @@ export interface WorkerConfig extends CommonConfig {
     trainerPath?: string;
     /** The health and metrics server (/healthz, /readyz, /metrics); undefined: none. Port 0: a free one. */
     http?: { host: string; port: number };
+    /** ONNX Runtime execution providers batch scoring asks for, in priority order. */
+    onnxProviders: OnnxProvider[];
   };
   /** The inference server whose routing a rollout drives (admin API). */
   serving?: ServingEndpoint;
@@ -272,6 +277,7 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
       ...(raw.FLYWHEEL_WORKER_HTTP_PORT !== undefined
         ? { http: { host: raw.FLYWHEEL_WORKER_HTTP_HOST, port: raw.FLYWHEEL_WORKER_HTTP_PORT } }
         : {}),
+      onnxProviders: raw.FLYWHEEL_ONNX_PROVIDERS,
     },
     ...(raw.FLYWHEEL_SERVING_URL
       ? {
@@ -346,6 +352,8 @@ export interface ServeSettings {
   accessLogSlowMs: number;
   /** HTTPS (and client certificates for admin routes); undefined: plain HTTP. */
   tls?: ServeTlsSettings;
+  /** ONNX Runtime execution providers asked for, in priority order. @default ['cpu'] */
+  onnxProviders?: OnnxProvider[];
 }
 
 export const serveSchema = pick(SERVE_VARS)
@@ -402,6 +410,7 @@ export const serveSchema = pick(SERVE_VARS)
       ...(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET ? { webhookSecret: new Secret(raw.FLYWHEEL_SERVE_WEBHOOK_SECRET) } : {}),
       accessLogSample: raw.FLYWHEEL_SERVE_ACCESS_LOG_SAMPLE,
       accessLogSlowMs: raw.FLYWHEEL_SERVE_ACCESS_LOG_SLOW_MS,
+      onnxProviders: raw.FLYWHEEL_ONNX_PROVIDERS,
       ...(raw.FLYWHEEL_SERVE_TLS_CERT && raw.FLYWHEEL_SERVE_TLS_KEY
         ? {
             tls: {

@@ -1,6 +1,7 @@
 // Every environment variable Flywheel reads, in one place: its schema, the form a person should
 // write, and whether it is a secret. Process kinds pick the subsets they need (see schema.ts).
 import { z } from 'zod';
+import { ONNX_PROVIDERS, parseOnnxProviders } from '../onnx/providers.ts';
 
 export interface EnvVar {
   readonly schema: z.ZodType;
@@ -15,6 +16,8 @@ const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/
 const httpUrl = z.url({ protocol: /^https?$/ });
 
 const positiveInt = z.coerce.number().int().positive();
+
+const ONNX_PROVIDERS_EXPECTED = `a comma list of ONNX Runtime execution providers in priority order, from ${ONNX_PROVIDERS.join(', ')}, e.g. cuda,cpu (default: cpu)`;
 
 export const ENV_VARS = {
   FLYWHEEL_ENV: {
@@ -229,6 +232,20 @@ export const ENV_VARS = {
   FLYWHEEL_SERVING_TLS_KEY: {
     schema: z.string().min(1).optional(),
     expected: 'the path of the PEM private key of FLYWHEEL_SERVING_TLS_CERT',
+  },
+  FLYWHEEL_ONNX_PROVIDERS: {
+    schema: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseOnnxProviders(text);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; expected ${ONNX_PROVIDERS_EXPECTED}` });
+          return z.NEVER;
+        }
+      })
+      .default(['cpu']),
+    expected: ONNX_PROVIDERS_EXPECTED,
   },
   FLYWHEEL_SERVE_HOST: {
     schema: z.string().min(1).default('127.0.0.1'),

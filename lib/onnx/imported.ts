@@ -41,6 +41,8 @@ function shapeProblem(meta: InferenceSession.ValueMetadata, width: number): stri
 export async function checkModelSignature(bytes: Uint8Array, expect: ModelSignature): Promise<void> {
   let session: InferenceSession;
   try {
+    // Always the CPU: a check on three rows, run where the model is registered (a CPU worker);
+    // FLYWHEEL_ONNX_PROVIDERS applies where models are served and batch-scored.
     session = await InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (err) {
     throw new InvalidModelError(`ONNX Runtime cannot load the model: ${(err as Error).message.split('\n')[0]}`);

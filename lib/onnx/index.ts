@@ -6,6 +6,8 @@ export { forwardMlp, type ActivationRange } from './forward.ts';
 export { readOnnxMetadata } from './proto.ts';
 export { INT8_QUANTIZATION, quantizeMlpInt8 } from './quantize.ts';
 export { OnnxSession, type OnnxSessionOptions } from './session.ts';
+export { DEFAULT_ONNX_PROVIDERS, ONNX_PROVIDERS, ONNX_PROVIDERS_VAR, parseOnnxProviders, type OnnxProvider } from './providers.ts';
+export { chooseOnnxProviders, OnnxProviderError, selectOnnxProviders, type ProviderChoice, type ProviderProbe } from './provider-select.ts';
 export {
   MLP_ACTIVATIONS,
   MLP_HEADS,

@@ -5,6 +5,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { InvalidModelError } from './errors.ts';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, ONNX_OUTPUT_NAMES } from './types.ts';
 import { checkRows } from './validate.ts';
+import type { OnnxProvider } from './providers.ts';
 
 export interface OnnxSessionOptions {
   /** Threads one operator may use. @default 1 */
@@ -17,6 +18,9 @@ export interface OnnxSessionOptions {
   graphOptimizationLevel?: InferenceSession.SessionOptions['graphOptimizationLevel'];
   /** Writes the model as ORT optimized it, to see which kernels it fused. @default undefined */
   optimizedModelFilePath?: string;
+  /** Execution providers in priority order: the ones FLYWHEEL_ONNX_PROVIDERS asked for that
+   * loaded at start-up (selectOnnxProviders). @default ['cpu'] */
+  executionProviders?: readonly OnnxProvider[];
 }
 
 export class OnnxSession {
@@ -34,7 +38,7 @@ export class OnnxSession {
   static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
     const spinning = options.allowSpinning ? '1' : '0';
     const sessionOptions: InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
+      executionProviders: [...(options.executionProviders ?? ['cpu'])],
       intraOpNumThreads: options.intraOpNumThreads ?? 1,
       interOpNumThreads: options.interOpNumThreads ?? 1,
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',

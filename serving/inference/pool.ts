@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Executor, LoadedModelInfo } from './executor.ts';
 import type { FromThread, ThreadSessionOptions, ToThread } from './protocol.ts';
+import type { OnnxProvider } from '../../lib/onnx/providers.ts';
 
 export interface InferencePoolOptions {
   /** ONNX Runtime threads, each with its own sessions. @default 1 */
@@ -13,6 +14,8 @@ export interface InferencePoolOptions {
   interOpNumThreads?: number;
   /** Busy-waiting ORT threads starve everything else on a small machine. @default false */
   allowSpinning?: boolean;
+  /** Execution providers, already selected (selectOnnxProviders). @default ['cpu'] */
+  executionProviders?: readonly OnnxProvider[];
 }
 
 export class InferenceError extends Error {
@@ -80,6 +83,7 @@ export class InferencePool implements Executor {
       intraOpNumThreads: options.intraOpNumThreads ?? 1,
       interOpNumThreads: options.interOpNumThreads ?? 1,
       allowSpinning: options.allowSpinning ?? false,
+      ...(options.executionProviders ? { executionProviders: options.executionProviders } : {}),
     };
     return new InferencePool(Array.from({ length: count }, () => new InferenceThread(new Worker(THREAD_URL, { workerData }))));
   }

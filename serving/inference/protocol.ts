@@ -1,9 +1,12 @@
 // Messages between the inference pool (main thread) and its ONNX Runtime threads.
+import type { OnnxProvider } from '../../lib/onnx/providers.ts';
 
 export interface ThreadSessionOptions {
   intraOpNumThreads: number;
   interOpNumThreads: number;
   allowSpinning: boolean;
+  /** The providers selected at start-up (FLYWHEEL_ONNX_PROVIDERS); undefined: cpu. */
+  executionProviders?: readonly OnnxProvider[];
 }
 
 export type ToThread =

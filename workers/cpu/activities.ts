@@ -62,6 +62,7 @@ export function cpuActivities(deps: ActivityDeps): object {
           logger: deps.logger,
           registry: deps.registry,
           ...(deps.db ? { db: deps.db } : {}),
+          ...(deps.onnxProviders ? { executionProviders: deps.onnxProviders } : {}),
           ...s3,
         }),
       }

@@ -12,6 +12,7 @@ import type { Database } from '../../lib/db/index.ts';
 import type { Client } from '@temporalio/client';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { OnnxProvider } from '../../lib/onnx/providers.ts';
 
 export interface ActivityDeps {
   identity: string;
@@ -34,6 +35,8 @@ export interface ActivityDeps {
   serving?: () => ServingTarget | undefined;
   /** Told of training runs' checkpoints (the worker's checkpoint-age gauge). */
   checkpointWatch?: CheckpointWatch;
+  /** ONNX Runtime providers batch scoring uses (FLYWHEEL_ONNX_PROVIDERS, selected at start-up; CPU worker). */
+  onnxProviders?: readonly OnnxProvider[];
 }
 
 export function noClient(): Promise<Client> {

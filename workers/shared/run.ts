@@ -21,6 +21,7 @@ import { listenForPreemption, noPreemption } from '../../lib/training/preemption
 import { installTemporalRuntime } from '../../lib/temporal/runtime.ts';
 import { prepareObservability } from './observability.ts';
 import { SERVICE_NAMES, startTracing } from '../../lib/telemetry/index.ts';
+import { selectOnnxProviders } from '../../lib/onnx/provider-select.ts';
 
 function servingTarget(config: WorkerConfig): ServingTarget | undefined {
   const s = config.serving;
@@ -73,6 +74,8 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
     // Say up front which backend training runs on (a GPU worker without a GPU still runs, on CPU).
     if (kind === 'gpu') await selectBackend(config.worker.trainingBackend, logger);
     if (kind === 'cpu') db = (await openDatabase(config.database)).db;
+    // Batch scoring's ONNX Runtime providers (FLYWHEEL_ONNX_PROVIDERS): which load here, said once.
+    const onnxProviders = kind === 'cpu' ? await selectOnnxProviders(config.worker.onnxProviders, logger) : undefined;
     if (kind === 'cpu') {
       // The lifecycle workflows tag themselves with these; a fresh server needs them once.
       const added = await ensureSearchAttributes(connection, config.temporal.namespace);
@@ -89,6 +92,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       temporalClient: () => (client ??= connectClient(config.temporal)),
       serving: () => servingTarget(config),
       checkpointWatch: observability.checkpointWatch,
+      ...(onnxProviders ? { onnxProviders } : {}),
       ...(db ? { db, registry: createRegistry(config, db) } : {}),
     };
     const deployment = options.deployment?.(config);
