@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { FEATURE_SPEC_TAG } from '../activities/evaluation/index.ts';
 import { batchPredictWorkflow } from '../lib/contracts/batch-predict.ts';
 import { migrate, PostgresDatabase } from '../lib/db/index.ts';
@@ -47,7 +48,14 @@ const quick = isQuick();
 const peer = process.argv.includes('--peer');
 const rowsArg = process.argv.find((a) => a.startsWith('--rows='));
 const rows = rowsArg ? Number(rowsArg.slice('--rows='.length)) : quick ? 300_000 : 3_000_000;
-const rounds = quick ? 1 : 5;
+const numberArg = (name: string, fallback: number) => {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return arg ? Number(arg.slice(name.length + 3)) : fallback;
+};
+/** Chunks in flight: 2 per worker, so one chunk's read overlaps the other's scoring and write. */
+const maxParallel = numberArg('max-parallel', 4);
+const chunkRows = numberArg('chunk-rows', quick ? 50_000 : 250_000);
+const rounds = numberArg('rounds', quick ? 1 : 5);
 const warmups = quick ? 0 : 1;
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -129,9 +137,42 @@ if (rows !== 3_000_000) {
   );
 }
 const datasetUri = pathToFileURL(datasetPath).toString();
-const workerEnv = { ...env, MLFLOW_TRACKING_URI: '', ARTIFACT_STORE: slice.store.baseUri, FLYWHEEL_LOG_LEVEL: 'info' };
+// A namespace of its own: the workflow's activities go to the fixed queue flywheel-cpu, where the
+// shared dev server may have other processes' CPU workers polling (they would take chunks).
+const namespace = 'flywheel-bench-batch';
+const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
+await ensureNamespace(connection, namespace);
+// Activity slots per worker = half of `maxParallel` (2 for 4): each worker holds two chunks (one's
+// read overlapping the other's scoring and write), and neither takes three while the other idles.
+const workerEnv = {
+  ...env,
+  TEMPORAL_NAMESPACE: namespace,
+  FLYWHEEL_WORKER_MAX_CONCURRENT_ACTIVITIES: String(Math.max(1, Math.ceil(maxParallel / 2))),
+  MLFLOW_TRACKING_URI: '',
+  ARTIFACT_STORE: slice.store.baseUri,
+  FLYWHEEL_LOG_LEVEL: 'info',
+};
 const workers = [await startWorker(workerEnv), await startWorker(workerEnv)];
-const client = new Client({ connection: await Connection.connect({ address: env.TEMPORAL_ADDRESS! }) });
+const client = new Client({ connection, namespace });
+
+async function ensureNamespace(conn: Connection, name: string): Promise<void> {
+  try {
+    await conn.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 6) throw err; // ALREADY_EXISTS
+  }
+  // A new namespace reaches the frontend's cache within seconds.
+  for (let i = 0; ; i++) {
+    try {
+      await conn.workflowService.describeNamespace({ namespace: name });
+      await conn.workflowService.listOpenWorkflowExecutions({ namespace: name, maximumPageSize: 1 });
+      return;
+    } catch (err) {
+      if (i >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
 
 /** Baseline: one process, one session, one loop over all rows, one output Parquet file with the
  * same columns as the workflow's parts (the same job, done without Temporal). `generic`: the
@@ -346,16 +387,15 @@ if (ray) {
 }
 try {
   console.log(
-    `bench:batch — ${rows.toLocaleString('en-US')} rows, 2 worker processes vs 1 process/1 session/1 loop, ${warmups} warm-up + ${rounds} rounds`,
+    `bench:batch — ${rows.toLocaleString('en-US')} rows, 2 worker processes (chunks of ${chunkRows.toLocaleString('en-US')} rows, ` +
+      `${maxParallel} in flight) vs 1 process/1 session/1 loop, ${warmups} warm-up + ${rounds} rounds`,
   );
   for (let i = 0; i < warmups + rounds; i++) {
     const a = await timed(async () =>
       client.workflow.execute(batchPredictWorkflow, {
         taskQueue: 'flywheel-cpu',
         workflowId: `batch/${modelName}/round-${i}`,
-        args: [
-          { datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows: quick ? 50_000 : 250_000, maxParallel: 2 },
-        ],
+        args: [{ datasetUri, model: { name: modelName }, outputPrefix: `bench/round-${i}`, chunkRows, maxParallel }],
       }),
     );
     const c = await timed(() => columnarLoop());
