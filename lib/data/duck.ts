@@ -1,9 +1,12 @@
 // DuckDB in process: the columnar engine for every scan of data (ingest, validation, profiles,
 // features). Results come back as plain JS values (BIGINT → number, TIMESTAMP → Date), and long
 // queries can be interrupted through an AbortSignal so cancellation reaches the engine.
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBDataChunk, DuckDBFloatType, DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 
 export type DuckRow = Record<string, unknown>;
+
+/** A column read without a JS value per row (see Duck.typedColumns). */
+export type TypedColumn = Float64Array | Float32Array | Int32Array;
 
 export interface DuckOptions {
   /** Worker threads for DuckDB. @default 2 */
@@ -64,6 +67,63 @@ export class Duck {
       }
       return cols as Record<string, unknown[]>;
     });
+  }
+
+  /**
+   * Runs one query whose columns are all DOUBLE, FLOAT or INTEGER and never NULL (coalesce in
+   * the SQL: a NULL's slot holds whatever the vector held) and returns each column as one typed
+   * array, copied vector by vector: no JS value per row, unlike `columns`.
+   */
+  async typedColumns(sql: string, signal?: AbortSignal): Promise<Record<string, TypedColumn>> {
+    return this.#interruptible(signal, async () => {
+      const result = await this.#connection.run(sql);
+      const names = result.columnNames();
+      const rows = result.rowCount;
+      const out: Record<string, TypedColumn> = {};
+      let at = 0;
+      for (let c = 0; c < result.chunkCount; c++) {
+        const chunk = result.getChunk(c);
+        for (let j = 0; j < names.length; j++) {
+          // The vector classes keep their values in a typed array (`items`); read it whole.
+          const vector = chunk.getColumnVector(j) as unknown as { items?: unknown };
+          const items = vector.items;
+          if (!(items instanceof Float64Array || items instanceof Float32Array || items instanceof Int32Array))
+            throw new TypeError(`column ${names[j]} is ${chunk.getColumnVector(j).type.toString()}, not DOUBLE, FLOAT or INTEGER`);
+          const name = names[j]!;
+          let column = out[name];
+          if (!column) {
+            const Ctor = items.constructor as new (n: number) => TypedColumn;
+            column = out[name] = new Ctor(rows);
+          }
+          column.set(items.subarray(0, chunk.rowCount), at);
+        }
+        at += chunk.rowCount;
+      }
+      for (const name of names) out[name] ??= new Float64Array(0);
+      return out;
+    });
+  }
+
+  /** Appends FLOAT columns (one typed array each, in the table's column order) vector by vector. */
+  async appendFloatColumns(table: string, columns: readonly Float32Array[], rows: number): Promise<void> {
+    const appender = await this.#connection.createAppender(table);
+    try {
+      const types = columns.map(() => DuckDBFloatType.instance);
+      const size = 2048;
+      for (let start = 0; start < rows; start += size) {
+        const n = Math.min(size, rows - start);
+        const chunk = DuckDBDataChunk.create(types, n);
+        columns.forEach((col, j) => {
+          const vector = chunk.getColumnVector(j) as unknown as { items: Float32Array; flush(): void };
+          vector.items.set(col.subarray(start, start + n));
+          vector.flush();
+        });
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
   }
 
   async run(sql: string, signal?: AbortSignal): Promise<void> {

@@ -16,8 +16,11 @@ import {
 
 /** Missing numbers are `null`, NaN or ±Infinity. A plain array or a Float64Array both work. */
 export type NumberColumn = ArrayLike<number | null>;
-/** Category values; `null` (or any value outside the vocabulary) goes to the unseen bucket. */
-export type StringColumn = ArrayLike<string | null>;
+/** Category values; `null` (or any value outside the vocabulary) goes to the unseen bucket. For a
+ * vocabulary feature an Int32Array instead holds each row's vocabulary index, computed by the
+ * reader (columnarFeatureSelect: DuckDB maps values to codes); a code outside the vocabulary
+ * (its size, or −1) is the unseen bucket. */
+export type StringColumn = ArrayLike<string | null> | Int32Array;
 /** `true`/`false`, `1`/`0`; `null` or NaN takes the feature's impute value. */
 export type BooleanColumn = ArrayLike<boolean | number | null>;
 /** Naive timestamps as epoch milliseconds (UTC math); `null` or NaN encodes as all zeros. */
@@ -82,7 +85,7 @@ function categoricalWriter(def: Extract<FeatureDef, { kind: 'categorical' }>, st
   if (def.hash) {
     const buckets = def.hash.buckets;
     return function writeHashed(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
-      const col = column as StringColumn;
+      const col = column as ArrayLike<string | null>;
       for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
         const b = fnv1a32(col[i] ?? '') % buckets;
         if (index) x[o] = b;
@@ -93,8 +96,18 @@ function categoricalWriter(def: Extract<FeatureDef, { kind: 'categorical' }>, st
   const vocabulary = state?.kind === 'categorical' ? (state.vocabulary ?? []) : [];
   const lookup = new Map(vocabulary.map((v, i) => [v, i]));
   const oov = vocabulary.length;
+  const writeCodes = function writeVocabularyCodes(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
+    const col = column as Int32Array;
+    for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
+      const c = col[i]!;
+      const k = c >= 0 && c < oov ? c : oov;
+      if (index) x[o] = k;
+      else x[o + k] = 1;
+    }
+  };
   return function writeVocabulary(column: FeatureColumn, x: Float32Array, start: number, end: number, dim: number) {
-    const col = column as StringColumn;
+    if (column instanceof Int32Array) return writeCodes(column, x, start, end, dim);
+    const col = column as ArrayLike<string | null>;
     for (let i = start, o = start * dim + offset; i < end; i++, o += dim) {
       const k = lookup.get(col[i]!) ?? oov;
       if (index) x[o] = k;
