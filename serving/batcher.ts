@@ -18,6 +18,9 @@ export interface BatcherOptions {
   timeoutMs?: number;
   /** Runs in flight at once (≥ 2 per inference thread hides the thread hop). @default 2 */
   concurrency?: number;
+  /** Batchers that share an inference pool (a champion and its canary): while any of them has a
+   * run in flight, each waits for a fuller batch. Default: a group of its own. */
+  group?: BatchGroup;
   /** Called once per run with its row count (batch-size metrics). */
   onBatch?: (rows: number) => void;
   /** Called for each request shed or timed out. */
@@ -32,6 +35,26 @@ interface Entry extends TracedRequest {
   deadline: number;
   resolve: (y: Float32Array) => void;
   reject: (err: Error) => void;
+}
+
+/**
+ * Batchers whose runs share one inference pool (every version a server loads). "Idle → go now"
+ * looks at the whole group: with a champion's run in flight a request for its 10% canary would
+ * only queue behind it on the pool's thread, so instead it waits (up to maxDelayMs) for more canary
+ * rows. On its own, a canary batcher is idle most of the time and sent one-row runs: at the
+ * flights model's capacity the two arms made ~40% more runs than one version did (mean canary
+ * batch ~1.75 rows), and every run costs the server tens of µs whatever its size.
+ */
+export class BatchGroup {
+  /** Runs in flight across the group. */
+  inFlight = 0;
+  readonly members = new Set<DynamicBatcher>();
+
+  /** A run of some member ended: when none is left in flight, members holding rows go now. */
+  settled(from: DynamicBatcher): void {
+    if (this.inFlight > 0) return;
+    for (const m of this.members) if (m !== from) m.poke();
+  }
 }
 
 export class DynamicBatcher {
@@ -51,6 +74,7 @@ export class DynamicBatcher {
   private readonly concurrency: number;
   /** Recent run time per row, for Retry-After hints. */
   private msPerRow = 0.05;
+  private readonly group: BatchGroup;
 
   constructor(
     private readonly runBatch: RunBatch,
@@ -72,6 +96,8 @@ export class DynamicBatcher {
     })) {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
     }
+    this.group = options.group ?? new BatchGroup();
+    this.group.members.add(this);
     this.sweeper = setInterval(() => this.expire(Date.now()), Math.max(10, this.timeoutMs / 4));
     this.sweeper.unref();
   }
@@ -112,14 +138,21 @@ export class DynamicBatcher {
   }
 
   close(): void {
+    this.group.members.delete(this);
     clearInterval(this.sweeper);
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /** Sends what waits if the group went idle (BatchGroup.settled). */
+  poke(): void {
+    if (this.waiting > 0) this.pump();
+  }
+
   private pump(): void {
     while (this.inFlight < this.concurrency && this.waiting > 0) {
-      // Idle → go now; busy → go with a full batch, or a partial one once maxDelayMs passed.
-      if (this.inFlight > 0 && this.queuedRows < this.maxBatchSize && !this.delayElapsed) {
+      // Idle → go now; busy (this batcher or another of its group) → go with a full batch, or a
+      // partial one once maxDelayMs passed.
+      if (this.group.inFlight > 0 && this.queuedRows < this.maxBatchSize && !this.delayElapsed) {
         this.timer ??= setTimeout(() => {
           this.timer = undefined;
           this.delayElapsed = true;
@@ -160,6 +193,7 @@ export class DynamicBatcher {
       }
     }
     this.inFlight++;
+    this.group.inFlight++;
     this.options.onBatch?.(rows);
     const started = performance.now();
     const traced = activeTracer() !== undefined && batch.some((e) => e.trace);
@@ -187,7 +221,9 @@ export class DynamicBatcher {
 
   private settle(): void {
     this.inFlight--;
+    this.group.inFlight--;
     this.pump();
+    this.group.settled(this);
     if (this.waiting === 0 && this.inFlight === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

@@ -1,22 +1,31 @@
 // Prometheus metrics for the server, in a registry of its own (tests run several servers in one
 // process). Labels stay low-cardinality: model, version, outcome.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { CounterSlots, SlotHistogram } from './metric-slots.ts';
 
 export function createServingMetrics() {
   const registry = new Registry();
+  // What every request counts goes through slots bound once per label set (serving/metric-slots.ts),
+  // added to the counters when they are scraped.
+  const slots = {
+    cache: new CounterSlots(['model', 'result'] as const),
+    requests: new CounterSlots(['route', 'status'] as const),
+    predictions: new CounterSlots(['model', 'version', 'arm'] as const),
+  };
   // Standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds): stock Node
   // dashboards and alerts work as they are; the pod's labels tell the processes apart.
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    latency: new Histogram({
+    slots,
+    latency: new SlotHistogram({
       name: 'flywheel_serving_predict_latency_seconds',
       help: 'Time to answer a predict request, by model version that served it.',
       labelNames: ['model', 'version'] as const,
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    batchSize: new Histogram({
+    batchSize: new SlotHistogram({
       name: 'flywheel_serving_batch_size',
       help: 'Rows per ONNX Runtime run.',
       labelNames: ['model', 'version'] as const,
@@ -34,6 +43,9 @@ export function createServingMetrics() {
       help: 'Response cache lookups by result (hit, miss).',
       labelNames: ['model', 'result'] as const,
       registers: [registry],
+      collect() {
+        slots.cache.flushInto(this);
+      },
     }),
     unseenCategories: new Counter({
       name: 'flywheel_unseen_category_total',
@@ -52,6 +64,9 @@ export function createServingMetrics() {
       help: 'HTTP requests by route and status code.',
       labelNames: ['route', 'status'] as const,
       registers: [registry],
+      collect() {
+        slots.requests.flushInto(this);
+      },
     }),
     // Real-time answers also count in flywheel_serving_predictions_total; batch answers only here
     // (they were scored by the batch job, and are not in the prediction log either).
@@ -66,6 +81,9 @@ export function createServingMetrics() {
       help: 'Instances scored, by model version and arm (champion, canary, shadow).',
       labelNames: ['model', 'version', 'arm'] as const,
       registers: [registry],
+      collect() {
+        slots.predictions.flushInto(this);
+      },
     }),
     logWritten: new Counter({
       name: 'flywheel_serving_prediction_log_written_total',

@@ -9,7 +9,7 @@ import type { Logger } from '../lib/log.ts';
 import { readOnnxMetadata } from '../lib/onnx/index.ts';
 import { ALIASES, FEATURE_SPEC_TAG, RegistryNotFoundError, type ModelRegistry } from '../lib/registry/index.ts';
 import type { ArtifactStore } from '../lib/storage/index.ts';
-import { DynamicBatcher, type BatcherOptions } from './batcher.ts';
+import { BatchGroup, DynamicBatcher, type BatcherOptions } from './batcher.ts';
 import { ServingError } from './errors.ts';
 import type { Executor } from './inference/executor.ts';
 import type { ServingMetrics } from './metrics.ts';
@@ -56,6 +56,8 @@ export interface ModelManagerOptions {
 export class ModelManager {
   private served = new Map<string, ServedModel>();
   private readonly loaded = new Map<string, Promise<LoadedVersion>>();
+  /** Every version's batcher shares the one inference pool (serving/batcher.ts, BatchGroup). */
+  private readonly batchGroup = new BatchGroup();
   private refreshing: Promise<void> | undefined;
   /** Per-model problems from the last refresh (shown by /readyz). */
   readonly problems = new Map<string, string>();
@@ -226,10 +228,11 @@ export class ModelManager {
         `${name} v${version} takes ${info.inputDim} features and gives ${info.outputDim} outputs; its feature spec makes ${io.encoder.dimension} and its ${io.task.kind} task needs ${io.head.units}`,
       );
     }
-    const labels = { model: name, version: String(version) };
+    const batchSize = metrics.batchSize.slot({ model: name, version: String(version) });
     const batcher = new DynamicBatcher((x, rows) => executor.run(key, x, rows), info.inputDim, info.outputDim, {
       ...this.options.batcher,
-      onBatch: (rows) => metrics.batchSize.observe(labels, rows),
+      group: this.batchGroup,
+      onBatch: (rows) => batchSize.observe(rows),
       onShed: (reason) => metrics.shed.inc({ reason }),
     });
     logger.info({ model: name, version, ms: Math.round(performance.now() - started) }, 'version loaded and warmed up');

@@ -215,27 +215,41 @@ export class PredictionLog {
   }
 
   private async insert(batch: PredictionLogEntry[]): Promise<void> {
-    // Arrays + unnest: one statement and one round trip per batch on PostgreSQL and PGlite alike.
-    // ON CONFLICT makes a retry after an ambiguous failure harmless.
+    // The whole batch as one JSON parameter, expanded by json_to_recordset: one statement and one
+    // round trip per batch on PostgreSQL and PGlite alike. One JSON text built here is far cheaper
+    // for the server than eleven array parameters, whose every element the driver escaped one by
+    // one (the no-op server's profile: ~9% of its CPU in this write). ON CONFLICT makes a retry
+    // after an ambiguous failure harmless.
     await this.db.query(
       `INSERT INTO prediction_log (request_id, instance, model, model_version, shadow, routing_key, features, output, latency_ms, created_at, output_class)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bool[], $6::text[], $7::jsonb[], $8::real[], $9::real[], $10::timestamptz[], $11::text[])
+       SELECT r, i, m, v, s, k, f, o, l, to_timestamp(t / 1000), c
+       FROM json_to_recordset($1::json) AS x(r text, i int, m text, v int, s bool, k text, f jsonb, o real, l real, t double precision, c text)
        ON CONFLICT DO NOTHING`,
-      [
-        batch.map((e) => e.requestId),
-        batch.map((e) => e.instance),
-        batch.map((e) => e.model),
-        batch.map((e) => e.version),
-        batch.map((e) => e.shadow),
-        batch.map((e) => e.routingKey ?? null),
-        batch.map((e) => JSON.stringify(e.features)),
-        batch.map((e) => e.output),
-        batch.map((e) => e.latencyMs),
-        batch.map((e) => e.at.toISOString()),
-        batch.map((e) => e.outputClass ?? null),
-      ],
+      [batchJson(batch)],
     );
   }
+}
+
+/** A number as JSON; NaN and ±Infinity (JSON has none) as the strings PostgreSQL's real reads. */
+function jsonNumber(x: number): string {
+  return Number.isFinite(x) ? String(x) : `"${x}"`;
+}
+
+function jsonText(s: string | null | undefined): string {
+  return s === null || s === undefined ? 'null' : JSON.stringify(s);
+}
+
+/** The rows for json_to_recordset, short keys in the order of its column list. */
+export function batchJson(batch: readonly PredictionLogEntry[]): string {
+  let out = '[';
+  for (let j = 0; j < batch.length; j++) {
+    const e = batch[j]!;
+    out +=
+      `${j ? ',' : ''}{"r":${JSON.stringify(e.requestId)},"i":${e.instance},"m":${JSON.stringify(e.model)},"v":${e.version},` +
+      `"s":${e.shadow},"k":${jsonText(e.routingKey)},"f":${JSON.stringify(e.features)},"o":${jsonNumber(e.output)},` +
+      `"l":${jsonNumber(e.latencyMs)},"t":${e.at.getTime()},"c":${jsonText(e.outputClass)}}`;
+  }
+  return `${out}]`;
 }
 
 function describe(err: unknown): string {

@@ -9,6 +9,7 @@ import { argmax, predictionOf, type Prediction as TaskPrediction } from '../lib/
 import { cacheKey, type ResponseCache } from './cache.ts';
 import { ServingError } from './errors.ts';
 import { canonicalRows, checkInstancesFor, type CheckedInstances } from './instances.ts';
+import type { CounterSlot, HistogramSlot } from './metric-slots.ts';
 import type { ServingMetrics } from './metrics.ts';
 import type { LoadedVersion, ModelManager, ServedModel } from './models.ts';
 import type { PredictionLog } from './prediction-log.ts';
@@ -87,8 +88,39 @@ function pickRows(batch: FeatureBatch, rows: readonly number[]): FeatureBatch {
   return { rows: rows.length, columns };
 }
 
+/** One version's per-request metrics, bound once (serving/metric-slots.ts). */
+interface VersionSlots {
+  latency: HistogramSlot;
+  arms: Record<Arm | 'shadow', CounterSlot>;
+}
+
 export function createPredictor(deps: PredictorDeps) {
   const { models, cache, metrics } = deps;
+  const versionSlots = new WeakMap<LoadedVersion, VersionSlots>();
+  const cacheSlots = new Map<string, { hit: CounterSlot; miss: CounterSlot }>();
+
+  function slotsOf(model: string, lv: LoadedVersion): VersionSlots {
+    let slots = versionSlots.get(lv);
+    if (!slots) {
+      const version = String(lv.version);
+      const arm = (a: Arm | 'shadow') => metrics.slots.predictions.slot({ model, version, arm: a });
+      slots = {
+        latency: metrics.latency.slot({ model, version }),
+        arms: { champion: arm('champion'), canary: arm('canary'), shadow: arm('shadow') },
+      };
+      versionSlots.set(lv, slots);
+    }
+    return slots;
+  }
+
+  function cacheSlotsOf(model: string): { hit: CounterSlot; miss: CounterSlot } {
+    let slots = cacheSlots.get(model);
+    if (!slots) {
+      slots = { hit: metrics.slots.cache.slot({ model, result: 'hit' }), miss: metrics.slots.cache.slot({ model, result: 'miss' }) };
+      cacheSlots.set(model, slots);
+    }
+    return slots;
+  }
 
   function score(lv: LoadedVersion, batch: FeatureBatch, rows: readonly number[]): Promise<Float32Array> {
     return lv.batcher.submit(lv.io.encoder.encode(pickRows(batch, rows)), rows.length);
@@ -151,7 +183,7 @@ export function createPredictor(deps: PredictorDeps) {
       req.instances.map((_, i) => i),
     ).then(
       (y) => {
-        metrics.predictions.inc({ model: req.model, version: String(lv.version), arm: 'shadow' }, req.instances.length);
+        slotsOf(req.model, lv).arms.shadow.inc(req.instances.length);
         logAll(req, lv, true, y, performance.now() - started);
       },
       (err: unknown) => {
@@ -190,8 +222,9 @@ export function createPredictor(deps: PredictorDeps) {
     }
     if (cache.enabled) {
       const hits = n - misses.length;
-      if (hits) metrics.cache.inc({ model: req.model, result: 'hit' }, hits);
-      if (misses.length) metrics.cache.inc({ model: req.model, result: 'miss' }, misses.length);
+      const counts = cacheSlotsOf(req.model);
+      if (hits) counts.hit.inc(hits);
+      if (misses.length) counts.miss.inc(misses.length);
     }
     if (misses.length > 0) {
       let y: Float32Array;
@@ -217,8 +250,9 @@ export function createPredictor(deps: PredictorDeps) {
     if (shadow) mirror(req, shadow, shadow.io.hash === lv.io.hash ? checked : undefined);
 
     const latencyMs = performance.now() - startedAt;
-    metrics.latency.observe({ model: req.model, version: String(version) }, latencyMs / 1000);
-    metrics.predictions.inc({ model: req.model, version: String(version), arm }, n);
+    const slots = slotsOf(req.model, lv);
+    slots.latency.observe(latencyMs / 1000);
+    slots.arms[arm].inc(n);
     logAll(req, lv, false, outputs, latencyMs);
     const { task } = lv.io;
     // A plain loop that adds to predictionOf's fresh object (same fields, same order as a spread,

@@ -59,6 +59,10 @@ export const NAIVE_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?
  * a date (`2001-03-04`) to epoch ms. Returns null when malformed or when it carries a zone, which
  * would shift the parts. */
 export function parseNaiveTimestampMs(value: string, options: { requireTime?: boolean } = {}): number | null {
+  // The common full form (`2001-03-04T13:45:00`, 19 characters) read digit by digit: a server
+  // parses one per request. Everything else takes the pattern below; both accept the same strings
+  // and give the same value (a unit test compares them).
+  if (value.length === 19) return parseFullForm(value);
   const m = NAIVE_TIMESTAMP.exec(value);
   if (!m) return null;
   if (options.requireTime && m[4] === undefined) return null;
@@ -75,4 +79,32 @@ export function parseNaiveTimestampMs(value: string, options: { requireTime?: bo
   const back = new Date(ms);
   if (back.getUTCDate() !== d || back.getUTCMonth() !== mo - 1) return null; // e.g. Feb 30
   return ms;
+}
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** `YYYY-MM-DD[T ]HH:MM:SS` to epoch ms, or null (parseNaiveTimestampMs's rules). */
+function parseFullForm(s: string): number | null {
+  const sep = s.charCodeAt(10);
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32) || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58)
+    return null;
+  const y1 = twoDigits(s, 0);
+  const y2 = twoDigits(s, 2);
+  const mo = twoDigits(s, 5);
+  const d = twoDigits(s, 8);
+  const h = twoDigits(s, 11);
+  const mi = twoDigits(s, 14);
+  const sec = twoDigits(s, 17);
+  if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return null;
+  const y = y1 * 100 + y2;
+  // Date.UTC reads years 0–99 as 1900–1999; the day check follows the year it used.
+  const year = y <= 99 ? 1900 + y : y;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (d > (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1]!)) return null; // e.g. Feb 30
+  return Date.UTC(y, mo - 1, d, h, mi, sec);
 }

@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import type { ServingErrorBody } from '../../lib/contracts/serving-admin.ts';
 import { DependencyUnavailableError } from '../../lib/resilience/breaker.ts';
 import { ERROR_CODES, ServingError, type ErrorCode } from '../errors.ts';
+import type { CounterSlot } from '../metric-slots.ts';
 import type { ServingContext } from './context.ts';
 import { registerAdminRoutes } from './routes/admin.ts';
 import { registerBatchLayerRoutes } from './routes/batch-layer.ts';
@@ -98,8 +99,16 @@ export function buildApp(ctx: ServingContext): FastifyInstance {
     if (!reply.hasHeader('x-request-id')) void reply.header('x-request-id', request.id);
     done(null, payload);
   });
+  // Each route's counters by status, bound once (serving/metric-slots.ts).
+  const requestSlots = new Map<string, Map<number, CounterSlot>>();
   app.addHook('onResponse', function countRequest(request, reply, done) {
-    ctx.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    let byStatus = requestSlots.get(route);
+    if (!byStatus) requestSlots.set(route, (byStatus = new Map()));
+    let slot = byStatus.get(status);
+    if (!slot) byStatus.set(status, (slot = ctx.metrics.slots.requests.slot({ route, status: String(status) })));
+    slot.inc();
     done();
   });
 

@@ -1,7 +1,7 @@
 // The dynamic batcher: no added wait when idle, merging under load, bounded queue with shedding,
 // per-request timeouts, and results routed back to the right caller.
 import { describe, expect, it } from 'vitest';
-import { DynamicBatcher } from '../../serving/batcher.ts';
+import { BatchGroup, DynamicBatcher } from '../../serving/batcher.ts';
 import { ServingError } from '../../serving/errors.ts';
 
 /** A model that doubles the first feature, with a controllable finish. */
@@ -137,6 +137,54 @@ describe('DynamicBatcher', () => {
     m.releaseAll();
     await d;
     expect(drained).toBe(true);
+    b.close();
+  });
+
+  it('in a group (a champion and its canary on one pool), a request waits while another member runs, and goes as soon as the group is idle', async () => {
+    const champion = fakeModel(3);
+    const canary = fakeModel(3);
+    const group = new BatchGroup();
+    const a = new DynamicBatcher(champion.run, 3, 1, { maxBatchSize: 32, maxDelayMs: 1000, group });
+    const b = new DynamicBatcher(canary.run, 3, 1, { maxBatchSize: 32, maxDelayMs: 1000, group });
+    const first = a.submit(row(1), 1);
+    expect(champion.calls).toEqual([1]);
+    // The champion's run is in flight: canary rows collect instead of going out one by one.
+    const c1 = b.submit(row(2), 1);
+    const c2 = b.submit(row(3), 1);
+    expect(canary.calls).toEqual([]);
+    champion.releaseAll();
+    await first;
+    expect(canary.calls).toEqual([2]); // the group went idle: both canary rows in one run
+    canary.releaseAll();
+    expect([(await c1)[0], (await c2)[0]]).toEqual([4, 6]);
+    // Without a group (the default), the canary's lone request goes at once as before.
+    const solo = new DynamicBatcher(canary.run, 3, 1, { maxBatchSize: 32, maxDelayMs: 1000 });
+    const busy = a.submit(row(1), 1);
+    void solo.submit(row(4), 1);
+    expect(canary.calls).toEqual([2, 1]);
+    champion.releaseAll();
+    canary.releaseAll();
+    await busy;
+    a.close();
+    b.close();
+    solo.close();
+  });
+
+  it('in a group, a waiting member still goes after maxDelayMs while another member stays busy', async () => {
+    const champion = fakeModel(3);
+    const canary = fakeModel(3);
+    const group = new BatchGroup();
+    const a = new DynamicBatcher(champion.run, 3, 1, { maxBatchSize: 32, maxDelayMs: 20, group });
+    const b = new DynamicBatcher(canary.run, 3, 1, { maxBatchSize: 32, maxDelayMs: 20, group });
+    void a.submit(row(1), 1);
+    const c = b.submit(row(2), 1);
+    expect(canary.calls).toEqual([]);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(canary.calls).toEqual([1]);
+    canary.releaseAll();
+    expect((await c)[0]).toBe(4);
+    champion.releaseAll();
+    a.close();
     b.close();
   });
 

@@ -37,6 +37,33 @@ describe('ResponseCache', () => {
     expect(c.size).toBe(2);
   });
 
+  it('keeps exactly what a reference LRU keeps through a long random mix of hits, misses, overwrites and expiries', () => {
+    // The reference: recency order held by a Map (delete + set on use), evicting its first key.
+    let now = 0;
+    const max = 50;
+    const ref = new Map<string, { v: number; exp: number }>();
+    const c = new ResponseCache({ maxEntries: max, ttlMs: 400, now: () => now });
+    let seed = 1;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 20_000; i++) {
+      now += random() < 0.1 ? 7 : 0;
+      const key = `k${Math.floor(random() * 120)}`;
+      const e = ref.get(key);
+      const want = e && e.exp > now ? e.v : undefined;
+      if (e) ref.delete(key);
+      if (e && e.exp > now) ref.set(key, e);
+      expect(c.get(key)?.[0]).toBe(want);
+      if (want === undefined || random() < 0.1) {
+        const v = i;
+        if (ref.has(key)) ref.delete(key);
+        else if (ref.size >= max) ref.delete(ref.keys().next().value!);
+        ref.set(key, { v, exp: now + 400 });
+        c.set(key, row(v));
+      }
+      expect(c.size).toBe(ref.size);
+    }
+  });
+
   it('expires entries after ttlMs', () => {
     let now = 1000;
     const c = new ResponseCache({ ttlMs: 50, now: () => now });

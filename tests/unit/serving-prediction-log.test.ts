@@ -15,7 +15,7 @@ function flakyDb() {
     query: async (_sql: string, params?: readonly unknown[]) => {
       state.calls++;
       if (state.down) throw new Error('connect ECONNREFUSED');
-      const n = (params?.[0] as unknown[]).length;
+      const n = (JSON.parse(params?.[0] as string) as unknown[]).length; // the batch is one JSON parameter
       state.rows += n;
       return { rows: [], rowCount: n };
     },
@@ -104,7 +104,8 @@ describe('PredictionLog on a real database (PGlite)', () => {
       const q = await db.query<{ sqlstate: string; reason: string; entry: string }>(
         'SELECT sqlstate, reason, entry FROM prediction_log_quarantine ORDER BY id',
       );
-      expect(q.rows.map((r) => r.sqlstate)).toEqual(['22P05', '22021', '22P02']);
+      // A NUL in JSON text is refused as an escape (22P05), a lone surrogate as invalid JSON (22P02).
+      expect(q.rows.map((r) => r.sqlstate)).toEqual(['22P05', '22P05', '22P02']);
       expect((JSON.parse(q.rows[0]!.entry) as PredictionLogEntry).features).toEqual({ origin: 'A\u0000' });
       expect((JSON.parse(q.rows[1]!.entry) as PredictionLogEntry).routingKey).toBe('k\u0000');
       // The writer is not stuck: later rows go straight through.
@@ -112,6 +113,35 @@ describe('PredictionLog on a real database (PGlite)', () => {
       await log.close();
       expect(log.written).toBe(98);
       expect(dropped).toEqual([]);
+    });
+  }, 60_000);
+
+  it('writes every field as recorded: NaN and infinite outputs, classes, routing keys, nested features, millisecond times', async () => {
+    await withDb(async (db) => {
+      const log = new PredictionLog(db, createLogger({ level: 'silent' }), { flushIntervalMs: 60_000 });
+      const at = new Date('2026-11-30T12:34:56.789Z');
+      const rows: PredictionLogEntry[] = [
+        { ...entry(0), output: Number.NaN, at },
+        { ...entry(1), output: Infinity, routingKey: 'user "7"\n', at },
+        { ...entry(2), instance: 3, version: 2, shadow: true, output: 0.25, outputClass: 'late', latencyMs: 1.5, at },
+        { ...entry(3), features: { date: '2001-03-04T13:45:00', origin: 'SFO', nested: [1, null, 'x'] }, output: -Infinity, at },
+      ];
+      for (const r of rows) log.record(r);
+      await log.close();
+      const { rows: got } = await db.query<Record<string, unknown>>(
+        `SELECT request_id, instance, model, model_version, shadow, routing_key, features, output, latency_ms, created_at, output_class
+         FROM prediction_log ORDER BY request_id`,
+      );
+      expect(
+        got.map((r) => [r.request_id, r.instance, r.model_version, r.shadow, r.routing_key, r.output, r.latency_ms, r.output_class]),
+      ).toEqual([
+        ['r0', 0, 1, false, null, Number.NaN, 1, null],
+        ['r1', 0, 1, false, 'user "7"\n', Infinity, 1, null],
+        ['r2', 3, 2, true, null, 0.25, 1.5, 'late'],
+        ['r3', 0, 1, false, null, -Infinity, 1, null],
+      ]);
+      expect(got[3]!.features).toEqual({ date: '2001-03-04T13:45:00', origin: 'SFO', nested: [1, null, 'x'] });
+      for (const r of got) expect(new Date(r.created_at as string | Date).getTime()).toBe(at.getTime());
     });
   }, 60_000);
 
