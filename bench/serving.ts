@@ -43,7 +43,7 @@ import { sleep } from '../lib/time/sleep.ts';
 import { fitFixtureSpec, registerFixtureModel, sampleInstances } from '../tests/fixtures/fixture-models.ts';
 import type { ModelVersion } from '../lib/registry/index.ts';
 import { seededRandom } from '../tests/fixtures/synthetic.ts';
-import { saveResults, summaryLine } from './lib.ts';
+import { median, saveResults, summaryLine } from './lib.ts';
 import { capacityRps, capacitySummary, idleRuns } from './serving/b1-capacity.ts';
 import { batcherRounds, batcherSummary } from './serving/b2-batcher.ts';
 import { cacheHitCounters, cacheSummary, countHits, fixedRateRuns, hitRate, warmHotSet } from './serving/b3-cache.ts';
@@ -74,6 +74,7 @@ import { quietWaitMs } from './serving/quiet.ts';
 import { capacityPairs, type Round } from './serving/rounds.ts';
 import { admin, infraDatabaseUrl } from './serving/scratch.ts';
 import { canPin, children, pin, servers, startServer, type BenchServer } from './serving/servers.ts';
+import { steadyCapacity, steadySummary, STEADY_MS, type SteadyCapacity } from './serving/steady.ts';
 import { fmt, medianRatio, rotate } from './serving/util.ts';
 
 const wallStart = performance.now();
@@ -202,6 +203,9 @@ try {
     { name: 'flights_unbatched', server: unbatched, model: names.flights, next: pooled },
     { name: 'wide_unbatched', server: unbatched, model: names.wide, next: pooled },
     { name: 'wide', server: batched, model: names.wide, next: pooled },
+    // B3's miss baseline: the same never-seen inputs with the cache off (the pooled bodies of
+    // `wide` repeat whole numbers; never-seen ones carry longer decimals, which cost to parse).
+    { name: 'wide_never_seen', server: batched, model: names.wide, next: neverSeen },
     { name: 'cache_miss', server: cached, model: names.wide, next: neverSeen, onReply: countHits(cacheHits.cache_miss) },
     {
       name: 'cache_hit80',
@@ -246,6 +250,14 @@ try {
   // B4 share: top up the canary's requests (counted over every run above) to the target.
   await topUpCanary(byName('canary'), canary.count);
 
+  // The headline capacities again, in 10-s steps from the rounds' median (bench/serving/steady.ts).
+  console.log(`B1/P1/P2: headline capacities in ${STEADY_MS / 1000}-s steps (no repeats)`);
+  const steady: Record<string, SteadyCapacity> = {};
+  for (const name of ['noop', 'flights', ...peerServers.map((p) => p.name)]) {
+    const start = median(measuredRounds.map((r) => r.capacity[name]?.capacityRps ?? 0));
+    if (start > 0) steady[name] = await steadyCapacity(byName(name), start, console.log);
+  }
+
   const openRuns = measuredRounds.flatMap((r) => [
     ...Object.values(r.capacity).flatMap((c) => c.tries),
     ...Object.values(r.idle),
@@ -260,6 +272,7 @@ try {
     ...canarySummary(measuredRounds, canary.count),
     ...(peerMode ? peerSummary(measuredRounds, peers) : {}),
     v2_capacity_ratio: medianRatio(capacityPairs(measuredRounds, 'v2', 'flights')),
+    ...steadySummary(steady),
     ...capacityRps(measuredRounds),
     hit80_hit_rate: hitRate(cacheHits.cache_hit80),
     miss_hit_rate: hitRate(cacheHits.cache_miss),
@@ -290,6 +303,7 @@ try {
     ...(peers ? { peerVersions: peers.versions } : {}),
     closedLoop: Object.fromEntries(scale),
     rounds: measuredRounds,
+    steady,
   });
   console.log(`raw rounds: ${file}`);
   await cleanup();

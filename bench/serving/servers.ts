@@ -26,6 +26,9 @@ export interface BenchServer {
 /** Every server started, in start order (main adds them); `focus` pauses all but one. */
 export const servers: BenchServer[] = [];
 export const children = new Set<ChildProcess>();
+/** The V8 flag the inference server runs with in the deployment manifests. */
+export const SERVER_NODE_FLAG = '--max-semi-space-size=64';
+
 export const canPin = availableParallelism() >= 2 && spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
 
 export function pin(pid: number, cpus: string): void {
@@ -35,7 +38,8 @@ export function pin(pid: number, cpus: string): void {
 }
 
 export async function startServer(name: string, config: BenchServerConfig): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/serving-server.ts'], {
+  // As deployed (infra/k8s/base/serving.yaml, docs/operations.md): a 64 MB young generation.
+  const child = spawn(process.execPath, [SERVER_NODE_FLAG, '--import', 'tsx', 'bench/serving-server.ts'], {
     cwd: root,
     env: { ...process.env, BENCH_SERVING_SERVER: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
