@@ -2,7 +2,7 @@
 // extension cannot be fetched offline). file:// URIs are read in place; s3:// objects are
 // downloaded (checksum-verified) into a temporary folder the caller removes.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -119,10 +119,22 @@ export function readSql(files: readonly SourceFile[], csv?: CsvOptions): string 
 export function createSourceCache(ctx: SourceContext, folder: string): (uri: string) => Promise<SourceFile> {
   const files = new Map<string, Promise<SourceFile>>();
   const dir = join(tmpdir(), `${folder}-${process.pid}`);
+  let created: Promise<unknown> | undefined;
+  const ensureDir = () => {
+    // Removed when the process exits (a SIGKILLed worker leaves it: the next one uses its own pid).
+    created ??= mkdir(dir, { recursive: true }).then(
+      () => process.once('exit', () => rmSync(dir, { recursive: true, force: true })),
+      (err: unknown) => {
+        created = undefined;
+        throw err;
+      },
+    );
+    return created;
+  };
   return (uri) => {
     let file = files.get(uri);
     if (!file) {
-      file = mkdir(dir, { recursive: true }).then(() => materializeSource(ctx, uri, dir));
+      file = ensureDir().then(() => materializeSource(ctx, uri, dir));
       file.catch(() => files.delete(uri));
       files.set(uri, file);
     }
