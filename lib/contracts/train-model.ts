@@ -73,17 +73,24 @@ export interface TrainActivityResult {
   identity: string;
   /** When the spec asked for compression: what was distilled/pruned, the validation metric of the
    * teacher and the compressed model, and the gate that decided which one `modelUri` is. */
-  compression?: {
-    steps: Array<'distill' | 'prune'>;
-    teacher: { hidden: number[]; parameters: number };
-    compressed: { hidden: number[]; parameters: number };
-    sparsity: number;
-    metric: string;
-    teacherMetric: number;
-    compressedMetric: number;
+  compression?: CompressionReport & {
     gate: { metric: string; drop: number; maxDrop: number; passed: boolean; summary: string };
     applied: boolean;
   };
+}
+
+/** What compressing a trained MLP did (lib/training/tfjs/compress.ts), before its gate. */
+export interface CompressionReport {
+  /** What was applied, in order: `distill`, then `prune`. */
+  steps: Array<'distill' | 'prune'>;
+  teacher: { hidden: number[]; parameters: number };
+  compressed: { hidden: number[]; parameters: number };
+  /** Kernel weights that are zero or removed, as a fraction of the teacher's. */
+  sparsity: number;
+  /** Validation metric of each (binary ROC AUC, multiclass accuracy). */
+  metric: string;
+  teacherMetric: number;
+  compressedMetric: number;
 }
 
 /** How `trainModel` trains, from the model spec's `trainer` (absent: the built-in TF.js MLP, as in

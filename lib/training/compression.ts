@@ -1,6 +1,7 @@
 // The trainer's compression step with its gate: the trained MLP (the teacher) is distilled and/or
 // pruned, both are scored on the validation split, and the compressed model is kept only when its
 // main metric (binary ROC AUC, multiclass accuracy) is at most `maxMetricDrop` below the teacher's.
+import type { CompressionReport } from '../contracts/train-model.ts';
 import { rocAuc } from '../evaluation/auc.ts';
 import { checkVariantGate, type VariantGate } from '../evaluation/variant-gate.ts';
 import type { Task } from '../tasks/task.ts';
@@ -10,7 +11,6 @@ import {
   predictLogits,
   sparsityAgainst,
   type CompressionConfig,
-  type CompressionReport,
   type MlpModel,
   type TuneOptions,
 } from './tfjs/compress.ts';

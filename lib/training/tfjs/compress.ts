@@ -4,6 +4,7 @@
 // dense net, then fine-tuned), and knowledge distillation (a smaller student trained on the
 // teacher's temperature-softened outputs, blended with the hard labels). Binary and multiclass.
 import * as tf from '@tensorflow/tfjs';
+import type { CompressionReport } from '../../contracts/train-model.ts';
 import type { NamedTensor } from './checkpoint-format.ts';
 import {
   disposeVariables,
@@ -298,19 +299,6 @@ function binaryClassWeights(y: Float32Array, mode: 'balanced' | 'none'): [number
   let pos = 0;
   for (const v of y) pos += v;
   return [y.length / (2 * Math.max(y.length - pos, 1)), y.length / (2 * Math.max(pos, 1))];
-}
-
-export interface CompressionReport {
-  /** What was applied, in order: `distill`, then `prune`. */
-  steps: Array<'distill' | 'prune'>;
-  teacher: { hidden: number[]; parameters: number };
-  compressed: { hidden: number[]; parameters: number };
-  /** Kernel weights that are zero or removed, as a fraction of the teacher's. */
-  sparsity: number;
-  /** Validation metric of each (binary ROC AUC, multiclass accuracy). */
-  metric: string;
-  teacherMetric: number;
-  compressedMetric: number;
 }
 
 /** Distils (when asked) then prunes (when asked) a trained teacher; the caller gates the result. */
