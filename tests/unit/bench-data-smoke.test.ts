@@ -5,10 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { BENCH_QUICK_TIMEOUT_MS, quickBenchSummary } from '../fixtures/bench-quick.ts';
 
 describe('bench:data --quick', () => {
-  it('prints its summary line last, with correct detector results', () => {
-    const last = quickBenchSummary('bench/data.ts');
-    expect(last).toMatch(
-      /^bench:data speedup=\S+ profile_3m_s=\S+ drift_ms=\S+ baseline_s=\S+ missed_shifts=0 false_alarms=0 rows=300000 rounds=1$/,
-    );
-  }, BENCH_QUICK_TIMEOUT_MS);
+  it(
+    'prints its summary line last, with correct detector results',
+    () => {
+      const last = quickBenchSummary('bench/data.ts');
+      expect(last).toMatch(
+        /^bench:data speedup=\S+ profile_3m_s=\S+ drift_ms=\S+ baseline_s=\S+ missed_shifts=0 false_alarms=0 rows=300000 rounds=1$/,
+      );
+    },
+    BENCH_QUICK_TIMEOUT_MS,
+  );
 });

@@ -5,10 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { BENCH_QUICK_TIMEOUT_MS, quickBenchSummary } from '../fixtures/bench-quick.ts';
 
 describe('bench:features --quick', () => {
-  it('prints its summary line last, with identical outputs', () => {
-    const last = quickBenchSummary('bench/features.ts');
-    expect(last).toMatch(
-      /^bench:features generic_rows_per_s=\d+ handwritten_rows_per_s=\d+ time_ratio=\S+ request_time_ratio_b1=\S+ request_time_ratio_b32=\S+ identical=1 rounds=1$/,
-    );
-  }, BENCH_QUICK_TIMEOUT_MS);
+  it(
+    'prints its summary line last, with identical outputs',
+    () => {
+      const last = quickBenchSummary('bench/features.ts');
+      expect(last).toMatch(
+        /^bench:features generic_rows_per_s=\d+ handwritten_rows_per_s=\d+ time_ratio=\S+ request_time_ratio_b1=\S+ request_time_ratio_b32=\S+ identical=1 rounds=1$/,
+      );
+    },
+    BENCH_QUICK_TIMEOUT_MS,
+  );
 });
