@@ -63,6 +63,12 @@ export function parseNaiveTimestampMs(value: string, options: { requireTime?: bo
   // parses one per request. Everything else takes the pattern below; both accept the same strings
   // and give the same value (a unit test compares them).
   if (value.length === 19) return parseFullForm(value);
+  return parseNaiveTimestampByPattern(value, options);
+}
+
+/** parseNaiveTimestampMs through the pattern alone, for every form (the reference the fast path of
+ * the full form is tested against). */
+export function parseNaiveTimestampByPattern(value: string, options: { requireTime?: boolean } = {}): number | null {
   const m = NAIVE_TIMESTAMP.exec(value);
   if (!m) return null;
   if (options.requireTime && m[4] === undefined) return null;
