@@ -5,17 +5,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTrainingActivities } from '../../activities/training/index.ts';
-import { withDuck } from '../../lib/data/duck.ts';
-import { flightsParquetPath } from '../../lib/data/flights.ts';
-import { ingestDataset } from '../../lib/data/ingest.ts';
-import { buildFeaturesForVersion, loadDataset } from '../../lib/data/prepare.ts';
-import { flightsPrepareFields } from '../fixtures/flights-example.ts';
+import { flightsTrainingSplits } from '../fixtures/flights-example.ts';
 import { createLogger } from '../../lib/log.ts';
-import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import type { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import type { TrainActivityInput, TrainActivityResult } from '../../lib/contracts/train-model.ts';
 
@@ -24,22 +19,9 @@ let store: LocalArtifactStore;
 let input: Omit<TrainActivityInput, 'runKey' | 'hyperparameters'>;
 
 beforeAll(async () => {
-  const root = await mkdtemp(join(tmpdir(), 'flywheel-train-compress-'));
-  store = await LocalArtifactStore.create(pathToFileURL(join(root, 'store')).toString());
-  const slice = join(root, 'slice.parquet');
-  await withDuck(async (duck) => {
-    await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 12000) TO '${slice}' (FORMAT parquet)`);
-    const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [pathToFileURL(slice).toString()] });
-    await loadDataset(duck, { store }, manifest);
-    const features = await buildFeaturesForVersion(duck, store, manifest, await flightsPrepareFields());
-    input = {
-      datasetVersion: manifest.datasetVersion,
-      trainUri: features.splits.train.uri,
-      validationUri: features.splits.validation.uri,
-      featureSpecUri: features.featureSpecUri,
-      checkpoint: { everySteps: 1000 },
-    };
-  });
+  const prepared = await flightsTrainingSplits(await mkdtemp(join(tmpdir(), 'flywheel-train-compress-')), 12_000);
+  store = prepared.store;
+  input = { ...prepared.fields, checkpoint: { everySteps: 1000 } };
 }, 60_000);
 
 async function train(runKey: string, hyperparameters: TrainActivityInput['hyperparameters']): Promise<TrainActivityResult> {

@@ -3,18 +3,13 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTrainingActivities } from '../../activities/training/index.ts';
-import { withDuck } from '../../lib/data/duck.ts';
-import { flightsParquetPath } from '../../lib/data/flights.ts';
-import { ingestDataset } from '../../lib/data/ingest.ts';
-import { buildFeaturesForVersion, loadDataset } from '../../lib/data/prepare.ts';
-import { flightsPrepareFields } from '../fixtures/flights-example.ts';
+import { flightsTrainingSplits } from '../fixtures/flights-example.ts';
 import { createLogger } from '../../lib/log.ts';
 import { readOnnxMetadata } from '../../lib/onnx/index.ts';
-import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import type { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
 import { latestValidCheckpoint } from '../../lib/training/tfjs/checkpoint-store.ts';
 import type { TrainActivityInput, TrainActivityResult } from '../../lib/contracts/train-model.ts';
@@ -26,22 +21,13 @@ let input: Omit<TrainActivityInput, 'runKey'>;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'flywheel-train-act-'));
-  store = await LocalArtifactStore.create(pathToFileURL(join(root, 'store')).toString());
-  const slice = join(root, 'slice.parquet');
-  await withDuck(async (duck) => {
-    await duck.run(`COPY (SELECT * FROM read_parquet('${flightsParquetPath()}') ORDER BY date LIMIT 20000) TO '${slice}' (FORMAT parquet)`);
-    const manifest = await ingestDataset(duck, { store }, { dataset: 'flights', sourceUris: [pathToFileURL(slice).toString()] });
-    await loadDataset(duck, { store }, manifest);
-    const features = await buildFeaturesForVersion(duck, store, manifest, await flightsPrepareFields());
-    input = {
-      datasetVersion: manifest.datasetVersion,
-      trainUri: features.splits.train.uri,
-      validationUri: features.splits.validation.uri,
-      featureSpecUri: features.featureSpecUri,
-      hyperparameters: { hidden: [8], epochs: 3, batchSize: 256, seed: 5, patience: 10 },
-      checkpoint: { everySteps: 10 },
-    };
-  });
+  const prepared = await flightsTrainingSplits(root, 20_000);
+  store = prepared.store;
+  input = {
+    ...prepared.fields,
+    hyperparameters: { hidden: [8], epochs: 3, batchSize: 256, seed: 5, patience: 10 },
+    checkpoint: { everySteps: 10 },
+  };
 }, 60_000);
 
 function activities(preempt?: AbortController, lines?: string[]) {
