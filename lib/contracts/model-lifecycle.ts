@@ -213,6 +213,33 @@ export const updateSpecUpdate = defineUpdate<UpdateSpecResult, [UpdateSpecInput]
 /** The spec the lifecycle runs with now (`flywheel pipeline diff`). */
 export const specQuery = defineQuery<ModelSpec>('spec');
 
+/** What the owner wants of a lifecycle (GitOps `state:`): `active` runs cycles on every trigger;
+ * `paused` keeps the champion serving but starts no cycle (triggers wait; the Schedule and the
+ * drift monitor are paused); `retired` stops the Schedule and the monitor and ends the lifecycle
+ * once no cycle runs. */
+export type LifecycleDesiredState = 'active' | 'paused' | 'retired';
+export interface SetStateInput {
+  state: LifecycleDesiredState;
+  actor: string;
+  reason: string;
+}
+export interface SetStateResult {
+  state: LifecycleDesiredState;
+  previous: LifecycleDesiredState;
+  changed: boolean;
+}
+/** Validator only (an Update's payload is never replayed through it). */
+export const setStateSchema = z.object(
+  {
+    state: z.enum(['active', 'paused', 'retired'], 'state must be active, paused or retired'),
+    actor: z.string('setState needs the actor').trim().min(1, 'setState needs the actor'),
+    reason: z.string('setState needs a reason').trim().min(1, 'setState needs a reason'),
+  },
+  'setState needs { state, actor, reason }',
+);
+/** Pause, resume or retire the lifecycle (`flywheel apply`, the GitOps reconciler). */
+export const setStateUpdate = defineUpdate<SetStateResult, [SetStateInput]>('setState');
+
 // Internal: cycle → lifecycle.
 export const approvalRequestedSignal = defineSignal<[ApprovalRequest]>('approvalRequested');
 export const approvalResolvedSignal = defineSignal<[{ cycle: number; outcome: ApprovalOutcome }]>('approvalResolved');
