@@ -17,6 +17,8 @@
 # integration tests' setup provisions it on every run (instant when current). `peers` is the venv
 # of the benchmarks' peers (.tools/peers-venv, pinned by bench/peers/requirements.txt: BentoML,
 # FastAPI, Ray Data), provisioned only when named, by `bench:serving --peer` / `bench:batch --peer`.
+# `kustomize` (the renderer of infra/k8s, built with Go into .tools/bin; `FLYWHEEL_KUSTOMIZE_VERSION`) is
+# a tool too, provisioned only when named (tests/unit/k8s-manifests.test.ts does).
 # `balancer` is HAProxy in front of serving replicas (never part of "all"): `up balancer` needs
 # FLYWHEEL_LB_PORT and FLYWHEEL_LB_REPLICAS=host:port,host:port (see balancer.sh).
 set -euo pipefail
@@ -32,7 +34,7 @@ services=("$@"); everything=0
 [ ${#services[@]} -eq 0 ] && { services=("${ALL_SERVICES[@]}"); everything=1; }
 
 for s in "${services[@]}"; do
-  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|jaeger|trainers|peers|balancer) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy jaeger trainers peers balancer)" ;; esac
+  case "$s" in temporal|postgres|s3|mlflow|chromium|haproxy|jaeger|kustomize|trainers|peers|balancer) ;; *) die "unknown service '$s' (expected: ${ALL_SERVICES[*]} chromium haproxy jaeger kustomize trainers peers balancer)" ;; esac
 done
 
 has() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
@@ -46,6 +48,7 @@ service_ready() {
     chromium) chromium_bin >/dev/null ;;
     haproxy) haproxy_bin >/dev/null ;;
     jaeger) jaeger_bin >/dev/null ;;
+    kustomize) kustomize_bin >/dev/null ;;
     trainers) trainers_current ;;
     peers) peers_current ;;
     balancer) balancer_status ;;
@@ -73,6 +76,7 @@ provision_services() {
   { has s3 || has mlflow; } && { timed versitygw provision_versitygw & pids+=($!); names+=(versitygw); }
   has mlflow && { timed mlflow provision_mlflow & pids+=($!); names+=(mlflow); }
   has jaeger && { timed jaeger provision_jaeger & pids+=($!); names+=(jaeger); }
+  has kustomize && { timed kustomize provision_kustomize & pids+=($!); names+=(kustomize); }
   # The trainers venv is no server: provisioned when named, or with everything (no service list),
   # never as a side effect of one server (`up postgres` must not need Python or PyPI).
   { has trainers || [ "$everything" = 1 ]; } && { timed trainers provision_trainers & pids+=($!); names+=(trainers); }

@@ -14,6 +14,9 @@ VERSITYGW_VERSION="${FLYWHEEL_VERSITYGW_VERSION:-v1.8.0}"
 # Jaeger v2 (all-in-one: an OpenTelemetry Collector with an OTLP receiver, in-memory storage and the
 # query UI/API), the trace backend of the tracing test and of local tracing (docs/tracing.md).
 JAEGER_VERSION="${FLYWHEEL_JAEGER_VERSION:-v1.76.0}"
+# Kustomize renders infra/k8s (tests/unit/k8s-manifests.test.ts). v5.8.1 is the newest release whose
+# go.mod accepts Go 1.24; v5.8.2 wants Go 1.26 and v5.8.3 Go 1.27.
+KUSTOMIZE_VERSION="${FLYWHEEL_KUSTOMIZE_VERSION:-v5.8.1}"
 # 3.18.0 is the target; when the registry cannot resolve it (its mlflow-skinny 3.18.0 was not
 # served when this was written) provisioning falls back to the newest release that resolves.
 MLFLOW_VERSIONS="${FLYWHEEL_MLFLOW_VERSIONS:-3.18.0 3.17.2}"

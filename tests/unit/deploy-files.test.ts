@@ -1,18 +1,18 @@
 // The deployment files are checked here because nothing else runs them in CI (no Docker engine,
 // no cluster): the compose file against the Compose Specification schema, every Flywheel
-// variable against ENV_VARS and loadConfig, and the Kustomize layout against the files on disk.
+// variable against ENV_VARS and loadConfig. The Kubernetes manifests are rendered and checked in
+// tests/unit/k8s-manifests.test.ts.
 import { describe, it, expect } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { ENV_VARS } from '../../lib/config/vars.ts';
 import { loadConfig } from '../../lib/config/load.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const K8S_DIR = join(ROOT, 'infra/k8s');
 
 /** Read by the AWS SDK's default credential provider chain, not by Flywheel's config. */
 const AWS_SDK_CREDENTIALS = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
@@ -109,143 +109,5 @@ describe('docker-compose.temporal.yml', () => {
         expect(hostIp, `${name} publishes ${JSON.stringify(port)}`).toBe('127.0.0.1');
       }
     }
-  });
-});
-
-interface Kustomization {
-  resources?: string[];
-  components?: string[];
-  patches?: { path?: string; patch?: string }[];
-  patchesStrategicMerge?: string[];
-}
-
-interface ConfigMap {
-  kind: 'ConfigMap';
-  data: Record<string, string>;
-}
-
-interface Deployment {
-  spec: { template: { spec: { containers: { env?: { name: string }[] }[] } } };
-}
-
-interface K8sContainer {
-  env?: { name: string; value: string }[];
-  ports?: { name: string; containerPort: number }[];
-  livenessProbe?: { httpGet: { path: string; port: string } };
-  readinessProbe?: { httpGet: { path: string; port: string } };
-}
-
-function kustomizationFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return kustomizationFiles(path);
-    return entry.name === 'kustomization.yaml' ? [path] : [];
-  });
-}
-
-/** Data of the ConfigMap that an overlay's inline strategic-merge patches set. */
-function patchedConfigData(kustomization: Kustomization): Record<string, string> {
-  const patches = (kustomization.patches ?? []).flatMap((p) => (p.patch ? [parse(p.patch) as Partial<ConfigMap>] : []));
-  return Object.assign({}, ...patches.filter((p) => p.kind === 'ConfigMap').map((p) => p.data));
-}
-
-describe('infra/k8s', () => {
-  const files = kustomizationFiles(K8S_DIR);
-  const baseConfig = readYaml(join(K8S_DIR, 'base/configmap.yaml')) as ConfigMap;
-  const exampleSecret = readYaml(join(K8S_DIR, 'base/secret.example.yaml')) as { stringData: Record<string, string> };
-
-  it('has a base and the dev, staging and prod overlays', () => {
-    expect(files.map((f) => relative(K8S_DIR, f)).sort()).toEqual([
-      'base/kustomization.yaml',
-      'overlays/dev/kustomization.yaml',
-      'overlays/prod/kustomization.yaml',
-      'overlays/staging/kustomization.yaml',
-    ]);
-  });
-
-  it('lists only resources and patches that exist', () => {
-    for (const file of files) {
-      const k = readYaml(file) as Kustomization;
-      const listed = [
-        ...(k.resources ?? []),
-        ...(k.components ?? []),
-        ...(k.patchesStrategicMerge ?? []),
-        ...(k.patches ?? []).flatMap((p) => (p.path ? [p.path] : [])),
-      ];
-      const missing = listed.filter((path) => !existsSync(join(dirname(file), path)));
-      expect(missing, `${relative(ROOT, file)} lists missing files`).toEqual([]);
-    }
-  });
-
-  it('never applies the example Secret', () => {
-    const base = readYaml(join(K8S_DIR, 'base/kustomization.yaml')) as Kustomization;
-    expect(base.resources).not.toContain('secret.example.yaml');
-  });
-
-  it('names only ENV_VARS keys in the ConfigMap and only allowed variables in the Secret', () => {
-    expect(Object.keys(baseConfig.data).filter((name) => !Object.hasOwn(ENV_VARS, name))).toEqual([]);
-    expect(Object.keys(exampleSecret.stringData).filter((name) => !isAllowedVariable(name))).toEqual([]);
-  });
-
-  it("sets only ENV_VARS keys in the Deployments' own env lists", () => {
-    for (const file of ['worker-cpu.yaml', 'worker-gpu.yaml']) {
-      const deployment = readYaml(join(K8S_DIR, 'base', file)) as Deployment;
-      const names = deployment.spec.template.spec.containers.flatMap((c) => (c.env ?? []).map((e) => e.name));
-      expect(
-        names.filter((name) => !Object.hasOwn(ENV_VARS, name)),
-        file,
-      ).toEqual([]);
-    }
-  });
-
-  it('runs the inference server with probes on /healthz and /readyz, in a config `flywheel serve` accepts', () => {
-    const docs = parseAllDocuments(readFileSync(join(K8S_DIR, 'base/serving.yaml'), 'utf8')).map(
-      (d) => d.toJS() as { kind: string } & Deployment,
-    );
-    expect(docs.map((d) => d.kind)).toEqual(['Deployment', 'Service']);
-    const container = docs[0]!.spec.template.spec.containers[0] as {
-      env?: { name: string; value: string }[];
-      livenessProbe: { httpGet: { path: string } };
-      readinessProbe: { httpGet: { path: string } };
-    };
-    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
-    expect(Object.keys(env).filter((name) => !Object.hasOwn(ENV_VARS, name))).toEqual([]);
-    expect([container.livenessProbe.httpGet.path, container.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);
-    expect(loadConfig('serve', { ...baseConfig.data, ...exampleSecret.stringData, ...env }).serve.port).toBe(8080);
-  });
-
-  it.each(['worker-cpu', 'worker-gpu', 'serving'])(
-    '%s: probes (workers) and Prometheus scrape annotations name the port its config listens on',
-    (name) => {
-      const deployment = parseAllDocuments(readFileSync(join(K8S_DIR, 'base', `${name}.yaml`), 'utf8'))[0]!.toJS() as {
-        spec: { template: { metadata: { annotations?: Record<string, string> }; spec: { containers: K8sContainer[] } } };
-      };
-      const container = deployment.spec.template.spec.containers[0]!;
-      const env = {
-        ...baseConfig.data,
-        ...exampleSecret.stringData,
-        ...Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value])),
-      };
-      const port = name === 'serving' ? loadConfig('serve', env).serve.port : loadConfig('worker', env).worker.http?.port;
-      const named = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
-      expect(deployment.spec.template.metadata.annotations).toEqual({
-        'prometheus.io/scrape': 'true',
-        'prometheus.io/port': String(port),
-        'prometheus.io/path': '/metrics',
-      });
-      if (name === 'serving') return;
-      expect(named.get(container.livenessProbe!.httpGet.port)).toBe(port);
-      expect(named.get(container.readinessProbe!.httpGet.port)).toBe(port);
-      expect([container.livenessProbe!.httpGet.path, container.readinessProbe!.httpGet.path]).toEqual(['/healthz', '/readyz']);
-      // Reachable from the kubelet and Prometheus, not only from inside the pod.
-      expect(loadConfig('worker', env).worker.http?.host).toBe('0.0.0.0');
-    },
-  );
-
-  it.each(['dev', 'staging', 'prod'])('overlay %s sets FLYWHEEL_ENV to its name in a config the worker accepts', (env) => {
-    const overlay = readYaml(join(K8S_DIR, 'overlays', env, 'kustomization.yaml')) as Kustomization;
-    const data = { ...baseConfig.data, ...patchedConfigData(overlay) };
-    expect(data['FLYWHEEL_ENV']).toBe(env);
-    expect(loadConfig('worker', { ...data, ...exampleSecret.stringData }).env).toBe(env);
   });
 });
