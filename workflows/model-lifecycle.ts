@@ -2,7 +2,8 @@
 // the model lives. Triggers (new data, retrain requests, the Schedule, drift) queue up; one
 // cycle (a `modelCycle` child) runs at a time, and everything that arrives meanwhile is
 // coalesced into the next cycle, never lost. Approvals are Updates validated against a pending
-// request. continueAsNew keeps history small and carries every pending trigger.
+// request. continueAsNew keeps history small and carries every pending trigger. `setState` pauses
+// it (triggers wait), resumes it, or retires it (it ends once no cycle runs).
 import {
   ActivityFailure,
   allHandlersFinished,
@@ -45,6 +46,8 @@ import {
   MAX_REFUSED,
   rejectUpdate,
   retrainSchema,
+  setStateSchema,
+  setStateUpdate,
   retrainSignal,
   specQuery,
   statusQuery,
@@ -54,8 +57,11 @@ import {
   type UpdateSpecResult,
   type ApprovalRequest,
   type CycleSummary,
+  type DesiredStateChange,
   type LifecycleCarryOver,
+  type LifecycleDesiredState,
   type LifecycleOptions,
+  type SetStateResult,
   type LifecycleStatus,
 } from '../lib/contracts/model-lifecycle.ts';
 import { modelCycle } from './model-cycle.ts';
@@ -116,6 +122,8 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
   let pendingApproval: ApprovalRequest | null = null;
   const resolved = new Map<number, ApprovalOutcome>();
   let cooldownUntil: number | null = null;
+  // What the owner wants (`setState`); `active` unless a change says otherwise.
+  let desired: LifecycleDesiredState = state.desiredState?.state ?? 'active';
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTES.model, value: model },
     { key: SEARCH_ATTRIBUTES.stage, value: 'idle' },
@@ -229,6 +237,8 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
     cycles: state.cycles,
     cooldownUntil: cooldownUntil === null ? null : new Date(cooldownUntil).toISOString(),
     refused,
+    desiredState: desired,
+    ...(state.desiredState ? { desiredStateChange: state.desiredState } : {}),
   }));
   setHandler(specQuery, () => spec);
 
@@ -258,12 +268,12 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
         const errors: string[] = [];
         if (touches(changes, 'retrain'))
           await lifecycle
-            .syncRetrainSchedule({ name: spec.name, retrain: spec.retrain })
+            .syncRetrainSchedule({ name: spec.name, retrain: spec.retrain, ...(desired === 'paused' ? { paused: true } : {}) })
             .then((r) => void (result.schedule = r.state))
             .catch((err: unknown) => void errors.push(`schedule: ${messageOf(err)}`));
         if (touches(changes, 'monitor'))
           await lifecycle
-            .applyMonitorSettings({ spec: { name: spec.name, data: spec.data, monitor: spec.monitor } })
+            .applyMonitorSettings({ spec: { name: spec.name, data: spec.data, monitor: monitorInForce() } })
             .then((r) => void (result.monitor = r.state))
             .catch((err: unknown) => void errors.push(`monitor: ${messageOf(err)}`));
         return errors.length ? { ...result, errors } : result;
@@ -276,6 +286,7 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
         const parsed = updateSpecSchema.safeParse(input);
         if (!parsed.success) throw new Error(`not a model spec update: ${issuesOf(parsed.error)}`);
         const next = parsed.data.spec;
+        if (desired === 'retired') throw new Error(`${model} is retired: its lifecycle ends once no cycle runs; nothing to apply`);
         if (next.name !== model)
           throw new Error(`the spec is for ${next.name}, this lifecycle runs ${model}: a model's name cannot change`);
         if (next.data.dataset !== spec.data.dataset)
@@ -290,13 +301,80 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
     },
   );
 
+  /** The monitor settings the lifecycle's state allows: the spec's while active, none otherwise. */
+  function monitorInForce(): ModelSpec['monitor'] {
+    return desired === 'active' ? spec.monitor : { ...spec.monitor, enabled: false };
+  }
+  /** Brings the Schedule and the drift monitor in step with the desired state; errors are reported, not thrown. */
+  async function applyDesiredState(note: string): Promise<Pick<SetStateResult, 'schedule' | 'monitor' | 'errors'>> {
+    const result: Pick<SetStateResult, 'schedule' | 'monitor' | 'errors'> = {};
+    const errors: string[] = [];
+    await lifecycle
+      .setRetrainScheduleState({ name: spec.name, state: desired, note })
+      .then((r) => void (result.schedule = r.state))
+      .catch((err: unknown) => void errors.push(`schedule: ${messageOf(err)}`));
+    // The monitor has no pause: `enabled: false` ends it (its settings signal); resuming starts it
+    // again from the spec when the model has a champion (signal-with-start).
+    const stopping = desired !== 'active';
+    await lifecycle
+      .applyMonitorSettings({ spec: { name: spec.name, data: spec.data, monitor: monitorInForce() } })
+      .then((r) => void (result.monitor = stopping ? (r.state === 'none' ? 'none' : 'stopped') : r.state))
+      .catch((err: unknown) => void errors.push(`monitor: ${messageOf(err)}`));
+    return errors.length ? { ...result, errors } : result;
+  }
+
+  let scheduleSynced = false;
+  // The owner's desired state (GitOps `state:`, `flywheel pipeline pause|resume|retire`). Shares
+  // updateSpec's lock: the Schedule and the monitor see one change at a time.
+  setHandler(
+    setStateUpdate,
+    async (input): Promise<SetStateResult> => {
+      // After the first run's Schedule sync, so a Schedule it creates is paused too.
+      await condition(() => !specUpdating && scheduleSynced);
+      specUpdating = true;
+      try {
+        const previous = desired;
+        const last = state.desiredState;
+        // The same state again does nothing, unless its Schedule/monitor step failed last time (a retry).
+        if (input.state === previous && !last?.errors?.length) return { state: previous, previous, changed: false };
+        const changed = input.state !== previous;
+        desired = input.state;
+        const actor = input.actor.trim();
+        const reason = input.reason.trim();
+        const change: DesiredStateChange = changed
+          ? { state: desired, previous, actor, reason, at: new Date().toISOString() }
+          : { ...last!, errors: [] };
+        state.desiredState = change;
+        log.info('desired state set', { model, state: desired, previous, actor, reason });
+        const applied = await applyDesiredState(`${desired} by ${actor}: ${reason}`);
+        if (applied.errors) change.errors = applied.errors;
+        else delete change.errors;
+        return { state: desired, previous, changed, ...applied };
+      } finally {
+        specUpdating = false;
+      }
+    },
+    {
+      validator: (input: unknown) => {
+        const parsed = setStateSchema.safeParse(input);
+        if (!parsed.success) throw new Error(`not a state change: ${issuesOf(parsed.error)}`);
+        if (desired === 'retired' && parsed.data.state !== 'retired')
+          throw new Error(
+            `${model} is retired${current ? `: its lifecycle ends once cycle ${current.cycle} ends` : ''}; a retired lifecycle cannot be ${parsed.data.state === 'paused' ? 'paused' : 'resumed'} (start it again with \`flywheel pipeline start\`)`,
+          );
+      },
+    },
+  );
+
   if (!carry) await lifecycle.syncRetrainSchedule({ name: spec.name, retrain: spec.retrain });
+  scheduleSynced = true;
 
   const maxEvents = options.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxEvents;
   for (;;) {
-    await condition(() => state.pending.length > 0 || tooLong());
-    if (state.pending.length === 0) break;
+    // Paused: triggers wait in `pending`; retired: no new cycle, the lifecycle ends.
+    await condition(() => (state.pending.length > 0 && desired === 'active') || desired === 'retired' || tooLong());
+    if (state.pending.length === 0 || desired !== 'active') break;
 
     // Cooldown applies to automatic triggers; a person asking for a retrain goes first.
     const cooldownMs = durationMs(spec.retrain.cooldown);
@@ -309,7 +387,7 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
       const early = patched('lifecycle-cooldown-continue-as-new');
       const specAtWait = specChanges;
       await condition(
-        () => state.pending.some((t) => t.kind === 'retrain') || specChanges !== specAtWait || (early && tooLong()),
+        () => state.pending.some((t) => t.kind === 'retrain') || specChanges !== specAtWait || (early && tooLong()) || desired !== 'active',
         readyAt - Date.now(),
       );
       cooldownUntil = null;
@@ -382,6 +460,11 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
         ...(result.monitorError ? { note: `promoted, but the drift monitor did not start: ${result.monitorError}` } : {}),
       });
       if (result.promoted) state.championProfileUri = result.profileUri;
+      // Paused or retired while this cycle ran: its promotion (re)started the monitor; stop it again.
+      if (result.promoted && desired !== 'active')
+        await lifecycle
+          .applyMonitorSettings({ spec: { name: spec.name, data: spec.data, monitor: monitorInForce() } })
+          .catch((err: unknown) => log.warn('could not stop the drift monitor after the cycle', { model, error: messageOf(err) }));
     } catch (err) {
       Object.assign(summary, { stage: stageOf(err), error: messageOf(err) });
     }
@@ -400,6 +483,18 @@ export async function modelLifecycle(initialSpec: ModelSpec, carry?: LifecycleCa
       ...(summary.version ? [{ key: SEARCH_ATTRIBUTES.version, value: summary.version }] : []),
     ]);
     if (tooLong()) break;
+  }
+  if (desired === 'retired') {
+    // The Schedule is gone and the monitor stopped (setState); versions and aliases stay in the registry.
+    await condition(allHandlersFinished);
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: 'retired' }]);
+    log.info('lifecycle retired', {
+      model,
+      by: state.desiredState?.actor,
+      reason: state.desiredState?.reason,
+      dropped: state.pending.length,
+    });
+    return;
   }
   // Pending triggers, partitions and de-duplication state travel to the next run.
   await condition(allHandlersFinished);

@@ -10,7 +10,7 @@ import { retrainScheduleSpec } from '../../lib/lifecycle/schedule.ts';
 import { parseModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { RegistryNotFoundError } from '../../lib/registry/errors.ts';
 import { convergeDriftMonitor, type MonitorSpecOf } from '../monitor/converge.ts';
-import type { MonitorSettingsResult } from '../../lib/contracts/model-lifecycle.ts';
+import type { LifecycleDesiredState, MonitorSettingsResult, RetrainScheduleStateResult } from '../../lib/contracts/model-lifecycle.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { scheduledRetrainWorkflow, type ScheduledRetrainWorkflow } from '../../lib/contracts/scheduled-retrain.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
@@ -90,9 +90,45 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
       return { workflowId, state };
     },
 
-    /** Creates, updates or deletes the Schedule `schedule/<model>` to match `retrain.schedule`. */
+    /**
+     * The lifecycle's desired state on its Schedule `schedule/<model>`: paused pauses it, active
+     * unpauses it, retired deletes it (a retired lifecycle ends; a paused Schedule left behind
+     * would be an orphan, and a lifecycle started again re-creates it from the spec). No Schedule:
+     * `none`. Idempotent.
+     */
+    async setRetrainScheduleState(input: {
+      name: string;
+      state: LifecycleDesiredState;
+      note: string;
+    }): Promise<RetrainScheduleStateResult> {
+      const client = await deps.client();
+      const scheduleId = WORKFLOW_IDS.retrainSchedule(input.name);
+      const handle = client.schedule.getHandle(scheduleId);
+      let paused: boolean;
+      try {
+        paused = (await handle.describe()).state.paused;
+      } catch (err) {
+        if (err instanceof ScheduleNotFoundError) return { scheduleId, state: 'none' };
+        throw err;
+      }
+      if (input.state === 'retired') {
+        await handle.delete().catch((err: unknown) => {
+          if (!(err instanceof ScheduleNotFoundError)) throw err;
+        });
+        return { scheduleId, state: 'deleted' };
+      }
+      if (input.state === 'paused') {
+        if (!paused) await handle.pause(input.note);
+        return { scheduleId, state: 'paused' };
+      }
+      if (paused) await handle.unpause(input.note);
+      return { scheduleId, state: 'unpaused' };
+    },
+
+    /** Creates, updates or deletes the Schedule `schedule/<model>` to match `retrain.schedule`.
+     * `paused` (a paused lifecycle): a Schedule it creates starts paused; one it updates keeps its state. */
     async syncRetrainSchedule(
-      spec: Pick<ModelSpec, 'name' | 'retrain'>,
+      spec: Pick<ModelSpec, 'name' | 'retrain'> & { paused?: boolean },
     ): Promise<{ scheduleId: string; state: 'created' | 'updated' | 'deleted' | 'none' }> {
       const client = await deps.client();
       const scheduleId = WORKFLOW_IDS.retrainSchedule(spec.name);
@@ -128,7 +164,7 @@ export function createLifecycleActivities(deps: LifecycleActivityDeps) {
           spec: scheduleSpec,
           action,
           policies,
-          state: { note: `retrain ${spec.name} on "${when}"` },
+          state: { note: `retrain ${spec.name} on "${when}"`, ...(spec.paused ? { paused: true } : {}) },
         });
         return { scheduleId, state: 'created' };
       }

@@ -20,9 +20,11 @@ import {
   modelLifecycleWorkflow,
   rejectUpdate,
   retrainSignal,
+  setStateUpdate,
   specQuery,
   statusQuery,
   updateSpecUpdate,
+  type LifecycleDesiredState,
   type LifecycleStatus,
 } from '../../lib/contracts/model-lifecycle.ts';
 import type { TrainHeartbeat } from '../../lib/contracts/train-model.ts';
@@ -73,6 +75,15 @@ function refusedRow(refused: NonNullable<LifecycleStatus['refused']>): [string, 
   return ['refused', `${refused.length} malformed signal(s); last: ${last.handler} at ${last.at} (${last.reason.slice(0, 80)})`];
 }
 
+/** The owner's desired state and its last change (`setState`; docs/lifecycle.md). */
+function desiredRow(status: LifecycleStatus): [string, string] {
+  const desired = status.desiredState ?? 'active';
+  const change = status.desiredStateChange;
+  if (!change) return ['desired', desired];
+  const errors = change.errors?.length ? `; not in step: ${change.errors.join('; ')}` : '';
+  return ['desired', `${desired} (since ${change.at}, by ${change.actor}: ${change.reason})${errors}`];
+}
+
 async function render(client: Client, status: LifecycleStatus): Promise<string> {
   const lines: string[] = [];
   const current = status.current;
@@ -85,6 +96,7 @@ async function render(client: Client, status: LifecycleStatus): Promise<string> 
     table([
       ['model', status.model],
       ['state', status.state + (status.cooldownUntil ? ` until ${status.cooldownUntil}` : '')],
+      desiredRow(status),
       ['current', stage],
       [
         'approval',
@@ -177,6 +189,57 @@ function decisionCommand(pipeline: Command, name: 'approve' | 'reject'): void {
           if (err instanceof WorkflowUpdateFailedError) throw new Error(err.cause?.message ?? err.message);
           throw err;
         }
+      }),
+    );
+}
+
+const STATE_COMMANDS: Array<{ name: string; state: LifecycleDesiredState; description: string }> = [
+  {
+    name: 'pause',
+    state: 'paused',
+    description:
+      'pause the lifecycle: the champion keeps serving, no new cycle starts (triggers wait), the Schedule is paused and the drift monitor stops; a running cycle finishes',
+  },
+  {
+    name: 'resume',
+    state: 'active',
+    description: 'resume a paused lifecycle: the Schedule and the monitor resume, waiting triggers start a cycle',
+  },
+  {
+    name: 'retire',
+    state: 'retired',
+    description:
+      'retire the model: the Schedule is deleted, the monitor stops, and the lifecycle ends once no cycle runs (registry versions and aliases stay)',
+  },
+];
+
+/** `pipeline pause|resume|retire`: the `setState` Update (validated there: refused on a retired lifecycle). */
+function stateCommand(pipeline: Command, command: (typeof STATE_COMMANDS)[number]): void {
+  pipeline
+    .command(`${command.name} <model>`)
+    .description(command.description)
+    .requiredOption('--reason <text>', 'why (shown in `pipeline status`)')
+    .option('--actor <name>', 'who (default: FLYWHEEL_ACTOR or the OS user)')
+    .action((model: string, opts: { reason: string; actor?: string }) =>
+      withClient(async (client, config) => {
+        const actor = opts.actor ?? config.actor ?? userInfo().username;
+        const workflowId = WORKFLOW_IDS.modelLifecycle(model);
+        let out;
+        try {
+          out = await client.workflow
+            .getHandle(workflowId)
+            .executeUpdate(setStateUpdate, { args: [{ state: command.state, actor, reason: opts.reason }] });
+        } catch (err) {
+          if (err instanceof WorkflowUpdateFailedError) throw new Error(`${command.name} refused: ${err.cause?.message ?? err.message}`);
+          throw noLifecycle(model, err);
+        }
+        if (!out.changed) say(`${workflowId} is already ${out.state}; nothing changed.`);
+        else say(`${workflowId}: ${out.previous} → ${out.state}.`);
+        if (out.schedule) say(`Schedule ${WORKFLOW_IDS.retrainSchedule(model)}: ${out.schedule}.`);
+        if (out.monitor) say(`Drift monitor ${WORKFLOW_IDS.driftMonitor(model)}: ${out.monitor}.`);
+        if (out.state === 'retired')
+          say(`The lifecycle ends once no cycle runs; the model's versions and aliases stay in the registry; serving is not touched.`);
+        if (out.errors?.length) throw new Error(`the state is set, but: ${out.errors.join('; ')} (run it again to retry)`);
       }),
     );
 }
@@ -307,6 +370,7 @@ export function registerPipelineCommands(program: Command): void {
 
   decisionCommand(pipeline, 'approve');
   decisionCommand(pipeline, 'reject');
+  for (const command of STATE_COMMANDS) stateCommand(pipeline, command);
 
   pipeline
     .command('retrain <model>')

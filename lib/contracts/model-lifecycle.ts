@@ -88,6 +88,19 @@ export interface LifecycleCarryOver {
   championProfileUri?: string;
   /** Payloads the handlers refused (newest last, at most MAX_REFUSED). */
   refused?: RefusedPayload[];
+  /** The last `setState` change (absent: never changed, the lifecycle is `active`). */
+  desiredState?: DesiredStateChange;
+}
+
+/** Who set the lifecycle's desired state, when and why (`setState`). */
+export interface DesiredStateChange {
+  state: LifecycleDesiredState;
+  previous: LifecycleDesiredState;
+  actor: string;
+  reason: string;
+  at: string;
+  /** Bringing the Schedule or the monitor in step failed (set the same state again to retry). */
+  errors?: string[];
 }
 
 export interface LifecycleOptions {
@@ -109,6 +122,10 @@ export interface LifecycleStatus {
   cooldownUntil: string | null;
   /** Refused signal payloads, newest last (absent before payload validation existed). */
   refused?: RefusedPayload[];
+  /** What the owner wants (`setState`): active, paused or retired (absent from lifecycles older than it). */
+  desiredState?: LifecycleDesiredState;
+  /** Who changed it last, when and why (absent: never changed). */
+  desiredStateChange?: DesiredStateChange;
 }
 
 /** What `updateSpec` carries: the new spec (as `parseModelSpec` returns it) and whether to apply
@@ -227,6 +244,17 @@ export interface SetStateResult {
   state: LifecycleDesiredState;
   previous: LifecycleDesiredState;
   changed: boolean;
+  /** What was done to the Schedule `schedule/<name>` (absent when nothing was tried). */
+  schedule?: RetrainScheduleStateResult['state'];
+  /** What was done to the drift monitor: stopped (told to end), started/signalled (resumed), none. */
+  monitor?: 'stopped' | MonitorSettingsResult['state'];
+  /** The state is set, but the Schedule or the monitor could not be brought in step (set it again to retry). */
+  errors?: string[];
+}
+/** The `setRetrainScheduleState` activity's answer: paused, unpaused, deleted, or none (no Schedule). */
+export interface RetrainScheduleStateResult {
+  scheduleId: string;
+  state: 'paused' | 'unpaused' | 'deleted' | 'none';
 }
 /** Validator only (an Update's payload is never replayed through it). */
 export const setStateSchema = z.object(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -26,10 +26,14 @@ import {
   dataArrivedSignal,
   driftSignal,
   retrainSignal,
+  setStateUpdate,
   specQuery,
   statusQuery,
   updateSpecUpdate,
 } from '../../lib/contracts/model-lifecycle.ts';
+import { notifyDataArrived } from '../../lib/lifecycle/notify.ts';
+import { saveModelSpec } from '../../lib/lifecycle/specs.ts';
+import { LocalArtifactStore } from '../../lib/storage/local-store.ts';
 import { getInfra } from './infra.ts';
 import { quickSpec } from './lifecycle-helpers.ts';
 import { ROOT } from './processes.ts';
@@ -137,6 +141,31 @@ async function temporal(args: string[], input?: string): Promise<{ code: number;
   }
 }
 
+/** `flywheel …` as a child process against this test's server, with its store in `dir`. Asynchronous:
+ * this process runs the worker, so a blocking spawn would stall the workflow the CLI waits for. */
+function flywheel(dir: string) {
+  return (...args: string[]) =>
+    run(process.execPath, ['bin/flywheel.js', ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...infra.env,
+        TEMPORAL_ADDRESS: env.address,
+        ARTIFACT_STORE: `file://${dir}/store`,
+        MLFLOW_TRACKING_URI: '',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    }).then(
+      ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
+      (err: { code?: number; stdout?: string; stderr?: string }) => ({
+        status: err.code ?? 1,
+        stdout: err.stdout ?? '',
+        stderr: err.stderr ?? '',
+      }),
+    );
+}
+
 const JUNK = [undefined, '{}', '"x"', '[1]', '{"eventId": 5}'];
 
 describe('modelLifecycle handlers', () => {
@@ -150,7 +179,7 @@ describe('modelLifecycle handlers', () => {
         const res = await temporal(['workflow', 'signal', '--workflow-id', id, '--name', name], input);
         expect(res.code, res.out).toBe(0); // a signal is accepted by the server; the workflow refuses it
       }
-    for (const name of ['approve', 'reject', 'updateSpec'])
+    for (const name of ['approve', 'reject', 'updateSpec', 'setState'])
       for (const input of JUNK) {
         const res = await temporal(['workflow', 'update', 'execute', '--workflow-id', id, '--name', name], input);
         expect(res.code, `${name} ${input}: ${res.out}`).not.toBe(0); // refused by the validator
@@ -335,27 +364,7 @@ describe('modelLifecycle handlers', () => {
 
   it('`flywheel pipeline apply` starts a lifecycle or changes its spec; `pipeline diff` shows what would change (exit 1) or nothing (exit 0)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flywheel-apply-'));
-    // Asynchronous: this process runs the worker, so a blocking spawn would stall the workflow the CLI waits for.
-    const cli = (...args: string[]) =>
-      run(process.execPath, ['bin/flywheel.js', ...args], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          ...infra.env,
-          TEMPORAL_ADDRESS: env.address,
-          ARTIFACT_STORE: `file://${dir}/store`,
-          MLFLOW_TRACKING_URI: '',
-        },
-        encoding: 'utf8',
-        timeout: 60_000,
-      }).then(
-        ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
-        (err: { code?: number; stdout?: string; stderr?: string }) => ({
-          status: err.code ?? 1,
-          stdout: err.stdout ?? '',
-          stderr: err.stderr ?? '',
-        }),
-      );
+    const cli = flywheel(dir);
     const spec = await quickSpec(`lc-cli-${Date.now()}`);
     const file = join(dir, 'spec.json');
     await writeFile(file, JSON.stringify(spec));
@@ -388,4 +397,116 @@ describe('modelLifecycle handlers', () => {
     expect(refused.stderr).toContain('spec refused: data.dataset cannot change on a running model (flights → taxis)');
     await client.workflow.getHandle(WORKFLOW_IDS.modelLifecycle(spec.name)).terminate('test done');
   }, 120_000);
+
+  it('setState: paused holds every trigger and pauses the Schedule and the monitor; resumed, they run; retired, the lifecycle ends after its cycle and the Schedule is gone; bad payloads are refused', async () => {
+    const spec = await quickSpec(`lc-state-${Date.now()}`, {
+      retrain: { onNewData: true, onDrift: true, cooldown: '0s', schedule: '@every 1h' },
+    });
+    const handle = await startLifecycle(spec);
+    const schedule = client.schedule.getHandle(WORKFLOW_IDS.retrainSchedule(spec.name));
+    await until(
+      () => schedule.describe(),
+      () => true,
+      'the Schedule',
+    );
+    // A stand-in monitor runs, as after a promotion.
+    const monitor = await client.workflow.start('driftMonitor', {
+      workflowId: WORKFLOW_IDS.driftMonitor(spec.name),
+      taskQueue: TASK_QUEUES.cpu,
+    });
+    const set = (args: unknown[]) => handle.executeUpdate(setStateUpdate, { args: args as never });
+    const refusal = (args: unknown[]) =>
+      set(args).then(
+        () => 'accepted',
+        (err: unknown) => (err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : String(err)),
+      );
+    // Refused in the validator: no payload, a bogus state, no reason, a blank reason.
+    expect(await refusal([])).toBe('not a state change: (payload): setState needs { state, actor, reason }');
+    expect(await refusal([{ state: 'asleep', actor: 'a', reason: 'r' }])).toBe(
+      'not a state change: state: state must be active, paused or retired',
+    );
+    expect(await refusal([{ state: 'paused', actor: 'a' }])).toBe('not a state change: reason: setState needs a reason');
+    expect(await refusal([{ state: 'paused', actor: 'a', reason: ' ' }])).toBe('not a state change: reason: setState needs a reason');
+
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-state-'));
+    const cli = flywheel(dir);
+    const paused = await cli('pipeline', 'pause', spec.name, '--reason', 'holiday freeze', '--actor', 'alice');
+    expect(paused.status, paused.stderr).toBe(0);
+    expect(paused.stdout).toContain(`model/${spec.name}: active → paused.`);
+    expect(paused.stdout).toContain(`Schedule ${WORKFLOW_IDS.retrainSchedule(spec.name)}: paused.`);
+    expect(paused.stdout).toContain(`Drift monitor ${WORKFLOW_IDS.driftMonitor(spec.name)}: stopped.`);
+    expect((await schedule.describe()).state).toMatchObject({ paused: true, note: 'paused by alice: holiday freeze' });
+    expect(await monitor.query(monitorSettingsQuery)).toEqual([{ monitor: { ...spec.monitor, enabled: false } }]);
+    expect(await set([{ state: 'paused', actor: 'bob', reason: 'again' }])).toEqual({
+      state: 'paused',
+      previous: 'paused',
+      changed: false,
+    });
+
+    // Paused: new data and a retrain by hand wait; no cycle starts.
+    await handle.signal(dataArrivedSignal, event('2001-01'));
+    await handle.signal(retrainSignal, { reason: 'by hand', eventId: 'state/1' });
+    await until(statusOf(spec.name), (s) => s.pendingTriggers.length === 2, 'the waiting triggers');
+    // `pipeline status` shows the state (and gives a cycle, were one to start, time to show).
+    const status = await cli('pipeline', 'status', spec.name);
+    expect(status.stdout).toMatch(/desired\s+paused \(since .*, by alice: holiday freeze\)/);
+    expect(await handle.query(statusQuery)).toMatchObject({
+      state: 'idle',
+      current: null,
+      history: [],
+      desiredState: 'paused',
+      desiredStateChange: { state: 'paused', previous: 'active', actor: 'alice', reason: 'holiday freeze' },
+    });
+    expect(cycles.filter((c) => c.spec.name === spec.name)).toEqual([]);
+
+    // Resumed: the Schedule and the monitor resume, and the waiting triggers run as one cycle.
+    expect(await set([{ state: 'active', actor: 'alice', reason: 'freeze over' }])).toEqual({
+      state: 'active',
+      previous: 'paused',
+      changed: true,
+      schedule: 'unpaused',
+      monitor: 'signalled',
+    });
+    expect((await schedule.describe()).state.paused).toBe(false);
+    const resumed = await until(statusOf(spec.name), (s) => s.history.length === 1, 'the cycle after resuming');
+    expect(resumed.history[0]!.triggers.map((t) => t.kind)).toEqual(['new-data', 'retrain']);
+
+    // Retired while a cycle runs: the Schedule is deleted at once, no new cycle starts, and the
+    // lifecycle completes when the running one ends.
+    hold = true;
+    await handle.signal(retrainSignal, { reason: 'one more', eventId: 'state/2' });
+    await until(statusOf(spec.name), (s) => s.current?.stage === 'rollout', 'cycle 2 in rollout');
+    hold = false;
+    expect(await set([{ state: 'retired', actor: 'alice', reason: 'replaced by v2 model' }])).toEqual({
+      state: 'retired',
+      previous: 'active',
+      changed: true,
+      schedule: 'deleted',
+      monitor: 'stopped',
+    });
+    await expect(schedule.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    const refused = await cli('pipeline', 'resume', spec.name, '--reason', 'changed my mind');
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(`resume refused: ${spec.name} is retired: its lifecycle ends once cycle 2 ends`);
+    await handle.signal(retrainSignal, { reason: 'too late', eventId: 'state/3' });
+    await until(statusOf(spec.name), (s) => s.pendingTriggers.length === 1, 'the late trigger');
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    await client.workflow.getHandle(WORKFLOW_IDS.modelCycle(spec.name, 2)).signal(finishSignal);
+    await handle.result(); // returns normally
+    const final = await handle.query(statusQuery);
+    expect(final).toMatchObject({
+      desiredState: 'retired',
+      cycles: 2,
+      desiredStateChange: { previous: 'active', reason: 'replaced by v2 model' },
+    });
+    expect(final.history.map((h) => h.stage)).toEqual(['promoted', 'promoted']);
+    expect(cycles.filter((c) => c.spec.name === spec.name)).toHaveLength(2);
+    expect((await monitor.query(monitorSettingsQuery)).at(-1)).toEqual({ monitor: { ...spec.monitor, enabled: false } });
+    // New data does not bring a retired model back (its spec is still in the store).
+    const store = await LocalArtifactStore.create(`file://${dir}/store`);
+    await saveModelSpec(store, spec);
+    expect(await notifyDataArrived(client, store, event('2001-02'))).not.toContain(spec.name);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    await monitor.terminate('test done');
+  }, 60_000);
 });

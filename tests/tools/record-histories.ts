@@ -23,6 +23,7 @@ import { SERVING_TASK_QUEUE, TASK_QUEUES, WORKFLOW_IDS } from '../../lib/tempora
 import { SEARCH_ATTRIBUTE_LIST } from '../../lib/temporal/search-attributes.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { dataArrivedSignal, driftSignal, statusQuery } from '../../lib/contracts/model-lifecycle.ts';
+import { setStateUpdate, type LifecycleDesiredState } from '../../lib/contracts/model-lifecycle.ts';
 import { pauseRolloutUpdate, resumeRolloutUpdate, rolloutStatusQuery } from '../../lib/contracts/rollout.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import { createStubActivities } from './stub-activities.ts';
@@ -211,6 +212,23 @@ const scenarios: Record<string, () => Promise<void>> = {
     const cycle = await child({ workflowId: handle.workflowId, runId: first! }, 'modelCycle');
     await save('model-cycle-promoted', cycle);
     await save('prepare-data', await child(cycle, 'prepareData'));
+  },
+  // setState (GitOps `state:`): paused (new data waits), resumed (it runs), retired (the lifecycle ends).
+  async 'lifecycle-states'() {
+    const spec = specFor(base, `rec-states-${run}`, () => {});
+    const handle = await startLifecycle(spec);
+    const set = (state: LifecycleDesiredState, reason: string) =>
+      handle.executeUpdate(setStateUpdate, { args: [{ state, actor: 'recorder', reason }] });
+    await arrive(handle, spec, '2001-01');
+    await cyclesDone(handle, 1);
+    await set('paused', 'recorded pause');
+    await arrive(handle, spec, '2001-02');
+    await waitFor('the waiting trigger', async () => ((await handle.query(statusQuery)).pendingTriggers.length === 1 ? true : undefined));
+    await set('active', 'recorded resume');
+    await cyclesDone(handle, 2);
+    await set('retired', 'recorded retirement');
+    await settle(handle.result(), 'modelLifecycle');
+    await save('lifecycle-paused-resumed-retired', handle);
   },
   // A new-data cycle, then a drift trigger inside the cooldown: the lifecycle waits, then retrains.
   async 'lifecycle-cooldown'() {

@@ -40,6 +40,10 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
     async syncRetrainSchedule() {
       return { scheduleId: null };
     },
+    async setRetrainScheduleState(input: { name: string; state: string }) {
+      const state = input.state === 'retired' ? 'deleted' : input.state === 'paused' ? 'paused' : 'unpaused';
+      return { scheduleId: WORKFLOW_IDS.retrainSchedule(input.name), state };
+    },
     async recordApprovalDecision(input: Input) {
       return { ...input, at: new Date().toISOString() };
     },

@@ -61,6 +61,7 @@ describe('message names', () => {
       statusQuery: 'query:status',
       updateSpecUpdate: 'update:updateSpec',
       specQuery: 'query:spec',
+      setStateUpdate: 'update:setState',
       updateMonitorSettingsSignal: 'signal:updateMonitorSettings',
       approvalRequestedSignal: 'signal:approvalRequested',
       approvalResolvedSignal: 'signal:approvalResolved',
