@@ -63,6 +63,12 @@ export interface CiRunOptions {
   trainerPath?: string;
 }
 
+/** What a failed step's report URIs are kept as (`--out`): the names a passing step uses. */
+const REPORT_NAMES = {
+  validate: { json: 'validation-report', html: 'validation-report-html' },
+  evaluate: { json: 'gates', html: 'evaluation-report' },
+} as const;
+
 /** Thrown by a step to stop the run; the step is already recorded as failed. */
 class StepFailed extends Error {
   override readonly name = 'StepFailed';
@@ -119,8 +125,10 @@ export async function runCi(options: CiRunOptions): Promise<CiReport> {
       const failedGates = Array.isArray(details?.failedGates) ? (details.failedGates as string[]) : undefined;
       report.steps.push({ name, status: 'failed', ms, summary: message, ...(failureType ? { failureType } : {}) });
       report.failure = { step: name, message, ...(failureType ? { failureType } : {}), ...(failedGates ? { failedGates } : {}) };
-      if (typeof details?.reportUri === 'string') artifacts.set(`${name}-report`, details.reportUri);
-      if (typeof details?.htmlReportUri === 'string') artifacts.set(`${name}-report-html`, details.htmlReportUri);
+      // The failure's reports, under the names a passing run gives them.
+      const names = REPORT_NAMES[name as keyof typeof REPORT_NAMES] ?? { json: `${name}-report`, html: `${name}-report-html` };
+      if (typeof details?.reportUri === 'string') artifacts.set(names.json, details.reportUri);
+      if (typeof details?.htmlReportUri === 'string') artifacts.set(names.html, details.htmlReportUri);
       progress(`✗ ${name}: ${failureType ? `[${failureType}] ` : ''}${message}`);
       throw new StepFailed(message, { cause: err });
     }
