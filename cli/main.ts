@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, ENV_VARS } from '../lib/config/index.ts';
 import { exitOnFatal } from '../lib/fatal.ts';
 import { registerBatchCommands } from './commands/batch.ts';
+import { registerCiCommand } from './commands/ci.ts';
 import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
@@ -58,6 +59,7 @@ registerServeCommand(program);
 registerPipelineCommands(program);
 registerKeysCommands(program);
 registerTrafficCommands(program);
+registerCiCommand(program);
 
 function* subcommands(command: Command): Generator<Command> {
   for (const sub of command.commands) {
