@@ -92,6 +92,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       temporalClient: () => (client ??= connectClient(config.temporal)),
       serving: () => servingTarget(config),
       checkpointWatch: observability.checkpointWatch,
+      dataDir: config.dataDir,
       ...(onnxProviders ? { onnxProviders } : {}),
       ...(db ? { db, registry: createRegistry(config, db) } : {}),
     };
