@@ -109,7 +109,11 @@ environments:
     const [dev, staging, prod] = await Promise.all(['dev', 'staging', 'prod'].map((env) => loadDesiredState('examples/gitops', { env })));
     const spec = (d: typeof dev) => d!.models[0]!.spec;
     expect(dev!.prune).toBe(true);
-    expect([spec(dev).gates.minAuc, spec(staging).gates.minAuc, spec(prod).gates.minAuc]).toEqual([0.55, 0.6, 0.62]);
+    expect([
+      (spec(dev).gates as { minAuc?: number }).minAuc,
+      (spec(staging).gates as { minAuc?: number }).minAuc,
+      (spec(prod).gates as { minAuc?: number }).minAuc,
+    ]).toEqual([0.55, 0.6, 0.62]);
     expect([spec(dev).approval.mode, spec(prod).approval.mode]).toEqual(['automatic', 'manual']);
     expect([spec(dev).retrain.schedule, spec(staging).retrain.schedule, spec(prod).retrain.schedule]).toEqual([
       undefined,
