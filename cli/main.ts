@@ -9,6 +9,7 @@ import { registerConfigCommand } from './commands/config.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerDevCommand } from './commands/dev.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerGitopsCommands } from './commands/gitops.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerMonitorCommands } from './commands/monitor.ts';
 import { registerRolloutCommands } from './commands/rollout.ts';
@@ -60,6 +61,7 @@ registerPipelineCommands(program);
 registerKeysCommands(program);
 registerTrafficCommands(program);
 registerCiCommand(program);
+registerGitopsCommands(program);
 
 function* subcommands(command: Command): Generator<Command> {
   for (const sub of command.commands) {

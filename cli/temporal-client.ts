@@ -130,8 +130,12 @@ export async function connectCli(temporal: TemporalConfig): Promise<Client> {
   return client;
 }
 
-export async function withClient<T>(fn: (client: Client, config: CliConfig) => Promise<T>): Promise<T> {
-  const config = loadConfig('cli');
+/** `env`: the variables the config is read from (`flywheel apply --env` passes an environment's). */
+export async function withClient<T>(
+  fn: (client: Client, config: CliConfig) => Promise<T>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<T> {
+  const config = loadConfig('cli', env);
   const client = await connectCli(config.temporal);
   try {
     return await fn(client, config);

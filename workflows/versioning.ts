@@ -5,6 +5,7 @@ import { WORKFLOW_VERSIONING_BEHAVIORS } from '../lib/temporal/versioning.ts';
 import { batchFeatures } from './batch-features.ts';
 import { batchPredict } from './batch-predict.ts';
 import { driftMonitor } from './drift-monitor.ts';
+import { gitopsReconciler } from './gitops-reconciler.ts';
 import { inferenceJob } from './inference-job.ts';
 import { modelCycle } from './model-cycle.ts';
 import { modelLifecycle } from './model-lifecycle.ts';
@@ -18,6 +19,7 @@ const WORKFLOWS = {
   batchFeatures,
   batchPredict,
   driftMonitor,
+  gitopsReconciler,
   inferenceJob,
   modelCycle,
   modelLifecycle,

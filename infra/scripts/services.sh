@@ -11,7 +11,7 @@ start_temporal() {
   start_bg temporal "$(temporal_bin)" server start-dev \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-ip 127.0.0.1 --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$RUN_DIR/temporal.sqlite" --log-level warn --namespace default \
-    --search-attribute FlywheelModel=Keyword --search-attribute FlywheelStage=Keyword --search-attribute FlywheelVersion=Int
+    --search-attribute FlywheelModel=Keyword --search-attribute FlywheelStage=Keyword --search-attribute FlywheelVersion=Int --search-attribute FlywheelGitCommit=Keyword
   wait_until temporal 90 temporal_ready
 }
 

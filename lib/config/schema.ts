@@ -76,6 +76,7 @@ export const WORKER_VARS = [
   'FLYWHEEL_SERVING_TLS_KEY',
   'FLYWHEEL_WORKER_HTTP_HOST',
   'FLYWHEEL_WORKER_HTTP_PORT',
+  'FLYWHEEL_GIT_WEBHOOK_SECRET',
   'FLYWHEEL_ONNX_PROVIDERS',
 ] as const satisfies readonly EnvVarName[];
 
@@ -190,6 +191,8 @@ export interface WorkerConfig extends CommonConfig {
     http?: { host: string; port: number };
     /** ONNX Runtime execution providers batch scoring asks for, in priority order. */
     onnxProviders: OnnxProvider[];
+    /** Signs git push webhooks (POST /hooks/git/<env> on the CPU worker's HTTP server); undefined: no route. */
+    gitWebhookSecret?: Secret;
   };
   /** The inference server whose routing a rollout drives (admin API). */
   serving?: ServingEndpoint;
@@ -278,6 +281,7 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
         ? { http: { host: raw.FLYWHEEL_WORKER_HTTP_HOST, port: raw.FLYWHEEL_WORKER_HTTP_PORT } }
         : {}),
       onnxProviders: raw.FLYWHEEL_ONNX_PROVIDERS,
+      ...(raw.FLYWHEEL_GIT_WEBHOOK_SECRET ? { gitWebhookSecret: new Secret(raw.FLYWHEEL_GIT_WEBHOOK_SECRET) } : {}),
     },
     ...(raw.FLYWHEEL_SERVING_URL
       ? {

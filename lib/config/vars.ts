@@ -210,6 +210,12 @@ export const ENV_VARS = {
     expected:
       "a port for the worker's /healthz, /readyz and /metrics, e.g. 9464; 0 picks a free one (unset: no server, so several workers share a host)",
   },
+  FLYWHEEL_GIT_WEBHOOK_SECRET: {
+    schema: z.string().min(16, 'at least 16 characters').optional(),
+    expected:
+      'the shared secret a git host signs push webhooks with (HMAC-SHA256, X-Hub-Signature-256), ≥ 16 characters; the CPU worker then answers POST /hooks/git/<env> on FLYWHEEL_WORKER_HTTP_PORT (unset: no hook route)',
+    secret: true,
+  },
   FLYWHEEL_SERVING_URL: {
     schema: httpUrl.optional(),
     expected: 'the inference server a rollout drives, e.g. http://127.0.0.1:8080 (unset: rollouts fail with a clear error)',

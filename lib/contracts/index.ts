@@ -6,6 +6,7 @@
 export * from './batch-features.ts';
 export * from './batch-predict.ts';
 export * from './drift-monitor.ts';
+export * from './gitops.ts';
 export * from './inference-job.ts';
 export * from './model-cycle.ts';
 export * from './model-lifecycle.ts';

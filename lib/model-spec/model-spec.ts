@@ -352,6 +352,11 @@ export async function loadModelSpec(path: string): Promise<ModelSpec> {
   const raw = await readSpecFile(path).catch((err: unknown) => {
     throw new ModelSpecError(`cannot read model spec ${path}: ${firstLine(err)}`);
   });
+  return modelSpecFromDocument(raw, path);
+}
+
+/** A spec document already read (GitOps patches it first) whose relative paths are relative to `path`. */
+export async function modelSpecFromDocument(raw: unknown, path: string): Promise<ModelSpec> {
   const spec = raw as { data?: { validation?: unknown }; features?: unknown } | null;
   if (spec && typeof spec.features === 'string') {
     const featuresPath = resolve(dirname(path), spec.features);

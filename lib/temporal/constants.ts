@@ -42,4 +42,6 @@ export const WORKFLOW_IDS = {
   rollout: (model: string, version: number) => `rollout/${model}/v${version}`,
   /** The long-running drift and SLO monitor of one served model, e.g. `monitor/flights-delay`. */
   driftMonitor: (model: string) => `monitor/${model}`,
+  /** The GitOps reconciler of one environment, e.g. `gitops/prod` (in that environment's namespace). */
+  gitopsReconciler: (env: string) => `gitops/${env}`,
 } as const;

@@ -10,6 +10,8 @@ export const SEARCH_ATTRIBUTES = {
   stage: defineSearchAttributeKey('FlywheelStage', SearchAttributeType.KEYWORD),
   /** The registry version a cycle produced. */
   version: defineSearchAttributeKey('FlywheelVersion', SearchAttributeType.INT),
+  /** The git commit a GitOps reconciler (`gitops/<env>`) last applied in full. */
+  gitCommit: defineSearchAttributeKey('FlywheelGitCommit', SearchAttributeType.KEYWORD),
 } as const;
 
 export const SEARCH_ATTRIBUTE_LIST = Object.values(SEARCH_ATTRIBUTES);

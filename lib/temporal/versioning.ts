@@ -16,6 +16,7 @@ import type { WorkerDeploymentOptions } from '@temporalio/worker';
 export const WORKFLOW_VERSIONING_BEHAVIORS = {
   modelLifecycle: 'AUTO_UPGRADE',
   driftMonitor: 'AUTO_UPGRADE',
+  gitopsReconciler: 'AUTO_UPGRADE',
   modelCycle: 'PINNED',
   prepareData: 'PINNED',
   trainModel: 'PINNED',

@@ -430,6 +430,26 @@ const scenarios: Record<string, () => Promise<void>> = {
     );
     await save('inference-job-webhook-failed', { workflowId });
   },
+  // The GitOps reconciler: a create, a commit that does not load (skipped), an update, a sync and a
+  // refused sync payload, then continue-as-new after three passes with the applied commit carried.
+  async 'gitops-reconciler'() {
+    const workflowId = WORKFLOW_IDS.gitopsReconciler(`rec-${run}`);
+    const handle = await client.workflow.start('gitopsReconciler', {
+      taskQueue: TASK_QUEUES.cpu,
+      workflowId,
+      args: [{ env: `rec-${run}`, repo: 'file:///recorder/state.git', ref: 'main', path: '', intervalMs: 60_000, maxLoops: 3 }],
+    });
+    const status = () => client.workflow.getHandle(workflowId).query<{ loops: number; appliedCommit: string | null }>('status');
+    await waitFor('first pass', async () => ((await status()).loops >= 1 ? true : undefined));
+    await handle.signal('sync', { unexpected: true });
+    await handle.signal('sync');
+    await waitFor('second pass', async () => ((await status()).loops >= 2 ? true : undefined));
+    await handle.signal('sync', { reason: 'recorded' });
+    await waitFor('continue-as-new', async () => ((await runIds(workflowId)).length >= 2 ? true : undefined));
+    await waitFor('carried commit', async () => ((await status()).appliedCommit === '3'.repeat(40) ? true : undefined));
+    await handle.terminate('recorded');
+    await saveRuns('gitops-reconciler', workflowId);
+  },
   async 'routing-check'() {
     const workflowId = `routing-check/rec-${run}`;
     await settle(client.workflow.execute('routingCheck', { taskQueue: TASK_QUEUES.cpu, workflowId, args: [{}] }), 'routingCheck');

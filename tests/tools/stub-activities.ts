@@ -23,6 +23,8 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
   const versions = new Map<string, number>();
   const promoted = new Map<string, { version: number; datasetVersion: string }>();
   const registered = new Map<string, string>(); // `${model}/${version}` → dataset version
+  const gitopsFetches = new Map<string, number>();
+  const gitopsRunning = new Map<string, unknown>();
   async function trainSomething(input: Input) {
     const queue = Context.current().info.taskQueue;
     if (String(input.runKey).includes('preempt') && queue !== 'on-demand')
@@ -224,6 +226,23 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
     },
     async deliverWebhook() {
       throw ApplicationFailure.create({ type: 'WebhookRefused', message: 'stub: the webhook answered 410', nonRetryable: true });
+    },
+    // gitops: per env, the 1st fetch is commit 1 (one model), the 2nd a commit that does not load,
+    // later ones commit 3 (its gate raised); the model runs once something created it.
+    async fetchDesiredState(input: { env: string }) {
+      const n = (gitopsFetches.get(input.env) ?? 0) + 1;
+      gitopsFetches.set(input.env, n);
+      const commit = String(Math.min(n, 3)).repeat(40);
+      if (n === 2) return { commit, errors: ['models/rec-gitops.yaml is invalid:', '  task: Invalid option'] };
+      const spec = { name: `rec-gitops-${input.env}`, gates: { minAuc: n === 1 ? 0.6 : 0.65 } };
+      return { commit, desired: { prune: false, models: [{ name: spec.name, state: 'active', spec }] }, errors: [] };
+    },
+    async observeLifecycles(input: { models: string[] }) {
+      return input.models.filter((m) => gitopsRunning.has(m)).map((m) => ({ name: m, state: 'active', spec: gitopsRunning.get(m) }));
+    },
+    async applyGitopsAction(input: { action: { kind: string; model: string; spec?: unknown } }) {
+      if (input.action.spec) gitopsRunning.set(input.action.model, input.action.spec);
+      return { outcome: 'done', detail: `stub: ${input.action.kind}` };
     },
     // system
     async probeWorker() {

@@ -38,6 +38,7 @@ describe('workflow handles', () => {
     expectTypeOf(workflows.scheduledRetrain).toEqualTypeOf<contracts.ScheduledRetrainWorkflow>();
     expectTypeOf(workflows.rollout).toEqualTypeOf<contracts.RolloutWorkflow>();
     expectTypeOf(workflows.driftMonitor).toEqualTypeOf<contracts.DriftMonitorWorkflow>();
+    expectTypeOf(workflows.gitopsReconciler).toEqualTypeOf<contracts.GitopsReconcilerWorkflow>();
   });
 
   it('throw when called instead of started', () => {
@@ -74,6 +75,8 @@ describe('message names', () => {
       checkNowSignal: 'signal:checkNow',
       driftMonitorStatusQuery: 'query:status',
       batchProgressQuery: 'query:progress',
+      gitopsSyncSignal: 'signal:sync',
+      gitopsStatusQuery: 'query:status',
     });
   });
 });

@@ -8,6 +8,7 @@
 import { createFeatureTableActivities } from '../../activities/batch/features.ts';
 import { createBatchActivities } from '../../activities/batch/index.ts';
 import { createDataActivities } from '../../activities/data/index.ts';
+import { createGitopsActivities } from '../../activities/gitops/index.ts';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
 import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
@@ -72,6 +73,10 @@ export function cpuActivities(deps: ActivityDeps): object {
     ...trainerActivities(deps),
     ...withRegistry,
     ...createDataActivities({ store: deps.store, logger: deps.logger, ...s3 }),
+    // The GitOps reconciler (gitops/<env>): git fetches and lifecycle starts/Updates.
+    ...(deps.dataDir
+      ? createGitopsActivities({ dataDir: deps.dataDir, client: deps.temporalClient ?? noClient, store: deps.store, logger: deps.logger })
+      : {}),
     // Labelled recent traffic as a training partition (`data.traffic`): a scan of the prediction log.
     ...(deps.db ? createTrafficActivities({ db: deps.db, store: deps.store, logger: deps.logger, ...s3 }) : {}),
     // Batch feature tables for the lambda read path (batchFeatures): a source loaded into the database.

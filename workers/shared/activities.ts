@@ -35,6 +35,8 @@ export interface ActivityDeps {
   serving?: () => ServingTarget | undefined;
   /** Told of training runs' checkpoints (the worker's checkpoint-age gauge). */
   checkpointWatch?: CheckpointWatch;
+  /** The worker's data folder (FLYWHEEL_DATA_DIR): the GitOps reconciler's git mirrors live under it. */
+  dataDir?: string;
   /** ONNX Runtime providers batch scoring uses (FLYWHEEL_ONNX_PROVIDERS, selected at start-up; CPU worker). */
   onnxProviders?: readonly OnnxProvider[];
 }

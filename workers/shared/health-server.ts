@@ -19,6 +19,8 @@ export interface HealthServerOptions {
   /** The Prometheus exposition, with its content type. */
   metrics: () => Promise<{ contentType: string; body: string }>;
   logger: Logger;
+  /** Answers first when it returns true (the CPU worker's `POST /hooks/git/<env>`, lib/gitops/webhook.ts). */
+  hooks?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface HealthServer {
@@ -49,6 +51,16 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 
   const server = createServer(function healthRequest(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0]!;
+    if (options.hooks && !routes[path]) {
+      options.hooks(req, res).then(
+        (answered) => answered || sendJson(res, 404, { error: `no route ${path}; try /healthz, /readyz or /metrics` }),
+        (err: unknown) => {
+          options.logger.error({ err, path }, 'hook failed');
+          if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        },
+      );
+      return;
+    }
     const route = routes[path];
     if (!route) return sendJson(res, 404, { error: `no route ${path}; try /healthz, /readyz or /metrics` });
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: `${path} answers GET only` });

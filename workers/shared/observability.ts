@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { InstallRuntimeOptions } from '../../lib/temporal/runtime.ts';
 import { noCheckpointWatch, type CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
 import { activityMetricsInterceptor } from './activity-metrics.ts';
-import { startHealthServer } from './health-server.ts';
+import { startHealthServer, type HealthServerOptions } from './health-server.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { createWorkerReadiness, type NamedWorker } from './readiness.ts';
 import { freeLoopbackPort, scrapeSdkMetrics } from './sdk-metrics.ts';
@@ -35,7 +35,11 @@ const OFF: WorkerObservability = {
   close: async () => undefined,
 };
 
-export async function prepareObservability(http: { host: string; port: number } | undefined, logger: Logger): Promise<WorkerObservability> {
+export async function prepareObservability(
+  http: { host: string; port: number } | undefined,
+  logger: Logger,
+  hooks?: HealthServerOptions['hooks'],
+): Promise<WorkerObservability> {
   if (!http) return OFF;
   const metrics = createWorkerMetrics();
   const readiness = createWorkerReadiness();
@@ -43,6 +47,7 @@ export async function prepareObservability(http: { host: string; port: number } 
   const server = await startHealthServer({
     ...http,
     logger,
+    ...(hooks ? { hooks } : {}),
     readiness: () => readiness.check(),
     metrics: async () => ({
       contentType: metrics.registry.contentType,

@@ -11,7 +11,9 @@ import { connectClient, connectWorkerConnection } from '../../lib/temporal/conne
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import type { Client } from '@temporalio/client';
 import type { WorkerOptions } from '@temporalio/worker';
-import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
+import { TASK_QUEUES, WORKFLOW_IDS, type WorkerKind } from '../../lib/temporal/constants.ts';
+import { gitopsSyncSignal } from '../../lib/contracts/gitops.ts';
+import { createGitHookHandler } from '../../lib/gitops/webhook.ts';
 import type { ActivitySet } from './activities.ts';
 import { createFlywheelWorker, defaultIdentity } from './create-worker.ts';
 import { runAll } from './run-all.ts';
@@ -47,11 +49,26 @@ export interface WorkerProcessOptions {
   env?: Env;
 }
 
+/** The CPU worker's `POST /hooks/git/<env>` (FLYWHEEL_GIT_WEBHOOK_SECRET set): a `sync` to gitops/<env>. */
+function gitHooks(kind: WorkerKind, config: WorkerConfig, logger: ReturnType<typeof createLogger>) {
+  const secret = config.worker.gitWebhookSecret;
+  if (kind !== 'cpu' || !secret) return undefined;
+  let client: Promise<Client> | undefined;
+  return createGitHookHandler({
+    secret: secret.reveal(),
+    logger,
+    signal: async (env, reason) => {
+      const c = await (client ??= connectClient(config.temporal));
+      await c.workflow.getHandle(WORKFLOW_IDS.gitopsReconciler(env)).signal(gitopsSyncSignal, { reason });
+    },
+  });
+}
+
 export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet, options: WorkerProcessOptions = {}): Promise<void> {
   const env = options.env ?? process.env;
   const config = loadConfig('worker', env);
   const logger = createLogger({ level: config.logLevel, base: { process: `worker-${kind}` } });
-  const observability = await prepareObservability(config.worker.http, logger);
+  const observability = await prepareObservability(config.worker.http, logger, gitHooks(kind, config, logger));
   installTemporalRuntime(logger, config.logLevel, observability.runtimeOptions);
   // FLYWHEEL_TRACING on: before the workers are created, so they get the tracing interceptors.
   const tracing = startTracing(config.tracing, { serviceName: SERVICE_NAMES.worker });
@@ -92,6 +109,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       temporalClient: () => (client ??= connectClient(config.temporal)),
       serving: () => servingTarget(config),
       checkpointWatch: observability.checkpointWatch,
+      dataDir: config.dataDir,
       ...(onnxProviders ? { onnxProviders } : {}),
       ...(db ? { db, registry: createRegistry(config, db) } : {}),
     };
