@@ -3,21 +3,20 @@
 // (`model/<name>`), so the Web UI, the `temporal` CLI and this command always agree.
 import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Command } from 'commander';
 import { diffSpecs, formatSpecChanges } from '../../lib/lifecycle/spec-diff.ts';
 import { saveModelSpec } from '../../lib/lifecycle/specs.ts';
+import { startLifecycle } from '../../lib/gitops/execute.ts';
 import { loadModelSpec, type ModelSpec } from '../../lib/model-spec/model-spec.ts';
 import { createArtifactStore } from '../../lib/storage/index.ts';
-import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
-import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { grid, printJson, printJsonLine, say, table } from '../output.ts';
 import { isClosed, withClient, workflowResult, type CliConfig } from '../temporal-client.ts';
 import {
   approveUpdate,
-  modelLifecycleWorkflow,
   rejectUpdate,
   retrainSignal,
   setStateUpdate,
@@ -242,23 +241,6 @@ function stateCommand(pipeline: Command, command: (typeof STATE_COMMANDS)[number
         if (out.errors?.length) throw new Error(`the state is set, but: ${out.errors.join('; ')} (run it again to retry)`);
       }),
     );
-}
-
-/** Starts `model/<name>`; false when it runs already. */
-async function startLifecycle(client: Client, spec: ModelSpec): Promise<boolean> {
-  try {
-    await client.workflow.start(modelLifecycleWorkflow, {
-      workflowId: WORKFLOW_IDS.modelLifecycle(spec.name),
-      taskQueue: TASK_QUEUES.cpu,
-      args: [spec],
-      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.model, value: spec.name }],
-      staticSummary: `lifecycle of ${spec.name}`,
-    });
-    return true;
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
-    throw err;
-  }
 }
 
 /** The spec the running lifecycle uses (its `spec` Query). */
