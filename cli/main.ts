@@ -14,6 +14,7 @@ import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
+import { registerPromoteCommands } from './commands/promote.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerTrafficCommands } from './commands/traffic.ts';
 import { CliError, EXIT_CODES_HELP, warn } from './output.ts';
@@ -58,6 +59,7 @@ registerServeCommand(program);
 registerPipelineCommands(program);
 registerKeysCommands(program);
 registerTrafficCommands(program);
+registerPromoteCommands(program);
 
 function* subcommands(command: Command): Generator<Command> {
   for (const sub of command.commands) {

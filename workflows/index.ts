@@ -13,3 +13,4 @@ export { modelCycle } from './model-cycle.ts';
 export { scheduledRetrain } from './scheduled-retrain.ts';
 export { rollout } from './rollout.ts';
 export { driftMonitor } from './drift-monitor.ts';
+export { promoteAcrossEnvironments } from './promote-across-environments.ts';

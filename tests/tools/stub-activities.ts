@@ -222,6 +222,12 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
       throw ApplicationFailure.create({ type: 'WebhookRefused', message: 'stub: the webhook answered 410', nonRetryable: true });
     },
     // system
+    // cross-environment promotion (the target environment's side)
+    async completePromotion(input: { version: number; outcome: { decision: string } }) {
+      return input.outcome.decision === 'approved'
+        ? { champion: input.version, previousChampion: null }
+        : { champion: null, previousChampion: null };
+    },
     async probeWorker() {
       const info = Context.current().info;
       return {

@@ -38,6 +38,7 @@ describe('workflow handles', () => {
     expectTypeOf(workflows.scheduledRetrain).toEqualTypeOf<contracts.ScheduledRetrainWorkflow>();
     expectTypeOf(workflows.rollout).toEqualTypeOf<contracts.RolloutWorkflow>();
     expectTypeOf(workflows.driftMonitor).toEqualTypeOf<contracts.DriftMonitorWorkflow>();
+    expectTypeOf(workflows.promoteAcrossEnvironments).toEqualTypeOf<contracts.PromoteAcrossEnvironmentsWorkflow>();
   });
 
   it('throw when called instead of started', () => {
@@ -73,6 +74,9 @@ describe('message names', () => {
       checkNowSignal: 'signal:checkNow',
       driftMonitorStatusQuery: 'query:status',
       batchProgressQuery: 'query:progress',
+      approvePromotionUpdate: 'update:approve',
+      rejectPromotionUpdate: 'update:reject',
+      promotionStatusQuery: 'query:status',
     });
   });
 });

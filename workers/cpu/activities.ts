@@ -11,6 +11,7 @@ import { createDataActivities } from '../../activities/data/index.ts';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
 import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
+import { createPromotionActivities } from '../../activities/promotion/index.ts';
 import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { createRolloutActivities } from '../../activities/rollout/index.ts';
 import { rolloutRunningVia } from '../../activities/rollout/orphans.ts';
@@ -25,6 +26,7 @@ function controlGroups(deps: ActivityDeps, registry: ModelRegistry): object {
   return {
     ...createRegistryActivities({ registry, logger: deps.logger }),
     ...createLifecycleActivities({ registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
+    ...createPromotionActivities({ registry, logger: deps.logger }),
     ...(deps.db
       ? createRolloutActivities({
           db: deps.db,
