@@ -197,10 +197,13 @@ export function registerPromoteCommands(program: Command): void {
   const promote = program
     .command('promote')
     .description("copy a registered version to another environment of flywheel.yaml and make it that environment's champion")
+    // `promote reject m 3 --reason …`: the options after a subcommand's name are the subcommand's.
+    .enablePositionalOptions()
     .argument('<model>')
     .argument('<version>')
-    .requiredOption('--from <env>', 'the source environment')
-    .requiredOption('--to <env>', 'the target environment')
+    // Checked in the action: commander enforces a parent's required options on its subcommands too.
+    .option('--from <env>', 'the source environment (required)')
+    .option('--to <env>', 'the target environment (required)')
     .option(...fileOption)
     .option('--reason <text>', 'why (recorded; default: "promoted from <env>")')
     .option(...actorOption)
@@ -209,8 +212,9 @@ export function registerPromoteCommands(program: Command): void {
       async (
         model: string,
         version: string,
-        opts: { from: string; to: string; file: string; reason?: string; actor?: string; wait: boolean },
+        opts: { from?: string; to?: string; file: string; reason?: string; actor?: string; wait: boolean },
       ) => {
+        if (!opts.from || !opts.to) throw new CliError('promote needs --from <env> and --to <env>', EXIT_CODES.config);
         await runPromotion(model, positiveVersion(version), {
           dir: opts.file,
           from: opts.from,

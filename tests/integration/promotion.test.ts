@@ -5,6 +5,7 @@
 // promoted to prod: its artifacts land with matching SHA-256, the prod version carries lineage back
 // to staging, and the champion moves at once (automatic) or after `approve` (manual); a corrupted
 // source artifact fails the promotion with nothing registered or copied.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
+import { ROOT } from './processes.ts';
 import { createPrivateDatabase, withPgClient, type PrivateDatabase } from './private-database.ts';
 
 const infra = getInfra();
@@ -57,6 +59,8 @@ const out = (line: string) => void lines.push(line);
 const AUTO = `promo-auto-${tag}`;
 const MANUAL = `promo-manual-${tag}`;
 const CORRUPT = `promo-corrupt-${tag}`;
+const REJECTED = `promo-rejected-${tag}`;
+const TIMED_OUT = `promo-timeout-${tag}`;
 
 async function ensureNamespace(conn: Connection, name: string): Promise<void> {
   try {
@@ -96,6 +100,25 @@ async function registerFixture(model: string, runId: string) {
 
 const spec = (name: string) => `name: ${name}\ntask: binary\napproval:\n  mode: automatic\n`;
 
+function spawnCli(args: string[]) {
+  const child = spawn(process.execPath, ['bin/flywheel.js', ...args], { cwd: ROOT, env: callerEnv as NodeJS.ProcessEnv });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  return { exited };
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await check());) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 beforeAll(async () => {
   database = await createPrivateDatabase(infra.databaseUrl, 'promotion');
   const url = new Secret(database.url);
@@ -106,7 +129,7 @@ beforeAll(async () => {
 
   dir = await mkdtemp(join(tmpdir(), 'flywheel-promotion-'));
   await mkdir(join(dir, 'models'));
-  for (const model of [AUTO, MANUAL, CORRUPT]) await writeFile(join(dir, 'models', `${model}.yaml`), spec(model));
+  for (const model of [AUTO, MANUAL, CORRUPT, REJECTED, TIMED_OUT]) await writeFile(join(dir, 'models', `${model}.yaml`), spec(model));
   await writeFile(
     join(dir, 'flywheel.yaml'),
     [
@@ -127,6 +150,10 @@ beforeAll(async () => {
       '    models:',
       `      ${MANUAL}:`,
       '        patch: { approval: { mode: manual, timeout: 1h } }',
+      `      ${REJECTED}:`,
+      '        patch: { approval: { mode: manual } }',
+      `      ${TIMED_OUT}:`,
+      '        patch: { approval: { mode: manual, timeout: 2s, default: reject } }',
       '',
     ].join('\n'),
   );
@@ -243,6 +270,27 @@ describe('flywheel promote', () => {
     expect(await prodRegistry.approvals(MANUAL, registered!.version)).toMatchObject([
       { decision: 'approved', actor: 'alice', reason: 'checked the report' },
     ]);
+  }, 30_000);
+
+  it('exits 1 when the target rejects (by hand through the CLI, or by the default when nobody decides)', async () => {
+    const rejected = await registerFixture(REJECTED, 'run-r');
+    const cli = spawnCli(['promote', REJECTED, String(rejected.version), '--from', 'staging', '--to', 'prod', '-f', dir]);
+    const handle = client.workflow.getHandle(promotionWorkflowId(REJECTED, 1));
+    await waitUntil(async () => (await handle.query(promotionStatusQuery).catch(() => undefined))?.stage === 'awaiting-approval');
+    const decided = spawnCli(['promote', 'reject', REJECTED, '1', '--env', 'prod', '-f', dir, '--reason', 'not yet', '--actor', 'bob']);
+    expect(await decided.exited).toMatchObject({ code: 0, stdout: expect.stringContaining('rejected by bob (not yet)') });
+    const waited = await cli.exited;
+    expect(waited.code).toBe(1);
+    expect(waited.stdout).toContain('copied models/');
+    expect(waited.stdout).toContain('was rejected by bob: not yet');
+    expect(waited.stderr).toContain(`promotion of ${REJECTED} v1 to prod was rejected`);
+    expect((await prodRegistry.getModel(REJECTED)).aliases.champion).toBeUndefined();
+
+    const late = await registerFixture(TIMED_OUT, 'run-t');
+    await expect(runPromotion(TIMED_OUT, late.version, { dir, from: 'staging', to: 'prod', env: callerEnv, out })).rejects.toThrow(
+      'was rejected',
+    );
+    expect(await prodRegistry.approvals(TIMED_OUT, 1)).toMatchObject([{ decision: 'rejected', actor: 'flywheel' }]);
   }, 30_000);
 
   it('fails on a corrupted source artifact, copying and registering nothing', async () => {
