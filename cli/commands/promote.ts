@@ -199,8 +199,12 @@ export function registerPromoteCommands(program: Command): void {
     .description("copy a registered version to another environment of flywheel.yaml and make it that environment's champion")
     // `promote reject m 3 --reason …`: the options after a subcommand's name are the subcommand's.
     .enablePositionalOptions()
-    .argument('<model>')
-    .argument('<version>')
+    // The operands are read in the action rather than registered: a registered argument lengthens
+    // the command's term in `flywheel --help` and widens the whole listing's first column.
+    .usage(
+      '<model> <version> --from <env> --to <env> [options]\n       flywheel promote approve|reject <model> <version> --env <env> --reason <text>',
+    )
+    .allowExcessArguments()
     // Checked in the action: commander enforces a parent's required options on its subcommands too.
     .option('--from <env>', 'the source environment (required)')
     .option('--to <env>', 'the target environment (required)')
@@ -209,11 +213,10 @@ export function registerPromoteCommands(program: Command): void {
     .option(...actorOption)
     .option('--no-wait', 'return once the approval workflow started')
     .action(
-      async (
-        model: string,
-        version: string,
-        opts: { from?: string; to?: string; file: string; reason?: string; actor?: string; wait: boolean },
-      ) => {
+      async (opts: { from?: string; to?: string; file: string; reason?: string; actor?: string; wait: boolean }, command: Command) => {
+        const [model, version, ...extra] = command.args;
+        if (!model || !version || extra.length > 0)
+          throw new CliError(`promote takes <model> <version>, got ${command.args.length} operand(s)`, EXIT_CODES.config);
         if (!opts.from || !opts.to) throw new CliError('promote needs --from <env> and --to <env>', EXIT_CODES.config);
         await runPromotion(model, positiveVersion(version), {
           dir: opts.file,
