@@ -24,7 +24,7 @@ import {
   type PromotionResult,
 } from '../../lib/contracts/promotion.ts';
 import { CliError, EXIT_CODES, say } from '../output.ts';
-import { connectCli, type CliConfig } from '../temporal-client.ts';
+import { connectCli, workflowResult, type CliConfig } from '../temporal-client.ts';
 
 export interface PromoteOptions {
   /** The folder holding flywheel.yaml. @default '.' */
@@ -63,6 +63,14 @@ async function openEnvironment(
     await db.close();
     throw err;
   }
+}
+
+/** Which registry an environment's configuration names: two environments sharing one would
+ * promote a version onto itself (MLflow model names and built-in tables are not per environment). */
+function registryIdentity(config: CliConfig): string {
+  if (config.mlflow.trackingUri) return `mlflow ${config.mlflow.trackingUri}`;
+  const where = config.database.kind === 'postgres' ? config.database.url.reveal() : config.database.dataDir;
+  return `builtin ${where} schema ${config.database.schema ?? 'public'}`;
 }
 
 function positiveVersion(text: string): number {
@@ -104,6 +112,14 @@ export async function runPromotion(model: string, version: number, options: Prom
   const callerEnv = options.env ?? process.env;
   const dir = resolve(options.dir);
   const manifest = await loadGitopsManifest(dir);
+  if (
+    registryIdentity(environmentConfig(manifest, options.from, callerEnv)) ===
+    registryIdentity(environmentConfig(manifest, options.to, callerEnv))
+  )
+    throw new CliError(
+      `${options.from} and ${options.to} share one model registry (the same MLFLOW_TRACKING_URI, or the same database and FLYWHEEL_DB_SCHEMA): give each environment its own`,
+      EXIT_CODES.config,
+    );
   const source = await openEnvironment(manifest, options.from, callerEnv);
   let target: OpenedEnvironment | undefined;
   try {
@@ -134,7 +150,7 @@ export async function runPromotion(model: string, version: number, options: Prom
         })`,
       );
       if (options.noWait) return undefined;
-      const result = await handle.result();
+      const result = await workflowResult<PromotionResult>(handle);
       out(describe(result, options.to));
       if (result.outcome.decision === 'rejected')
         throw new CliError(`promotion of ${model} v${input.version} to ${options.to} was rejected`);

@@ -1,11 +1,13 @@
 // What a cross-environment promotion copies and how it verifies: the plan (pure), the copy between
 // two local stores (checksums at both ends, nothing written when a source is bad, re-runs succeed),
-// and the target environment's approval read from flywheel.yaml.
+// the target environment's approval read from flywheel.yaml, and the command's refusal of two
+// environments that share a registry.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runPromotion } from '../../cli/commands/promote.ts';
 import { parseGitopsManifest } from '../../lib/gitops/manifest.ts';
 import {
   copyArtifacts,
@@ -182,6 +184,23 @@ describe('promotionApproval', () => {
     await expect(promotionApproval(dir, manifest, 'staging', 'm')).rejects.toMatchObject({
       type: 'InvalidConfig',
       message: expect.stringContaining('approval'),
+    });
+  });
+});
+
+describe('runPromotion', () => {
+  it('refuses two environments that share one registry, before opening anything', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flywheel-shared-'));
+    const settings = (namespace: string, schema?: string) =>
+      `    settings:\n      TEMPORAL_NAMESPACE: ${namespace}\n      DATABASE_URL: \${DB}\n${schema ? `      FLYWHEEL_DB_SCHEMA: ${schema}\n` : ''}`;
+    await writeFile(
+      join(dir, 'flywheel.yaml'),
+      `apiVersion: flywheel/v1\nenvironments:\n  staging:\n${settings('staging')}  prod:\n${settings('prod', 'public')}`,
+    );
+    const env = { DB: 'postgres://u:p@127.0.0.1:1/flywheel' };
+    await expect(runPromotion('m', 1, { dir, from: 'staging', to: 'prod', env, out: () => undefined })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('staging and prod share one model registry'),
     });
   });
 });
