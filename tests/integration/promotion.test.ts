@@ -207,6 +207,9 @@ describe('FLYWHEEL_DB_SCHEMA', () => {
     ]);
     expect(s.rows[0]!.n).toBeGreaterThan(0);
     expect(p.rows[0]!.n).toBe(s.rows[0]!.n);
+    // Nothing falls through to public: a table only there is not found from an environment.
+    await withPgClient(database.url, (c) => c.query('CREATE TABLE public.only_in_public (x int)'));
+    await expect(stagingDb.query('SELECT x FROM only_in_public')).rejects.toThrow(/does not exist/);
   });
 });
 
