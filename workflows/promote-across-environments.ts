@@ -3,10 +3,11 @@
 // a manual spec waits for an `approve`/`reject` Update until its timeout (then its default applies),
 // an automatic one approves in the requester's name at once; either way one activity records the
 // decision in the target registry and, when approved, moves the champion alias.
-import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, log, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { PromotionActivities } from '../activities/promotion/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { TASK_QUEUES } from '../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import {
   approvePromotionUpdate,
   promotionDecisionSchema,
@@ -30,6 +31,9 @@ const { completePromotion } = proxyActivities<PromotionActivities>({
 export async function promoteAcrossEnvironments(input: PromotionInput): Promise<PromotionResult> {
   const manual = input.approval.mode === 'manual';
   let stage: PromotionStage = manual ? 'awaiting-approval' : 'promoting';
+  // `FlywheelStage = "awaiting-approval"` lists every promotion waiting for a person in the Web UI.
+  const showStage = () => upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: stage }]);
+  showStage();
   let outcome: PromotionOutcome | undefined;
   const deadline = manual ? new Date(Date.now() + input.approval.timeoutMs).toISOString() : undefined;
 
@@ -86,5 +90,6 @@ export async function promoteAcrossEnvironments(input: PromotionInput): Promise<
   const final = outcome!;
   const moved = await completePromotion({ model: input.model, version: input.version, from: input.from, outcome: final });
   stage = final.decision === 'approved' ? 'promoted' : 'rejected';
+  showStage();
   return { model: input.model, version: input.version, outcome: final, ...moved };
 }

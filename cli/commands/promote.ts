@@ -14,6 +14,8 @@ import { promoteVersion, promotionApproval, PromotionError, type PromotionSide }
 import { createRegistry } from '../../lib/registry/index.ts';
 import { createArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
+import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
+import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import {
   approvePromotionUpdate,
   promoteAcrossEnvironmentsWorkflow,
@@ -83,12 +85,17 @@ function positiveVersion(text: string): number {
 /** Starts the target's approval workflow, or finds the one a previous run of this command started. */
 async function startApproval(client: Client, input: PromotionInput) {
   const workflowId = promotionWorkflowId(input.model, input.version);
+  await ensureSearchAttributes(client.connection, client.options.namespace);
   try {
     return await client.workflow.start(promoteAcrossEnvironmentsWorkflow, {
       workflowId,
       taskQueue: TASK_QUEUES.cpu,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.model, value: input.model },
+        { key: SEARCH_ATTRIBUTES.version, value: input.version },
+      ],
       staticSummary: `promote ${input.model} ${input.from.env} v${input.from.version} → ${input.to.env} v${input.version}`,
     });
   } catch (err) {

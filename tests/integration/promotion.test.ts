@@ -25,6 +25,7 @@ import { PROMOTED_FROM_TAGS } from '../../lib/promotion/index.ts';
 import { BuiltinRegistry, FEATURE_SPEC_TAG, ModelNotFoundError, REPORT_TAG } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
+import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 import { getInfra, useInfraAwsCredentials } from './infra.ts';
 import { ROOT } from './processes.ts';
@@ -255,6 +256,8 @@ describe('flywheel promote', () => {
     const status = await handle.query(promotionStatusQuery);
     expect(status).toMatchObject({ stage: 'awaiting-approval', approval: { mode: 'manual', timeoutMs: 3_600_000, default: 'reject' } });
     expect((await prodRegistry.getModel(MANUAL)).aliases.champion).toBeUndefined();
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect([attributes.get(SEARCH_ATTRIBUTES.model), attributes.get(SEARCH_ATTRIBUTES.stage)]).toEqual([MANUAL, 'awaiting-approval']);
 
     await expect(
       decidePromotion('approve', MANUAL, registered!.version, { dir, env: 'prod', reason: '   ', callerEnv, out }),
