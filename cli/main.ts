@@ -16,6 +16,7 @@ import { registerRolloutCommands } from './commands/rollout.ts';
 import { registerKeysCommands } from './commands/keys.ts';
 import { registerModelCommands } from './commands/models.ts';
 import { registerPipelineCommands } from './commands/pipeline.ts';
+import { registerPromoteCommands } from './commands/promote.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerTrafficCommands } from './commands/traffic.ts';
 import { CliError, EXIT_CODES_HELP, warn } from './output.ts';
@@ -62,6 +63,7 @@ registerKeysCommands(program);
 registerTrafficCommands(program);
 registerCiCommand(program);
 registerGitopsCommands(program);
+registerPromoteCommands(program);
 
 function* subcommands(command: Command): Generator<Command> {
   for (const sub of command.commands) {

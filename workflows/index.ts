@@ -14,3 +14,4 @@ export { scheduledRetrain } from './scheduled-retrain.ts';
 export { rollout } from './rollout.ts';
 export { driftMonitor } from './drift-monitor.ts';
 export { gitopsReconciler } from './gitops-reconciler.ts';
+export { promoteAcrossEnvironments } from './promote-across-environments.ts';

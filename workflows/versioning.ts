@@ -10,6 +10,7 @@ import { inferenceJob } from './inference-job.ts';
 import { modelCycle } from './model-cycle.ts';
 import { modelLifecycle } from './model-lifecycle.ts';
 import { prepareData } from './prepare-data.ts';
+import { promoteAcrossEnvironments } from './promote-across-environments.ts';
 import { rollout } from './rollout.ts';
 import { routingCheck } from './routing-check.ts';
 import { scheduledRetrain } from './scheduled-retrain.ts';
@@ -24,6 +25,7 @@ const WORKFLOWS = {
   modelCycle,
   modelLifecycle,
   prepareData,
+  promoteAcrossEnvironments,
   rollout,
   routingCheck,
   scheduledRetrain,

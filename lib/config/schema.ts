@@ -48,6 +48,7 @@ export const COMMON_VARS = [
   'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
   'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION',
   'DATABASE_URL',
+  'FLYWHEEL_DB_SCHEMA',
   'ARTIFACT_STORE',
   'S3_ENDPOINT',
   'S3_FORCE_PATH_STYLE',
@@ -122,7 +123,9 @@ export const SERVE_VARS = [
   'FLYWHEEL_ONNX_PROVIDERS',
 ] as const satisfies readonly EnvVarName[];
 
-export type DatabaseConfig = { kind: 'postgres'; url: Secret } | { kind: 'pglite'; dataDir: string };
+/** `schema`: the PostgreSQL schema every Flywheel table of this environment lives in
+ * (FLYWHEEL_DB_SCHEMA); undefined: public. */
+export type DatabaseConfig = ({ kind: 'postgres'; url: Secret } | { kind: 'pglite'; dataDir: string }) & { schema?: string };
 
 export interface ArtifactStoreConfig {
   uri: string;
@@ -224,9 +227,13 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
     dataDir,
     logLevel: raw.FLYWHEEL_LOG_LEVEL,
     temporal: shapeTemporal(raw, ctx),
-    database: raw.DATABASE_URL
-      ? { kind: 'postgres', url: new Secret(raw.DATABASE_URL) }
-      : { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
+    database: {
+      ...(raw.DATABASE_URL
+        ? { kind: 'postgres' as const, url: new Secret(raw.DATABASE_URL) }
+        : { kind: 'pglite' as const, dataDir: resolve(dataDir, 'pglite') }),
+      // public is PostgreSQL's own default: left out, so configurations without it read as before.
+      ...(raw.FLYWHEEL_DB_SCHEMA !== 'public' ? { schema: raw.FLYWHEEL_DB_SCHEMA } : {}),
+    },
     artifactStore: {
       uri: raw.ARTIFACT_STORE ?? `file://${resolve(dataDir, 'artifacts')}`,
       s3: {

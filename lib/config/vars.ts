@@ -124,6 +124,14 @@ export const ENV_VARS = {
     expected: 'postgres://user:password@host:5432/dbname (unset: embedded PGlite in FLYWHEEL_DATA_DIR)',
     secret: true,
   },
+  FLYWHEEL_DB_SCHEMA: {
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'not a plain lowercase identifier')
+      .refine((s) => !s.startsWith('pg_'), 'pg_* schemas belong to PostgreSQL')
+      .default('public'),
+    expected: 'a PostgreSQL schema name (lowercase letters, digits, _; ≤ 63; not pg_*), e.g. staging (default public)',
+  },
   ARTIFACT_STORE: {
     schema: z
       .string()

@@ -11,6 +11,7 @@ export * from './inference-job.ts';
 export * from './model-cycle.ts';
 export * from './model-lifecycle.ts';
 export * from './prepare-data.ts';
+export * from './promotion.ts';
 export * from './rollout.ts';
 export * from './routing-check.ts';
 export * from './scheduled-retrain.ts';

@@ -17,10 +17,11 @@ export async function openDatabase(
   config: DatabaseConfig,
   options: OpenDatabaseOptions = {},
 ): Promise<{ db: Database; migrations?: MigrationResult }> {
+  const schema = config.schema !== undefined ? { schema: config.schema } : {};
   const db =
     config.kind === 'postgres'
-      ? await PostgresDatabase.create(config.url.reveal(), options.postgres)
-      : await PGliteDatabase.create(config.dataDir);
+      ? await PostgresDatabase.create(config.url.reveal(), { ...options.postgres, ...schema })
+      : await PGliteDatabase.create(config.dataDir, schema);
   if (options.migrate === false) return { db };
   try {
     return { db, migrations: await migrate(db) };
@@ -34,3 +35,4 @@ export type { Database, Queryable, QueryResult, Row } from './types.ts';
 export { migrate, loadMigrations, MigrationError, type Migration, type MigrationResult } from './migrations.ts';
 export { PGliteDatabase, PGliteLockedError, PGLITE_LOCK_FILE, type PGliteLockHolder, type PGliteOpenOptions } from './pglite.ts';
 export { PostgresDatabase, type PostgresDatabaseOptions } from './postgres.ts';
+export { checkSchemaName, ensureSchema, InvalidSchemaNameError, searchPathOption } from './schema.ts';

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { checkSchemaName } from './schema.ts';
 import type { Database, Queryable, QueryResult, Row } from './types.ts';
 
 /** The lock file inside a PGlite data folder. */
@@ -54,6 +55,8 @@ export interface PGliteOpenOptions {
   /** Told when a lock left by a process that no longer runs is taken over.
    * @default a Node.js process warning */
   onStaleLock?: (holder: PGliteLockHolder, lockPath: string) => void;
+  /** The schema every query resolves names in (created if missing). @default 'public' */
+  schema?: string;
 }
 
 function ownCommand(): string {
@@ -229,15 +232,17 @@ export class PGliteDatabase implements Database {
   /** Opens (creating if needed) the database in `dataDir`, taking its lock (PGliteLockedError when
    * another live process holds it); `memory://` keeps it in memory, unlocked. */
   static async create(dataDir: string, options: PGliteOpenOptions = {}): Promise<PGliteDatabase> {
-    if (dataDir.startsWith('memory://')) return new PGliteDatabase(await PGlite.create({ dataDir }), undefined);
+    if (dataDir.startsWith('memory://')) return withSchema(new PGliteDatabase(await PGlite.create({ dataDir }), undefined), options);
     await mkdir(dataDir, { recursive: true });
     const lockPath = acquireLock(dataDir, options);
+    let db: PGliteDatabase;
     try {
-      return new PGliteDatabase(await PGlite.create({ dataDir }), lockPath);
+      db = new PGliteDatabase(await PGlite.create({ dataDir }), lockPath);
     } catch (err) {
       releaseHeld(lockPath);
       throw err;
     }
+    return withSchema(db, options);
   }
 
   query<R extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
@@ -262,5 +267,18 @@ export class PGliteDatabase implements Database {
     } finally {
       if (this.#lockPath) releaseHeld(this.#lockPath);
     }
+  }
+}
+
+/** PGlite is one connection for the process's life, so one SET holds for every later query. */
+async function withSchema(db: PGliteDatabase, options: PGliteOpenOptions): Promise<PGliteDatabase> {
+  if (options.schema === undefined) return db;
+  try {
+    const schema = checkSchemaName(options.schema);
+    await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
+    return db;
+  } catch (err) {
+    await db.close();
+    throw err;
   }
 }

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { checkSchemaName, searchPathOption } from './schema.ts';
 import type { Database, Queryable, QueryResult, Row } from './types.ts';
 
 const INT8_OID = 20;
@@ -17,6 +18,8 @@ export interface PostgresDatabaseOptions {
   /** Client-side deadline of one query; the connection is discarded when it passes, so a hung
    * server cannot hold the pool forever. Undefined: none (long batch writes need none). */
   queryTimeoutMs?: number;
+  /** The schema every connection resolves names in (created if missing). @default 'public' */
+  schema?: string;
 }
 
 // int8 as number matches PGlite; ids and counts here stay far below 2^53.
@@ -55,12 +58,15 @@ export class PostgresDatabase implements Database {
       application_name: options.applicationName ?? 'flywheel',
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
+      // On every pooled connection at start-up, so no query can run before it (unlike a SET).
+      ...(options.schema !== undefined ? { options: searchPathOption(options.schema) } : {}),
       types,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     try {
       await pool.query('SELECT 1');
+      if (options.schema !== undefined) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${checkSchemaName(options.schema)}`);
     } catch (err) {
       await pool.end();
       throw err;

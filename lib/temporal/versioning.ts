@@ -26,6 +26,7 @@ export const WORKFLOW_VERSIONING_BEHAVIORS = {
   inferenceJob: 'PINNED',
   scheduledRetrain: 'PINNED',
   routingCheck: 'PINNED',
+  promoteAcrossEnvironments: 'PINNED',
 } as const satisfies Record<string, VersioningBehavior>;
 
 export type VersionedWorkflowType = keyof typeof WORKFLOW_VERSIONING_BEHAVIORS;

@@ -25,6 +25,7 @@ import { createWorker } from '../../lib/temporal/worker.ts';
 import { dataArrivedSignal, driftSignal, statusQuery } from '../../lib/contracts/model-lifecycle.ts';
 import { setStateUpdate, type LifecycleDesiredState } from '../../lib/contracts/model-lifecycle.ts';
 import { pauseRolloutUpdate, resumeRolloutUpdate, rolloutStatusQuery } from '../../lib/contracts/rollout.ts';
+import { approvePromotionUpdate, promoteAcrossEnvironmentsWorkflow } from '../../lib/contracts/promotion.ts';
 import { WORKFLOWS_PATH } from '../../workers/shared/create-worker.ts';
 import { createStubActivities } from './stub-activities.ts';
 
@@ -449,6 +450,37 @@ const scenarios: Record<string, () => Promise<void>> = {
     await waitFor('carried commit', async () => ((await status()).appliedCommit === '3'.repeat(40) ? true : undefined));
     await handle.terminate('recorded');
     await saveRuns('gitops-reconciler', workflowId);
+  },
+  // Cross-environment promotion: a manual approval Update (after a refused one), and an
+  // automatic one that moves the champion at once.
+  async promotion() {
+    const input = (model: string, mode: 'manual' | 'automatic') => ({
+      model,
+      version: 4,
+      from: { env: 'staging', version: 2, runId: 'run-rec', datasetVersion: 'v-rec' },
+      to: { env: 'prod' },
+      approval: { mode, timeoutMs: 3_600_000, default: 'reject' as const },
+      requestedBy: { actor: 'recorder', reason: 'recorded scenario' },
+    });
+    const manual = await client.workflow.start(promoteAcrossEnvironmentsWorkflow, {
+      taskQueue: TASK_QUEUES.cpu,
+      workflowId: `promotion/rec-manual-${run}/v4`,
+      args: [input(`rec-manual-${run}`, 'manual')],
+    });
+    await manual.executeUpdate(approvePromotionUpdate, { args: [{ actor: 'recorder', reason: '' }] }).catch(() => undefined);
+    await manual.executeUpdate(approvePromotionUpdate, { args: [{ actor: 'recorder', reason: 'recorded approval' }] });
+    await settle(manual.result(), 'promoteAcrossEnvironments');
+    await save('promotion-manual-approved', manual);
+    const workflowId = `promotion/rec-auto-${run}/v4`;
+    await settle(
+      client.workflow.execute(promoteAcrossEnvironmentsWorkflow, {
+        taskQueue: TASK_QUEUES.cpu,
+        workflowId,
+        args: [input(`rec-auto-${run}`, 'automatic')],
+      }),
+      'promoteAcrossEnvironments',
+    );
+    await save('promotion-automatic', { workflowId });
   },
   async 'routing-check'() {
     const workflowId = `routing-check/rec-${run}`;

@@ -245,6 +245,12 @@ export function createStubActivities(client: Client, monitorOptions: StubOptions
       return { outcome: 'done', detail: `stub: ${input.action.kind}` };
     },
     // system
+    // cross-environment promotion (the target environment's side)
+    async completePromotion(input: { version: number; outcome: { decision: string } }) {
+      return input.outcome.decision === 'approved'
+        ? { champion: input.version, previousChampion: null }
+        : { champion: null, previousChampion: null };
+    },
     async probeWorker() {
       const info = Context.current().info;
       return {

@@ -39,6 +39,7 @@ describe('workflow handles', () => {
     expectTypeOf(workflows.rollout).toEqualTypeOf<contracts.RolloutWorkflow>();
     expectTypeOf(workflows.driftMonitor).toEqualTypeOf<contracts.DriftMonitorWorkflow>();
     expectTypeOf(workflows.gitopsReconciler).toEqualTypeOf<contracts.GitopsReconcilerWorkflow>();
+    expectTypeOf(workflows.promoteAcrossEnvironments).toEqualTypeOf<contracts.PromoteAcrossEnvironmentsWorkflow>();
   });
 
   it('throw when called instead of started', () => {
@@ -77,6 +78,9 @@ describe('message names', () => {
       batchProgressQuery: 'query:progress',
       gitopsSyncSignal: 'signal:sync',
       gitopsStatusQuery: 'query:status',
+      approvePromotionUpdate: 'update:approve',
+      rejectPromotionUpdate: 'update:reject',
+      promotionStatusQuery: 'query:status',
     });
   });
 });

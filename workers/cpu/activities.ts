@@ -12,6 +12,7 @@ import { createGitopsActivities } from '../../activities/gitops/index.ts';
 import { createEvaluationActivities } from '../../activities/evaluation/index.ts';
 import { createLifecycleActivities } from '../../activities/lifecycle/index.ts';
 import { createMonitorActivities } from '../../activities/monitor/index.ts';
+import { createPromotionActivities } from '../../activities/promotion/index.ts';
 import { createRegistryActivities } from '../../activities/registry/index.ts';
 import { createRolloutActivities } from '../../activities/rollout/index.ts';
 import { rolloutRunningVia } from '../../activities/rollout/orphans.ts';
@@ -26,6 +27,7 @@ function controlGroups(deps: ActivityDeps, registry: ModelRegistry): object {
   return {
     ...createRegistryActivities({ registry, logger: deps.logger }),
     ...createLifecycleActivities({ registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
+    ...createPromotionActivities({ registry, logger: deps.logger }),
     ...(deps.db
       ? createRolloutActivities({
           db: deps.db,
