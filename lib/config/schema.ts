@@ -77,6 +77,7 @@ export const WORKER_VARS = [
   'FLYWHEEL_WORKER_HTTP_HOST',
   'FLYWHEEL_WORKER_HTTP_PORT',
   'FLYWHEEL_ONNX_PROVIDERS',
+  'FLYWHEEL_WORKFLOW_BUNDLE',
 ] as const satisfies readonly EnvVarName[];
 
 export const SERVE_VARS = [
@@ -190,6 +191,8 @@ export interface WorkerConfig extends CommonConfig {
     http?: { host: string; port: number };
     /** ONNX Runtime execution providers batch scoring asks for, in priority order. */
     onnxProviders: OnnxProvider[];
+    /** A prebuilt workflow bundle (`npm run build`) the CPU worker loads instead of bundling at start. */
+    workflowBundle?: string;
   };
   /** The inference server whose routing a rollout drives (admin API). */
   serving?: ServingEndpoint;
@@ -278,6 +281,7 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
         ? { http: { host: raw.FLYWHEEL_WORKER_HTTP_HOST, port: raw.FLYWHEEL_WORKER_HTTP_PORT } }
         : {}),
       onnxProviders: raw.FLYWHEEL_ONNX_PROVIDERS,
+      ...(raw.FLYWHEEL_WORKFLOW_BUNDLE ? { workflowBundle: raw.FLYWHEEL_WORKFLOW_BUNDLE } : {}),
     },
     ...(raw.FLYWHEEL_SERVING_URL
       ? {

@@ -210,6 +210,11 @@ export const ENV_VARS = {
     expected:
       "a port for the worker's /healthz, /readyz and /metrics, e.g. 9464; 0 picks a free one (unset: no server, so several workers share a host)",
   },
+  FLYWHEEL_WORKFLOW_BUNDLE: {
+    schema: z.string().min(1).optional(),
+    expected:
+      'the path of a prebuilt workflow bundle the CPU worker loads instead of bundling workflows at start, e.g. dist/workflow-bundle.js (`npm run build`; the images set it)',
+  },
   FLYWHEEL_SERVING_URL: {
     schema: httpUrl.optional(),
     expected: 'the inference server a rollout drives, e.g. http://127.0.0.1:8080 (unset: rollouts fail with a clear error)',
