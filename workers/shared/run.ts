@@ -93,6 +93,7 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       temporalClient: () => (client ??= connectClient(config.temporal)),
       serving: () => servingTarget(config),
       checkpointWatch: observability.checkpointWatch,
+      ...(observability.driftCheckWatch ? { driftCheckWatch: observability.driftCheckWatch } : {}),
       ...(onnxProviders ? { onnxProviders } : {}),
       ...(db ? { db, registry: createRegistry(config, db) } : {}),
     };
