@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.flywheel/**', 'bench/results/**', 'tests/artifacts/**', 'tmp/**'] },
+  { ignores: ['node_modules/**', '.tools/**', '.flywheel/**', 'bench/results/**', 'tests/artifacts/**', 'tmp/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -21,6 +21,18 @@ export interface MonitorActivityDeps {
   db?: Database;
   /** A workflow client, to start monitors (connected lazily). */
   client: () => Promise<Client>;
+  /** Told what each check found (the worker's flywheel_monitor_drift_checks_total). */
+  driftCheckWatch?: DriftCheckWatch;
+}
+
+/** A check's verdict as the monitor reads it: breach or clear when judged (status ok or breach),
+ * unknown otherwise (too few samples, no champion, no reference). */
+export type DriftCheckResult = 'breach' | 'clear' | 'unknown';
+export type DriftCheckWatch = (model: string, result: DriftCheckResult) => void;
+
+export function driftCheckResult(summary: DriftCheckSummary): DriftCheckResult {
+  if (summary.status !== 'ok' && summary.status !== 'breach') return 'unknown';
+  return summary.breach ? 'breach' : 'clear';
 }
 
 export interface EnsureDriftMonitorResult {
@@ -40,6 +52,7 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
         { model: input.model, checkId: input.checkId, status: summary.status, samples: summary.samples, reasons: summary.reasons },
         'drift check',
       );
+      deps.driftCheckWatch?.(input.model, driftCheckResult(summary));
       return summary;
     },
 

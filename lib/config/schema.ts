@@ -79,6 +79,7 @@ export const WORKER_VARS = [
   'FLYWHEEL_WORKER_HTTP_PORT',
   'FLYWHEEL_GIT_WEBHOOK_SECRET',
   'FLYWHEEL_ONNX_PROVIDERS',
+  'FLYWHEEL_WORKFLOW_BUNDLE',
 ] as const satisfies readonly EnvVarName[];
 
 export const SERVE_VARS = [
@@ -196,6 +197,8 @@ export interface WorkerConfig extends CommonConfig {
     onnxProviders: OnnxProvider[];
     /** Signs git push webhooks (POST /hooks/git/<env> on the CPU worker's HTTP server); undefined: no route. */
     gitWebhookSecret?: Secret;
+    /** A prebuilt workflow bundle (`npm run build`) the CPU worker loads instead of bundling at start. */
+    workflowBundle?: string;
   };
   /** The inference server whose routing a rollout drives (admin API). */
   serving?: ServingEndpoint;
@@ -289,6 +292,7 @@ export const workerSchema = pick(WORKER_VARS).transform((raw, ctx): WorkerConfig
         : {}),
       onnxProviders: raw.FLYWHEEL_ONNX_PROVIDERS,
       ...(raw.FLYWHEEL_GIT_WEBHOOK_SECRET ? { gitWebhookSecret: new Secret(raw.FLYWHEEL_GIT_WEBHOOK_SECRET) } : {}),
+      ...(raw.FLYWHEEL_WORKFLOW_BUNDLE ? { workflowBundle: raw.FLYWHEEL_WORKFLOW_BUNDLE } : {}),
     },
     ...(raw.FLYWHEEL_SERVING_URL
       ? {

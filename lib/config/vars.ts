@@ -224,6 +224,11 @@ export const ENV_VARS = {
       'the shared secret a git host signs push webhooks with (HMAC-SHA256, X-Hub-Signature-256), ≥ 16 characters; the CPU worker then answers POST /hooks/git/<env> on FLYWHEEL_WORKER_HTTP_PORT (unset: no hook route)',
     secret: true,
   },
+  FLYWHEEL_WORKFLOW_BUNDLE: {
+    schema: z.string().min(1).optional(),
+    expected:
+      'the path of a prebuilt workflow bundle the CPU worker loads instead of bundling workflows at start, e.g. dist/workflow-bundle.js (`npm run build`; the images set it)',
+  },
   FLYWHEEL_SERVING_URL: {
     schema: httpUrl.optional(),
     expected: 'the inference server a rollout drives, e.g. http://127.0.0.1:8080 (unset: rollouts fail with a clear error)',

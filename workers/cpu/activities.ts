@@ -44,6 +44,7 @@ function controlGroups(deps: ActivityDeps, registry: ModelRegistry): object {
       registry,
       client: deps.temporalClient ?? noClient,
       ...(deps.db ? { db: deps.db } : {}),
+      ...(deps.driftCheckWatch ? { driftCheckWatch: deps.driftCheckWatch } : {}),
     }),
   };
 }

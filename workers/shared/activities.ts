@@ -11,6 +11,7 @@ import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import type { Database } from '../../lib/db/index.ts';
 import type { Client } from '@temporalio/client';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
+import type { DriftCheckWatch } from '../../activities/monitor/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { OnnxProvider } from '../../lib/onnx/providers.ts';
 
@@ -37,6 +38,8 @@ export interface ActivityDeps {
   checkpointWatch?: CheckpointWatch;
   /** The worker's data folder (FLYWHEEL_DATA_DIR): the GitOps reconciler's git mirrors live under it. */
   dataDir?: string;
+  /** Told of drift checks' results (the worker's drift-check counter; CPU worker). */
+  driftCheckWatch?: DriftCheckWatch;
   /** ONNX Runtime providers batch scoring uses (FLYWHEEL_ONNX_PROVIDERS, selected at start-up; CPU worker). */
   onnxProviders?: readonly OnnxProvider[];
 }

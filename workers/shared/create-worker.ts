@@ -7,7 +7,10 @@ import type { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker
 import { TASK_QUEUES, type WorkerKind } from '../../lib/temporal/constants.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+// Compiled to dist/ (scripts/build.ts), this module is .js and so are the workflows beside it.
+export const WORKFLOWS_PATH = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../workflows/index.ts' : '../../workflows/index.js', import.meta.url),
+);
 
 export interface CreateFlywheelWorkerOptions {
   kind: WorkerKind;

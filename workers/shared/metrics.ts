@@ -4,6 +4,7 @@
 // nodejs_eventloop_lag_seconds), so stock dashboards work unchanged.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
+import type { DriftCheckWatch } from '../../activities/monitor/index.ts';
 
 /** How an activity attempt ended: the label values of `outcome`. */
 export const ACTIVITY_OUTCOMES = ['completed', 'failed', 'cancelled', 'preempted', 'async'] as const;
@@ -46,6 +47,13 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
     help: 'Training runs that resumed from a checkpoint instead of starting over.',
     registers: [registry],
   });
+  // Raw check verdicts, before the monitor's hysteresis decides whether to alert the lifecycle.
+  const driftChecks = new Counter({
+    name: 'flywheel_monitor_drift_checks_total',
+    help: 'Drift/SLO checks the drift monitor ran on this worker, by model and result (breach, clear, unknown: not judged).',
+    labelNames: ['model', 'result'] as const,
+    registers: [registry],
+  });
 
   // Per running training: when it started and when it last wrote a checkpoint. Gauge values are
   // computed at scrape time, and a run's series goes away when the run ends.
@@ -75,7 +83,9 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}) {
     },
   };
 
-  return { registry, activities, activityDuration, preemptions, resumes, checkpoints };
+  const driftCheckWatch: DriftCheckWatch = (model, result) => driftChecks.inc({ model, result });
+
+  return { registry, activities, activityDuration, preemptions, resumes, checkpoints, driftChecks, driftCheckWatch };
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

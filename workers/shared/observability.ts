@@ -6,6 +6,7 @@ import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import type { Logger } from '../../lib/log.ts';
 import type { InstallRuntimeOptions } from '../../lib/temporal/runtime.ts';
 import { noCheckpointWatch, type CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
+import type { DriftCheckWatch } from '../../activities/monitor/index.ts';
 import { activityMetricsInterceptor } from './activity-metrics.ts';
 import { startHealthServer, type HealthServerOptions } from './health-server.ts';
 import { createWorkerMetrics } from './metrics.ts';
@@ -18,6 +19,8 @@ export interface WorkerObservability {
   /** For every Temporal worker of the process. */
   interceptors: NonNullable<WorkerOptions['interceptors']>;
   checkpointWatch: CheckpointWatch;
+  /** Counts drift checks by result; undefined when metrics are off. */
+  driftCheckWatch?: DriftCheckWatch;
   /** The workers are built and about to run: readiness starts judging them. */
   running(connection: NativeConnection, workers: readonly NamedWorker[]): void;
   stopped(): void;
@@ -63,6 +66,7 @@ export async function prepareObservability(
     runtimeOptions: { prometheusBindAddress: sdkAddress },
     interceptors: { activity: [activityMetricsInterceptor(metrics)] },
     checkpointWatch: metrics.checkpoints,
+    driftCheckWatch: metrics.driftCheckWatch,
     running: (connection, workers) => readiness.running(connection, workers),
     stopped: () => readiness.stopped(),
     close: async () => {

@@ -1,6 +1,7 @@
 // One worker process: config → connect → create → run until SIGTERM/SIGINT → clean up.
 // The Temporal runtime turns those signals into a graceful worker shutdown. With
 // FLYWHEEL_WORKER_HTTP_PORT set, it also serves /healthz, /readyz and /metrics (observability.ts).
+import { resolve } from 'node:path';
 import { loadConfig, type Env, type WorkerConfig } from '../../lib/config/index.ts';
 import type { ServingTarget } from '../../activities/rollout/index.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
@@ -110,13 +111,20 @@ export async function runWorkerProcess(kind: WorkerKind, activities: ActivitySet
       serving: () => servingTarget(config),
       checkpointWatch: observability.checkpointWatch,
       dataDir: config.dataDir,
+      ...(observability.driftCheckWatch ? { driftCheckWatch: observability.driftCheckWatch } : {}),
       ...(onnxProviders ? { onnxProviders } : {}),
       ...(db ? { db, registry: createRegistry(config, db) } : {}),
     };
     const deployment = options.deployment?.(config);
     const versioning = deployment ? { workerDeploymentOptions: deployment } : {};
+    // FLYWHEEL_WORKFLOW_BUNDLE (the images): the bundle built by `npm run build`. It holds no tracing
+    // interceptors, so a traced worker bundles at start as before (docs/images.md).
+    const bundlePath = kind === 'cpu' ? config.worker.workflowBundle : undefined;
+    if (bundlePath && tracing) logger.warn({ bundlePath }, 'tracing is on: bundling workflows at start instead of the prebuilt bundle');
+    const prebuilt = bundlePath && !tracing ? { workflowBundle: { codePath: resolve(bundlePath) } } : {};
     const worker = await createFlywheelWorker({
       ...versioning,
+      ...prebuilt,
       kind,
       connection,
       namespace: config.temporal.namespace,
