@@ -2,7 +2,7 @@
 // with the lifecycle's own Queries, over an injected client (CLI and reconciler activity alike).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { specQuery, statusQuery, type LifecycleDesiredState } from '../contracts/model-lifecycle.ts';
-import { WORKFLOW_IDS } from '../temporal/constants.ts';
+import { TASK_QUEUES, WORKFLOW_IDS } from '../temporal/constants.ts';
 import type { ObservedLifecycle } from './plan.ts';
 
 const LIFECYCLE_PREFIX = WORKFLOW_IDS.modelLifecycle('');
@@ -28,11 +28,22 @@ export async function observeLifecycle(client: Client, model: string): Promise<O
   try {
     const desc = await handle.describe();
     if (desc.status.name !== 'RUNNING') return undefined;
-    const [spec, status] = await Promise.all([handle.query(specQuery), handle.query(statusQuery)]);
-    return { name: model, spec, state: observedState(status) };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
+  }
+  try {
+    const [spec, status] = await Promise.all([handle.query(specQuery), handle.query(statusQuery)]);
+    return { name: model, spec, state: observedState(status) };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined; // it ended between the two calls
+    // A query is answered by a worker: without one polling, the server's bare "Failed to query
+    // Workflow" says nothing about where to look.
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `${handle.workflowId} runs but did not answer its spec Query (${why}); is a CPU worker polling ${TASK_QUEUES.cpu} in namespace ${client.options.namespace}?`,
+      { cause: err },
+    );
   }
 }
 
