@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
+import { ensureNamespace } from '../lib/temporal/ensure-namespace.ts';
 import { FEATURE_SPEC_TAG } from '../activities/evaluation/index.ts';
 import { batchPredictWorkflow } from '../lib/contracts/batch-predict.ts';
 import { migrate, PostgresDatabase } from '../lib/db/index.ts';
@@ -154,25 +154,6 @@ const workerEnv = {
 };
 const workers = [await startWorker(workerEnv), await startWorker(workerEnv)];
 const client = new Client({ connection, namespace });
-
-async function ensureNamespace(conn: Connection, name: string): Promise<void> {
-  try {
-    await conn.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 6) throw err; // ALREADY_EXISTS
-  }
-  // A new namespace reaches the frontend's cache within seconds.
-  for (let i = 0; ; i++) {
-    try {
-      await conn.workflowService.describeNamespace({ namespace: name });
-      await conn.workflowService.listOpenWorkflowExecutions({ namespace: name, maximumPageSize: 1 });
-      return;
-    } catch (err) {
-      if (i >= 30) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
 
 /** Baseline: one process, one session, one loop over all rows, one output Parquet file with the
  * same columns as the workflow's parts (the same job, done without Temporal). `generic`: the

@@ -26,7 +26,7 @@ import type { RegistryActivities } from '../activities/registry/index.ts';
 import type { TrafficActivities } from '../activities/traffic/index.ts';
 import { FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../lib/errors.ts';
 import { durationMs } from '../lib/model-spec/duration.ts';
-import { trainJobOf } from '../lib/model-spec/train-job.ts';
+import { evaluateJobOf, trainJobOf } from '../lib/model-spec/train-job.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../lib/temporal/search-attributes.ts';
 import {
@@ -267,21 +267,9 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   const runKey = trained.runKey;
   let evaluated;
   try {
-    evaluated = await evaluateCandidate({
-      model,
-      runKey,
-      modelUri: trained.modelUri,
-      featureSpecUri,
-      testUri: splits.test.uri,
-      validationUri: splits.validation.uri,
-      gates: spec.gates as Record<string, unknown>,
-      ...(spec.trainer.limitRows ? { limitRows: spec.trainer.limitRows } : {}),
-      // The built-in trainer's int8 build is scored beside it and gated against it. Specs from
-      // before variants have none: the defaults apply.
-      ...('int8ModelUri' in trained && trained.int8ModelUri
-        ? { variants: { int8: { modelUri: trained.int8ModelUri, maxMetricDrop: spec.variants?.int8.maxMetricDrop ?? 0.01 } } }
-        : {}),
-    });
+    evaluated = await evaluateCandidate(
+      evaluateJobOf(spec, trained, { featureSpecUri, testUri: splits.test.uri, validationUri: splits.validation.uri }),
+    );
   } catch (err) {
     return failed(err);
   }

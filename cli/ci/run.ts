@@ -28,7 +28,7 @@ import type { GateReport } from '../../lib/evaluation/gates.ts';
 import { loadModelIO } from '../../lib/features/tabular/model-io.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { ModelSpec } from '../../lib/model-spec/model-spec.ts';
-import { trainJobOf } from '../../lib/model-spec/train-job.ts';
+import { evaluateJobOf, trainJobOf } from '../../lib/model-spec/train-job.ts';
 import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { LocalArtifactStore, type ArtifactStore } from '../../lib/storage/index.ts';
 import { flywheelActivityInterceptors } from '../../lib/temporal/failures.ts';
@@ -261,19 +261,10 @@ export async function runCi(options: CiRunOptions): Promise<CiReport> {
 
     const evaluated = await step('evaluate', async () => {
       try {
-        const r: EvaluateCandidateResult = await env.run(evaluation.evaluateCandidate, {
-          model: spec.name,
-          runKey: trained.runKey,
-          modelUri: trained.modelUri,
-          featureSpecUri,
-          testUri: splits.test.uri,
-          validationUri: splits.validation.uri,
-          gates: spec.gates as Record<string, unknown>,
-          ...(spec.trainer.limitRows ? { limitRows: spec.trainer.limitRows } : {}),
-          ...('int8ModelUri' in trained && trained.int8ModelUri
-            ? { variants: { int8: { modelUri: trained.int8ModelUri, maxMetricDrop: spec.variants.int8.maxMetricDrop } } }
-            : {}),
-        });
+        const r: EvaluateCandidateResult = await env.run(
+          evaluation.evaluateCandidate,
+          evaluateJobOf(spec, trained, { featureSpecUri, testUri: splits.test.uri, validationUri: splits.validation.uri }),
+        );
         report.metrics = r.metrics;
         report.gates = (await readJson<GateReport>(store, r.gateReportUri)).gates;
         artifacts.set('gates', r.gateReportUri);

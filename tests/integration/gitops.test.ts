@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitopsActivities } from '../../activities/gitops/index.ts';
@@ -21,7 +20,9 @@ import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { ensureSearchAttributes } from '../../lib/temporal/register-search-attributes.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import { createWorker } from '../../lib/temporal/worker.ts';
+import { ensureNamespace } from '../../lib/temporal/ensure-namespace.ts';
 import { getInfra } from './infra.ts';
+import { pollUntil } from './lifecycle-helpers.ts';
 import { ROOT } from './processes.ts';
 
 const run = promisify(execFile);
@@ -97,39 +98,6 @@ async function flywheel(...args: string[]): Promise<{ code: number; out: string 
   }
 }
 
-async function ensureNamespace(name: string): Promise<void> {
-  try {
-    await connection.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 6) throw err; // ALREADY_EXISTS
-  }
-  for (let i = 0; ; i++) {
-    try {
-      await connection.workflowService.listOpenWorkflowExecutions({ namespace: name, maximumPageSize: 1 });
-      return;
-    } catch (err) {
-      if (i >= 40) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let error: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch (err) {
-      error = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last) ?? String(error)}`);
-}
-
 const status = (env: keyof typeof NS) => clients[env].workflow.getHandle(WORKFLOW_IDS.gitopsReconciler(env)).query(gitopsStatusQuery);
 
 beforeAll(async () => {
@@ -149,7 +117,7 @@ beforeAll(async () => {
   const bundle = await bundleWorkflowCode({ workflowsPath: new URL('./gitops.workflows.ts', import.meta.url).pathname, logger: quiet });
   for (const env of ['a', 'b'] as const) {
     const namespace = NS[env];
-    await ensureNamespace(namespace);
+    await ensureNamespace(connection, namespace);
     await ensureSearchAttributes(connection, namespace);
     const client = new Client({ connection, namespace });
     clients[env] = client;
@@ -188,7 +156,7 @@ describe('GitOps', () => {
     const started = await flywheel('gitops', 'start', '--env', 'a', '-f', repo, '--repo', `file://${repo}`, '--interval', '1h');
     expect(started.code, started.out).toBe(0);
     const first = await git('rev-parse', 'HEAD');
-    await until(
+    await pollUntil(
       'the first commit applied',
       () => status('a'),
       (s) => s.appliedCommit === first,
@@ -202,7 +170,7 @@ describe('GitOps', () => {
     expect(drift.out).toContain(`update ${model}: gates.minAuc: 0.5 → 0.6`);
 
     await clients.a.workflow.getHandle(WORKFLOW_IDS.gitopsReconciler('a')).signal(gitopsSyncSignal);
-    const after: GitopsStatus = await until(
+    const after: GitopsStatus = await pollUntil(
       'the second commit applied',
       () => status('a'),
       (s) => s.appliedCommit === second,
@@ -213,7 +181,7 @@ describe('GitOps', () => {
     const described = await lifecycle.describe();
     expect(described.runId).toBe(runId); // updated in place: never terminated
     expect(described.status.name).toBe('RUNNING');
-    const reconciler = await until(
+    const reconciler = await pollUntil(
       'FlywheelGitCommit',
       () => clients.a.workflow.getHandle(WORKFLOW_IDS.gitopsReconciler('a')).describe(),
       (d) => d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.gitCommit) === second,
@@ -225,7 +193,7 @@ describe('GitOps', () => {
     await writeFile(join(repo, 'models', `${model}.yaml`), SPEC(model).replace('task: binary', 'task: binry'));
     const bad = await commit('a typo');
     await clients.a.workflow.getHandle(WORKFLOW_IDS.gitopsReconciler('a')).signal(gitopsSyncSignal, { reason: 'test' });
-    const skipped = await until(
+    const skipped = await pollUntil(
       'the bad commit reported',
       () => status('a'),
       (s) => s.fetchedCommit === bad && s.lastError !== null,
@@ -240,7 +208,7 @@ describe('GitOps', () => {
       taskQueue: TASK_QUEUES.cpu,
       args: [{ env: 'b', repo: `file://${repo}`, ref: second, path: '', intervalMs: 3_600_000 }],
     });
-    const b = await until(
+    const b = await pollUntil(
       'environment b applied',
       () => status('b'),
       (s) => s.appliedCommit === second,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
+import { ensureNamespace } from '../../lib/temporal/ensure-namespace.ts';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPromotionActivities } from '../../activities/promotion/index.ts';
@@ -62,24 +62,6 @@ const MANUAL = `promo-manual-${tag}`;
 const CORRUPT = `promo-corrupt-${tag}`;
 const REJECTED = `promo-rejected-${tag}`;
 const TIMED_OUT = `promo-timeout-${tag}`;
-
-async function ensureNamespace(conn: Connection, name: string): Promise<void> {
-  try {
-    await conn.workflowService.registerNamespace({ namespace: name, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  } catch (err) {
-    if (!/already|exists/i.test(String(err))) throw err;
-  }
-  // A new namespace reaches the frontend's cache within seconds.
-  for (let i = 0; ; i++) {
-    try {
-      await conn.workflowService.listOpenWorkflowExecutions({ namespace: name, maximumPageSize: 1 });
-      return;
-    } catch (err) {
-      if (i > 40) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 /** A version as training would leave it: model file, feature spec, reports, all in staging's store. */
 async function registerFixture(model: string, runId: string) {

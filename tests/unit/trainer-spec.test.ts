@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadModelSpec, parseModelSpec } from '../../lib/model-spec/model-spec.ts';
-import { trainJobOf } from '../../lib/model-spec/train-job.ts';
+import { evaluateJobOf, trainJobOf } from '../../lib/model-spec/train-job.ts';
 import { checkVariantGate } from '../../lib/evaluation/variant-gate.ts';
 import { checkModelSignature, exportMlpToOnnx } from '../../lib/onnx/index.ts';
 
@@ -140,5 +140,29 @@ describe('variants', () => {
     expect(rmse.drop).toBeCloseTo(0.05, 12);
     expect(rmse.summary).toBe('int8: rmse 2.1000 vs fp32 2.0000 (increase 5.00% > 4.00%)');
     expect(checkVariantGate('binary', { rocAuc: 0.8 }, {}, 0.01)).toMatchObject({ passed: false });
+  });
+});
+
+describe('evaluateJobOf (the cycle and `flywheel ci` evaluate alike)', () => {
+  const data = { featureSpecUri: 'file:///f.json', testUri: 'file:///test', validationUri: 'file:///val' };
+  it('carries the gates and row limit, and gates the int8 build with the spec’s drop (0.01 for a spec from before variants)', () => {
+    const spec = parseModelSpec({
+      ...base,
+      gates: { minAuc: 0.6 },
+      trainer: { hyperparameters: { epochs: 2 }, limitRows: 500 },
+      variants: { int8: { maxMetricDrop: 0.02 } },
+    });
+    expect(evaluateJobOf(spec, { runKey: 'r1', modelUri: 'file:///m.onnx' }, data)).toEqual({
+      model: spec.name,
+      runKey: 'r1',
+      modelUri: 'file:///m.onnx',
+      ...data,
+      gates: { minAuc: 0.6 },
+      limitRows: 500,
+    });
+    const withInt8 = evaluateJobOf(spec, { runKey: 'r1', modelUri: 'file:///m.onnx', int8ModelUri: 'file:///m8.onnx' }, data);
+    expect(withInt8.variants).toEqual({ int8: { modelUri: 'file:///m8.onnx', maxMetricDrop: 0.02 } });
+    const { variants: _, ...old } = spec;
+    expect(evaluateJobOf(old, { runKey: 'r1', modelUri: 'm', int8ModelUri: 'm8' }, data).variants?.int8?.maxMetricDrop).toBe(0.01);
   });
 });
