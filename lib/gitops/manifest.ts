@@ -13,8 +13,16 @@ import { formatZodIssues } from '../zod-issues.ts';
 export const MANIFEST_FILE = 'flywheel.yaml';
 
 /** Environment names double as Temporal workflow-id parts and schema names: keep them plain. */
-const envName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'an environment name is lowercase letters, digits and dashes (≤ 31)');
-const modelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'not a model name');
+const ENV_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** A record whose keys must match `pattern`; zod's own key error says only "Invalid key in record". */
+function namedRecord<T extends z.ZodType>(value: T, pattern: RegExp, what: string) {
+  return z.record(z.string(), value).superRefine((record, ctx) => {
+    for (const key of Object.keys(record))
+      if (!pattern.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `${JSON.stringify(key)} is not ${what}` });
+  });
+}
 
 const environmentModel = z.strictObject({
   /** active: runs cycles; paused: serves, starts no cycle; retired: the lifecycle ends. */
@@ -29,19 +37,21 @@ const environment = z.strictObject({
   /** Retire running lifecycles that this environment no longer lists (default: report them only). */
   prune: z.boolean().default(false),
   /** The models this environment runs, by name (a file `<models>/<name>.yaml` or `.json` each). */
-  models: z
-    .record(
-      modelName,
-      environmentModel.nullable().transform((m) => m ?? environmentModel.parse({})),
-    )
-    .default({}),
+  models: namedRecord(
+    environmentModel.nullable().transform((m) => m ?? environmentModel.parse({})),
+    MODEL_NAME,
+    'a model name (letters, digits, dot, dash, underscore; ≤ 100)',
+  ).default({}),
 });
 
 export const gitopsManifestSchema = z.strictObject({
   apiVersion: z.literal('flywheel/v1', 'apiVersion must be flywheel/v1'),
   /** The folder of base model specs, relative to flywheel.yaml. */
   models: z.string().min(1).default('models'),
-  environments: z.record(envName, environment).refine((e) => Object.keys(e).length > 0, 'name at least one environment'),
+  environments: namedRecord(environment, ENV_NAME, 'an environment name (lowercase letters, digits and dashes; ≤ 31)').refine(
+    (e) => Object.keys(e).length > 0,
+    'name at least one environment',
+  ),
 });
 
 export type GitopsManifest = z.output<typeof gitopsManifestSchema>;
