@@ -77,7 +77,13 @@ export function createGitHookHandler(options: GitHookOptions): (req: IncomingMes
     const path = (req.url ?? '/').split('?')[0]!;
     if (!path.startsWith(GIT_HOOK_PREFIX)) return false;
     try {
-      const env = decodeURIComponent(path.slice(GIT_HOOK_PREFIX.length));
+      const raw = path.slice(GIT_HOOK_PREFIX.length);
+      let env: string;
+      try {
+        env = decodeURIComponent(raw);
+      } catch {
+        throw new HookError(404, `no environment ${JSON.stringify(raw)}: POST /hooks/git/<env>`); // a malformed %-escape
+      }
       if (!ENV_NAME.test(env)) throw new HookError(404, `no environment ${JSON.stringify(env)}: POST /hooks/git/<env>`);
       if (req.method !== 'POST') throw new HookError(405, `${path} answers POST only`);
       const body = await readBody(req);

@@ -67,6 +67,7 @@ describe('POST /hooks/git/<env>', () => {
   it('4xx with a message for a bad environment name, a GET, no reconciler; 503 when Temporal is down', async () => {
     const signed = { 'x-hub-signature-256': gitHookSignature(SECRET, push) };
     expect((await post('/hooks/git/Bad_Env', push, signed)).status).toBe(404);
+    expect((await post('/hooks/git/%E0%A4%A', push, signed)).status).toBe(404); // a malformed %-escape is not a 503
     const get = await fetch(`${server.url}/hooks/git/prod`);
     expect(get.status).toBe(405);
     const missing = await post('/hooks/git/nowhere', push, signed);
