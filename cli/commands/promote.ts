@@ -118,6 +118,8 @@ export async function runPromotion(model: string, version: number, options: Prom
   const out = options.out ?? say;
   const callerEnv = options.env ?? process.env;
   const dir = resolve(options.dir);
+  if (options.from === options.to)
+    throw new CliError(`--from and --to both name ${options.from}: promotion goes from one environment to another`, EXIT_CODES.config);
   const manifest = await loadGitopsManifest(dir);
   if (
     registryIdentity(environmentConfig(manifest, options.from, callerEnv)) ===

@@ -76,6 +76,8 @@ export async function loadGitopsManifest(dir: string): Promise<GitopsManifest> {
   try {
     document = parseYaml(await readFile(path, 'utf8'));
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new GitopsManifestError(`no ${MANIFEST_FILE} in ${dir}: name the folder of your desired-state repository with -f <dir>`);
     throw new GitopsManifestError(`${path}: ${firstLine(err)}`);
   }
   return parseGitopsManifest(document, path);
