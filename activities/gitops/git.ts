@@ -18,18 +18,26 @@ export interface GitCheckout {
   dir: string;
 }
 
-const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' };
+/** No prompts (a worker has no terminal), C messages (stderr is quoted in errors). */
+const gitEnv = () => ({ ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' });
 /** Checkouts kept besides the newest (data paths in specs may point into them). */
 const KEEP_CHECKOUTS = 5;
 
 async function git(args: string[], options: { cwd?: string; signal?: AbortSignal } = {}): Promise<string> {
-  const { stdout } = await run('git', args, {
-    env: GIT_ENV,
-    maxBuffer: 16 * 1024 * 1024,
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  return stdout.trim();
+  try {
+    const { stdout } = await run('git', args, {
+      env: gitEnv(),
+      maxBuffer: 16 * 1024 * 1024,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return stdout.trim();
+  } catch (err) {
+    // No retry installs git: say what is missing instead of "spawn git ENOENT" three times over.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as { path?: string }).path === 'git')
+      throw new GitSourceError("the git binary is not on this worker's PATH: the GitOps reconciler needs it (the images install it)");
+    throw err;
+  }
 }
 
 function stderrOf(err: unknown): string {
@@ -53,6 +61,7 @@ export async function checkoutRef(cacheDir: string, repo: string, ref: string, s
   if (!(await exists(join(mirror, 'HEAD')))) {
     const tmp = `${mirror}.${process.pid}.${Date.now()}`;
     await git(['clone', '--bare', '--quiet', '--', repo, tmp], { signal }).catch((err: unknown) => {
+      if (err instanceof GitSourceError) throw err;
       throw new Error(`git clone ${repo}: ${stderrOf(err)}`);
     });
     await rename(tmp, mirror).catch(async () => rm(tmp, { recursive: true, force: true }));
@@ -61,6 +70,7 @@ export async function checkoutRef(cacheDir: string, repo: string, ref: string, s
       cwd: mirror,
       ...(signal ? { signal } : {}),
     }).catch((err: unknown) => {
+      if (err instanceof GitSourceError) throw err;
       throw new Error(`git fetch ${repo}: ${stderrOf(err)}`);
     });
   }

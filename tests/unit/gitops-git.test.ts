@@ -41,4 +41,17 @@ describe('checkoutRef', () => {
     await expect(checkoutRef(cache, `file://${repo}`, '--upload-pack=x')).rejects.toThrow(/not a git ref/);
     await expect(checkoutRef(cache, `file://${repo}-missing`, 'main')).rejects.toThrow(/git clone/);
   });
+
+  it('says plainly when the worker has no git binary (a permanent failure, not three retries)', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'gitops-git-cache-'));
+    const path = process.env.PATH;
+    process.env.PATH = cache; // execFile resolves `git` on the child's PATH, taken from process.env
+    try {
+      const err = await checkoutRef(join(cache, 'c'), 'file:///nowhere', 'main').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GitSourceError);
+      expect((err as Error).message).toMatch(/git binary is not on this worker's PATH/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
 });
