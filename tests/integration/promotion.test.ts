@@ -4,7 +4,8 @@
 // worker for the promotion workflow and its activity). A fixture version registered in staging is
 // promoted to prod: its artifacts land with matching SHA-256, the prod version carries lineage back
 // to staging, and the champion moves at once (automatic) or after `approve` (manual); a corrupted
-// source artifact fails the promotion with nothing registered or copied.
+// source artifact fails the promotion with nothing registered or copied. A third environment keeps
+// its registry in the real MLflow server (its own namespace and schema): a promotion lands there too.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -22,7 +23,7 @@ import { promotionStatusQuery, promotionWorkflowId } from '../../lib/contracts/p
 import { openDatabase, type Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/log.ts';
 import { PROMOTED_FROM_TAGS } from '../../lib/promotion/index.ts';
-import { BuiltinRegistry, FEATURE_SPEC_TAG, ModelNotFoundError, REPORT_TAG } from '../../lib/registry/index.ts';
+import { BuiltinRegistry, MlflowRegistry, FEATURE_SPEC_TAG, ModelNotFoundError, REPORT_TAG } from '../../lib/registry/index.ts';
 import { S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
@@ -35,6 +36,7 @@ const infra = getInfra();
 useInfraAwsCredentials(infra);
 const tag = randomUUID().slice(0, 8);
 const NAMESPACE = 'flywheel-it-promotion';
+const ML_NAMESPACE = 'flywheel-it-promotion-ml';
 const prefix = `promotion-${tag}`;
 const storeUri = (env: string) => `s3://${infra.s3Bucket}/${prefix}/${env}`;
 const s3 = new S3Client({ region: 'us-east-1', endpoint: infra.s3Endpoint, forcePathStyle: true });
@@ -45,6 +47,8 @@ const prod = { store: S3ArtifactStore.create(storeUri('prod'), { client: s3 }) }
 let database: PrivateDatabase;
 let stagingDb: Database;
 let prodDb: Database;
+let mlDb: Database;
+let mlRegistry: MlflowRegistry;
 let stagingRegistry: BuiltinRegistry;
 let prodRegistry: BuiltinRegistry;
 let dir: string;
@@ -58,6 +62,7 @@ const lines: string[] = [];
 const out = (line: string) => void lines.push(line);
 
 const AUTO = `promo-auto-${tag}`;
+const ML = `promo-ml-${tag}`;
 const MANUAL = `promo-manual-${tag}`;
 const CORRUPT = `promo-corrupt-${tag}`;
 const REJECTED = `promo-rejected-${tag}`;
@@ -109,10 +114,12 @@ beforeAll(async () => {
   prodDb = (await openDatabase({ kind: 'postgres', url, schema: 'prod' })).db;
   stagingRegistry = new BuiltinRegistry(stagingDb);
   prodRegistry = new BuiltinRegistry(prodDb);
+  mlDb = (await openDatabase({ kind: 'postgres', url, schema: 'mlprod' })).db;
+  mlRegistry = new MlflowRegistry({ trackingUri: infra.mlflowUri, db: mlDb });
 
   dir = await mkdtemp(join(tmpdir(), 'flywheel-promotion-'));
   await mkdir(join(dir, 'models'));
-  for (const model of [AUTO, MANUAL, CORRUPT, REJECTED, TIMED_OUT]) await writeFile(join(dir, 'models', `${model}.yaml`), spec(model));
+  for (const model of [AUTO, ML, MANUAL, CORRUPT, REJECTED, TIMED_OUT]) await writeFile(join(dir, 'models', `${model}.yaml`), spec(model));
   await writeFile(
     join(dir, 'flywheel.yaml'),
     [
@@ -137,6 +144,13 @@ beforeAll(async () => {
       '        patch: { approval: { mode: manual } }',
       `      ${TIMED_OUT}:`,
       '        patch: { approval: { mode: manual, timeout: 2s, default: reject } }',
+      '  mlprod:',
+      '    settings:',
+      `      TEMPORAL_NAMESPACE: ${ML_NAMESPACE}`,
+      '      DATABASE_URL: ${PROMOTION_DATABASE_URL}',
+      '      FLYWHEEL_DB_SCHEMA: mlprod',
+      `      ARTIFACT_STORE: ${storeUri('mlprod')}`,
+      `      MLFLOW_TRACKING_URI: ${infra.mlflowUri}`,
       '',
     ].join('\n'),
   );
@@ -144,6 +158,7 @@ beforeAll(async () => {
 
   clientConnection = await Connection.connect({ address: infra.temporalAddress });
   await ensureNamespace(clientConnection, NAMESPACE);
+  await ensureNamespace(clientConnection, ML_NAMESPACE);
   client = new Client({ connection: clientConnection, namespace: NAMESPACE });
   connection = await NativeConnection.connect({ address: infra.temporalAddress });
   const workflowBundle = await bundleWorkflowCode({
@@ -159,6 +174,15 @@ beforeAll(async () => {
       activities: createPromotionActivities({ registry: prodRegistry, logger }),
     }),
   );
+  workers.push(
+    await createWorker({ connection, namespace: ML_NAMESPACE, taskQueue: TASK_QUEUES.cpu, workflowBundle }),
+    await createWorker({
+      connection,
+      namespace: ML_NAMESPACE,
+      taskQueue: TASK_QUEUES.control,
+      activities: createPromotionActivities({ registry: mlRegistry, logger }),
+    }),
+  );
   for (const w of workers) running.push(w.run());
 }, 60_000);
 
@@ -169,6 +193,7 @@ afterAll(async () => {
   await clientConnection?.close();
   await stagingDb?.close();
   await prodDb?.close();
+  await mlDb?.close();
   await database?.drop();
   s3.destroy();
 });
@@ -183,7 +208,7 @@ describe('FLYWHEEL_DB_SCHEMA', () => {
         "SELECT table_schema FROM information_schema.tables WHERE table_name = 'flywheel_schema_migrations' ORDER BY 1",
       ),
     );
-    expect(tables.rows.map((r) => r.table_schema)).toEqual(['prod', 'staging']);
+    expect(tables.rows.map((r) => r.table_schema)).toEqual(['mlprod', 'prod', 'staging']);
     const [s, p] = await Promise.all([
       stagingDb.query<{ n: number }>('SELECT count(*)::int AS n FROM flywheel_schema_migrations'),
       prodDb.query<{ n: number }>('SELECT count(*)::int AS n FROM flywheel_schema_migrations'),
@@ -228,6 +253,25 @@ describe('flywheel promote', () => {
     const again = await runPromotion(AUTO, source.version, { dir, from: 'staging', to: 'prod', env: callerEnv, out });
     expect(again?.version).toBe(promoted.version);
     expect((await prodRegistry.searchVersions(AUTO)).length).toBe(1);
+  }, 30_000);
+
+  it('promotes into an environment whose registry is the real MLflow server, lineage and checksums included', async () => {
+    const source = await registerFixture(ML, 'run-ml');
+    const result = await runPromotion(ML, source.version, { dir, from: 'staging', to: 'mlprod', reason: 'to MLflow', env: callerEnv, out });
+    expect(result?.outcome).toMatchObject({ decision: 'approved', timedOut: false });
+    const promoted = await mlRegistry.getVersion(ML, result!.version);
+    expect(promoted.aliases).toContain('champion');
+    expect(promoted.tags).toMatchObject({
+      [PROMOTED_FROM_TAGS.env]: 'staging',
+      [PROMOTED_FROM_TAGS.version]: String(source.version),
+      [PROMOTED_FROM_TAGS.runId]: 'run-ml',
+    });
+    expect(promoted.artifactUri.startsWith(`${storeUri('mlprod')}/`)).toBe(true);
+    const key = staging.store.keyFor(source.artifactUri);
+    const mlStore = S3ArtifactStore.create(storeUri('mlprod'), { client: s3 });
+    expect((await mlStore.stat(key))?.sha256).toBe((await staging.store.stat(key))?.sha256);
+    // The built-in registries of staging and prod never saw it.
+    await expect(prodRegistry.getModel(ML)).rejects.toBeInstanceOf(ModelNotFoundError);
   }, 30_000);
 
   it('waits for an approval in the target when its spec says manual, then moves the champion', async () => {

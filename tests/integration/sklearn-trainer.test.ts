@@ -14,11 +14,13 @@ import { checkModelSignature } from '../../lib/onnx/imported.ts';
 import { OnnxSession } from '../../lib/onnx/session.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { encodeNpyFloat32 } from '../../lib/training/npy.ts';
+import { getInfra } from './infra.ts';
 import { latestCheckpoint, runCommandTrainer, type CommandTrainerResult, type TrainerEvent } from '../../lib/training/command/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EXAMPLE_DIR = join(ROOT, 'examples/sklearn');
-const PYTHON = process.env.FLYWHEEL_TRAINERS_PYTHON || join(ROOT, '.tools/trainers-venv/bin/python');
+// The venv the global setup provisioned (infra.sh env names it, wherever FLYWHEEL_TOOLS_DIR puts it).
+const PYTHON = process.env.FLYWHEEL_TRAINERS_PYTHON || getInfra().trainersPython || join(ROOT, '.tools/trainers-venv/bin/python');
 const DIM = 5;
 const ROWS = { train: 240, validation: 60 } as const;
 const OUTPUT = { binary: 'probability', multiclass: 'probabilities', regression: 'value' } as const;
