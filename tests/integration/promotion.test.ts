@@ -165,24 +165,20 @@ beforeAll(async () => {
     workflowsPath: new URL('../../workflows/promote-across-environments.ts', import.meta.url).pathname,
     logger: quiet,
   });
-  workers.push(
-    await createWorker({ connection, namespace: NAMESPACE, taskQueue: TASK_QUEUES.cpu, workflowBundle }),
-    await createWorker({
-      connection,
-      namespace: NAMESPACE,
-      taskQueue: TASK_QUEUES.control,
-      activities: createPromotionActivities({ registry: prodRegistry, logger }),
-    }),
-  );
-  workers.push(
-    await createWorker({ connection, namespace: ML_NAMESPACE, taskQueue: TASK_QUEUES.cpu, workflowBundle }),
-    await createWorker({
-      connection,
-      namespace: ML_NAMESPACE,
-      taskQueue: TASK_QUEUES.control,
-      activities: createPromotionActivities({ registry: mlRegistry, logger }),
-    }),
-  );
+  // Each target environment: the promotion workflow on its CPU queue, its activity on the control queue.
+  for (const [namespace, registry] of [
+    [NAMESPACE, prodRegistry],
+    [ML_NAMESPACE, mlRegistry],
+  ] as const)
+    workers.push(
+      await createWorker({ connection, namespace, taskQueue: TASK_QUEUES.cpu, workflowBundle }),
+      await createWorker({
+        connection,
+        namespace,
+        taskQueue: TASK_QUEUES.control,
+        activities: createPromotionActivities({ registry, logger }),
+      }),
+    );
   for (const w of workers) running.push(w.run());
 }, 60_000);
 
