@@ -71,31 +71,31 @@ go_built_version() {
   go version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m { print $3 }'
 }
 
-provision_versitygw() {
-  local bin="$TOOLS_DIR/bin/versitygw" built
+# go_install_pinned NAME MODULE PACKAGE VERSION: builds PACKAGE@VERSION (of MODULE) into
+# $TOOLS_DIR/bin/NAME unless that binary was built from VERSION. A binary built from another version
+# is rebuilt; one of unknown origin (e.g. a release download) is kept.
+go_install_pinned() {
+  local name="$1" module="$2" package="$3" version="$4" bin="$TOOLS_DIR/bin/$1" built
   if [ -x "$bin" ]; then
-    # A binary built from another version is rebuilt: versitygw before 1.8.0 let two racing
-    # If-None-Match PUTs both win, which breaks putOnce. A binary of unknown origin is kept.
-    built="$(go_built_version "$bin" github.com/versity/versitygw)"
-    [ -z "$built" ] || [ "$built" = "$VERSITYGW_VERSION" ] && return 0
-    log "versitygw $built is cached; $VERSITYGW_VERSION is wanted"
+    built="$(go_built_version "$bin" "$module")"
+    [ -z "$built" ] || [ "$built" = "$version" ] && return 0
+    log "$name $built is cached; $version is wanted"
   fi
-  go_install versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  go_install "$name" "$package@$version"
+}
+
+# versitygw before 1.8.0 let two racing If-None-Match PUTs both win, which breaks putOnce: a cached
+# older build is replaced.
+provision_versitygw() {
+  go_install_pinned versitygw github.com/versity/versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
 }
 
 kustomize_bin() { [ -x "$TOOLS_DIR/bin/kustomize" ] && echo "$TOOLS_DIR/bin/kustomize"; }
 
 # Kustomize, the renderer of infra/k8s, built with Go: 176 s measured on a busy two-core machine with
-# empty Go caches, instant after. A binary built from another version is rebuilt; one of unknown
-# origin (e.g. a release download) is kept.
+# empty Go caches, instant after.
 provision_kustomize() {
-  local bin="$TOOLS_DIR/bin/kustomize" built
-  if [ -x "$bin" ]; then
-    built="$(go_built_version "$bin" sigs.k8s.io/kustomize/kustomize/v5)"
-    [ -z "$built" ] || [ "$built" = "$KUSTOMIZE_VERSION" ] && return 0
-    log "kustomize $built is cached; $KUSTOMIZE_VERSION is wanted"
-  fi
-  go_install kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  go_install_pinned kustomize sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
 }
 
 # apt_install PACKAGE WHAT: installs a Debian package as root; otherwise says what to install.
