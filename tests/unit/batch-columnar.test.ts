@@ -18,6 +18,7 @@ import {
   type FeatureSpecInput,
 } from '../../lib/features/tabular/index.ts';
 import type { OnnxSession } from '../../lib/onnx/index.ts';
+import { recordingSession as recordSession } from '../fixtures/recording-session.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 
 const N = 5000;
@@ -47,16 +48,11 @@ const SPEC: FeatureSpecInput = {
 
 /** A stand-in ONNX session: records its inputs, answers a function of them. */
 function recordingSession(dim: number, fed: Float32Array[]): OnnxSession {
-  return {
-    inputDim: dim,
-    outputDim: 1,
-    run: async (x: Float32Array, rows: number) => {
-      fed.push(x.slice(0, rows * dim));
-      const y = new Float32Array(rows);
-      for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) y[i] = y[i]! + x[i * dim + j]! * (j + 1) * 1e-3;
-      return y;
-    },
-  } as unknown as OnnxSession;
+  return recordSession(dim, 1, fed, (x, rows) => {
+    const y = new Float32Array(rows);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) y[i] = y[i]! + x[i * dim + j]! * (j + 1) * 1e-3;
+    return y;
+  });
 }
 
 describe('columnar batch path', () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { scoreChunk } from '../../lib/batch/score.ts';
 import { sqlString, withDuck } from '../../lib/data/duck.ts';
 import { batchFromInstances, fitFeatures, modelIO, type FeatureSpecInput } from '../../lib/features/tabular/index.ts';
-import type { OnnxSession } from '../../lib/onnx/index.ts';
+import { recordingSession } from '../fixtures/recording-session.ts';
 import { LocalArtifactStore } from '../../lib/storage/index.ts';
 import { encodeSplit, loadSplitRows } from '../../lib/training/data.ts';
 
@@ -37,18 +37,6 @@ const SPEC: FeatureSpecInput = {
   ],
 };
 
-/** A stand-in ONNX session that keeps what it is fed: batch scoring's encoded inputs. */
-function recordingSession(dim: number, units: number, fed: Float32Array[]): OnnxSession {
-  return {
-    inputDim: dim,
-    outputDim: units,
-    run: async (x: Float32Array, rows: number) => {
-      fed.push(x.slice(0, rows * dim));
-      return new Float32Array(rows * units).fill(1 / units);
-    },
-  } as unknown as OnnxSession;
-}
-
 describe('tabular features', () => {
   it('encode identically via the training, batch and serving paths', async () => {
     const root = await mkdtemp(join(tmpdir(), 'flywheel-skew-'));
@@ -73,7 +61,10 @@ describe('tabular features', () => {
         path: file,
         chunk: { index: 0, start: 0, end: N },
         io,
-        session: recordingSession(io.encoder.dimension, io.head.units, fed),
+        // Batch scoring's encoded inputs are kept; the answer is a uniform distribution.
+        session: recordingSession(io.encoder.dimension, io.head.units, fed, (_x, rows) =>
+          new Float32Array(rows * io.head.units).fill(1 / io.head.units),
+        ),
         modelVersion: 1,
         store,
         outputPrefix: 'batch/skew',
