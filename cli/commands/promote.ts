@@ -82,7 +82,8 @@ function positiveVersion(text: string): number {
   return version;
 }
 
-/** Starts the target's approval workflow, or finds the one a previous run of this command started. */
+/** Starts the target's approval workflow, or finds the one a previous run of this command started
+ * (running or decided). */
 async function startApproval(client: Client, input: PromotionInput) {
   const workflowId = promotionWorkflowId(input.model, input.version);
   await ensureSearchAttributes(client.connection, client.options.namespace);
@@ -91,7 +92,9 @@ async function startApproval(client: Client, input: PromotionInput) {
       workflowId,
       taskQueue: TASK_QUEUES.cpu,
       args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // A decided promotion (approved or rejected) answers a re-run with its result; one that was
+      // terminated, cancelled or failed may be asked again.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       typedSearchAttributes: [
         { key: SEARCH_ATTRIBUTES.model, value: input.model },
         { key: SEARCH_ATTRIBUTES.version, value: input.version },

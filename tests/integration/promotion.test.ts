@@ -274,7 +274,13 @@ describe('flywheel promote', () => {
     const source = await registerFixture(MANUAL, 'run-m');
     await runPromotion(MANUAL, source.version, { dir, from: 'staging', to: 'prod', noWait: true, env: callerEnv, out });
     const [registered] = await prodRegistry.searchVersions(MANUAL);
+    // A waiting promotion someone terminated is asked again by re-running the command, on the same version.
+    const first = client.workflow.getHandle(promotionWorkflowId(MANUAL, registered!.version));
+    await first.terminate('operator mistake');
+    await runPromotion(MANUAL, source.version, { dir, from: 'staging', to: 'prod', noWait: true, env: callerEnv, out });
+    expect((await prodRegistry.searchVersions(MANUAL)).map((v) => v.version)).toEqual([registered!.version]);
     const handle = client.workflow.getHandle(promotionWorkflowId(MANUAL, registered!.version));
+    expect((await handle.describe()).status.name).toBe('RUNNING');
     const status = await handle.query(promotionStatusQuery);
     expect(status).toMatchObject({ stage: 'awaiting-approval', approval: { mode: 'manual', timeoutMs: 3_600_000, default: 'reject' } });
     expect((await prodRegistry.getModel(MANUAL)).aliases.champion).toBeUndefined();
