@@ -29,6 +29,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY serving ./serving
+COPY console ./console
 COPY cli ./cli
 COPY examples ./examples
 RUN npm run build

@@ -28,9 +28,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(\\.\\./)+(activities|workflows|serving|workers|cli)(/|$)',
+              regex: '^(\\.\\./)+(activities|workflows|serving|console|workers|cli)(/|$)',
               message:
-                'lib/ is a library: it imports no app layer (activities, workflows, serving, workers, cli). Move the shared piece down into lib/.',
+                'lib/ is a library: it imports no app layer (activities, workflows, serving, console, workers, cli). Move the shared piece down into lib/.',
             },
           ],
         },
