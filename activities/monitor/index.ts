@@ -8,6 +8,7 @@ import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { runDriftCheck } from '../../lib/monitor/check.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
+import { recordCheck } from '../../lib/tracking/store.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { CheckDriftInput, DriftCheckSummary } from '../../lib/contracts/drift-monitor.ts';
@@ -53,6 +54,9 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
         'drift check',
       );
       deps.driftCheckWatch?.(input.model, driftCheckResult(summary));
+      // Kept over time (monitor_checks) for the console's charts; idempotent per checkId, so a
+      // retried check replaces its own row.
+      await recordCheck(deps.db, input.model, summary);
       return summary;
     },
 
