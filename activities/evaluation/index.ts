@@ -34,7 +34,14 @@ import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
 import type { Queryable } from '../../lib/db/index.ts';
-import { recordRun, runMirrorFor, setMlflowRunId, trackedRunOf, type MlflowRunMirror, type RunArtifactFile } from '../../lib/tracking/index.ts';
+import {
+  recordRun,
+  runMirrorFor,
+  setMlflowRunId,
+  trackedRunOf,
+  type MlflowRunMirror,
+  type RunArtifactFile,
+} from '../../lib/tracking/index.ts';
 import type { EvaluationOutcome } from '../../lib/tracking/record.ts';
 import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
 import { withHeartbeats } from '../training/heartbeats.ts';
@@ -137,7 +144,9 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
     }
     if (!deps.db && !mirror) return;
     const record = trackedRunOf({ model: input.model, runKey: input.runKey, run: input.run }, outcome);
-    const stored = deps.db ? await recordRun(deps.db, record) : { ...record, version: null, mlflowRunId: null, recordedAt: new Date().toISOString() };
+    const stored = deps.db
+      ? await recordRun(deps.db, record)
+      : { ...record, version: null, mlflowRunId: null, recordedAt: new Date().toISOString() };
     if (!mirror) return;
     const files: RunArtifactFile[] = await Promise.all(
       (

@@ -157,7 +157,7 @@ export const ENV_VARS = {
   },
   MLFLOW_TRACKING_TOKEN: {
     schema: z.string().min(1).optional(),
-    expected: 'a bearer token Flywheel sends to the MLflow server (Authorization: Bearer …), as MLflow\'s own clients read it',
+    expected: "a bearer token Flywheel sends to the MLflow server (Authorization: Bearer …), as MLflow's own clients read it",
     secret: true,
   },
   MLFLOW_TRACKING_USERNAME: {

@@ -169,10 +169,12 @@ export class MlflowRunMirror {
       ).run.info;
     const runUuid = info.run_id;
     const params = flattenParams(run.params);
-    for (const batch of chunks(params, MLFLOW_LIMITS.batch)) await this.#client.call('POST', 'runs/log-batch', { run_id: runUuid, params: batch });
+    for (const batch of chunks(params, MLFLOW_LIMITS.batch))
+      await this.#client.call('POST', 'runs/log-batch', { run_id: runUuid, params: batch });
     for (const batch of chunks(runMetrics(run, startTime), MLFLOW_LIMITS.batch))
       await this.#client.call('POST', 'runs/log-batch', { run_id: runUuid, metrics: batch });
-    for (const batch of chunks(runTags(run), MLFLOW_LIMITS.batch)) await this.#client.call('POST', 'runs/log-batch', { run_id: runUuid, tags: batch });
+    for (const batch of chunks(runTags(run), MLFLOW_LIMITS.batch))
+      await this.#client.call('POST', 'runs/log-batch', { run_id: runUuid, tags: batch });
     const root = proxiedArtifactPath(info.artifact_uri);
     if (root !== null) {
       for (const f of files) await this.#client.putArtifact(`${root}/${f.path}`, f.body, f.contentType);

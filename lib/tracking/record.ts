@@ -19,7 +19,11 @@ export interface EvaluationOutcome {
 export function trackedRunOf(input: { model: string; runKey: string; run: TrainingRunInput }, outcome: EvaluationOutcome): NewTrainingRun {
   const { run } = input;
   const prefixed = (prefix: string, m: Record<string, number>) =>
-    Object.fromEntries(Object.entries(m).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => [`${prefix}.${k}`, v]));
+    Object.fromEntries(
+      Object.entries(m)
+        .filter(([, v]) => Number.isFinite(v))
+        .map(([k, v]) => [`${prefix}.${k}`, v]),
+    );
   return {
     runId: input.runKey,
     model: input.model,

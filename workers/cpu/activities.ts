@@ -60,7 +60,13 @@ export function cpuActivities(deps: ActivityDeps): object {
   const withRegistry = deps.registry
     ? {
         // With the database, evaluation records each run (experiment tracking; lib/tracking).
-        ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...(deps.db ? { db: deps.db } : {}), ...s3 }),
+        ...createEvaluationActivities({
+          store: deps.store,
+          logger: deps.logger,
+          registry: deps.registry,
+          ...(deps.db ? { db: deps.db } : {}),
+          ...s3,
+        }),
         ...controlGroups(deps, deps.registry),
         ...createBatchActivities({
           store: deps.store,
