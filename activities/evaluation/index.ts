@@ -3,7 +3,8 @@
 // for the model's task, checked against its quality gates, and written up as JSON and an HTML
 // report. A failed gate is a non-retryable QualityGateFailed; a passing candidate is registered by
 // activities/registry/. A champion that cannot be compared (another task, other classes, other
-// inputs, unreadable features) is left out with a note, never compared wrongly.
+// inputs, unreadable features) is left out with a note, never compared wrongly. Each evaluated
+// run, passed or failed, is recorded for experiment tracking (docs/tracking.md).
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';

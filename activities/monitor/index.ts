@@ -1,7 +1,8 @@
 // Monitoring activities (CPU queue): one drift/SLO check of a served model (report to the
 // artifact store, a small summary to the workflow), and starting a model's drift monitor
 // `monitor/<name>` when it is not running yet, or handing a running one the spec's settings (so a
-// changed spec reaches it; `enabled: false` ends it). Both are idempotent.
+// changed spec reaches it; `enabled: false` ends it). Both are idempotent. Each check is kept in
+// `monitor_checks` (lib/tracking) so it can be charted over time.
 import type { Client } from '@temporalio/client';
 import type { Database } from '../../lib/db/index.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';

@@ -1,7 +1,7 @@
 // The MLflow run mirror and MLflow authentication, against a small HTTP server in the test that
 // answers like MLflow's REST API and records what it was sent. (The real server is exercised by
 // tests/integration/tracking.test.ts.)
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, ConfigError } from '../../lib/config/index.ts';
@@ -24,7 +24,7 @@ let seen: Seen[];
 let experiments: Map<string, string>;
 let runs: Array<{ run_id: string; experiment_id: string; tags: Record<string, string> }>;
 
-function json(res: import('node:http').ServerResponse, status: number, body: unknown) {
+function json(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
 }
 
