@@ -20,6 +20,15 @@ import {
   type NewTrainingRun,
 } from '../../lib/tracking/index.ts';
 import { captureSystemInfo } from '../../lib/tracking/system.ts';
+import { createMonitorActivities } from '../../activities/monitor/index.ts';
+import { monitorSpecSchema } from '../../lib/model-spec/model-spec.ts';
+import { BuiltinRegistry } from '../../lib/registry/index.ts';
+import { LocalArtifactStore } from '../../lib/storage/index.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 let db: PGliteDatabase;
 
@@ -108,6 +117,25 @@ describe('monitor_checks', () => {
       ['c-1', false],
       ['c-2', true],
     ]);
+  });
+});
+
+describe('the drift check activity', () => {
+  it('keeps every check it runs, once per check id', async () => {
+    const store = await LocalArtifactStore.create(pathToFileURL(await mkdtemp(join(tmpdir(), 'flywheel-tracking-'))).href);
+    const acts = createMonitorActivities({
+      store,
+      registry: new BuiltinRegistry(db),
+      logger: silentLogger(),
+      db,
+      client: () => Promise.reject(new Error('no client')),
+    });
+    const monitor = monitorSpecSchema.parse({});
+    await acts.checkDrift({ model: 'unserved', checkId: 'k-1', monitor });
+    const summary = await acts.checkDrift({ model: 'unserved', checkId: 'k-1', monitor }); // a retry
+    expect(summary.status).toBe('no-champion');
+    const checks = await listChecks(db, 'unserved');
+    expect(checks.map((c) => [c.checkId, c.status, c.at])).toEqual([['k-1', 'no-champion', summary.at]]);
   });
 });
 
