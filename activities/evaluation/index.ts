@@ -3,7 +3,8 @@
 // for the model's task, checked against its quality gates, and written up as JSON and an HTML
 // report. A failed gate is a non-retryable QualityGateFailed; a passing candidate is registered by
 // activities/registry/. A champion that cannot be compared (another task, other classes, other
-// inputs, unreadable features) is left out with a note, never compared wrongly.
+// inputs, unreadable features) is left out with a note, never compared wrongly. Each evaluated
+// run, passed or failed, is recorded for experiment tracking (docs/tracking.md).
 import { withDuck } from '../../lib/data/duck.ts';
 import type { SourceContext } from '../../lib/data/sources.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
@@ -33,6 +34,16 @@ import { describeDropped, encodeSplit, keepKnownClasses, loadSplitRows, type Spl
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
+import type { Queryable } from '../../lib/db/index.ts';
+import {
+  recordRun,
+  runMirrorFor,
+  setMlflowRunId,
+  trackedRunOf,
+  type MlflowRunMirror,
+  type RunArtifactFile,
+} from '../../lib/tracking/index.ts';
+import type { EvaluationOutcome } from '../../lib/tracking/record.ts';
 import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
 import { withHeartbeats } from '../training/heartbeats.ts';
 
@@ -46,6 +57,11 @@ export interface EvaluationActivityDeps {
   logger: Logger;
   /** How often evaluateCandidate beats while it scores. @default 5000 */
   keepAliveMs?: number;
+  /** Flywheel's database: each evaluated run is recorded in `training_runs` (experiment tracking).
+   * Without one (a worker without a database) nothing is recorded. @default none */
+  db?: Queryable;
+  /** Where runs are mirrored as MLflow runs. @default the registry's MLflow server, when it is MLflow */
+  runMirror?: MlflowRunMirror | null;
 }
 
 /** One model scored on the split: what the gates, the report and metrics.json take. */
@@ -115,6 +131,41 @@ function incomparable(candidate: ModelIO, champion: ModelIO): string | null {
 
 export function createEvaluationActivities(deps: EvaluationActivityDeps) {
   const ctx: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
+  const mirror = deps.runMirror === undefined ? runMirrorFor(deps.registry) : (deps.runMirror ?? undefined);
+
+  /**
+   * Records the evaluated run (experiment tracking) and mirrors it to MLflow. A failure here fails
+   * the activity, which retries: tracking is part of the product, and both writes are idempotent
+   * (the row is replaced, the MLflow run found by its tag), so a retry leaves one run, not two.
+   */
+  async function track(input: EvaluateCandidateInput, outcome: EvaluationOutcome): Promise<void> {
+    if (!input.run) {
+      deps.logger.debug({ model: input.model, runKey: input.runKey }, 'no training run details in the input (older caller): not tracked');
+      return;
+    }
+    if (!deps.db && !mirror) return;
+    const record = trackedRunOf({ model: input.model, runKey: input.runKey, run: input.run }, outcome);
+    const stored = deps.db
+      ? await recordRun(deps.db, record)
+      : { ...record, version: null, mlflowRunId: null, recordedAt: new Date().toISOString() };
+    if (!mirror) return;
+    const files: RunArtifactFile[] = await Promise.all(
+      (
+        [
+          ['evaluation/gates.json', outcome.gateReportUri, 'application/json'],
+          ['evaluation/metrics.json', outcome.metricsUri, 'application/json'],
+          ['evaluation/report.html', outcome.reportUri, 'text/html'],
+        ] as const
+      ).map(async ([path, uri, contentType]) => ({ path, contentType, body: await deps.store.get(deps.store.keyFor(uri)) })),
+    );
+    files.push({ path: 'flywheel-run.json', contentType: 'application/json', body: Buffer.from(JSON.stringify(stored, null, 2)) });
+    const mirrored = await mirror.mirror(stored, files);
+    if (deps.db) await setMlflowRunId(deps.db, input.runKey, mirrored.mlflowRunId);
+    deps.logger.info(
+      { model: input.model, runKey: input.runKey, mlflowRunId: mirrored.mlflowRunId, artifactsUploaded: mirrored.artifactsUploaded },
+      'training run mirrored to MLflow',
+    );
+  }
 
   /** The rows one model is scored on; `notes` hears of test rows it cannot be scored on. */
   async function loadRows(io: ModelIO, input: EvaluateCandidateInput, notes: string[], who: string): Promise<EvalRows> {
@@ -255,6 +306,16 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
     const gatesInfo = await putJson(deps.store, `${prefix}/gates.json`, report);
     const reportInfo = await deps.store.put(`${prefix}/report.html`, html, { contentType: 'text/html' });
     deps.logger.info({ model: input.model, runKey: input.runKey, summary, report: reportInfo.uri }, 'evaluation done');
+    heartbeat('recording the run');
+    await track(input, {
+      status: gates.passed ? 'passed' : 'failed',
+      summary,
+      metrics: summarizeMetrics(candidate.metrics),
+      ...(variants?.int8 ? { int8Metrics: variants.int8.metrics } : {}),
+      gateReportUri: gatesInfo.uri,
+      reportUri: reportInfo.uri,
+      metricsUri: metricsInfo.uri,
+    });
     if (!gates.passed) {
       throw permanentFailure(FAILURE_TYPES.QualityGateFailed, {
         summary,

@@ -1,13 +1,15 @@
 // Monitoring activities (CPU queue): one drift/SLO check of a served model (report to the
 // artifact store, a small summary to the workflow), and starting a model's drift monitor
 // `monitor/<name>` when it is not running yet, or handing a running one the spec's settings (so a
-// changed spec reaches it; `enabled: false` ends it). Both are idempotent.
+// changed spec reaches it; `enabled: false` ends it). Both are idempotent. Each check is kept in
+// `monitor_checks` (lib/tracking) so it can be charted over time.
 import type { Client } from '@temporalio/client';
 import type { Database } from '../../lib/db/index.ts';
 import { FAILURE_TYPES, permanentFailure } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { runDriftCheck } from '../../lib/monitor/check.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
+import { recordCheck } from '../../lib/tracking/store.ts';
 import type { ArtifactStore } from '../../lib/storage/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import type { CheckDriftInput, DriftCheckSummary } from '../../lib/contracts/drift-monitor.ts';
@@ -53,6 +55,9 @@ export function createMonitorActivities(deps: MonitorActivityDeps) {
         'drift check',
       );
       deps.driftCheckWatch?.(input.model, driftCheckResult(summary));
+      // Kept over time (monitor_checks) for the console's charts; idempotent per checkId, so a
+      // retried check replaces its own row.
+      await recordCheck(deps.db, input.model, summary);
       return summary;
     },
 

@@ -12,6 +12,8 @@ import { latestCheckpoint, runCommandTrainer, TrainerProtocolError, type Command
 import { externalResult, storeExternalModel, writeCycleInputs } from '../../lib/training/external.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
 import { noCheckpointWatch, type CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
+import { captureSystemInfo } from '../../lib/tracking/system.ts';
+import { epochCollector } from '../../lib/tracking/epochs.ts';
 import { refusingOverwrites, runOwner } from './write-once.ts';
 import { withHeartbeats, type Heartbeats } from './heartbeats.ts';
 import type {
@@ -51,6 +53,7 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions, beats:
   let lastCheckpointUri = search.uri;
   const stop = AbortSignal.any([ctx.cancellationSignal, deps.preemption.signal]);
   const watched = (deps.checkpointWatch ?? noCheckpointWatch).run(options.runKey, { resumed: Boolean(search.uri) });
+  const epochs = epochCollector();
   try {
     const result = await runCommandTrainer({
       ...options,
@@ -64,6 +67,7 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions, beats:
           watched.written();
         }
         if (e.type === 'done') return;
+        epochs.add(e.epoch, e.metrics);
         beats.beat({
           ...(lastCheckpointUri ? { checkpointUri: lastCheckpointUri } : {}),
           epoch: e.epoch ?? 0,
@@ -80,6 +84,7 @@ async function supervised(deps: CommandTrainingDeps, options: RunOptions, beats:
       lastCheckpointUri: result.lastCheckpointUri ?? null,
       resumedFrom: search.uri ?? null,
       skippedCheckpoints: search.skipped,
+      epochs: epochs.list(),
     };
   } catch (err) {
     if (deps.preemption.signal.aborted && !ctx.cancellationSignal.aborted)
@@ -115,6 +120,7 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
   };
 
   async function trainCommandModel(input: CommandModelInput, beats: Heartbeats): Promise<ExternalModelResult> {
+    const startedAt = new Date().toISOString();
     const { trainer } = input;
     const io = await loadModelIO(deps.store, input.featureSpecUri);
     const inputs = await writeCycleInputs(
@@ -153,7 +159,7 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
       { datasetVersion: input.datasetVersion, trainer: `command:${trainer.command.join(' ')}`.slice(0, 512) },
       runOwner(),
     );
-    return externalResult(input, io, {
+    const result = externalResult(input, io, {
       trainer: 'command',
       modelUri,
       identity: deps.identity,
@@ -164,6 +170,7 @@ export function createCommandTrainingActivities(deps: CommandTrainingDeps) {
       lastCheckpointUri: run.lastCheckpointUri,
       skippedCheckpoints: run.skippedCheckpoints,
     });
+    return { ...result, system: await captureSystemInfo(deps.identity, 'command'), startedAt, epochs: run.epochs ?? [] };
   }
 }
 

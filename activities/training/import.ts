@@ -11,6 +11,7 @@ import { InvalidModelError } from '../../lib/onnx/index.ts';
 import type { ArtifactStore, S3StoreOptions } from '../../lib/storage/index.ts';
 import { externalResult, storeExternalModel } from '../../lib/training/external.ts';
 import type { ExternalModelResult, ImportModelInput } from '../../lib/contracts/train-model.ts';
+import { captureSystemInfo } from '../../lib/tracking/system.ts';
 import { withHeartbeats } from './heartbeats.ts';
 import { refusingOverwrites, runOwner } from './write-once.ts';
 
@@ -47,6 +48,7 @@ export function createImportActivities(deps: ImportActivityDeps) {
   };
 
   async function importModel(input: ImportModelInput): Promise<ExternalModelResult> {
+    const startedAt = new Date().toISOString();
     const io = await loadModelIO(deps.store, input.featureSpecUri);
     const bytes = await readModel({ store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) }, input.modelUri);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -59,13 +61,14 @@ export function createImportActivities(deps: ImportActivityDeps) {
       runOwner(),
     );
     deps.logger.info({ runKey: input.runKey, source: input.modelUri, sha256 }, 'imported ONNX model');
-    return externalResult(input, io, {
+    const result = externalResult(input, io, {
       trainer: 'onnx',
       modelUri,
       identity: deps.identity,
       hyperparameters: {},
       lineage: { sourceUri: input.modelUri, sourceSha256: sha256 },
     });
+    return { ...result, system: await captureSystemInfo(deps.identity, 'onnx-import'), startedAt };
   }
 }
 

@@ -20,6 +20,7 @@ import { compressWithGate, type CompressionOutcome } from '../../lib/training/co
 import type { MlpModel } from '../../lib/training/tfjs/compress.ts';
 import { PreemptedError, type Preemption } from '../../lib/training/preemption.ts';
 import { noCheckpointWatch, type CheckpointWatch } from '../../lib/training/checkpoint-watch.ts';
+import { captureSystemInfo } from '../../lib/tracking/system.ts';
 import { refusingOverwrites, runOwner } from './write-once.ts';
 import type { TrainActivityInput, TrainActivityResult, TrainHeartbeat } from '../../lib/contracts/train-model.ts';
 
@@ -54,6 +55,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
   return {
     async trainFlightsMlp(input: TrainActivityInput): Promise<TrainActivityResult> {
       const ctx = Context.current();
+      const startedAt = new Date().toISOString();
       const backend = await selectBackend(deps.backend ?? 'auto', deps.logger);
       const sources: SourceContext = { store: deps.store, ...(deps.s3 ? { s3: deps.s3 } : {}) };
       const io = await loadModelIO(deps.store, input.featureSpecUri);
@@ -248,6 +250,8 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
           resumedFrom: resume && result.resumedFrom ? { checkpointUri: resume.uri, ...result.resumedFrom } : null,
           skippedCheckpoints: resume?.skipped ?? [],
           identity: deps.identity,
+          system: await captureSystemInfo(deps.identity, `tfjs-${backend}`),
+          startedAt,
           ...(compression ? { compression } : {}),
         };
       } catch (err) {

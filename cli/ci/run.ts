@@ -251,8 +251,9 @@ export async function runCi(options: CiRunOptions): Promise<CiReport> {
     // The registry activities, over the database once it is up: is there a champion to compare with
     // (never, here), then register and promote the candidate.
     const registry = await opening;
-    const evaluation = createEvaluationActivities({ store, registry, logger });
-    const registration = createRegistryActivities({ registry, logger });
+    // The run is tracked in the in-memory database as in a cycle (nothing outlives the command).
+    const evaluation = createEvaluationActivities({ store, registry, logger, db: db! });
+    const registration = createRegistryActivities({ registry, logger, db: db! });
     const lifecycle = createLifecycleActivities({
       registry,
       logger,

@@ -54,6 +54,9 @@ export const COMMON_VARS = [
   'S3_FORCE_PATH_STYLE',
   'AWS_REGION',
   'MLFLOW_TRACKING_URI',
+  'MLFLOW_TRACKING_TOKEN',
+  'MLFLOW_TRACKING_USERNAME',
+  'MLFLOW_TRACKING_PASSWORD',
   'FLYWHEEL_ACTOR',
   ...TRACING_VARS,
 ] as const satisfies readonly EnvVarName[];
@@ -159,6 +162,40 @@ function shapeTracing(raw: TracingEnv): TracingConfig | undefined {
   };
 }
 
+/** The MLflow tracking server (registry and run mirroring) and how to authenticate to it. */
+export interface MlflowConfig {
+  trackingUri?: string;
+  /** MLFLOW_TRACKING_TOKEN (bearer) or MLFLOW_TRACKING_USERNAME + MLFLOW_TRACKING_PASSWORD (basic). */
+  auth?: MlflowAuth;
+}
+
+export type MlflowAuth = { kind: 'bearer'; token: Secret } | { kind: 'basic'; username: string; password: Secret };
+
+/** MLflow's own auth variables, checked together: a token or a user and password, never half. */
+function shapeMlflow(raw: CommonEnv, ctx: z.RefinementCtx): MlflowConfig {
+  const { MLFLOW_TRACKING_TOKEN: token, MLFLOW_TRACKING_USERNAME: username, MLFLOW_TRACKING_PASSWORD: password } = raw;
+  if (token && (username || password)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['MLFLOW_TRACKING_TOKEN'],
+      message: 'set either MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME + MLFLOW_TRACKING_PASSWORD, not both',
+    });
+  }
+  if (Boolean(username) !== Boolean(password)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [username ? 'MLFLOW_TRACKING_PASSWORD' : 'MLFLOW_TRACKING_USERNAME'],
+      message: 'MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD go together (HTTP basic auth)',
+    });
+  }
+  const auth: MlflowAuth | undefined = token
+    ? { kind: 'bearer', token: new Secret(token) }
+    : username && password
+      ? { kind: 'basic', username, password: new Secret(password) }
+      : undefined;
+  return { ...(raw.MLFLOW_TRACKING_URI ? { trackingUri: raw.MLFLOW_TRACKING_URI } : {}), ...(auth ? { auth } : {}) };
+}
+
 export interface CommonConfig {
   env: 'dev' | 'staging' | 'prod';
   dataDir: string;
@@ -166,7 +203,7 @@ export interface CommonConfig {
   temporal: TemporalConfig;
   database: DatabaseConfig;
   artifactStore: ArtifactStoreConfig;
-  mlflow: { trackingUri?: string };
+  mlflow: MlflowConfig;
   /** Who a CLI user is, for alias moves and approvals. */
   actor?: string;
   /** Undefined: tracing is off (FLYWHEEL_TRACING unset or false). */
@@ -246,7 +283,7 @@ function shapeCommon(raw: CommonEnv, ctx: z.RefinementCtx): CommonConfig {
         region: raw.AWS_REGION,
       },
     },
-    mlflow: raw.MLFLOW_TRACKING_URI ? { trackingUri: raw.MLFLOW_TRACKING_URI } : {},
+    mlflow: shapeMlflow(raw, ctx),
     ...(raw.FLYWHEEL_ACTOR ? { actor: raw.FLYWHEEL_ACTOR } : {}),
     ...(tracing ? { tracing } : {}),
   };

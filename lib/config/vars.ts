@@ -155,6 +155,20 @@ export const ENV_VARS = {
     schema: httpUrl.optional(),
     expected: 'an http(s) URL of an MLflow tracking server, e.g. http://127.0.0.1:5000 (unset: built-in registry)',
   },
+  MLFLOW_TRACKING_TOKEN: {
+    schema: z.string().min(1).optional(),
+    expected: "a bearer token Flywheel sends to the MLflow server (Authorization: Bearer …), as MLflow's own clients read it",
+    secret: true,
+  },
+  MLFLOW_TRACKING_USERNAME: {
+    schema: z.string().min(1).optional(),
+    expected: 'a user name for HTTP basic auth to the MLflow server (with MLFLOW_TRACKING_PASSWORD)',
+  },
+  MLFLOW_TRACKING_PASSWORD: {
+    schema: z.string().min(1).optional(),
+    expected: 'the password for HTTP basic auth to the MLflow server (with MLFLOW_TRACKING_USERNAME)',
+    secret: true,
+  },
   FLYWHEEL_ACTOR: {
     schema: z.string().min(1).optional(),
     expected: 'a person or system name recorded on alias moves and approvals (default: the OS user)',

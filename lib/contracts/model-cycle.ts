@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { RolloutResult } from './rollout.ts';
 import type { VariantGate } from '../evaluation/variant-gate.ts';
+import type { RunEpoch, RunSystemInfo } from '../tracking/types.ts';
 import { workflowRef } from './workflow-ref.ts';
 
 export type TriggerKind = 'new-data' | 'retrain' | 'schedule' | 'drift';
@@ -105,6 +106,27 @@ export interface EvaluateCandidateInput {
   limitRows?: number;
   /** Builds of the candidate scored on the same rows and gated against it (the int8 model). */
   variants?: { int8?: { modelUri: string; maxMetricDrop: number } };
+  /** The training run, as evaluateCandidate records it (lib/tracking) with its evaluation. Absent
+   * from inputs written before experiment tracking: then nothing is recorded. */
+  run?: TrainingRunInput;
+}
+
+/** What the training result says about the run, for the experiment-tracking record. */
+export interface TrainingRunInput {
+  datasetVersion: string;
+  /** tfjs-mlp, command or onnx. */
+  trainer: string;
+  /** Hyperparameters and trainer settings as the run used them. */
+  params: Record<string, unknown>;
+  epochs: RunEpoch[];
+  /** Absent when the trainer's worker predates tracking. */
+  system?: RunSystemInfo;
+  /** Named artifact URIs from training (model, int8Model, weights, featureSpec, checkpoint, data). */
+  artifacts: Record<string, string>;
+  /** Training-side numbers (best validation loss, epochs run, a command's `done` metrics), recorded
+   * as `train.<name>` metrics beside the test-set ones. */
+  trainingMetrics: Record<string, number>;
+  startedAt?: string;
 }
 
 export interface EvaluateCandidateResult {

@@ -2,6 +2,7 @@
 // model on one dataset version, with checkpoints, heartbeats and preemption handling.
 import type { MlpHyperparameters } from '../model-spec/model-spec.ts';
 import type { Task, TaskKind } from '../tasks/task.ts';
+import type { RunEpoch, RunSystemInfo } from '../tracking/types.ts';
 import { workflowRef } from './workflow-ref.ts';
 
 export type { MlpHyperparameters };
@@ -71,6 +72,11 @@ export interface TrainActivityResult {
   skippedCheckpoints: Array<{ uri: string; reason: string }>;
   /** Which worker finished the run. */
   identity: string;
+  /** Where the run trained (host, CPUs, memory, backend, GPUs), captured by the worker that
+   * trained it; absent from results written before experiment tracking. */
+  system?: RunSystemInfo;
+  /** When the attempt that finished the run started (ISO); absent before experiment tracking. */
+  startedAt?: string;
   /** When the spec asked for compression: what was distilled/pruned, the validation metric of the
    * teacher and the compressed model, and the gate that decided which one `modelUri` is. */
   compression?: CompressionReport & {
@@ -146,6 +152,14 @@ export interface ExternalModelResult {
   skippedCheckpoints: Array<{ uri: string; reason: string }>;
   /** Which worker finished the run. */
   identity: string;
+  /** Where the run trained (host, CPUs, memory, backend, GPUs), captured by the worker that
+   * trained it; absent from results written before experiment tracking. */
+  system?: RunSystemInfo;
+  /** When the attempt that finished the run started (ISO); absent before experiment tracking. */
+  startedAt?: string;
+  /** Command: the metrics its progress and checkpoint events reported, per epoch (the last value
+   * of each metric in each epoch) in the attempt that finished the run. */
+  epochs?: RunEpoch[];
 }
 
 /** Input of the `trainCommandModel` activity: trainModel's job for a `command` trainer. */
@@ -184,6 +198,8 @@ export interface CommandTrainResult {
   lastCheckpointUri: string | null;
   resumedFrom: string | null;
   skippedCheckpoints: Array<{ uri: string; reason: string }>;
+  /** Per-epoch metrics from the command's events with an `epoch` (absent before tracking). */
+  epochs?: RunEpoch[];
 }
 
 export type TrainModelWorkflow = (input: TrainModelInput) => Promise<TrainModelResult>;

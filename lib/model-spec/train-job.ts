@@ -1,7 +1,8 @@
 // The part of `trainModel`'s input that the model spec's `trainer` decides. Pure, so the cycle
 // workflow calls it and a unit test pins what each trainer kind turns into.
-import type { EvaluateCandidateInput } from '../contracts/model-cycle.ts';
-import type { TrainModelInput } from '../contracts/train-model.ts';
+import type { EvaluateCandidateInput, TrainingRunInput } from '../contracts/model-cycle.ts';
+import type { ExternalModelResult, TrainActivityResult, TrainModelInput } from '../contracts/train-model.ts';
+import { epochsOfHistory } from '../tracking/epochs.ts';
 import { durationMs } from './duration.ts';
 import type { ModelSpec } from './model-spec.ts';
 
@@ -43,14 +44,69 @@ export interface TrainedCandidate {
   int8ModelUri?: string | undefined;
 }
 
+/** A whole training result, as `trainModel` (with `preemptions`) or `flywheel ci` returns it. */
+export type TrainResult = (TrainActivityResult | ExternalModelResult) & { preemptions?: number };
+
+function finiteOnly(values: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, number] => Number.isFinite(e[1])));
+}
+
+/** The experiment-tracking view of a training result: what evaluateCandidate records as the run. */
+export function trainingRunOf(trained: TrainResult): TrainingRunInput {
+  const { lineage } = trained;
+  const artifacts: Record<string, string> = {
+    model: trained.modelUri,
+    featureSpec: lineage.featureSpecUri,
+    trainData: lineage.trainUri,
+    validationData: lineage.validationUri,
+  };
+  const common = {
+    datasetVersion: lineage.datasetVersion,
+    ...(trained.system ? { system: trained.system } : {}),
+    ...(trained.startedAt ? { startedAt: trained.startedAt } : {}),
+  };
+  if (!('history' in trained)) {
+    const { lineage } = trained;
+    return {
+      ...common,
+      trainer: trained.trainer,
+      params: {
+        ...lineage.hyperparameters,
+        ...(lineage.command ? { command: lineage.command } : {}),
+        ...(lineage.sourceUri ? { sourceUri: lineage.sourceUri, sourceSha256: lineage.sourceSha256 } : {}),
+      },
+      epochs: trained.epochs ?? [],
+      artifacts: { ...artifacts, ...(trained.lastCheckpointUri ? { checkpoint: trained.lastCheckpointUri } : {}) },
+      trainingMetrics: finiteOnly({ ...trained.metrics, preemptions: trained.preemptions }),
+    };
+  }
+  return {
+    ...common,
+    trainer: 'tfjs-mlp',
+    params: lineage.hyperparameters,
+    epochs: epochsOfHistory(trained.history),
+    artifacts: { ...artifacts, int8Model: trained.int8ModelUri, weights: trained.weightsUri },
+    trainingMetrics: finiteOnly({
+      bestValLoss: trained.bestValLoss,
+      epochsRun: trained.epochsRun,
+      globalStep: trained.globalStep,
+      stoppedEarly: trained.stoppedEarly ? 1 : 0,
+      parityMaxAbsDiff: trained.parity.maxAbsDiff,
+      int8ParityMaxAbsDiff: trained.parity.int8MaxAbsDiff,
+      preemptions: trained.preemptions,
+    }),
+  };
+}
+
 /**
  * `evaluateCandidate`'s input for a trained candidate: the spec's gates and row limit, and its
  * int8 build scored beside it and gated against it. The cycle workflow and `flywheel ci` build it
- * here so both evaluate alike. Specs from before variants have none: the defaults apply.
+ * here so both evaluate alike. Specs from before variants have none: the defaults apply. The
+ * training run's record (`run`) rides along: evaluation writes it, where the database is.
  */
 export function evaluateJobOf(
   spec: Pick<ModelSpec, 'name' | 'gates' | 'trainer'> & { variants?: ModelSpec['variants'] },
-  trained: TrainedCandidate,
+  trained: TrainedCandidate | TrainResult,
   data: { featureSpecUri: string; testUri: string; validationUri: string },
 ): EvaluateCandidateInput {
   return {
@@ -60,8 +116,10 @@ export function evaluateJobOf(
     ...data,
     gates: spec.gates as Record<string, unknown>,
     ...(spec.trainer.limitRows ? { limitRows: spec.trainer.limitRows } : {}),
-    ...(trained.int8ModelUri
+    ...('int8ModelUri' in trained && trained.int8ModelUri
       ? { variants: { int8: { modelUri: trained.int8ModelUri, maxMetricDrop: spec.variants?.int8.maxMetricDrop ?? 0.01 } } }
       : {}),
+    // A whole training result (not the bare candidate a test builds) is recorded as a tracked run.
+    ...('lineage' in trained ? { run: trainingRunOf(trained) } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { Database } from '../db/index.ts';
 import * as audit from './audit.ts';
 import { AliasNotFoundError, MlflowError, ModelNotFoundError, RegistryConflictError, VersionNotFoundError } from './errors.ts';
 import { MlflowClient, type MlflowClientOptions } from './mlflow-client.ts';
+import { MLFLOW_RUN_TAG } from './tags.ts';
 import type {
   Actor,
   AliasMove,
@@ -87,6 +88,11 @@ export class MlflowRegistry implements ModelRegistry {
     this.#db = options.db;
   }
 
+  /** The REST client (auth included), for mirroring training runs as MLflow runs (lib/tracking). */
+  get client(): MlflowClient {
+    return this.#client;
+  }
+
   async createModel(name: string, description = ''): Promise<RegisteredModel> {
     try {
       await this.#client.call('POST', 'registered-models/create', { name, description });
@@ -164,9 +170,13 @@ export class MlflowRegistry implements ModelRegistry {
         ...(input.gateReportUri ? [{ key: TAG.gateReport, value: input.gateReportUri }] : []),
         ...Object.entries(input.tags ?? {}).map(([key, value]) => ({ key, value })),
       ];
+      // The training run's MLflow mirror (lib/tracking), when there is one: MLflow's UI then links
+      // the version to its run.
+      const mlflowRunId = input.tags?.[MLFLOW_RUN_TAG];
       const created = await this.#client.call<{ model_version: MlflowVersion }>('POST', 'model-versions/create', {
         name: input.model,
         source: input.artifactUri,
+        ...(mlflowRunId ? { run_id: mlflowRunId } : {}),
         tags,
         description: input.description ?? '',
       });

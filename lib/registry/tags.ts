@@ -11,3 +11,6 @@ export const SERVED_VARIANT_TAG = 'flywheel.variant';
 export function variantTag(name: string, field: 'uri' | 'gate'): string {
   return `flywheel.variant.${name}.${field}`;
 }
+/** The MLflow run id of the version's training run, when runs are mirrored to MLflow
+ * (lib/tracking); the MLflow registry also links the version to that run. */
+export const MLFLOW_RUN_TAG = 'flywheel.mlflow_run_id';

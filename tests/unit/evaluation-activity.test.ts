@@ -25,7 +25,8 @@ import { exportRun } from '../../lib/training/export.ts';
 import { initVariables, snapshot, disposeVariables } from '../../lib/training/tfjs/model.ts';
 import { Rng } from '../../lib/random.ts';
 import { trainMlp } from '../../lib/training/tfjs/trainer.ts';
-import type { EvaluateCandidateInput, EvaluateCandidateResult } from '../../lib/contracts/model-cycle.ts';
+import type { EvaluateCandidateInput, EvaluateCandidateResult, TrainingRunInput } from '../../lib/contracts/model-cycle.ts';
+import { getRun, listRuns } from '../../lib/tracking/index.ts';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 const env = new MockActivityEnvironment(undefined, { logger: quiet });
@@ -223,6 +224,76 @@ describe('evaluation and registration activities', () => {
     expect([v2.artifactUri, v2.tags['flywheel.variant']]).toEqual([goodInt8Uri, 'int8']);
     const v3 = await registry.getVersion('flights-variants', failedGate.version);
     expect([v3.artifactUri, v3.tags['flywheel.variant']]).toEqual([goodModelUri, 'fp32']);
+  }, 60_000);
+});
+
+describe('experiment tracking (evaluation records the run, registration links it)', () => {
+  const run: TrainingRunInput = {
+    datasetVersion: 'ds-7',
+    trainer: 'tfjs-mlp',
+    params: { hidden: [16], epochs: 3 },
+    epochs: [{ epoch: 0, metrics: { loss: 0.5, valLoss: 0.49 } }],
+    artifacts: { model: 'file:///m.onnx' },
+    trainingMetrics: { bestValLoss: 0.49 },
+    startedAt: '2026-11-30T10:00:00.000Z',
+  };
+  const tracked = () => ({
+    ...createEvaluationActivities({ store, registry, logger: silentLogger(), db }),
+    ...createRegistryActivities({ registry, logger: silentLogger(), db }),
+  });
+  const tracking = (runKey: string, modelUri: string): EvaluateCandidateInput => ({
+    ...input(runKey, modelUri),
+    model: 'flights-tracked',
+    run,
+  });
+
+  it('records a passing run with its evaluation, and links it to the version it became', async () => {
+    const acts = tracked();
+    const evaluated = (await env.run(acts.evaluateCandidate, tracking('runs/tracked-good', goodModelUri))) as EvaluateCandidateResult;
+    const recorded = await getRun(db, 'runs/tracked-good');
+    expect(recorded).toMatchObject({
+      model: 'flights-tracked',
+      status: 'passed',
+      datasetVersion: 'ds-7',
+      params: { hidden: [16] },
+      version: null,
+    });
+    expect(recorded!.metrics).toMatchObject({ rocAuc: evaluated.metrics.rocAuc, 'train.bestValLoss': 0.49 });
+    expect(recorded!.artifacts).toMatchObject({
+      gateReport: evaluated.gateReportUri,
+      report: evaluated.reportUri,
+      metrics: evaluated.metricsUri,
+    });
+    const { version } = (await env.run(acts.registerCandidate, {
+      model: 'flights-tracked',
+      runKey: 'runs/tracked-good',
+      modelUri: goodModelUri,
+      featureSpecUri: features.featureSpecUri,
+      lineage: { datasetVersion: 'ds-7', featureSpecHash: io.hash, params: {} },
+      metrics: evaluated.metrics,
+      gateReportUri: evaluated.gateReportUri,
+      reportUri: evaluated.reportUri,
+      summary: evaluated.summary,
+    })) as { version: number };
+    expect((await getRun(db, 'runs/tracked-good'))!.version).toBe(version);
+  }, 60_000);
+
+  it('records a run that failed its gates as failed before the failure is thrown, once however often it retries', async () => {
+    const acts = tracked();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const err = await env.run(acts.evaluateCandidate, tracking('runs/tracked-bad', badModelUri)).catch((e: unknown) => e);
+      expect((err as ApplicationFailure).type).toBe('QualityGateFailed');
+    }
+    expect((await getRun(db, 'runs/tracked-bad'))!.status).toBe('failed');
+    expect((await listRuns(db, { model: 'flights-tracked' })).map((r) => r.runId).sort()).toEqual([
+      'runs/tracked-bad',
+      'runs/tracked-good',
+    ]);
+  }, 60_000);
+
+  it('records nothing for an input from before tracking (no run details)', async () => {
+    await env.run(tracked().evaluateCandidate, { ...input('runs/untracked', goodModelUri), model: 'flights-tracked' });
+    expect(await getRun(db, 'runs/untracked')).toBeNull();
   }, 60_000);
 });
 

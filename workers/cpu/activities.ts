@@ -25,7 +25,7 @@ import { noClient, s3Option, trainerActivities, type ActivityDeps } from '../sha
  * serving or Temporal calls, never a scan of a dataset. */
 function controlGroups(deps: ActivityDeps, registry: ModelRegistry): object {
   return {
-    ...createRegistryActivities({ registry, logger: deps.logger }),
+    ...createRegistryActivities({ registry, logger: deps.logger, ...(deps.db ? { db: deps.db } : {}) }),
     ...createLifecycleActivities({ registry, logger: deps.logger, client: deps.temporalClient ?? noClient }),
     ...createPromotionActivities({ registry, logger: deps.logger }),
     ...(deps.db
@@ -59,7 +59,14 @@ export function cpuActivities(deps: ActivityDeps): object {
   const system = createSystemActivities({ workerKind: 'cpu', identity: deps.identity });
   const withRegistry = deps.registry
     ? {
-        ...createEvaluationActivities({ store: deps.store, logger: deps.logger, registry: deps.registry, ...s3 }),
+        // With the database, evaluation records each run (experiment tracking; lib/tracking).
+        ...createEvaluationActivities({
+          store: deps.store,
+          logger: deps.logger,
+          registry: deps.registry,
+          ...(deps.db ? { db: deps.db } : {}),
+          ...s3,
+        }),
         ...controlGroups(deps, deps.registry),
         ...createBatchActivities({
           store: deps.store,
