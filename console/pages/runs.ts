@@ -1,0 +1,5 @@
+// Placeholder while the page is written.
+import type { FastifyInstance } from 'fastify';
+import type { ConsoleContext } from '../context.ts';
+
+export function registerRunRoutes(_app: FastifyInstance, _ctx: ConsoleContext): void {}
