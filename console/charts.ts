@@ -41,7 +41,7 @@ function seriesWithLimit(
         data: { values: rows },
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'at', type: 'temporal', title: 'check time' },
+          x: { field: 'at', type: 'temporal', title: 'check time', axis: { format: '%H:%M:%S', labelAngle: -30 } },
           y: { field: 'value', type: 'quantitative', title: axisTitle },
           color: { field: 'series', type: 'nominal', title: null, scale: { range: [SERIES_COLORS.judged, SERIES_COLORS.baseline] } },
         },
@@ -109,11 +109,13 @@ export function sloCharts(checks: readonly MonitorCheckRecord[], monitor?: Monit
   ];
 }
 
-export function sloSpec(checks: readonly MonitorCheckRecord[], chart: SloChart): TopLevelSpec {
+/** The chart of one SLO; undefined when no check measured it (no labels yet, say). */
+export function sloSpec(checks: readonly MonitorCheckRecord[], chart: SloChart): TopLevelSpec | undefined {
   const rows = checks.flatMap((c) => {
     const value = c.slo[chart.key];
     return typeof value === 'number' && Number.isFinite(value) ? [{ at: c.at, value, series: chart.key }] : [];
   });
+  if (rows.length === 0) return undefined;
   return { ...seriesWithLimit(chart.title, rows, chart.limit, chart.key), ...CHART_SIZE, width: 400 } as TopLevelSpec;
 }
 

@@ -141,19 +141,16 @@ export async function renderDrift(
   admin: boolean,
 ): Promise<Html> {
   const settings = monitor?.monitor;
+  const slos = sloCharts(checks, settings).map((chart) => ({ chart, spec: sloSpec(checks, chart) }));
+  const unmeasured = slos.filter((s) => !s.spec).map((s) => s.chart.title.replace(/ \(.*\)$/, ''));
+  const specs = [driftShareSpec(checks), driftedFeaturesSpec(checks), shiftSpec(checks, settings), ...slos.flatMap((s) => s.spec ?? [])];
   const charts =
     checks.length === 0
       ? html`<p class="muted">No checks recorded yet.</p>`
       : html`<div class="charts">
-          ${await Promise.all(
-            [
-              driftShareSpec(checks),
-              driftedFeaturesSpec(checks),
-              shiftSpec(checks, settings),
-              ...sloCharts(checks, settings).map((c) => sloSpec(checks, c)),
-            ].map(async (spec) => html`<figure class="chart">${await chartSvg(spec)}</figure>`),
-          )}
-        </div>`;
+            ${await Promise.all(specs.map(async (spec) => html`<figure class="chart">${await chartSvg(spec)}</figure>`))}
+          </div>
+          ${unmeasured.length ? html`<p class="muted">Not measured by any check yet: ${unmeasured.join(', ')}.</p>` : ''}`;
   const alerts = checks.filter((c) => c.breach).reverse();
   return html`<h1>Drift of <a href="${`/models/${encodeURIComponent(model)}`}">${model}</a></h1>
     <h2>Monitor</h2>

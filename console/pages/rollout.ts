@@ -4,7 +4,7 @@
 // signed-in admin, pause/resume/abort. The page reloads itself every few seconds while it runs.
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { statusQuery } from '../../lib/contracts/model-lifecycle.ts';
 import { rolloutStatusQuery, type RolloutInput, type RolloutStatus, type StepAnalysis } from '../../lib/contracts/rollout.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
@@ -234,9 +234,8 @@ export async function renderRollout(
 }
 
 export function registerRolloutRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
-  app.get<{ Params: { name: string }; Querystring: { version?: string } }>('/models/:name/rollout', async (req, reply) => {
-    const model = req.params.name;
-    const asked = req.query.version !== undefined ? Number(req.query.version) : undefined;
+  const show = async (req: FastifyRequest, reply: FastifyReply, model: string, askedText: string | undefined) => {
+    const asked = askedText !== undefined ? Number(askedText) : undefined;
     if (!MODEL_NAME.test(model) || (asked !== undefined && !(Number.isInteger(asked) && asked > 0)))
       return reply.code(400).type('text/plain').send('bad model name or version');
     const version = await findRolloutVersion(ctx.temporal, model, asked);
@@ -266,5 +265,12 @@ export function registerRolloutRoutes(app: FastifyInstance, ctx: ConsoleContext)
       if (err instanceof WorkflowNotFoundError) return notFound();
       throw err;
     }
-  });
+  };
+  // The newest rollout (or `?version=n`), and one version's rollout as the model page links it.
+  app.get<{ Params: { name: string }; Querystring: { version?: string } }>('/models/:name/rollout', (req, reply) =>
+    show(req, reply, req.params.name, req.query.version),
+  );
+  app.get<{ Params: { name: string; version: string } }>('/models/:name/rollouts/:version', (req, reply) =>
+    show(req, reply, req.params.name, req.params.version),
+  );
 }

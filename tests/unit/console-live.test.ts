@@ -318,6 +318,15 @@ describe('drift page', () => {
     expect(body).not.toContain('epoch-9');
   });
 
+  it('leaves out an SLO no check measured and says which', async () => {
+    const noLabels = check(1);
+    noLabels.slo = { ...noLabels.slo, labels: 0, auc: null };
+    await recordCheck(db, 'm-nolabels', noLabels);
+    const res = await app.inject({ method: 'GET', url: '/models/m-nolabels/drift' });
+    expect(res.body.match(/<svg/g)?.length).toBe(5);
+    expect(res.body).toContain('Not measured by any check yet: Online AUC.');
+  });
+
   it('says so when nothing was checked, and shows no action without an admin', async () => {
     const res = await app.inject({ method: 'GET', url: '/models/nothing/drift' });
     expect(res.statusCode).toBe(200);
@@ -396,6 +405,8 @@ describe('rollout page', () => {
     expect(body).toContain('action="/api/models/m/rollouts/2/abort"');
     expect(body).not.toContain('/resume"');
 
+    const byPath = await app.inject({ method: 'GET', url: '/models/m/rollouts/2', headers: { authorization: ADMIN } });
+    expect(byPath.body).toContain('2 of 2, held 12 s');
     const anonymous = await app.inject({ method: 'GET', url: '/models/m/rollout?version=2' });
     expect(anonymous.body).not.toContain('/rollouts/2/pause');
   });
