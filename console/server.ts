@@ -12,12 +12,16 @@ import { renderLayout } from './layout.ts';
 import { registerLoginRoutes } from './login.ts';
 import { registerActionRoutes } from './actions.ts';
 import { registerApprovalRoutes } from './pages/approvals.ts';
+import { registerActionRoutes } from './actions.ts';
+import { registerApprovalRoutes } from './pages/approvals.ts';
 import { registerCompareRoutes } from './pages/compare.ts';
+import { registerDriftRoutes } from './pages/drift.ts';
 import { registerDriftRoutes } from './pages/drift.ts';
 import { registerRolloutRoutes } from './pages/rollout.ts';
 import { registerModelRoutes } from './pages/model.ts';
 import { registerModelsRoutes } from './pages/models.ts';
 import { registerReportRoutes } from './pages/reports.ts';
+import { registerRolloutRoutes } from './pages/rollout.ts';
 import { registerRunRoutes } from './pages/runs.ts';
 import { createPresigner } from './presign.ts';
 
