@@ -12,12 +12,8 @@ import { renderLayout } from './layout.ts';
 import { registerLoginRoutes } from './login.ts';
 import { registerActionRoutes } from './actions.ts';
 import { registerApprovalRoutes } from './pages/approvals.ts';
-import { registerActionRoutes } from './actions.ts';
-import { registerApprovalRoutes } from './pages/approvals.ts';
 import { registerCompareRoutes } from './pages/compare.ts';
 import { registerDriftRoutes } from './pages/drift.ts';
-import { registerDriftRoutes } from './pages/drift.ts';
-import { registerRolloutRoutes } from './pages/rollout.ts';
 import { registerModelRoutes } from './pages/model.ts';
 import { registerModelsRoutes } from './pages/models.ts';
 import { registerReportRoutes } from './pages/reports.ts';
@@ -66,8 +62,7 @@ const PAGE_MODULES: RegisterRoutes[] = [
   registerRunRoutes,
   registerCompareRoutes,
   registerReportRoutes,
-  // console-live: add register…Routes here (registerRolloutRoutes, registerDriftRoutes,
-  // registerApprovalRoutes, registerActionRoutes), importing them above.
+  // console-live's live pages and actions (rollouts, drift, approvals).
   registerRolloutRoutes,
   registerDriftRoutes,
   registerApprovalRoutes,
