@@ -54,7 +54,7 @@ function isUnreachable(err: unknown): boolean {
 export function toActionError(err: unknown, workflowId: string): ActionError {
   if (err instanceof ActionError) return err;
   if (err instanceof WorkflowUpdateFailedError) return new ActionError(409, err.cause?.message ?? err.message);
-  if (err instanceof WorkflowNotFoundError) return new ActionError(404, `${workflowId} is not running`);
+  if (err instanceof WorkflowNotFoundError) return new ActionError(404, `${workflowId} is not running (it finished, or never started)`);
   if (isUnreachable(err)) return new ActionError(503, 'Temporal is unreachable; try again shortly');
   return new ActionError(500, 'the action failed; see the console log');
 }

@@ -83,6 +83,11 @@ async function shot(name: string, fullPage = true): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage });
 }
 
+/** The answer to the next POST the page sends to a path ending in `suffix`. */
+function posted(suffix: string) {
+  return page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(suffix), { timeout: 15_000 });
+}
+
 /** Opens a console page, reloading until `ready` holds (visibility and the worker lag a little). */
 async function open(path: string, ready: (body: string) => boolean, timeoutMs = 30_000): Promise<string> {
   return pollUntil(
@@ -226,6 +231,22 @@ describe('console in a browser', () => {
     expect(status.pausedBy).toBe(`console:${keyName}: checking the dashboards`);
     expect(await page.locator('body').innerText()).toContain(`console:${keyName}: checking the dashboards`);
     await shot('rollout-paused');
+
+    // Abort from the page: the rollout rolls back with the console's actor and reason; asked again,
+    // a finished rollout is not running any more: 404 with that said, not a server error.
+    const abort = page.locator('form.action-abort');
+    await abort.locator('input[name=reason]').fill('wrong build');
+    await abort.locator('button[type=submit]').click();
+    expect(await handle.result()).toMatchObject({ outcome: 'rolled-back', reason: `aborted by console:${keyName}: wrong build` });
+    const again = await page.evaluate(async (url) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'again' }),
+      });
+      return { status: res.status, body: (await res.json()) as { error: string } };
+    }, `${consoleUrl}/api/models/${ROLL}/rollouts/2/abort`);
+    expect(again).toEqual({ status: 404, body: { error: `rollout/${ROLL}/v2 is not running (it finished, or never started)` } });
   }, 60_000);
 
   it("the drift page charts the monitor's checks, one of them asked for with its Check now button", async () => {
@@ -270,8 +291,8 @@ describe('console in a browser', () => {
     // The first check from the console's own button.
     let body = await open(`/models/${DRIFT}/drift`, (b) => b.includes('action-check-now'));
     const before = (await handle.query(driftMonitorStatusQuery)).state.checks;
-    await page.locator('form.action-check-now button').click();
-    await page.locator('form.action-check-now [role=status]:not(:empty)').waitFor({ timeout: 10_000 });
+    const [asked] = await Promise.all([posted('/monitor/check-now'), page.locator('form.action-check-now button').click()]);
+    expect(asked.status()).toBe(200);
     let status = await nextCheck(before);
     for (let attempt = 0; recorded.size < 3 && attempt < 10; attempt++) {
       await handle.signal(checkNowSignal, { reason: 'console test' });
@@ -331,11 +352,12 @@ describe('console in a browser', () => {
     });
 
     await section.locator('form.action-approve input[name=reason]').fill('metrics hold up in the console');
-    await section.locator('form.action-approve button[type=submit]').click();
-    await section
-      .locator('form.action-approve [role=status]')
-      .filter({ hasText: `v${version} approved` })
-      .waitFor({ timeout: 15_000 });
+    // The form reloads the page right after a success: the answer is read off the wire.
+    const [approved] = await Promise.all([posted('/approve'), section.locator('form.action-approve button[type=submit]').click()]);
+    expect({ status: approved.status(), body: await approved.json() }).toMatchObject({
+      status: 200,
+      body: { message: `v${version} approved` },
+    });
     await pollUntil(
       'the champion',
       () => registry.getAlias(APPROVE, 'champion'),

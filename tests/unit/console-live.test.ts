@@ -234,7 +234,7 @@ describe('console actions', () => {
   it('a workflow that does not exist is 404; an unreachable Temporal is 503', async () => {
     const missing = await post('/api/models/m/rollouts/7/pause', { reason: 'look' });
     expect(missing.statusCode).toBe(404);
-    expect(missing.json<{ error: string }>().error).toBe('rollout/m/v7 is not running');
+    expect(missing.json<{ error: string }>().error).toBe('rollout/m/v7 is not running (it finished, or never started)');
 
     const unavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
       code: grpcStatus.UNAVAILABLE,
