@@ -52,7 +52,7 @@ declare module 'fastify' {
 }
 
 /** Where no login is needed even when reads need one. */
-const PUBLIC_PATHS = new Set(['/login', '/logout', '/healthz', '/assets/console.css', '/assets/console.js', '/favicon.ico']);
+const PUBLIC_PATHS = new Set(['/login', '/logout', '/healthz', '/readyz', '/assets/console.css', '/assets/console.js', '/favicon.ico']);
 
 /** The page modules' routes. Each gets the app and the context and nothing else. */
 type RegisterRoutes = (app: FastifyInstance, ctx: ConsoleContext) => void;
@@ -125,6 +125,15 @@ export function createConsoleServer(options: { deps: ConsoleDeps; settings?: Con
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  // Ready when the database answers: every page reads it (Temporal being down only adds a note).
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await deps.db.query('SELECT 1');
+      return { ready: true };
+    } catch (err) {
+      return reply.code(503).send({ ready: false, error: `database unreachable: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  });
   app.get('/assets/console.css', (_req, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_CSS),
   );
