@@ -113,6 +113,23 @@ export function approvalSection(p: PendingApproval, admin: boolean, link?: strin
   </section>`;
 }
 
+/** The model page's approval panel: the pending version's section with its forms, or nothing
+ * when the lifecycle waits for nobody (or is not running). */
+export async function modelApprovalPanel(ctx: ConsoleContext, model: string, admin: boolean): Promise<Html> {
+  const status = await ctx.temporal.workflow
+    .getHandle(WORKFLOW_IDS.modelLifecycle(model))
+    .query(statusQuery)
+    .catch(() => undefined);
+  if (!status?.pendingApproval) return html``;
+  const champion = await ctx.registry.getAlias(model, 'champion').catch(() => undefined);
+  const pending: PendingApproval = {
+    model,
+    request: status.pendingApproval,
+    champion: champion ? { version: champion.version, metrics: champion.metrics } : null,
+  };
+  return approvalSection(pending, admin, ctx.workflowLink(status.pendingApproval.cycleWorkflowId));
+}
+
 export function registerApprovalRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   app.get('/approvals', async (req, reply) => {
     const [pending, principal] = await Promise.all([listPendingApprovals(ctx.temporal, ctx.registry), ctx.principal(req)]);

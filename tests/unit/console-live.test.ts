@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { registerActionRoutes } from '../../console/actions.ts';
 import type { ConsoleContext, Principal } from '../../console/context.ts';
 import { html } from '../../console/html.ts';
-import { registerApprovalRoutes } from '../../console/pages/approvals.ts';
+import { modelApprovalPanel, registerApprovalRoutes } from '../../console/pages/approvals.ts';
 import { registerDriftRoutes } from '../../console/pages/drift.ts';
 import { registerRolloutRoutes } from '../../console/pages/rollout.ts';
 import type { DriftCheckSummary, DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
@@ -46,6 +46,7 @@ interface Behaviour {
 let dir: string;
 let db: PGliteDatabase;
 let app: FastifyInstance;
+let ctx: ConsoleContext;
 let calls: Call[];
 let workflows: Map<string, Behaviour>;
 let listed: Array<{ workflowId: string; model: string }>;
@@ -156,7 +157,7 @@ beforeAll(async () => {
   db = await PGliteDatabase.create(join(dir, 'db'));
   await migrate(db);
   app = Fastify();
-  const ctx = stubContext();
+  ctx = stubContext();
   registerActionRoutes(app, ctx);
   registerRolloutRoutes(app, ctx);
   registerDriftRoutes(app, ctx);
@@ -459,5 +460,10 @@ describe('approvals page', () => {
     expect(res.body).toContain('action="/api/models/m-approve/approve"');
     const anonymous = await app.inject({ method: 'GET', url: '/approvals' });
     expect(anonymous.body).not.toContain('/approve"');
+
+    // The model page's panel: the same section for a waiting model, nothing for another.
+    expect((await modelApprovalPanel(ctx, 'm-approve', true)).value).toContain('action="/api/models/m-approve/approve"');
+    expect((await modelApprovalPanel(ctx, 'm-stale', true)).value).toBe('');
+    expect((await modelApprovalPanel(ctx, 'm-missing', true)).value).toBe('');
   });
 });
