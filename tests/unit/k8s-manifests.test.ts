@@ -379,7 +379,9 @@ describe.each(ENVS)('overlay %s', (env: Env) => {
     const consoleDeployment = one(list(), 'Deployment', 'flywheel-console');
     const settings = loadConfig('console', podEnv(list(), consoleDeployment)).console;
     expect(settings.reads).toBe('login');
-    const secretRef = podSpec(consoleDeployment).containers[0]!.env!.find((e) => e.name === 'FLYWHEEL_CONSOLE_SESSION_SECRET');
+    const secretRef = (
+      podSpec(consoleDeployment).containers[0]!.env as Array<{ name: string; valueFrom?: { secretKeyRef?: unknown } }>
+    ).find((e) => e.name === 'FLYWHEEL_CONSOLE_SESSION_SECRET');
     expect(secretRef?.valueFrom?.secretKeyRef).toMatchObject({ name: 'flywheel-secrets', key: 'FLYWHEEL_CONSOLE_SESSION_SECRET' });
     expect(exampleSecret()['FLYWHEEL_CONSOLE_SESSION_SECRET']!.length).toBeGreaterThanOrEqual(32);
   });
