@@ -113,6 +113,33 @@ export function approvalSection(p: PendingApproval, admin: boolean, link?: strin
   </section>`;
 }
 
+/** Pause/resume/retire forms for a lifecycle (the `setState` Update, as `flywheel pipeline
+ * pause|resume|retire`): the states other than the current one, each with its reason. */
+export function lifecycleStateForms(model: string, current: 'active' | 'paused' | 'retired'): Html {
+  if (current === 'retired') return html`<p class="muted">The lifecycle is retired.</p>`;
+  const next = current === 'paused' ? (['active', 'retired'] as const) : (['paused', 'retired'] as const);
+  const label = { active: 'Resume', paused: 'Pause', retired: 'Retire' } as const;
+  return html`<div class="lifecycle-actions">
+    ${next.map(
+      (state) =>
+        html`<form
+          data-action
+          data-reload
+          method="post"
+          action="${`/api/models/${encodeURIComponent(model)}/state`}"
+          class="${`action-${state}`}"
+        >
+          <input type="hidden" name="state" value="${state}" />
+          <label
+            >Reason <input type="text" name="reason" maxlength="${MAX_REASON_CHARS}" placeholder="${`why ${label[state].toLowerCase()}`}"
+          /></label>
+          <button type="submit">${label[state]} the lifecycle</button>
+          <div role="alert"></div>
+        </form>`,
+    )}
+  </div>`;
+}
+
 /** The model page's approval panel: the pending version's section with its forms, or nothing
  * when the lifecycle waits for nobody (or is not running). */
 export async function modelApprovalPanel(ctx: ConsoleContext, model: string, admin: boolean): Promise<Html> {

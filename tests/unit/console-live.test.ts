@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { registerActionRoutes } from '../../console/actions.ts';
 import type { ConsoleContext, Principal } from '../../console/context.ts';
 import { html } from '../../console/html.ts';
-import { modelApprovalPanel, registerApprovalRoutes } from '../../console/pages/approvals.ts';
+import { lifecycleStateForms, modelApprovalPanel, registerApprovalRoutes } from '../../console/pages/approvals.ts';
 import { registerDriftRoutes } from '../../console/pages/drift.ts';
 import { registerRolloutRoutes } from '../../console/pages/rollout.ts';
 import type { DriftCheckSummary, DriftMonitorStatus } from '../../lib/contracts/drift-monitor.ts';
@@ -265,6 +265,27 @@ describe('console actions', () => {
       ['rollout/m/v2', 'abort', [{ actor: 'console:alice', reason: 'wrong build' }]],
       ['monitor/m', 'checkNow', [{ reason: 'asked by console:alice' }]],
     ]);
+  });
+
+  it('setState pauses the lifecycle with the actor and reason; an unknown state is 400', async () => {
+    workflows.set('model/m', { update: () => ({ state: 'paused', previous: 'active', changed: true }) });
+    const res = await post('/api/models/m/state', { state: 'paused', reason: 'holiday freeze' });
+    expect(res.json()).toMatchObject({ ok: true, message: 'model/m is paused' });
+    expect(calls).toEqual([
+      {
+        workflowId: 'model/m',
+        kind: 'update',
+        name: 'setState',
+        args: [{ state: 'paused', actor: 'console:alice', reason: 'holiday freeze' }],
+      },
+    ]);
+    expect((await post('/api/models/m/state', { state: 'asleep', reason: 'x' })).json()).toEqual({
+      error: 'state must be active, paused or retired',
+    });
+    const forms = lifecycleStateForms('m', 'paused').value;
+    expect(forms).toContain('value="active"');
+    expect(forms).toContain('value="retired"');
+    expect(forms).not.toContain('value="paused"');
   });
 
   it('a bad version in the path is 400', async () => {
