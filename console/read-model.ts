@@ -116,17 +116,29 @@ export interface ModelsOverview {
 /** How many recent cycles the models list reads to find each model's newest one. */
 const RECENT_CYCLES = 2000;
 
+/** Up to this many models, the cycles list names them (`FlywheelModel IN (…)`), so other
+ * workflows on a shared server are not read; beyond it, the newest cycles of any model. */
+const NAMED_MODELS_MAX = 200;
+
 export async function modelsOverview(ctx: ConsoleContext): Promise<ModelsOverview> {
-  const [models, lifecycles, cycles, checks] = await Promise.all([
-    ctx.registry.listModels(),
+  const modelsAndCycles = ctx.registry.listModels().then(async (models) => {
+    const names = models.map((m) => m.name);
+    const plain = names.every((n) => /^[\w.-]+$/.test(n));
+    const only =
+      plain && names.length > 0 && names.length <= NAMED_MODELS_MAX ? ` AND FlywheelModel IN (${names.map(quote).join(', ')})` : '';
+    const cycles =
+      names.length === 0 ? { rows: [] } : await listWorkflows(ctx.temporal, `WorkflowType = 'modelCycle'${only}`, RECENT_CYCLES);
+    return [models, cycles] as const;
+  });
+  const [[models, cycles], lifecycles, checks] = await Promise.all([
+    modelsAndCycles,
     listWorkflows(ctx.temporal, `WorkflowType = 'modelLifecycle' AND ExecutionStatus = 'Running'`),
-    listWorkflows(ctx.temporal, `WorkflowType = 'modelCycle'`, RECENT_CYCLES),
     latestChecks(ctx.db),
   ]);
   const lifecycleOf = new Map<string, WorkflowRow>();
   for (const w of lifecycles.rows) lifecycleOf.set(w.model ?? w.workflowId.replace(/^model\//, ''), w);
   const cycleOf = newestByModel(cycles.rows);
-  const temporalError = lifecycles.error ?? cycles.error;
+  const temporalError = lifecycles.error ?? ('error' in cycles ? cycles.error : undefined);
   return {
     models: models
       .sort((a, b) => a.name.localeCompare(b.name))
@@ -147,6 +159,27 @@ export async function modelsOverview(ctx: ConsoleContext): Promise<ModelsOvervie
       }),
     ...(temporalError ? { temporalError } : {}),
   };
+}
+
+/** What a cycle's stage means while it runs, as the models list says it. */
+const RUNNING_STAGE_LABELS: Record<string, string> = {
+  prepare: 'preparing data',
+  train: 'training',
+  evaluate: 'evaluating',
+  register: 'registering',
+  approval: 'awaiting-approval',
+  rollout: 'rolling out',
+  promote: 'promoting',
+};
+
+/** A lifecycle's state for people: its own stage, or, while a cycle runs, where that cycle is
+ * (`training`, `rolling out`, …) — the lifecycle itself only says `running`. */
+export function lifecycleState(lifecycle: WorkflowRow | undefined, lastCycle: WorkflowRow | undefined): string | undefined {
+  if (!lifecycle) return undefined;
+  const stage = lifecycle.stage ?? 'running';
+  if (stage === 'running' && lastCycle?.status === 'RUNNING' && lastCycle.stage)
+    return RUNNING_STAGE_LABELS[lastCycle.stage] ?? lastCycle.stage;
+  return stage;
 }
 
 /** The newest workflow per model (by start time), models named by FlywheelModel or the id. */

@@ -9,7 +9,18 @@ import { getRuns } from '../../lib/tracking/store.ts';
 import type { TrainingRunRecord } from '../../lib/tracking/types.ts';
 import type { ConsoleContext } from '../context.ts';
 import { html, type Html } from '../html.ts';
-import { fmtMetric, fmtTime, latestChecks, listWorkflows, quote, taskOf, TASK_METRICS, type WorkflowRow } from '../read-model.ts';
+import {
+  fmtMetric,
+  fmtTime,
+  latestChecks,
+  lifecycleState,
+  listWorkflows,
+  newestByModel,
+  quote,
+  taskOf,
+  TASK_METRICS,
+  type WorkflowRow,
+} from '../read-model.ts';
 import { badge, cycleOutcome, temporalNote, workflowAnchor } from './common.ts';
 
 /** Cycle stages at or past the rollout: the version had a rollout workflow. */
@@ -82,6 +93,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ConsoleContext): 
       )
         cycleOf.set(w.version, w);
     const lifecycle = workflows.rows.find((w) => w.type === 'modelLifecycle' && w.status === 'RUNNING');
+    const newestCycle = newestByModel(workflows.rows.filter((w) => w.type === 'modelCycle')).get(name);
     const best = new Map<string, number>();
     for (const c of columns) {
       const values = versions.map((v) => v.metrics[c.key]).filter((x): x is number => x !== undefined && Number.isFinite(x));
@@ -136,7 +148,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ConsoleContext): 
         <dd>${task}</dd>
         <dt>lifecycle</dt>
         <dd>
-          ${lifecycle ? html`${badge(lifecycle.stage ?? 'running')} ${workflowAnchor(ctx, lifecycle.workflowId)}` : html`<span class="muted">not running</span> ${workflowAnchor(ctx, WORKFLOW_IDS.modelLifecycle(name))}`}
+          ${lifecycle ? html`${badge(lifecycleState(lifecycle, newestCycle) ?? 'running')} ${workflowAnchor(ctx, lifecycle.workflowId)}` : html`<span class="muted">not running</span> ${workflowAnchor(ctx, WORKFLOW_IDS.modelLifecycle(name))}`}
         </dd>
         <dt>drift monitor</dt>
         <dd>

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from '../context.ts';
 import { html } from '../html.ts';
-import { fmtTime, modelsOverview, type ModelOverview } from '../read-model.ts';
+import { fmtTime, lifecycleState, modelsOverview, type ModelOverview } from '../read-model.ts';
 import { badge, cycleOutcome, temporalNote, versionLink, workflowAnchor } from './common.ts';
 
 function row(ctx: ConsoleContext, m: ModelOverview) {
@@ -20,7 +20,7 @@ function row(ctx: ConsoleContext, m: ModelOverview) {
     <td>${versionLink(name, m.challenger)}</td>
     <td class="num">${m.model.latestVersion ?? '–'}</td>
     <td>
-      ${m.lifecycle ? html`${badge(m.lifecycle.stage ?? 'running')} ${workflowAnchor(ctx, m.lifecycle.workflowId, undefined, '')}` : html`<span class="muted">not running</span>`}
+      ${m.lifecycle ? html`${badge(lifecycleState(m.lifecycle, m.lastCycle) ?? 'running')} ${workflowAnchor(ctx, m.lifecycle.workflowId, undefined, '')}` : html`<span class="muted">not running</span>`}
     </td>
     <td>
       ${m.lastCycle ? html`${cycleOutcome(m.lastCycle)} ${workflowAnchor(ctx, m.lastCycle.workflowId, m.lastCycle.runId)} <span class="muted">${fmtTime(m.lastCycle.closeTime ?? m.lastCycle.startTime)}</span>` : html`<span class="muted">–</span>`}

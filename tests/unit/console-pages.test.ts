@@ -174,6 +174,46 @@ describe('/artifacts', () => {
     );
   });
 
+  it('links artifacts of an S3 store with presigned GET URLs, and /artifacts serves none of it', async () => {
+    const { openDatabase } = await import('../../lib/db/index.ts');
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    const { S3ArtifactStore } = await import('../../lib/storage/index.ts');
+    const { silentLogger } = await import('../../lib/log.ts');
+    const { BuiltinRegistry } = await import('../../lib/registry/index.ts');
+    const { createConsoleServer } = await import('../../console/server.ts');
+    const { stubTemporal } = await import('./console-helpers.ts');
+    const { db } = await openDatabase({ kind: 'pglite', dataDir: 'memory://' });
+    const s3 = { endpoint: 'http://127.0.0.1:9', forcePathStyle: true, region: 'us-east-1' };
+    const client = new S3Client({ ...s3, credentials: { accessKeyId: 'test', secretAccessKey: 'test-secret' } });
+    const store = S3ArtifactStore.create('s3://reports/env', { ...s3, client });
+    const server = createConsoleServer({
+      deps: {
+        db,
+        registry: new BuiltinRegistry(db),
+        store,
+        temporal: stubTemporal([]),
+        namespace: 'default',
+        logger: silentLogger(),
+        s3: { ...s3, client },
+      },
+    });
+    try {
+      const link = await server.ctx.artifactLink('s3://reports/env/training/x/evaluation/report.html');
+      const url = new URL(link!);
+      expect(url.origin).toBe('http://127.0.0.1:9');
+      expect(url.pathname).toBe('/reports/env/training/x/evaluation/report.html');
+      expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+      expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+      expect(url.searchParams.get('response-content-type')).toBe('text/html; charset=utf-8');
+      expect(await server.ctx.artifactLink('s3://other-bucket/x.html')).toBeUndefined();
+      const served = await server.app.inject({ url: `/artifacts?uri=${encodeURIComponent('s3://reports/env/a.json')}` });
+      expect(served.statusCode).toBe(404);
+    } finally {
+      await server.close();
+      await db.close();
+    }
+  });
+
   it('links artifacts of the store through /artifacts and leaves others unlinked', async () => {
     t = await startTestConsole();
     expect(await t.console.ctx.artifactLink(`${t.store.baseUri}/a/b.json`)).toBe(

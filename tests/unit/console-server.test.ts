@@ -1,5 +1,6 @@
 // The console server seen from a browser or a script: the models list, escaping of every value,
 // who may act (admin keys only, by Bearer or session), CSRF, the read gate and its error pages.
+import type { Client } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../lib/auth/api-keys.ts';
 import { registerVersion, startTestConsole, type TestConsole } from './console-helpers.ts';
@@ -79,6 +80,35 @@ describe('console models list', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('Temporal unreachable');
     expect(res.body).toContain('data-model="offline"');
+  });
+
+  it('says where a running cycle is: the lifecycle only says running', async () => {
+    t = await startTestConsole({
+      workflows: [
+        { workflowId: 'model/ads', type: 'modelLifecycle', stage: 'running', model: 'ads' },
+        { workflowId: 'cycle/ads/4', type: 'modelCycle', stage: 'rollout', model: 'ads', version: 4 },
+      ],
+    });
+    await registerVersion(t.registry, 'ads', 1);
+    const row = /<tr data-model="ads">[\s\S]*?<\/tr>/.exec((await t.console.app.inject({ url: '/' })).body)?.[0] ?? '';
+    expect(row).toContain('rolling out');
+  });
+
+  it('renders without Temporal when visibility hangs, within its timeout', async () => {
+    const { listWorkflows } = await import('../../console/read-model.ts');
+    const hanging = {
+      workflow: {
+        list: () =>
+          (async function* () {
+            await new Promise(() => undefined);
+            yield undefined as never;
+          })(),
+      },
+    } as unknown as Client;
+    const started = Date.now();
+    const result = await listWorkflows(hanging, `WorkflowType = 'modelLifecycle'`, 10, 200);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result).toEqual({ rows: [], error: 'Temporal unreachable (no answer in 200 ms)' });
   });
 
   it('answers 404 with a page for a browser and JSON for a script, and /healthz', async () => {
