@@ -120,6 +120,18 @@ describe('console models list', () => {
     expect(json.json()).toEqual({ error: 'Nothing at /nope.' });
     expect((await t.console.app.inject({ url: '/healthz' })).json()).toEqual({ ok: true });
   });
+
+  it('answers a failing page with a 500 page that keeps the error to the log', async () => {
+    t = await startTestConsole();
+    t.console.app.get('/boom', async () => {
+      throw new Error('password=hunter2 in a stack');
+    });
+    const res = await t.console.app.inject({ url: '/boom', headers: { accept: 'text/html' } });
+    expect(res.statusCode).toBe(500);
+    expect(res.body).toContain('Server error');
+    expect(res.body).not.toContain('hunter2');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+  });
 });
 
 describe('console auth', () => {
