@@ -35,7 +35,7 @@ export interface Principal {
 export interface PageOptions {
   title: string;
   /** The top-bar entry to highlight. */
-  nav?: 'models' | 'runs' | 'compare';
+  nav?: 'models' | 'runs' | 'compare' | 'approvals';
   body: Html;
 }
 

@@ -5,7 +5,7 @@ import type { PageOptions, Principal } from './context.ts';
 
 export interface LayoutInput extends PageOptions {
   principal?: Principal;
-  /** Whether this console shows a sign-in link (actions need one; reads may too). */
+  /** The Temporal Web UI's base URL; absent: no link in the top bar. */
   webUiUrl?: string;
   namespace: string;
   /** The path the page was asked at: where sign-in returns to. */
@@ -40,6 +40,7 @@ export function renderLayout(input: LayoutInput): string {
           <a class="brand" href="/">Flywheel</a>
           ${navLink('/', 'Models', input.nav === 'models')} ${navLink('/runs', 'Runs', input.nav === 'runs')}
           ${navLink('/compare', 'Compare', input.nav === 'compare')}
+  ${navLink('/approvals', 'Approvals', input.nav === 'approvals')}
           <span class="spacer"></span>
           ${webUi} ${who}
         </header>
