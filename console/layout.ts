@@ -39,8 +39,7 @@ export function renderLayout(input: LayoutInput): string {
         <header class="top">
           <a class="brand" href="/">Flywheel</a>
           ${navLink('/', 'Models', input.nav === 'models')} ${navLink('/runs', 'Runs', input.nav === 'runs')}
-          ${navLink('/compare', 'Compare', input.nav === 'compare')}
-  ${navLink('/approvals', 'Approvals', input.nav === 'approvals')}
+          ${navLink('/compare', 'Compare', input.nav === 'compare')} ${navLink('/approvals', 'Approvals', input.nav === 'approvals')}
           <span class="spacer"></span>
           ${webUi} ${who}
         </header>
