@@ -27,12 +27,13 @@ export function loadEveryConfig(): { [K in ProcessKind]: ConfigFor<K> } {
 export function registerConfigCommand(program: Command): void {
   program
     .command('config')
-    .description('validate the configuration of workers, the inference server and the CLI, and print it (secrets redacted)')
+    .description('validate the configuration of workers, the inference server, the console and the CLI, and print it (secrets redacted)')
     .option('--json', 'print JSON (the default; kept for scripts that pass it to every read command)')
     .action(() => {
       const all = loadEveryConfig();
-      // One document: the worker's view (common settings, worker, serving) plus the server's own.
-      const config = { ...all.worker, serve: all.serve.serve };
+      // One document: the worker's view (common settings, worker, serving) plus the server's and
+      // the console's own.
+      const config = { ...all.worker, serve: all.serve.serve, console: all.console.console };
       // Secret values print as [redacted] by themselves; URLs are plain strings, so their
       // passwords (http://user:pw@host) are taken out here, wherever they appear.
       say(JSON.stringify(config, (_key, value: unknown) => (typeof value === 'string' ? redactUrl(value) : value), 2));

@@ -3,7 +3,11 @@
 // Ctrl-C, which stops all of it.
 import type { Command } from 'commander';
 import { loadConfig } from '../../lib/config/index.ts';
-import { startDevStack } from '../dev/stack.ts';
+import { assertPortFree, startDevStack, type DevStack } from '../dev/stack.ts';
+import { createConsoleServer, type ConsoleServer } from '../../console/server.ts';
+import type { WorkerConfig } from '../../lib/config/index.ts';
+import type { Logger } from '../../lib/log.ts';
+import { s3OptionsFrom } from '../../lib/storage/index.ts';
 import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
 import { createApiKey } from '../../lib/auth/api-keys.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -18,6 +22,39 @@ interface DevOptions {
   uiPort: string;
   serve?: boolean;
   servePort: string;
+  /** false with --no-console. */
+  console: boolean;
+  consolePort?: string;
+}
+
+/** The console's default port in `flywheel dev`; taken (another dev stack's console): any free one. */
+const DEFAULT_CONSOLE_PORT = 8288;
+
+/** Starts the console in this process on the stack's database, store and Temporal client. */
+async function startDevConsole(stack: DevStack, config: WorkerConfig, logger: Logger, port: number | undefined): Promise<ConsoleServer> {
+  const settings = loadConfig('console').console;
+  let listenPort = port ?? DEFAULT_CONSOLE_PORT;
+  if (port === undefined) await assertPortFree(listenPort, 'the console').catch(() => (listenPort = 0));
+  const server = createConsoleServer({
+    deps: {
+      db: stack.db,
+      registry: createRegistry(config, stack.db),
+      store: stack.store,
+      temporal: stack.env.client,
+      namespace: config.temporal.namespace,
+      webUiUrl: stack.webUiUrl,
+      logger,
+      s3: s3OptionsFrom(config.artifactStore),
+    },
+    // Loopback only, so reads are open unless FLYWHEEL_CONSOLE_READS says otherwise.
+    settings: {
+      host: '127.0.0.1',
+      port: listenPort,
+      reads: settings.readsExplicit ? settings.reads : 'open',
+      ...(settings.sessionSecret ? { sessionSecret: settings.sessionSecret } : {}),
+    },
+  });
+  return server;
 }
 
 export function parsePort(value: string, flag: string): number {
@@ -34,10 +71,13 @@ export function registerDevCommand(program: Command): void {
     .option('--ui-port <port>', 'Temporal Web UI port on 127.0.0.1', '8233')
     .option('--serve', 'also run the inference server in this process (PGlite serves one process)')
     .option('--serve-port <port>', 'inference server port on 127.0.0.1 (with --serve)', '8080')
+    .option('--console-port <port>', `web console port on 127.0.0.1 (default ${DEFAULT_CONSOLE_PORT}, or a free one when that is taken)`)
+    .option('--no-console', 'do not serve the web console')
     .action(async (opts: DevOptions) => {
       const port = parsePort(opts.port, '--port');
       const uiPort = parsePort(opts.uiPort, '--ui-port');
       const servePort = parsePort(opts.servePort, '--serve-port');
+      const consolePort = opts.consolePort === undefined ? undefined : parsePort(opts.consolePort, '--console-port');
       const config = loadConfig('worker');
       // Structured logs stay quiet here unless asked for: the terminal is for the progress lines.
       const level = process.env.FLYWHEEL_LOG_LEVEL ? config.logLevel : 'error';
@@ -49,10 +89,12 @@ export function registerDevCommand(program: Command): void {
       const started = Date.now();
       const stack = await startDevStack(config, logger, { port, uiPort, onProgress: (line) => say(`• ${line}`) });
       let server: InferenceServer | undefined;
+      let consoleServer: ConsoleServer | undefined;
       try {
         say('• Running the routing check (one activity on each task queue)');
         const check = await stack.routingCheck();
         let serving: Array<[string, string]> = [];
+        let adminKey: string | undefined;
         if (opts.serve) {
           say('• Starting the inference server');
           const settings = { ...loadConfig('serve').serve, port: servePort };
@@ -66,12 +108,25 @@ export function registerDevCommand(program: Command): void {
           });
           const url = await server.start();
           // `flywheel keys create` cannot open PGlite while this process holds it: hand out a key.
-          const key = settings.auth
+          adminKey = settings.auth
             ? (await createApiKey(stack.db, { name: 'flywheel-dev', scopes: ['predict', 'feedback', 'admin', 'events'] })).key
-            : 'not needed (FLYWHEEL_SERVE_AUTH=false)';
+            : undefined;
+          const key = adminKey ?? 'not needed (FLYWHEEL_SERVE_AUTH=false)';
           serving = [
             ['Serving', `${url} (models with a champion alias; /readyz, /metrics, /openapi.json)`],
             ['API key', key],
+          ];
+        }
+        let consoleRows: Array<[string, string]> = [];
+        if (opts.console) {
+          say('• Starting the web console');
+          consoleServer = await startDevConsole(stack, config, logger, consolePort);
+          const url = await consoleServer.start();
+          // Console actions need an admin key, and `flywheel keys create` cannot open PGlite now.
+          const key = adminKey ?? (await createApiKey(stack.db, { name: 'flywheel-dev-console', scopes: ['admin'] })).key;
+          consoleRows = [
+            ['Console', `${url} (models, runs, rollouts, drift; docs/console.md)`],
+            ...(adminKey ? [] : ([['Console key', `${key} (sign in at ${url}/login to act)`]] as Array<[string, string]>)),
           ];
         }
         say('');
@@ -89,6 +144,7 @@ export function registerDevCommand(program: Command): void {
             ],
             ['GPU worker', `${check.gpu.identity} → ran a probe on ${check.gpu.taskQueue} (own process; log ${stack.gpuWorker.logPath})`],
             ...serving,
+            ...consoleRows,
           ]),
         );
         say('');
@@ -97,6 +153,7 @@ export function registerDevCommand(program: Command): void {
         stack.shutdown();
         await stack.running.catch(() => undefined);
         await server?.stop().catch(() => undefined);
+        await consoleServer?.close().catch(() => undefined);
         await stack.close();
         await tracing?.shutdown();
         throw err;
@@ -107,6 +164,7 @@ export function registerDevCommand(program: Command): void {
         await stack.running;
       } finally {
         say('Stopping…');
+        await consoleServer?.close();
         await server?.stop();
         await stack.close();
         await tracing?.shutdown();

@@ -127,6 +127,15 @@ export const SERVE_VARS = [
   'FLYWHEEL_ONNX_PROVIDERS',
 ] as const satisfies readonly EnvVarName[];
 
+export const CONSOLE_VARS = [
+  ...COMMON_VARS,
+  'FLYWHEEL_CONSOLE_HOST',
+  'FLYWHEEL_CONSOLE_PORT',
+  'FLYWHEEL_CONSOLE_READS',
+  'FLYWHEEL_CONSOLE_SESSION_SECRET',
+  'TEMPORAL_WEB_UI_URL',
+] as const satisfies readonly EnvVarName[];
+
 /** `schema`: the PostgreSQL schema every Flywheel table of this environment lives in
  * (FLYWHEEL_DB_SCHEMA); undefined: public. */
 export type DatabaseConfig = ({ kind: 'postgres'; url: Secret } | { kind: 'pglite'; dataDir: string }) & { schema?: string };
@@ -475,11 +484,43 @@ export const serveSchema = pick(SERVE_VARS)
     } satisfies ServeSettings,
   }));
 
+export interface ConsoleSettings {
+  host: string;
+  port: number;
+  /** `open`: anyone who reaches the console reads it; `login`: reads need a signed-in admin too. */
+  reads: 'open' | 'login';
+  /** Whether `reads` was set explicitly (an explicit `open` on a non-loopback host is warned about). */
+  readsExplicit: boolean;
+  /** Signs session cookies; undefined: a random secret per process (sessions end at restart). */
+  sessionSecret?: Secret;
+  /** The Temporal Web UI base URL (no trailing slash); undefined: no links into it. */
+  webUiUrl?: string;
+}
+
+/** Whether a listen address only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export const consoleSchema = pick(CONSOLE_VARS).transform((raw, ctx) => ({
+  ...shapeCommon(raw, ctx),
+  console: {
+    host: raw.FLYWHEEL_CONSOLE_HOST,
+    port: raw.FLYWHEEL_CONSOLE_PORT,
+    // Open reads are a convenience of a console only this machine reaches.
+    reads: raw.FLYWHEEL_CONSOLE_READS ?? (isLoopbackHost(raw.FLYWHEEL_CONSOLE_HOST) ? 'open' : 'login'),
+    readsExplicit: raw.FLYWHEEL_CONSOLE_READS !== undefined,
+    ...(raw.FLYWHEEL_CONSOLE_SESSION_SECRET ? { sessionSecret: new Secret(raw.FLYWHEEL_CONSOLE_SESSION_SECRET) } : {}),
+    ...(raw.TEMPORAL_WEB_UI_URL ? { webUiUrl: raw.TEMPORAL_WEB_UI_URL.replace(/\/+$/, '') } : {}),
+  } satisfies ConsoleSettings,
+}));
+
 /** Process kinds and the configuration each parses. The CLI uses the common subset. */
 export const CONFIG_SCHEMAS = {
   cli: commonSchema,
   worker: workerSchema,
   serve: serveSchema,
+  console: consoleSchema,
 } as const;
 
 export type ProcessKind = keyof typeof CONFIG_SCHEMAS;

@@ -446,6 +446,30 @@ export const ENV_VARS = {
     schema: positiveInt.default(50_000),
     expected: 'a positive integer: prediction-log rows held while the database is down (more are dropped)',
   },
+  // The web console (`flywheel console`, docs/console.md).
+  FLYWHEEL_CONSOLE_HOST: {
+    schema: z.string().min(1).default('127.0.0.1'),
+    expected: 'an interface address the console listens on, e.g. 127.0.0.1 (0.0.0.0 inside a container)',
+  },
+  FLYWHEEL_CONSOLE_PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).default(8288),
+    expected: 'a TCP port number 0–65535 for the console (0: any free port; default: 8288)',
+  },
+  FLYWHEEL_CONSOLE_READS: {
+    schema: z.enum(['open', 'login']).optional(),
+    expected:
+      'open (anyone who reaches the console may read) or login (reads need a signed-in admin); default: open on a loopback host, else login',
+  },
+  FLYWHEEL_CONSOLE_SESSION_SECRET: {
+    schema: z.string().min(32).optional(),
+    expected:
+      'a secret of at least 32 characters that signs console session cookies; unset: a random one per process (sessions end at restart, and replicas do not share them)',
+    secret: true,
+  },
+  TEMPORAL_WEB_UI_URL: {
+    schema: httpUrl.optional(),
+    expected: 'the Temporal Web UI base URL the console links workflows to, e.g. http://127.0.0.1:8233; unset: no links',
+  },
   FLYWHEEL_API_KEY: {
     schema: z.string().min(1).optional(),
     expected: 'an inference-server API key (`flywheel keys create`), used by `flywheel traffic replay`',

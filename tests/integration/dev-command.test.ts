@@ -53,6 +53,21 @@ describe('flywheel dev', () => {
       expect(await models.json()).toEqual({ models: [] });
       expect((await fetch(`http://127.0.0.1:${servePort}/readyz`)).status).toBe(503); // no champion yet
 
+      // The web console runs in this process too, on the same PGlite; the serving key (admin
+      // scope) signs in to it.
+      const consoleUrl = /Console\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(dev.output())?.[1];
+      expect(consoleUrl, dev.output()).toBeTruthy();
+      const consolePage = await fetch(`${consoleUrl}/`);
+      expect(consolePage.status).toBe(200);
+      expect(await consolePage.text()).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
+      const signIn = await fetch(`${consoleUrl}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { origin: consoleUrl!, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ key: key! }),
+      });
+      expect(signIn.status).toBe(303);
+
       const children = descendants(dev.child.pid!);
       expect(children.length).toBeGreaterThan(0); // the Temporal server at least
 
@@ -65,6 +80,7 @@ describe('flywheel dev', () => {
       expect(await portOpen(port)).toBe(false);
       expect(await portOpen(uiPort)).toBe(false);
       expect(await portOpen(servePort)).toBe(false);
+      expect(await portOpen(Number(new URL(consoleUrl!).port))).toBe(false);
     } finally {
       if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
     }

@@ -120,6 +120,17 @@ describe('the inference server in docker-compose.temporal.yml', () => {
     }
   });
 
+  it('runs the web console from the compiled image in a config it accepts, published on loopback only', () => {
+    const s = service('console');
+    expect(s.command).toEqual(['node', 'dist/bin/flywheel.js', 'console']);
+    const settings = loadConfig('console', env(s)).console;
+    expect(settings.host).toBe('0.0.0.0');
+    expect(s.ports).toEqual([`127.0.0.1:${settings.port}:${settings.port}`]);
+    // Open reads only because the published port is loopback; the setting says so explicitly.
+    expect(settings).toMatchObject({ reads: 'open', readsExplicit: true });
+    expect(settings.webUiUrl).toBe('http://127.0.0.1:8233');
+  });
+
   it('runs every Flywheel service on a compiled entry point (no tsx)', () => {
     for (const [name, s] of flywheel) {
       const command = s.command ?? ['node', 'dist/workers/cpu/main.js']; // the image's CMD (Dockerfile)

@@ -83,8 +83,8 @@ describe('docker-compose.temporal.yml', () => {
     expect(validate(unknownTopLevelKey)).toContainEqual('/ must NOT have additional properties {"additionalProperty":"flywheel"}');
   });
 
-  it('builds the CPU and GPU workers and the inference-server replicas from this repository', () => {
-    expect(flywheelServices.map(([name]) => name).sort()).toEqual(['serving-1', 'serving-2', 'worker-cpu', 'worker-gpu']);
+  it('builds the CPU and GPU workers, the inference-server replicas and the console from this repository', () => {
+    expect(flywheelServices.map(([name]) => name).sort()).toEqual(['console', 'serving-1', 'serving-2', 'worker-cpu', 'worker-gpu']);
   });
 
   it('sets only variables Flywheel or the AWS SDK read on Flywheel services', () => {
@@ -96,7 +96,7 @@ describe('docker-compose.temporal.yml', () => {
 
   it("gives Flywheel services an environment their process' config accepts", () => {
     for (const [name, service] of flywheelServices) {
-      const config = loadConfig(name.startsWith('serving') ? 'serve' : 'worker', environmentOf(service));
+      const config = loadConfig(name.startsWith('serving') ? 'serve' : name === 'console' ? 'console' : 'worker', environmentOf(service));
       expect(config.env).toBe('prod');
       expect(config.database.kind).toBe('postgres');
     }

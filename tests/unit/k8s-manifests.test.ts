@@ -284,7 +284,12 @@ describe.each(ENVS)('overlay %s', (env: Env) => {
 
   it('runs every pod under the "restricted" profile, read-only, with emptyDir scratch on /tmp', () => {
     const deployments = ofKind(list(), 'Deployment');
-    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['flywheel-serving', 'flywheel-worker-cpu', 'flywheel-worker-gpu']);
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+      'flywheel-console',
+      'flywheel-serving',
+      'flywheel-worker-cpu',
+      'flywheel-worker-gpu',
+    ]);
     for (const d of deployments) {
       const spec = podSpec(d);
       expect(restrictedViolations(spec), d.metadata.name).toEqual([]);
@@ -346,22 +351,39 @@ describe.each(ENVS)('overlay %s', (env: Env) => {
       const env = podEnv(list(), d);
       const container = podSpec(d).containers[0]!;
       const named = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
-      const isServing = d.metadata.name === 'flywheel-serving';
-      const config = isServing ? loadConfig('serve', env) : loadConfig('worker', env);
-      expect(config.env).toBe(env['FLYWHEEL_ENV']);
-      const port = isServing ? loadConfig('serve', env).serve.port : loadConfig('worker', env).worker.http?.port;
-      expect(d.spec.template.metadata.annotations, d.metadata.name).toEqual({
-        'prometheus.io/scrape': 'true',
-        'prometheus.io/port': String(port),
-        'prometheus.io/path': '/metrics',
-      });
+      const kind = d.metadata.name === 'flywheel-serving' ? 'serve' : d.metadata.name === 'flywheel-console' ? 'console' : 'worker';
+      const listen =
+        kind === 'serve'
+          ? loadConfig('serve', env).serve
+          : kind === 'console'
+            ? loadConfig('console', env).console
+            : loadConfig('worker', env).worker.http;
+      expect(loadConfig(kind, env).env).toBe(env['FLYWHEEL_ENV']);
+      const port = listen?.port;
+      // The console has no /metrics to scrape; every other process does.
+      if (kind !== 'console')
+        expect(d.spec.template.metadata.annotations, d.metadata.name).toEqual({
+          'prometheus.io/scrape': 'true',
+          'prometheus.io/port': String(port),
+          'prometheus.io/path': '/metrics',
+        });
       expect(named.get(container.livenessProbe!.httpGet.port), d.metadata.name).toBe(port);
       expect(named.get(container.readinessProbe!.httpGet.port), d.metadata.name).toBe(port);
       expect([container.livenessProbe!.httpGet.path, container.readinessProbe!.httpGet.path]).toEqual(['/healthz', '/readyz']);
       // Reachable from the kubelet, the Service and Prometheus, not only from inside the pod.
-      const host = isServing ? loadConfig('serve', env).serve.host : loadConfig('worker', env).worker.http?.host;
-      expect(host, d.metadata.name).toBe('0.0.0.0');
+      expect(listen?.host, d.metadata.name).toBe('0.0.0.0');
     }
+  });
+
+  it('runs the console with reads behind a login and a session secret every replica shares', () => {
+    const consoleDeployment = one(list(), 'Deployment', 'flywheel-console');
+    const settings = loadConfig('console', podEnv(list(), consoleDeployment)).console;
+    expect(settings.reads).toBe('login');
+    const secretRef = (
+      podSpec(consoleDeployment).containers[0]!.env as Array<{ name: string; valueFrom?: { secretKeyRef?: unknown } }>
+    ).find((e) => e.name === 'FLYWHEEL_CONSOLE_SESSION_SECRET');
+    expect(secretRef?.valueFrom?.secretKeyRef).toMatchObject({ name: 'flywheel-secrets', key: 'FLYWHEEL_CONSOLE_SESSION_SECRET' });
+    expect(exampleSecret()['FLYWHEEL_CONSOLE_SESSION_SECRET']!.length).toBeGreaterThanOrEqual(32);
   });
 
   it('scales the workers on their Temporal task queues, reading the address and namespace the workers use', () => {
@@ -397,12 +419,13 @@ describe.each(ENVS)('overlay %s', (env: Env) => {
     expect(busy?.metadata.query).toContain(`task_queue="${TASK_QUEUES.gpu}"`);
   });
 
-  it('exposes the inference server through a TLS Ingress on the Service port it names', () => {
-    const ingress = one(list(), 'Ingress', 'flywheel-serving').spec;
+  it.each(['flywheel-serving', 'flywheel-console'])('exposes %s through a TLS Ingress on the Service port it names', (name) => {
+    const ingress = one(list(), 'Ingress', name).spec;
     const host = ingress.rules[0].host as string;
     expect(host).toMatch(/example\.com$/);
     expect(ingress.tls[0].hosts).toEqual([host]);
     const backend = ingress.rules[0].http.paths[0].backend.service;
+    expect(backend.name).toBe(name);
     const service = one(list(), 'Service', backend.name).spec;
     expect(service.ports.map((p: { name: string }) => p.name)).toContain(backend.port.name);
   });
