@@ -268,7 +268,13 @@ export async function modelCycle(input: ModelCycleInput): Promise<ModelCycleResu
   let evaluated;
   try {
     evaluated = await evaluateCandidate(
-      evaluateJobOf(spec, trained, { featureSpecUri, testUri: splits.test.uri, validationUri: splits.validation.uri }),
+      // The dataset's lineage rides in the activity's input only (no new command: replay-safe).
+      evaluateJobOf(
+        spec,
+        trained,
+        { featureSpecUri, testUri: splits.test.uri, validationUri: splits.validation.uri },
+        { manifestUri: prepared.manifestUri, validationReportUri: prepared.validation.reportUri, profileUri: prepared.profileUri },
+      ),
     );
   } catch (err) {
     return failed(err);

@@ -9,7 +9,8 @@ import type { WorkerConfig } from '../../lib/config/index.ts';
 import type { Logger } from '../../lib/log.ts';
 import { s3OptionsFrom } from '../../lib/storage/index.ts';
 import { TASK_QUEUES } from '../../lib/temporal/constants.ts';
-import { createApiKey } from '../../lib/auth/api-keys.ts';
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyScope } from '../../lib/auth/api-keys.ts';
+import type { Database } from '../../lib/db/index.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/registry/index.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
@@ -63,6 +64,16 @@ export function parsePort(value: string, flag: string): number {
   return n;
 }
 
+/**
+ * A fresh key for this run of `flywheel dev` (only its hash is stored, so the last run's cannot be
+ * shown again): the keys earlier runs handed out under the same name are revoked first, so the
+ * data folder does not pile up live admin keys nobody holds any more.
+ */
+async function devKey(db: Database, name: string, scopes: ApiKeyScope[]): Promise<string> {
+  for (const k of await listApiKeys(db)) if (k.name === name && k.revokedAt === null) await revokeApiKey(db, k.id);
+  return (await createApiKey(db, { name, scopes })).key;
+}
+
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
@@ -108,9 +119,7 @@ export function registerDevCommand(program: Command): void {
           });
           const url = await server.start();
           // `flywheel keys create` cannot open PGlite while this process holds it: hand out a key.
-          adminKey = settings.auth
-            ? (await createApiKey(stack.db, { name: 'flywheel-dev', scopes: ['predict', 'feedback', 'admin', 'events'] })).key
-            : undefined;
+          adminKey = settings.auth ? await devKey(stack.db, 'flywheel-dev', ['predict', 'feedback', 'admin', 'events']) : undefined;
           const key = adminKey ?? 'not needed (FLYWHEEL_SERVE_AUTH=false)';
           serving = [
             ['Serving', `${url} (models with a champion alias; /readyz, /metrics, /openapi.json)`],
@@ -123,7 +132,7 @@ export function registerDevCommand(program: Command): void {
           consoleServer = await startDevConsole(stack, config, logger, consolePort);
           const url = await consoleServer.start();
           // Console actions need an admin key, and `flywheel keys create` cannot open PGlite now.
-          const key = adminKey ?? (await createApiKey(stack.db, { name: 'flywheel-dev-console', scopes: ['admin'] })).key;
+          const key = adminKey ?? (await devKey(stack.db, 'flywheel-dev-console', ['admin']));
           consoleRows = [
             ['Console', `${url} (models, runs, rollouts, drift; docs/console.md)`],
             ...(adminKey ? [] : ([['Console key', `${key} (sign in at ${url}/login to act)`]] as Array<[string, string]>)),

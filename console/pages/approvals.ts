@@ -166,6 +166,6 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: ConsoleContext
           ? html`<p class="muted">No model is waiting for approval.</p>`
           : pending.map((p) => approvalSection(p, principal !== undefined, ctx.workflowLink(p.request.cycleWorkflowId)))
       }`;
-    return ctx.page(reply, { title: 'Approvals', nav: 'models', body });
+    return ctx.page(reply, { title: 'Approvals', nav: 'approvals', body });
   });
 }

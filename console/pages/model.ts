@@ -21,6 +21,7 @@ import {
   TASK_METRICS,
   type WorkflowRow,
 } from '../read-model.ts';
+import { modelApprovalPanel } from './approvals.ts';
 import { badge, cycleOutcome, temporalNote, workflowAnchor } from './common.ts';
 
 /** Cycle stages at or past the rollout: the version had a rollout workflow. */
@@ -39,16 +40,21 @@ async function lineage(
   cycle: WorkflowRow | undefined,
   workflows: Set<string>,
 ) {
-  const validation = run ? Object.entries(run.artifacts).find(([k]) => /validation/i.test(k))?.[1] : undefined;
+  const validation = run?.artifacts.validationReport;
+  const manifest = run?.artifacts.datasetManifest;
+  // A cycle's run key is `training/<train workflow id>` (workflows/train-model.ts).
+  const trainWorkflowId = v.runId.startsWith('training/') ? v.runId.slice('training/'.length) : undefined;
   const rolloutId = WORKFLOW_IDS.rollout(v.model, v.version);
   const rolledOut = workflows.has(rolloutId) || (cycle?.stage !== undefined && ROLLED.has(cycle.stage));
   const report = run?.artifacts.report;
-  return html`<li><span class="muted">dataset</span> <code>${v.lineage.datasetVersion}</code></li>
+  return html`<li>
+      <span class="muted">dataset</span> <code>${v.lineage.datasetVersion}</code> ${await artifactAnchor(ctx, 'manifest', manifest)}
+    </li>
     ${validation ? html`<li>${await artifactAnchor(ctx, 'validation report', validation)}</li>` : ''}
     <li>
       <span class="muted">training</span>
       ${run ? html`<a href="/runs/${encodeURIComponent(v.runId)}">run ${v.runId}</a>` : html`<code>${v.runId}</code>`}
-      ${workflowAnchor(ctx, WORKFLOW_IDS.trainModel(v.model, v.lineage.datasetVersion), undefined, 'train')}
+      ${trainWorkflowId ? workflowAnchor(ctx, trainWorkflowId, undefined, 'train') : ''}
     </li>
     ${v.gateReportUri || report ? html`<li>${await artifactAnchor(ctx, 'gates', v.gateReportUri)} ${await artifactAnchor(ctx, 'evaluation report', report)}</li>` : ''}
     <li><strong>v${v.version}</strong> ${await artifactAnchor(ctx, 'model', v.artifactUri)}</li>
@@ -66,12 +72,13 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ConsoleContext): 
       if (err instanceof ModelNotFoundError) return reply.callNotFound();
       throw err;
     }
-    const [versions, moves, approvals, workflows, checks] = await Promise.all([
+    const [versions, moves, approvals, workflows, checks, principal] = await Promise.all([
       ctx.registry.searchVersions(name),
       ctx.registry.aliasHistory(name),
       ctx.registry.approvals(name),
       listWorkflows(ctx.temporal, `FlywheelModel = ${quote(name)}`, 500),
       latestChecks(ctx.db, [name]),
+      ctx.principal(req),
     ]);
     const runs = new Map(
       (
@@ -100,6 +107,9 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ConsoleContext): 
       if (values.length > 1) best.set(c.key, c.higherIsBetter ? Math.max(...values) : Math.min(...values));
     }
     const drift = checks.get(name);
+    // Only a lifecycle visibility says is waiting gets a status Query (a Query of a lifecycle no
+    // worker serves would hold the page until it times out).
+    const approvalPanel = lifecycle?.stage === 'awaiting-approval' ? await modelApprovalPanel(ctx, name, principal !== undefined) : html``;
     const encoded = encodeURIComponent(name);
 
     const versionRows = versions.map(
@@ -158,6 +168,8 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ConsoleContext): 
         <dt>runs</dt>
         <dd><a href="/runs?model=${encoded}">training runs of ${name}</a></dd>
       </dl>
+
+      ${approvalPanel}
 
       <h2>Versions</h2>
       <form method="get" action="/compare">

@@ -240,7 +240,7 @@ export function registerRolloutRoutes(app: FastifyInstance, ctx: ConsoleContext)
       return reply.code(400).type('text/plain').send('bad model name or version');
     const version = await findRolloutVersion(ctx.temporal, model, asked);
     const notFound = () =>
-      ctx.page(reply, {
+      ctx.page(reply.code(404), {
         title: `Rollout of ${model}`,
         nav: 'models',
         body: html`<h1>Rollout of ${model}</h1>

@@ -98,17 +98,37 @@ export function trainingRunOf(trained: TrainResult): TrainingRunInput {
   };
 }
 
+/** What the data preparation produced for the run's dataset: recorded with the run, so the
+ * lineage reads dataset → validation report → training run → version. */
+export interface DatasetLineage {
+  manifestUri?: string;
+  validationReportUri?: string;
+  profileUri?: string;
+}
+
+function datasetArtifacts(d: DatasetLineage): Record<string, string> {
+  return {
+    ...(d.manifestUri ? { datasetManifest: d.manifestUri } : {}),
+    ...(d.validationReportUri ? { validationReport: d.validationReportUri } : {}),
+    ...(d.profileUri ? { datasetProfile: d.profileUri } : {}),
+  };
+}
+
 /**
  * `evaluateCandidate`'s input for a trained candidate: the spec's gates and row limit, and its
  * int8 build scored beside it and gated against it. The cycle workflow and `flywheel ci` build it
  * here so both evaluate alike. Specs from before variants have none: the defaults apply. The
- * training run's record (`run`) rides along: evaluation writes it, where the database is.
+ * training run's record (`run`) rides along: evaluation writes it, where the database is; with
+ * `dataset`, the run's artifacts name the dataset's manifest, validation report and profile.
  */
 export function evaluateJobOf(
   spec: Pick<ModelSpec, 'name' | 'gates' | 'trainer'> & { variants?: ModelSpec['variants'] },
   trained: TrainedCandidate | TrainResult,
   data: { featureSpecUri: string; testUri: string; validationUri: string },
+  dataset?: DatasetLineage,
 ): EvaluateCandidateInput {
+  const run = 'lineage' in trained ? trainingRunOf(trained) : undefined;
+  if (run && dataset) run.artifacts = { ...run.artifacts, ...datasetArtifacts(dataset) };
   return {
     model: spec.name,
     runKey: trained.runKey,
@@ -120,6 +140,6 @@ export function evaluateJobOf(
       ? { variants: { int8: { modelUri: trained.int8ModelUri, maxMetricDrop: spec.variants?.int8.maxMetricDrop ?? 0.01 } } }
       : {}),
     // A whole training result (not the bare candidate a test builds) is recorded as a tracked run.
-    ...('lineage' in trained ? { run: trainingRunOf(trained) } : {}),
+    ...(run ? { run } : {}),
   };
 }

@@ -28,7 +28,7 @@ import { BuiltinRegistry } from '../../lib/registry/index.ts';
 import { putJson, S3ArtifactStore } from '../../lib/storage/index.ts';
 import { TASK_QUEUES, WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
-import { getRun, recordCheck } from '../../lib/tracking/store.ts';
+import { getRun, listChecks } from '../../lib/tracking/store.ts';
 import { createInferenceServer, type InferenceServer } from '../../serving/server.ts';
 import { driftMonitor } from '../../workflows/drift-monitor.ts';
 import { modelLifecycle } from '../../workflows/model-lifecycle.ts';
@@ -281,9 +281,9 @@ describe('console in a browser', () => {
       );
       const last = s.state.lastCheck;
       if (last && last.checkId.endsWith(`-${s.state.checks}`) && (last.status === 'breach' || last.status === 'ok')) {
-        // TODO(tracking merge): the check activity records its own row (recordCheck in
-        // activities/monitor); until that lands on this branch, the test stores the real summary.
-        await recordCheck(db, DRIFT, last);
+        // The check activity itself keeps each check (monitor_checks), before it returns.
+        const stored = await listChecks(db, DRIFT);
+        expect(stored.map((c) => c.checkId)).toContain(last.checkId);
         recorded.add(last.checkId);
       }
       return s;
@@ -323,17 +323,23 @@ describe('console in a browser', () => {
     expect(body).toContain(registered.lineage.datasetVersion);
     expect(body).toContain(registered.runId);
     expect(body).toContain(`v${version}`);
+    // dataset → validation report → run → version: the validation report is linked (presigned).
+    expect(body).toMatch(/<a href="http:\/\/127\.0\.0\.1:\d+\/[^"]*X-Amz-Signature[^"]*"[^>]*>validation report<\/a>/);
+    // The pending approval's form is on the model page too.
+    expect(body).toContain(`approval-${APPROVE}`);
     await shot('model');
 
     const compared = await open(`/compare?model=${ROLL}&versions=1,2`, (b) => b.includes(`/models/${ROLL}#v2`));
     expect(compared).toContain(`/models/${ROLL}#v1`);
     await shot('compare');
-    // TODO(tracking merge): every trained version has its run once the training activities record
-    // runs on this branch; until then the run page is shot only when the run is there.
-    if (await getRun(db, registered.runId)) {
-      expect(await open(`/runs/${encodeURIComponent(registered.runId)}`, (b) => b.includes(registered.runId))).toContain(APPROVE);
-      await shot('run');
-    }
+    // The evaluation recorded the training run: its page shows the parameters and the learning curve.
+    const run = await getRun(db, registered.runId);
+    expect(run).toMatchObject({ model: APPROVE, status: 'passed', version });
+    expect(run!.epochs.length).toBeGreaterThan(0);
+    const runPage = await open(`/runs/${encodeURIComponent(registered.runId)}`, (b) => b.includes(registered.runId));
+    expect(runPage).toContain(APPROVE);
+    expect(runPage).toContain('<svg');
+    await shot('run');
   }, 180_000);
 
   it('approving in the browser promotes the version; a blank reason is refused with the reason shown', async () => {
