@@ -111,7 +111,7 @@ export async function registerVersion(
   return registry.createVersion({
     model,
     artifactUri: `file:///tmp/${model}/v${n}/model.onnx`,
-    runId: `${model}-run-${n}`,
+    runId: `training/train/${model}/ds-${n}/1`,
     lineage: { datasetVersion: `ds-${n}`, featureSpecHash: 'f'.repeat(16), params: { epochs: 3, learningRate: 0.01 * n } },
     metrics: extra.metrics ?? { rocAuc: 0.7 + n / 100, prAuc: 0.4 + n / 100, logLoss: 0.5 - n / 100, f1: 0.3 },
     ...(extra.tags ? { tags: extra.tags } : {}),

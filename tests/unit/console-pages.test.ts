@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function trackedRun(c: TestConsole, model: string, n: number, gateReportUri?: string, metricsUri?: string) {
   await recordRun(c.db, {
-    runId: `${model}-run-${n}`,
+    runId: `training/train/${model}/ds-${n}/1`,
     model,
     datasetVersion: `ds-${n}`,
     trainer: 'tfjs-mlp',
@@ -63,8 +63,8 @@ describe('model page', () => {
     expect(body).toContain('beats v1 on AUC');
     expect(body).toContain('(none) → v2');
     expect(body).toContain('looks good');
-    expect(body).toContain('href="/runs/churn-run-2"');
-    expect(body).toContain('http://127.0.0.1:8233/namespaces/default/workflows/train%2Fchurn%2Fds-2');
+    expect(body).toContain('href="/runs/training%2Ftrain%2Fchurn%2Fds-2%2F1"');
+    expect(body).toContain('http://127.0.0.1:8233/namespaces/default/workflows/train%2Fchurn%2Fds-2%2F1');
     expect(body).toContain('http://127.0.0.1:8233/namespaces/default/workflows/rollout%2Fchurn%2Fv2');
     expect(body).toContain('http://127.0.0.1:8233/namespaces/default/workflows/model%2Fchurn');
     expect(body).toContain('name="versions" value="1"');
@@ -87,8 +87,8 @@ describe('runs and compare', () => {
     await trackedRun(t, 'churn', 1);
     const list = await t.console.app.inject({ url: '/runs' });
     expect(list.statusCode).toBe(200);
-    expect(list.body).toContain('href="/runs/churn-run-1"');
-    const page = await t.console.app.inject({ url: '/runs/churn-run-1' });
+    expect(list.body).toContain('href="/runs/training%2Ftrain%2Fchurn%2Fds-1%2F1"');
+    const page = await t.console.app.inject({ url: '/runs/training%2Ftrain%2Fchurn%2Fds-1%2F1' });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<svg');
     expect(page.body).toContain('learningRate');
