@@ -111,6 +111,14 @@ export function createConsoleServer(options: { deps: ConsoleDeps; settings?: Con
     done(null, payload);
   });
 
+  // A NUL in a path or query reaches PostgreSQL as text it refuses (a server error on every page
+  // that reads by name): refused at the door instead, whatever the route.
+  app.addHook('onRequest', async (req, reply) => {
+    if (/%00|\u0000/i.test(req.url))
+      return reply.code(400).type('text/plain; charset=utf-8').send('a NUL byte (%00) is not allowed in a URL');
+    return undefined;
+  });
+
   // The read gate, and the principal every page's top bar shows.
   app.addHook('preHandler', async (req, reply) => {
     const path = req.url.split('?')[0] ?? '/';

@@ -3,6 +3,7 @@
 // signals (approval requested/resolved, progress).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { personText } from './person-text.ts';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { SpecChange } from '../lifecycle/spec-diff.ts';
 import type { ApprovalOutcome, CycleStage, CycleTrigger } from './model-cycle.ts';
@@ -178,8 +179,8 @@ export const driftSchema = z.object({ eventId: text, summary: z.string(), report
 /** Validator only (an Update's payload is never replayed through it). */
 export const approvalDecisionSchema = z.object(
   {
-    actor: z.string('an approval needs the approver (actor)').trim().min(1, 'an approval needs the approver (actor)'),
-    reason: z.string('an approval needs a reason').trim().min(1, 'an approval needs a reason'),
+    actor: personText('an approval needs the approver (actor)'),
+    reason: personText('an approval needs a reason'),
   },
   'an approval needs { actor, reason }',
 );
@@ -260,8 +261,8 @@ export interface RetrainScheduleStateResult {
 export const setStateSchema = z.object(
   {
     state: z.enum(['active', 'paused', 'retired'], 'state must be active, paused or retired'),
-    actor: z.string('setState needs the actor').trim().min(1, 'setState needs the actor'),
-    reason: z.string('setState needs a reason').trim().min(1, 'setState needs a reason'),
+    actor: personText('setState needs the actor'),
+    reason: personText('setState needs a reason'),
   },
   'setState needs { state, actor, reason }',
 );

@@ -4,6 +4,7 @@
 // champion alias in the target registry through an activity. Shared by the workflow and the CLI.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { personText } from './person-text.ts';
 import { workflowRef } from './workflow-ref.ts';
 
 /** e.g. `promotion/flights-delay/v4` (the target registry's version). */
@@ -82,8 +83,8 @@ export interface CompletePromotionResult {
 /** Validator only (an Update's payload is never replayed through it). */
 export const promotionDecisionSchema = z.object(
   {
-    actor: z.string('a decision needs the approver (actor)').trim().min(1, 'a decision needs the approver (actor)'),
-    reason: z.string('a decision needs a reason').trim().min(1, 'a decision needs a reason'),
+    actor: personText('a decision needs the approver (actor)'),
+    reason: personText('a decision needs a reason'),
   },
   'a decision needs { actor, reason }',
 );

@@ -2,6 +2,7 @@
 // pause/resume/abort Updates and status Query, and the rollout activities' inputs and evidence.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { personText } from './person-text.ts';
 import { FAILURE_TYPES } from '../errors.ts';
 import type { ModelSpec } from '../model-spec/model-spec.ts';
 import type { AnalysisCriteria, ArmStats, StepJudgement } from '../rollout/analysis.ts';
@@ -114,8 +115,8 @@ export interface RolloutEvidence {
   alias?: { action: 'kept' | 'restored' | 'left'; champion: number | null; note: string };
 }
 
-const actor = z.string().trim().min(1, 'a non-empty actor (who)');
-const reason = z.string().trim().min(1, 'a non-empty reason (why)');
+const actor = personText('a non-empty actor (who)');
+const reason = personText('a non-empty reason (why)');
 /** Update payloads, checked by each Update's validator (a refused payload never reaches history). */
 export const pauseRolloutInput = z.object({ actor, reason });
 export const resumeRolloutInput = z.object({ actor });

@@ -1,6 +1,7 @@
 // Alias history and approval records in Flywheel's database. Both registry backends keep them
 // here: MLflow's registry has neither (no approval flow, no alias history).
 import type { Queryable } from '../db/index.ts';
+import { toStorableText } from '../text/storable.ts';
 import type { AliasMove, ApprovalRecord } from './types.ts';
 
 type MoveRow = {
@@ -29,7 +30,9 @@ export async function recordAliasMove(db: Queryable, move: Omit<AliasMove, 'at'>
   const { rows } = await db.query<MoveRow>(
     `INSERT INTO model_alias_history (model, alias, from_version, to_version, actor, reason)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-    [move.model, move.alias, move.fromVersion, move.toVersion, move.actor, move.reason],
+    // Who and why as a person wrote them, minus what PostgreSQL refuses (a NUL): a decision a
+    // workflow already accepted is kept, not failed on every retry.
+    [move.model, move.alias, move.fromVersion, move.toVersion, toStorableText(move.actor), toStorableText(move.reason)],
   );
   return toMove(rows[0]!);
 }
@@ -62,10 +65,10 @@ type ApprovalRow = {
 export async function recordApproval(db: Queryable, record: Omit<ApprovalRecord, 'at'>): Promise<ApprovalRecord> {
   const { rows } = await db.query<ApprovalRow>(
     'INSERT INTO model_approvals (model, version, decision, actor, reason) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-    [record.model, record.version, record.decision, record.actor, record.reason],
+    [record.model, record.version, record.decision, toStorableText(record.actor), toStorableText(record.reason)],
   );
   const r = rows[0]!;
-  return { ...record, at: r.at.toISOString() };
+  return { ...record, actor: r.actor, reason: r.reason, at: r.at.toISOString() };
 }
 
 export async function approvals(db: Queryable, model: string, version?: number): Promise<ApprovalRecord[]> {

@@ -41,6 +41,9 @@ interface MlflowModel {
   creation_timestamp: number;
   description?: string;
   aliases?: Array<{ alias: string; version: string }>;
+  /** The newest version per stage. Flywheel uses aliases, never stages, so every version is in
+   * stage None and this holds the newest version. */
+  latest_versions?: Array<{ version: string }>;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -121,7 +124,7 @@ export class MlflowRegistry implements ModelRegistry {
   }
 
   async listModels(): Promise<RegisteredModel[]> {
-    const names: string[] = [];
+    const models: MlflowModel[] = [];
     let token: string | undefined;
     do {
       const page = await this.#client.call<{ registered_models?: MlflowModel[]; next_page_token?: string }>(
@@ -132,10 +135,23 @@ export class MlflowRegistry implements ModelRegistry {
           ...(token ? { page_token: token } : {}),
         },
       );
-      names.push(...(page.registered_models ?? []).map((m) => m.name));
+      models.push(...(page.registered_models ?? []));
       token = page.next_page_token;
     } while (token);
-    return Promise.all(names.sort().map((n) => this.getModel(n)));
+    // The search answers with each model's aliases and newest version: one call for the list, not
+    // one more per model (the console's models page lists every model on each load).
+    return models
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((m) => {
+        const latest = (m.latest_versions ?? []).map((v) => Number(v.version)).filter(Number.isFinite);
+        return {
+          name: m.name,
+          description: m.description ?? '',
+          createdAt: new Date(m.creation_timestamp).toISOString(),
+          latestVersion: latest.length ? Math.max(...latest) : null,
+          aliases: Object.fromEntries((m.aliases ?? []).map((a) => [a.alias, Number(a.version)]).sort()),
+        };
+      });
   }
 
   async #allVersions(model: string): Promise<MlflowVersion[]> {

@@ -288,3 +288,15 @@ describe('console auth', () => {
     expect(ok.statusCode).toBe(200);
   });
 });
+
+describe('hostile URLs', () => {
+  it('answers a NUL byte in a path or query with 400, not a server error', async () => {
+    const t = await startTestConsole();
+    try {
+      for (const url of ['/runs?model=%00', '/runs/%00', '/models/a%00b', '/compare?model=%00&versions=1,2', '/runs/x%2500'])
+        expect((await t.console.app.inject({ url })).statusCode, url).toBe(url.includes('%2500') ? 404 : 400);
+    } finally {
+      await t.close();
+    }
+  });
+});
