@@ -34,6 +34,7 @@ import { describeDropped, encodeSplit, keepKnownClasses, loadSplitRows, type Spl
 import type { Dataset } from '../../lib/training/tfjs/trainer.ts';
 
 import { FEATURE_SPEC_TAG, REPORT_TAG } from '../../lib/registry/tags.ts';
+import { MlflowError } from '../../lib/registry/errors.ts';
 import type { Queryable } from '../../lib/db/index.ts';
 import {
   recordRun,
@@ -159,7 +160,20 @@ export function createEvaluationActivities(deps: EvaluationActivityDeps) {
       ).map(async ([path, uri, contentType]) => ({ path, contentType, body: await deps.store.get(deps.store.keyFor(uri)) })),
     );
     files.push({ path: 'flywheel-run.json', contentType: 'application/json', body: Buffer.from(JSON.stringify(stored, null, 2)) });
-    const mirrored = await mirror.mirror(stored, files);
+    let mirrored;
+    try {
+      mirrored = await mirror.mirror(stored, files);
+    } catch (err) {
+      // MLflow refusing the mirror (a 4xx: a value it will never take) must not fail the model's
+      // evaluation: the run stays in Flywheel's database, and the log says what MLflow refused.
+      // MLflow down (MlflowUnavailableError) still fails the attempt, which retries.
+      if (!(err instanceof MlflowError)) throw err;
+      deps.logger.warn(
+        { model: input.model, runKey: input.runKey, err: err.message },
+        'MLflow refused the run mirror; the run is kept in Flywheel only',
+      );
+      return;
+    }
     if (deps.db) await setMlflowRunId(deps.db, input.runKey, mirrored.mlflowRunId);
     deps.logger.info(
       { model: input.model, runKey: input.runKey, mlflowRunId: mirrored.mlflowRunId, artifactsUploaded: mirrored.artifactsUploaded },

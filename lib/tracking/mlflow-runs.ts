@@ -49,6 +49,25 @@ export function experimentName(model: string): string {
   return `flywheel/${model}`;
 }
 
+/**
+ * A key MLflow accepts: its names allow letters, digits, `_ - . /` and spaces, no `..` and no
+ * leading `/`. Parameter names come from a user's spec or a command trainer's output, so anything
+ * else is replaced with `_` — a refused key would fail the whole batch, and with it the run.
+ */
+export function mlflowKey(key: string): string {
+  const safe = key
+    .replace(/[^\w\-. /]/g, '_')
+    .replace(/\.{2,}/g, '_')
+    .replace(/^\/+/, '');
+  return cut(safe || '_', MLFLOW_LIMITS.key);
+}
+
+/** One entry per key (the first): MLflow refuses a batch that names a key twice. */
+function uniqueKeys<T extends { key: string }>(items: T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((i) => !seen.has(i.key) && Boolean(seen.add(i.key)));
+}
+
 function cut(value: string, max: number): string {
   return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
 }
@@ -61,7 +80,7 @@ export function flattenParams(params: Record<string, unknown>, prefix = ''): Par
     if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) {
       out.push(...flattenParams(v as Record<string, unknown>, key));
     } else if (v !== undefined) {
-      out.push({ key: cut(key, MLFLOW_LIMITS.key), value: cut(typeof v === 'string' ? v : JSON.stringify(v), MLFLOW_LIMITS.paramValue) });
+      out.push({ key: mlflowKey(key), value: cut(typeof v === 'string' ? v : JSON.stringify(v), MLFLOW_LIMITS.paramValue) });
     }
   }
   return out;
@@ -72,9 +91,9 @@ export function runMetrics(run: TrainingRunRecord, timestamp: number): Metric[] 
   const out: Metric[] = [];
   for (const e of run.epochs)
     for (const [key, value] of Object.entries(e.metrics))
-      if (Number.isFinite(value)) out.push({ key: cut(key, MLFLOW_LIMITS.key), value, timestamp, step: e.epoch });
+      if (Number.isFinite(value)) out.push({ key: mlflowKey(key), value, timestamp, step: e.epoch });
   for (const [key, value] of Object.entries(run.metrics))
-    if (Number.isFinite(value)) out.push({ key: cut(key, MLFLOW_LIMITS.key), value, timestamp, step: 0 });
+    if (Number.isFinite(value)) out.push({ key: mlflowKey(key), value, timestamp, step: 0 });
   return out;
 }
 
@@ -88,7 +107,7 @@ export function runTags(run: TrainingRunRecord): Param[] {
     [RUN_TAGS.summary]: run.summary,
     'mlflow.runName': run.runId,
     ...(run.version !== null ? { [RUN_TAGS.version]: String(run.version) } : {}),
-    ...Object.fromEntries(Object.entries(run.artifacts).map(([name, uri]) => [`flywheel.artifact.${name}`, uri])),
+    ...Object.fromEntries(Object.entries(run.artifacts).map(([name, uri]) => [mlflowKey(`flywheel.artifact.${name}`), uri])),
   };
   if (run.system) {
     const { gpus, ...rest } = run.system;
@@ -168,7 +187,7 @@ export class MlflowRunMirror {
         })
       ).run.info;
     const runUuid = info.run_id;
-    const params = flattenParams(run.params);
+    const params = uniqueKeys(flattenParams(run.params));
     for (const batch of chunks(params, MLFLOW_LIMITS.batch))
       await this.#client.call('POST', 'runs/log-batch', { run_id: runUuid, params: batch });
     for (const batch of chunks(runMetrics(run, startTime), MLFLOW_LIMITS.batch))

@@ -8,7 +8,7 @@ import { loadConfig, ConfigError } from '../../lib/config/index.ts';
 import { Secret } from '../../lib/config/secret.ts';
 import { MlflowClient } from '../../lib/registry/index.ts';
 import { MlflowRunMirror, RUN_TAGS } from '../../lib/tracking/index.ts';
-import { flattenParams, MLFLOW_LIMITS, proxiedArtifactPath } from '../../lib/tracking/mlflow-runs.ts';
+import { flattenParams, MLFLOW_LIMITS, mlflowKey, proxiedArtifactPath } from '../../lib/tracking/mlflow-runs.ts';
 import type { TrainingRunRecord } from '../../lib/tracking/types.ts';
 
 interface Seen {
@@ -241,5 +241,17 @@ describe('MLflow authentication', () => {
     expect(() => loadConfig('cli', { MLFLOW_TRACKING_TOKEN: 't', MLFLOW_TRACKING_USERNAME: 'a', MLFLOW_TRACKING_PASSWORD: 'p' })).toThrow(
       /not both/,
     );
+  });
+});
+
+describe('names MLflow accepts', () => {
+  it('replaces what MLflow refuses in a key and keeps the first of two equal keys', () => {
+    expect(mlflowKey('learning rate (%)')).toBe('learning rate ___');
+    expect(mlflowKey('../../etc')).toBe('_/_/etc');
+    expect(mlflowKey('/abs')).toBe('abs');
+    expect(mlflowKey('')).toBe('_');
+    expect(mlflowKey('ok.key-1/x')).toBe('ok.key-1/x');
+    const params = flattenParams({ 'a%': 1, 'a&': 2 });
+    expect(params.map((p) => p.key)).toEqual(['a_', 'a_']);
   });
 });
