@@ -8,6 +8,7 @@
 //
 //   npm run bench:console            # 5 rounds × 20 requests per page after a warm-up
 //   npm run bench:console -- --quick # 5 models × 5 versions, 1 round
+//   npm run bench:console -- --pglite # on embedded PGlite (the dev stack's database) instead
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -49,7 +50,11 @@ const env = infraEnv();
 const tag = randomBytes(3).toString('hex');
 const schema = `bench_console_${tag}`;
 const dir = await mkdtemp(join(tmpdir(), 'flywheel-bench-console-'));
-const { db } = await openDatabase({ kind: 'postgres', url: new Secret(env.DATABASE_URL!), schema });
+// --pglite: the embedded database `flywheel dev` runs on, in a temporary folder.
+const pglite = process.argv.includes('--pglite');
+const { db } = pglite
+  ? await openDatabase({ kind: 'pglite', dataDir: join(dir, 'pglite') })
+  : await openDatabase({ kind: 'postgres', url: new Secret(env.DATABASE_URL!), schema });
 const registry = new BuiltinRegistry(db);
 const store = await LocalArtifactStore.create(`file://${join(dir, 'store')}`);
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS! });
@@ -168,7 +173,7 @@ try {
     }
   }
   const seedS = (performance.now() - seedStart) / 1000;
-  console.log(`seeded ${MODELS} models × ${VERSIONS} versions in ${seedS.toFixed(1)} s (schema ${schema})`);
+  console.log(`seeded ${MODELS} models × ${VERSIONS} versions in ${seedS.toFixed(1)} s (${pglite ? 'PGlite' : `schema ${schema}`})`);
   // Visibility is eventually consistent: wait until the lifecycles are listed.
   for (let i = 0; i < 50; i++) {
     const { count } = await temporal.workflow
@@ -252,6 +257,7 @@ try {
       models: MODELS,
       versions: VERSIONS,
       rounds: ROUNDS,
+      pglite: pglite ? 1 : 0,
     }),
   );
 } finally {
@@ -264,7 +270,7 @@ try {
     ),
   );
   await connection.close();
-  await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+  if (!pglite) await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
   await db.close();
   await rm(dir, { recursive: true, force: true });
 }
