@@ -1,8 +1,8 @@
 // Browser-openable links to S3 artifacts: presigned GET URLs, so a report opens without the
 // console proxying its bytes and without the user holding store credentials.
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { parseS3Uri, type S3StoreOptions } from '../lib/storage/index.ts';
+import { parseS3Uri, s3ClientFor, type S3StoreOptions } from '../lib/storage/index.ts';
 
 /** Content types by extension, for the stored reports (text/html is served sandboxed). */
 export const CONTENT_TYPES: Record<string, string> = {
@@ -25,13 +25,7 @@ export type PresignGet = (uri: string, ttlS?: number) => Promise<string>;
 
 /** One S3 client for every link this process signs. @default ttlS 900 */
 export function createPresigner(options: S3StoreOptions): PresignGet {
-  const client =
-    options.client ??
-    new S3Client({
-      region: options.region ?? 'us-east-1',
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: options.forcePathStyle ?? false,
-    });
+  const client = s3ClientFor(options);
   return async function presignGet(uri: string, ttlS = 900): Promise<string> {
     const { bucket, prefix } = parseS3Uri(uri);
     const command = new GetObjectCommand({ Bucket: bucket, Key: prefix, ResponseContentType: contentTypeOf(prefix) });

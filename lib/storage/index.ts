@@ -38,4 +38,4 @@ export {
   InvalidArtifactKeyError,
 } from './errors.ts';
 export { LocalArtifactStore } from './local-store.ts';
-export { S3ArtifactStore, parseS3Uri, type S3StoreOptions } from './s3-store.ts';
+export { S3ArtifactStore, parseS3Uri, s3ClientFor, type S3StoreOptions } from './s3-store.ts';

@@ -57,6 +57,19 @@ export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
   return { bucket: match[1], prefix: (match[2] ?? '').replace(/\/+$/, '') };
 }
 
+/** The S3 client these options describe (their own, when they carry one): the store's, and any
+ * other reader of the same bucket (the console's presigned links) configured alike. */
+export function s3ClientFor(options: S3StoreOptions = {}): S3Client {
+  return (
+    options.client ??
+    new S3Client({
+      region: options.region ?? 'us-east-1',
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      forcePathStyle: options.forcePathStyle ?? false,
+    })
+  );
+}
+
 export class S3ArtifactStore implements ArtifactStore {
   readonly baseUri: string;
   readonly #client: S3Client;
@@ -72,14 +85,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   static create(uri: string, options: S3StoreOptions = {}): S3ArtifactStore {
-    const client =
-      options.client ??
-      new S3Client({
-        region: options.region ?? 'us-east-1',
-        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-        forcePathStyle: options.forcePathStyle ?? false,
-      });
-    return new S3ArtifactStore(uri, client);
+    return new S3ArtifactStore(uri, s3ClientFor(options));
   }
 
   uriFor(key: string): string {
