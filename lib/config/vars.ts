@@ -461,7 +461,16 @@ export const ENV_VARS = {
       'open (anyone who reaches the console may read) or login (reads need a signed-in admin); default: open on a loopback host, else login',
   },
   FLYWHEEL_CONSOLE_SESSION_SECRET: {
-    schema: z.string().min(32).optional(),
+    // The example Secret's placeholder is long enough to pass the length check; deployed as is,
+    // anyone who read the example could sign a session cookie.
+    schema: z
+      .string()
+      .min(32)
+      .refine(
+        (s) => !/CHANGE-ME/i.test(s),
+        'is still the example placeholder (CHANGE-ME…): set a random secret, e.g. `openssl rand -hex 32`',
+      )
+      .optional(),
     expected:
       'a secret of at least 32 characters that signs console session cookies; unset: a random one per process (sessions end at restart, and replicas do not share them)',
     secret: true,

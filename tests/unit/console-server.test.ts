@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../lib/auth/api-keys.ts';
+import { loadConfig } from '../../lib/config/index.ts';
 import { registerVersion, startTestConsole, type TestConsole } from './console-helpers.ts';
 
 let t: TestConsole | undefined;
@@ -298,5 +299,14 @@ describe('hostile URLs', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('console configuration', () => {
+  it("refuses the example Secret's session-secret placeholder, naming the variable", () => {
+    expect(() => loadConfig('console', { FLYWHEEL_CONSOLE_SESSION_SECRET: 'CHANGE-ME-TO-32-OR-MORE-RANDOM-CHARACTERS' })).toThrow(
+      /FLYWHEEL_CONSOLE_SESSION_SECRET: is still the example placeholder/,
+    );
+    expect(loadConfig('console', { FLYWHEEL_CONSOLE_SESSION_SECRET: 'a'.repeat(32) }).console.sessionSecret).toBeDefined();
   });
 });
