@@ -4,7 +4,7 @@
 // every request that needs it, cached for a few seconds, so revoking a key ends its sessions.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { hashApiKey, looksLikeApiKey, type ApiKeyScope } from '../lib/auth/api-keys.ts';
+import { apiKeyRecord, hashApiKey, looksLikeApiKey, type ApiKeyInfo, type ApiKeyScope } from '../lib/auth/api-keys.ts';
 import type { Queryable } from '../lib/db/index.ts';
 import type { Principal } from './context.ts';
 
@@ -30,13 +30,6 @@ export interface AuthRefusal {
 export type AuthResult = { principal: Principal; via: 'bearer' | 'session' } | AuthRefusal;
 
 type KeyCheck = { ok: true; principal: Principal } | { ok: false; error: string };
-
-interface KeyRow extends Record<string, unknown> {
-  id: string;
-  name: string;
-  scopes: string[];
-  revoked_at: Date | null;
-}
 
 export interface ConsoleAuth {
   /** The request's admin (Bearer key first, else the session cookie), or why not. */
@@ -69,9 +62,9 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
   // Signed-out sessions until they would have expired anyway (bounded by the sign-outs in 12 h).
   const ended = new Map<string, number>();
 
-  function judge(row: KeyRow | undefined): KeyCheck {
+  function judge(row: ApiKeyInfo | undefined): KeyCheck {
     if (!row) return { ok: false, error: 'unknown API key' };
-    if (row.revoked_at) return { ok: false, error: `API key ${row.id} is revoked` };
+    if (row.revokedAt) return { ok: false, error: `API key ${row.id} is revoked` };
     if (!row.scopes.includes('admin' satisfies ApiKeyScope))
       return {
         ok: false,
@@ -80,7 +73,7 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
     return { ok: true, principal: { keyId: row.id, name: row.name } };
   }
 
-  async function cached(cacheKey: string, load: () => Promise<KeyRow | undefined>): Promise<KeyCheck> {
+  async function cached(cacheKey: string, load: () => Promise<ApiKeyInfo | undefined>): Promise<KeyCheck> {
     const hit = checks.get(cacheKey);
     if (hit && now() - hit.at < cacheMs) return hit.check;
     const check = judge(await load());
@@ -92,17 +85,11 @@ export function createConsoleAuth(options: ConsoleAuthOptions): ConsoleAuth {
   function byKey(key: string): Promise<KeyCheck> {
     if (!looksLikeApiKey(key)) return Promise.resolve({ ok: false, error: 'not a Flywheel API key (fw_…)' });
     const hash = hashApiKey(key);
-    return cached(`h:${hash}`, async () => {
-      const { rows } = await options.db.query<KeyRow>(`SELECT id, name, scopes, revoked_at FROM api_keys WHERE key_hash = $1`, [hash]);
-      return rows[0];
-    });
+    return cached(`h:${hash}`, () => apiKeyRecord(options.db, { hash }));
   }
 
   function byId(id: string): Promise<KeyCheck> {
-    return cached(`i:${id}`, async () => {
-      const { rows } = await options.db.query<KeyRow>(`SELECT id, name, scopes, revoked_at FROM api_keys WHERE id = $1`, [id]);
-      return rows[0];
-    });
+    return cached(`i:${id}`, () => apiKeyRecord(options.db, { id }));
   }
 
   function mac(payload: string): string {

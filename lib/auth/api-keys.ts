@@ -65,6 +65,16 @@ export async function findApiKey(db: Queryable, key: string): Promise<ApiKeyInfo
   return rows[0] ? toInfo(rows[0]) : undefined;
 }
 
+/** A key's record whatever its state (revoked ones too, so a caller can say why it is refused),
+ * by the SHA-256 of the whole key or by its id. */
+export async function apiKeyRecord(db: Queryable, by: { hash: string } | { id: string }): Promise<ApiKeyInfo | undefined> {
+  const { rows } =
+    'hash' in by
+      ? await db.query<RowShape>(`SELECT * FROM api_keys WHERE key_hash = $1`, [by.hash])
+      : await db.query<RowShape>(`SELECT * FROM api_keys WHERE id = $1`, [by.id]);
+  return rows[0] ? toInfo(rows[0]) : undefined;
+}
+
 /** Every key that is not revoked, by the hash a presented key is looked up with. */
 export async function listActiveApiKeys(db: Queryable): Promise<Map<string, ApiKeyInfo>> {
   const { rows } = await db.query<RowShape & { key_hash: string }>(`SELECT * FROM api_keys WHERE revoked_at IS NULL`);
