@@ -1,6 +1,6 @@
 // What the console's pages read, batched: one registry call for the models, ONE visibility list
 // for every running lifecycle, ONE for recent cycles, ONE SQL query for the newest drift check of
-// every model — never a Query per workflow per page load. Temporal being down degrades a page to
+// each listed model — never a Query per workflow per page load. Temporal being down degrades a page to
 // registry data with a note; it never fails it.
 import type { Client } from '@temporalio/client';
 import type { Queryable } from '../lib/db/index.ts';
@@ -75,7 +75,7 @@ export async function listWorkflows(temporal: Client, query: string, limit = 100
   }
 }
 
-/** A visibility string literal: single quotes doubled away. */
+/** A visibility string literal: backslashes and single quotes escaped with a backslash. */
 export function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
@@ -87,12 +87,17 @@ export interface DriftStatus {
   summary: DriftCheckSummary;
 }
 
-/** The newest drift-monitor check of every model (or of these), in one query. */
-export async function latestChecks(db: Queryable, models?: readonly string[]): Promise<Map<string, DriftStatus>> {
+/**
+ * The newest drift-monitor check of each of these models, in one query: one index lookup per model
+ * (`monitor_checks (model, at DESC)`), so the cost stays flat as months of checks pile up — not a
+ * scan of every check of every model ever monitored.
+ */
+export async function latestChecks(db: Queryable, models: readonly string[]): Promise<Map<string, DriftStatus>> {
+  if (models.length === 0) return new Map();
   const { rows } = await db.query<{ model: string; at: Date; status: string; breach: boolean; summary: DriftCheckSummary }>(
-    `SELECT DISTINCT ON (model) model, at, status, breach, summary FROM monitor_checks
-     ${models ? 'WHERE model = ANY($1)' : ''} ORDER BY model, at DESC`,
-    models ? [models] : [],
+    `SELECT m.model, c.at, c.status, c.breach, c.summary FROM unnest($1::text[]) AS m(model)
+     CROSS JOIN LATERAL (SELECT at, status, breach, summary FROM monitor_checks WHERE model = m.model ORDER BY at DESC LIMIT 1) c`,
+    [models],
   );
   return new Map(rows.map((r) => [r.model, { at: r.at.toISOString(), status: r.status, breach: r.breach, summary: r.summary }]));
 }
@@ -126,14 +131,15 @@ export async function modelsOverview(ctx: ConsoleContext): Promise<ModelsOvervie
     const plain = names.every((n) => /^[\w.-]+$/.test(n));
     const only =
       plain && names.length > 0 && names.length <= NAMED_MODELS_MAX ? ` AND FlywheelModel IN (${names.map(quote).join(', ')})` : '';
-    const cycles =
-      names.length === 0 ? { rows: [] } : await listWorkflows(ctx.temporal, `WorkflowType = 'modelCycle'${only}`, RECENT_CYCLES);
-    return [models, cycles] as const;
+    const [cycles, checks] = await Promise.all([
+      names.length === 0 ? { rows: [] } : listWorkflows(ctx.temporal, `WorkflowType = 'modelCycle'${only}`, RECENT_CYCLES),
+      latestChecks(ctx.db, names),
+    ]);
+    return [models, cycles, checks] as const;
   });
-  const [[models, cycles], lifecycles, checks] = await Promise.all([
+  const [[models, cycles, checks], lifecycles] = await Promise.all([
     modelsAndCycles,
     listWorkflows(ctx.temporal, `WorkflowType = 'modelLifecycle' AND ExecutionStatus = 'Running'`),
-    latestChecks(ctx.db),
   ]);
   const lifecycleOf = new Map<string, WorkflowRow>();
   for (const w of lifecycles.rows) lifecycleOf.set(w.model ?? w.workflowId.replace(/^model\//, ''), w);
