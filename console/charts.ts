@@ -1,9 +1,9 @@
-// Vega-Lite specs for the console's live pages (drift checks over time, a rollout's traffic
-// shares), rendered to inline SVG on the server by lib/report's renderSvg: no chart library in
+// Vega-Lite specs for the console's pages (drift checks over time, a rollout's traffic shares,
+// learning curves), rendered to inline SVG on the server by lib/report's renderSvg: no chart library in
 // the browser, and a page without JavaScript still shows every chart.
 import type { TopLevelSpec } from 'vega-lite';
 import type { MonitorSpec } from '../lib/contracts/drift-monitor.ts';
-import type { MonitorCheckRecord } from '../lib/tracking/types.ts';
+import type { MonitorCheckRecord, RunEpoch } from '../lib/tracking/types.ts';
 import { CHART_SIZE, renderSvg, SERIES_COLORS } from '../lib/report/html.ts';
 import { trusted, type Html } from './html.ts';
 
@@ -41,7 +41,7 @@ function seriesWithLimit(
         data: { values: rows },
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'at', type: 'temporal', title: 'check time', axis: { format: '%H:%M:%S', labelAngle: -30 } },
+          x: { field: 'at', type: 'temporal', title: 'check time', axis: { labelAngle: -30 } },
           y: { field: 'value', type: 'quantitative', title: axisTitle },
           color: { field: 'series', type: 'nominal', title: null, scale: { range: [SERIES_COLORS.judged, SERIES_COLORS.baseline] } },
         },
@@ -155,4 +155,39 @@ export function trafficSpec(steps: readonly TrafficStep[]): TopLevelSpec {
       opacity: { field: 'alpha', type: 'quantitative', scale: null, legend: null },
     },
   } as TopLevelSpec;
+}
+
+/** Learning curves: one line per (series, metric), epochs on x; `series` names a run in a
+ * comparison. Undefined when no epoch reported a finite metric. */
+export function epochsSpec(
+  runs: ReadonlyArray<{ series: string; epochs: readonly RunEpoch[] }>,
+  metrics?: readonly string[],
+): TopLevelSpec | undefined {
+  const values = runs.flatMap((r) =>
+    r.epochs.flatMap((e) =>
+      Object.entries(e.metrics)
+        .filter(([k, v]) => Number.isFinite(v) && (!metrics || metrics.includes(k)))
+        .map(([metric, value]) => ({
+          epoch: e.epoch,
+          metric,
+          value,
+          series: r.series,
+          line: runs.length > 1 ? `${r.series} ${metric}` : metric,
+        })),
+    ),
+  );
+  if (values.length === 0) return undefined;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 560,
+    height: 280,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
+      y: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: false } },
+      color: { field: 'line', type: 'nominal', title: null },
+      ...(runs.length > 1 ? { strokeDash: { field: 'metric', type: 'nominal', title: null } } : {}),
+    },
+  };
 }

@@ -1,51 +1,25 @@
 // `/runs` and `/runs/:runId`: the training runs Flywheel tracked (parameters, per-epoch metrics as
 // a chart rendered to SVG on the server, system info, artifacts, test metrics, the version it became).
 import type { FastifyInstance } from 'fastify';
-import type { TopLevelSpec } from 'vega-lite';
-import { renderSvg } from '../../lib/report/html.ts';
 import { getRun, listRuns } from '../../lib/tracking/store.ts';
 import type { RunEpoch, TrainingRunRecord } from '../../lib/tracking/types.ts';
 import type { ConsoleContext } from '../context.ts';
-import { html, trusted, type Html } from '../html.ts';
+import { chartSvg, epochsSpec } from '../charts.ts';
+import { html, type Html } from '../html.ts';
 import { fmtMetric, fmtTime } from '../read-model.ts';
 import { badge, versionLink, workflowAnchor } from './common.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 
 const PAGE_SIZE = 100;
 
-/** Learning curves: one line per (series, metric), epochs on x. `series` names a run in a comparison. */
+/** Learning curves as a chart (epochsSpec), or a note when no epoch reported a metric. */
 export async function epochsChart(
   runs: ReadonlyArray<{ series: string; epochs: readonly RunEpoch[] }>,
   metrics?: readonly string[],
 ): Promise<Html> {
-  const values = runs.flatMap((r) =>
-    r.epochs.flatMap((e) =>
-      Object.entries(e.metrics)
-        .filter(([k, v]) => Number.isFinite(v) && (!metrics || metrics.includes(k)))
-        .map(([metric, value]) => ({
-          epoch: e.epoch,
-          metric,
-          value,
-          series: r.series,
-          line: runs.length > 1 ? `${r.series} ${metric}` : metric,
-        })),
-    ),
-  );
-  if (values.length === 0) return html`<p class="muted">No per-epoch metrics recorded.</p>`;
-  const spec: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    width: 560,
-    height: 280,
-    data: { values },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
-      y: { field: 'value', type: 'quantitative', title: 'value', scale: { zero: false } },
-      color: { field: 'line', type: 'nominal', title: null },
-      ...(runs.length > 1 ? { strokeDash: { field: 'metric', type: 'nominal', title: null } } : {}),
-    },
-  };
-  return html`<figure class="chart">${trusted(await renderSvg(spec))}</figure>`;
+  const spec = epochsSpec(runs, metrics);
+  if (!spec) return html`<p class="muted">No per-epoch metrics recorded.</p>`;
+  return html`<figure class="chart">${await chartSvg(spec)}</figure>`;
 }
 
 function headline(run: TrainingRunRecord): string {
