@@ -8,17 +8,19 @@ import { z } from 'zod';
 import { checkNowSignal } from '../lib/contracts/drift-monitor.ts';
 import { approveUpdate, rejectUpdate, setStateUpdate } from '../lib/contracts/model-lifecycle.ts';
 import { abortRolloutUpdate, pauseRolloutUpdate, resumeRolloutUpdate } from '../lib/contracts/rollout.ts';
+import { personText } from '../lib/contracts/person-text.ts';
 import { WORKFLOW_IDS } from '../lib/temporal/constants.ts';
 import type { ConsoleContext } from './context.ts';
 
 /** Longest reason kept: a reason is a sentence for the audit trail, not a document. */
 export const MAX_REASON_CHARS = 500;
 
-const reason = z
-  .string('a reason is required')
-  .trim()
-  .min(1, 'a reason is required')
-  .max(MAX_REASON_CHARS, `a reason is at most ${MAX_REASON_CHARS} characters`);
+// The Updates' own rule for who-and-why text (non-blank, storable), refused here already so the
+// form says so before Temporal is asked; the console's cap is shorter than the Updates'.
+const reason = personText('a reason is required').refine(
+  (s) => s.length <= MAX_REASON_CHARS,
+  `a reason is at most ${MAX_REASON_CHARS} characters`,
+);
 const optionalReason = z.string().trim().max(MAX_REASON_CHARS).optional();
 
 const bodies = {

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { statusQuery } from '../../lib/contracts/model-lifecycle.ts';
 import { rolloutStatusQuery, type RolloutInput, type RolloutStatus, type StepAnalysis } from '../../lib/contracts/rollout.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
+import { MAX_REASON_CHARS } from '../actions.ts';
 import { chartSvg, trafficSpec, type TrafficStep } from '../charts.ts';
 import type { ConsoleContext } from '../context.ts';
 import { html, type Html } from '../html.ts';
@@ -94,7 +95,7 @@ function controls(model: string, s: RolloutStatus): Html {
     ${
       canPause
         ? html`<form data-action data-reload method="post" action="${`${base}/pause`}" class="action-pause">
-            <label>Reason <input type="text" name="reason" maxlength="500" placeholder="why pause" /></label>
+            <label>Reason <input type="text" name="reason" maxlength="${MAX_REASON_CHARS}" placeholder="why pause" /></label>
             <button type="submit" class="primary">Pause</button>
             <div role="alert"></div>
           </form>`
@@ -109,7 +110,7 @@ function controls(model: string, s: RolloutStatus): Html {
         : ''
     }
     <form data-action data-reload method="post" action="${`${base}/abort`}" class="action-abort">
-      <label>Reason <input type="text" name="reason" maxlength="500" placeholder="why abort (rolls back)" /></label>
+      <label>Reason <input type="text" name="reason" maxlength="${MAX_REASON_CHARS}" placeholder="why abort (rolls back)" /></label>
       <button type="submit">Abort</button>
       <div role="alert"></div>
     </form>

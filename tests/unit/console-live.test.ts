@@ -195,6 +195,8 @@ describe('console actions', () => {
       ['/api/models/m/reject', {}],
       ['/api/models/m/rollouts/2/pause', { reason: '' }],
       ['/api/models/m/rollouts/2/abort', { reason: 'x'.repeat(501) }],
+      // Text PostgreSQL cannot store never reaches the Update (lib/contracts/person-text.ts).
+      ['/api/models/m/approve', { reason: 'ok\u0000go' }],
     ] as const) {
       const res = await post(url, body);
       expect(res.statusCode, url).toBe(400);
