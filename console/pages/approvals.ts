@@ -4,13 +4,14 @@
 // Updates (their validator's refusal is shown in the form). The model page embeds the same form.
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { statusQuery, type ApprovalRequest } from '../../lib/contracts/model-lifecycle.ts';
+import { statusQuery, type ApprovalRequest, type LifecycleStatus } from '../../lib/contracts/model-lifecycle.ts';
 import type { ModelRegistry } from '../../lib/registry/index.ts';
 import { WORKFLOW_IDS } from '../../lib/temporal/constants.ts';
 import { SEARCH_ATTRIBUTES } from '../../lib/temporal/search-attributes.ts';
 import type { ConsoleContext } from '../context.ts';
 import { html, type Html } from '../html.ts';
 import { MAX_REASON_CHARS } from '../actions.ts';
+import { TEMPORAL_TIMEOUT_MS } from '../read-model.ts';
 
 /** Lifecycles read per page load: more waiting at once is a queue to look at in the Web UI. */
 export const MAX_PENDING_LISTED = 100;
@@ -20,6 +21,24 @@ export interface PendingApproval {
   request: ApprovalRequest;
   /** The champion's version and metrics, when the model has one. */
   champion: { version: number; metrics: Record<string, number> } | null;
+}
+
+/** The lifecycle's `status` Query; undefined when it is not running, Temporal is down, or no worker
+ * answers within the pages' Temporal timeout (a Query waits for a worker to replay the workflow). */
+export async function lifecycleStatusOf(temporal: Client, model: string): Promise<LifecycleStatus | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), TEMPORAL_TIMEOUT_MS);
+  });
+  try {
+    const query = temporal.workflow
+      .getHandle(WORKFLOW_IDS.modelLifecycle(model))
+      .query(statusQuery)
+      .catch(() => undefined);
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The models whose lifecycle waits for approval now (visibility, then each one's status Query:
@@ -33,10 +52,7 @@ export async function listPendingApprovals(temporal: Client, registry: ModelRegi
   }
   const found = await Promise.all(
     models.map(async (model): Promise<PendingApproval | undefined> => {
-      const status = await temporal.workflow
-        .getHandle(WORKFLOW_IDS.modelLifecycle(model))
-        .query(statusQuery)
-        .catch(() => undefined);
+      const status = await lifecycleStatusOf(temporal, model);
       if (!status?.pendingApproval) return undefined;
       const champion = await registry.getAlias(model, 'champion').catch(() => undefined);
       return {
@@ -141,12 +157,9 @@ export function lifecycleStateForms(model: string, current: 'active' | 'paused' 
 }
 
 /** The model page's approval panel: the pending version's section with its forms, or nothing
- * when the lifecycle waits for nobody (or is not running). */
-export async function modelApprovalPanel(ctx: ConsoleContext, model: string, admin: boolean): Promise<Html> {
-  const status = await ctx.temporal.workflow
-    .getHandle(WORKFLOW_IDS.modelLifecycle(model))
-    .query(statusQuery)
-    .catch(() => undefined);
+ * when the lifecycle waits for nobody (or is not running). `known`: the status already read. */
+export async function modelApprovalPanel(ctx: ConsoleContext, model: string, admin: boolean, known?: LifecycleStatus): Promise<Html> {
+  const status = known ?? (await lifecycleStatusOf(ctx.temporal, model));
   if (!status?.pendingApproval) return html``;
   const champion = await ctx.registry.getAlias(model, 'champion').catch(() => undefined);
   const pending: PendingApproval = {

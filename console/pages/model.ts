@@ -21,7 +21,7 @@ import {
   TASK_METRICS,
   type WorkflowRow,
 } from '../read-model.ts';
-import { modelApprovalPanel } from './approvals.ts';
+import { lifecycleStateForms, lifecycleStatusOf, modelApprovalPanel } from './approvals.ts';
 import { badge, cycleOutcome, temporalNote, workflowAnchor } from './common.ts';
 
 /** Cycle stages at or past the rollout: the version had a rollout workflow. */
@@ -107,9 +107,14 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ConsoleContext): 
       if (values.length > 1) best.set(c.key, c.higherIsBetter ? Math.max(...values) : Math.min(...values));
     }
     const drift = checks.get(name);
-    // Only a lifecycle visibility says is waiting gets a status Query (a Query of a lifecycle no
-    // worker serves would hold the page until it times out).
-    const approvalPanel = lifecycle?.stage === 'awaiting-approval' ? await modelApprovalPanel(ctx, name, principal !== undefined) : html``;
+    // One status Query, only when it shows something: a lifecycle visibility says is waiting (its
+    // approval panel), or an admin's page (pause / resume / retire forms need the desired state,
+    // which visibility does not carry). Bounded by the pages' Temporal timeout.
+    const admin = principal !== undefined;
+    const status =
+      lifecycle && (admin || lifecycle.stage === 'awaiting-approval') ? await lifecycleStatusOf(ctx.temporal, name) : undefined;
+    const approvalPanel = status?.pendingApproval ? await modelApprovalPanel(ctx, name, admin, status) : html``;
+    const stateForms = admin && status ? lifecycleStateForms(name, status.desiredState ?? 'active') : '';
     const encoded = encodeURIComponent(name);
 
     const versionRows = versions.map(
@@ -159,6 +164,7 @@ export function registerModelRoutes(app: FastifyInstance, ctx: ConsoleContext): 
         <dt>lifecycle</dt>
         <dd>
           ${lifecycle ? html`${badge(lifecycleState(lifecycle, newestCycle) ?? 'running')} ${workflowAnchor(ctx, lifecycle.workflowId)}` : html`<span class="muted">not running</span> ${workflowAnchor(ctx, WORKFLOW_IDS.modelLifecycle(name))}`}
+          ${status?.desiredState && status.desiredState !== 'active' ? badge(status.desiredState, 'warn') : ''} ${stateForms}
         </dd>
         <dt>drift monitor</dt>
         <dd>

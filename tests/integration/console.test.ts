@@ -325,8 +325,11 @@ describe('console in a browser', () => {
     expect(body).toContain(`v${version}`);
     // dataset → validation report → run → version: the validation report is linked (presigned).
     expect(body).toMatch(/<a href="http:\/\/127\.0\.0\.1:\d+\/[^"]*X-Amz-Signature[^"]*"[^>]*>validation report<\/a>/);
-    // The pending approval's form is on the model page too.
+    // The pending approval's form is on the model page too, and (signed in) the lifecycle's
+    // pause and retire forms, from its status Query's desired state (active).
     expect(body).toContain(`approval-${APPROVE}`);
+    expect(body).toContain('class="action-paused"');
+    expect(body).toContain('class="action-retired"');
     await shot('model');
 
     const compared = await open(`/compare?model=${ROLL}&versions=1,2`, (b) => b.includes(`/models/${ROLL}#v2`));
